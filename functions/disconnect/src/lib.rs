@@ -1,0 +1,46 @@
+//! `$disconnect`: forgets the connection and announces the user offline when
+//! it was their last. API Gateway delivers this event best-effort only, which
+//! is why presence also expires by TTL.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use chat_shared::lambda::ws;
+use chat_shared::Chat;
+use tracing::Instrument;
+
+pub async fn handle(
+    chat: &Chat,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let span = tracing::info_span!(
+        "disconnect",
+        request_id = event
+            .request_context
+            .request_id
+            .as_deref()
+            .unwrap_or_default(),
+        connection_id = event
+            .request_context
+            .connection_id
+            .as_deref()
+            .unwrap_or_default(),
+        status_code = event
+            .request_context
+            .disconnect_status_code
+            .unwrap_or_default(),
+    );
+    async {
+        let result = match ws::connection_id(&event) {
+            Ok(conn) => chat.disconnect(&conn).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => ws::ok(),
+            Err(e) => {
+                tracing::error!(error = %chat_shared::error::chain(&e), "disconnect failed");
+                ws::error_response(&e)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,242 @@
+//! Identity. A [`TokenVerifier`] turns a bearer token into the one identity a
+//! connection or REST request acts as; nothing else in the system may name
+//! the caller. This issue ships HS256 with a configured secret (what the local
+//! platform mints); Cognito/JWKS verification plugs in behind the same port.
+
+use async_trait::async_trait;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Millis, UserId};
+
+/// Who the verified token says the caller is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: UserId,
+    /// The token's `name` claim, if any: the default display name.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("missing token")]
+    Missing,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+}
+
+#[async_trait]
+pub trait TokenVerifier: Send + Sync {
+    async fn verify(&self, token: &str) -> Result<Identity, AuthError>;
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+}
+
+/// Verifies HS256 tokens signed with a shared secret; checks `exp` (and
+/// `nbf` when present), the issuer and audience when configured, and
+/// refuses every other algorithm, `none` included.
+pub struct Hs256Verifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl Hs256Verifier {
+    pub fn new(secret: &[u8], issuer: Option<&str>, audience: Option<&str>) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(iss) = issuer {
+            validation.set_issuer(&[iss]);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        match audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.required_spec_claims.insert("aud".into());
+            }
+            None => validation.validate_aud = false,
+        }
+        Self {
+            key: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+}
+
+#[async_trait]
+impl TokenVerifier for Hs256Verifier {
+    async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        if token.is_empty() {
+            return Err(AuthError::Missing);
+        }
+        let data = decode::<Claims>(token, &self.key, &self.validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let user_id =
+            UserId::parse(&data.claims.sub).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        Ok(Identity {
+            user_id,
+            name: data.claims.name,
+        })
+    }
+}
+
+/// Options for minting a development token.
+#[derive(Clone, Debug, Default)]
+pub struct MintOptions<'a> {
+    pub name: Option<&'a str>,
+    pub issuer: Option<&'a str>,
+    pub audience: Option<&'a str>,
+}
+
+/// Signs an HS256 token for `user`, valid for `ttl_secs` from `now`: what the
+/// local platform hands out and what tests connect with.
+pub fn mint_hs256(
+    secret: &[u8],
+    user: &UserId,
+    now: Millis,
+    ttl_secs: i64,
+    opts: MintOptions<'_>,
+) -> String {
+    let iat = now / 1000;
+    let claims = Claims {
+        sub: user.as_str().to_owned(),
+        exp: iat + ttl_secs,
+        iat: Some(iat),
+        name: opts.name.map(str::to_owned),
+        iss: opts.issuer.map(str::to_owned),
+        aud: opts.audience.map(str::to_owned),
+    };
+    // HS256 over serializable claims with a byte secret cannot fail.
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap_or_default()
+}
+
+/// Extracts a bearer token from an `Authorization` header value.
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{Clock, SystemClock};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    const SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+
+    fn alice() -> UserId {
+        UserId::parse("alice").unwrap()
+    }
+
+    #[tokio::test]
+    async fn accepts_a_valid_token_and_reads_its_subject() {
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let t = mint_hs256(
+            SECRET,
+            &alice(),
+            SystemClock.now(),
+            60,
+            MintOptions {
+                name: Some("Alice"),
+                ..Default::default()
+            },
+        );
+        let id = v.verify(&t).await.unwrap();
+        assert_eq!(id.user_id, alice());
+        assert_eq!(id.name.as_deref(), Some("Alice"));
+    }
+
+    #[tokio::test]
+    async fn refuses_forged_expired_none_and_mismatched_tokens() {
+        let now = SystemClock.now();
+        let v = Hs256Verifier::new(SECRET, Some("chat-local"), Some("chat"));
+        let good = MintOptions {
+            issuer: Some("chat-local"),
+            audience: Some("chat"),
+            ..Default::default()
+        };
+        assert!(v
+            .verify(&mint_hs256(SECRET, &alice(), now, 60, good.clone()))
+            .await
+            .is_ok());
+        // Wrong key.
+        assert!(v
+            .verify(&mint_hs256(
+                b"another-secret",
+                &alice(),
+                now,
+                60,
+                good.clone()
+            ))
+            .await
+            .is_err());
+        // Expired (beyond the 30 s leeway).
+        assert!(v
+            .verify(&mint_hs256(
+                SECRET,
+                &alice(),
+                now - 3_600_000,
+                60,
+                good.clone()
+            ))
+            .await
+            .is_err());
+        // Wrong issuer / audience.
+        let wrong_iss = MintOptions {
+            issuer: Some("evil"),
+            ..good.clone()
+        };
+        assert!(v
+            .verify(&mint_hs256(SECRET, &alice(), now, 60, wrong_iss))
+            .await
+            .is_err());
+        let wrong_aud = MintOptions {
+            audience: Some("other"),
+            ..good.clone()
+        };
+        assert!(v
+            .verify(&mint_hs256(SECRET, &alice(), now, 60, wrong_aud))
+            .await
+            .is_err());
+        // alg=none with the same claims.
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"sub":"alice","exp":{},"iss":"chat-local","aud":"chat"}}"#,
+            now / 1000 + 60
+        ));
+        assert!(v.verify(&format!("{header}.{claims}.")).await.is_err());
+        // Garbage and empty.
+        assert!(v.verify("not.a.token").await.is_err());
+        assert_eq!(v.verify("").await, Err(AuthError::Missing));
+    }
+
+    #[test]
+    fn bearer_parses_the_scheme_case_insensitively() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+    }
+}

@@ -1,0 +1,212 @@
+//! Authorization: the one place that decides who may do what in a room.
+//! Every WebSocket action and every REST route asks [`authorize`]; nothing
+//! else compares user ids to decide access.
+
+use crate::error::ChatError;
+use crate::ids::UserId;
+use crate::model::{Membership, Role, Room, RoomKind};
+
+/// What the actor wants to do in a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Read history, sync, see the room and its members.
+    Read,
+    Send,
+    Typing,
+    MarkRead,
+    AddMember {
+        target: &'a UserId,
+    },
+    RemoveMember {
+        target: &'a UserId,
+    },
+}
+
+const NOT_MEMBER: ChatError = ChatError::Forbidden("not a member of this room");
+
+/// Decides whether `actor` (whose membership of `room`, if any, is
+/// `membership`) may do `action`. `Ok(())` means allowed.
+pub fn authorize(
+    actor: &UserId,
+    action: Action<'_>,
+    room: &Room,
+    membership: Option<&Membership>,
+) -> Result<(), ChatError> {
+    let member = membership.filter(|m| &m.user_id == actor && m.room_id == room.room_id);
+    let is_owner = member.is_some_and(|m| m.role == Role::Owner);
+    match action {
+        Action::Read | Action::Send | Action::Typing | Action::MarkRead => {
+            member.map(|_| ()).ok_or(NOT_MEMBER)
+        }
+        Action::AddMember { target } => match room.kind {
+            RoomKind::Direct => Err(ChatError::Forbidden(
+                "direct rooms have exactly two members",
+            )),
+            RoomKind::Channel if target == actor => Ok(()),
+            RoomKind::Channel | RoomKind::Group if is_owner => Ok(()),
+            RoomKind::Channel | RoomKind::Group => {
+                Err(ChatError::Forbidden("only the room owner may add members"))
+            }
+        },
+        Action::RemoveMember { target } => match room.kind {
+            RoomKind::Direct => Err(ChatError::Forbidden(
+                "direct rooms have exactly two members",
+            )),
+            _ if target == actor && is_owner => {
+                Err(ChatError::Forbidden("the owner cannot leave the room"))
+            }
+            _ if target == actor => member.map(|_| ()).ok_or(NOT_MEMBER),
+            _ if is_owner => Ok(()),
+            _ => Err(ChatError::Forbidden(
+                "only the room owner may remove members",
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{RoomId, RoomName};
+
+    #[derive(Clone, Copy, Debug)]
+    enum Rel {
+        Owner,
+        Member,
+        Stranger,
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Act {
+        Read,
+        Send,
+        Typing,
+        MarkRead,
+        AddSelf,
+        AddOther,
+        RemoveSelf,
+        RemoveOther,
+    }
+
+    fn check(kind: RoomKind, rel: Rel, act: Act) -> bool {
+        let actor = UserId::parse("actor").unwrap();
+        let other = UserId::parse("other").unwrap();
+        let owner = match rel {
+            Rel::Owner => actor.clone(),
+            _ => UserId::parse("boss").unwrap(),
+        };
+        let room = Room {
+            room_id: RoomId::parse("r_1").unwrap(),
+            kind,
+            name: RoomName::parse("room").unwrap(),
+            owner_id: owner,
+            created_at: 0,
+        };
+        let membership = match rel {
+            Rel::Owner => Some(Membership::new(
+                room.room_id.clone(),
+                actor.clone(),
+                Role::Owner,
+                0,
+            )),
+            Rel::Member => Some(Membership::new(
+                room.room_id.clone(),
+                actor.clone(),
+                Role::Member,
+                0,
+            )),
+            Rel::Stranger => None,
+        };
+        let action = match act {
+            Act::Read => Action::Read,
+            Act::Send => Action::Send,
+            Act::Typing => Action::Typing,
+            Act::MarkRead => Action::MarkRead,
+            Act::AddSelf => Action::AddMember { target: &actor },
+            Act::AddOther => Action::AddMember { target: &other },
+            Act::RemoveSelf => Action::RemoveMember { target: &actor },
+            Act::RemoveOther => Action::RemoveMember { target: &other },
+        };
+        authorize(&actor, action, &room, membership.as_ref()).is_ok()
+    }
+
+    #[test]
+    fn decision_table() {
+        use Act::*;
+        use Rel::*;
+        use RoomKind::*;
+        let y = true;
+        let n = false;
+        // (kind, relation, action, allowed)
+        let table = [
+            // Members (any role) read, send, type and mark read; strangers do none of it, in every kind.
+            (Group, Owner, Read, y),
+            (Group, Member, Read, y),
+            (Group, Stranger, Read, n),
+            (Group, Member, Send, y),
+            (Group, Stranger, Send, n),
+            (Group, Member, Typing, y),
+            (Group, Stranger, Typing, n),
+            (Group, Member, MarkRead, y),
+            (Group, Stranger, MarkRead, n),
+            (Channel, Member, Read, y),
+            (Channel, Stranger, Read, n),
+            (Channel, Stranger, Send, n),
+            (Channel, Stranger, Typing, n),
+            (Channel, Stranger, MarkRead, n),
+            (Direct, Member, Send, y),
+            (Direct, Stranger, Read, n),
+            (Direct, Stranger, Send, n),
+            // Groups are private: only the owner adds, nobody adds themselves.
+            (Group, Owner, AddOther, y),
+            (Group, Member, AddOther, n),
+            (Group, Stranger, AddSelf, n),
+            (Group, Stranger, AddOther, n),
+            // Channels are public: anyone joins themselves; only the owner adds others.
+            (Channel, Stranger, AddSelf, y),
+            (Channel, Member, AddOther, n),
+            (Channel, Owner, AddOther, y),
+            (Channel, Stranger, AddOther, n),
+            // Direct rooms never change members.
+            (Direct, Member, AddOther, n),
+            (Direct, Member, AddSelf, n),
+            (Direct, Member, RemoveSelf, n),
+            (Direct, Owner, RemoveOther, n),
+            // Members leave; the owner removes others but cannot leave; strangers remove nobody.
+            (Group, Member, RemoveSelf, y),
+            (Group, Owner, RemoveSelf, n),
+            (Group, Owner, RemoveOther, y),
+            (Group, Member, RemoveOther, n),
+            (Group, Stranger, RemoveSelf, n),
+            (Group, Stranger, RemoveOther, n),
+            (Channel, Member, RemoveSelf, y),
+            (Channel, Member, RemoveOther, n),
+            (Channel, Owner, RemoveOther, y),
+        ];
+        for (kind, rel, act, allowed) in table {
+            assert_eq!(check(kind, rel, act), allowed, "{kind:?} {rel:?} {act:?}");
+        }
+    }
+
+    #[test]
+    fn a_membership_of_another_user_or_room_does_not_count() {
+        let actor = UserId::parse("actor").unwrap();
+        let room = Room {
+            room_id: RoomId::parse("r_1").unwrap(),
+            kind: RoomKind::Group,
+            name: RoomName::parse("room").unwrap(),
+            owner_id: actor.clone(),
+            created_at: 0,
+        };
+        let someone_else = Membership::new(
+            room.room_id.clone(),
+            UserId::parse("x").unwrap(),
+            Role::Owner,
+            0,
+        );
+        assert!(authorize(&actor, Action::Read, &room, Some(&someone_else)).is_err());
+        let other_room =
+            Membership::new(RoomId::parse("r_2").unwrap(), actor.clone(), Role::Owner, 0);
+        assert!(authorize(&actor, Action::Read, &room, Some(&other_room)).is_err());
+    }
+}

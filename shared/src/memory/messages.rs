@@ -1,0 +1,122 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::lock;
+use crate::error::StoreError;
+use crate::ids::{ClientMsgId, RoomId, Seq, UserId};
+use crate::model::{Message, MessageDraft, Reservation};
+use crate::ports::{MessageStore, RangeQuery};
+
+#[derive(Default)]
+struct Inner {
+    counters: HashMap<RoomId, Seq>,
+    reservations: HashMap<(RoomId, UserId, ClientMsgId), Message>,
+    stored: HashMap<RoomId, BTreeMap<Seq, Message>>,
+}
+
+#[derive(Default)]
+pub struct MemoryMessages {
+    inner: Mutex<Inner>,
+    fail_puts: AtomicU32,
+}
+
+impl MemoryMessages {
+    /// Makes the next `n` message writes fail as if the database were down:
+    /// the fault injection the persistence tests use.
+    pub fn fail_next_puts(&self, n: u32) {
+        self.fail_puts.store(n, Ordering::SeqCst);
+    }
+
+    /// How many messages are stored in all rooms.
+    pub fn stored_count(&self) -> usize {
+        lock(&self.inner).stored.values().map(BTreeMap::len).sum()
+    }
+
+    fn take_failure(&self) -> bool {
+        self.fail_puts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+#[async_trait]
+impl MessageStore for MemoryMessages {
+    async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
+        let mut g = lock(&self.inner);
+        let key = (
+            draft.room_id.clone(),
+            draft.sender_id.clone(),
+            draft.client_msg_id.clone(),
+        );
+        if let Some(existing) = g.reservations.get(&key) {
+            return Ok(Reservation::Duplicate(existing.clone()));
+        }
+        let counter = g.counters.entry(draft.room_id.clone()).or_insert(0);
+        *counter += 1;
+        let message = draft.with_seq(*counter);
+        g.reservations.insert(key, message.clone());
+        Ok(Reservation::New(message))
+    }
+
+    async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        Ok(lock(&self.inner).counters.get(room).copied().unwrap_or(0))
+    }
+
+    async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
+        messages
+            .iter()
+            .map(|m| {
+                if self.take_failure() {
+                    return Err(StoreError::unavailable(
+                        "injected failure: message store down",
+                    ));
+                }
+                let mut g = lock(&self.inner);
+                g.stored
+                    .entry(m.room_id.clone())
+                    .or_default()
+                    .entry(m.seq)
+                    .or_insert_with(|| m.clone());
+                Ok(())
+            })
+            .collect()
+    }
+
+    async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError> {
+        let g = lock(&self.inner);
+        let Some(msgs) = g.stored.get(room) else {
+            return Ok(Vec::new());
+        };
+        let lo = q.after.map_or(0, |a| a.saturating_add(1));
+        let hi = q.before.unwrap_or(Seq::MAX);
+        if lo >= hi {
+            return Ok(Vec::new());
+        }
+        let range = msgs.range(lo..hi).map(|(_, m)| m.clone());
+        let mut out: Vec<Message> = if q.newest_first {
+            range.rev().take(q.limit).collect()
+        } else {
+            range.take(q.limit).collect()
+        };
+        if q.newest_first {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        let g = lock(&self.inner);
+        Ok(rooms
+            .iter()
+            .filter_map(|r| {
+                g.stored
+                    .get(r)
+                    .and_then(|m| m.last_key_value())
+                    .map(|(_, m)| m.clone())
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,146 @@
+//! Ports: the small async traits the domain needs from the outside world,
+//! named after what the domain asks, not after a vendor. Each has an
+//! in-memory adapter in [`crate::memory`]; the AWS/Redis adapters implement
+//! the same traits, and one contract suite ([`crate::contract`]) checks both.
+//!
+//! All methods are fallible and batch-friendly where a real backend batches
+//! (`for_users`, `get_many`, `put_batch`, `enqueue(&[Job])`), so an adapter can
+//! map them onto BatchGetItem / BatchWriteItem / SendMessageBatch.
+
+use async_trait::async_trait;
+
+use crate::error::{PushError, QueueError, StoreError};
+use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use crate::model::{
+    ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
+    Reservation, Room,
+};
+
+/// Live connections and the identity bound to each at `$connect`.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError>;
+    async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError>;
+    /// Moves the presence expiry; `false` when the connection is unknown.
+    async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError>;
+    /// Removes the connection from every index; returns what was removed.
+    async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError>;
+    /// Every recorded connection of these users (expired ones too: a push to a
+    /// dead one answers 410 and cleans it up). Reads only these users' entries,
+    /// never the whole table.
+    async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError>;
+}
+
+/// Rooms, membership in both directions, and per-member cursors.
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// Creates the room with its first members, all or nothing. `false` (and
+    /// nothing changed) when a room with that id exists.
+    async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError>;
+    async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError>;
+    /// The rooms that exist among `ids`, in any order.
+    async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError>;
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<Option<Membership>, StoreError>;
+    /// room → members.
+    async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError>;
+    /// user → rooms.
+    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError>;
+    /// `false` (unchanged) when already a member.
+    async fn add_member(&self, m: &Membership) -> Result<bool, StoreError>;
+    /// `false` when not a member.
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError>;
+    /// Raises a cursor to `seq`, never lowers it; raising `read` raises
+    /// `delivered` too. `true` when the cursor moved.
+    async fn advance_cursor(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        status: ReceiptStatus,
+        seq: Seq,
+    ) -> Result<bool, StoreError>;
+    /// Public channels, newest first.
+    async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError>;
+}
+
+/// Which slice of a room's messages to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RangeQuery {
+    /// Only `seq > after`.
+    pub after: Option<Seq>,
+    /// Only `seq < before`.
+    pub before: Option<Seq>,
+    pub limit: usize,
+    /// When more than `limit` match: `true` keeps the newest, `false` the oldest.
+    pub newest_first: bool,
+}
+
+/// Message sequence allocation, idempotency keys and the history itself.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Atomically: when `(room, sender, clientMsgId)` was reserved before,
+    /// returns that message as [`Reservation::Duplicate`]; otherwise allocates
+    /// the room's next `seq` (strictly increasing, never reused, durable) and
+    /// records the reservation with the whole message.
+    async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError>;
+    /// The highest `seq` allocated in the room, 0 when none.
+    async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError>;
+    /// Stores accepted messages, idempotently (storing the same message again
+    /// changes nothing). One outcome per message, in order.
+    async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>>;
+    /// Stored messages of a room in the range, ascending by `seq`.
+    async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError>;
+    /// The newest stored message of each room that has one.
+    async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError>;
+}
+
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<Profile>, StoreError>;
+    /// Stores `p` unless a profile exists; returns the stored one either way.
+    async fn create_if_absent(&self, p: &Profile) -> Result<Profile, StoreError>;
+    /// `None` when there is no such profile.
+    async fn update(
+        &self,
+        user: &UserId,
+        patch: &ProfilePatch,
+        now: Millis,
+    ) -> Result<Option<Profile>, StoreError>;
+}
+
+/// The durable hand-off to the persistence worker (SQS in AWS).
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// All or nothing from the caller's view: `Ok` means every job is durable.
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), QueueError>;
+}
+
+/// Pushes frames to connections (the API Gateway Management API in AWS).
+#[async_trait]
+pub trait Pusher: Send + Sync {
+    async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError>;
+    /// Closes the connection server-side.
+    async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError>;
+}
+
+/// Wall-clock time, behind a port so TTL logic is tested without sleeping.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Millis;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    }
+}

@@ -1,0 +1,6 @@
+//! The wire contracts: WebSocket frames ([`ws`]) and REST bodies ([`rest`]).
+//! `docs/PROTOCOL.md` is the prose version of these types.
+
+pub mod cursor;
+pub mod rest;
+pub mod ws;

@@ -1,0 +1,131 @@
+//! REST request and response bodies (JSON, camelCase).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AvatarUrl, DisplayName, Millis, RoomId, RoomName, Seq, UserId};
+use crate::model::{PresenceStatus, Role, RoomKind};
+use crate::protocol::ws::MessageView;
+
+/// `POST /rooms`. The name is optional for direct rooms.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRoomRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub kind: RoomKind,
+    #[serde(default)]
+    pub members: Vec<UserId>,
+}
+
+/// `POST /rooms/{roomId}/members`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddMemberRequest {
+    pub user_id: UserId,
+}
+
+/// `PATCH /users/me`: absent fields are left alone; `"avatarUrl": null` clears.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateProfileRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    pub avatar_url: Option<Option<String>>,
+}
+
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomView {
+    pub room_id: RoomId,
+    pub kind: RoomKind,
+    pub name: RoomName,
+    pub owner_id: UserId,
+    pub created_at: Millis,
+}
+
+/// One entry of `GET /rooms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSummary {
+    #[serde(flatten)]
+    pub room: RoomView,
+    pub last_message: Option<MessageView>,
+    pub unread_count: u64,
+    pub read_seq: Seq,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomList {
+    pub rooms: Vec<RoomSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub role: Role,
+    pub display_name: DisplayName,
+    pub avatar_url: Option<AvatarUrl>,
+    pub joined_at: Millis,
+    pub delivered_seq: Seq,
+    pub read_seq: Seq,
+    pub presence: PresenceStatus,
+}
+
+/// `GET /rooms/{roomId}`, and the answer of `POST /rooms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomDetail {
+    #[serde(flatten)]
+    pub room: RoomView,
+    pub members: Vec<MemberView>,
+}
+
+/// `GET /channels`: public channels anyone may join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelList {
+    pub channels: Vec<RoomView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    pub user_id: UserId,
+    pub display_name: DisplayName,
+    pub avatar_url: Option<AvatarUrl>,
+    /// Shown to the user themself and to users who share a room with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceStatus>,
+    pub updated_at: Millis,
+}
+
+/// `GET /rooms/{roomId}/messages`: messages ascending by `seq`.
+/// `prevCursor` is present when older messages exist (pass it as `before`),
+/// `nextCursor` when newer ones exist (pass it as `after`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    pub messages: Vec<MessageView>,
+    pub prev_cursor: Option<String>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: crate::error::ErrorCode,
+    pub message: String,
+}

@@ -1,0 +1,342 @@
+//! WebSocket protocol v1. Client frames are routed by `action` (API Gateway's
+//! route selection expression `$request.body.action`); server frames are told
+//! apart by `type`. Unknown fields are ignored on purpose (newer clients may
+//! send more); unknown actions are refused with `bad_request`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ChatError, ErrorCode};
+use crate::ids::{ClientMsgId, MessageId, Millis, RoomId, Seq, UserId};
+use crate::model::{Message, PresenceStatus, ReceiptStatus};
+
+/// The actions a client may send, as routed by API Gateway.
+pub const ACTIONS: [&str; 5] = ["sendMessage", "markRead", "typing", "sync", "ping"];
+
+/// Most rooms one `sync` may name.
+pub const MAX_SYNC_ROOMS: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientFrame {
+    SendMessage(SendMessage),
+    MarkRead(MarkRead),
+    Typing(Typing),
+    Sync(SyncRequest),
+    Ping,
+}
+
+/// `body` stays a raw string here: its limits are configuration, so it is
+/// parsed into a [`crate::ids::MessageBody`] by the service.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub room_id: RoomId,
+    pub client_msg_id: ClientMsgId,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkRead {
+    pub room_id: RoomId,
+    pub seq: Seq,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typing {
+    pub room_id: RoomId,
+    pub is_typing: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRequest {
+    pub rooms: Vec<SyncRoom>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRoom {
+    pub room_id: RoomId,
+    #[serde(default)]
+    pub after_seq: Seq,
+}
+
+fn invalid(action: &str, e: serde_json::Error) -> ChatError {
+    // serde's message names the field and the expected type; it is JSON-escaped
+    // when it goes out in an error frame, and bounded here.
+    let mut msg = format!("invalid {action} frame: {e}");
+    if msg.len() > 200 {
+        let mut cut = 200;
+        while !msg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        msg.truncate(cut);
+    }
+    ChatError::BadRequest(msg)
+}
+
+impl ClientFrame {
+    /// Decodes one text frame. Never panics; every failure is a `bad_request`
+    /// (or `too_large` for an oversize `sync`).
+    pub fn decode(text: &str) -> Result<Self, ChatError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|_| ChatError::BadRequest("frame is not valid JSON".into()))?;
+        let action = value
+            .get("action")
+            .and_then(|a| a.as_str())
+            .ok_or_else(|| ChatError::BadRequest("frame has no \"action\" string".into()))?;
+        match action {
+            "sendMessage" => serde_json::from_value(value.clone())
+                .map(ClientFrame::SendMessage)
+                .map_err(|e| invalid("sendMessage", e)),
+            "markRead" => serde_json::from_value(value.clone())
+                .map(ClientFrame::MarkRead)
+                .map_err(|e| invalid("markRead", e)),
+            "typing" => serde_json::from_value(value.clone())
+                .map(ClientFrame::Typing)
+                .map_err(|e| invalid("typing", e)),
+            "sync" => {
+                let req: SyncRequest =
+                    serde_json::from_value(value.clone()).map_err(|e| invalid("sync", e))?;
+                if req.rooms.len() > MAX_SYNC_ROOMS {
+                    return Err(ChatError::TooLarge(format!(
+                        "sync names more than {MAX_SYNC_ROOMS} rooms"
+                    )));
+                }
+                Ok(ClientFrame::Sync(req))
+            }
+            "ping" => Ok(ClientFrame::Ping),
+            _ => Err(ChatError::BadRequest("unknown action".into())),
+        }
+    }
+
+    /// The `clientMsgId` of a frame that carries one, for error frames.
+    pub fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        match self {
+            ClientFrame::SendMessage(m) => Some(&m.client_msg_id),
+            _ => None,
+        }
+    }
+}
+
+/// Best effort: the `clientMsgId` of a frame that failed to decode, so the
+/// client can match the error to its pending send. Only a valid id is echoed.
+pub fn salvage_client_msg_id(text: &str) -> Option<ClientMsgId> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    ClientMsgId::parse(value.get("clientMsgId")?.as_str()?).ok()
+}
+
+/// A message as it travels to clients (`message` frames, sync and history).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub room_id: RoomId,
+    pub message_id: MessageId,
+    pub seq: Seq,
+    pub sender_id: UserId,
+    pub body: String,
+    pub sent_at: Millis,
+    pub client_msg_id: ClientMsgId,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            room_id: m.room_id.clone(),
+            message_id: m.message_id.clone(),
+            seq: m.seq,
+            sender_id: m.sender_id.clone(),
+            body: m.body.as_str().to_owned(),
+            sent_at: m.sent_at,
+            client_msg_id: m.client_msg_id.clone(),
+        }
+    }
+}
+
+/// `ack.status`: the message is accepted and durably queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckStatus {
+    Sent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerFrame {
+    Message(MessageView),
+    #[serde(rename_all = "camelCase")]
+    Ack {
+        client_msg_id: ClientMsgId,
+        room_id: RoomId,
+        message_id: MessageId,
+        seq: Seq,
+        status: AckStatus,
+    },
+    #[serde(rename_all = "camelCase")]
+    Receipt {
+        room_id: RoomId,
+        user_id: UserId,
+        status: ReceiptStatus,
+        seq: Seq,
+    },
+    #[serde(rename_all = "camelCase")]
+    Presence {
+        user_id: UserId,
+        status: PresenceStatus,
+    },
+    #[serde(rename_all = "camelCase")]
+    Typing {
+        room_id: RoomId,
+        user_id: UserId,
+        is_typing: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    SyncResult {
+        room_id: RoomId,
+        messages: Vec<MessageView>,
+        has_more: bool,
+    },
+    Pong,
+    #[serde(rename_all = "camelCase")]
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        client_msg_id: Option<ClientMsgId>,
+    },
+}
+
+impl ServerFrame {
+    pub fn ack(m: &Message) -> Self {
+        ServerFrame::Ack {
+            client_msg_id: m.client_msg_id.clone(),
+            room_id: m.room_id.clone(),
+            message_id: m.message_id.clone(),
+            seq: m.seq,
+            status: AckStatus::Sent,
+        }
+    }
+
+    pub fn error(e: &ChatError, client_msg_id: Option<ClientMsgId>) -> Self {
+        ServerFrame::Error {
+            code: e.code(),
+            message: e.public_message(),
+            client_msg_id,
+        }
+    }
+
+    /// The JSON text of this frame.
+    pub fn encode(&self) -> String {
+        // Serializing these plain data types cannot fail (no maps with
+        // non-string keys, no custom serializers that error).
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"internal error"}"#.to_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_action_of_protocol_v1() {
+        let f = ClientFrame::decode(
+            r#"{"action":"sendMessage","roomId":"r_1","clientMsgId":"c1","body":"hi"}"#,
+        )
+        .unwrap();
+        assert!(matches!(f, ClientFrame::SendMessage(ref m) if m.body == "hi"));
+        let f = ClientFrame::decode(r#"{"action":"markRead","roomId":"r_1","seq":7}"#).unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::MarkRead(MarkRead {
+                room_id: RoomId::parse("r_1").unwrap(),
+                seq: 7
+            })
+        );
+        assert!(matches!(
+            ClientFrame::decode(r#"{"action":"typing","roomId":"r_1","isTyping":true}"#),
+            Ok(ClientFrame::Typing(_))
+        ));
+        let f = ClientFrame::decode(
+            r#"{"action":"sync","rooms":[{"roomId":"r_1","afterSeq":3},{"roomId":"r_2"}]}"#,
+        )
+        .unwrap();
+        match f {
+            ClientFrame::Sync(s) => {
+                assert_eq!((s.rooms[0].after_seq, s.rooms[1].after_seq), (3, 0))
+            }
+            other => panic!("expected sync, got {other:?}"),
+        }
+        assert_eq!(
+            ClientFrame::decode(r#"{"action":"ping"}"#).unwrap(),
+            ClientFrame::Ping
+        );
+    }
+
+    #[test]
+    fn malformed_frames_are_bad_requests() {
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"no":"action"}"#,
+            r#"{"action":42}"#,
+            r#"{"action":"launchMissiles"}"#,
+            r#"{"action":"sendMessage","roomId":"r_1"}"#,
+            r#"{"action":"markRead","roomId":"r_1","seq":-1}"#,
+            r#"{"action":"sendMessage","roomId":"../etc","clientMsgId":"c","body":"x"}"#,
+        ] {
+            let e = ClientFrame::decode(bad).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::BadRequest, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_but_identity_fields_have_no_effect() {
+        // A client cannot smuggle a sender: the frame type has no such field.
+        let f = ClientFrame::decode(r#"{"action":"sendMessage","roomId":"r_1","clientMsgId":"c1","body":"hi","senderId":"mallory"}"#).unwrap();
+        assert!(matches!(f, ClientFrame::SendMessage(_)));
+    }
+
+    #[test]
+    fn oversize_sync_is_too_large() {
+        let rooms: Vec<String> = (0..=MAX_SYNC_ROOMS)
+            .map(|i| format!(r#"{{"roomId":"r_{i}"}}"#))
+            .collect();
+        let text = format!(r#"{{"action":"sync","rooms":[{}]}}"#, rooms.join(","));
+        assert_eq!(
+            ClientFrame::decode(&text).unwrap_err().code(),
+            ErrorCode::TooLarge
+        );
+    }
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        let f = ServerFrame::Presence {
+            user_id: UserId::parse("bob").unwrap(),
+            status: PresenceStatus::Online,
+        };
+        assert_eq!(
+            f.encode(),
+            r#"{"type":"presence","userId":"bob","status":"online"}"#
+        );
+        assert_eq!(ServerFrame::Pong.encode(), r#"{"type":"pong"}"#);
+        let e = ServerFrame::error(&ChatError::Forbidden("not a member of this room"), None);
+        assert_eq!(
+            e.encode(),
+            r#"{"type":"error","code":"forbidden","message":"not a member of this room"}"#
+        );
+    }
+
+    #[test]
+    fn salvages_only_valid_client_msg_ids() {
+        assert_eq!(
+            salvage_client_msg_id(r#"{"clientMsgId":"c-1","body":5}"#)
+                .unwrap()
+                .as_str(),
+            "c-1"
+        );
+        assert!(salvage_client_msg_id(r#"{"clientMsgId":"<img>"}"#).is_none());
+    }
+}

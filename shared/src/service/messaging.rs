@@ -1,0 +1,256 @@
+//! The WebSocket message actions. The send path is:
+//! validate → assign id + `seq` (idempotent on `clientMsgId`) → enqueue for
+//! persistence (durable first) → push to every connection of every member →
+//! ack the sender → settle retries/gone → note deliveries for receipts.
+//! Storage never blocks delivery: the message is pushed as soon as it is
+//! queued, and written to the database by the persistence worker.
+
+use std::collections::BTreeSet;
+
+use tracing::{info, warn, Instrument};
+
+use super::{Caller, Chat};
+use crate::authz::{authorize, Action};
+use crate::error::ChatError;
+use crate::ids::{ConnectionId, MessageBody, MessageId, UserId};
+use crate::model::{Job, MessageDraft, ReceiptStatus, Reservation};
+use crate::ports::RangeQuery;
+use crate::protocol::ws::ServerFrame;
+use crate::protocol::ws::{
+    salvage_client_msg_id, ClientFrame, MarkRead, MessageView, SendMessage, SyncRequest, Typing,
+};
+
+impl Chat {
+    /// Handles one text frame from a connection: resolve the caller, decode,
+    /// act. Every failure is answered with an `error` frame to that connection
+    /// (and returned, for the handler's log); the connection stays usable.
+    pub async fn handle_text(
+        &self,
+        connection_id: &ConnectionId,
+        text: &str,
+    ) -> Result<(), ChatError> {
+        let result = async {
+            let caller = self.caller(connection_id).await?;
+            let frame = ClientFrame::decode(text)?;
+            let span = tracing::info_span!("action", user_id = %caller.user_id, room_id = tracing::field::Empty, client_msg_id = tracing::field::Empty);
+            self.dispatch(&caller, frame).instrument(span).await
+        }
+        .await;
+        if let Err(e) = &result {
+            let frame = ServerFrame::error(e, salvage_client_msg_id(text));
+            self.reply(connection_id, &frame).await;
+        }
+        result
+    }
+
+    /// Answers the connection with an `error` frame.
+    pub async fn reply_error(&self, connection_id: &ConnectionId, e: &ChatError) {
+        self.reply(connection_id, &ServerFrame::error(e, None))
+            .await;
+    }
+
+    async fn dispatch(&self, caller: &Caller, frame: ClientFrame) -> Result<(), ChatError> {
+        match frame {
+            ClientFrame::SendMessage(m) => self.send_message(caller, m).await,
+            ClientFrame::MarkRead(m) => self.mark_read(caller, m).await,
+            ClientFrame::Typing(t) => self.typing(caller, t).await,
+            ClientFrame::Sync(s) => self.sync(caller, s).await,
+            ClientFrame::Ping => self.ping(caller).await,
+        }
+    }
+
+    pub async fn send_message(&self, caller: &Caller, req: SendMessage) -> Result<(), ChatError> {
+        let span = tracing::Span::current();
+        span.record("room_id", tracing::field::display(&req.room_id));
+        span.record("client_msg_id", tracing::field::display(&req.client_msg_id));
+        let body = MessageBody::parse(
+            &req.body,
+            self.limits.max_body_bytes,
+            self.limits.max_body_chars,
+        )?;
+
+        // Room and members in one round trip; membership is read off the list.
+        let (room, members) = tokio::try_join!(
+            self.rooms.get(&req.room_id),
+            self.rooms.members(&req.room_id)
+        )?;
+        let room = room.ok_or(ChatError::NotFound("room"))?;
+        let membership = members.iter().find(|m| m.user_id == caller.user_id);
+        authorize(&caller.user_id, Action::Send, &room, membership)?;
+
+        let draft = MessageDraft {
+            room_id: req.room_id.clone(),
+            message_id: MessageId::generate(),
+            sender_id: caller.user_id.clone(),
+            body,
+            sent_at: self.clock.now(),
+            client_msg_id: req.client_msg_id.clone(),
+        };
+        let message = match self.messages.reserve(draft).await? {
+            Reservation::Duplicate(existing) => {
+                // A resend: same ack, no second message. Enqueue again in case
+                // the first attempt died between reserving and enqueueing
+                // (persisting is idempotent, so this never duplicates).
+                self.queue
+                    .enqueue(&[Job::PersistMessage {
+                        message: existing.clone(),
+                    }])
+                    .await?;
+                info!(message_id = %existing.message_id, seq = existing.seq, "duplicate clientMsgId, acked again");
+                self.reply(&caller.connection_id, &ServerFrame::ack(&existing))
+                    .await;
+                return Ok(());
+            }
+            Reservation::New(m) => m,
+        };
+        // Durable first: only a queued message is delivered and acked.
+        self.queue
+            .enqueue(&[Job::PersistMessage {
+                message: message.clone(),
+            }])
+            .await?;
+
+        let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        let targets: Vec<_> = self
+            .connections
+            .for_users(&member_ids)
+            .await?
+            .into_iter()
+            .filter(|c| c.connection_id != caller.connection_id)
+            .collect();
+        let fanout = targets.len();
+        let bytes = ServerFrame::Message(MessageView::from(&message))
+            .encode()
+            .into_bytes();
+        let round = self.push_round(targets, &bytes).await;
+        self.reply(&caller.connection_id, &ServerFrame::ack(&message))
+            .await;
+        // Retries and cleanup happen after the ack: they never delay it.
+        let round = self.settle(round, &bytes).await;
+        info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "message accepted");
+
+        let reached: BTreeSet<UserId> = round
+            .delivered
+            .into_iter()
+            .map(|c| c.user_id)
+            .filter(|u| u != &caller.user_id)
+            .collect();
+        if !reached.is_empty() {
+            let job = Job::MarkDelivered {
+                room_id: message.room_id.clone(),
+                seq: message.seq,
+                user_ids: reached.into_iter().collect(),
+                notify: vec![caller.user_id.clone()],
+            };
+            if let Err(e) = self.queue.enqueue(&[job]).await {
+                // Only the delivered receipt is lost; the message is safe.
+                warn!(error = %crate::error::chain(&e), "could not queue delivery receipts");
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn mark_read(&self, caller: &Caller, req: MarkRead) -> Result<(), ChatError> {
+        tracing::Span::current().record("room_id", tracing::field::display(&req.room_id));
+        self.authorized_room(&caller.user_id, &req.room_id, Action::MarkRead)
+            .await?;
+        let last = self.messages.last_seq(&req.room_id).await?;
+        if req.seq > last {
+            return Err(ChatError::BadRequest(
+                "seq is beyond the room's last message".into(),
+            ));
+        }
+        if req.seq == 0
+            || !self
+                .rooms
+                .advance_cursor(&req.room_id, &caller.user_id, ReceiptStatus::Read, req.seq)
+                .await?
+        {
+            return Ok(());
+        }
+        let members = self.member_ids(&req.room_id).await?;
+        let frame = ServerFrame::Receipt {
+            room_id: req.room_id,
+            user_id: caller.user_id.clone(),
+            status: ReceiptStatus::Read,
+            seq: req.seq,
+        };
+        self.deliver_to_users(&members, Some(&caller.connection_id), &frame)
+            .await;
+        Ok(())
+    }
+
+    pub async fn typing(&self, caller: &Caller, req: Typing) -> Result<(), ChatError> {
+        tracing::Span::current().record("room_id", tracing::field::display(&req.room_id));
+        self.authorized_room(&caller.user_id, &req.room_id, Action::Typing)
+            .await?;
+        let others: Vec<UserId> = self
+            .member_ids(&req.room_id)
+            .await?
+            .into_iter()
+            .filter(|u| u != &caller.user_id)
+            .collect();
+        let frame = ServerFrame::Typing {
+            room_id: req.room_id,
+            user_id: caller.user_id.clone(),
+            is_typing: req.is_typing,
+        };
+        self.deliver_to_users(&others, None, &frame).await;
+        Ok(())
+    }
+
+    /// Answers one `syncResult` per room with the messages after `afterSeq`
+    /// (at most a page; `hasMore` says whether to ask again). A room the caller
+    /// may not read gets an error frame; the others are still answered.
+    pub async fn sync(&self, caller: &Caller, req: SyncRequest) -> Result<(), ChatError> {
+        let page = self.limits.history_page_max;
+        let mut jobs = Vec::new();
+        for entry in req.rooms {
+            if let Err(e) = self
+                .authorized_room(&caller.user_id, &entry.room_id, Action::Read)
+                .await
+            {
+                if e.is_internal() {
+                    return Err(e);
+                }
+                self.reply(&caller.connection_id, &ServerFrame::error(&e, None))
+                    .await;
+                continue;
+            }
+            let q = RangeQuery {
+                after: Some(entry.after_seq),
+                before: None,
+                limit: page + 1,
+                newest_first: false,
+            };
+            let mut messages = self.messages.range(&entry.room_id, q).await?;
+            let has_more = messages.len() > page;
+            messages.truncate(page);
+            if let Some(last) = messages.last() {
+                let notify: BTreeSet<UserId> = messages
+                    .iter()
+                    .map(|m| m.sender_id.clone())
+                    .filter(|u| u != &caller.user_id)
+                    .collect();
+                jobs.push(Job::MarkDelivered {
+                    room_id: entry.room_id.clone(),
+                    seq: last.seq,
+                    user_ids: vec![caller.user_id.clone()],
+                    notify: notify.into_iter().collect(),
+                });
+            }
+            let frame = ServerFrame::SyncResult {
+                room_id: entry.room_id,
+                messages: messages.iter().map(MessageView::from).collect(),
+                has_more,
+            };
+            self.reply(&caller.connection_id, &frame).await;
+        }
+        if !jobs.is_empty() {
+            if let Err(e) = self.queue.enqueue(&jobs).await {
+                warn!(error = %crate::error::chain(&e), "could not queue delivery receipts after sync");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! The domain services: everything the handlers do, expressed over ports.
+//! A [`Chat`] holds the ports and limits, is built once per process (cold
+//! start) and shared by every invocation. It holds no per-request state:
+//! who is calling is always an argument ([`Caller`], [`crate::auth::Identity`]),
+//! never something remembered, so a warm Lambda serving many users in turn (or
+//! the local platform serving them at once) cannot mix them up.
+
+mod fanout;
+mod history;
+mod messaging;
+mod persist;
+mod rooms;
+mod session;
+mod users;
+
+use std::sync::Arc;
+
+pub use history::HistoryQuery;
+pub use persist::RecordOutcome;
+pub use rooms::Created;
+
+use crate::authz::{authorize, Action};
+use crate::config::Limits;
+use crate::error::ChatError;
+use crate::ids::{ConnectionId, RoomId, UserId};
+use crate::memory::{
+    ManualClock, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher, MemoryQueue,
+    MemoryRooms,
+};
+use crate::model::{Membership, Room};
+use crate::ports::{
+    Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
+};
+
+/// The caller of a WebSocket action: the connection it came on and the user
+/// bound to that connection at `$connect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub connection_id: ConnectionId,
+}
+
+/// The ports and limits every service function works with.
+#[derive(Clone)]
+pub struct Chat {
+    pub connections: Arc<dyn ConnectionStore>,
+    pub rooms: Arc<dyn RoomStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub profiles: Arc<dyn ProfileStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub pusher: Arc<dyn Pusher>,
+    pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
+}
+
+/// The concrete in-memory adapters behind a [`Chat`], for whoever needs more
+/// than the port (the local platform drains the queue and attaches sockets;
+/// tests inject faults and inspect state).
+#[derive(Clone, Default)]
+pub struct MemoryBackends {
+    pub connections: Arc<MemoryConnections>,
+    pub rooms: Arc<MemoryRooms>,
+    pub messages: Arc<MemoryMessages>,
+    pub profiles: Arc<MemoryProfiles>,
+    pub queue: Arc<MemoryQueue>,
+    pub pusher: Arc<MemoryPusher>,
+}
+
+impl MemoryBackends {
+    /// A [`Chat`] over these adapters with the given clock.
+    pub fn chat(&self, limits: Limits, clock: Arc<dyn Clock>) -> Chat {
+        Chat {
+            connections: self.connections.clone(),
+            rooms: self.rooms.clone(),
+            messages: self.messages.clone(),
+            profiles: self.profiles.clone(),
+            queue: self.queue.clone(),
+            pusher: self.pusher.clone(),
+            clock,
+            limits,
+        }
+    }
+}
+
+impl Chat {
+    /// The whole platform in memory, on the system clock.
+    pub fn in_memory(limits: Limits) -> (Chat, MemoryBackends) {
+        let b = MemoryBackends::default();
+        (b.chat(limits, Arc::new(SystemClock)), b)
+    }
+
+    /// The whole platform in memory on a clock the caller moves.
+    pub fn in_memory_with_clock(limits: Limits, clock: Arc<ManualClock>) -> (Chat, MemoryBackends) {
+        let b = MemoryBackends::default();
+        (b.chat(limits, clock), b)
+    }
+
+    /// Loads the room and the actor's membership, and asks [`authorize`].
+    /// A room that does not exist is `not_found`.
+    pub(crate) async fn authorized_room(
+        &self,
+        actor: &UserId,
+        room_id: &RoomId,
+        action: Action<'_>,
+    ) -> Result<(Room, Option<Membership>), ChatError> {
+        let (room, membership) = tokio::try_join!(
+            self.rooms.get(room_id),
+            self.rooms.membership(room_id, actor)
+        )?;
+        let room = room.ok_or(ChatError::NotFound("room"))?;
+        authorize(actor, action, &room, membership.as_ref())?;
+        Ok((room, membership))
+    }
+
+    /// The user ids of a room's members.
+    pub(crate) async fn member_ids(&self, room_id: &RoomId) -> Result<Vec<UserId>, ChatError> {
+        Ok(self
+            .rooms
+            .members(room_id)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect())
+    }
+}

@@ -1,0 +1,118 @@
+//! The persistence worker: consumes queue batches, writes messages
+//! idempotently, advances delivery cursors and sends their receipts. Each
+//! record succeeds or fails on its own, so only failed records are retried
+//! (SQS partial batch response), and a record that can never succeed ends in
+//! the dead-letter queue instead of blocking the others.
+
+use tracing::{error, info_span, warn, Instrument};
+
+use super::Chat;
+use crate::error::ChatError;
+use crate::model::{Job, Message, ReceiptStatus};
+use crate::protocol::ws::ServerFrame;
+
+/// What became of one queue record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Done,
+    /// Retry it later (and, after `maxReceiveCount`, dead-letter it).
+    Failed,
+}
+
+impl Chat {
+    /// Processes `(record id, body)` pairs; returns one outcome per record, in
+    /// order. Message writes of the whole batch go to the store together.
+    pub async fn persist_batch(&self, records: &[(String, String)]) -> Vec<RecordOutcome> {
+        let mut outcomes = vec![RecordOutcome::Done; records.len()];
+        let mut to_store: Vec<(usize, Message)> = Vec::new();
+        let mut deliveries = Vec::new();
+        for (i, (id, body)) in records.iter().enumerate() {
+            match serde_json::from_str::<Job>(body) {
+                Ok(Job::PersistMessage { message }) => to_store.push((i, message)),
+                Ok(job @ Job::MarkDelivered { .. }) => deliveries.push((i, job)),
+                Err(e) => {
+                    error!(record_id = %id, error = %e, "undecodable queue record; it will be retried and dead-lettered");
+                    outcomes[i] = RecordOutcome::Failed;
+                }
+            }
+        }
+
+        if !to_store.is_empty() {
+            let messages: Vec<Message> = to_store.iter().map(|(_, m)| m.clone()).collect();
+            let results = self.messages.put_batch(&messages).await;
+            for ((i, m), r) in to_store.iter().zip(results) {
+                let span = info_span!("record", record_id = %records[*i].0, message_id = %m.message_id, room_id = %m.room_id);
+                let _g = span.enter();
+                match r {
+                    Ok(()) => tracing::debug!(seq = m.seq, "message stored"),
+                    Err(e) => {
+                        warn!(error = %crate::error::chain(&e), "message write failed; will retry");
+                        outcomes[*i] = RecordOutcome::Failed;
+                    }
+                }
+            }
+            // The sender has read their own message.
+            for (i, m) in &to_store {
+                if outcomes[*i] == RecordOutcome::Failed {
+                    continue;
+                }
+                if let Err(e) = self
+                    .rooms
+                    .advance_cursor(&m.room_id, &m.sender_id, ReceiptStatus::Read, m.seq)
+                    .await
+                {
+                    warn!(record_id = %records[*i].0, error = %crate::error::chain(&e), "could not advance the sender's read cursor");
+                    outcomes[*i] = RecordOutcome::Failed;
+                }
+            }
+        }
+
+        for (i, job) in deliveries {
+            let span = info_span!("record", record_id = %records[i].0);
+            if let Err(e) = self.mark_delivered(job).instrument(span).await {
+                warn!(record_id = %records[i].0, error = %crate::error::chain(&e), "delivery cursor update failed; will retry");
+                outcomes[i] = RecordOutcome::Failed;
+            }
+        }
+        outcomes
+    }
+
+    async fn mark_delivered(&self, job: Job) -> Result<(), ChatError> {
+        let Job::MarkDelivered {
+            room_id,
+            seq,
+            user_ids,
+            notify,
+        } = job
+        else {
+            return Ok(());
+        };
+        let mut receipts = Vec::new();
+        for user in user_ids {
+            if self
+                .rooms
+                .advance_cursor(&room_id, &user, ReceiptStatus::Delivered, seq)
+                .await?
+            {
+                receipts.push(ServerFrame::Receipt {
+                    room_id: room_id.clone(),
+                    user_id: user,
+                    status: ReceiptStatus::Delivered,
+                    seq,
+                });
+            }
+        }
+        if receipts.is_empty() || notify.is_empty() {
+            return Ok(());
+        }
+        // Receipts are a courtesy: a push that fails is not a reason to retry
+        // the cursor write, which already happened.
+        let conns = self.connections.for_users(&notify).await?;
+        for frame in receipts {
+            let bytes = frame.encode();
+            let round = self.push_round(conns.clone(), bytes.as_bytes()).await;
+            self.settle(round, bytes.as_bytes()).await;
+        }
+        Ok(())
+    }
+}
