@@ -49,12 +49,18 @@ async fn connect(
     event: &ApiGatewayWebsocketProxyRequest,
 ) -> Result<(), ChatError> {
     let connection_id = ws::connection_id(event)?;
-    // The token itself is never logged: only whether and why it failed.
-    let token = ws::connect_token(event).ok_or(ChatError::Unauthorized)?;
-    let identity = verifier.verify(&token).await.map_err(|e| {
-        tracing::info!(reason = %e, "rejected token");
-        ChatError::Unauthorized
-    })?;
+    let identity = match ws::authorizer_identity(event)? {
+        // In AWS the REQUEST authorizer verified the token before this ran.
+        Some(identity) => identity,
+        None => {
+            // The token itself is never logged: only whether and why it failed.
+            let token = ws::connect_token(event).ok_or(ChatError::Unauthorized)?;
+            verifier.verify(&token).await.map_err(|e| {
+                tracing::info!(reason = %e, "rejected token");
+                ChatError::Unauthorized
+            })?
+        }
+    };
     tracing::Span::current().record("user_id", tracing::field::display(&identity.user_id));
     chat.connect(connection_id, &identity).await?;
     Ok(())

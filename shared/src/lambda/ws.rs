@@ -4,10 +4,36 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 
-use crate::auth::bearer;
+use crate::auth::{bearer, Identity};
 use crate::error::ChatError;
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, UserId};
 use crate::protocol::rest::{ErrorBody, ErrorDetail};
+
+/// The authorizer context key holding the verified user id.
+pub const AUTHORIZER_USER_ID: &str = "userId";
+/// The authorizer context key holding the token's `name` claim, if any.
+pub const AUTHORIZER_NAME: &str = "name";
+
+/// The identity the `$connect` authorizer verified, from the request context
+/// API Gateway fills in (a client cannot set it). `None` when no authorizer ran.
+pub fn authorizer_identity(
+    event: &ApiGatewayWebsocketProxyRequest,
+) -> Result<Option<Identity>, ChatError> {
+    let fields = &event.request_context.authorizer.fields;
+    let Some(user) = fields.get(AUTHORIZER_USER_ID) else {
+        return Ok(None);
+    };
+    let user_id = user
+        .as_str()
+        .map(UserId::parse)
+        .transpose()?
+        .ok_or(ChatError::Unauthorized)?;
+    let name = fields
+        .get(AUTHORIZER_NAME)
+        .and_then(|n| n.as_str())
+        .map(str::to_owned);
+    Ok(Some(Identity { user_id, name }))
+}
 
 /// The connection the event is about.
 pub fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> Result<ConnectionId, ChatError> {
