@@ -1,1 +1,588 @@
-//! placeholder
+//! The adapter contract suite: one set of scenarios per port, written once
+//! and run against the in-memory adapter and the real one (DynamoDB, SQS,
+//! API Gateway Management, Redis), so the embedded local mode behaves like
+//! AWS. Every scenario makes fresh ids, so suites can run in parallel against
+//! one shared real backend.
+//!
+//! Use the `*_contract!` macros: each expands to a module of `#[tokio::test]`s,
+//! one per behaviour, over an adapter built by the given async expression.
+
+use crate::ids::{
+    ClientMsgId, ConnectionId, DisplayName, MessageBody, MessageId, RoomId, RoomName, UserId,
+};
+use crate::model::{ConnectionRecord, Membership, MessageDraft, Profile, Role, Room, RoomKind};
+
+/// A fresh token for ids, unique across processes and runs.
+pub fn unique() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+pub fn user(tag: &str) -> UserId {
+    UserId::parse(&format!("{tag}-{}", unique())).expect("valid test user id")
+}
+
+pub fn room_id() -> RoomId {
+    RoomId::generate()
+}
+
+pub fn connection(tag: &str) -> ConnectionId {
+    ConnectionId::parse(&format!("{tag}{}=", unique())).expect("valid test connection id")
+}
+
+pub fn conn_record(id: &ConnectionId, user: &UserId, expires_at: i64) -> ConnectionRecord {
+    ConnectionRecord {
+        connection_id: id.clone(),
+        user_id: user.clone(),
+        connected_at: 1_000,
+        expires_at,
+    }
+}
+
+pub fn room(kind: RoomKind, owner: &UserId, created_at: i64) -> Room {
+    Room {
+        room_id: room_id(),
+        kind,
+        name: RoomName::parse("contract room").expect("valid"),
+        owner_id: owner.clone(),
+        created_at,
+    }
+}
+
+pub fn member(room: &Room, user: &UserId, role: Role) -> Membership {
+    Membership::new(room.room_id.clone(), user.clone(), role, 1_000)
+}
+
+pub fn draft(room: &RoomId, sender: &UserId, client_msg_id: &str, body: &str) -> MessageDraft {
+    MessageDraft {
+        room_id: room.clone(),
+        message_id: MessageId::generate(),
+        sender_id: sender.clone(),
+        body: MessageBody::parse(body, 4096, 4096).expect("valid body"),
+        sent_at: 1_000,
+        client_msg_id: ClientMsgId::parse(client_msg_id).expect("valid client id"),
+    }
+}
+
+pub fn profile(user: &UserId, name: &str) -> Profile {
+    Profile {
+        user_id: user.clone(),
+        display_name: DisplayName::parse(name).expect("valid name"),
+        avatar_url: None,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+/// Scenarios for [`crate::ports::ConnectionStore`].
+#[macro_export]
+macro_rules! connection_store_contract {
+    ($make:expr) => {
+        mod connection_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::ports::ConnectionStore;
+
+            #[tokio::test]
+            async fn put_get_delete_round_trip() {
+                let store = $make.await;
+                let (c, u) = (connection("a"), user("u"));
+                let rec = conn_record(&c, &u, 5_000);
+                store.put(&rec).await.unwrap();
+                assert_eq!(store.get(&c).await.unwrap(), Some(rec.clone()));
+                assert_eq!(store.delete(&c).await.unwrap(), Some(rec));
+                assert_eq!(store.get(&c).await.unwrap(), None);
+                assert_eq!(store.delete(&c).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn for_users_returns_exactly_those_users_connections() {
+                let store = $make.await;
+                let (a, b, other) = (user("a"), user("b"), user("o"));
+                let (a1, a2, b1, o1) = (
+                    connection("a1"),
+                    connection("a2"),
+                    connection("b1"),
+                    connection("o1"),
+                );
+                for (c, u) in [(&a1, &a), (&a2, &a), (&b1, &b), (&o1, &other)] {
+                    store.put(&conn_record(c, u, 5_000)).await.unwrap();
+                }
+                let mut got: Vec<_> = store
+                    .for_users(&[a.clone(), b.clone()])
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.connection_id)
+                    .collect();
+                got.sort();
+                let mut want = vec![a1.clone(), a2.clone(), b1.clone()];
+                want.sort();
+                assert_eq!(got, want);
+                assert!(store.for_users(&[]).await.unwrap().is_empty());
+                assert!(store.for_users(&[user("nobody")]).await.unwrap().is_empty());
+                // Duplicate users in the request do not duplicate connections.
+                assert_eq!(
+                    store
+                        .for_users(&[b.clone(), b.clone()])
+                        .await
+                        .unwrap()
+                        .len(),
+                    1
+                );
+            }
+
+            #[tokio::test]
+            async fn touch_moves_the_expiry_and_reports_unknown_connections() {
+                let store = $make.await;
+                let (c, u) = (connection("t"), user("u"));
+                store.put(&conn_record(&c, &u, 5_000)).await.unwrap();
+                assert!(store.touch(&c, 9_000).await.unwrap());
+                assert_eq!(store.get(&c).await.unwrap().unwrap().expires_at, 9_000);
+                assert!(!store.touch(&connection("missing"), 9_000).await.unwrap());
+            }
+
+            #[tokio::test]
+            async fn delete_removes_the_connection_from_the_user_index() {
+                let store = $make.await;
+                let (c1, c2, u) = (connection("d1"), connection("d2"), user("u"));
+                store.put(&conn_record(&c1, &u, 5_000)).await.unwrap();
+                store.put(&conn_record(&c2, &u, 5_000)).await.unwrap();
+                store.delete(&c1).await.unwrap();
+                let left: Vec<_> = store
+                    .for_users(&[u.clone()])
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.connection_id)
+                    .collect();
+                assert_eq!(left, vec![c2]);
+            }
+        }
+    };
+}
+
+/// Scenarios for [`crate::ports::RoomStore`].
+#[macro_export]
+macro_rules! room_store_contract {
+    ($make:expr) => {
+        mod room_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::model::{ReceiptStatus, Role, RoomKind};
+            use $crate::ports::RoomStore;
+
+            #[tokio::test]
+            async fn create_is_all_or_nothing_and_refuses_an_existing_id() {
+                let store = $make.await;
+                let (o, m) = (user("owner"), user("member"));
+                let r = room(RoomKind::Group, &o, 1_000);
+                assert!(store
+                    .create(
+                        &r,
+                        &[member(&r, &o, Role::Owner), member(&r, &m, Role::Member)]
+                    )
+                    .await
+                    .unwrap());
+                assert_eq!(store.get(&r.room_id).await.unwrap(), Some(r.clone()));
+                assert_eq!(store.members(&r.room_id).await.unwrap().len(), 2);
+                let intruder = user("intruder");
+                assert!(!store
+                    .create(&r, &[member(&r, &intruder, Role::Owner)])
+                    .await
+                    .unwrap());
+                assert_eq!(store.members(&r.room_id).await.unwrap().len(), 2);
+                assert_eq!(store.membership(&r.room_id, &intruder).await.unwrap(), None);
+                assert_eq!(store.get(&room_id()).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn membership_is_readable_both_ways_and_removal_updates_both() {
+                let store = $make.await;
+                let (o, m) = (user("owner"), user("member"));
+                let r1 = room(RoomKind::Group, &o, 1_000);
+                let r2 = room(RoomKind::Channel, &o, 2_000);
+                store
+                    .create(
+                        &r1,
+                        &[member(&r1, &o, Role::Owner), member(&r1, &m, Role::Member)],
+                    )
+                    .await
+                    .unwrap();
+                store
+                    .create(&r2, &[member(&r2, &o, Role::Owner)])
+                    .await
+                    .unwrap();
+                let mut mine: Vec<_> = store
+                    .rooms_of(&o)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|x| x.room_id)
+                    .collect();
+                mine.sort();
+                let mut want = vec![r1.room_id.clone(), r2.room_id.clone()];
+                want.sort();
+                assert_eq!(mine, want);
+                assert_eq!(
+                    store
+                        .membership(&r1.room_id, &m)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .role,
+                    Role::Member
+                );
+                assert!(store.remove_member(&r1.room_id, &m).await.unwrap());
+                assert!(!store.remove_member(&r1.room_id, &m).await.unwrap());
+                assert!(store.rooms_of(&m).await.unwrap().is_empty());
+                assert_eq!(store.members(&r1.room_id).await.unwrap().len(), 1);
+            }
+
+            #[tokio::test]
+            async fn adding_a_member_twice_changes_nothing() {
+                let store = $make.await;
+                let (o, m) = (user("owner"), user("member"));
+                let r = room(RoomKind::Channel, &o, 1_000);
+                store
+                    .create(&r, &[member(&r, &o, Role::Owner)])
+                    .await
+                    .unwrap();
+                assert!(store
+                    .add_member(&member(&r, &m, Role::Member))
+                    .await
+                    .unwrap());
+                store
+                    .advance_cursor(&r.room_id, &m, ReceiptStatus::Read, 3)
+                    .await
+                    .unwrap();
+                assert!(!store
+                    .add_member(&member(&r, &m, Role::Member))
+                    .await
+                    .unwrap());
+                assert_eq!(
+                    store
+                        .membership(&r.room_id, &m)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .read_seq,
+                    3
+                );
+            }
+
+            #[tokio::test]
+            async fn cursors_only_move_forward_and_read_implies_delivered() {
+                let store = $make.await;
+                let u = user("u");
+                let r = room(RoomKind::Group, &u, 1_000);
+                store
+                    .create(&r, &[member(&r, &u, Role::Owner)])
+                    .await
+                    .unwrap();
+                let id = &r.room_id;
+                assert!(store
+                    .advance_cursor(id, &u, ReceiptStatus::Delivered, 5)
+                    .await
+                    .unwrap());
+                assert!(!store
+                    .advance_cursor(id, &u, ReceiptStatus::Delivered, 3)
+                    .await
+                    .unwrap());
+                assert!(store
+                    .advance_cursor(id, &u, ReceiptStatus::Read, 4)
+                    .await
+                    .unwrap());
+                let m = store.membership(id, &u).await.unwrap().unwrap();
+                assert_eq!((m.delivered_seq, m.read_seq), (5, 4));
+                assert!(store
+                    .advance_cursor(id, &u, ReceiptStatus::Read, 7)
+                    .await
+                    .unwrap());
+                let m = store.membership(id, &u).await.unwrap().unwrap();
+                assert_eq!((m.delivered_seq, m.read_seq), (7, 7));
+                assert!(!store
+                    .advance_cursor(id, &user("stranger"), ReceiptStatus::Read, 9)
+                    .await
+                    .unwrap());
+                assert_eq!(store.membership(id, &user("stranger")).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn get_many_returns_the_rooms_that_exist() {
+                let store = $make.await;
+                let o = user("owner");
+                let r = room(RoomKind::Group, &o, 1_000);
+                store
+                    .create(&r, &[member(&r, &o, Role::Owner)])
+                    .await
+                    .unwrap();
+                let got = store
+                    .get_many(&[r.room_id.clone(), room_id()])
+                    .await
+                    .unwrap();
+                assert_eq!(got, vec![r]);
+                assert!(store.get_many(&[]).await.unwrap().is_empty());
+            }
+
+            #[tokio::test]
+            async fn list_channels_shows_only_channels_newest_first() {
+                let store = $make.await;
+                let o = user("owner");
+                let old = room(RoomKind::Channel, &o, 4_102_444_800_000);
+                let new = room(RoomKind::Channel, &o, 4_102_444_900_000);
+                let group = room(RoomKind::Group, &o, 4_102_445_000_000);
+                for r in [&old, &new, &group] {
+                    store
+                        .create(r, &[member(r, &o, Role::Owner)])
+                        .await
+                        .unwrap();
+                }
+                let listed: Vec<_> = store
+                    .list_channels(1000)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.room_id)
+                    .collect();
+                let pos = |id| listed.iter().position(|x| x == id);
+                assert!(pos(&group.room_id).is_none());
+                assert!(pos(&new.room_id).unwrap() < pos(&old.room_id).unwrap());
+            }
+        }
+    };
+}
+
+/// Scenarios for [`crate::ports::MessageStore`].
+#[macro_export]
+macro_rules! message_store_contract {
+    ($make:expr) => {
+        mod message_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use std::sync::Arc;
+            use $crate::contract::*;
+            use $crate::model::{Message, Reservation};
+            use $crate::ports::{MessageStore, RangeQuery};
+
+            fn seqs(ms: &[Message]) -> Vec<u64> {
+                ms.iter().map(|m| m.seq).collect()
+            }
+
+            #[tokio::test]
+            async fn reserve_allocates_strictly_increasing_seqs_per_room() {
+                let store = $make.await;
+                let (a, b, u) = (room_id(), room_id(), user("u"));
+                for (i, want) in [1u64, 2, 3].into_iter().enumerate() {
+                    let r = store.reserve(draft(&a, &u, &format!("c{i}"), "hi")).await.unwrap();
+                    assert!(matches!(&r, Reservation::New(m) if m.seq == want), "{r:?}");
+                }
+                let r = store.reserve(draft(&b, &u, "c0", "hi")).await.unwrap();
+                assert_eq!(r.message().seq, 1);
+                assert_eq!(store.last_seq(&a).await.unwrap(), 3);
+                assert_eq!(store.last_seq(&room_id()).await.unwrap(), 0);
+            }
+
+            #[tokio::test]
+            async fn reserving_a_client_msg_id_again_returns_the_first_message() {
+                let store = $make.await;
+                let (r, u, v) = (room_id(), user("u"), user("v"));
+                let first = store.reserve(draft(&r, &u, "same", "first")).await.unwrap();
+                let Reservation::New(first) = first else { panic!("expected a new message") };
+                let again = store.reserve(draft(&r, &u, "same", "second")).await.unwrap();
+                assert_eq!(again, Reservation::Duplicate(first.clone()));
+                assert_eq!(store.last_seq(&r).await.unwrap(), 1);
+                // The key is per sender: another user's "same" is a new message.
+                let other = store.reserve(draft(&r, &v, "same", "theirs")).await.unwrap();
+                assert!(matches!(other, Reservation::New(ref m) if m.seq == 2));
+            }
+
+            #[tokio::test]
+            async fn concurrent_reservations_never_reuse_a_seq_or_duplicate_a_key() {
+                let store = Arc::new($make.await);
+                let (r, u) = (room_id(), user("u"));
+                let mut tasks = Vec::new();
+                for i in 0..10 {
+                    for _ in 0..2 {
+                        let (store, r, u) = (store.clone(), r.clone(), u.clone());
+                        tasks.push(tokio::spawn(async move { store.reserve(draft(&r, &u, &format!("k{i}"), "x")).await.unwrap() }));
+                    }
+                }
+                let mut by_key = std::collections::HashMap::new();
+                for t in tasks {
+                    let res = t.await.unwrap();
+                    let m = res.message().clone();
+                    let prev = by_key.insert(m.client_msg_id.clone(), m.clone());
+                    if let Some(p) = prev {
+                        assert_eq!(p, m, "one key, one message");
+                    }
+                }
+                let mut seqs: Vec<u64> = by_key.values().map(|m| m.seq).collect();
+                seqs.sort();
+                seqs.dedup();
+                assert_eq!(seqs.len(), 10, "ten keys, ten distinct seqs");
+            }
+
+            #[tokio::test]
+            async fn storing_a_message_again_changes_nothing() {
+                let store = $make.await;
+                let (r, u) = (room_id(), user("u"));
+                let m1 = store.reserve(draft(&r, &u, "a", "one")).await.unwrap().message().clone();
+                let m2 = store.reserve(draft(&r, &u, "b", "two")).await.unwrap().message().clone();
+                assert!(store.put_batch(&[m1.clone(), m2.clone()]).await.into_iter().all(|x| x.is_ok()));
+                assert!(store.put_batch(&[m1.clone()]).await.into_iter().all(|x| x.is_ok()));
+                let all = store.range(&r, RangeQuery { after: None, before: None, limit: 10, newest_first: false }).await.unwrap();
+                assert_eq!(all, vec![m1, m2]);
+            }
+
+            #[tokio::test]
+            async fn ranges_page_both_ways_in_ascending_order() {
+                let store = $make.await;
+                let (r, u) = (room_id(), user("u"));
+                let mut ms = Vec::new();
+                for i in 0..10 {
+                    ms.push(store.reserve(draft(&r, &u, &format!("c{i}"), "m")).await.unwrap().message().clone());
+                }
+                // Stored in two batches, out of order.
+                store.put_batch(&ms[5..]).await;
+                store.put_batch(&ms[..5]).await;
+                let q = |after, before, limit, newest_first| RangeQuery { after, before, limit, newest_first };
+                assert_eq!(seqs(&store.range(&r, q(None, None, 3, true)).await.unwrap()), vec![8, 9, 10]);
+                assert_eq!(seqs(&store.range(&r, q(None, Some(8), 3, true)).await.unwrap()), vec![5, 6, 7]);
+                assert_eq!(seqs(&store.range(&r, q(Some(2), None, 3, false)).await.unwrap()), vec![3, 4, 5]);
+                assert_eq!(seqs(&store.range(&r, q(Some(2), Some(5), 10, false)).await.unwrap()), vec![3, 4]);
+                assert_eq!(seqs(&store.range(&r, q(Some(2), Some(5), 10, true)).await.unwrap()), vec![3, 4]);
+                assert!(store.range(&r, q(Some(5), Some(5), 10, true)).await.unwrap().is_empty());
+                assert!(store.range(&room_id(), q(None, None, 10, true)).await.unwrap().is_empty());
+                let latest = store.latest(&[r.clone(), room_id()]).await.unwrap();
+                assert_eq!(seqs(&latest), vec![10]);
+            }
+        }
+    };
+}
+
+/// Scenarios for [`crate::ports::ProfileStore`].
+#[macro_export]
+macro_rules! profile_store_contract {
+    ($make:expr) => {
+        mod profile_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::ids::{AvatarUrl, DisplayName};
+            use $crate::model::ProfilePatch;
+            use $crate::ports::ProfileStore;
+
+            #[tokio::test]
+            async fn create_if_absent_keeps_the_first_profile() {
+                let store = $make.await;
+                let u = user("u");
+                let first = profile(&u, "First");
+                assert_eq!(store.create_if_absent(&first).await.unwrap(), first);
+                assert_eq!(
+                    store
+                        .create_if_absent(&profile(&u, "Second"))
+                        .await
+                        .unwrap(),
+                    first
+                );
+                assert_eq!(store.get(&u).await.unwrap(), Some(first));
+                assert_eq!(store.get(&user("nobody")).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn update_applies_the_patch_and_can_clear_the_avatar() {
+                let store = $make.await;
+                let u = user("u");
+                store.create_if_absent(&profile(&u, "Name")).await.unwrap();
+                let avatar = AvatarUrl::parse("https://cdn.example.com/a.png").unwrap();
+                let patch = ProfilePatch {
+                    display_name: Some(DisplayName::parse("New").unwrap()),
+                    avatar_url: Some(Some(avatar.clone())),
+                };
+                let p = store.update(&u, &patch, 2_000).await.unwrap().unwrap();
+                assert_eq!(
+                    (p.display_name.as_str(), p.avatar_url.as_ref(), p.updated_at),
+                    ("New", Some(&avatar), 2_000)
+                );
+                assert_eq!(store.get(&u).await.unwrap(), Some(p));
+                let clear = ProfilePatch {
+                    display_name: None,
+                    avatar_url: Some(None),
+                };
+                let p = store.update(&u, &clear, 3_000).await.unwrap().unwrap();
+                assert_eq!((p.display_name.as_str(), p.avatar_url), ("New", None));
+                assert_eq!(
+                    store.update(&user("nobody"), &clear, 3_000).await.unwrap(),
+                    None
+                );
+            }
+
+            #[tokio::test]
+            async fn get_many_returns_the_profiles_that_exist() {
+                let store = $make.await;
+                let (a, b) = (user("a"), user("b"));
+                store.create_if_absent(&profile(&a, "A")).await.unwrap();
+                store.create_if_absent(&profile(&b, "B")).await.unwrap();
+                let mut got: Vec<_> = store
+                    .get_many(&[a.clone(), b.clone(), user("c")])
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.user_id)
+                    .collect();
+                got.sort();
+                let mut want = vec![a, b];
+                want.sort();
+                assert_eq!(got, want);
+            }
+        }
+    };
+}
+
+/// Scenarios for [`crate::ports::Pusher`]: what every push adapter answers
+/// for a connection that does not exist.
+#[macro_export]
+macro_rules! pusher_contract {
+    ($make:expr) => {
+        mod pusher_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::error::PushError;
+            use $crate::ports::Pusher;
+
+            #[tokio::test]
+            async fn posting_to_an_unknown_connection_is_gone() {
+                let p = $make.await;
+                assert!(matches!(
+                    p.post(&connection("nope"), b"{}").await,
+                    Err(PushError::Gone)
+                ));
+            }
+
+            #[tokio::test]
+            async fn disconnecting_an_unknown_connection_is_gone() {
+                let p = $make.await;
+                assert!(matches!(
+                    p.disconnect(&connection("nope")).await,
+                    Err(PushError::Gone)
+                ));
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod memory_adapters {
+    use crate::memory::{
+        MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher, MemoryRooms,
+    };
+
+    crate::connection_store_contract!(async { MemoryConnections::default() });
+    crate::room_store_contract!(async { MemoryRooms::default() });
+    crate::message_store_contract!(async { MemoryMessages::default() });
+    crate::profile_store_contract!(async { MemoryProfiles::default() });
+    crate::pusher_contract!(async { MemoryPusher::default() });
+}
