@@ -70,7 +70,7 @@ impl<const N: usize> Source for [(&str, &str); N] {
     }
 }
 
-fn parse_or<T: std::str::FromStr>(
+fn parse_or<T>(
     src: &dyn Source,
     name: &'static str,
     default: T,
@@ -78,7 +78,7 @@ fn parse_or<T: std::str::FromStr>(
     max: T,
 ) -> Result<T, ConfigError>
 where
-    T: PartialOrd + fmt::Display,
+    T: std::str::FromStr + PartialOrd + fmt::Display,
 {
     let Some(raw) = src.get(name) else {
         return Ok(default);

@@ -150,7 +150,7 @@ macro_rules! connection_store_contract {
                 store.put(&conn_record(&c2, &u, 5_000)).await.unwrap();
                 store.delete(&c1).await.unwrap();
                 let left: Vec<_> = store
-                    .for_users(&[u.clone()])
+                    .for_users(std::slice::from_ref(&u))
                     .await
                     .unwrap()
                     .into_iter()
@@ -431,7 +431,7 @@ macro_rules! message_store_contract {
                 let m1 = store.reserve(draft(&r, &u, "a", "one")).await.unwrap().message().clone();
                 let m2 = store.reserve(draft(&r, &u, "b", "two")).await.unwrap().message().clone();
                 assert!(store.put_batch(&[m1.clone(), m2.clone()]).await.into_iter().all(|x| x.is_ok()));
-                assert!(store.put_batch(&[m1.clone()]).await.into_iter().all(|x| x.is_ok()));
+                assert!(store.put_batch(std::slice::from_ref(&m1)).await.into_iter().all(|x| x.is_ok()));
                 let all = store.range(&r, RangeQuery { after: None, before: None, limit: 10, newest_first: false }).await.unwrap();
                 assert_eq!(all, vec![m1, m2]);
             }

@@ -1,1 +1,12 @@
-fn main() {}
+//! Acceptance tests of the foundation: the domain rules of the chat platform,
+//! proven through the real Lambda handlers over the in-memory adapters.
+
+mod history;
+mod identity;
+mod messaging;
+mod persistence;
+mod presence;
+mod profiles;
+mod receipts;
+mod rooms;
+mod sync;

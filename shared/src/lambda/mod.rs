@@ -3,6 +3,7 @@
 //! `functions/*` are a few lines over these, and the local platform builds
 //! the very same event types, so both run one code path.
 
+pub mod events;
 pub mod http;
 pub mod sqs;
 pub mod ws;

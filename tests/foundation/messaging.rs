@@ -1,0 +1,274 @@
+use chat_tests::Platform;
+use serde_json::json;
+
+fn send(room: &str, cmid: &str, body: &str) -> serde_json::Value {
+    json!({"action":"sendMessage","roomId":room,"clientMsgId":cmid,"body":body})
+}
+
+#[tokio::test]
+async fn a_message_reaches_every_members_connections_and_the_sender_gets_an_ack() {
+    let p = Platform::default();
+    let (mut alice, mut alice_phone, mut bob, mut carol) = (
+        p.connect("alice").await,
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("carol").await,
+    );
+    let room = p.create_room(&alice, "group", "team", &[&bob]).await;
+    p.send(&alice, send(&room, "c1", "hello")).await;
+
+    let ack = alice.one("ack");
+    assert_eq!(
+        (
+            ack["clientMsgId"].as_str(),
+            ack["status"].as_str(),
+            ack["seq"].as_u64()
+        ),
+        (Some("c1"), Some("sent"), Some(1))
+    );
+    assert!(
+        alice.take("message").is_empty(),
+        "the sending connection gets the ack, not an echo"
+    );
+    let on_phone = alice_phone.one("message");
+    let at_bob = bob.one("message");
+    assert_eq!(on_phone, at_bob);
+    assert_eq!(at_bob["body"], "hello");
+    assert_eq!(at_bob["senderId"], "alice");
+    assert_eq!(at_bob["messageId"], ack["messageId"]);
+    assert!(carol.take("message").is_empty(), "carol is not a member");
+}
+
+#[tokio::test]
+async fn seqs_are_strictly_increasing_per_room() {
+    let p = Platform::default();
+    let mut alice = p.connect("alice").await;
+    let r1 = p.create_room(&alice, "group", "one", &[]).await;
+    let r2 = p.create_room(&alice, "group", "two", &[]).await;
+    for i in 0..5 {
+        p.send(&alice, send(&r1, &format!("a{i}"), "x")).await;
+    }
+    p.send(&alice, send(&r2, "b0", "x")).await;
+    let acks = alice.take("ack");
+    let seqs: Vec<u64> = acks
+        .iter()
+        .filter(|a| a["roomId"] == r1.as_str())
+        .map(|a| a["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        acks.iter().find(|a| a["roomId"] == r2.as_str()).unwrap()["seq"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn resending_a_client_msg_id_returns_the_same_ack_and_creates_one_message() {
+    let p = Platform::default();
+    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "direct", "dm", &[&bob]).await;
+    p.send(&alice, send(&room, "same", "once")).await;
+    p.send(&alice, send(&room, "same", "once")).await;
+    p.send(&alice, send(&room, "same", "changed body")).await;
+    let acks = alice.take("ack");
+    assert_eq!(acks.len(), 3);
+    assert!(acks.iter().all(|a| a == &acks[0]), "{acks:?}");
+    assert_eq!(bob.take("message").len(), 1, "delivered once");
+    p.persist().await;
+    assert_eq!(p.mem.messages.stored_count(), 1);
+    let (_, page) = p
+        .rest(
+            Some(&bob.token),
+            "GET",
+            &format!("/rooms/{room}/messages"),
+            None,
+        )
+        .await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(page["messages"][0]["body"], "once");
+}
+
+#[tokio::test]
+async fn oversize_and_malformed_frames_get_errors_and_the_connection_stays_usable() {
+    let p = Platform::default();
+    let mut alice = p.connect("alice").await;
+    let room = p.create_room(&alice, "group", "g", &[]).await;
+
+    p.send(&alice, send(&room, "big", &"x".repeat(4097))).await;
+    let e = alice.one("error");
+    assert_eq!(
+        (e["code"].as_str(), e["clientMsgId"].as_str()),
+        (Some("too_large"), Some("big"))
+    );
+
+    p.send_text(&alice, "{not json").await;
+    assert_eq!(alice.one("error")["code"], "bad_request");
+    p.send(&alice, json!({"action":"sendMessage","roomId":room}))
+        .await;
+    assert_eq!(alice.one("error")["code"], "bad_request");
+    p.send(&alice, json!({"action":"fly"})).await;
+    assert_eq!(alice.one("error")["code"], "bad_request");
+    p.send(&alice, send(&room, "blank", "   ")).await;
+    assert_eq!(alice.one("error")["code"], "bad_request");
+    assert!(p.mem.queue.is_empty(), "nothing was accepted");
+
+    p.send(&alice, send(&room, "ok", "still works")).await;
+    assert_eq!(
+        alice.one("ack")["seq"],
+        1,
+        "rejected frames consumed no seq"
+    );
+}
+
+#[tokio::test]
+async fn error_frames_do_not_echo_attacker_input() {
+    let p = Platform::default();
+    let mut alice = p.connect("alice").await;
+    p.send(&alice, json!({"action":"<img src=x onerror=alert(1)>"}))
+        .await;
+    let e = alice.one("error");
+    assert!(!e["message"].as_str().unwrap().contains("<img"), "{e}");
+    p.send(
+        &alice,
+        json!({"action":"sendMessage","roomId":"<script>","clientMsgId":"<b>","body":"x"}),
+    )
+    .await;
+    let e = alice.one("error");
+    assert!(
+        !e.to_string().contains("<script>") && e.get("clientMsgId").is_none(),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_non_member_cannot_send_type_or_mark_read_and_nothing_happens() {
+    let p = Platform::default();
+    let (alice, mut bob, mut mallory) = (
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("mallory").await,
+    );
+    let room = p.create_room(&alice, "group", "private", &[&bob]).await;
+    p.send(&mallory, send(&room, "m1", "let me in")).await;
+    p.send(
+        &mallory,
+        json!({"action":"typing","roomId":room,"isTyping":true}),
+    )
+    .await;
+    p.send(&mallory, json!({"action":"markRead","roomId":room,"seq":1}))
+        .await;
+    let errors = mallory.take("error");
+    assert_eq!(errors.len(), 3);
+    assert!(
+        errors.iter().all(|e| e["code"] == "forbidden"),
+        "{errors:?}"
+    );
+    assert!(p.mem.queue.is_empty());
+    assert!(bob.take("message").is_empty() && bob.take("typing").is_empty());
+    p.send(&mallory, send("r_doesnotexist", "m2", "x")).await;
+    assert_eq!(mallory.one("error")["code"], "not_found");
+}
+
+#[tokio::test]
+async fn typing_reaches_the_other_members_only() {
+    let p = Platform::default();
+    let (mut alice, mut bob, mut carol) = (
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("carol").await,
+    );
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    p.send(
+        &alice,
+        json!({"action":"typing","roomId":room,"isTyping":true}),
+    )
+    .await;
+    let t = bob.one("typing");
+    assert_eq!(
+        (
+            t["userId"].as_str(),
+            t["isTyping"].as_bool(),
+            t["roomId"].as_str()
+        ),
+        (Some("alice"), Some(true), Some(room.as_str()))
+    );
+    assert!(alice.take("typing").is_empty());
+    assert!(carol.take("typing").is_empty());
+}
+
+#[tokio::test]
+async fn when_the_queue_is_down_the_message_is_refused_and_a_retry_delivers_it_once() {
+    let p = Platform::default();
+    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    p.mem.queue.fail_next_enqueues(1);
+    p.send(&alice, send(&room, "c1", "hello")).await;
+    let e = alice.one("error");
+    assert_eq!(
+        (
+            e["code"].as_str(),
+            e["clientMsgId"].as_str(),
+            e["message"].as_str()
+        ),
+        (Some("internal"), Some("c1"), Some("internal error"))
+    );
+    assert!(
+        bob.take("message").is_empty(),
+        "nothing is delivered before it is durable"
+    );
+    // The client retries with the same clientMsgId.
+    p.send(&alice, send(&room, "c1", "hello")).await;
+    assert_eq!(alice.one("ack")["seq"], 1);
+    p.persist().await;
+    assert_eq!(p.mem.messages.stored_count(), 1);
+}
+
+#[tokio::test]
+async fn a_gone_recipient_connection_is_removed_and_the_senders_is_kept() {
+    let p = Platform::default();
+    let (mut alice, bob_dead, mut bob_live) = (
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("bob").await,
+    );
+    let room = p.create_room(&alice, "group", "g", &[&bob_live]).await;
+    // bob's first device vanished without a $disconnect: API Gateway answers 410.
+    p.mem.pusher.drop_connection(&bob_dead.conn);
+    p.send(&alice, send(&room, "c1", "hi")).await;
+    assert_eq!(alice.one("ack")["seq"], 1);
+    assert_eq!(bob_live.one("message")["body"], "hi");
+    assert!(
+        p.chat
+            .connections
+            .get(&bob_dead.conn)
+            .await
+            .unwrap()
+            .is_none(),
+        "the gone connection is cleaned up"
+    );
+    assert!(
+        p.chat.connections.get(&alice.conn).await.unwrap().is_some(),
+        "the sender's connection is kept"
+    );
+    assert!(p
+        .chat
+        .connections
+        .get(&bob_live.conn)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_push_that_fails_transiently_is_retried() {
+    let p = Platform::default();
+    let (alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    p.mem.pusher.fail_next_posts(&bob.conn, 2);
+    p.send(&alice, send(&room, "c1", "eventually")).await;
+    assert_eq!(bob.one("message")["body"], "eventually");
+    assert!(
+        p.chat.connections.get(&bob.conn).await.unwrap().is_some(),
+        "a throttled connection is not gone"
+    );
+}
