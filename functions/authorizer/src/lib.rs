@@ -78,3 +78,86 @@ pub async fn handle(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
+    use chat_shared::ids::UserId;
+    use chat_shared::ports::{Clock, SystemClock};
+
+    const SECRET: &[u8] = b"authorizer-test-secret-012345";
+
+    fn fixture(token: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+        serde_json::from_str(
+            &include_str!("../tests/fixtures/request_authorizer.json").replace("{{TOKEN}}", token),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_gets_an_allow_policy_for_this_connect_with_the_user_in_context() {
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let t = mint_hs256(
+            SECRET,
+            &UserId::parse("alice").unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions {
+                name: Some("Alice"),
+                ..Default::default()
+            },
+        );
+        let resp = handle(&v, fixture(&t)).await.unwrap();
+        let json = serde_json::to_value(&resp).unwrap();
+        assert_eq!(json["principalId"], "alice");
+        assert_eq!(json["policyDocument"]["Statement"][0]["Effect"], "Allow");
+        assert_eq!(
+            json["policyDocument"]["Statement"][0]["Resource"][0],
+            "arn:aws:execute-api:us-east-1:123456789012:abcd1234/prod/$connect"
+        );
+        assert_eq!(json["context"]["userId"], "alice");
+        assert_eq!(json["context"]["name"], "Alice");
+    }
+
+    #[tokio::test]
+    async fn missing_forged_and_none_tokens_are_unauthorized() {
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let forged = mint_hs256(
+            b"some-other-secret-000000000",
+            &UserId::parse("alice").unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions::default(),
+        );
+        for t in [
+            "",
+            forged.as_str(),
+            "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.",
+        ] {
+            let err = handle(&v, fixture(t)).await.unwrap_err();
+            assert_eq!(err.to_string(), "Unauthorized");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_authorization_header_works_too() {
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let t = mint_hs256(
+            SECRET,
+            &UserId::parse("bob").unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions::default(),
+        );
+        let mut event = fixture("");
+        event.query_string_parameters = Default::default();
+        event
+            .headers
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        assert_eq!(
+            handle(&v, event).await.unwrap().principal_id.as_deref(),
+            Some("bob")
+        );
+    }
+}

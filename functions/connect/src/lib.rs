@@ -65,3 +65,89 @@ async fn connect(
     chat.connect(connection_id, &identity).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
+    use chat_shared::config::Limits;
+    use chat_shared::ids::{ConnectionId, UserId};
+    use chat_shared::ports::{Clock, SystemClock};
+
+    const SECRET: &[u8] = b"connect-test-secret-0123456789";
+
+    fn fixture(token: &str) -> ApiGatewayWebsocketProxyRequest {
+        serde_json::from_str(
+            &include_str!("../tests/fixtures/connect.json").replace("{{TOKEN}}", token),
+        )
+        .unwrap()
+    }
+
+    fn token(user: &str) -> String {
+        mint_hs256(
+            SECRET,
+            &UserId::parse(user).unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_real_connect_event_binds_the_tokens_user_to_the_connection() {
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let verifier = Hs256Verifier::new(SECRET, None, None);
+        let resp = handle(&chat, &verifier, fixture(&token("alice"))).await;
+        assert_eq!(resp.status_code, 200);
+        let conn = ConnectionId::parse("LBZwbdKIoAMCLxA=").unwrap();
+        let rec = chat.connections.get(&conn).await.unwrap().unwrap();
+        assert_eq!(rec.user_id.as_str(), "alice");
+        assert_eq!(mem.connections.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_real_connect_event_with_a_bad_token_is_refused_with_401() {
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let verifier = Hs256Verifier::new(SECRET, None, None);
+        let resp = handle(
+            &chat,
+            &verifier,
+            fixture("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9."),
+        )
+        .await;
+        assert_eq!(resp.status_code, 401);
+        let body = serde_json::to_value(&resp).unwrap();
+        assert_eq!(
+            body["body"],
+            r#"{"error":{"code":"unauthorized","message":"authentication required"}}"#
+        );
+        assert!(mem.connections.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_authorizer_context_is_trusted_when_present() {
+        let (chat, _mem) = Chat::in_memory(Limits::default());
+        let verifier = Hs256Verifier::new(SECRET, None, None);
+        let mut event = fixture("");
+        event.query_string_parameters = Default::default();
+        event
+            .request_context
+            .authorizer
+            .fields
+            .insert("userId".into(), serde_json::json!("bob"));
+        event
+            .request_context
+            .authorizer
+            .fields
+            .insert("principalId".into(), serde_json::json!("bob"));
+        assert_eq!(handle(&chat, &verifier, event).await.status_code, 200);
+        let rec = chat
+            .connections
+            .get(&ConnectionId::parse("LBZwbdKIoAMCLxA=").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.user_id.as_str(), "bob");
+    }
+}

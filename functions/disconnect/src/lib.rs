@@ -44,3 +44,30 @@ pub async fn handle(
     .instrument(span)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_shared::auth::Identity;
+    use chat_shared::config::Limits;
+    use chat_shared::ids::{ConnectionId, UserId};
+
+    #[tokio::test]
+    async fn a_real_disconnect_event_forgets_the_connection() {
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let conn = ConnectionId::parse("LBZwbdKIoAMCLxA=").unwrap();
+        let alice = Identity {
+            user_id: UserId::parse("alice").unwrap(),
+            name: None,
+        };
+        chat.connect(conn.clone(), &alice).await.unwrap();
+        let event =
+            serde_json::from_str(include_str!("../tests/fixtures/disconnect.json")).unwrap();
+        assert_eq!(handle(&chat, event).await.status_code, 200);
+        assert!(mem.connections.is_empty());
+        // API Gateway may deliver $disconnect twice; the second is harmless.
+        let event =
+            serde_json::from_str(include_str!("../tests/fixtures/disconnect.json")).unwrap();
+        assert_eq!(handle(&chat, event).await.status_code, 200);
+    }
+}

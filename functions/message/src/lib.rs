@@ -55,3 +55,99 @@ pub async fn handle(
     .instrument(span)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+    use chat_shared::auth::Identity;
+    use chat_shared::config::Limits;
+    use chat_shared::ids::{ConnectionId, UserId};
+    use chat_shared::model::RoomKind;
+    use chat_shared::protocol::rest::CreateRoomRequest;
+    use serde_json::Value;
+
+    const CONN: &str = "LBZwbdKIoAMCLxA=";
+
+    async fn setup() -> (Chat, chat_shared::service::MemoryBackends, String) {
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let alice = Identity {
+            user_id: UserId::parse("alice").unwrap(),
+            name: None,
+        };
+        chat.connect(ConnectionId::parse(CONN).unwrap(), &alice)
+            .await
+            .unwrap();
+        let req = CreateRoomRequest {
+            name: Some("g".into()),
+            kind: RoomKind::Group,
+            members: vec![],
+        };
+        let (_, room) = chat.create_room(&alice, req).await.unwrap();
+        (chat, mem, room.room.room_id.to_string())
+    }
+
+    fn fixture(room: &str) -> ApiGatewayWebsocketProxyRequest {
+        serde_json::from_str(
+            &include_str!("../tests/fixtures/send_message.json").replace("{{ROOM}}", room),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_real_send_message_event_is_acked_on_the_connection() {
+        let (chat, mem, room) = setup().await;
+        let mut rx = mem.pusher.open(&ConnectionId::parse(CONN).unwrap());
+        assert_eq!(handle(&chat, fixture(&room)).await.status_code, 200);
+        let ack: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            (
+                ack["type"].as_str(),
+                ack["clientMsgId"].as_str(),
+                ack["seq"].as_u64()
+            ),
+            (Some("ack"), Some("c-1"), Some(1))
+        );
+        assert_eq!(mem.queue.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_base64_encoded_body_is_decoded() {
+        use base64::Engine;
+        let (chat, mem, room) = setup().await;
+        let mut rx = mem.pusher.open(&ConnectionId::parse(CONN).unwrap());
+        let mut event = fixture(&room);
+        event.body = event
+            .body
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+        event.is_base64_encoded = true;
+        assert_eq!(handle(&chat, event).await.status_code, 200);
+        let ack: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(ack["type"], "ack");
+    }
+
+    #[tokio::test]
+    async fn an_event_from_an_unknown_connection_gets_an_unauthorized_frame() {
+        let (chat, mem, room) = setup().await;
+        let mut event = fixture(&room);
+        event.request_context.connection_id = Some("UnknownConn0=".into());
+        let mut rx = mem
+            .pusher
+            .open(&ConnectionId::parse("UnknownConn0=").unwrap());
+        assert_eq!(handle(&chat, event).await.status_code, 200);
+        let err: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            (err["type"].as_str(), err["code"].as_str()),
+            (Some("error"), Some("unauthorized"))
+        );
+        assert!(mem.queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_event_without_a_connection_id_is_a_400() {
+        let (chat, _mem, room) = setup().await;
+        let mut event = fixture(&room);
+        event.request_context.connection_id = None;
+        assert_eq!(handle(&chat, event).await.status_code, 400);
+    }
+}

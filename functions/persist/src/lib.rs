@@ -18,3 +18,41 @@ pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {
     .instrument(span)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_shared::config::Limits;
+    use chat_shared::lambda::events::{sqs_event, SqsRecord};
+
+    #[tokio::test]
+    async fn a_batch_reports_exactly_its_undecodable_record() {
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let good = serde_json::json!({
+            "kind": "persistMessage",
+            "message": {"roomId":"r_1","messageId":"m1","seq":1,"senderId":"alice","body":"hi","sentAt":1,"clientMsgId":"c1"}
+        });
+        let records = vec![
+            SqsRecord {
+                message_id: "ok-1".into(),
+                body: good.to_string(),
+                receive_count: 1,
+                sent_at: 1,
+            },
+            SqsRecord {
+                message_id: "bad-1".into(),
+                body: "not json".into(),
+                receive_count: 3,
+                sent_at: 1,
+            },
+        ];
+        let resp = handle(&chat, sqs_event("arn:aws:sqs:us-east-1:1:q", &records, 2)).await;
+        let failed: Vec<_> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["bad-1"]);
+        assert_eq!(mem.messages.stored_count(), 1);
+    }
+}

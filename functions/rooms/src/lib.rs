@@ -46,3 +46,71 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
+    use chat_shared::config::Limits;
+    use chat_shared::ids::UserId;
+    use chat_shared::lambda::events::http_request;
+    use chat_shared::ports::{Clock, SystemClock};
+
+    const SECRET: &[u8] = b"rooms-test-secret-0123456789";
+
+    fn auth(user: &str) -> Vec<(String, String)> {
+        let t = mint_hs256(
+            SECRET,
+            &UserId::parse(user).unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions::default(),
+        );
+        vec![
+            ("authorization".into(), format!("Bearer {t}")),
+            ("content-type".into(), "application/json".into()),
+        ]
+    }
+
+    #[tokio::test]
+    async fn create_then_list_rooms_over_http_api_events() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let body = r#"{"name":"Team","kind":"group","members":["bob"]}"#;
+        let resp = handle(
+            &chat,
+            &v,
+            http_request("POST", "/rooms", &auth("alice"), Some(body), 1),
+        )
+        .await;
+        assert_eq!(resp.status(), 201);
+        let resp = handle(
+            &chat,
+            &v,
+            http_request("GET", "/rooms", &auth("bob"), None, 1),
+        )
+        .await;
+        let list: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(list["rooms"][0]["name"], "Team");
+    }
+
+    #[tokio::test]
+    async fn a_stage_prefixed_path_routes_the_same() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let resp = handle(
+            &chat,
+            &v,
+            http_request("GET", "/prod/channels?limit=5", &auth("alice"), None, 1),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        let resp = handle(
+            &chat,
+            &v,
+            http_request("GET", "/channels?limit=lots", &auth("alice"), None, 1),
+        )
+        .await;
+        assert_eq!(resp.status(), 400);
+    }
+}

@@ -20,3 +20,72 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
+    use chat_shared::config::Limits;
+    use chat_shared::ids::UserId;
+    use chat_shared::lambda::events::http_request;
+    use chat_shared::ports::{Clock, SystemClock};
+
+    const SECRET: &[u8] = b"users-test-secret-0123456789";
+
+    fn auth(user: &str, name: Option<&str>) -> Vec<(String, String)> {
+        let t = mint_hs256(
+            SECRET,
+            &UserId::parse(user).unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions {
+                name,
+                ..Default::default()
+            },
+        );
+        vec![("authorization".into(), format!("Bearer {t}"))]
+    }
+
+    #[tokio::test]
+    async fn get_me_creates_the_profile_from_the_token_name() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let resp = handle(
+            &chat,
+            &v,
+            http_request(
+                "GET",
+                "/users/me",
+                &auth("alice", Some("Alice A.")),
+                None,
+                1,
+            ),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        let me: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(
+            (me["userId"].as_str(), me["displayName"].as_str()),
+            (Some("alice"), Some("Alice A."))
+        );
+    }
+
+    #[tokio::test]
+    async fn routes_of_other_functions_are_not_found_here_and_no_token_is_401() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let resp = handle(
+            &chat,
+            &v,
+            http_request("GET", "/rooms", &auth("alice", None), None, 1),
+        )
+        .await;
+        assert_eq!(resp.status(), 404);
+        let resp = handle(&chat, &v, http_request("GET", "/users/me", &[], None, 1)).await;
+        assert_eq!(resp.status(), 401);
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/json"
+        );
+    }
+}
