@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests need, skipping what is already there:
+#   redis-server (Debian package), moto's server (PyPI) for DynamoDB and SQS,
+#   and the CDK app's npm packages. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} (apt)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import moto, flask' >/dev/null 2>&1; then
+  echo "setup: installing moto[server] (pip)"
+  python3 -m pip install -q 'moto[server]>=5,<6'
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+if [ -f infra/package-lock.json ]; then
+  if [ ! -d infra/node_modules ] || [ infra/package-lock.json -nt infra/node_modules/.package-lock.json ]; then
+    echo "setup: npm ci in infra/"
+    npm ci --prefix infra --no-audit --no-fund --loglevel=error
+  fi
+fi
