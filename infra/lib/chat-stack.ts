@@ -1,0 +1,368 @@
+/**
+ * The whole platform in one stack:
+ *
+ *   browser ──wss──▶ WebSocket API ──▶ connect / message / disconnect ──▶ DynamoDB, Redis
+ *                       │ $connect: REQUEST authorizer          │ SendMessage
+ *                       ▼                                       ▼
+ *                 (PostToConnection) ◀── persist ◀── SQS (+ DLQ)
+ *   browser ──https─▶ HTTP API (JWT) ──▶ history / users / rooms ──▶ DynamoDB, Redis
+ *
+ * Replies reach clients only through the API Gateway Management API, never
+ * as route responses. Every function gets exactly the table, queue and
+ * `@connections` actions it uses (see `TABLE_ACCESS`), never `dynamodb:Scan`.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ChatAuth } from './auth';
+import type { ChatConfig, FunctionName } from './config';
+import { ChatMonitoring } from './monitoring';
+import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from './nag';
+import { ChatNetwork } from './network';
+import { ChatFunction } from './rust-function';
+import { ChatTable, GSI1 } from './table';
+
+/** The WebSocket action routes; all of them, and `$default`, go to chat-message. */
+export const WS_ACTION_ROUTES = ['sendMessage', 'markRead', 'typing', 'sync', 'ping'] as const;
+
+const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+// TransactWriteItems has no IAM action of its own: it is authorized by the
+// Put/Update/Delete/ConditionCheck actions inside it.
+const WRITE = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];
+
+/** Table actions per function. No function may Scan: fan-out reads members, never the table. */
+export const TABLE_ACCESS: Record<Exclude<FunctionName, 'chat-authorizer'>, string[]> = {
+  'chat-connect': [...READ, ...WRITE],
+  'chat-message': [...READ, ...WRITE],
+  'chat-disconnect': [...READ, ...WRITE],
+  'chat-persist': [...READ, ...WRITE],
+  'chat-history': [...READ],
+  'chat-users': [...READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  'chat-rooms': [...READ, ...WRITE],
+};
+
+export interface ChatStackProps extends StackProps {
+  readonly config: ChatConfig;
+}
+
+export class ChatStack extends Stack {
+  readonly config: ChatConfig;
+  readonly functions: Record<FunctionName, ChatFunction>;
+  readonly webSocketApi: apigw.WebSocketApi;
+  readonly webSocketStage: apigw.WebSocketStage;
+  readonly httpApi: apigw.HttpApi;
+  readonly httpStage: apigw.HttpStage;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly network?: ChatNetwork;
+
+  constructor(scope: Construct, id: string, props: ChatStackProps) {
+    super(scope, id, props);
+    const config = (this.config = props.config);
+    const prod = config.stage === 'prod';
+    const logRemoval = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const { table } = new ChatTable(this, 'Data', config);
+    const auth = new ChatAuth(this, 'Auth', config);
+    const network = (this.network = config.redis ? new ChatNetwork(this, 'Network', config) : undefined);
+
+    // ---- queue -----------------------------------------------------------
+    const persistTimeout = Duration.seconds(config.persistTimeoutSecs);
+    this.deadLetterQueue = new sqs.Queue(this, 'PersistDlq', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.queue = new sqs.Queue(this, 'PersistQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      // AWS: at least 6x the consumer's timeout (plus the batching window),
+      // so a batch still being retried is not handed to a second poller.
+      visibilityTimeout: Duration.seconds(6 * config.persistTimeoutSecs + config.persistBatchWindowSecs),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
+    });
+
+    // ---- APIs (created before the functions: their env names the endpoint) -
+    this.webSocketApi = new apigw.WebSocketApi(this, 'WebSocketApi', {
+      apiName: `chat-${config.stage}-ws`,
+      description: 'Chat real-time API',
+      routeSelectionExpression: '$request.body.action',
+    });
+    const wsEndpoint = `https://${this.webSocketApi.apiId}.execute-api.${this.region}.${this.urlSuffix}/${config.stage}`;
+
+    // ---- functions -----------------------------------------------------------
+    const authEnv = {
+      CHAT_AUTH_MODE: 'jwks',
+      CHAT_JWKS_URL: auth.jwksUrl,
+      CHAT_JWT_ISSUER: auth.issuer,
+      CHAT_JWT_AUDIENCE: auth.audience,
+    };
+    const redisEnv: Record<string, string> = network ? { CHAT_REDIS_URL: network.redisUrl } : {};
+    const tableEnv = { CHAT_TABLE_NAME: table.tableName };
+    const wsEnv = {
+      ...tableEnv,
+      CHAT_QUEUE_URL: this.queue.queueUrl,
+      CHAT_WS_ENDPOINT: wsEndpoint,
+      CHAT_CONNECTION_TTL_SECS: String(config.connectionTtlSecs),
+      ...redisEnv,
+    };
+    const netProps = network
+      ? { vpc: network.vpc, subnets: network.lambdaSubnets, securityGroup: network.lambdaSecurityGroup }
+      : undefined;
+
+    const make = (id: string, binaryName: FunctionName, description: string, timeout: Duration, environment: Record<string, string>, inVpc: boolean) =>
+      new ChatFunction(this, id, { binaryName, description, config, environment, timeout, network: inVpc ? netProps : undefined });
+
+    this.functions = {
+      // Outside the VPC on purpose: it needs only the JWKS endpoint.
+      'chat-authorizer': make('Authorizer', 'chat-authorizer', '$connect REQUEST authorizer', Duration.seconds(5), authEnv, false),
+      'chat-connect': make('Connect', 'chat-connect', 'WebSocket $connect', Duration.seconds(10), wsEnv, true),
+      'chat-message': make('Message', 'chat-message', 'WebSocket $default and action routes', Duration.seconds(15), wsEnv, true),
+      'chat-disconnect': make('Disconnect', 'chat-disconnect', 'WebSocket $disconnect', Duration.seconds(10), wsEnv, true),
+      'chat-persist': make('Persist', 'chat-persist', 'SQS consumer: stores messages, pushes receipts', persistTimeout,
+        { ...tableEnv, CHAT_WS_ENDPOINT: wsEndpoint, ...redisEnv }, true),
+      'chat-history': make('History', 'chat-history', 'GET /rooms/{roomId}/messages', Duration.seconds(10), { ...tableEnv, ...redisEnv, ...authEnv }, true),
+      'chat-users': make('Users', 'chat-users', '/users', Duration.seconds(10), { ...tableEnv, ...redisEnv, ...authEnv }, true),
+      'chat-rooms': make('Rooms', 'chat-rooms', '/rooms and /channels', Duration.seconds(10), { ...tableEnv, ...redisEnv, ...authEnv }, true),
+    };
+    const fns = this.functions;
+
+    // ---- least-privilege grants ---------------------------------------------
+    for (const [name, actions] of Object.entries(TABLE_ACCESS)) {
+      fns[name as FunctionName].role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ChatTable',
+          actions,
+          resources: [table.tableArn, `${table.tableArn}/index/${GSI1}`],
+        }),
+      );
+    }
+    for (const name of ['chat-connect', 'chat-message', 'chat-disconnect'] as const) {
+      fns[name].role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'EnqueuePersistJobs', actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+      );
+    }
+    // The Pusher port posts frames and may close a connection: POST and DELETE
+    // on this API's own stage, nothing else (no GET, no other API or stage).
+    const connectionsArn = (method: string) =>
+      this.formatArn({ service: 'execute-api', resource: this.webSocketApi.apiId, resourceName: `${config.stage}/${method}/@connections/*` });
+    for (const name of ['chat-connect', 'chat-message', 'chat-disconnect', 'chat-persist'] as const) {
+      fns[name].role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'PushToConnections',
+          actions: ['execute-api:ManageConnections'],
+          resources: [connectionsArn('POST'), connectionsArn('DELETE')],
+        }),
+      );
+      for (const method of ['POST', 'DELETE']) {
+        acknowledgeWildcardResource(
+          fns[name].role,
+          connectionsArn(method),
+          'The trailing * is the connection id: connections are created at run time. The ARN is pinned to this ' +
+            'API, this stage and the one method.',
+        );
+      }
+    }
+
+    fns['chat-persist'].fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: config.persistBatchSize,
+        maxBatchingWindow: Duration.seconds(config.persistBatchWindowSecs),
+        reportBatchItemFailures: true,
+        maxConcurrency: config.persistMaxConcurrency,
+      }),
+    );
+
+    // ---- WebSocket API -------------------------------------------------------
+    // Identity source: browsers cannot set headers on a WebSocket handshake, so
+    // the token travels as `?token=`. API Gateway requires *every* listed
+    // identity source to be present (they are ANDed), so listing the header as
+    // well would reject browsers; listing the query string alone means a
+    // handshake without a token gets 401 from API Gateway without invoking
+    // (or paying for) the authorizer. Header-only clients must use `?token=` too.
+    // (WebSocket authorizers cannot cache, so the source is no cache key.)
+    const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', fns['chat-authorizer'].fn, {
+      identitySource: ['route.request.querystring.token'],
+    });
+    this.webSocketApi.addRoute('$connect', {
+      integration: new WebSocketLambdaIntegration('ConnectIntegration', fns['chat-connect'].fn),
+      authorizer,
+    });
+    this.webSocketApi.addRoute('$disconnect', {
+      integration: new WebSocketLambdaIntegration('DisconnectIntegration', fns['chat-disconnect'].fn),
+    });
+    const messageIntegration = new WebSocketLambdaIntegration('MessageIntegration', fns['chat-message'].fn);
+    for (const route of ['$default', ...WS_ACTION_ROUTES]) {
+      this.webSocketApi.addRoute(route, { integration: messageIntegration });
+    }
+
+    const accountRole = config.apigwAccountRole ? this.apiGatewayLoggingRole() : undefined;
+    const wsAccessLogs = new logs.LogGroup(this, 'WebSocketAccessLogs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: logRemoval,
+    });
+    this.webSocketStage = new apigw.WebSocketStage(this, 'WebSocketStage', {
+      webSocketApi: this.webSocketApi,
+      stageName: config.stage,
+      autoDeploy: true,
+      throttle: { rateLimit: config.wsThrottleRate, burstLimit: config.wsThrottleBurst },
+      detailedMetricsEnabled: prod,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(wsAccessLogs),
+        // No query string in the log: it carries the token.
+        format: apigwv1.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTimeEpoch',
+            eventType: '$context.eventType',
+            routeKey: '$context.routeKey',
+            connectionId: '$context.connectionId',
+            status: '$context.status',
+            principalId: '$context.authorizer.principalId',
+            authorizerError: '$context.authorizer.error',
+            error: '$context.error.message',
+            integrationError: '$context.integration.error',
+            integrationLatency: '$context.integration.latency',
+          }),
+        ),
+      },
+    });
+    if (accountRole) this.webSocketStage.node.addDependency(accountRole);
+    Validations.of(this.webSocketApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'WebSocket APIs authorize only at $connect (Lambda REQUEST authorizer on the $connect route); every other ' +
+        'route runs on that already-authorized connection and API Gateway accepts no authorizer on it.',
+    });
+
+    // ---- HTTP API --------------------------------------------------------------
+    const jwt = new HttpJwtAuthorizer('Jwt', auth.issuer, {
+      jwtAudience: [auth.audience],
+      identitySource: ['$request.header.Authorization'],
+    });
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      apiName: `chat-${config.stage}-http`,
+      description: 'Chat REST API',
+      defaultAuthorizer: jwt,
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: config.corsOrigins,
+        allowMethods: [
+          apigw.CorsHttpMethod.GET,
+          apigw.CorsHttpMethod.POST,
+          apigw.CorsHttpMethod.PATCH,
+          apigw.CorsHttpMethod.DELETE,
+          apigw.CorsHttpMethod.OPTIONS,
+        ],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const history = new HttpLambdaIntegration('HistoryIntegration', fns['chat-history'].fn);
+    const users = new HttpLambdaIntegration('UsersIntegration', fns['chat-users'].fn);
+    const rooms = new HttpLambdaIntegration('RoomsIntegration', fns['chat-rooms'].fn);
+    const M = apigw.HttpMethod;
+    const routes: [apigw.HttpMethod, string, HttpLambdaIntegration][] = [
+      [M.GET, '/rooms/{roomId}/messages', history],
+      [M.GET, '/users/me', users],
+      [M.PATCH, '/users/me', users],
+      [M.GET, '/users/{userId}', users],
+      [M.POST, '/rooms', rooms],
+      [M.GET, '/rooms', rooms],
+      [M.GET, '/rooms/{roomId}', rooms],
+      [M.POST, '/rooms/{roomId}/members', rooms],
+      [M.DELETE, '/rooms/{roomId}/members/{userId}', rooms],
+      [M.GET, '/channels', rooms],
+    ];
+    for (const [method, path, integration] of routes) {
+      this.httpApi.addRoutes({ path, methods: [method], integration });
+    }
+    const httpAccessLogs = new logs.LogGroup(this, 'HttpAccessLogs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: logRemoval,
+    });
+    this.httpStage = new apigw.HttpStage(this, 'HttpStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: config.httpThrottleRate, burstLimit: config.httpThrottleBurst },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(httpAccessLogs),
+        format: apigwv1.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTimeEpoch',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            sub: '$context.authorizer.claims.sub',
+            authorizerError: '$context.authorizer.error',
+            error: '$context.error.message',
+            integrationError: '$context.integrationErrorMessage',
+            latency: '$context.responseLatency',
+          }),
+        ),
+      },
+    });
+
+    // ---- operations ------------------------------------------------------------
+    new ChatMonitoring(this, 'Monitoring', {
+      config,
+      functions: Object.values(fns),
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      persist: fns['chat-persist'],
+      webSocketApi: this.webSocketApi,
+      webSocketStage: this.webSocketStage,
+      httpApi: this.httpApi,
+      httpStage: this.httpStage,
+    });
+
+    // ---- outputs -----------------------------------------------------------------
+    new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url, description: 'wss:// URL clients connect to (add ?token=<Cognito ID token>)' });
+    new CfnOutput(this, 'ManagementEndpoint', { value: wsEndpoint, description: 'API Gateway Management API endpoint (CHAT_WS_ENDPOINT)' });
+    new CfnOutput(this, 'RestApiUrl', { value: this.httpStage.url, description: 'HTTP API base URL' });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    if (auth.userPool && auth.client) {
+      new CfnOutput(this, 'UserPoolId', { value: auth.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: auth.client.userPoolClientId });
+    }
+    new CfnOutput(this, 'JwtIssuer', { value: auth.issuer });
+  }
+
+  /**
+   * WebSocket stages can write access logs only when the *account* has an API
+   * Gateway CloudWatch Logs role; fresh accounts have none and the stage
+   * deployment would fail. This sets it. The role is retained on destroy, since
+   * the account setting would otherwise point at a deleted role.
+   */
+  private apiGatewayLoggingRole(): Construct {
+    const role = new iam.Role(this, 'ApiGatewayLoggingRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    acknowledgeManagedPolicy(
+      role,
+      'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+      'The policy AWS documents for the account-level API Gateway logging role. The role serves every API in the ' +
+        'account and API Gateway names the execution log groups itself, so no narrower resource list exists.',
+    );
+    const account = new apigwv1.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    account.node.addDependency(role);
+    return account;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Typed deployment configuration, read once from CDK context (`-c key=value`
+ * on the command line, or the `context` block of cdk.json) and validated up
+ * front: a bad value fails the synth with the name of the key, never later as
+ * a half-built template.
+ *
+ * Values from `-c` always arrive as strings; values from cdk.json or from
+ * tests may be typed. Every reader below accepts both.
+ */
+import type { Node } from 'constructs';
+
+export type Stage = 'dev' | 'prod';
+export type RedisMode = 'serverless' | 'cluster';
+export type RedisEngine = 'valkey' | 'redis';
+export type Arch = 'arm64' | 'x86_64';
+
+/** The eight Lambda binaries of the Cargo workspace (package name == binary name). */
+export const FUNCTION_NAMES = [
+  'chat-authorizer',
+  'chat-connect',
+  'chat-message',
+  'chat-disconnect',
+  'chat-persist',
+  'chat-history',
+  'chat-users',
+  'chat-rooms',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export interface ChatConfig {
+  readonly stage: Stage;
+  /** Deploy ElastiCache + VPC. `false` gives the cheap DynamoDB-only stack. */
+  readonly redis: boolean;
+  readonly redisMode: RedisMode;
+  readonly redisEngine: RedisEngine;
+  /** Node type for `redisMode=cluster`. */
+  readonly redisNodeType: string;
+  /** NAT gateways for the VPC (only with Redis). 1 = cheapest, one per AZ = zonal HA. */
+  readonly natGateways: number;
+  /** Add an SQS interface endpoint (traffic to SQS stays off the NAT). */
+  readonly sqsEndpoint: boolean;
+  readonly arch: Arch;
+  readonly logRetentionDays: number;
+  readonly rustLog: string;
+  /** WebSocket connection record lifetime; API Gateway closes any connection after 2 h. */
+  readonly connectionTtlSecs: number;
+  readonly wsThrottleRate: number;
+  readonly wsThrottleBurst: number;
+  readonly httpThrottleRate: number;
+  readonly httpThrottleBurst: number;
+  readonly corsOrigins: string[];
+  readonly maxReceiveCount: number;
+  readonly persistBatchSize: number;
+  readonly persistBatchWindowSecs: number;
+  readonly persistTimeoutSecs: number;
+  /** SQS event source `MaximumConcurrency` (2..1000): caps persist fan-in without reserving account concurrency. */
+  readonly persistMaxConcurrency: number;
+  /** Reserved concurrency per function; empty (the default) reserves nothing. */
+  readonly reservedConcurrency: Partial<Record<FunctionName, number>>;
+  readonly memoryMb: number;
+  /** Alarm threshold for the age of the oldest message in the persist queue. */
+  readonly queueAgeAlarmSecs: number;
+  readonly alarmEmail?: string;
+  /** Use an existing OIDC issuer instead of creating a Cognito user pool. */
+  readonly jwtIssuer?: string;
+  readonly jwtAudience?: string;
+  readonly jwksUrl?: string;
+  /** Create the account-level API Gateway CloudWatch Logs role (needed for WebSocket access logs). */
+  readonly apigwAccountRole: boolean;
+  /** Run cdk-nag's AwsSolutions pack during synth. */
+  readonly nag: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(key: string, problem: string) {
+    super(`context "${key}": ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = (key: string) => unknown;
+
+function str(raw: Raw, key: string): string | undefined {
+  const v = raw(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new ConfigError(key, `expected a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(raw: Raw, key: string, dflt: boolean): boolean {
+  const v = raw(key);
+  if (v === undefined || v === null || v === '') return dflt;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(key, `expected true or false, got ${JSON.stringify(v)}`);
+}
+
+function int(raw: Raw, key: string, dflt: number, min: number, max: number): number {
+  const v = raw(key);
+  if (v === undefined || v === null || v === '') return dflt;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(key, `expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** The retention periods CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+function retention(raw: Raw, key: string, dflt: number): number {
+  const n = int(raw, key, dflt, 1, 3653);
+  if (!RETENTION_DAYS.includes(n)) {
+    throw new ConfigError(key, `CloudWatch Logs accepts only ${RETENTION_DAYS.join(', ')} days`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(raw: Raw, key: string, allowed: readonly T[], dflt: T): T {
+  const v = str(raw, key) ?? dflt;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(key, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+function reserved(raw: Raw, key: string): Partial<Record<FunctionName, number>> {
+  let v = raw(key);
+  if (v === undefined || v === null || v === '') return {};
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      throw new ConfigError(key, 'expected a JSON object such as {"chat-persist":5}');
+    }
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ConfigError(key, 'expected an object mapping function name to a number');
+  }
+  const out: Partial<Record<FunctionName, number>> = {};
+  for (const [name, n] of Object.entries(v)) {
+    if (!(FUNCTION_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError(key, `unknown function ${JSON.stringify(name)}; known: ${FUNCTION_NAMES.join(', ')}`);
+    }
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new ConfigError(key, `${name}: expected a non-negative integer`);
+    }
+    out[name as FunctionName] = n;
+  }
+  return out;
+}
+
+/** Reads and validates the configuration from a construct node's context. */
+export function loadConfig(node: Node): ChatConfig {
+  return parseConfig((key) => node.tryGetContext(key));
+}
+
+export function parseConfig(raw: Raw): ChatConfig {
+  const stage = oneOf(raw, 'stage', ['dev', 'prod'] as const, 'dev');
+  const prod = stage === 'prod';
+  const redis = bool(raw, 'redis', true);
+
+  const persistBatchSize = int(raw, 'persistBatchSize', 25, 1, 10000);
+  const persistBatchWindowSecs = int(raw, 'persistBatchWindowSecs', 1, 0, 300);
+  if (persistBatchSize > 10 && persistBatchWindowSecs < 1) {
+    // Lambda rejects a standard-queue batch size above 10 without a window.
+    throw new ConfigError('persistBatchWindowSecs', 'must be at least 1 when persistBatchSize > 10');
+  }
+
+  const jwtIssuer = str(raw, 'jwtIssuer');
+  const jwtAudience = str(raw, 'jwtAudience');
+  if ((jwtIssuer === undefined) !== (jwtAudience === undefined)) {
+    throw new ConfigError(jwtIssuer ? 'jwtAudience' : 'jwtIssuer', 'jwtIssuer and jwtAudience go together');
+  }
+  const jwksUrl = str(raw, 'jwksUrl');
+  if (jwksUrl && !jwtIssuer) throw new ConfigError('jwksUrl', 'only meaningful with jwtIssuer');
+  for (const [k, v] of [['jwtIssuer', jwtIssuer], ['jwksUrl', jwksUrl]] as const) {
+    if (v && !v.startsWith('https://')) throw new ConfigError(k, 'must be an https:// URL');
+  }
+
+  const alarmEmail = str(raw, 'alarmEmail');
+  if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
+    throw new ConfigError('alarmEmail', `not an email address: ${JSON.stringify(alarmEmail)}`);
+  }
+
+  const corsOrigins = (str(raw, 'corsOrigins') ?? '*')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (corsOrigins.length === 0) throw new ConfigError('corsOrigins', 'at least one origin (or *)');
+
+  return {
+    stage,
+    redis,
+    redisMode: oneOf(raw, 'redisMode', ['serverless', 'cluster'] as const, 'serverless'),
+    redisEngine: oneOf(raw, 'redisEngine', ['valkey', 'redis'] as const, 'valkey'),
+    redisNodeType: str(raw, 'redisNodeType') ?? 'cache.t4g.micro',
+    natGateways: int(raw, 'natGateways', prod ? 2 : 1, 1, 3),
+    sqsEndpoint: bool(raw, 'sqsEndpoint', false),
+    arch: oneOf(raw, 'arch', ['arm64', 'x86_64'] as const, 'arm64'),
+    logRetentionDays: retention(raw, 'logRetentionDays', prod ? 90 : 14),
+    rustLog: str(raw, 'rustLog') ?? 'info',
+    connectionTtlSecs: int(raw, 'connectionTtlSecs', 7200, 60, 86400),
+    wsThrottleRate: int(raw, 'wsThrottleRate', 500, 1, 100000),
+    wsThrottleBurst: int(raw, 'wsThrottleBurst', 1000, 1, 100000),
+    httpThrottleRate: int(raw, 'httpThrottleRate', 200, 1, 100000),
+    httpThrottleBurst: int(raw, 'httpThrottleBurst', 400, 1, 100000),
+    corsOrigins,
+    maxReceiveCount: int(raw, 'maxReceiveCount', 5, 1, 1000),
+    persistBatchSize,
+    persistBatchWindowSecs,
+    persistTimeoutSecs: int(raw, 'persistTimeoutSecs', 30, 3, 900),
+    persistMaxConcurrency: int(raw, 'persistMaxConcurrency', 10, 2, 1000),
+    reservedConcurrency: reserved(raw, 'reservedConcurrency'),
+    memoryMb: int(raw, 'memoryMb', 256, 128, 10240),
+    queueAgeAlarmSecs: int(raw, 'queueAgeAlarmSecs', 300, 60, 1209600),
+    alarmEmail,
+    jwtIssuer,
+    jwtAudience,
+    jwksUrl,
+    apigwAccountRole: bool(raw, 'apigwAccountRole', true),
+    nag: bool(raw, 'nag', true),
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Alarms and the dashboard.
+ *
+ * Alarms (all "missing data = OK"): DLQ not empty, persist queue backlog age,
+ * errors and throttles of every function, WebSocket execution/integration
+ * errors and HTTP 5xx. With `alarmEmail` they notify an SNS topic with an
+ * email subscription; without it they still show in the console.
+ *
+ * The dashboard also graphs the functions' own EMF metrics (namespace `Chat`).
+ * Those are read with SEARCH expressions summed over whatever dimensions the
+ * functions attach, so the Rust side may add dimensions (function, room
+ * type, ...) without breaking a widget.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ChatConfig } from './config';
+import type { ChatFunction } from './rust-function';
+
+export const EMF_NAMESPACE = 'Chat';
+export const EMF_METRICS = [
+  'MessagesAccepted',
+  'FanoutSize',
+  'PushesFailed',
+  'PushesGone',
+  'PersistBatchSize',
+  'PersistLatencyMs',
+  'RateLimited',
+] as const;
+
+export interface ChatMonitoringProps {
+  readonly config: ChatConfig;
+  readonly functions: ChatFunction[];
+  readonly persist: ChatFunction;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly webSocketApi: apigw.WebSocketApi;
+  readonly webSocketStage: apigw.WebSocketStage;
+  readonly httpApi: apigw.HttpApi;
+  readonly httpStage: apigw.HttpStage;
+}
+
+const MINUTE = Duration.minutes(1);
+const FIVE_MINUTES = Duration.minutes(5);
+
+export class ChatMonitoring extends Construct {
+  readonly alarms: cw.Alarm[] = [];
+  readonly topic?: sns.Topic;
+  readonly dashboard: cw.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ChatMonitoringProps) {
+    super(scope, id);
+    const { config } = props;
+
+    if (config.alarmEmail) {
+      this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: `chat-${config.stage} alarms`, enforceSSL: true });
+      this.topic.addSubscription(new subs.EmailSubscription(config.alarmEmail));
+      Validations.of(this.topic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and alarm ' +
+          'notifications carry only alarm names and states; a customer-managed key is not worth its cost here.',
+      });
+    }
+
+    const ws = (metricName: string, statistic = 'Sum', period = MINUTE) =>
+      new cw.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: props.webSocketApi.apiId, Stage: props.webSocketStage.stageName },
+        statistic,
+        period,
+      });
+    const http = (metricName: string, statistic = 'Sum', period = MINUTE) =>
+      new cw.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: props.httpApi.apiId, Stage: props.httpStage.stageName },
+        statistic,
+        period,
+      });
+    // Sums add up across dimension sets; averages and percentiles cannot be
+    // added, so those show the worst (MAX) series instead.
+    const emf = (name: (typeof EMF_METRICS)[number], statistic: string, label: string) =>
+      new cw.MathExpression({
+        expression: `${statistic === 'Sum' ? 'SUM' : 'MAX'}(SEARCH('Namespace="${EMF_NAMESPACE}" MetricName="${name}"', '${statistic}', 60))`,
+        usingMetrics: {},
+        label,
+        period: MINUTE,
+      });
+
+    // ---- alarms --------------------------------------------------------------
+    this.alarm('DlqNotEmpty', 'Persist jobs were dead-lettered: messages may be missing from history', {
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: MINUTE, statistic: 'Maximum' }),
+      threshold: 1,
+    });
+    this.alarm('QueueBacklogAge', `Oldest persist job is older than ${config.queueAgeAlarmSecs}s`, {
+      metric: props.queue.metricApproximateAgeOfOldestMessage({ period: MINUTE, statistic: 'Maximum' }),
+      threshold: config.queueAgeAlarmSecs,
+      evaluationPeriods: 3,
+    });
+    for (const f of props.functions) {
+      this.alarm(`${f.node.id}Errors`, `${f.binaryName} invocations failed`, {
+        metric: f.fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        threshold: 1,
+      });
+      this.alarm(`${f.node.id}Throttles`, `${f.binaryName} was throttled`, {
+        metric: f.fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        threshold: 1,
+      });
+    }
+    this.alarm('WebSocketServerErrors', 'WebSocket API execution or integration errors', {
+      metric: new cw.MathExpression({
+        expression: 'exec + integ',
+        usingMetrics: { exec: ws('ExecutionError', 'Sum', FIVE_MINUTES), integ: ws('IntegrationError', 'Sum', FIVE_MINUTES) },
+        period: FIVE_MINUTES,
+        label: 'WebSocket server-side errors',
+      }),
+      threshold: 5,
+    });
+    this.alarm('HttpApi5xx', 'HTTP API answered 5xx', {
+      metric: http('5xx', 'Sum', FIVE_MINUTES),
+      threshold: 5,
+    });
+
+    // ---- dashboard -------------------------------------------------------------
+    const persist = props.persist.fn;
+    this.dashboard = new cw.Dashboard(this, 'Dashboard', {
+      dashboardName: `chat-${config.stage}`,
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({
+        title: 'Messages in',
+        left: [emf('MessagesAccepted', 'Sum', 'accepted'), ws('MessageCount')],
+        right: [emf('RateLimited', 'Sum', 'rate limited')],
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Fan-out deliveries',
+        left: [emf('FanoutSize', 'Sum', 'pushes attempted')],
+        right: [emf('PushesFailed', 'Sum', 'failed'), emf('PushesGone', 'Sum', 'gone (410)')],
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Connections',
+        left: [ws('ConnectCount')],
+        right: [ws('ClientError'), ws('ExecutionError'), ws('IntegrationError')],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({
+        title: 'Persist latency (accept → stored)',
+        left: [emf('PersistLatencyMs', 'p50', 'p50 ms'), emf('PersistLatencyMs', 'p99', 'p99 ms')],
+        right: [emf('PersistBatchSize', 'Average', 'batch size')],
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Persist function duration',
+        left: [
+          persist.metricDuration({ statistic: 'p50', period: MINUTE }),
+          persist.metricDuration({ statistic: 'p99', period: MINUTE }),
+        ],
+        right: [persist.metricErrors({ period: MINUTE })],
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Persist queue and DLQ',
+        left: [
+          props.queue.metricApproximateNumberOfMessagesVisible({ period: MINUTE, statistic: 'Maximum', label: 'queue depth' }),
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: MINUTE, statistic: 'Maximum', label: 'DLQ depth' }),
+        ],
+        right: [props.queue.metricApproximateAgeOfOldestMessage({ period: MINUTE, statistic: 'Maximum', label: 'oldest (s)' })],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({
+        title: 'Lambda errors',
+        left: props.functions.map((f) => f.fn.metricErrors({ period: FIVE_MINUTES, label: f.binaryName })),
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'Lambda throttles',
+        left: props.functions.map((f) => f.fn.metricThrottles({ period: FIVE_MINUTES, label: f.binaryName })),
+        width: 8,
+      }),
+      new cw.GraphWidget({
+        title: 'HTTP API',
+        left: [http('Count'), http('4xx'), http('5xx')],
+        right: [http('Latency', 'p99')],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
+    );
+  }
+
+  private alarm(id: string, description: string, opts: { metric: cw.IMetric; threshold: number; evaluationPeriods?: number }) {
+    const alarm = new cw.Alarm(this, id, {
+      alarmDescription: description,
+      metric: opts.metric,
+      threshold: opts.threshold,
+      evaluationPeriods: opts.evaluationPeriods ?? 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    if (this.topic) {
+      const action = new cwActions.SnsAction(this.topic);
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * One Lambda per workspace binary, all built the same way: `cargo lambda
+ * build --release` of the Cargo workspace at the repository root, arm64 by
+ * default, on `provided.al2023`, with X-Ray tracing, its own log group (with
+ * retention) and its own role.
+ *
+ * The role is written out rather than taken from `AWSLambdaBasicExecutionRole`
+ * / `AWSLambdaVPCAccessExecutionRole`: the managed policies allow writing to
+ * any log group in the account; ours may write only to the function's own.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import type { ChatConfig, FunctionName } from './config';
+
+/** The workspace root manifest; every function is a binary of this workspace. */
+export const WORKSPACE_MANIFEST = path.join(__dirname, '../../Cargo.toml');
+
+export interface ChatFunctionProps {
+  readonly binaryName: FunctionName;
+  readonly description: string;
+  readonly config: ChatConfig;
+  readonly environment: Record<string, string>;
+  readonly timeout: Duration;
+  /** Present when the function must reach Redis: it then runs in these subnets. */
+  readonly network?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroup: ec2.ISecurityGroup };
+}
+
+export class ChatFunction extends Construct {
+  readonly fn: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly binaryName: FunctionName;
+
+  constructor(scope: Construct, id: string, props: ChatFunctionProps) {
+    super(scope, id);
+    const { config } = props;
+    this.binaryName = props.binaryName;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.binaryName}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnLogGroupOnly',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    if (props.network) {
+      // What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the
+      // function's network interfaces with these, and EC2 offers no
+      // resource-level scoping for the Describe calls.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'VpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+
+    const reserved = config.reservedConcurrency[props.binaryName];
+    this.fn = new RustFunction(this, 'Function', {
+      manifestPath: WORKSPACE_MANIFEST,
+      binaryName: props.binaryName,
+      runtime: 'provided.al2023',
+      architecture: config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      bundling: {
+        architecture: config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      },
+      description: props.description,
+      memorySize: config.memoryMb,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: reserved,
+      environment: {
+        CHAT_BACKEND: 'aws',
+        RUST_LOG: config.rustLog,
+        ...props.environment,
+      },
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: props.network.subnets,
+            securityGroups: [props.network.securityGroup],
+          }
+        : {}),
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only actions without resource-level permissions use "*": X-Ray PutTraceSegments/PutTelemetryRecords ' +
+        '(added by tracing: ACTIVE) and, for VPC functions, the EC2 network-interface actions Lambda needs. ' +
+        'Every data-plane action (DynamoDB, SQS, execute-api) is scoped to its resource.',
+    });
+  }
+}

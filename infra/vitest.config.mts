@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One synth of the whole stack takes a few seconds (the first, with
+    // module loading, ~5 s); the defaults (5 s / 10 s) are too tight on 2 cores.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
