@@ -48,11 +48,9 @@ pub struct WsConn {
     pub source_ip: String,
 }
 
-fn http_date(ms: Millis) -> String {
-    // API Gateway's requestTime format, e.g. "28/Nov/2026:04:23:30 +0000".
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+/// Calendar fields of a Unix time in milliseconds (UTC):
+/// (year, month 1–12, day, seconds into the day).
+fn civil(ms: Millis) -> (i64, i64, i64, i64) {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -66,13 +64,26 @@ fn http_date(ms: Millis) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem)
+}
+
+fn http_date(ms: Millis) -> String {
+    // API Gateway's requestTime format, e.g. "28/Nov/2026:04:23:30 +0000".
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d, rem) = civil(ms);
     let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
-    format!(
-        "{d:02}/{month}/{y}:{:02}:{:02}:{:02} +0000",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let (h, min, sec) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    format!("{d:02}/{month}/{y}:{h:02}:{min:02}:{sec:02} +0000")
+}
+
+/// ISO 8601 in UTC with milliseconds, e.g. "2026-11-28T04:23:30.012Z": the
+/// timestamp format of the Management API's `GetConnection`.
+pub fn iso8601(ms: Millis) -> String {
+    let (y, m, d, rem) = civil(ms);
+    let (h, min, sec, milli) = (rem / 3600, (rem % 3600) / 60, rem % 60, ms.rem_euclid(1000));
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{milli:03}Z")
 }
 
 fn ws_context(
@@ -244,13 +255,24 @@ pub fn http_request(
     body: Option<&str>,
     now: Millis,
 ) -> lambda_http::Request {
+    let ev = http_event(method, path_and_query, headers, body, now);
+    lambda_http::request::from_str(&ev.to_string())
+        .unwrap_or_else(|e| panic!("event builder produced an invalid HTTP API event: {e}"))
+}
+
+/// The JSON of an HTTP API (payload 2.0) event, as API Gateway sends it.
+pub fn http_event(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+    now: Millis,
+) -> Value {
     let (path, raw_query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
     let mut qs = Map::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(k), percent_decode(v));
+    for (k, v) in parse_query(raw_query) {
         // API Gateway joins repeated keys with commas in queryStringParameters.
         match qs.get_mut(&k) {
             Some(Value::String(existing)) => {
@@ -292,8 +314,39 @@ pub fn http_request(
     if let Some(b) = body {
         ev["body"] = json!(b);
     }
-    lambda_http::request::from_str(&ev.to_string())
-        .unwrap_or_else(|e| panic!("event builder produced an invalid HTTP API event: {e}"))
+    ev
+}
+
+/// The `key=value` pairs of a raw query string, percent-decoded, in order.
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// The JSON of the REQUEST authorizer event API Gateway sends before
+/// `$connect`: the handshake's headers and query string and the request
+/// context, with the `methodArn` of this stage's `$connect` route.
+pub fn ws_authorizer_request(
+    api: &WsApi,
+    conn: &WsConn,
+    query: &[(String, String)],
+    headers: &[(String, String)],
+    now: Millis,
+) -> Value {
+    let connect = ws_connect(api, conn, query, headers, None, now);
+    let mut v = serde_json::to_value(&connect).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        map.insert("type".into(), json!("REQUEST"));
+        let arn = format!("arn:aws:execute-api:local:000000000000:{}/{}/$connect", api.api_id, api.stage);
+        map.insert("methodArn".into(), json!(arn));
+        map.insert("stageVariables".into(), json!({}));
+    }
+    v
 }
 
 fn percent_decode(s: &str) -> String {
@@ -330,6 +383,7 @@ mod tests {
     fn request_time_has_api_gateways_format() {
         assert_eq!(http_date(0), "01/Jan/1970:00:00:00 +0000");
         assert_eq!(http_date(1_795_839_010_000), "28/Nov/2026:04:10:10 +0000");
+        assert_eq!(iso8601(1_795_839_010_012), "2026-11-28T04:10:10.012Z");
     }
 
     #[test]
@@ -346,6 +400,16 @@ mod tests {
         assert_eq!(percent_decode("a%20b+c"), "a b c");
         assert_eq!(percent_decode("%zz%"), "%zz%");
         assert_eq!(percent_decode("%2"), "%2");
+    }
+
+    #[test]
+    fn an_authorizer_context_reaches_the_fields_handlers_read() {
+        let api = WsApi::default();
+        let conn = WsConn { connection_id: "abc=".into(), connected_at: 1, source_ip: "127.0.0.1".into() };
+        let ctx = json!({"principalId": "alice", "userId": "alice", "name": "Alice"});
+        let ev = ws_message(&api, &conn, "ping", "{}", Some(ctx), 2);
+        let id = crate::lambda::ws::authorizer_identity(&ev).unwrap().unwrap();
+        assert_eq!((id.user_id.as_str(), id.name.as_deref()), ("alice", Some("Alice")));
     }
 
     #[test]

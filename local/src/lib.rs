@@ -1,0 +1,338 @@
+//! # chat-local
+//!
+//! The whole chat platform on one machine, with no AWS account and no Docker:
+//!
+//! - an **API Gateway WebSocket twin** ([`gateway`]) that runs the `$connect`
+//!   authorizer and route, routes frames on `$request.body.action`, invokes
+//!   `$disconnect` on every close, enforces API Gateway's limits and serves the
+//!   `@connections` Management API;
+//! - an **SQS event-source twin** ([`queue`]) feeding the persistence function
+//!   batches, with partial batch failures, visibility timeout and a DLQ;
+//! - the **REST API**, each request turned into the HTTP API payload-2.0 event
+//!   the Lambda would get;
+//! - the **web app** at `/`, and development endpoints under `/dev/`.
+//!
+//! Every function is the same handler code the Lambdas run, invoked with the
+//! JSON event AWS would send, in-process or through `cargo lambda watch`
+//! ([`functions`]). Data lives in memory.
+//!
+//! Why a crate of its own: it is the only binary that links every function
+//! and a web server; keeping it out of `shared/` and `functions/` keeps the
+//! Lambda binaries small.
+
+pub mod functions;
+pub mod gateway;
+pub mod queue;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions, TokenVerifier};
+use chat_shared::config::Limits;
+use chat_shared::ids::UserId;
+use chat_shared::lambda::events::{self, WsApi};
+use chat_shared::ports::{Clock, SystemClock};
+use chat_shared::service::MemoryBackends;
+use chat_shared::Chat;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use crate::functions::{names, Functions};
+use crate::gateway::{Gateway, GatewayLimits};
+use crate::queue::{QueueConfig, QueueTwin};
+
+/// The development secret local tokens are signed with, unless configured.
+pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
+
+/// Largest REST request body accepted (API Gateway's HTTP API allows 10 MB;
+/// the handlers refuse anything over 64 KB with a clear error).
+const MAX_REST_BODY: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Options {
+    pub host: IpAddr,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub stage: String,
+    pub secret: String,
+    pub limits: Limits,
+    pub gateway: GatewayLimits,
+    pub queue: QueueConfig,
+    /// Invoke the functions through `cargo lambda watch` at this URL instead
+    /// of in-process.
+    pub lambda_endpoint: Option<String>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            stage: "local".into(),
+            secret: DEFAULT_SECRET.into(),
+            limits: Limits::default(),
+            gateway: GatewayLimits::default(),
+            queue: QueueConfig::default(),
+            lambda_endpoint: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+struct App {
+    gateway: Arc<Gateway>,
+    queue: Arc<QueueTwin>,
+    functions: Arc<Functions>,
+    secret: String,
+    stage: String,
+    addr: SocketAddr,
+    clock: Arc<dyn Clock>,
+}
+
+/// A running platform.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub chat: Chat,
+    pub mem: MemoryBackends,
+    pub gateway: Arc<Gateway>,
+    pub queue: Arc<QueueTwin>,
+    secret: String,
+    stage: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/{}", self.addr, self.stage)
+    }
+
+    /// The endpoint to give an API Gateway Management API client.
+    pub fn connections_endpoint(&self) -> String {
+        format!("http://{}/{}", self.addr, self.stage)
+    }
+
+    /// A development token for `user`, valid for a day.
+    pub fn token(&self, user: &str) -> String {
+        mint_token(&self.secret, user, None, 86_400).unwrap_or_default()
+    }
+
+    /// Stops serving and the queue worker.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.worker.abort();
+        let _ = (&mut self.server).await;
+    }
+
+    /// Waits until the server stops (Ctrl-C in the binary).
+    pub async fn wait(self) {
+        let _ = self.server.await;
+    }
+}
+
+/// Signs a development token; `None` for an invalid user id.
+pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -> Option<String> {
+    let user = UserId::parse(user).ok()?;
+    Some(mint_hs256(secret.as_bytes(), &user, SystemClock.now(), ttl_secs, MintOptions { name, ..Default::default() }))
+}
+
+/// Starts the platform and returns once it listens.
+pub async fn start(opts: Options) -> std::io::Result<Running> {
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(opts.secret.as_bytes(), None, None));
+    let mem = MemoryBackends::default();
+    let chat = mem.chat(opts.limits.clone(), opts.clock.clone());
+    let functions = Arc::new(match &opts.lambda_endpoint {
+        Some(url) => Functions::remote(url),
+        None => Functions::in_process(chat.clone(), verifier),
+    });
+    let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
+    let addr = listener.local_addr()?;
+    let api = WsApi { api_id: "local".into(), stage: opts.stage.clone(), domain_name: addr.to_string() };
+    let gateway = Arc::new(Gateway::new(api, functions.clone(), mem.pusher.clone(), opts.gateway.clone(), opts.clock.clone()));
+    let queue = QueueTwin::new(mem.queue.clone(), functions.clone(), opts.clock.clone(), opts.queue.clone());
+    let worker = tokio::spawn(queue.clone().run());
+
+    let app = Arc::new(App {
+        gateway: gateway.clone(),
+        queue: queue.clone(),
+        functions,
+        secret: opts.secret.clone(),
+        stage: opts.stage.clone(),
+        addr,
+        clock: opts.clock.clone(),
+    });
+    let router = Router::new()
+        .route("/", get(|| async { static_file("text/html; charset=utf-8", include_str!("../web/index.html")) }))
+        .route("/app.js", get(|| async { static_file("text/javascript; charset=utf-8", include_str!("../web/app.js")) }))
+        .route("/app.css", get(|| async { static_file("text/css; charset=utf-8", include_str!("../web/app.css")) }))
+        .route("/dev/token", post(dev_token))
+        .route("/dev/config", get(dev_config))
+        .route("/dev/queue", get(dev_queue))
+        .route("/dev/dlq", get(dev_dlq))
+        .fallback(dispatch)
+        .with_state(app);
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server failed");
+        }
+    });
+    Ok(Running { addr, chat, mem, gateway, queue, secret: opts.secret, stage: opts.stage, shutdown: Some(tx), server, worker })
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // The page loads nothing from elsewhere; say so to the browser.
+    r.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' http: https: data:; style-src 'self'; script-src 'self'"),
+    );
+    r
+}
+
+fn json_response(status: StatusCode, v: Value) -> Response {
+    (status, Json(v)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenRequest {
+    user_id: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /dev/token {"userId","name"?}`: a development token (local only).
+async fn dev_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<TokenRequest>(&body) else {
+        return json_response(StatusCode::BAD_REQUEST, json!({"error":{"code":"bad_request","message":"expected {\"userId\": \"…\"}"}}));
+    };
+    match mint_token(&app.secret, &req.user_id, req.name.as_deref(), 86_400) {
+        Some(token) => json_response(StatusCode::OK, json!({ "token": token, "userId": req.user_id })),
+        None => json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error":{"code":"bad_request","message":"userId must be 1-128 characters of [A-Za-z0-9-_.@]"}}),
+        ),
+    }
+}
+
+async fn dev_config(State(app): State<Arc<App>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({
+            "wsUrl": format!("ws://{}/{}", app.addr, app.stage),
+            "restUrl": format!("http://{}", app.addr),
+            "connectionsUrl": format!("http://{}/{}/@connections", app.addr, app.stage),
+            "stage": app.stage,
+        }),
+    )
+}
+
+async fn dev_queue(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(app.queue.depth()).unwrap_or(Value::Null))
+}
+
+async fn dev_dlq(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, json!({ "messages": app.queue.dead_letters() }))
+}
+
+/// Everything else: the WebSocket stage, `@connections`, or REST.
+async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>) -> Response {
+    let path = req.uri().path().to_owned();
+    let stage_root = format!("/{}", app.stage);
+    if req.method() == http::Method::GET && (path == stage_root || path == format!("{stage_root}/")) {
+        return app.gateway.clone().upgrade(peer, req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(body) = to_bytes(body, MAX_REST_BODY).await else {
+        return json_response(StatusCode::PAYLOAD_TOO_LARGE, json!({"error":{"code":"too_large","message":"request body too large"}}));
+    };
+    if path.contains("/@connections/") {
+        if let Some(resp) = gateway::management(&app.gateway, &parts.method, &path, &parts.headers, body.clone()).await {
+            return resp;
+        }
+    }
+    rest(&app, parts, body).await
+}
+
+/// Which function serves a REST path (the HTTP API's routes in the stack).
+fn rest_function(path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["rooms", _, "messages"] => Some(names::HISTORY),
+        ["users", ..] => Some(names::USERS),
+        ["rooms", ..] | ["channels"] => Some(names::ROOMS),
+        _ => None,
+    }
+}
+
+async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -> Response {
+    let path = parts.uri.path();
+    let Some(function) = rest_function(path) else {
+        return json_response(StatusCode::NOT_FOUND, json!({"error":{"code":"not_found","message":"route not found"}}));
+    };
+    let path_and_query = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
+    let headers: Vec<(String, String)> =
+        parts.headers.iter().filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))).collect();
+    let body = (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned());
+    let event = events::http_event(parts.method.as_str(), path_and_query, &headers, body.as_deref(), app.clock.now());
+    match app.functions.invoke(function, event).await {
+        Ok(v) => {
+            let status = StatusCode::from_u16(v["statusCode"].as_u64().unwrap_or(502) as u16).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut resp = Response::new(Body::from(v["body"].as_str().unwrap_or_default().to_owned()));
+            *resp.status_mut() = status;
+            if let Some(h) = v["headers"].as_object() {
+                for (k, val) in h {
+                    if let (Ok(name), Some(Ok(value))) =
+                        (header::HeaderName::from_bytes(k.as_bytes()), val.as_str().map(HeaderValue::from_str))
+                    {
+                        resp.headers_mut().insert(name, value);
+                    }
+                }
+            }
+            resp
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "REST function failed");
+            json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"error":{"code":"internal","message":"internal error"}}))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_paths_go_to_the_function_that_owns_them() {
+        assert_eq!(rest_function("/rooms/r_1/messages"), Some(names::HISTORY));
+        assert_eq!(rest_function("/rooms"), Some(names::ROOMS));
+        assert_eq!(rest_function("/rooms/r_1/members/bob"), Some(names::ROOMS));
+        assert_eq!(rest_function("/channels"), Some(names::ROOMS));
+        assert_eq!(rest_function("/users/me"), Some(names::USERS));
+        assert_eq!(rest_function("/etc/passwd"), None);
+    }
+}
