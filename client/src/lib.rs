@@ -64,6 +64,17 @@ pub struct ChatClient {
     pending: Pending,
     closed: Arc<Mutex<Option<Closed>>>,
     timeout: Duration,
+    tasks: [tokio::task::AbortHandle; 2],
+}
+
+/// Dropping a client drops its socket at once, without a close frame: what a
+/// phone losing its network looks like to the server.
+impl Drop for ChatClient {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -83,14 +94,20 @@ impl ChatClient {
     }
 
     async fn connect_request(url: &str, bearer: Option<&str>) -> Result<Self, ClientError> {
-        let mut req = url.into_client_request().map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
         if let Some(t) = bearer {
-            let v = format!("Bearer {t}").parse().map_err(|_| ClientError::Invalid("token is not a header value".into()))?;
+            let v = format!("Bearer {t}")
+                .parse()
+                .map_err(|_| ClientError::Invalid("token is not a header value".into()))?;
             req.headers_mut().insert("authorization", v);
         }
         let (ws, _) = match tokio_tungstenite::connect_async(req).await {
             Ok(ok) => ok,
-            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => return Err(ClientError::Refused(resp.status().as_u16())),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                return Err(ClientError::Refused(resp.status().as_u16()))
+            }
             Err(e) => return Err(e.into()),
         };
         let (mut sink, mut stream) = ws.split();
@@ -99,7 +116,7 @@ impl ChatClient {
         let pending: Pending = Arc::default();
         let closed: Arc<Mutex<Option<Closed>>> = Arc::default();
 
-        tokio::spawn(async move {
+        let writer = tokio::spawn(async move {
             while let Some(m) = out_rx.recv().await {
                 let is_close = matches!(m, Message::Close(_));
                 if sink.send(m).await.is_err() || is_close {
@@ -108,11 +125,13 @@ impl ChatClient {
             }
         });
         let (p, c, out) = (pending.clone(), closed.clone(), out_tx.clone());
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             while let Some(msg) = stream.next().await {
                 match msg {
                     Ok(Message::Text(text)) => {
-                        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+                        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                            continue;
+                        };
                         route_reply(&p, &v);
                         let _ = ev_tx.send(v);
                     }
@@ -128,17 +147,30 @@ impl ChatClient {
                     }
                     Ok(_) => {}
                     Err(_) => {
-                        lock(&c).get_or_insert(Closed { code: None, reason: "connection lost".into() });
+                        lock(&c).get_or_insert(Closed {
+                            code: None,
+                            reason: "connection lost".into(),
+                        });
                         break;
                     }
                 }
             }
-            lock(&c).get_or_insert(Closed { code: None, reason: "stream ended".into() });
+            lock(&c).get_or_insert(Closed {
+                code: None,
+                reason: "stream ended".into(),
+            });
             for (_, tx) in lock(&p).drain() {
                 let _ = tx.send(Err(ClientError::Closed));
             }
         });
-        Ok(Self { out: out_tx, events: ev_rx, pending, closed, timeout: Duration::from_secs(10) })
+        Ok(Self {
+            out: out_tx,
+            events: ev_rx,
+            pending,
+            closed,
+            timeout: Duration::from_secs(10),
+            tasks: [writer.abort_handle(), reader.abort_handle()],
+        })
     }
 
     /// How long [`ChatClient::send`] and [`ChatClient::next_of`] wait.
@@ -148,12 +180,16 @@ impl ChatClient {
 
     /// Sends a raw text frame.
     pub fn send_text(&self, text: impl Into<String>) -> Result<(), ClientError> {
-        self.out.send(Message::Text(text.into().into())).map_err(|_| ClientError::Closed)
+        self.out
+            .send(Message::Text(text.into().into()))
+            .map_err(|_| ClientError::Closed)
     }
 
     /// Sends a binary frame (API Gateway hands it to `$default` base64-encoded).
     pub fn send_binary(&self, data: Vec<u8>) -> Result<(), ClientError> {
-        self.out.send(Message::Binary(data.into())).map_err(|_| ClientError::Closed)
+        self.out
+            .send(Message::Binary(data.into()))
+            .map_err(|_| ClientError::Closed)
     }
 
     /// Sends a JSON frame.
@@ -163,12 +199,18 @@ impl ChatClient {
 
     /// Sends a message with a fresh `clientMsgId` and waits for its ack.
     pub async fn send(&self, room_id: &str, body: &str) -> Result<Ack, ClientError> {
-        self.send_with_id(room_id, &uuid::Uuid::now_v7().to_string(), body).await
+        self.send_with_id(room_id, &uuid::Uuid::now_v7().to_string(), body)
+            .await
     }
 
     /// Sends a message with the given `clientMsgId` and waits for its ack (or
     /// the error frame that names it).
-    pub async fn send_with_id(&self, room_id: &str, client_msg_id: &str, body: &str) -> Result<Ack, ClientError> {
+    pub async fn send_with_id(
+        &self,
+        room_id: &str,
+        client_msg_id: &str,
+        body: &str,
+    ) -> Result<Ack, ClientError> {
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(client_msg_id.to_owned(), tx);
         self.send_json(&serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":body}))?;
@@ -184,7 +226,10 @@ impl ChatClient {
 
     /// The next frame, waiting up to the timeout; `None` on timeout or close.
     pub async fn next(&mut self) -> Option<Value> {
-        tokio::time::timeout(self.timeout, self.events.recv()).await.ok().flatten()
+        tokio::time::timeout(self.timeout, self.events.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// The next frame of `type`, skipping others.
@@ -237,12 +282,17 @@ impl ChatClient {
 
     /// Closes the connection cleanly (code 1000).
     pub fn close(&self) {
-        let _ = self.out.send(Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() })));
+        let _ = self.out.send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        })));
     }
 }
 
 fn route_reply(pending: &Pending, v: &Value) {
-    let Some(cmid) = v["clientMsgId"].as_str() else { return };
+    let Some(cmid) = v["clientMsgId"].as_str() else {
+        return;
+    };
     let result = match v["type"].as_str() {
         Some("ack") => Ok(Ack {
             room_id: v["roomId"].as_str().unwrap_or_default().to_owned(),
@@ -271,12 +321,22 @@ pub struct Rest {
 
 impl Rest {
     pub fn new(base: &str, token: Option<&str>) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned(), token: token.map(str::to_owned), http: reqwest::Client::new() }
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.map(str::to_owned),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Any call; answers the status and the JSON body (`Null` when empty).
-    pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), ClientError> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ClientError::Invalid(e.to_string()))?;
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ClientError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -287,7 +347,11 @@ impl Rest {
         let resp = req.send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         Ok((status, json))
     }
 
@@ -310,9 +374,17 @@ impl Rest {
 
 /// Asks the local platform for a development token (`POST /dev/token`).
 pub async fn dev_token(base: &str, user: &str) -> Result<String, ClientError> {
-    let (status, body) = Rest::new(base, None).post("/dev/token", &serde_json::json!({ "userId": user })).await?;
+    let (status, body) = Rest::new(base, None)
+        .post("/dev/token", &serde_json::json!({ "userId": user }))
+        .await?;
     if status != 200 {
-        return Err(ClientError::Frame { code: status.to_string(), message: body.to_string() });
+        return Err(ClientError::Frame {
+            code: status.to_string(),
+            message: body.to_string(),
+        });
     }
-    body["token"].as_str().map(str::to_owned).ok_or_else(|| ClientError::Invalid("no token in answer".into()))
+    body["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::Invalid("no token in answer".into()))
 }

@@ -35,16 +35,28 @@ pub enum InvokeError {
 }
 
 pub enum Functions {
-    InProcess { chat: Chat, verifier: Arc<dyn TokenVerifier> },
-    Remote { endpoint: String, http: reqwest::Client },
+    InProcess {
+        chat: Chat,
+        verifier: Arc<dyn TokenVerifier>,
+    },
+    Remote {
+        endpoint: String,
+        http: reqwest::Client,
+    },
 }
 
 fn decode<T: DeserializeOwned>(function: &str, payload: Value) -> Result<T, InvokeError> {
-    serde_json::from_value(payload).map_err(|e| InvokeError::Function { function: function.into(), message: e.to_string() })
+    serde_json::from_value(payload).map_err(|e| InvokeError::Function {
+        function: function.into(),
+        message: e.to_string(),
+    })
 }
 
 fn encode<T: serde::Serialize>(function: &str, v: &T) -> Result<Value, InvokeError> {
-    serde_json::to_value(v).map_err(|e| InvokeError::Function { function: function.into(), message: e.to_string() })
+    serde_json::to_value(v).map_err(|e| InvokeError::Function {
+        function: function.into(),
+        message: e.to_string(),
+    })
 }
 
 /// A `lambda_http` response as the HTTP API payload-2.0 response JSON.
@@ -70,31 +82,53 @@ impl Functions {
     }
 
     pub fn remote(endpoint: &str) -> Self {
-        Functions::Remote { endpoint: endpoint.trim_end_matches('/').to_owned(), http: reqwest::Client::new() }
+        Functions::Remote {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
         match self {
-            Functions::InProcess { chat, verifier } => invoke_in_process(chat, verifier.as_ref(), function, payload).await,
-            Functions::Remote { endpoint, http } => invoke_remote(http, endpoint, function, payload).await,
+            Functions::InProcess { chat, verifier } => {
+                invoke_in_process(chat, verifier.as_ref(), function, payload).await
+            }
+            Functions::Remote { endpoint, http } => {
+                invoke_remote(http, endpoint, function, payload).await
+            }
         }
     }
 }
 
-async fn invoke_in_process(chat: &Chat, verifier: &dyn TokenVerifier, f: &str, payload: Value) -> Result<Value, InvokeError> {
+async fn invoke_in_process(
+    chat: &Chat,
+    verifier: &dyn TokenVerifier,
+    f: &str,
+    payload: Value,
+) -> Result<Value, InvokeError> {
     use names::*;
     match f {
         AUTHORIZER => match chat_authorizer::handle(verifier, decode(f, payload)?).await {
             Ok(resp) => encode(f, &resp),
-            Err(e) => Err(InvokeError::Function { function: f.into(), message: e.to_string() }),
+            Err(e) => Err(InvokeError::Function {
+                function: f.into(),
+                message: e.to_string(),
+            }),
         },
-        CONNECT => encode(f, &chat_connect::handle(chat, verifier, decode(f, payload)?).await),
+        CONNECT => encode(
+            f,
+            &chat_connect::handle(chat, verifier, decode(f, payload)?).await,
+        ),
         MESSAGE => encode(f, &chat_message::handle(chat, decode(f, payload)?).await),
         DISCONNECT => encode(f, &chat_disconnect::handle(chat, decode(f, payload)?).await),
         PERSIST => encode(f, &chat_persist::handle(chat, decode(f, payload)?).await),
         HISTORY | USERS | ROOMS => {
-            let req = lambda_http::request::from_str(&payload.to_string())
-                .map_err(|e| InvokeError::Function { function: f.into(), message: e.to_string() })?;
+            let req = lambda_http::request::from_str(&payload.to_string()).map_err(|e| {
+                InvokeError::Function {
+                    function: f.into(),
+                    message: e.to_string(),
+                }
+            })?;
             let resp = match f {
                 HISTORY => chat_history::handle(chat, verifier, req).await,
                 USERS => chat_users::handle(chat, verifier, req).await,
@@ -102,14 +136,25 @@ async fn invoke_in_process(chat: &Chat, verifier: &dyn TokenVerifier, f: &str, p
             };
             Ok(http_response_json(resp))
         }
-        other => Err(InvokeError::Transport { function: other.into(), message: "no such function".into() }),
+        other => Err(InvokeError::Transport {
+            function: other.into(),
+            message: "no such function".into(),
+        }),
     }
 }
 
 /// `POST /2015-03-31/functions/{name}/invocations`, the Lambda Invoke API
 /// that `cargo lambda watch` serves.
-async fn invoke_remote(http: &reqwest::Client, endpoint: &str, f: &str, payload: Value) -> Result<Value, InvokeError> {
-    let transport = |e: &dyn std::fmt::Display| InvokeError::Transport { function: f.into(), message: e.to_string() };
+async fn invoke_remote(
+    http: &reqwest::Client,
+    endpoint: &str,
+    f: &str,
+    payload: Value,
+) -> Result<Value, InvokeError> {
+    let transport = |e: &dyn std::fmt::Display| InvokeError::Transport {
+        function: f.into(),
+        message: e.to_string(),
+    };
     let resp = http
         .post(format!("{endpoint}/2015-03-31/functions/{f}/invocations"))
         .json(&payload)
@@ -120,8 +165,14 @@ async fn invoke_remote(http: &reqwest::Client, endpoint: &str, f: &str, payload:
     let status = resp.status();
     let body: Value = resp.json().await.map_err(|e| transport(&e))?;
     if function_error || !status.is_success() {
-        let message = body["errorMessage"].as_str().map(str::to_owned).unwrap_or_else(|| body.to_string());
-        return Err(InvokeError::Function { function: f.into(), message });
+        let message = body["errorMessage"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| body.to_string());
+        return Err(InvokeError::Function {
+            function: f.into(),
+            message,
+        });
     }
     Ok(body)
 }

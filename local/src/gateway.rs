@@ -93,19 +93,38 @@ fn new_connection_id() -> String {
 fn text_response(status: u16, body: String, content_type: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
 fn aws_error(status: u16, error_type: &'static str, message: &str) -> Response {
-    let mut r = text_response(status, json!({ "message": message }).to_string(), "application/json");
-    r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    let mut r = text_response(
+        status,
+        json!({ "message": message }).to_string(),
+        "application/json",
+    );
+    r.headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(error_type));
     r
 }
 
 impl Gateway {
-    pub fn new(api: WsApi, functions: Arc<Functions>, pusher: Arc<MemoryPusher>, limits: GatewayLimits, clock: Arc<dyn Clock>) -> Self {
-        Self { api, functions, pusher, limits, clock, sockets: Mutex::default() }
+    pub fn new(
+        api: WsApi,
+        functions: Arc<Functions>,
+        pusher: Arc<MemoryPusher>,
+        limits: GatewayLimits,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            api,
+            functions,
+            pusher,
+            limits,
+            clock,
+            sockets: Mutex::default(),
+        }
     }
 
     /// How many sockets are open.
@@ -116,40 +135,68 @@ impl Gateway {
     /// Drops a socket the way a dead network does, and never tells
     /// `$disconnect` (API Gateway delivers it best-effort only).
     pub fn lose_connection(&self, connection_id: &str) -> bool {
-        let lose = lock(&self.sockets).get_mut(connection_id).and_then(|s| s.lose.take());
+        let lose = lock(&self.sockets)
+            .get_mut(connection_id)
+            .and_then(|s| s.lose.take());
         lose.map(|tx| tx.send(()).is_ok()).unwrap_or(false)
     }
 
     /// Runs the REQUEST authorizer. `Ok` carries the context API Gateway
     /// passes to every route of the connection; `Err` the handshake answer.
-    async fn authorize(&self, conn: &WsConn, query: &[(String, String)], headers: &[(String, String)]) -> Result<Value, Response> {
-        let event = events::ws_authorizer_request(&self.api, conn, query, headers, self.clock.now());
+    async fn authorize(
+        &self,
+        conn: &WsConn,
+        query: &[(String, String)],
+        headers: &[(String, String)],
+    ) -> Result<Value, Response> {
+        let event =
+            events::ws_authorizer_request(&self.api, conn, query, headers, self.clock.now());
         match self.functions.invoke(names::AUTHORIZER, event).await {
             Ok(resp) => {
                 let allowed = resp["policyDocument"]["Statement"]
                     .as_array()
                     .is_some_and(|s| !s.is_empty() && s.iter().all(|st| st["Effect"] == "Allow"));
                 if !allowed {
-                    return Err(text_response(403, r#"{"message":"Forbidden"}"#.into(), "application/json"));
+                    return Err(text_response(
+                        403,
+                        r#"{"message":"Forbidden"}"#.into(),
+                        "application/json",
+                    ));
                 }
                 let mut ctx = resp["context"].as_object().cloned().unwrap_or_default();
                 ctx.insert("principalId".into(), resp["principalId"].clone());
                 Ok(Value::Object(ctx))
             }
             Err(InvokeError::Function { message, .. }) if message == "Unauthorized" => {
-                Err(text_response(401, r#"{"message":"Unauthorized"}"#.into(), "application/json"))
+                Err(text_response(
+                    401,
+                    r#"{"message":"Unauthorized"}"#.into(),
+                    "application/json",
+                ))
             }
             Err(e) => {
                 warn!(error = %e, "authorizer failed");
-                Err(text_response(500, r#"{"message":"Internal server error"}"#.into(), "application/json"))
+                Err(text_response(
+                    500,
+                    r#"{"message":"Internal server error"}"#.into(),
+                    "application/json",
+                ))
             }
         }
     }
 
     /// `GET /{stage}` with an upgrade: the WebSocket handshake.
     pub async fn upgrade(self: Arc<Self>, peer: SocketAddr, mut req: Request<Body>) -> Response {
-        let is_ws = req.headers().get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        let Some(key) = req.headers().get("sec-websocket-key").map(|k| k.as_bytes().to_vec()) else {
+        let is_ws = req
+            .headers()
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let Some(key) = req
+            .headers()
+            .get("sec-websocket-key")
+            .map(|k| k.as_bytes().to_vec())
+        else {
             return text_response(426, "WebSocket upgrade required".into(), "text/plain");
         };
         if !is_ws {
@@ -164,11 +211,23 @@ impl Gateway {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect();
-        let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let conn = WsConn { connection_id: connection_id.clone(), connected_at: now, source_ip: peer.ip().to_string() };
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let conn = WsConn {
+            connection_id: connection_id.clone(),
+            connected_at: now,
+            source_ip: peer.ip().to_string(),
+        };
         let span = tracing::info_span!("ws", connection_id = %connection_id);
 
-        let authorizer = match self.authorize(&conn, &query, &headers).instrument(span.clone()).await {
+        let authorizer = match self
+            .authorize(&conn, &query, &headers)
+            .instrument(span.clone())
+            .await
+        {
             Ok(ctx) => ctx,
             Err(resp) => return resp,
         };
@@ -177,8 +236,22 @@ impl Gateway {
         };
         // The sink exists before $connect so nothing pushed meanwhile is lost.
         let outbox = self.pusher.open(&conn_id);
-        let event = events::ws_connect(&self.api, &conn, &query, &headers, Some(authorizer.clone()), now);
-        let answer = self.functions.invoke(names::CONNECT, serde_json::to_value(&event).unwrap_or(Value::Null)).instrument(span.clone()).await;
+        let event = events::ws_connect(
+            &self.api,
+            &conn,
+            &query,
+            &headers,
+            Some(authorizer.clone()),
+            now,
+        );
+        let answer = self
+            .functions
+            .invoke(
+                names::CONNECT,
+                serde_json::to_value(&event).unwrap_or(Value::Null),
+            )
+            .instrument(span.clone())
+            .await;
         let status = match &answer {
             Ok(v) => v["statusCode"].as_u64().unwrap_or(500) as u16,
             Err(e) => {
@@ -188,7 +261,10 @@ impl Gateway {
         };
         if !(200..300).contains(&status) {
             self.pusher.drop_connection(&conn_id);
-            let body = answer.ok().and_then(|v| v["body"].as_str().map(str::to_owned)).unwrap_or_default();
+            let body = answer
+                .ok()
+                .and_then(|v| v["body"].as_str().map(str::to_owned))
+                .unwrap_or_default();
             info!(parent: &span, status, "$connect refused the handshake");
             return text_response(status, body, "application/json");
         }
@@ -221,8 +297,14 @@ impl Gateway {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(gw.limits.max_message_bytes))
                     .max_frame_size(Some(gw.limits.max_frame_bytes));
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                gw.run(ws, conn, authorizer, outbox, lose_rx, close_rx, last_active).await;
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                gw.run(ws, conn, authorizer, outbox, lose_rx, close_rx, last_active)
+                    .await;
             }
             .instrument(span),
         );
@@ -255,9 +337,15 @@ impl Gateway {
         tokio::pin!(idle, max);
         let touch = |idle: &mut std::pin::Pin<&mut tokio::time::Sleep>| {
             last_active.store(self.clock.now(), Ordering::Relaxed);
-            idle.as_mut().reset(tokio::time::Instant::now() + self.limits.idle_timeout);
+            idle.as_mut()
+                .reset(tokio::time::Instant::now() + self.limits.idle_timeout);
         };
-        let close_with = |code: CloseCode, reason: &'static str| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let close_with = |code: CloseCode, reason: &'static str| {
+            Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }))
+        };
 
         let (code, reason): (u16, String) = loop {
             tokio::select! {
@@ -331,7 +419,11 @@ impl Gateway {
         self.finish(&conn, &authorizer, code, &reason).await;
     }
 
-    async fn invoke_route(&self, route: &str, ev: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest) {
+    async fn invoke_route(
+        &self,
+        route: &str,
+        ev: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest,
+    ) {
         let payload = serde_json::to_value(&ev).unwrap_or(Value::Null);
         if let Err(e) = self.functions.invoke(names::MESSAGE, payload).await {
             // API Gateway answers the client nothing here either: the
@@ -347,7 +439,14 @@ impl Gateway {
         }
         lock(&self.sockets).remove(&conn.connection_id);
         let ev = events::ws_disconnect(&self.api, conn, code, reason, self.clock.now());
-        if let Err(e) = self.functions.invoke(names::DISCONNECT, serde_json::to_value(&ev).unwrap_or(Value::Null)).await {
+        if let Err(e) = self
+            .functions
+            .invoke(
+                names::DISCONNECT,
+                serde_json::to_value(&ev).unwrap_or(Value::Null),
+            )
+            .await
+        {
             warn!(error = %e, "$disconnect failed");
         }
         debug!(code, reason, "closed");
@@ -360,21 +459,27 @@ impl Gateway {
         if body.len() > self.limits.max_message_bytes {
             return aws_error(413, "PayloadTooLargeException", "Message too long");
         }
-        let Ok(conn) = ConnectionId::parse(id) else { return aws_error(410, "GoneException", "Gone") };
+        let Ok(conn) = ConnectionId::parse(id) else {
+            return aws_error(410, "GoneException", "Gone");
+        };
         if !lock(&self.sockets).contains_key(id) {
             return aws_error(410, "GoneException", "Gone");
         }
         match self.pusher.post(&conn, &body).await {
             Ok(()) => text_response(200, String::new(), "application/json"),
             Err(PushError::Gone) => aws_error(410, "GoneException", "Gone"),
-            Err(PushError::Transient(_)) => aws_error(429, "LimitExceededException", "Rate exceeded"),
+            Err(PushError::Transient(_)) => {
+                aws_error(429, "LimitExceededException", "Rate exceeded")
+            }
         }
     }
 
     /// `GET /{stage}/@connections/{id}`.
     pub fn get_connection(&self, id: &str) -> Response {
         let g = lock(&self.sockets);
-        let Some(s) = g.get(id) else { return aws_error(410, "GoneException", "Gone") };
+        let Some(s) = g.get(id) else {
+            return aws_error(410, "GoneException", "Gone");
+        };
         let mut identity = json!({ "sourceIp": s.source_ip });
         if let Some(ua) = &s.user_agent {
             identity["userAgent"] = json!(ua);
@@ -402,10 +507,18 @@ impl Gateway {
 }
 
 /// Routes `…/@connections/{id}` requests; `None` when the path is not one.
-pub async fn management(gw: &Gateway, method: &http::Method, path: &str, headers: &HeaderMap, body: Bytes) -> Option<Response> {
+pub async fn management(
+    gw: &Gateway,
+    method: &http::Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Option<Response> {
     let _ = headers; // SigV4 is not checked locally.
     let stage_prefix = format!("/{}/@connections/", gw.api.stage);
-    let id = path.strip_prefix(&stage_prefix).or_else(|| path.strip_prefix("/@connections/"))?;
+    let id = path
+        .strip_prefix(&stage_prefix)
+        .or_else(|| path.strip_prefix("/@connections/"))?;
     let id = id.trim_end_matches('/').to_owned();
     // SDKs percent-encode the id's `=` padding in the path.
     let id = id.replace("%3D", "=").replace("%3d", "=");
@@ -419,6 +532,10 @@ pub async fn management(gw: &Gateway, method: &http::Method, path: &str, headers
 
 impl IntoResponse for InvokeError {
     fn into_response(self) -> Response {
-        text_response(502, json!({ "message": self.to_string() }).to_string(), "application/json")
+        text_response(
+            502,
+            json!({ "message": self.to_string() }).to_string(),
+            "application/json",
+        )
     }
 }

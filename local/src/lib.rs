@@ -148,12 +148,22 @@ impl Running {
 /// Signs a development token; `None` for an invalid user id.
 pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -> Option<String> {
     let user = UserId::parse(user).ok()?;
-    Some(mint_hs256(secret.as_bytes(), &user, SystemClock.now(), ttl_secs, MintOptions { name, ..Default::default() }))
+    Some(mint_hs256(
+        secret.as_bytes(),
+        &user,
+        SystemClock.now(),
+        ttl_secs,
+        MintOptions {
+            name,
+            ..Default::default()
+        },
+    ))
 }
 
 /// Starts the platform and returns once it listens.
 pub async fn start(opts: Options) -> std::io::Result<Running> {
-    let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(opts.secret.as_bytes(), None, None));
+    let verifier: Arc<dyn TokenVerifier> =
+        Arc::new(Hs256Verifier::new(opts.secret.as_bytes(), None, None));
     let mem = MemoryBackends::default();
     let chat = mem.chat(opts.limits.clone(), opts.clock.clone());
     let functions = Arc::new(match &opts.lambda_endpoint {
@@ -162,9 +172,24 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     });
     let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
     let addr = listener.local_addr()?;
-    let api = WsApi { api_id: "local".into(), stage: opts.stage.clone(), domain_name: addr.to_string() };
-    let gateway = Arc::new(Gateway::new(api, functions.clone(), mem.pusher.clone(), opts.gateway.clone(), opts.clock.clone()));
-    let queue = QueueTwin::new(mem.queue.clone(), functions.clone(), opts.clock.clone(), opts.queue.clone());
+    let api = WsApi {
+        api_id: "local".into(),
+        stage: opts.stage.clone(),
+        domain_name: addr.to_string(),
+    };
+    let gateway = Arc::new(Gateway::new(
+        api,
+        functions.clone(),
+        mem.pusher.clone(),
+        opts.gateway.clone(),
+        opts.clock.clone(),
+    ));
+    let queue = QueueTwin::new(
+        mem.queue.clone(),
+        functions.clone(),
+        opts.clock.clone(),
+        opts.queue.clone(),
+    );
     let worker = tokio::spawn(queue.clone().run());
 
     let app = Arc::new(App {
@@ -177,9 +202,30 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         clock: opts.clock.clone(),
     });
     let router = Router::new()
-        .route("/", get(|| async { static_file("text/html; charset=utf-8", include_str!("../web/index.html")) }))
-        .route("/app.js", get(|| async { static_file("text/javascript; charset=utf-8", include_str!("../web/app.js")) }))
-        .route("/app.css", get(|| async { static_file("text/css; charset=utf-8", include_str!("../web/app.css")) }))
+        .route(
+            "/",
+            get(|| async {
+                static_file(
+                    "text/html; charset=utf-8",
+                    include_str!("../web/index.html"),
+                )
+            }),
+        )
+        .route(
+            "/app.js",
+            get(|| async {
+                static_file(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../web/app.js"),
+                )
+            }),
+        )
+        .route(
+            "/app.css",
+            get(|| async {
+                static_file("text/css; charset=utf-8", include_str!("../web/app.css"))
+            }),
+        )
         .route("/dev/token", post(dev_token))
         .route("/dev/config", get(dev_config))
         .route("/dev/queue", get(dev_queue))
@@ -198,13 +244,26 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             tracing::error!(error = %e, "server failed");
         }
     });
-    Ok(Running { addr, chat, mem, gateway, queue, secret: opts.secret, stage: opts.stage, shutdown: Some(tx), server, worker })
+    Ok(Running {
+        addr,
+        chat,
+        mem,
+        gateway,
+        queue,
+        secret: opts.secret,
+        stage: opts.stage,
+        shutdown: Some(tx),
+        server,
+        worker,
+    })
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // The page loads nothing from elsewhere; say so to the browser.
     r.headers_mut().insert(
         "content-security-policy",
@@ -228,10 +287,16 @@ struct TokenRequest {
 /// `POST /dev/token {"userId","name"?}`: a development token (local only).
 async fn dev_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<TokenRequest>(&body) else {
-        return json_response(StatusCode::BAD_REQUEST, json!({"error":{"code":"bad_request","message":"expected {\"userId\": \"…\"}"}}));
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error":{"code":"bad_request","message":"expected {\"userId\": \"…\"}"}}),
+        );
     };
     match mint_token(&app.secret, &req.user_id, req.name.as_deref(), 86_400) {
-        Some(token) => json_response(StatusCode::OK, json!({ "token": token, "userId": req.user_id })),
+        Some(token) => json_response(
+            StatusCode::OK,
+            json!({ "token": token, "userId": req.user_id }),
+        ),
         None => json_response(
             StatusCode::BAD_REQUEST,
             json!({"error":{"code":"bad_request","message":"userId must be 1-128 characters of [A-Za-z0-9-_.@]"}}),
@@ -252,26 +317,48 @@ async fn dev_config(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn dev_queue(State(app): State<Arc<App>>) -> Response {
-    json_response(StatusCode::OK, serde_json::to_value(app.queue.depth()).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(app.queue.depth()).unwrap_or(Value::Null),
+    )
 }
 
 async fn dev_dlq(State(app): State<Arc<App>>) -> Response {
-    json_response(StatusCode::OK, json!({ "messages": app.queue.dead_letters() }))
+    json_response(
+        StatusCode::OK,
+        json!({ "messages": app.queue.dead_letters() }),
+    )
 }
 
 /// Everything else: the WebSocket stage, `@connections`, or REST.
-async fn dispatch(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request<Body>) -> Response {
+async fn dispatch(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
     let path = req.uri().path().to_owned();
     let stage_root = format!("/{}", app.stage);
-    if req.method() == http::Method::GET && (path == stage_root || path == format!("{stage_root}/")) {
+    if req.method() == http::Method::GET && (path == stage_root || path == format!("{stage_root}/"))
+    {
         return app.gateway.clone().upgrade(peer, req).await;
     }
     let (parts, body) = req.into_parts();
     let Ok(body) = to_bytes(body, MAX_REST_BODY).await else {
-        return json_response(StatusCode::PAYLOAD_TOO_LARGE, json!({"error":{"code":"too_large","message":"request body too large"}}));
+        return json_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error":{"code":"too_large","message":"request body too large"}}),
+        );
     };
     if path.contains("/@connections/") {
-        if let Some(resp) = gateway::management(&app.gateway, &parts.method, &path, &parts.headers, body.clone()).await {
+        if let Some(resp) = gateway::management(
+            &app.gateway,
+            &parts.method,
+            &path,
+            &parts.headers,
+            body.clone(),
+        )
+        .await
+        {
             return resp;
         }
     }
@@ -292,23 +379,39 @@ fn rest_function(path: &str) -> Option<&'static str> {
 async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -> Response {
     let path = parts.uri.path();
     let Some(function) = rest_function(path) else {
-        return json_response(StatusCode::NOT_FOUND, json!({"error":{"code":"not_found","message":"route not found"}}));
+        return json_response(
+            StatusCode::NOT_FOUND,
+            json!({"error":{"code":"not_found","message":"route not found"}}),
+        );
     };
     let path_and_query = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
-    let headers: Vec<(String, String)> =
-        parts.headers.iter().filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))).collect();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
     let body = (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned());
-    let event = events::http_event(parts.method.as_str(), path_and_query, &headers, body.as_deref(), app.clock.now());
+    let event = events::http_event(
+        parts.method.as_str(),
+        path_and_query,
+        &headers,
+        body.as_deref(),
+        app.clock.now(),
+    );
     match app.functions.invoke(function, event).await {
         Ok(v) => {
-            let status = StatusCode::from_u16(v["statusCode"].as_u64().unwrap_or(502) as u16).unwrap_or(StatusCode::BAD_GATEWAY);
-            let mut resp = Response::new(Body::from(v["body"].as_str().unwrap_or_default().to_owned()));
+            let status = StatusCode::from_u16(v["statusCode"].as_u64().unwrap_or(502) as u16)
+                .unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut resp = Response::new(Body::from(
+                v["body"].as_str().unwrap_or_default().to_owned(),
+            ));
             *resp.status_mut() = status;
             if let Some(h) = v["headers"].as_object() {
                 for (k, val) in h {
-                    if let (Ok(name), Some(Ok(value))) =
-                        (header::HeaderName::from_bytes(k.as_bytes()), val.as_str().map(HeaderValue::from_str))
-                    {
+                    if let (Ok(name), Some(Ok(value))) = (
+                        header::HeaderName::from_bytes(k.as_bytes()),
+                        val.as_str().map(HeaderValue::from_str),
+                    ) {
                         resp.headers_mut().insert(name, value);
                     }
                 }
@@ -317,7 +420,10 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
         }
         Err(e) => {
             tracing::warn!(error = %e, "REST function failed");
-            json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"error":{"code":"internal","message":"internal error"}}))
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error":{"code":"internal","message":"internal error"}}),
+            )
         }
     }
 }

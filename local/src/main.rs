@@ -39,17 +39,26 @@ ENVIRONMENT:
   RUST_LOG                    log level [info]
 ";
 
-fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<T, String> {
+fn value<T: std::str::FromStr>(
+    args: &mut impl Iterator<Item = String>,
+    flag: &str,
+) -> Result<T, String> {
     let raw = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-    raw.parse().map_err(|_| format!("{flag}: invalid value {raw:?}"))
+    raw.parse()
+        .map_err(|_| format!("{flag}: invalid value {raw:?}"))
 }
 
 fn secret() -> String {
-    std::env::var("CHAT_JWT_SECRET").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SECRET.to_owned())
+    std::env::var("CHAT_JWT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_SECRET.to_owned())
 }
 
 fn token(mut args: impl Iterator<Item = String>) -> Result<(), String> {
-    let user = args.next().ok_or("token needs a user name, e.g. `chat-local token alice`")?;
+    let user = args
+        .next()
+        .ok_or("token needs a user name, e.g. `chat-local token alice`")?;
     let (mut name, mut ttl) = (None, 86_400i64);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -58,7 +67,8 @@ fn token(mut args: impl Iterator<Item = String>) -> Result<(), String> {
             other => return Err(format!("unknown option {other}")),
         }
     }
-    let t = mint_token(&secret(), &user, name.as_deref(), ttl).ok_or("user names are 1-128 characters of [A-Za-z0-9-_.@]")?;
+    let t = mint_token(&secret(), &user, name.as_deref(), ttl)
+        .ok_or("user names are 1-128 characters of [A-Za-z0-9-_.@]")?;
     println!("{t}");
     Ok(())
 }
@@ -66,7 +76,11 @@ fn token(mut args: impl Iterator<Item = String>) -> Result<(), String> {
 fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let src = chat_shared::config::Env;
     let limits = chat_shared::config::Limits::from_source(&src).map_err(|e| e.to_string())?;
-    let mut o = Options { secret: secret(), limits, ..Options::default() };
+    let mut o = Options {
+        secret: secret(),
+        limits,
+        ..Options::default()
+    };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--host" => o.host = value(&mut args, "--host")?,
@@ -74,18 +88,36 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--stage" => o.stage = value(&mut args, "--stage")?,
             "--lambda-endpoint" => o.lambda_endpoint = Some(value(&mut args, "--lambda-endpoint")?),
             "--batch-size" => o.queue.batch_size = value(&mut args, "--batch-size")?,
-            "--batch-window-ms" => o.queue.batch_window = Duration::from_millis(value(&mut args, "--batch-window-ms")?),
-            "--visibility-timeout-secs" => {
-                o.queue.visibility_timeout = Duration::from_secs(value(&mut args, "--visibility-timeout-secs")?)
+            "--batch-window-ms" => {
+                o.queue.batch_window = Duration::from_millis(value(&mut args, "--batch-window-ms")?)
             }
-            "--max-receive-count" => o.queue.max_receive_count = value(&mut args, "--max-receive-count")?,
-            "--idle-timeout-secs" => o.gateway.idle_timeout = Duration::from_secs(value(&mut args, "--idle-timeout-secs")?),
-            "--max-connection-secs" => o.gateway.max_connection = Duration::from_secs(value(&mut args, "--max-connection-secs")?),
-            "--max-message-bytes" => o.gateway.max_message_bytes = value(&mut args, "--max-message-bytes")?,
+            "--visibility-timeout-secs" => {
+                o.queue.visibility_timeout =
+                    Duration::from_secs(value(&mut args, "--visibility-timeout-secs")?)
+            }
+            "--max-receive-count" => {
+                o.queue.max_receive_count = value(&mut args, "--max-receive-count")?
+            }
+            "--idle-timeout-secs" => {
+                o.gateway.idle_timeout =
+                    Duration::from_secs(value(&mut args, "--idle-timeout-secs")?)
+            }
+            "--max-connection-secs" => {
+                o.gateway.max_connection =
+                    Duration::from_secs(value(&mut args, "--max-connection-secs")?)
+            }
+            "--max-message-bytes" => {
+                o.gateway.max_message_bytes = value(&mut args, "--max-message-bytes")?
+            }
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
-    if o.stage.is_empty() || !o.stage.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if o.stage.is_empty()
+        || !o
+            .stage
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err("--stage must be letters, digits, - or _".into());
     }
     Ok(o)
@@ -93,19 +125,26 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 
 async fn serve(opts: Options) -> Result<(), String> {
     let remote = opts.lambda_endpoint.clone();
-    let running = chat_local::start(opts).await.map_err(|e| format!("cannot listen: {e}"))?;
+    let running = chat_local::start(opts)
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
     let http = running.http_url();
     // The first line is what scripts wait for.
     println!("chat-local listening on {http}");
     println!("  web app       {http}/");
     println!("  WebSocket     {}?token=<jwt>", running.ws_url());
     println!("  REST          {http}   (Authorization: Bearer <jwt>)");
-    println!("  @connections  {}/@connections/{{connectionId}}", running.connections_endpoint());
+    println!(
+        "  @connections  {}/@connections/{{connectionId}}",
+        running.connections_endpoint()
+    );
     println!("  queue depth   {http}/dev/queue");
     println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");
     match remote {
         Some(url) => println!("  functions     invoked through the Lambda Invoke API at {url}"),
-        None => println!("  functions     in-process; data lives in memory and is gone when this stops"),
+        None => {
+            println!("  functions     in-process; data lives in memory and is gone when this stops")
+        }
     }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {
@@ -145,6 +184,9 @@ fn main() -> ExitCode {
 fn run_server(args: impl Iterator<Item = String>) -> Result<(), String> {
     let opts = options(args)?;
     chat_shared::telemetry::init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     rt.block_on(serve(opts))
 }

@@ -92,8 +92,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl QueueTwin {
-    pub fn new(source: Arc<MemoryQueue>, functions: Arc<Functions>, clock: Arc<dyn Clock>, config: QueueConfig) -> Arc<Self> {
-        Arc::new(Self { source, functions, clock, config, state: Mutex::default(), changed: Notify::new() })
+    pub fn new(
+        source: Arc<MemoryQueue>,
+        functions: Arc<Functions>,
+        clock: Arc<dyn Clock>,
+        config: QueueConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            source,
+            functions,
+            clock,
+            config,
+            state: Mutex::default(),
+            changed: Notify::new(),
+        })
     }
 
     pub fn depth(&self) -> QueueDepth {
@@ -126,7 +138,13 @@ impl QueueTwin {
         let sent_at = self.clock.now();
         let mut s = lock(&self.state);
         for j in jobs {
-            s.visible.push_back(Record { id: j.id, body: j.body, receive_count: 0, sent_at, visible_at: now });
+            s.visible.push_back(Record {
+                id: j.id,
+                body: j.body,
+                receive_count: 0,
+                sent_at,
+                visible_at: now,
+            });
         }
     }
 
@@ -162,10 +180,15 @@ impl QueueTwin {
                 };
                 let next_delayed = s.delayed.iter().map(|r| r.visible_at).min();
                 let next_window = oldest_ready.map(|t| t + self.config.batch_window);
-                (batch, [next_delayed, next_window].into_iter().flatten().min())
+                (
+                    batch,
+                    [next_delayed, next_window].into_iter().flatten().min(),
+                )
             };
             if !batch.is_empty() {
-                let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
                 lock(&self.state).in_flight += batch.len();
                 let me = self.clone();
                 tokio::spawn(async move {
@@ -190,14 +213,27 @@ impl QueueTwin {
         }
         let records: Vec<SqsRecord> = batch
             .iter()
-            .map(|r| SqsRecord { message_id: r.id.clone(), body: r.body.clone(), receive_count: r.receive_count, sent_at: r.sent_at })
+            .map(|r| SqsRecord {
+                message_id: r.id.clone(),
+                body: r.body.clone(),
+                receive_count: r.receive_count,
+                sent_at: r.sent_at,
+            })
             .collect();
-        let event = events::sqs_event("arn:aws:sqs:local:000000000000:chat-messages", &records, self.clock.now());
+        let event = events::sqs_event(
+            "arn:aws:sqs:local:000000000000:chat-messages",
+            &records,
+            self.clock.now(),
+        );
         let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
         let failed: Vec<String> = match self.functions.invoke(names::PERSIST, payload).await {
             Ok(resp) => resp["batchItemFailures"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default(),
             Err(e) => {
                 warn!(error = %e, "persist invocation failed; the whole batch will be retried");
@@ -217,7 +253,10 @@ impl QueueTwin {
                 s.dead.push(r);
             } else {
                 info!(record_id = %r.id, receive_count = r.receive_count, "will retry after the visibility timeout");
-                s.delayed.push(Record { visible_at: retry_at, ..r });
+                s.delayed.push(Record {
+                    visible_at: retry_at,
+                    ..r
+                });
             }
         }
     }

@@ -1,0 +1,218 @@
+use serde_json::json;
+
+use crate::{seqs, spawn};
+
+#[tokio::test]
+async fn two_users_chat_in_a_group_and_a_direct_room() {
+    let e = spawn().await;
+    let (mut alice, mut bob) = (e.connect("alice").await, e.connect("bob").await);
+    let group = e.room("alice", "group", &["bob"]).await;
+    let dm = e.room("bob", "direct", &["alice"]).await;
+
+    let ack = alice.send(&group, "hello team").await.unwrap();
+    assert_eq!(ack.seq, 1);
+    let m = bob.next_of("message").await.unwrap();
+    assert_eq!(
+        (
+            m["body"].as_str(),
+            m["senderId"].as_str(),
+            m["roomId"].as_str()
+        ),
+        (Some("hello team"), Some("alice"), Some(group.as_str()))
+    );
+
+    bob.send(&dm, "psst").await.unwrap();
+    let m = alice.next_of("message").await.unwrap();
+    assert_eq!(
+        (m["body"].as_str(), m["roomId"].as_str()),
+        (Some("psst"), Some(dm.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_non_member_is_refused_on_the_socket_and_over_rest() {
+    let e = spawn().await;
+    let (_alice, mallory) = (e.connect("alice").await, e.connect("mallory").await);
+    let room = e.room("alice", "group", &[]).await;
+    let err = mallory.send(&room, "let me in").await.unwrap_err();
+    assert!(
+        matches!(err, chat_client::ClientError::Frame { ref code, .. } if code == "forbidden"),
+        "{err}"
+    );
+    let (s, _) = e
+        .rest("mallory")
+        .get(&format!("/rooms/{room}/messages"))
+        .await
+        .unwrap();
+    assert_eq!(s, 403);
+    let (s, _) = e
+        .rest("mallory")
+        .get(&format!("/rooms/{room}"))
+        .await
+        .unwrap();
+    assert_eq!(s, 403);
+}
+
+#[tokio::test]
+async fn history_pages_both_ways() {
+    let e = spawn().await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    for i in 0..5 {
+        alice.send(&room, &format!("m{i}")).await.unwrap();
+    }
+    e.persisted().await;
+    let newest = e.history("alice", &room, "?limit=2").await;
+    assert_eq!(seqs(&newest), vec![4, 5]);
+    let older = e
+        .history(
+            "alice",
+            &room,
+            &format!("?limit=2&before={}", newest["prevCursor"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(seqs(&older), vec![2, 3]);
+    let newer = e
+        .history(
+            "alice",
+            &room,
+            &format!("?limit=2&after={}", older["nextCursor"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(seqs(&newer), vec![4, 5]);
+}
+
+#[tokio::test]
+async fn typing_reaches_the_other_member() {
+    let e = spawn().await;
+    let (alice, mut bob) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "direct", &["bob"]).await;
+    alice
+        .send_json(&json!({"action":"typing","roomId":room,"isTyping":true}))
+        .unwrap();
+    let t = bob.next_of("typing").await.unwrap();
+    assert_eq!(
+        (t["userId"].as_str(), t["isTyping"].as_bool()),
+        (Some("alice"), Some(true))
+    );
+}
+
+#[tokio::test]
+async fn delivered_and_read_receipts_and_unread_counts() {
+    let e = spawn().await;
+    let (mut alice, mut bob) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "group", &["bob"]).await;
+    alice.send(&room, "one").await.unwrap();
+    alice.send(&room, "two").await.unwrap();
+    bob.next_of("message").await.unwrap();
+    let r = alice.next_of("receipt").await.unwrap();
+    assert_eq!(
+        (r["userId"].as_str(), r["status"].as_str()),
+        (Some("bob"), Some("delivered"))
+    );
+    e.persisted().await;
+    let (_, rooms) = e.rest("bob").get("/rooms").await.unwrap();
+    assert_eq!(rooms["rooms"][0]["unreadCount"], 2);
+    bob.send_json(&json!({"action":"markRead","roomId":room,"seq":2}))
+        .unwrap();
+    loop {
+        let r = alice.next_of("receipt").await.unwrap();
+        if r["status"] == "read" {
+            assert_eq!(
+                (r["userId"].as_str(), r["seq"].as_u64()),
+                (Some("bob"), Some(2))
+            );
+            break;
+        }
+    }
+    let (_, rooms) = e.rest("bob").get("/rooms").await.unwrap();
+    assert_eq!(rooms["rooms"][0]["unreadCount"], 0);
+}
+
+#[tokio::test]
+async fn resending_a_client_msg_id_gives_one_message() {
+    let e = spawn().await;
+    let (alice, mut bob) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "group", &["bob"]).await;
+    let a1 = alice.send_with_id(&room, "retry-me", "once").await.unwrap();
+    let a2 = alice.send_with_id(&room, "retry-me", "once").await.unwrap();
+    assert_eq!(a1, a2);
+    e.persisted().await;
+    assert_eq!(seqs(&e.history("bob", &room, "").await), vec![1]);
+    let delivered: Vec<_> = bob
+        .drain()
+        .into_iter()
+        .filter(|f| f["type"] == "message")
+        .collect();
+    assert_eq!(delivered.len(), 1);
+}
+
+#[tokio::test]
+async fn a_client_that_was_away_recovers_exactly_what_it_missed_with_sync() {
+    let e = spawn().await;
+    let (alice, bob) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "group", &["bob"]).await;
+    alice.send(&room, "before").await.unwrap();
+    bob.close();
+    let mut bob_gone = bob;
+    bob_gone.wait_closed().await.unwrap();
+    for i in 0..3 {
+        alice.send(&room, &format!("missed {i}")).await.unwrap();
+    }
+    e.persisted().await;
+    let mut bob = e.connect("bob").await;
+    bob.send_json(&json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":1}]}))
+        .unwrap();
+    let r = bob.next_of("syncResult").await.unwrap();
+    let bodies: Vec<&str> = r["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["missed 0", "missed 1", "missed 2"]);
+    assert_eq!(r["hasMore"], false);
+}
+
+#[tokio::test]
+async fn presence_follows_devices_and_expires_without_disconnect() {
+    let e = spawn().await;
+    let mut alice = e.connect("alice").await;
+    let bob_laptop = e.connect("bob").await;
+    e.room("alice", "direct", &["bob"]).await;
+    let bob_phone = e.connect("bob").await;
+    bob_laptop.close();
+    let presence = |v: &serde_json::Value| v["presence"].as_str().unwrap_or_default().to_owned();
+    // Still online on the phone.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (_, b) = e.rest("alice").get("/users/bob").await.unwrap();
+    assert_eq!(presence(&b), "online");
+    assert!(alice.drain().iter().all(|f| f["type"] != "presence"));
+    bob_phone.close();
+    let off = alice.next_of("presence").await.unwrap();
+    assert_eq!(
+        (off["userId"].as_str(), off["status"].as_str()),
+        (Some("bob"), Some("offline"))
+    );
+
+    // A device whose network dies without $disconnect stays online until its TTL.
+    let carol = e.connect("carol").await;
+    e.room("alice", "direct", &["carol"]).await;
+    let conn_id = {
+        // Ask the gateway which connection is carol's through the store.
+        let conns =
+            e.p.chat
+                .connections
+                .for_users(&[chat_shared::ids::UserId::parse("carol").unwrap()])
+                .await
+                .unwrap();
+        conns[0].connection_id.to_string()
+    };
+    assert!(e.p.gateway.lose_connection(&conn_id));
+    drop(carol);
+    let (_, c) = e.rest("alice").get("/users/carol").await.unwrap();
+    assert_eq!(presence(&c), "online", "nobody told the platform");
+    e.clock.advance(e.p.chat.limits.connection_ttl_ms + 1);
+    let (_, c) = e.rest("alice").get("/users/carol").await.unwrap();
+    assert_eq!(presence(&c), "offline", "the TTL ran out");
+}

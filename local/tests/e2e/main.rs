@@ -1,0 +1,109 @@
+//! End-to-end tests of the local platform over real sockets: the platform is
+//! started in-process on a free port, clients connect with the Rust client.
+
+mod chat;
+mod gateway;
+mod queue;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_client::{ChatClient, Rest};
+use chat_local::{Options, Running};
+use chat_shared::memory::ManualClock;
+use chat_shared::ports::{Clock, SystemClock};
+use serde_json::{json, Value};
+
+pub struct Env {
+    pub p: Running,
+    pub clock: Arc<ManualClock>,
+}
+
+pub async fn spawn() -> Env {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let mut o = Options {
+        port: 0,
+        clock: clock.clone(),
+        ..Options::default()
+    };
+    o.queue.visibility_timeout = Duration::from_millis(50);
+    tweak(&mut o);
+    let p = chat_local::start(o).await.expect("platform starts");
+    Env { p, clock }
+}
+
+impl Env {
+    pub async fn connect(&self, user: &str) -> ChatClient {
+        ChatClient::connect(&self.p.ws_url(), &self.p.token(user))
+            .await
+            .expect("connects")
+    }
+
+    pub fn rest(&self, user: &str) -> Rest {
+        Rest::new(&self.p.http_url(), Some(&self.p.token(user)))
+    }
+
+    pub async fn room(&self, owner: &str, kind: &str, members: &[&str]) -> String {
+        let (s, r) = self
+            .rest(owner)
+            .post(
+                "/rooms",
+                &json!({"name":"room","kind":kind,"members":members}),
+            )
+            .await
+            .unwrap();
+        assert!(s == 201 || s == 200, "{s} {r}");
+        r["roomId"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until the queue twin has nothing visible or in flight.
+    pub async fn persisted(&self) {
+        for _ in 0..500 {
+            let d = self.p.queue.depth();
+            if d.visible == 0 && d.not_visible == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("queue did not drain: {:?}", self.p.queue.depth());
+    }
+
+    pub async fn history(&self, user: &str, room: &str, query: &str) -> Value {
+        let (s, page) = self
+            .rest(user)
+            .get(&format!("/rooms/{room}/messages{query}"))
+            .await
+            .unwrap();
+        assert_eq!(s, 200, "{page}");
+        page
+    }
+}
+
+pub fn seqs(page: &Value) -> Vec<u64> {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect()
+}
+
+/// Waits for `f` to hold, polling; fails after two seconds.
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[allow(dead_code)]
+pub fn now(e: &Env) -> i64 {
+    e.clock.now()
+}

@@ -1,0 +1,49 @@
+use std::time::Duration;
+
+use crate::{seqs, spawn, spawn_with};
+
+#[tokio::test]
+async fn persistence_failures_are_retried_and_nothing_is_lost_or_duplicated() {
+    let e = spawn().await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    // The database fails the next three writes.
+    e.p.mem.messages.fail_next_puts(3);
+    for i in 0..10 {
+        alice.send(&room, &format!("m{i}")).await.unwrap();
+    }
+    e.persisted().await;
+    let page = e.history("alice", &room, "?limit=100").await;
+    assert_eq!(seqs(&page), (1..=10).collect::<Vec<u64>>());
+    let d = e.p.queue.depth();
+    assert_eq!(d.dead_letter, 0);
+    assert!(d.invocations >= 2, "the failed records were retried: {d:?}");
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_failing_ends_in_the_dead_letter_queue() {
+    let e = spawn_with(|o| {
+        o.queue.max_receive_count = 3;
+        o.queue.visibility_timeout = Duration::from_millis(20);
+    })
+    .await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    e.p.mem.messages.fail_next_puts(100);
+    alice.send(&room, "doomed").await.unwrap();
+    for _ in 0..300 {
+        if e.p.queue.depth().dead_letter == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let d = e.p.queue.depth();
+    assert_eq!(
+        (d.dead_letter, d.visible, d.not_visible),
+        (1, 0, 0),
+        "{d:?}"
+    );
+    let dlq = e.p.queue.dead_letters();
+    assert_eq!(dlq[0]["receiveCount"], 3);
+    assert!(dlq[0]["body"].as_str().unwrap().contains("doomed"));
+}
