@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Test files share one module graph per worker: loading aws-cdk-lib once
+    // instead of once per file saves most of the run time. No test mutates a
+    // shared stack (the canaries build their own app).
+    isolate: false,
   },
 });

@@ -152,6 +152,12 @@ export class ChatNetwork extends Construct {
       });
       this.redisUrl = `rediss://${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
       Validations.of(group).acknowledge({ id: 'AwsSolutions-AEC6', reason: NO_REDIS_AUTH });
+      Validations.of(group).acknowledge({
+        id: 'AwsSolutions-AEC5',
+        reason:
+          'A non-default port only hides the service; the cache security group already admits only the chat ' +
+          'Lambdas, and the port travels in CHAT_REDIS_URL either way.',
+      });
     }
   }
 }
