@@ -10,10 +10,23 @@
  * sets `aws:cdk:bundling-stacks` through postCliContext.
  */
 import { App, Validations } from 'aws-cdk-lib';
+import { cargoLambdaVersion } from 'cargo-lambda-cdk';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../lib/app';
 
 const app = new App(process.env.SKIP_BUNDLING ? { postCliContext: { 'aws:cdk:bundling-stacks': [] } } : {});
+// `cdk synth`/`deploy` build the Rust binaries; `cdk ls`/`destroy` do not.
+// Assets are built while the stack is constructed. Without cargo-lambda the
+// construct falls back to Docker, whose error hides the real cause: say it first.
+const bundlingStacks: string[] = app.node.tryGetContext('aws:cdk:bundling-stacks') ?? ['**'];
+if (bundlingStacks.length > 0 && !cargoLambdaVersion()) {
+  process.stderr.write(
+    'chat infra: `cargo lambda` was not found, so the Lambda binaries cannot be built here.\n' +
+      '  Install it (pip install ziglang && cargo install --locked cargo-lambda; see infra/README.md),\n' +
+      '  or set SKIP_BUNDLING=1 to synthesize without building assets (not deployable).\n',
+  );
+}
+
 const { config } = buildApp(app);
 if (config.nag) {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
