@@ -1,0 +1,304 @@
+// Browser test of the web app served by chat-local: two users in two browser
+// contexts sign in, open a direct room, see each other's presence, exchange
+// messages, and an HTML-looking message stays text.
+//
+//   npm test --prefix local/web-tests
+//
+// Env: CHAT_LOCAL_BIN (the chat-local binary; default target/debug/chat-local
+// of this repo, or $CARGO_TARGET_DIR/debug/chat-local), CHROMIUM_BIN
+// (default /usr/bin/chromium).
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const OUT = join(here, 'out');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const STEP_MS = 15_000;
+
+function binaryPath() {
+  if (process.env.CHAT_LOCAL_BIN) return resolve(process.env.CHAT_LOCAL_BIN);
+  if (process.env.CARGO_TARGET_DIR) return resolve(process.env.CARGO_TARGET_DIR, 'debug', 'chat-local');
+  return resolve(here, '..', '..', 'target', 'debug', 'chat-local');
+}
+
+// ------------------------------------------------------------------ server
+
+let server = null;       // {child, url, output: string[]}
+let browser = null;
+
+/** Spawns chat-local on a free port; resolves once it says it listens. */
+function startServer() {
+  const bin = binaryPath();
+  if (!existsSync(bin)) {
+    throw new Error(`chat-local binary not found at ${bin}: build it with \`cargo build -p chat-local\` or set CHAT_LOCAL_BIN`);
+  }
+  const child = spawn(bin, ['--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  const output = [];
+  const keep = (line) => { output.push(line); if (output.length > 400) output.shift(); };
+  const s = { child, url: null, output };
+  server = s;
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chat-local did not report a port within 60 s\n${output.join('\n')}`)), 60_000);
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        keep(`[out] ${line}`);
+        const m = /chat-local listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(line);
+        if (m && !s.url) {
+          s.url = m[1];
+          clearTimeout(timer);
+          resolvePromise(s);
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => { for (const l of chunk.split('\n')) if (l) keep(`[err] ${l}`); });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code, signal) => {
+      if (!s.url) {
+        clearTimeout(timer);
+        reject(new Error(`chat-local exited (${code ?? signal}) before listening\n${output.join('\n')}`));
+      }
+    });
+  });
+}
+
+async function stopServer() {
+  const s = server;
+  server = null;
+  if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGINT'); // chat-local stops cleanly on Ctrl-C
+  const t = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
+  const t0 = Date.now();
+  await exited;
+  clearTimeout(t);
+  if (Date.now() - t0 > 4_000) console.error(`chat-local took ${Date.now() - t0} ms to stop after SIGINT`);
+}
+
+// Last resort if the runner is torn down without the hook.
+process.on('exit', () => { try { server && server.child.kill('SIGKILL'); } catch { /* gone */ } });
+
+after(async () => {
+  try { if (browser) await browser.close(); } catch { /* already closed */ }
+  await stopServer();
+});
+
+// ------------------------------------------------------------------ helpers
+
+async function signIn(page, name) {
+  await page.getByTestId('signin-name').fill(name);
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('me-name').filter({ hasText: name }).waitFor({ timeout: STEP_MS });
+  await page.locator('[data-testid="connection-status"][data-state="online"]').waitFor({ timeout: STEP_MS });
+}
+
+// Lets the test drop a page's WebSocket and hold off its reconnection, to
+// check reconnect + sync + resend. Only the test context is wrapped; the
+// page's own code is what runs.
+function socketControl() {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.__blockWs = false;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      // Blocked: dial a port nothing listens on, so the attempt fails.
+      super(window.__blockWs ? 'ws://127.0.0.1:9/' : url, protocols);
+      window.__sockets.push(this);
+    }
+  };
+}
+
+async function newUser(name, { controlSockets = false } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  if (controlSockets) await context.addInitScript(socketControl);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  await page.goto(`${server.url}/`);
+  return { name, context, page, errors };
+}
+
+/** The message in the open conversation whose body is exactly `text`. */
+function messageWithBody(page, text) {
+  return page.getByTestId('message-list').getByTestId('message')
+    .filter({ has: page.getByTestId('message-body').getByText(text, { exact: true }) });
+}
+
+async function waitForAttr(locator, name, values, what) {
+  const wanted = Array.isArray(values) ? values : [values];
+  const deadline = Date.now() + STEP_MS;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await locator.getAttribute(name, { timeout: STEP_MS }).catch(() => null);
+    if (wanted.includes(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: expected ${name} in [${wanted.join(', ')}], last saw ${last}`);
+}
+
+async function send(page, text) {
+  const input = page.getByTestId('composer-input');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+async function shot(user, file) {
+  mkdirSync(OUT, { recursive: true });
+  await user.page.screenshot({ path: join(OUT, file) });
+}
+
+// --------------------------------------------------------------------- test
+
+test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
+  const started = Date.now();
+  await startServer();
+  t.diagnostic(`chat-local at ${server.url}`);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const alice = await newUser('Alice', { controlSockets: true });
+  const bob = await newUser('Bob');
+
+  try {
+    // Sign in: the page mints a dev token and connects the WebSocket.
+    await alice.page.getByTestId('signin-name').waitFor();
+    await shot(alice, 'signin.png');
+    await signIn(alice.page, 'Alice');
+    await signIn(bob.page, 'Bob');
+
+    // Alice starts a direct conversation with bob and sees him online.
+    await alice.page.getByTestId('new-chat-button').click();
+    await alice.page.getByTestId('new-chat-kind-direct').click();
+    await alice.page.getByTestId('new-chat-user').fill('bob');
+    await alice.page.getByTestId('new-chat-submit').click();
+    await alice.page.getByTestId('conversation-title').filter({ hasText: /bob/i }).waitFor({ timeout: STEP_MS });
+    await waitForAttr(alice.page.getByTestId('peer-presence'), 'data-status', 'online', 'alice sees bob');
+
+    // Alice -> Bob.
+    const hello = 'Hi Bob! Are we still on for lunch? 🍜';
+    await send(alice.page, hello);
+    await waitForAttr(messageWithBody(alice.page, hello), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
+
+    // Bob's list gets the new room with an unread badge; he opens it.
+    const bobRoom = bob.page.getByTestId('room-item').first();
+    await bobRoom.getByTestId('room-unread').waitFor({ timeout: STEP_MS });
+    await bobRoom.click();
+    await messageWithBody(bob.page, hello).waitFor({ timeout: STEP_MS });
+    await bob.page.getByTestId('conversation-title').filter({ hasText: /alice/i }).waitFor({ timeout: STEP_MS });
+    await waitForAttr(bob.page.getByTestId('peer-presence'), 'data-status', 'online', 'bob sees alice');
+
+    // Bob opened the room: alice's message turns read.
+    await waitForAttr(messageWithBody(alice.page, hello), 'data-status', 'read', 'alice sees her message read');
+
+    // Bob types: alice sees "Bob is typing…"; then he sends.
+    const reply = 'Yes! 12:30 at the usual place.';
+    await bob.page.getByTestId('composer-input').pressSequentially('Yes!', { delay: 20 });
+    await alice.page.getByTestId('typing-indicator').filter({ hasText: 'Bob is typing' }).waitFor({ timeout: STEP_MS });
+    await send(bob.page, reply);
+    await messageWithBody(alice.page, reply).waitFor({ timeout: STEP_MS });
+    await alice.page.getByTestId('typing-indicator').waitFor({ state: 'hidden', timeout: STEP_MS });
+
+    // Shift+Enter is a new line, Enter sends.
+    const input = alice.page.getByTestId('composer-input');
+    await input.fill('See you there.');
+    await input.press('Shift+Enter');
+    await input.pressSequentially('I\'ll book a table.');
+    await input.press('Enter');
+    const twoLines = 'See you there.\nI\'ll book a table.';
+    await messageWithBody(bob.page, twoLines).waitFor({ timeout: STEP_MS });
+
+    // HTML in a message is text, never markup.
+    const xss = '<img src=x onerror=window.__xss=1>';
+    await send(alice.page, xss);
+    const bobXss = messageWithBody(bob.page, xss);
+    await bobXss.waitFor({ timeout: STEP_MS });
+    await messageWithBody(alice.page, xss).waitFor({ timeout: STEP_MS });
+    const bodyText = await bobXss.getByTestId('message-body').textContent();
+    assert.ok(bodyText.includes('<img'), `bob's page shows the literal text, got ${JSON.stringify(bodyText)}`);
+    for (const u of [alice, bob]) {
+      assert.equal(await u.page.evaluate(() => typeof window.__xss), 'undefined', `${u.name}: onerror did not run`);
+      assert.equal(await u.page.getByTestId('message-list').locator('img[src="x"]').count(), 0, `${u.name}: no <img src=x> in the list`);
+    }
+
+    // Alice's connection drops. While she is away bob writes, and she writes
+    // too (pending). Back online she syncs what she missed and resends hers
+    // with the same clientMsgId: it arrives once.
+    await alice.page.evaluate(() => { window.__blockWs = true; window.__sockets.at(-1).close(); });
+    await waitForAttr(alice.page.getByTestId('connection-status'), 'data-state', ['offline', 'connecting'], 'alice is disconnected');
+    await alice.page.getByTestId('connection-banner').waitFor({ timeout: STEP_MS });
+    await waitForAttr(bob.page.getByTestId('peer-presence'), 'data-status', 'offline', 'bob sees alice drop');
+    const missed = ['Did you get my last message?', 'Hello? 🙂'];
+    for (const text of missed) {
+      await send(bob.page, text);
+      await waitForAttr(messageWithBody(bob.page, text), 'data-status', ['sent', 'delivered', 'read'], 'bob\'s message is acked');
+    }
+    const offline = 'Sorry, my train went into a tunnel.';
+    await send(alice.page, offline);
+    await waitForAttr(messageWithBody(alice.page, offline), 'data-status', 'pending', 'alice\'s offline message waits');
+    await alice.page.evaluate(() => { window.__blockWs = false; });
+    await alice.page.locator('#conn-retry').click();
+    await waitForAttr(alice.page.getByTestId('connection-status'), 'data-state', 'online', 'alice reconnects');
+    for (const text of missed) await messageWithBody(alice.page, text).waitFor({ timeout: STEP_MS });
+    await waitForAttr(messageWithBody(alice.page, offline), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s resent message is acked');
+    await messageWithBody(bob.page, offline).waitFor({ timeout: STEP_MS });
+    await waitForAttr(bob.page.getByTestId('peer-presence'), 'data-status', 'online', 'bob sees alice back');
+    for (const text of missed) {
+      await waitForAttr(messageWithBody(bob.page, text), 'data-status', 'read', 'bob sees alice read what she missed');
+    }
+    await alice.page.waitForTimeout(300);
+    assert.equal(await messageWithBody(bob.page, offline).count(), 1, 'the resent message arrives once');
+    assert.equal(await messageWithBody(alice.page, offline).count(), 1, 'alice shows her message once');
+    const seqs = await alice.page.getByTestId('message-list').getByTestId('message')
+      .evaluateAll((ns) => ns.map((n) => Number(n.dataset.seq)));
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'messages are in seq order');
+    assert.equal(new Set(seqs).size, seqs.length, 'no message twice');
+
+    await shot(alice, 'alice.png');
+    await shot(bob, 'bob.png');
+
+    // Bob leaves: alice sees him offline.
+    await bob.context.close();
+    await waitForAttr(alice.page.getByTestId('peer-presence'), 'data-status', 'offline', 'alice sees bob go offline');
+    await shot(alice, 'alice-bob-offline.png');
+
+    // The same page on a phone-sized screen.
+    await alice.page.setViewportSize({ width: 390, height: 780 });
+    await shot(alice, 'alice-mobile.png');
+
+    // The blocked reconnect dials a dead port on purpose; nothing else may fail.
+    assert.deepEqual(alice.errors.filter((e) => !e.includes('ws://127.0.0.1:9/')), [], 'alice\'s page logged no errors');
+    assert.deepEqual(bob.errors.filter((e) => !/WebSocket/.test(e)), [], 'bob\'s page logged no errors');
+    t.diagnostic(`done in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
+  } catch (e) {
+    for (const u of [alice, bob]) {
+      try { if (!u.page.isClosed()) await shot(u, `failure-${u.name.toLowerCase()}.png`); } catch { /* best effort */ }
+    }
+    const tail = server ? server.output.slice(-60).join('\n') : '';
+    e.message += `\n--- alice errors: ${JSON.stringify(alice.errors)}\n--- bob errors: ${JSON.stringify(bob.errors)}\n--- chat-local output (tail):\n${tail}`;
+    throw e;
+  }
+});
