@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# The browser test drives Debian's Chromium (nothing can download a browser here).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -20,9 +22,11 @@ if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import moto, flask'
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
-if [ -f infra/package-lock.json ]; then
-  if [ ! -d infra/node_modules ] || [ infra/package-lock.json -nt infra/node_modules/.package-lock.json ]; then
-    echo "setup: npm ci in infra/"
-    npm ci --prefix infra --no-audit --no-fund --loglevel=error
+for pkg in infra local/web-tests; do
+  if [ -f "$pkg/package-lock.json" ]; then
+    if [ ! -d "$pkg/node_modules" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
+      echo "setup: npm ci in $pkg/"
+      npm ci --prefix "$pkg" --no-audit --no-fund --loglevel=error
+    fi
   fi
-fi
+done

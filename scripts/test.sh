@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust workspace (unit, contract tests
-# against real Redis and moto on loopback, acceptance suites) and the CDK
-# assertion tests. Installs what is missing first (scripts/setup.sh).
+# against real Redis and moto on loopback, acceptance suites, end-to-end tests
+# over real sockets), the browser test of the web app, and the CDK assertion
+# tests. Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,10 @@ scripts/setup.sh
 
 echo "== cargo test --workspace"
 cargo test --workspace
+
+echo "== browser test of the web app (headless Chromium)"
+cargo build -p chat-local
+CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-target}/debug/chat-local" npm test --prefix local/web-tests
 
 if [ -f infra/package.json ]; then
   echo "== infra: CDK assertion tests"
