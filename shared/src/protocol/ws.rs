@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ChatError, ErrorCode};
-use crate::ids::{ClientMsgId, MessageId, Millis, RoomId, Seq, UserId};
-use crate::model::{Message, PresenceStatus, ReceiptStatus};
+use crate::ids::{ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
+use crate::model::{Message, PresenceStatus, ReceiptStatus, RoomKind};
 
 /// The actions a client may send, as routed by API Gateway.
 pub const ACTIONS: [&str; 5] = ["sendMessage", "markRead", "typing", "sync", "ping"];
@@ -198,6 +198,23 @@ pub enum ServerFrame {
         has_more: bool,
     },
     Pong,
+    /// You were made a member of a room (created with you in it, added by its
+    /// owner, or you joined a channel from another device).
+    #[serde(rename_all = "camelCase")]
+    RoomAdded {
+        room_id: RoomId,
+        kind: RoomKind,
+        name: RoomName,
+        owner_id: UserId,
+        created_at: Millis,
+        added_by: UserId,
+    },
+    /// You are no longer a member of a room.
+    #[serde(rename_all = "camelCase")]
+    RoomRemoved {
+        room_id: RoomId,
+        removed_by: UserId,
+    },
     #[serde(rename_all = "camelCase")]
     Error {
         code: ErrorCode,

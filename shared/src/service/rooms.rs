@@ -11,7 +11,7 @@ use crate::model::{Membership, PresenceStatus, Role, Room, RoomKind};
 use crate::protocol::rest::{
     ChannelList, CreateRoomRequest, MemberView, RoomDetail, RoomList, RoomSummary, RoomView,
 };
-use crate::protocol::ws::MessageView;
+use crate::protocol::ws::{MessageView, ServerFrame};
 
 /// Whether `POST /rooms` made a new room (201) or found the pair's existing
 /// direct room (200).
@@ -19,6 +19,17 @@ use crate::protocol::ws::MessageView;
 pub enum Created {
     New,
     Existing,
+}
+
+fn room_added(room: &Room, by: &UserId) -> ServerFrame {
+    ServerFrame::RoomAdded {
+        room_id: room.room_id.clone(),
+        kind: room.kind,
+        name: room.name.clone(),
+        owner_id: room.owner_id.clone(),
+        created_at: room.created_at,
+        added_by: by.clone(),
+    }
 }
 
 fn view(room: &Room) -> RoomView {
@@ -103,6 +114,15 @@ impl Chat {
         } else {
             Created::Existing
         };
+        if created == Created::New {
+            let others: Vec<UserId> = members
+                .iter()
+                .map(|m| m.user_id.clone())
+                .filter(|u| u != me)
+                .collect();
+            self.deliver_to_users(&others, None, &room_added(&room, me))
+                .await;
+        }
         let detail = self.room_detail(actor, &room.room_id).await?;
         Ok((created, detail))
     }
@@ -219,14 +239,17 @@ impl Chat {
                     self.limits.max_room_members
                 )));
             }
-            self.rooms
-                .add_member(&Membership::new(
-                    room_id.clone(),
-                    target.clone(),
-                    Role::Member,
-                    self.clock.now(),
-                ))
-                .await?;
+            let member = Membership::new(
+                room_id.clone(),
+                target.clone(),
+                Role::Member,
+                self.clock.now(),
+            );
+            if self.rooms.add_member(&member).await? {
+                let added = room_added(&room, &actor.user_id);
+                self.deliver_to_users(std::slice::from_ref(target), None, &added)
+                    .await;
+            }
         }
         self.room_detail(actor, room_id).await
     }
@@ -252,6 +275,12 @@ impl Chat {
         if !self.rooms.remove_member(room_id, target).await? {
             return Err(ChatError::NotFound("member"));
         }
+        let removed = ServerFrame::RoomRemoved {
+            room_id: room_id.clone(),
+            removed_by: actor.user_id.clone(),
+        };
+        self.deliver_to_users(std::slice::from_ref(target), None, &removed)
+            .await;
         Ok(())
     }
 
