@@ -13,7 +13,7 @@ cargo test --workspace
 
 echo "== browser test of the web app (headless Chromium)"
 cargo build -p chat-local
-CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-target}/debug/chat-local" npm test --prefix local/web-tests
+CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
 
 if [ -f infra/package.json ]; then
   echo "== infra: CDK assertion tests"

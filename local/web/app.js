@@ -648,6 +648,9 @@
       case 'typing': onTyping(f); break;
       case 'syncResult': onSyncResult(f); break;
       case 'pong': break;
+      // Added to or removed from a room: the room list (and its members'
+      // presence) comes from REST.
+      case 'roomAdded': case 'roomRemoved': refreshRoomsSoon(); break;
       case 'error': onErrorFrame(f); break;
       default: break; // newer server, unknown frame: ignore
     }

@@ -17,6 +17,16 @@ pub mod vars {
     pub const HISTORY_PAGE_MAX: &str = "CHAT_HISTORY_PAGE_MAX";
     pub const MAX_ROOM_MEMBERS: &str = "CHAT_MAX_ROOM_MEMBERS";
     pub const BACKEND: &str = "CHAT_BACKEND";
+    // --- the AWS backend (`CHAT_BACKEND=aws`) ---
+    pub const TABLE_NAME: &str = "CHAT_TABLE_NAME";
+    pub const QUEUE_URL: &str = "CHAT_QUEUE_URL";
+    pub const DLQ_URL: &str = "CHAT_DLQ_URL";
+    pub const WS_ENDPOINT: &str = "CHAT_WS_ENDPOINT";
+    pub const REDIS_URL: &str = "CHAT_REDIS_URL";
+    pub const REDIS_TIMEOUT_MS: &str = "CHAT_REDIS_TIMEOUT_MS";
+    /// Read by the AWS SDK itself; also honoured through a [`super::Source`]
+    /// so a test can point one `Chat` at an emulator.
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -207,17 +217,119 @@ impl AuthConfig {
 pub enum Backend {
     /// In-process memory: the local platform and tests.
     Memory,
+    /// DynamoDB, SQS and the API Gateway Management API, optionally with a
+    /// Redis cache in front of the stores ([`AwsConfig`]).
+    Aws,
 }
 
 impl Backend {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         match src.get(vars::BACKEND).as_deref() {
             None | Some("memory") => Ok(Backend::Memory),
+            Some("aws") => Ok(Backend::Aws),
             Some(_) => Err(ConfigError::Invalid {
                 name: vars::BACKEND,
-                reason: "supported: memory".into(),
+                reason: "supported: memory, aws".into(),
             }),
         }
+    }
+}
+
+/// Where the AWS backend's resources are. Region and credentials are not
+/// here: the SDK's default chain finds them (the Lambda environment in AWS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// The single DynamoDB table (key design in `chat_adapters::dynamo`).
+    pub table_name: String,
+    /// The SQS queue the persistence worker consumes. Only the functions
+    /// that enqueue get it (least privilege); see [`AwsConfig::require`].
+    pub queue_url: Option<String>,
+    /// Its dead-letter queue, for tools that inspect or redrive it.
+    pub dlq_url: Option<String>,
+    /// The API Gateway Management endpoint of the WebSocket stage,
+    /// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`. Only
+    /// the functions that push get it.
+    pub ws_endpoint: Option<String>,
+    /// One endpoint for every AWS service (an emulator such as moto).
+    pub endpoint_url: Option<String>,
+    /// The cache in front of the stores; `None` runs without one.
+    pub redis: Option<RedisConfig>,
+}
+
+/// The Redis cache. The URL may carry a password, so it is a [`Secret`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisConfig {
+    pub url: Secret,
+    /// Bound on every Redis call; past it the call counts as failed and the
+    /// operation is served by DynamoDB alone.
+    pub timeout_ms: u64,
+}
+
+fn required(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
+    src.get(name).ok_or(ConfigError::Missing(name))
+}
+
+fn http_url(src: &dyn Source, name: &'static str) -> Result<Option<String>, ConfigError> {
+    match src.get(name) {
+        Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+            Err(ConfigError::Invalid {
+                name,
+                reason: "must be an http(s) URL".into(),
+            })
+        }
+        other => Ok(other),
+    }
+}
+
+impl AwsConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let table_name = required(src, vars::TABLE_NAME)?;
+        let queue_url = http_url(src, vars::QUEUE_URL)?;
+        let ws_endpoint =
+            http_url(src, vars::WS_ENDPOINT)?.map(|u| u.trim_end_matches('/').to_owned());
+        let redis = match src.get(vars::REDIS_URL) {
+            None => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Some(RedisConfig {
+                    url: Secret::new(url),
+                    timeout_ms: parse_or(src, vars::REDIS_TIMEOUT_MS, 50, 1, 10_000)?,
+                })
+            }
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: vars::REDIS_URL,
+                    reason: "must be a redis:// or rediss:// URL".into(),
+                })
+            }
+        };
+        Ok(Self {
+            table_name,
+            queue_url,
+            dlq_url: src.get(vars::DLQ_URL),
+            ws_endpoint,
+            endpoint_url: http_url(src, vars::AWS_ENDPOINT_URL)?,
+            redis,
+        })
+    }
+
+    /// Fails with the first of `names` (from [`vars`]) that this function
+    /// needs but was not given: a function that enqueues or pushes fails at
+    /// cold start, not at its first message.
+    pub fn require(&self, names: &[&'static str]) -> Result<(), ConfigError> {
+        for &name in names {
+            let present = match name {
+                vars::QUEUE_URL => self.queue_url.is_some(),
+                vars::WS_ENDPOINT => self.ws_endpoint.is_some(),
+                vars::DLQ_URL => self.dlq_url.is_some(),
+                vars::REDIS_URL => self.redis.is_some(),
+                vars::AWS_ENDPOINT_URL => self.endpoint_url.is_some(),
+                _ => true,
+            };
+            if !present {
+                return Err(ConfigError::Missing(name));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -249,5 +361,68 @@ mod tests {
         );
         let c = AuthConfig::from_source(&[(vars::JWT_SECRET, "super-secret-value-123")]).unwrap();
         assert!(!format!("{c:?}").contains("super-secret"));
+    }
+
+    const AWS: [(&str, &str); 4] = [
+        (vars::BACKEND, "aws"),
+        (vars::TABLE_NAME, "chat"),
+        (
+            vars::QUEUE_URL,
+            "https://sqs.us-east-1.amazonaws.com/1/chat",
+        ),
+        (
+            vars::WS_ENDPOINT,
+            "https://abc.execute-api.us-east-1.amazonaws.com/prod/",
+        ),
+    ];
+
+    #[test]
+    fn the_aws_backend_needs_its_resources_and_names_the_missing_one() {
+        assert_eq!(Backend::from_source(&AWS), Ok(Backend::Aws));
+        let c = AwsConfig::from_source(&AWS).unwrap();
+        assert_eq!(
+            c.ws_endpoint.as_deref(),
+            Some("https://abc.execute-api.us-east-1.amazonaws.com/prod")
+        );
+        assert_eq!(
+            (&c.redis, &c.dlq_url, &c.endpoint_url),
+            (&None, &None, &None)
+        );
+        assert_eq!(c.require(&[vars::QUEUE_URL, vars::WS_ENDPOINT]), Ok(()));
+        let mut src = AWS;
+        src[0].0 = "UNSET";
+        src[1].0 = "UNSET";
+        assert_eq!(
+            AwsConfig::from_source(&src),
+            Err(ConfigError::Missing(vars::TABLE_NAME))
+        );
+        // Queue and endpoint are per function: optional until required.
+        let [a, b, _, d] = AWS;
+        let c = AwsConfig::from_source(&[a, b, d]).unwrap();
+        assert_eq!(
+            c.require(&[vars::WS_ENDPOINT, vars::QUEUE_URL]),
+            Err(ConfigError::Missing(vars::QUEUE_URL))
+        );
+        let e = AwsConfig::from_source(&[a, b, (vars::WS_ENDPOINT, "wss://x")]).unwrap_err();
+        assert!(e.to_string().contains("CHAT_WS_ENDPOINT"), "{e}");
+    }
+
+    #[test]
+    fn redis_is_optional_with_a_50ms_default_timeout_and_a_secret_url() {
+        let [a, b, c, d] = AWS;
+        let src = [a, b, c, d, (vars::REDIS_URL, "redis://:hunter2@cache:6379")];
+        let redis = AwsConfig::from_source(&src).unwrap().redis.unwrap();
+        assert_eq!(redis.timeout_ms, 50);
+        assert!(!format!("{redis:?}").contains("hunter2"));
+        let src = [a, b, c, d, (vars::REDIS_URL, "cache:6379")];
+        assert!(matches!(
+            AwsConfig::from_source(&src),
+            Err(ConfigError::Invalid {
+                name: vars::REDIS_URL,
+                ..
+            })
+        ));
+        let src = [a, b, c, d, (vars::REDIS_TIMEOUT_MS, "0")];
+        assert!(AwsConfig::from_source(&src).unwrap().redis.is_none());
     }
 }

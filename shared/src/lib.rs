@@ -40,7 +40,6 @@ pub mod ports;
 pub mod protocol;
 pub mod service;
 pub mod telemetry;
-pub mod wiring;
 
 pub use error::ChatError;
 pub use service::{Caller, Chat};

@@ -1,13 +1,24 @@
-use chat_shared::config::Env;
+use chat_adapters::trace::TraceContext;
+use chat_adapters::wiring;
+use chat_shared::config::{vars, Env};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_shared::telemetry::init();
-    let chat = chat_shared::wiring::chat(&Env)?;
-    let verifier = chat_shared::wiring::verifier(&Env)?;
-    run(service_fn(|event: LambdaEvent<_>| async {
-        Ok::<_, Error>(chat_connect::handle(&chat, verifier.as_ref(), event.payload).await)
+    let chat = &wiring::chat_requiring(&Env, &[vars::QUEUE_URL, vars::WS_ENDPOINT]).await?;
+    let verifier = &*wiring::verifier(&Env)?;
+    run(service_fn(|event: LambdaEvent<_>| {
+        // The invocation's ids travel with the jobs it queues.
+        let ctx = &event.context;
+        let trace = TraceContext::new(&ctx.request_id, ctx.xray_trace_id.as_deref());
+        async move {
+            Ok::<_, Error>(
+                trace
+                    .scope(chat_connect::handle(chat, verifier, event.payload))
+                    .await,
+            )
+        }
     }))
     .await
 }

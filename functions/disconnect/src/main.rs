@@ -1,12 +1,23 @@
-use chat_shared::config::Env;
+use chat_adapters::trace::TraceContext;
+use chat_adapters::wiring;
+use chat_shared::config::{vars, Env};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_shared::telemetry::init();
-    let chat = chat_shared::wiring::chat(&Env)?;
-    run(service_fn(|event: LambdaEvent<_>| async {
-        Ok::<_, Error>(chat_disconnect::handle(&chat, event.payload).await)
+    let chat = &wiring::chat_requiring(&Env, &[vars::QUEUE_URL, vars::WS_ENDPOINT]).await?;
+    run(service_fn(|event: LambdaEvent<_>| {
+        // The invocation's ids travel with the jobs it queues.
+        let ctx = &event.context;
+        let trace = TraceContext::new(&ctx.request_id, ctx.xray_trace_id.as_deref());
+        async move {
+            Ok::<_, Error>(
+                trace
+                    .scope(chat_disconnect::handle(chat, event.payload))
+                    .await,
+            )
+        }
     }))
     .await
 }

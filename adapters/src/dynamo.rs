@@ -1,0 +1,478 @@
+//! The four stores over one DynamoDB table.
+//!
+//! # Key design
+//!
+//! One table (created by the CDK stack, and by [`create_table`] for tests and
+//! the local platform): partition key `PK` (S), sort key `SK` (S), one global
+//! secondary index `GSI1` (`GSI1PK`/`GSI1SK`, projection ALL), TTL attribute
+//! `expiresAt` (epoch seconds). Every item also carries `type`.
+//!
+//! | Item | `PK` | `SK` | `GSI1PK` | `GSI1SK` | TTL |
+//! |---|---|---|---|---|---|
+//! | room | `ROOM#{roomId}` | `META` | `CHANNELS` (channels only) | `{createdAt:020}#{roomId}` | |
+//! | seq counter | `ROOM#{roomId}` | `SEQ` | | | |
+//! | membership | `ROOM#{roomId}` | `MEMBER#{userId}` | `USER#{userId}` | `ROOM#{roomId}` | |
+//! | idempotency key | `ROOM#{roomId}` | `CMID#{userId}#{clientMsgId}` | | | 30 days |
+//! | message | `MSGS#{roomId}` | `{seq:020}` | | | |
+//! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
+//! | profile | `USER#{userId}` | `PROFILE` | | | |
+//!
+//! User ids and client message ids cannot contain `#` (see
+//! [`chat_shared::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
+//! Numbers are zero-padded to 20 digits so string order is numeric order.
+//!
+//! # Access patterns
+//!
+//! Nothing scans the table: every read is a GetItem, a BatchGetItem or a Query
+//! on one partition.
+//!
+//! | Port method | Served by |
+//! |---|---|
+//! | `ConnectionStore::put` / `get` / `touch` / `delete` | PutItem / GetItem / conditional UpdateItem / DeleteItem (`ALL_OLD`) on `CONN#{id}`,`META` |
+//! | `ConnectionStore::for_users` (fan-out, presence) | one Query per distinct user on GSI1 `GSI1PK=USER#{u}`, `begins_with(GSI1SK, "CONN#")` |
+//! | `RoomStore::create` | TransactWriteItems: META (condition `attribute_not_exists`) + members (see below) |
+//! | `RoomStore::get` / `get_many` | GetItem / BatchGetItem on `ROOM#{id}`,`META` |
+//! | `RoomStore::membership` / `add_member` / `remove_member` | GetItem / conditional PutItem / DeleteItem on `ROOM#{r}`,`MEMBER#{u}` |
+//! | `RoomStore::members` (room → members) | Query `PK=ROOM#{r}`, `begins_with(SK, "MEMBER#")` |
+//! | `RoomStore::rooms_of` (user → rooms) | Query GSI1 `GSI1PK=USER#{u}`, `begins_with(GSI1SK, "ROOM#")` |
+//! | `RoomStore::advance_cursor` | UpdateItem `SET x = :s` with condition `x < :s` |
+//! | `RoomStore::list_channels` | Query GSI1 `GSI1PK=CHANNELS`, newest first, `Limit` |
+//! | `MessageStore::reserve` | GetItem `CMID#…`, UpdateItem `ADD seq` on `SEQ`, conditional PutItem `CMID#…` |
+//! | `MessageStore::last_seq` | GetItem `SEQ` |
+//! | `MessageStore::put_batch` | BatchWriteItem (25 per call, `UnprocessedItems` retried with backoff) |
+//! | `MessageStore::range` | Query `PK=MSGS#{r}`, `SK BETWEEN`, `ScanIndexForward`, `Limit` |
+//! | `MessageStore::latest` | one Query per room, newest first, `Limit=1` |
+//! | `ProfileStore::*` | GetItem / BatchGetItem / conditional PutItem / UpdateItem on `USER#{u}`,`PROFILE` |
+//!
+//! Table reads are strongly consistent. GSI1 reads cannot be: a connection or
+//! membership written a moment ago may be missing from `for_users`/`rooms_of`
+//! for the index's propagation delay (typically well under a second). The
+//! domain tolerates it: a message missed that way is recovered by `sync`.
+//!
+//! # `reserve`: read, count, claim
+//!
+//! 1. GetItem the `CMID#` item (consistent): found → `Duplicate` with the
+//!    message it holds. This is what keeps a resend from burning a `seq`.
+//! 2. UpdateItem `ADD seq :1` on `SEQ` (`UPDATED_NEW`): atomic, so concurrent
+//!    senders in a busy room never conflict and never share a value; it is
+//!    never decremented, so a `seq` is never reused (and the counter lives in
+//!    DynamoDB, so flushing Redis cannot reset it).
+//! 3. PutItem the `CMID#` item holding the whole message, with condition
+//!    `attribute_not_exists(PK)`. Success → `New`. A failed condition means a
+//!    concurrent reservation of the same key won between steps 1 and 3: its
+//!    message is returned as `Duplicate` (read from the failed condition's
+//!    `ALL_OLD` item, or a consistent GetItem), and our `seq` is left unused.
+//!
+//! So the price of a lost race is a gap in the room's sequence, never a
+//! duplicate or a reuse. Gaps are harmless: clients page by `seq` ranges and
+//! never expect contiguity. The alternative, an optimistic TransactWriteItems
+//! (`SET seq = :n` if `seq = :n-1` plus the claim), has no gaps but makes every
+//! concurrent sender in a room conflict and retry, costs twice the write
+//! capacity, and still needs a read first; a busy room is exactly where that
+//! hurts. A process dying between steps 2 and 3 also leaves a gap.
+//! Idempotency keys expire after 30 days (TTL): a resend after that is a new
+//! message.
+//!
+//! # `create`: all or nothing
+//!
+//! TransactWriteItems takes at most 100 items. META plus up to 99 members go
+//! in one transaction whose META put is conditioned on `attribute_not_exists`,
+//! so an existing id changes nothing and answers `false`. The domain allows
+//! 100 initial members (plus the owner for groups), so larger rooms are
+//! written as: members beyond the first 99 first, in transactions of 99 that
+//! each also check META is still absent, then the committing transaction of
+//! META + the first 99. META is the commit point: every reader of a room goes
+//! through it (`get`, `get_many`, authorization), so until it exists the early
+//! member rows belong to no room; if any step fails, the rows written so far
+//! are deleted. Ids reaching this path are minted fresh by the server (UUIDv7)
+//! and direct rooms always have two members, so no other writer can be
+//! creating the same id concurrently; a crash between the steps leaves
+//! orphan membership rows of a room that never exists, which
+//! `list_rooms` drops (it joins on META).
+//!
+//! # SDK retries of conditional writes
+//!
+//! The SDK retries a request whose answer was lost, and a retried
+//! conditional write fails on the very condition it satisfied the first time.
+//! Where that would change an answer it is undone: `create` sends a
+//! `ClientRequestToken` per transaction (DynamoDB makes a retry with the same
+//! token succeed), and `reserve`/`add_member` recognise their own item in the
+//! failed condition's `ALL_OLD` image (same message id and `seq`; the same
+//! membership) and answer as the first attempt would have. A retried cursor
+//! advance or `remove_member` may still report "unchanged" for a change it
+//! made; both are advisory answers (a receipt not pushed, recovered by sync).
+//!
+//! # Batches
+//!
+//! `put_batch` uses BatchWriteItem, 25 distinct keys per call, retrying
+//! `UnprocessedItems` with exponential backoff and jitter; an item still
+//! unprocessed after the retries, or in a call that failed, gets its own
+//! error. Writing a message is a blind put of the same content for the same
+//! key (a `seq` belongs to exactly one message), which is what makes storing
+//! it again change nothing. `get_many` uses BatchGetItem, 100 keys per call,
+//! retrying `UnprocessedKeys` the same way.
+
+mod codec;
+mod connections;
+mod messages;
+mod profiles;
+mod rooms;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest, ScalarAttributeType,
+    TimeToLiveSpecification, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use chat_shared::error::StoreError;
+
+pub use connections::DynamoConnections;
+pub use messages::DynamoMessages;
+pub use profiles::DynamoProfiles;
+pub use rooms::DynamoRooms;
+
+use crate::backoff;
+
+/// A DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The names of the table's key attributes and its index.
+pub mod schema {
+    pub const PK: &str = "PK";
+    pub const SK: &str = "SK";
+    pub const GSI1: &str = "GSI1";
+    pub const GSI1PK: &str = "GSI1PK";
+    pub const GSI1SK: &str = "GSI1SK";
+    /// The TTL attribute (epoch seconds).
+    pub const TTL: &str = "expiresAt";
+}
+
+/// Most items in one TransactWriteItems call.
+pub(crate) const MAX_TRANSACT: usize = 100;
+/// Most requests in one BatchWriteItem call.
+pub(crate) const MAX_BATCH_WRITE: usize = 25;
+/// Most keys in one BatchGetItem call.
+pub(crate) const MAX_BATCH_GET: usize = 100;
+/// Queries run at once by the per-user/per-room lookups (`for_users`, `latest`).
+pub(crate) const QUERY_CONCURRENCY: usize = 16;
+
+/// The table and the client that reaches it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: Client,
+    name: Arc<str>,
+}
+
+/// The four stores over one table.
+#[derive(Clone, Debug)]
+pub struct DynamoStores {
+    pub connections: DynamoConnections,
+    pub rooms: DynamoRooms,
+    pub messages: DynamoMessages,
+    pub profiles: DynamoProfiles,
+}
+
+impl Table {
+    pub fn new(client: Client, name: impl Into<Arc<str>>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn stores(&self) -> DynamoStores {
+        DynamoStores {
+            connections: DynamoConnections::new(self.clone()),
+            rooms: DynamoRooms::new(self.clone()),
+            messages: DynamoMessages::new(self.clone()),
+            profiles: DynamoProfiles::new(self.clone()),
+        }
+    }
+
+    /// Every item of a Query, following `LastEvaluatedKey`, stopping once
+    /// `max` items are in hand (the request's own `Limit` caps each page).
+    pub(crate) async fn query(
+        &self,
+        q: QueryFluentBuilder,
+        max: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = q
+                .clone()
+                .table_name(self.name.as_ref())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            out.extend(page.items.unwrap_or_default());
+            if let Some(max) = max {
+                if out.len() >= max {
+                    out.truncate(max);
+                    return Ok(out);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Fetches `keys` (distinct) with BatchGetItem, 100 per call, retrying
+    /// unprocessed keys with backoff. Items come back in no particular order.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(MAX_BATCH_GET) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let req = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(StoreError::unavailable)?;
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.name.as_ref(), req)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                if let Some(mut items) = resp.responses {
+                    out.extend(items.remove(self.name.as_ref()).unwrap_or_default());
+                }
+                pending = resp
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(self.name.as_ref()))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > backoff::BATCH_RETRIES {
+                        return Err(StoreError::unavailable(format!(
+                            "BatchGetItem left {} keys unprocessed after {} retries",
+                            pending.len(),
+                            backoff::BATCH_RETRIES
+                        )));
+                    }
+                    tokio::time::sleep(backoff::delay(attempt)).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `requests` with BatchWriteItem, 25 per call, retrying
+    /// `UnprocessedItems` with backoff. The keys must be distinct (DynamoDB
+    /// rejects a call naming one twice). One outcome per request, in order.
+    pub(crate) async fn batch_write(
+        &self,
+        requests: Vec<WriteRequest>,
+    ) -> Vec<Result<(), StoreError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(MAX_BATCH_WRITE) {
+            out.extend(self.batch_write_chunk(chunk).await);
+        }
+        out
+    }
+
+    async fn batch_write_chunk(&self, chunk: &[WriteRequest]) -> Vec<Result<(), StoreError>> {
+        // Index of each pending request in `chunk`, matched back by key.
+        let mut pending: Vec<usize> = (0..chunk.len()).collect();
+        let mut outcome: Vec<Option<StoreError>> = (0..chunk.len()).map(|_| None).collect();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let resp = self
+                .client
+                .batch_write_item()
+                .request_items(
+                    self.name.as_ref(),
+                    pending.iter().map(|&i| chunk[i].clone()).collect(),
+                )
+                .send()
+                .await;
+            let unprocessed = match resp {
+                Ok(r) => r
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(self.name.as_ref()))
+                    .unwrap_or_default(),
+                Err(e) => {
+                    let e = Arc::new(sdk(e));
+                    for &i in &pending {
+                        outcome[i] = Some(StoreError::unavailable(SharedError(e.clone())));
+                    }
+                    break;
+                }
+            };
+            let left: Vec<Item> = unprocessed.iter().map(request_key).collect();
+            pending.retain(|&i| left.contains(&request_key(&chunk[i])));
+            if pending.is_empty() {
+                break;
+            }
+            attempt += 1;
+            if attempt > backoff::BATCH_RETRIES {
+                for &i in &pending {
+                    outcome[i] = Some(StoreError::unavailable(format!(
+                        "BatchWriteItem left the item unprocessed after {} retries",
+                        backoff::BATCH_RETRIES
+                    )));
+                }
+                break;
+            }
+            tokio::time::sleep(backoff::delay(attempt)).await;
+        }
+        outcome
+            .into_iter()
+            .map(|e| match e {
+                None => Ok(()),
+                Some(e) => Err(e),
+            })
+            .collect()
+    }
+}
+
+/// The key of a put or delete request, to match unprocessed requests back.
+fn request_key(w: &WriteRequest) -> Item {
+    let item = w
+        .put_request
+        .as_ref()
+        .map(|p| &p.item)
+        .or(w.delete_request.as_ref().map(|d| &d.key));
+    item.map(|i| {
+        i.iter()
+            .filter(|(k, _)| *k == schema::PK || *k == schema::SK)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+    Ok(WriteRequest::builder()
+        .put_request(
+            PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(StoreError::unavailable)?,
+        )
+        .build())
+}
+
+/// One failure shared by every item of a failed batch call.
+#[derive(Debug)]
+struct SharedError(Arc<StoreError>);
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&chat_shared::error::chain(self.0.as_ref()))
+    }
+}
+
+impl std::error::Error for SharedError {}
+
+/// An SDK failure as a store error, keeping the whole cause chain.
+pub(crate) fn sdk<E>(e: SdkError<E>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::unavailable(e)
+}
+
+/// Is this the failure of a condition expression?
+pub(crate) fn is_conditional<E>(e: &SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([
+        (schema::PK.to_owned(), s(pk)),
+        (schema::SK.to_owned(), s(sk)),
+    ])
+}
+
+/// Creates the chat table exactly as the CDK stack does (on-demand capacity),
+/// with TTL on [`schema::TTL`]: for tests and the local platform.
+pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(StoreError::unavailable)
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(StoreError::unavailable)
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(schema::PK)?)
+        .attribute_definitions(attr(schema::SK)?)
+        .attribute_definitions(attr(schema::GSI1PK)?)
+        .attribute_definitions(attr(schema::GSI1SK)?)
+        .key_schema(key(schema::PK, KeyType::Hash)?)
+        .key_schema(key(schema::SK, KeyType::Range)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(schema::GSI1)
+                .key_schema(key(schema::GSI1PK, KeyType::Hash)?)
+                .key_schema(key(schema::GSI1SK, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(StoreError::unavailable)?,
+        )
+        .send()
+        .await
+        .map_err(sdk)?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(schema::TTL)
+                .build()
+                .map_err(StoreError::unavailable)?,
+        )
+        .send()
+        .await
+        .map_err(sdk)?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chat_shared::error::{chain, StoreError};
+use chat_shared::ids::{RoomId, Seq};
+use chat_shared::model::{Message, MessageDraft, Reservation};
+use chat_shared::ports::{MessageStore, RangeQuery};
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::codec::{self, keys};
+use super::{is_conditional, key, n, put_request, s, sdk, Item, Table, QUERY_CONCURRENCY};
+
+/// Sequence counters (`ROOM#{id}`/`SEQ`), idempotency reservations
+/// (`ROOM#{id}`/`CMID#…`) and the history (`MSGS#{id}`/`{seq:020}`).
+#[derive(Clone, Debug)]
+pub struct DynamoMessages {
+    table: Table,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl DynamoMessages {
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .table
+            .client
+            .get_item()
+            .table_name(self.table.name())
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.item.filter(|i| !i.is_empty()))
+    }
+
+    /// `ADD seq :1` on the room's counter: atomic, never repeats a value.
+    async fn next_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        let out = self
+            .table
+            .client
+            .update_item()
+            .table_name(self.table.name())
+            .set_key(Some(key(keys::room(room), keys::SEQ)))
+            .update_expression("ADD #s :one")
+            .expression_attribute_names("#s", "seq")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk)?;
+        codec::get_n(&out.attributes.unwrap_or_default(), "seq")
+    }
+
+    async fn newest(&self, room: &RoomId) -> Result<Option<Message>, StoreError> {
+        let q = self
+            .table
+            .client
+            .query()
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::msgs(room)))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true);
+        self.table
+            .query(q, Some(1))
+            .await?
+            .first()
+            .map(codec::message)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl MessageStore for DynamoMessages {
+    async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
+        // Read, count, claim: see the module docs for why and for the races.
+        let claim_key = key(
+            keys::room(&draft.room_id),
+            keys::cmid(&draft.sender_id, &draft.client_msg_id),
+        );
+        if let Some(existing) = self.get_item(claim_key.clone()).await? {
+            return Ok(Reservation::Duplicate(codec::message(&existing)?));
+        }
+        let seq = self.next_seq(&draft.room_id).await?;
+        let message = draft.with_seq(seq);
+        let claimed = self
+            .table
+            .client
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(codec::reservation_item(&message, now_secs())))
+            .condition_expression("attribute_not_exists(PK)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(Reservation::New(message)),
+            Err(e) if is_conditional(&e) => {
+                // A concurrent reservation of this key won; `seq` stays unused.
+                let winner = match e.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(c) => c.item,
+                    _ => None,
+                };
+                let winner = match winner.filter(|i| !i.is_empty()) {
+                    Some(item) => item,
+                    None => self.get_item(claim_key).await?.ok_or_else(|| {
+                        StoreError::unavailable("the winning reservation vanished")
+                    })?,
+                };
+                let winner = codec::message(&winner)?;
+                if winner.message_id == message.message_id && winner.seq == seq {
+                    // Our own put, retried by the SDK after its answer was lost.
+                    return Ok(Reservation::New(message));
+                }
+                tracing::debug!(room_id = %message.room_id, unused_seq = seq, "lost a reservation race");
+                Ok(Reservation::Duplicate(winner))
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        match self.get_item(key(keys::room(room), keys::SEQ)).await? {
+            Some(item) => codec::get_n(&item, "seq"),
+            None => Ok(0),
+        }
+    }
+
+    async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
+        // BatchWriteItem refuses a key twice in one call: write each distinct
+        // (room, seq) once and give every copy its outcome.
+        let mut slot_of: HashMap<(&RoomId, Seq), usize> = HashMap::new();
+        let mut distinct: Vec<&Message> = Vec::new();
+        let mut slots = Vec::with_capacity(messages.len());
+        for m in messages {
+            let slot = *slot_of.entry((&m.room_id, m.seq)).or_insert_with(|| {
+                distinct.push(m);
+                distinct.len() - 1
+            });
+            slots.push(slot);
+        }
+        let requests: Result<Vec<_>, StoreError> = distinct
+            .iter()
+            .map(|m| put_request(codec::message_item(m)))
+            .collect();
+        let requests = match requests {
+            Ok(r) => r,
+            Err(e) => {
+                let why = chain(&e);
+                return messages
+                    .iter()
+                    .map(|_| Err(StoreError::unavailable(why.clone())))
+                    .collect();
+            }
+        };
+        let outcomes = self.table.batch_write(requests).await;
+        slots
+            .into_iter()
+            .map(|i| match &outcomes[i] {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::unavailable(chain(e))),
+            })
+            .collect()
+    }
+
+    async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError> {
+        let lo = q.after.map_or(0, |a| a.saturating_add(1));
+        let hi = q.before.unwrap_or(Seq::MAX);
+        if lo >= hi || q.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = self
+            .table
+            .client
+            .query()
+            .key_condition_expression("PK = :pk AND SK BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(keys::msgs(room)))
+            .expression_attribute_values(":lo", s(keys::seq(lo)))
+            .expression_attribute_values(":hi", s(keys::seq(hi - 1)))
+            .scan_index_forward(!q.newest_first)
+            .limit(i32::try_from(q.limit).unwrap_or(i32::MAX))
+            .consistent_read(true);
+        let mut out: Vec<Message> = self
+            .table
+            .query(query, Some(q.limit))
+            .await?
+            .iter()
+            .map(codec::message)
+            .collect::<Result<_, _>>()?;
+        if q.newest_first {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        let newest: Vec<Option<Message>> = stream::iter(rooms.to_vec())
+            .map(|r| async move { self.newest(&r).await })
+            .buffered(QUERY_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(newest.into_iter().flatten().collect())
+    }
+}

@@ -1,0 +1,34 @@
+//! # chat-adapters
+//!
+//! The real backends behind the ports of [`chat_shared::ports`]. The domain
+//! never sees a vendor type: each module here maps one port onto one AWS
+//! service (or Redis), and every adapter passes the same contract suite
+//! ([`chat_shared::contract`]) as its in-memory twin.
+//!
+//! - [`dynamo`]: the four stores over one DynamoDB table (key design and every
+//!   access pattern documented there).
+//! - [`sqs`]: the job queue to the persistence worker.
+//! - [`apigw`]: pushes to WebSocket connections through the API Gateway
+//!   Management API.
+//! - [`redis_cache`]: decorators that put Redis in front of any store, as a
+//!   cache only (never the source of truth), with a per-call timeout and a
+//!   circuit breaker so a slow or dead Redis never fails an operation.
+//! - [`aws`]: building the SDK configuration once per cold start (and pointing
+//!   it at an emulator).
+//! - [`trace`]: the tracing ids attached to queued jobs.
+//! - [`wiring`]: configuration → a [`chat_shared::Chat`]; the only module a
+//!   function's `main` calls.
+//!
+//! Why a crate of its own: the domain crate (`chat-shared`) stays free of the
+//! AWS SDK and Redis, so its tests and the embedded local platform build
+//! without them.
+
+pub mod apigw;
+pub mod aws;
+pub mod dynamo;
+pub mod redis_cache;
+pub mod sqs;
+pub mod trace;
+pub mod wiring;
+
+pub(crate) mod backoff;

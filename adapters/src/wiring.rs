@@ -1,0 +1,164 @@
+//! Building a [`Chat`] and a token verifier from configuration: the one place
+//! a function's `main` turns environment variables into adapters. Called once
+//! per cold start; the SDK clients and the Redis connection it builds are
+//! shared by every invocation of the sandbox.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use chat_shared::auth::{Hs256Verifier, TokenVerifier};
+use chat_shared::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
+use chat_shared::error::{PushError, QueueError};
+use chat_shared::ids::ConnectionId;
+use chat_shared::model::Job;
+use chat_shared::ports::{
+    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
+};
+use chat_shared::service::Chat;
+
+use crate::apigw::ApiGwPusher;
+use crate::dynamo::Table;
+use crate::redis_cache::{
+    CacheConfig, CachedConnections, CachedMessages, CachedProfiles, CachedRooms, RedisCache,
+};
+use crate::sqs::SqsQueue;
+
+/// The ports for the configured backend (`CHAT_BACKEND`: `memory`, the
+/// default, or `aws`). A missing or invalid variable fails with its name.
+///
+/// With `aws`, `CHAT_TABLE_NAME` is required; the queue and the Management
+/// endpoint are given only to the functions that use them, so here they are
+/// optional: without one, that port answers every call with an error naming
+/// the variable. A function that needs them says so with [`chat_requiring`].
+pub async fn chat(src: &dyn Source) -> Result<Chat, ConfigError> {
+    chat_requiring(src, &[]).await
+}
+
+/// [`chat`], failing at cold start unless the `aws` backend has every
+/// variable in `needs` (e.g. `[vars::QUEUE_URL, vars::WS_ENDPOINT]`).
+pub async fn chat_requiring(src: &dyn Source, needs: &[&'static str]) -> Result<Chat, ConfigError> {
+    let limits = Limits::from_source(src)?;
+    match Backend::from_source(src)? {
+        Backend::Memory => {
+            tracing::warn!("CHAT_BACKEND=memory: state lives in this process only");
+            Ok(Chat::in_memory(limits).0)
+        }
+        Backend::Aws => {
+            let aws = AwsConfig::from_source(src)?;
+            aws.require(needs)?;
+            let sdk = crate::aws::sdk_config(aws.endpoint_url.as_deref()).await;
+            aws_chat(&sdk, &aws, limits)
+        }
+    }
+}
+
+/// The AWS backend over an SDK configuration already loaded (tests and the
+/// local platform pass one for an emulator): DynamoDB stores, behind the
+/// Redis cache when `aws.redis` is set, the SQS queue and the Management API
+/// pusher.
+pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, ConfigError> {
+    let stores = Table::new(aws_sdk_dynamodb::Client::new(sdk), aws.table_name.as_str()).stores();
+    let mut connections: Arc<dyn ConnectionStore> = Arc::new(stores.connections);
+    let mut rooms: Arc<dyn RoomStore> = Arc::new(stores.rooms);
+    let mut messages: Arc<dyn MessageStore> = Arc::new(stores.messages);
+    let mut profiles: Arc<dyn ProfileStore> = Arc::new(stores.profiles);
+    if let Some(redis) = &aws.redis {
+        // The error could echo the URL, which may hold a password: not shown.
+        let cache =
+            RedisCache::new(CacheConfig::from_config(redis)).map_err(|_| ConfigError::Invalid {
+                name: vars::REDIS_URL,
+                reason: "not a usable Redis URL".into(),
+            })?;
+        connections = Arc::new(CachedConnections::new(connections, cache.clone()));
+        rooms = Arc::new(CachedRooms::new(rooms, cache.clone()));
+        messages = Arc::new(CachedMessages::new(messages, cache.clone()));
+        profiles = Arc::new(CachedProfiles::new(profiles, cache));
+    }
+    tracing::info!(
+        table = %aws.table_name,
+        queue = aws.queue_url.as_deref().unwrap_or("(none)"),
+        ws_endpoint = aws.ws_endpoint.as_deref().unwrap_or("(none)"),
+        redis = aws.redis.is_some(),
+        "CHAT_BACKEND=aws"
+    );
+    Ok(Chat {
+        connections,
+        rooms,
+        messages,
+        profiles,
+        queue: match &aws.queue_url {
+            Some(url) => Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str())),
+            None => Arc::new(Unconfigured(vars::QUEUE_URL)),
+        },
+        pusher: match &aws.ws_endpoint {
+            Some(endpoint) => Arc::new(ApiGwPusher::new(sdk, endpoint)),
+            None => Arc::new(Unconfigured(vars::WS_ENDPOINT)),
+        },
+        clock: Arc::new(SystemClock),
+        limits,
+    })
+}
+
+/// The port of a resource this function was not given: every call fails,
+/// naming the variable that would configure it.
+struct Unconfigured(&'static str);
+
+impl Unconfigured {
+    fn why(&self) -> String {
+        format!("{} is not set for this function", self.0)
+    }
+}
+
+#[async_trait]
+impl JobQueue for Unconfigured {
+    async fn enqueue(&self, _: &[Job]) -> Result<(), QueueError> {
+        Err(QueueError(self.why().into()))
+    }
+}
+
+#[async_trait]
+impl Pusher for Unconfigured {
+    async fn post(&self, _: &ConnectionId, _: &[u8]) -> Result<(), PushError> {
+        Err(PushError::Transient(self.why().into()))
+    }
+
+    async fn disconnect(&self, _: &ConnectionId) -> Result<(), PushError> {
+        Err(PushError::Transient(self.why().into()))
+    }
+}
+
+/// The token verifier for the configured identity provider.
+pub fn verifier(src: &dyn Source) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
+    let auth = AuthConfig::from_source(src)?;
+    Ok(Arc::new(Hs256Verifier::new(
+        auth.jwt_secret.expose().as_bytes(),
+        auth.issuer.as_deref(),
+        auth.audience.as_deref(),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_aws_backend_fails_fast_naming_the_missing_variable() {
+        let e = chat(&[(vars::BACKEND, "aws")])
+            .await
+            .err()
+            .expect("must fail");
+        assert_eq!(e, ConfigError::Missing(vars::TABLE_NAME));
+        let src = [(vars::BACKEND, "aws"), (vars::TABLE_NAME, "chat")];
+        let e = chat_requiring(&src, &[vars::QUEUE_URL])
+            .await
+            .err()
+            .expect("must fail");
+        assert!(e.to_string().contains("CHAT_QUEUE_URL"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn memory_stays_the_default() {
+        assert!(chat(&[("X", "1")]).await.is_ok());
+    }
+}
