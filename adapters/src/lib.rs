@@ -3,7 +3,8 @@
 //! The real backends behind the ports of [`chat_shared::ports`]. The domain
 //! never sees a vendor type: each module here maps one port onto one AWS
 //! service (or Redis), and every adapter passes the same contract suite
-//! ([`chat_shared::contract`]) as its in-memory twin.
+//! (`chat_shared::contract`, behind its `contract` feature) as its in-memory
+//! twin.
 //!
 //! - [`dynamo`]: the four stores over one DynamoDB table (key design and every
 //!   access pattern documented there).
