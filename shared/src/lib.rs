@@ -21,6 +21,9 @@
 //!   function crates are thin layers over it.
 //! - [`config`], [`telemetry`]: typed configuration and tracing setup, loaded
 //!   once per cold start.
+//! - [`metrics`]: business metrics (CloudWatch Embedded Metric Format in
+//!   Lambda); [`metering`]: counting decorators over the ports, for the cost
+//!   model.
 //!
 //! Why the domain never sees AWS types: the local platform runs the same
 //! services in one process over the in-memory adapters, and tests drive them
@@ -35,6 +38,8 @@ pub mod error;
 pub mod ids;
 pub mod lambda;
 pub mod memory;
+pub mod metering;
+pub mod metrics;
 pub mod model;
 pub mod ports;
 pub mod protocol;

@@ -1,0 +1,625 @@
+//! The cost model: what one message asks of AWS, in dollars.
+//!
+//! [`measure`] runs the real services ([`Chat`]) over the in-memory adapters
+//! wrapped in counting decorators ([`chat_shared::metering`]): it registers
+//! rooms of K online members plus a crowd of idle connections, sends M
+//! messages the way the message λ does (`handle_text`), then drains the queue
+//! in batches the way the persist λ does (`persist_batch`). The counts per
+//! message map onto billed units with [`billed`] (which DynamoDB operation
+//! each port call is, as the DynamoDB adapter implements it today), and
+//! [`PRICES`] turns those into dollars.
+//!
+//! Lambda duration cannot be measured here (it is dominated by round trips
+//! to DynamoDB, SQS and the Management API in AWS), so it is an input:
+//! `--message-ms` and `--persist-ms`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use chat_shared::config::Limits;
+use chat_shared::ids::{ConnectionId, RoomId, RoomName, UserId};
+use chat_shared::metering::{metered, Meter, Tally};
+use chat_shared::model::{ConnectionRecord, Membership, Role, Room, RoomKind};
+use chat_shared::ports::SystemClock;
+use chat_shared::service::MemoryBackends;
+use serde::Serialize;
+
+/// AWS list prices, us-east-1, on-demand, no free tier. Checked on
+/// 2026-11-28 against public copies of the pricing pages (API Gateway and
+/// SQS pages dated 2026, DynamoDB after its November 2024 on-demand cut).
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prices {
+    pub date: &'static str,
+    pub region: &'static str,
+    /// Lambda, per million requests.
+    pub lambda_requests: f64,
+    /// Lambda arm64, per GB-second (first 7.5 billion GB-s a month).
+    pub lambda_arm_gb_second: f64,
+    /// API Gateway WebSocket, per million messages (first billion; each
+    /// message metered in 32 KB increments, both directions).
+    pub apigw_ws_messages: f64,
+    /// API Gateway WebSocket, per million connection minutes.
+    pub apigw_ws_connection_minutes: f64,
+    /// SQS standard, per million requests (each 64 KB chunk is a request).
+    pub sqs_requests: f64,
+    /// DynamoDB on-demand, per million write request units (1 KB each).
+    pub dynamodb_wru: f64,
+    /// DynamoDB on-demand, per million read request units (4 KB strongly
+    /// consistent, or 2 × 4 KB eventually consistent).
+    pub dynamodb_rru: f64,
+}
+
+pub const PRICES: Prices = Prices {
+    date: "2026-11-28",
+    region: "us-east-1",
+    lambda_requests: 0.20,
+    lambda_arm_gb_second: 0.000_013_333_4,
+    apigw_ws_messages: 1.00,
+    apigw_ws_connection_minutes: 0.25,
+    sqs_requests: 0.40,
+    dynamodb_wru: 0.625,
+    dynamodb_rru: 0.125,
+};
+
+/// What one scenario asks for.
+#[derive(Clone, Debug)]
+pub struct CostConfig {
+    pub room_size: usize,
+    pub rooms: usize,
+    pub messages: usize,
+    pub idle: usize,
+    /// SQS event source batch size (the stack's default is 25).
+    pub batch_size: usize,
+    /// Records one ReceiveMessage / DeleteMessageBatch call handles (SQS: 10).
+    pub sqs_batch: usize,
+    /// Assumed billed duration of one message λ invocation, ms.
+    pub message_ms: f64,
+    /// Assumed billed duration of one persist λ invocation (a batch), ms.
+    pub persist_ms: f64,
+    pub memory_mb: f64,
+    pub body_bytes: usize,
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        Self {
+            room_size: 10,
+            rooms: 20,
+            messages: 2000,
+            idle: 1000,
+            batch_size: 25,
+            sqs_batch: 10,
+            message_ms: 60.0,
+            persist_ms: 80.0,
+            memory_mb: 256.0,
+            body_bytes: 64,
+        }
+    }
+}
+
+/// Billed units per message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Billed {
+    pub message_invocations: f64,
+    pub persist_invocations: f64,
+    pub lambda_gb_seconds: f64,
+    /// Inbound frames plus PostToConnection calls, in 32 KB units.
+    pub apigw_messages: f64,
+    pub sqs_requests: f64,
+    pub dynamodb_rru: f64,
+    pub dynamodb_wru: f64,
+}
+
+/// Dollars per million messages, by line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dollars {
+    pub lambda_requests: f64,
+    pub lambda_compute: f64,
+    pub apigw_messages: f64,
+    pub sqs: f64,
+    pub dynamodb_reads: f64,
+    pub dynamodb_writes: f64,
+    pub total: f64,
+}
+
+pub fn dollars_per_million(b: &Billed, p: &Prices) -> Dollars {
+    let m = 1e6;
+    let mut d = Dollars {
+        lambda_requests: (b.message_invocations + b.persist_invocations) * p.lambda_requests,
+        lambda_compute: b.lambda_gb_seconds * m * p.lambda_arm_gb_second,
+        apigw_messages: b.apigw_messages * p.apigw_ws_messages,
+        sqs: b.sqs_requests * p.sqs_requests,
+        dynamodb_reads: b.dynamodb_rru * p.dynamodb_rru,
+        dynamodb_writes: b.dynamodb_wru * p.dynamodb_wru,
+        total: 0.0,
+    };
+    d.total = d.lambda_requests
+        + d.lambda_compute
+        + d.apigw_messages
+        + d.sqs
+        + d.dynamodb_reads
+        + d.dynamodb_writes;
+    d
+}
+
+/// Connection minutes of `connections` kept open for a 30-day month, in dollars.
+pub fn connection_month_dollars(connections: f64, p: &Prices) -> f64 {
+    connections * 30.0 * 24.0 * 60.0 / 1e6 * p.apigw_ws_connection_minutes
+}
+
+/// DynamoDB request units of one port operation's tally, as the DynamoDB
+/// adapter performs it: `(read units, write units)`. Strongly consistent
+/// reads cost 1 RRU per 4 KB, GSI queries (eventually consistent) half;
+/// writes 1 WRU per KB, a failed conditional write still 1 WRU, a
+/// transaction twice.
+pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
+    let calls = t.calls as f64;
+    let lookups = t.lookup_4kib as f64;
+    let kib = t.item_kib as f64;
+    match op {
+        // GetItem / Query with ConsistentRead, BatchGetItem.
+        "connections.get" | "rooms.get" | "rooms.get_many" | "rooms.membership"
+        | "rooms.members" | "messages.range" | "messages.latest" | "profiles.get"
+        | "profiles.get_many" => (lookups, 0.0),
+        // GetItem of the room's SEQ item.
+        "messages.last_seq" => (calls, 0.0),
+        // Query on GSI1: eventually consistent only.
+        "connections.for_users" | "rooms.rooms_of" | "rooms.list_channels" => (lookups / 2.0, 0.0),
+        // PutItem / DeleteItem of the record.
+        "connections.put"
+        | "connections.delete"
+        | "rooms.add_member"
+        | "profiles.create_if_absent"
+        | "profiles.update" => (0.0, kib.max(calls)),
+        // UpdateItem / DeleteItem of a small item.
+        "connections.touch" | "rooms.remove_member" | "rooms.advance_cursor.delivered" => {
+            (0.0, calls)
+        }
+        // Two conditional UpdateItems: delivered, then read.
+        "rooms.advance_cursor.read" => (0.0, 2.0 * calls),
+        // TransactWriteItems: twice the units.
+        "rooms.create" => (0.0, 2.0 * kib),
+        // GetItem of the claim, UpdateItem ADD seq, conditional PutItem of the
+        // reservation (the whole message).
+        "messages.reserve.new" => (calls, calls + kib),
+        "messages.reserve.duplicate" => (calls, 0.0),
+        // BatchWriteItem: each item by its size.
+        "messages.put_batch" => (0.0, kib),
+        _ => (0.0, 0.0),
+    }
+}
+
+/// What one scenario measured.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measurement {
+    pub room_size: usize,
+    pub idle: usize,
+    pub messages: usize,
+    /// Connections registered: online members plus idle ones.
+    pub connections: usize,
+    /// Port calls per message, by `port.operation`.
+    pub calls_per_message: BTreeMap<String, f64>,
+    pub persist_batches: u64,
+    pub billed: Billed,
+    pub dollars_per_million: Dollars,
+    /// The counterfactual: fan-out that scans every connection per message.
+    pub scan_rru_per_message: f64,
+    pub scan_dollars_per_million: f64,
+}
+
+/// Per-message billed units from a meter's counts.
+pub fn billed(
+    tallies: &BTreeMap<&'static str, Tally>,
+    messages: f64,
+    persist_batches: f64,
+    persist_records: f64,
+    cfg: &CostConfig,
+) -> Billed {
+    let per = |x: f64| x / messages.max(1.0);
+    let mut rru = 0.0;
+    let mut wru = 0.0;
+    for (op, t) in tallies {
+        let (r, w) = dynamodb_units(op, t);
+        rru += r;
+        wru += w;
+    }
+    let zero = Tally::default();
+    let posts = tallies.get("pusher.post").unwrap_or(&zero);
+    // Each frame is metered in 32 KB units; frames here are far smaller.
+    let outbound = posts.calls.max(posts.item_kib.div_ceil(32)) as f64;
+    let enqueue = tallies.get("queue.enqueue").unwrap_or(&zero);
+    // SendMessage(Batch): one request per call per 64 KB of payload.
+    let sends = enqueue.calls.max(enqueue.bytes.div_ceil(64 * 1024)) as f64;
+    // The event source receives and deletes in calls of up to 10 records.
+    let consume = 2.0 * (persist_records / cfg.sqs_batch.max(1) as f64).ceil();
+    let message_invocations = 1.0;
+    let persist_invocations = per(persist_batches);
+    Billed {
+        message_invocations,
+        persist_invocations,
+        lambda_gb_seconds: (message_invocations * cfg.message_ms
+            + persist_invocations * cfg.persist_ms)
+            / 1000.0
+            * (cfg.memory_mb / 1024.0),
+        apigw_messages: 1.0 + per(outbound),
+        sqs_requests: per(sends + consume),
+        dynamodb_rru: per(rru),
+        dynamodb_wru: per(wru),
+    }
+}
+
+/// Read units of one full scan of `connections` records of `record_bytes`
+/// each (eventually consistent: 0.5 RRU per 4 KB, summed over the scan).
+pub fn scan_rru(connections: usize, record_bytes: f64) -> f64 {
+    ((connections as f64 * record_bytes) / 4096.0).ceil() / 2.0
+}
+
+fn uid(s: &str) -> UserId {
+    UserId::parse(s).expect("bench user ids are valid")
+}
+
+/// Runs one scenario over metered in-memory adapters.
+pub async fn measure(cfg: &CostConfig) -> Measurement {
+    let mem = MemoryBackends::default();
+    let chat = mem.chat(Limits::default(), Arc::new(SystemClock));
+    let now = chat.clock.now();
+    let k = cfg.room_size.max(2);
+    let mut inboxes = Vec::new();
+    let mut senders = Vec::new(); // (room id, connection id)
+    for r in 0..cfg.rooms.max(1) {
+        let room = Room {
+            room_id: RoomId::generate(),
+            kind: RoomKind::Group,
+            name: RoomName::parse(&format!("cost room {r}")).expect("valid name"),
+            owner_id: uid(&format!("m{r}-0")),
+            created_at: now,
+        };
+        let members: Vec<Membership> = (0..k)
+            .map(|j| {
+                let role = if j == 0 { Role::Owner } else { Role::Member };
+                Membership::new(room.room_id.clone(), uid(&format!("m{r}-{j}")), role, now)
+            })
+            .collect();
+        chat.rooms
+            .create(&room, &members)
+            .await
+            .expect("memory store");
+        for m in &members {
+            let conn = ConnectionId::parse(&format!("c{}", m.user_id)).expect("valid id");
+            inboxes.push(mem.pusher.open(&conn));
+            chat.connections
+                .put(&ConnectionRecord {
+                    connection_id: conn.clone(),
+                    user_id: m.user_id.clone(),
+                    connected_at: now,
+                    expires_at: now + 3_600_000,
+                })
+                .await
+                .expect("memory store");
+            senders.push((room.room_id.clone(), conn));
+        }
+    }
+    // Idle connections: registered (as `$connect` leaves them), never pushed to.
+    for i in 0..cfg.idle {
+        chat.connections
+            .put(&ConnectionRecord {
+                connection_id: ConnectionId::parse(&format!("idle{i}")).expect("valid id"),
+                user_id: uid(&format!("idle-{i}")),
+                connected_at: now,
+                expires_at: now + 3_600_000,
+            })
+            .await
+            .expect("memory store");
+    }
+    let total_connections = mem.connections.len();
+
+    let meter = Meter::new();
+    let counted = metered(&chat, &meter);
+    let body: String = "x".repeat(cfg.body_bytes.max(1));
+    let rooms = cfg.rooms.max(1);
+    for m in 0..cfg.messages {
+        // Round-robin over rooms, then over each room's members.
+        let (room_id, conn) = &senders[(m % rooms) * k + (m / rooms) % k];
+        let frame = format!(
+            r#"{{"action":"sendMessage","roomId":"{room_id}","clientMsgId":"cost-{m}","body":"{body}"}}"#
+        );
+        let _ = counted.handle_text(conn, &frame).await;
+        if m % 256 == 0 {
+            for rx in &mut inboxes {
+                while rx.try_recv().is_ok() {}
+            }
+        }
+    }
+    // The persist λ, one invocation per batch.
+    let mut batches = 0u64;
+    let mut records = 0u64;
+    loop {
+        let jobs = mem.queue.take(cfg.batch_size.max(1));
+        if jobs.is_empty() {
+            break;
+        }
+        batches += 1;
+        records += jobs.len() as u64;
+        let batch: Vec<(String, String)> = jobs.into_iter().map(|j| (j.id, j.body)).collect();
+        counted.persist_batch(&batch).await;
+    }
+    let tallies = meter.snapshot();
+    let messages = cfg.messages.max(1) as f64;
+    let b = billed(&tallies, messages, batches as f64, records as f64, cfg);
+    let conn_bytes = {
+        let t = tallies
+            .get("connections.for_users")
+            .copied()
+            .unwrap_or_default();
+        if t.items == 0 {
+            100.0
+        } else {
+            t.bytes as f64 / t.items as f64
+        }
+    };
+    let scan = scan_rru(total_connections, conn_bytes);
+    Measurement {
+        room_size: k,
+        idle: cfg.idle,
+        messages: cfg.messages,
+        connections: total_connections,
+        calls_per_message: tallies
+            .iter()
+            .map(|(op, t)| (op.to_string(), t.calls as f64 / messages))
+            .collect(),
+        persist_batches: batches,
+        billed: b,
+        dollars_per_million: dollars_per_million(&b, &PRICES),
+        scan_rru_per_message: scan,
+        scan_dollars_per_million: scan * PRICES.dynamodb_rru,
+    }
+}
+
+/// The side-by-side table of several scenarios.
+pub fn table(ms: &[Measurement], cfg: &CostConfig) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "cost model — {} messages per scenario, persist batches of {}, message λ {} ms and persist λ {} ms per invocation at {} MB arm64 (assumed)",
+        cfg.messages, cfg.batch_size, cfg.message_ms, cfg.persist_ms, cfg.memory_mb
+    );
+    let head: Vec<String> = ms
+        .iter()
+        .map(|m| format!("K={} idle={}", m.room_size, m.idle))
+        .collect();
+    let _ = write!(s, "  {:<34}", "per message");
+    for h in &head {
+        let _ = write!(s, " {h:>18}");
+    }
+    let _ = writeln!(s);
+    let mut ops: Vec<&String> = ms.iter().flat_map(|m| m.calls_per_message.keys()).collect();
+    ops.sort();
+    ops.dedup();
+    let row = |s: &mut String, name: &str, f: &dyn Fn(&Measurement) -> f64, prec: usize| {
+        let _ = write!(s, "  {name:<34}");
+        for m in ms {
+            let _ = write!(s, " {:>18.prec$}", f(m));
+        }
+        let _ = writeln!(s);
+    };
+    row(
+        &mut s,
+        "connections registered",
+        &|m| m.connections as f64,
+        0,
+    );
+    for op in ops {
+        row(
+            &mut s,
+            &format!("calls {op}"),
+            &|m| m.calls_per_message.get(op).copied().unwrap_or(0.0),
+            3,
+        );
+    }
+    row(
+        &mut s,
+        "Lambda invocations",
+        &|m| m.billed.message_invocations + m.billed.persist_invocations,
+        3,
+    );
+    row(&mut s, "Lambda GB-s", &|m| m.billed.lambda_gb_seconds, 5);
+    row(
+        &mut s,
+        "API Gateway messages",
+        &|m| m.billed.apigw_messages,
+        3,
+    );
+    row(&mut s, "SQS requests", &|m| m.billed.sqs_requests, 3);
+    row(&mut s, "DynamoDB RRU", &|m| m.billed.dynamodb_rru, 3);
+    row(&mut s, "DynamoDB WRU", &|m| m.billed.dynamodb_wru, 3);
+    let _ = writeln!(
+        s,
+        "  $ per million messages ({} list prices of {}):",
+        PRICES.region, PRICES.date
+    );
+    row(
+        &mut s,
+        "  Lambda requests",
+        &|m| m.dollars_per_million.lambda_requests,
+        2,
+    );
+    row(
+        &mut s,
+        "  Lambda compute",
+        &|m| m.dollars_per_million.lambda_compute,
+        2,
+    );
+    row(
+        &mut s,
+        "  API Gateway messages",
+        &|m| m.dollars_per_million.apigw_messages,
+        2,
+    );
+    row(&mut s, "  SQS", &|m| m.dollars_per_million.sqs, 2);
+    row(
+        &mut s,
+        "  DynamoDB reads",
+        &|m| m.dollars_per_million.dynamodb_reads,
+        2,
+    );
+    row(
+        &mut s,
+        "  DynamoDB writes",
+        &|m| m.dollars_per_million.dynamodb_writes,
+        2,
+    );
+    row(&mut s, "  total", &|m| m.dollars_per_million.total, 2);
+    let _ = writeln!(
+        s,
+        "  counterfactual: fan-out that scans every connection per message"
+    );
+    row(
+        &mut s,
+        "  scan RRU per message",
+        &|m| m.scan_rru_per_message,
+        1,
+    );
+    row(
+        &mut s,
+        "  scan $ per million messages",
+        &|m| m.scan_dollars_per_million,
+        2,
+    );
+    let _ = writeln!(
+        s,
+        "  connection minutes: ${:.2} per 1,000 connections open for a 30-day month, idle or not",
+        connection_month_dollars(1000.0, &PRICES)
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(calls: u64, item_kib: u64, lookup_4kib: u64) -> Tally {
+        Tally {
+            calls,
+            item_kib,
+            lookup_4kib,
+            ..Tally::default()
+        }
+    }
+
+    #[test]
+    fn dollars_are_units_times_list_prices() {
+        let b = Billed {
+            message_invocations: 1.0,
+            persist_invocations: 0.08,
+            lambda_gb_seconds: 0.015,
+            apigw_messages: 11.0,
+            sqs_requests: 2.4,
+            dynamodb_rru: 13.5,
+            dynamodb_wru: 5.0,
+        };
+        let d = dollars_per_million(&b, &PRICES);
+        assert!((d.lambda_requests - 1.08 * 0.20).abs() < 1e-9);
+        assert!((d.lambda_compute - 0.015 * 1e6 * 0.000_013_333_4).abs() < 1e-9);
+        assert!((d.apigw_messages - 11.0).abs() < 1e-9);
+        assert!((d.sqs - 0.96).abs() < 1e-9);
+        assert!((d.dynamodb_reads - 13.5 * 0.125).abs() < 1e-9);
+        assert!((d.dynamodb_writes - 5.0 * 0.625).abs() < 1e-9);
+        let sum = d.lambda_requests
+            + d.lambda_compute
+            + d.apigw_messages
+            + d.sqs
+            + d.dynamodb_reads
+            + d.dynamodb_writes;
+        assert!((d.total - sum).abs() < 1e-9);
+    }
+
+    #[test]
+    fn port_calls_map_to_the_dynamodb_operations_behind_them() {
+        // A strongly consistent get: 1 RRU per 4 KB.
+        assert_eq!(
+            dynamodb_units("connections.get", &tally(1, 0, 1)),
+            (1.0, 0.0)
+        );
+        // A GSI query per user: eventually consistent, half.
+        assert_eq!(
+            dynamodb_units("connections.for_users", &tally(1, 0, 10)),
+            (5.0, 0.0)
+        );
+        // Reserve: read the claim, bump the sequence, put the reservation.
+        assert_eq!(
+            dynamodb_units("messages.reserve.new", &tally(2, 2, 0)),
+            (2.0, 4.0)
+        );
+        // Read cursors move two attributes with two updates.
+        assert_eq!(
+            dynamodb_units("rooms.advance_cursor.read", &tally(3, 0, 0)),
+            (0.0, 6.0)
+        );
+        assert_eq!(
+            dynamodb_units("rooms.create", &tally(1, 11, 0)),
+            (0.0, 22.0)
+        );
+        assert_eq!(dynamodb_units("pusher.post", &tally(9, 9, 0)), (0.0, 0.0));
+    }
+
+    #[test]
+    fn billed_units_are_per_message() {
+        let mut t = BTreeMap::new();
+        t.insert("pusher.post", tally(20, 20, 0));
+        t.insert(
+            "queue.enqueue",
+            Tally {
+                calls: 4,
+                bytes: 2000,
+                ..Tally::default()
+            },
+        );
+        t.insert("messages.put_batch", tally(1, 2, 0));
+        let cfg = CostConfig {
+            message_ms: 100.0,
+            persist_ms: 100.0,
+            memory_mb: 1024.0,
+            ..CostConfig::default()
+        };
+        let b = billed(&t, 2.0, 1.0, 4.0, &cfg);
+        assert_eq!(b.apigw_messages, 1.0 + 10.0);
+        // 4 sends + receive and delete one call each (4 records ≤ 10).
+        assert_eq!(b.sqs_requests, (4.0 + 2.0) / 2.0);
+        assert_eq!(b.dynamodb_wru, 1.0);
+        assert_eq!(b.persist_invocations, 0.5);
+        assert!((b.lambda_gb_seconds - (0.1 + 0.05)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_scan_reads_every_connection_record() {
+        assert_eq!(scan_rru(1000, 100.0), 12.5);
+        assert_eq!(scan_rru(10_000, 100.0), 122.5);
+        assert!((connection_month_dollars(1000.0, &PRICES) - 10.8).abs() < 1e-9);
+    }
+
+    #[tokio::test]
+    async fn calls_per_message_do_not_grow_with_idle_connections() {
+        let small = CostConfig {
+            rooms: 3,
+            messages: 60,
+            idle: 10,
+            ..CostConfig::default()
+        };
+        let big = CostConfig {
+            idle: 2000,
+            ..small.clone()
+        };
+        let (a, b) = (measure(&small).await, measure(&big).await);
+        assert_eq!(a.calls_per_message, b.calls_per_message);
+        assert_eq!(a.billed, b.billed);
+        assert!(b.scan_rru_per_message > 10.0 * a.scan_rru_per_message);
+        // One message reaches the K − 1 other members, plus the sender's ack.
+        let posts = a.calls_per_message["pusher.post"];
+        assert!(posts >= 10.0, "{posts}");
+    }
+}

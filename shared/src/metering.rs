@@ -1,0 +1,508 @@
+//! Counting decorators over the ports: what a message costs is what it asks
+//! of the backends, so the cost model counts calls at the port boundary.
+//!
+//! [`metered`] wraps every port of a [`Chat`] in a [`Metered`] decorator that
+//! delegates each call and adds it to one shared [`Meter`]: calls, records
+//! read or written, their encoded size, and the size-rounded units a
+//! key-value store bills by (1 KiB per written record, 4 KiB per key looked
+//! up). The decorators know nothing of any vendor: mapping a port operation
+//! onto DynamoDB request units or SQS requests is the cost model's job
+//! (`chat-bench cost`), which keeps that table next to its prices.
+//!
+//! The encoded size of a record is its JSON, a stand-in for the stored item
+//! (the real item adds its key attributes, a few dozen bytes).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::error::{PushError, QueueError, StoreError};
+use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use crate::model::{
+    ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
+    Reservation, Room,
+};
+use crate::ports::{
+    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
+};
+use crate::service::Chat;
+
+/// What one port operation added up to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    pub calls: u64,
+    /// Records (or frames, or jobs) read or written.
+    pub items: u64,
+    /// Their encoded size in bytes.
+    pub bytes: u64,
+    /// Σ over records of ⌈size / 1 KiB⌉: what writing each alone is billed.
+    pub item_kib: u64,
+    /// Keys or key prefixes asked of the store (a get, one query, one user's
+    /// connections): one round trip each in a key-value store.
+    pub lookups: u64,
+    /// Σ over lookups of ⌈bytes returned / 4 KiB⌉, at least 1: what reading
+    /// each is billed.
+    pub lookup_4kib: u64,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.calls += o.calls;
+        self.items += o.items;
+        self.bytes += o.bytes;
+        self.item_kib += o.item_kib;
+        self.lookups += o.lookups;
+        self.lookup_4kib += o.lookup_4kib;
+    }
+}
+
+fn kib_units(bytes: u64, unit: u64) -> u64 {
+    bytes.div_ceil(unit).max(1)
+}
+
+fn encoded_len<T: Serialize>(v: &T) -> u64 {
+    serde_json::to_vec(v).map_or(0, |b| b.len() as u64)
+}
+
+/// One call's worth of counting, built up then added to the meter.
+#[derive(Default)]
+struct Call(Tally);
+
+impl Call {
+    fn new() -> Self {
+        Call(Tally {
+            calls: 1,
+            ..Tally::default()
+        })
+    }
+
+    /// Records written (each billed by its own size).
+    fn wrote<T: Serialize>(mut self, records: &[T]) -> Self {
+        for r in records {
+            let b = encoded_len(r);
+            self.0.items += 1;
+            self.0.bytes += b;
+            self.0.item_kib += kib_units(b, 1024);
+        }
+        self
+    }
+
+    /// One lookup that returned `records` (a get, or one query).
+    fn looked_up<T: Serialize>(mut self, records: &[T]) -> Self {
+        let b: u64 = records.iter().map(encoded_len).sum();
+        self.0.items += records.len() as u64;
+        self.0.bytes += b;
+        self.0.lookups += 1;
+        self.0.lookup_4kib += kib_units(b, 4096);
+        self
+    }
+
+    /// `n` lookups that found nothing more than what `looked_up` counted.
+    fn empty_lookups(mut self, n: u64) -> Self {
+        self.0.lookups += n;
+        self.0.lookup_4kib += n;
+        self
+    }
+
+    /// Opaque items (frames, jobs) of these sizes.
+    fn sent(mut self, sizes: impl IntoIterator<Item = u64>) -> Self {
+        for b in sizes {
+            self.0.items += 1;
+            self.0.bytes += b;
+            self.0.item_kib += kib_units(b, 1024);
+        }
+        self
+    }
+}
+
+/// The counts of every metered operation, keyed `port.operation`.
+#[derive(Default)]
+pub struct Meter {
+    tallies: Mutex<BTreeMap<&'static str, Tally>>,
+}
+
+impl Meter {
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    fn add(&self, op: &'static str, call: Call) {
+        let mut g = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
+        g.entry(op).or_default().add(&call.0);
+    }
+
+    /// Every operation counted so far.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, Tally> {
+        self.tallies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The tally of one operation (zero when never called).
+    pub fn get(&self, op: &str) -> Tally {
+        self.snapshot().get(op).copied().unwrap_or_default()
+    }
+
+    /// Forgets every count (after setting up the scenario to measure).
+    pub fn reset(&self) {
+        self.tallies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// A port decorated with counting: delegates to `inner`, adds to `meter`.
+pub struct Metered<T: ?Sized> {
+    inner: Arc<T>,
+    meter: Arc<Meter>,
+}
+
+impl<T: ?Sized> Metered<T> {
+    pub fn new(inner: Arc<T>, meter: Arc<Meter>) -> Self {
+        Self { inner, meter }
+    }
+}
+
+/// The same [`Chat`] with every port counted by `meter`.
+pub fn metered(chat: &Chat, meter: &Arc<Meter>) -> Chat {
+    Chat {
+        connections: Arc::new(Metered::new(chat.connections.clone(), meter.clone())),
+        rooms: Arc::new(Metered::new(chat.rooms.clone(), meter.clone())),
+        messages: Arc::new(Metered::new(chat.messages.clone(), meter.clone())),
+        profiles: Arc::new(Metered::new(chat.profiles.clone(), meter.clone())),
+        queue: Arc::new(Metered::new(chat.queue.clone(), meter.clone())),
+        pusher: Arc::new(Metered::new(chat.pusher.clone(), meter.clone())),
+        clock: chat.clock.clone(),
+        limits: chat.limits.clone(),
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for Metered<dyn ConnectionStore> {
+    async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
+        self.meter.add(
+            "connections.put",
+            Call::new().wrote(std::slice::from_ref(conn)),
+        );
+        self.inner.put(conn).await
+    }
+
+    async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        let r = self.inner.get(id).await?;
+        let found: Vec<_> = r.iter().collect();
+        self.meter
+            .add("connections.get", Call::new().looked_up(&found));
+        Ok(r)
+    }
+
+    async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError> {
+        self.meter.add("connections.touch", Call::new().sent([0]));
+        self.inner.touch(id, expires_at).await
+    }
+
+    async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        let r = self.inner.delete(id).await?;
+        let gone: Vec<_> = r.iter().collect();
+        self.meter
+            .add("connections.delete", Call::new().wrote(&gone));
+        Ok(r)
+    }
+
+    async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let r = self.inner.for_users(users).await?;
+        // One lookup per distinct user (one index query each).
+        let mut per_user: BTreeMap<&UserId, Vec<&ConnectionRecord>> =
+            users.iter().map(|u| (u, Vec::new())).collect();
+        for c in &r {
+            per_user.entry(&c.user_id).or_default().push(c);
+        }
+        let mut call = Call::new();
+        for records in per_user.values() {
+            call = call.looked_up(records);
+        }
+        self.meter.add("connections.for_users", call);
+        Ok(r)
+    }
+}
+
+#[async_trait]
+impl RoomStore for Metered<dyn RoomStore> {
+    async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
+        self.meter.add(
+            "rooms.create",
+            Call::new().wrote(std::slice::from_ref(room)).wrote(members),
+        );
+        self.inner.create(room, members).await
+    }
+
+    async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
+        let r = self.inner.get(id).await?;
+        let found: Vec<_> = r.iter().collect();
+        self.meter.add("rooms.get", Call::new().looked_up(&found));
+        Ok(r)
+    }
+
+    async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError> {
+        let r = self.inner.get_many(ids).await?;
+        let mut call = Call::new();
+        for room in &r {
+            call = call.looked_up(std::slice::from_ref(room));
+        }
+        call = call.empty_lookups(ids.len().saturating_sub(r.len()) as u64);
+        self.meter.add("rooms.get_many", call);
+        Ok(r)
+    }
+
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<Option<Membership>, StoreError> {
+        let r = self.inner.membership(room, user).await?;
+        let found: Vec<_> = r.iter().collect();
+        self.meter
+            .add("rooms.membership", Call::new().looked_up(&found));
+        Ok(r)
+    }
+
+    async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError> {
+        let r = self.inner.members(room).await?;
+        self.meter.add("rooms.members", Call::new().looked_up(&r));
+        Ok(r)
+    }
+
+    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        let r = self.inner.rooms_of(user).await?;
+        self.meter.add("rooms.rooms_of", Call::new().looked_up(&r));
+        Ok(r)
+    }
+
+    async fn add_member(&self, m: &Membership) -> Result<bool, StoreError> {
+        self.meter.add(
+            "rooms.add_member",
+            Call::new().wrote(std::slice::from_ref(m)),
+        );
+        self.inner.add_member(m).await
+    }
+
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
+        self.meter.add("rooms.remove_member", Call::new().sent([0]));
+        self.inner.remove_member(room, user).await
+    }
+
+    async fn advance_cursor(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        status: ReceiptStatus,
+        seq: Seq,
+    ) -> Result<bool, StoreError> {
+        let op = match status {
+            ReceiptStatus::Delivered => "rooms.advance_cursor.delivered",
+            ReceiptStatus::Read => "rooms.advance_cursor.read",
+        };
+        self.meter.add(op, Call::new().sent([0]));
+        self.inner.advance_cursor(room, user, status, seq).await
+    }
+
+    async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError> {
+        let r = self.inner.list_channels(limit).await?;
+        self.meter
+            .add("rooms.list_channels", Call::new().looked_up(&r));
+        Ok(r)
+    }
+}
+
+#[async_trait]
+impl MessageStore for Metered<dyn MessageStore> {
+    async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
+        let r = self.inner.reserve(draft).await?;
+        let op = match &r {
+            Reservation::New(_) => "messages.reserve.new",
+            Reservation::Duplicate(_) => "messages.reserve.duplicate",
+        };
+        self.meter
+            .add(op, Call::new().wrote(std::slice::from_ref(r.message())));
+        Ok(r)
+    }
+
+    async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        self.meter
+            .add("messages.last_seq", Call::new().empty_lookups(1));
+        self.inner.last_seq(room).await
+    }
+
+    async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
+        self.meter
+            .add("messages.put_batch", Call::new().wrote(messages));
+        self.inner.put_batch(messages).await
+    }
+
+    async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError> {
+        let r = self.inner.range(room, q).await?;
+        self.meter.add("messages.range", Call::new().looked_up(&r));
+        Ok(r)
+    }
+
+    async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        let r = self.inner.latest(rooms).await?;
+        let mut call = Call::new();
+        for m in &r {
+            call = call.looked_up(std::slice::from_ref(m));
+        }
+        call = call.empty_lookups(rooms.len().saturating_sub(r.len()) as u64);
+        self.meter.add("messages.latest", call);
+        Ok(r)
+    }
+}
+
+#[async_trait]
+impl ProfileStore for Metered<dyn ProfileStore> {
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
+        let r = self.inner.get(user).await?;
+        let found: Vec<_> = r.iter().collect();
+        self.meter
+            .add("profiles.get", Call::new().looked_up(&found));
+        Ok(r)
+    }
+
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<Profile>, StoreError> {
+        let r = self.inner.get_many(users).await?;
+        let mut call = Call::new();
+        for p in &r {
+            call = call.looked_up(std::slice::from_ref(p));
+        }
+        call = call.empty_lookups(users.len().saturating_sub(r.len()) as u64);
+        self.meter.add("profiles.get_many", call);
+        Ok(r)
+    }
+
+    async fn create_if_absent(&self, p: &Profile) -> Result<Profile, StoreError> {
+        self.meter.add(
+            "profiles.create_if_absent",
+            Call::new().wrote(std::slice::from_ref(p)),
+        );
+        self.inner.create_if_absent(p).await
+    }
+
+    async fn update(
+        &self,
+        user: &UserId,
+        patch: &ProfilePatch,
+        now: Millis,
+    ) -> Result<Option<Profile>, StoreError> {
+        let r = self.inner.update(user, patch, now).await?;
+        let written: Vec<_> = r.iter().collect();
+        self.meter
+            .add("profiles.update", Call::new().wrote(&written));
+        Ok(r)
+    }
+}
+
+#[async_trait]
+impl JobQueue for Metered<dyn JobQueue> {
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), QueueError> {
+        self.meter.add(
+            "queue.enqueue",
+            Call::new().sent(jobs.iter().map(encoded_len)),
+        );
+        self.inner.enqueue(jobs).await
+    }
+}
+
+#[async_trait]
+impl Pusher for Metered<dyn Pusher> {
+    async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError> {
+        let r = self.inner.post(conn, frame).await;
+        let op = match &r {
+            Ok(()) => "pusher.post",
+            Err(PushError::Gone) => "pusher.post.gone",
+            Err(PushError::Transient(_)) => "pusher.post.failed",
+        };
+        self.meter.add(op, Call::new().sent([frame.len() as u64]));
+        r
+    }
+
+    async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError> {
+        self.meter.add("pusher.disconnect", Call::new());
+        self.inner.disconnect(conn).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+    use crate::model::{Role, RoomKind};
+
+    fn uid(s: &str) -> UserId {
+        UserId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn sizes_round_up_to_their_unit_and_never_to_zero() {
+        assert_eq!(kib_units(0, 1024), 1);
+        assert_eq!(kib_units(1024, 1024), 1);
+        assert_eq!(kib_units(1025, 1024), 2);
+        assert_eq!(kib_units(4097, 4096), 2);
+    }
+
+    #[tokio::test]
+    async fn counts_calls_items_and_one_lookup_per_user() {
+        let (chat, _mem) = Chat::in_memory(Limits::default());
+        let meter = Meter::new();
+        let chat = metered(&chat, &meter);
+        for (id, user) in [("c1", "alice"), ("c2", "alice"), ("c3", "bob")] {
+            chat.connections
+                .put(&ConnectionRecord {
+                    connection_id: ConnectionId::parse(id).unwrap(),
+                    user_id: uid(user),
+                    connected_at: 0,
+                    expires_at: 1,
+                })
+                .await
+                .unwrap();
+        }
+        let found = chat
+            .connections
+            .for_users(&[uid("alice"), uid("bob"), uid("carol")])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 3);
+        let t = meter.get("connections.for_users");
+        assert_eq!((t.calls, t.items, t.lookups, t.lookup_4kib), (1, 3, 3, 3));
+        let puts = meter.get("connections.put");
+        assert_eq!((puts.calls, puts.items, puts.item_kib), (3, 3, 3));
+        assert!(puts.bytes > 0);
+        meter.reset();
+        assert!(meter.snapshot().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cursor_moves_are_counted_by_status() {
+        let (chat, _mem) = Chat::in_memory(Limits::default());
+        let meter = Meter::new();
+        let chat = metered(&chat, &meter);
+        let room = Room {
+            room_id: RoomId::generate(),
+            kind: RoomKind::Group,
+            name: crate::ids::RoomName::parse("r").unwrap(),
+            owner_id: uid("alice"),
+            created_at: 0,
+        };
+        let m = Membership::new(room.room_id.clone(), uid("alice"), Role::Owner, 0);
+        assert!(chat.rooms.create(&room, &[m]).await.unwrap());
+        chat.rooms
+            .advance_cursor(&room.room_id, &uid("alice"), ReceiptStatus::Read, 1)
+            .await
+            .unwrap();
+        assert_eq!(meter.get("rooms.advance_cursor.read").calls, 1);
+        assert_eq!(meter.get("rooms.advance_cursor.delivered").calls, 0);
+        assert_eq!(meter.get("rooms.create").items, 2);
+    }
+}

@@ -1,0 +1,290 @@
+//! Business metrics as CloudWatch Embedded Metric Format (EMF): in Lambda, a
+//! call writes one JSON line to stdout with an `_aws` block, and CloudWatch
+//! Logs turns it into metrics in namespace [`NAMESPACE`] — no SDK call, no
+//! extra latency, no IAM permission beyond writing logs. Everywhere else
+//! (the local platform, tests, the benchmark) the values are aggregated in
+//! memory instead and can be read with [`snapshot`].
+//!
+//! One call is one line, so values that belong to one event go together:
+//!
+//! ```
+//! use chat_shared::metrics::{self, Metric};
+//! metrics::record(&[(Metric::MessagesAccepted, 1.0), (Metric::FanoutSize, 9.0)]);
+//! metrics::record_all(Metric::PersistLatencyMs, &[12.0, 15.0, 31.0]);
+//! ```
+//!
+//! Lines carry the dimension `Function` (the Lambda's name), so a metric can
+//! be graphed per function; `record_all` packs up to 100 values into one
+//! line (EMF's limit per metric), which is how a persist batch reports the
+//! latency of each of its messages without one line per message.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+/// The CloudWatch namespace of every metric here.
+pub const NAMESPACE: &str = "Chat";
+
+/// EMF allows at most 100 values per metric in one line.
+pub const MAX_VALUES_PER_LINE: usize = 100;
+
+/// The platform's metrics. Names are CloudWatch metric names: never rename
+/// one (dashboards and alarms refer to them); add new ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// A new message was accepted (queued, pushed, acked).
+    MessagesAccepted,
+    /// Connections a message was pushed to.
+    FanoutSize,
+    /// Pushes that still failed after retries (left to `sync`).
+    PushesFailed,
+    /// Pushes answered 410: connections found gone and removed.
+    PushesGone,
+    /// Records in one persistence batch.
+    PersistBatchSize,
+    /// now − `sentAt` of each persisted message: how far storage lags.
+    PersistLatencyMs,
+    /// now − SQS `SentTimestamp` of each record: time spent queued.
+    QueueAgeMs,
+    /// Requests refused by a rate limit.
+    RateLimited,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 8] = [
+        Metric::MessagesAccepted,
+        Metric::FanoutSize,
+        Metric::PushesFailed,
+        Metric::PushesGone,
+        Metric::PersistBatchSize,
+        Metric::PersistLatencyMs,
+        Metric::QueueAgeMs,
+        Metric::RateLimited,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::MessagesAccepted => "MessagesAccepted",
+            Metric::FanoutSize => "FanoutSize",
+            Metric::PushesFailed => "PushesFailed",
+            Metric::PushesGone => "PushesGone",
+            Metric::PersistBatchSize => "PersistBatchSize",
+            Metric::PersistLatencyMs => "PersistLatencyMs",
+            Metric::QueueAgeMs => "QueueAgeMs",
+            Metric::RateLimited => "RateLimited",
+        }
+    }
+
+    /// The CloudWatch unit.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::PersistLatencyMs | Metric::QueueAgeMs => "Milliseconds",
+            _ => "Count",
+        }
+    }
+}
+
+/// One EMF line: `values` under `function`, stamped `timestamp_ms`. A metric
+/// with one value is written as a number, several as an array.
+pub fn emf_line(function: &str, timestamp_ms: i64, values: &[(Metric, &[f64])]) -> String {
+    let mut root = Map::new();
+    let mut defs = Vec::new();
+    for (metric, vs) in values {
+        if vs.is_empty() || root.contains_key(metric.name()) {
+            continue;
+        }
+        defs.push(json!({ "Name": metric.name(), "Unit": metric.unit() }));
+        let v = match vs {
+            [one] => json!(one),
+            many => json!(many),
+        };
+        root.insert(metric.name().to_owned(), v);
+    }
+    root.insert("Function".into(), json!(function));
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": defs,
+            }]
+        }),
+    );
+    Value::Object(root).to_string()
+}
+
+/// Count, sum, min and max of the values recorded for one metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Summary {
+    fn add(&mut self, v: f64) {
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+}
+
+enum Sink {
+    /// EMF lines on stdout (in Lambda).
+    Emf { function: String },
+    /// Summaries in memory (everywhere else).
+    Aggregate(Mutex<BTreeMap<Metric, Summary>>),
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+fn sink() -> &'static Sink {
+    SINK.get_or_init(|| match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+        Ok(function) if !function.is_empty() => Sink::Emf { function },
+        _ => Sink::Aggregate(Mutex::default()),
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn write_line(line: &str) {
+    // One write of the whole line, so it never interleaves with a log line.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(format!("{line}\n").as_bytes());
+    let _ = out.flush();
+}
+
+/// Records values that belong to one event (one EMF line in Lambda).
+pub fn record(values: &[(Metric, f64)]) {
+    match sink() {
+        Sink::Emf { function } => {
+            let slices: Vec<(Metric, Vec<f64>)> =
+                values.iter().map(|(m, v)| (*m, vec![*v])).collect();
+            let refs: Vec<(Metric, &[f64])> =
+                slices.iter().map(|(m, v)| (*m, v.as_slice())).collect();
+            write_line(&emf_line(function, now_ms(), &refs));
+        }
+        Sink::Aggregate(agg) => {
+            let mut g = agg.lock().unwrap_or_else(|p| p.into_inner());
+            for (m, v) in values {
+                g.entry(*m).or_default().add(*v);
+            }
+        }
+    }
+}
+
+/// Records many values of one metric (100 per EMF line).
+pub fn record_all(metric: Metric, values: &[f64]) {
+    match sink() {
+        Sink::Emf { function } => {
+            for chunk in values.chunks(MAX_VALUES_PER_LINE) {
+                write_line(&emf_line(function, now_ms(), &[(metric, chunk)]));
+            }
+        }
+        Sink::Aggregate(agg) => {
+            let mut g = agg.lock().unwrap_or_else(|p| p.into_inner());
+            let s = g.entry(metric).or_default();
+            for v in values {
+                s.add(*v);
+            }
+        }
+    }
+}
+
+/// What was recorded so far, by metric name (empty in Lambda, where the
+/// values went to stdout).
+pub fn snapshot() -> BTreeMap<&'static str, Summary> {
+    match sink() {
+        Sink::Emf { .. } => BTreeMap::new(),
+        Sink::Aggregate(agg) => agg
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(m, s)| (m.name(), *s))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emf_line_declares_every_metric_it_carries() {
+        let line = emf_line(
+            "chat-message",
+            1_700_000_000_000,
+            &[
+                (Metric::MessagesAccepted, &[1.0]),
+                (Metric::PersistLatencyMs, &[12.0, 30.5]),
+                (Metric::PushesGone, &[]),
+            ],
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(v["Function"], "chat-message");
+        assert_eq!(v["MessagesAccepted"], 1.0);
+        assert_eq!(v["PersistLatencyMs"], json!([12.0, 30.5]));
+        assert!(v.get("PushesGone").is_none(), "no values, no metric");
+        let aws = &v["_aws"];
+        assert_eq!(aws["Timestamp"], 1_700_000_000_000i64);
+        let decl = &aws["CloudWatchMetrics"][0];
+        assert_eq!(decl["Namespace"], "Chat");
+        assert_eq!(decl["Dimensions"], json!([["Function"]]));
+        assert_eq!(
+            decl["Metrics"],
+            json!([
+                {"Name": "MessagesAccepted", "Unit": "Count"},
+                {"Name": "PersistLatencyMs", "Unit": "Milliseconds"}
+            ])
+        );
+    }
+
+    #[test]
+    fn every_metric_has_a_distinct_name() {
+        let names: std::collections::BTreeSet<_> = Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(names.len(), Metric::ALL.len());
+    }
+
+    #[test]
+    fn summaries_keep_count_sum_min_max() {
+        let mut s = Summary::default();
+        for v in [5.0, 1.0, 9.0] {
+            s.add(v);
+        }
+        assert_eq!((s.count, s.sum, s.min, s.max), (3, 15.0, 1.0, 9.0));
+        assert_eq!(s.mean(), 5.0);
+    }
+
+    #[test]
+    fn outside_lambda_values_are_aggregated() {
+        // Tests never run with AWS_LAMBDA_FUNCTION_NAME set.
+        record(&[(Metric::RateLimited, 1.0)]);
+        record_all(Metric::RateLimited, &[1.0, 1.0]);
+        assert!(snapshot()["RateLimited"].count >= 3);
+    }
+}
