@@ -2,6 +2,7 @@
 //! started in-process on a free port, clients connect with the Rust client.
 
 mod chat;
+mod connections_api;
 mod gateway;
 mod queue;
 
