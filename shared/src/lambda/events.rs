@@ -342,7 +342,10 @@ pub fn ws_authorizer_request(
     let mut v = serde_json::to_value(&connect).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
         map.insert("type".into(), json!("REQUEST"));
-        let arn = format!("arn:aws:execute-api:local:000000000000:{}/{}/$connect", api.api_id, api.stage);
+        let arn = format!(
+            "arn:aws:execute-api:local:000000000000:{}/{}/$connect",
+            api.api_id, api.stage
+        );
         map.insert("methodArn".into(), json!(arn));
         map.insert("stageVariables".into(), json!({}));
     }
@@ -405,11 +408,20 @@ mod tests {
     #[test]
     fn an_authorizer_context_reaches_the_fields_handlers_read() {
         let api = WsApi::default();
-        let conn = WsConn { connection_id: "abc=".into(), connected_at: 1, source_ip: "127.0.0.1".into() };
+        let conn = WsConn {
+            connection_id: "abc=".into(),
+            connected_at: 1,
+            source_ip: "127.0.0.1".into(),
+        };
         let ctx = json!({"principalId": "alice", "userId": "alice", "name": "Alice"});
         let ev = ws_message(&api, &conn, "ping", "{}", Some(ctx), 2);
-        let id = crate::lambda::ws::authorizer_identity(&ev).unwrap().unwrap();
-        assert_eq!((id.user_id.as_str(), id.name.as_deref()), ("alice", Some("Alice")));
+        let id = crate::lambda::ws::authorizer_identity(&ev)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (id.user_id.as_str(), id.name.as_deref()),
+            ("alice", Some("Alice"))
+        );
     }
 
     #[test]
