@@ -307,24 +307,59 @@ async fn unknown_routes_and_bad_bodies_get_json_errors() {
 #[tokio::test]
 async fn members_hear_when_they_are_added_to_or_removed_from_a_room() {
     let p = Platform::default();
-    let (mut alice, mut bob, mut carol) = (p.connect("alice").await, p.connect("bob").await, p.connect("carol").await);
+    let (mut alice, mut bob, mut carol) = (
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("carol").await,
+    );
     let room = p.create_room(&alice, "group", "Team", &[&bob]).await;
     let added = bob.one("roomAdded");
     assert_eq!(
-        (added["roomId"].as_str(), added["name"].as_str(), added["kind"].as_str(), added["addedBy"].as_str()),
-        (Some(room.as_str()), Some("Team"), Some("group"), Some("alice"))
+        (
+            added["roomId"].as_str(),
+            added["name"].as_str(),
+            added["kind"].as_str(),
+            added["addedBy"].as_str()
+        ),
+        (
+            Some(room.as_str()),
+            Some("Team"),
+            Some("group"),
+            Some("alice")
+        )
     );
     assert!(alice.take("roomAdded").is_empty(), "the creator knows");
     assert!(carol.take("roomAdded").is_empty());
 
     let add = format!("/rooms/{room}/members");
-    p.rest(Some(&alice.token), "POST", &add, Some(json!({"userId":"carol"}))).await;
+    p.rest(
+        Some(&alice.token),
+        "POST",
+        &add,
+        Some(json!({"userId":"carol"})),
+    )
+    .await;
     assert_eq!(carol.one("roomAdded")["roomId"], room.as_str());
     // Adding again is a no-op and tells nobody.
-    p.rest(Some(&alice.token), "POST", &add, Some(json!({"userId":"carol"}))).await;
+    p.rest(
+        Some(&alice.token),
+        "POST",
+        &add,
+        Some(json!({"userId":"carol"})),
+    )
+    .await;
     assert!(carol.take("roomAdded").is_empty());
 
-    p.rest(Some(&alice.token), "DELETE", &format!("/rooms/{room}/members/carol"), None).await;
+    p.rest(
+        Some(&alice.token),
+        "DELETE",
+        &format!("/rooms/{room}/members/carol"),
+        None,
+    )
+    .await;
     let removed = carol.one("roomRemoved");
-    assert_eq!((removed["roomId"].as_str(), removed["removedBy"].as_str()), (Some(room.as_str()), Some("alice")));
+    assert_eq!(
+        (removed["roomId"].as_str(), removed["removedBy"].as_str()),
+        (Some(room.as_str()), Some("alice"))
+    );
 }
