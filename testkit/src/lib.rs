@@ -1,0 +1,184 @@
+//! # chat-testkit
+//!
+//! Real services on loopback for tests: `moto_server` (DynamoDB and SQS) and
+//! `redis-server`, started by the tests themselves so `cargo test` needs
+//! nothing but the binaries on PATH. A missing binary fails the test with how
+//! to install it: tests that need a real service never pass without it.
+//!
+//! Servers outlive nothing: each runs under a small `sh` watchdog that kills
+//! it (its whole process group) as soon as the test process is gone, even
+//! when the process was killed. Statics are never dropped, so this is what
+//! keeps servers from piling up across runs.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Kills the server when the parent (this test process) exits, or exits
+/// itself when the server died.
+const WATCHDOG: &str = r#"
+parent=$1; shift
+setsid "$@" &
+child=$!
+stop() { kill -TERM -- "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null; }
+trap 'stop; exit 0' TERM INT
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.3; done
+stop
+wait "$child" 2>/dev/null
+"#;
+
+pub struct Server {
+    pub port: u16,
+    watchdog: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    fn log_tail(&self) -> String {
+        std::fs::read_to_string(&self.log)
+            .map(|s| s.lines().rev().take(20).collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The watchdog forwards the signal to the server's process group.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.watchdog.id().to_string())
+            .status();
+        let _ = self.watchdog.wait();
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Starts `program` with `args(port)` under the watchdog and waits until it
+/// accepts TCP connections. A missing binary fails the test with how to
+/// install it: these tests never pass silently without their services.
+pub fn spawn(
+    program: &str,
+    install: &str,
+    port: Option<u16>,
+    args: impl Fn(u16) -> Vec<String>,
+) -> Server {
+    assert!(
+        on_path(program),
+        "`{program}` is not on PATH; the adapter tests run against the real service. Install it with: {install}"
+    );
+    let dir = std::env::temp_dir().join("chat-adapters-tests");
+    std::fs::create_dir_all(&dir).expect("a directory for server logs");
+    let mut last = String::new();
+    for _ in 0..3 {
+        let port = port.unwrap_or_else(free_port);
+        let log = dir.join(format!("{program}-{port}.log"));
+        let out = std::fs::File::create(&log).expect("a log file");
+        let err = out.try_clone().expect("a log file");
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg("watchdog")
+            .arg(std::process::id().to_string())
+            .arg(program)
+            .args(args(port))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {program}: {e}"));
+        let mut server = Server {
+            port,
+            watchdog,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            if let Ok(Some(_)) = server.watchdog.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        last = server.log_tail();
+        drop(server);
+    }
+    panic!("{program} did not start; last log lines:\n{last}");
+}
+
+pub fn moto() -> &'static Server {
+    static MOTO: OnceLock<Server> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        spawn("moto_server", "pip install 'moto[server]'", None, |port| {
+            vec![
+                "-H".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                port.to_string(),
+            ]
+        })
+    })
+}
+
+/// A redis-server on `port` (or a free one), without persistence.
+pub fn redis_server(port: Option<u16>) -> Server {
+    spawn(
+        "redis-server",
+        "apt-get update && apt-get install -y redis-server",
+        port,
+        |port| {
+            [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+    )
+}
+
+/// The Redis shared by the tests of this binary.
+pub fn redis() -> &'static Server {
+    static REDIS: OnceLock<Server> = OnceLock::new();
+    REDIS.get_or_init(|| redis_server(None))
+}
+
+/// Stops a Redis the way the fault tests need: `SHUTDOWN NOSAVE`, then checks
+/// it is really down.
+pub fn shutdown_redis(port: u16) {
+    let _ = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "shutdown", "nosave"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("redis-cli (installed with redis-server)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(Instant::now() < deadline, "redis on {port} did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
