@@ -11,6 +11,9 @@ scripts/setup.sh
 echo "== cargo test --workspace"
 cargo test --workspace
 
+echo "== end-to-end suite again on the real adapters (DynamoDB and SQS in moto, Redis)"
+CHAT_E2E_BACKEND=aws cargo test -p chat-local --test e2e
+
 echo "== browser test of the web app (headless Chromium)"
 cargo build -p chat-local
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests

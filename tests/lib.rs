@@ -14,7 +14,7 @@ use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions, TokenVerifier};
 use chat_shared::config::Limits;
 use chat_shared::ids::{ConnectionId, UserId};
 use chat_shared::lambda::events::{self, SqsRecord, WsApi, WsConn};
-use chat_shared::memory::ManualClock;
+use chat_shared::memory::{FailingPuts, ManualClock};
 use chat_shared::ports::{Clock, SystemClock};
 use chat_shared::protocol::ws::ACTIONS;
 use chat_shared::service::MemoryBackends;
@@ -28,6 +28,8 @@ pub const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:chat-messages";
 pub struct Platform {
     pub chat: Chat,
     pub mem: MemoryBackends,
+    /// Fault injection in front of the message store.
+    pub faults: Arc<FailingPuts>,
     pub clock: Arc<ManualClock>,
     pub verifier: Arc<dyn TokenVerifier>,
     pub api: WsApi,
@@ -94,11 +96,14 @@ impl Default for Platform {
 impl Platform {
     pub fn new(limits: Limits) -> Self {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let (chat, mem) = Chat::in_memory_with_clock(limits, clock.clone());
+        let (mut chat, mem) = Chat::in_memory_with_clock(limits, clock.clone());
+        let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
+        chat.messages = faults.clone();
         let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(SECRET, None, None));
         Self {
             chat,
             mem,
+            faults,
             clock,
             verifier,
             api: WsApi::default(),

@@ -23,6 +23,7 @@
 pub mod functions;
 pub mod gateway;
 pub mod queue;
+pub mod sqs_source;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -34,9 +35,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions, TokenVerifier};
-use chat_shared::config::Limits;
+use chat_shared::config::{AwsConfig, Limits};
 use chat_shared::ids::UserId;
 use chat_shared::lambda::events::{self, WsApi};
+use chat_shared::memory::FailingPuts;
 use chat_shared::ports::{Clock, SystemClock};
 use chat_shared::service::MemoryBackends;
 use chat_shared::Chat;
@@ -46,7 +48,8 @@ use tokio::sync::oneshot;
 
 use crate::functions::{names, Functions};
 use crate::gateway::{Gateway, GatewayLimits};
-use crate::queue::{QueueConfig, QueueTwin};
+use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
+use crate::sqs_source::SqsEventSource;
 
 /// The development secret local tokens are signed with, unless configured.
 pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
@@ -55,8 +58,29 @@ pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
 /// the handlers refuse anything over 64 KB with a clear error).
 const MAX_REST_BODY: usize = 1024 * 1024;
 
+/// Which adapters back the platform.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// Everything in this process's memory (the default).
+    Memory,
+    /// The real adapters: DynamoDB, SQS, the Redis cache (when configured),
+    /// and the Management API client pushing to this twin's `@connections`,
+    /// typically against emulators (`AWS_ENDPOINT_URL`).
+    Aws(AwsBackend),
+}
+
+#[derive(Clone, Debug)]
+pub struct AwsBackend {
+    /// Table, queue, Redis and endpoint settings (`ws_endpoint` is ignored:
+    /// pushes go to this twin).
+    pub config: AwsConfig,
+    /// Create the table and the queue with its DLQ first (for emulators).
+    pub create_resources: bool,
+}
+
 #[derive(Clone)]
 pub struct Options {
+    pub backend: Backend,
     pub host: IpAddr,
     /// 0 picks a free port.
     pub port: u16,
@@ -74,6 +98,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            backend: Backend::Memory,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8080,
             stage: "local".into(),
@@ -87,9 +112,32 @@ impl Default for Options {
     }
 }
 
+/// The event source feeding the persistence function.
+pub enum Queue {
+    Memory(Arc<QueueTwin>),
+    Sqs(Arc<SqsEventSource>),
+}
+
+impl Queue {
+    pub async fn depth(&self) -> QueueDepth {
+        match self {
+            Queue::Memory(q) => q.depth(),
+            Queue::Sqs(q) => q.depth().await,
+        }
+    }
+
+    pub async fn dead_letters(&self) -> Vec<Value> {
+        match self {
+            Queue::Memory(q) => q.dead_letters(),
+            Queue::Sqs(q) => q.dead_letters().await,
+        }
+    }
+}
+
 struct App {
     gateway: Arc<Gateway>,
-    queue: Arc<QueueTwin>,
+    queue: Arc<Queue>,
+    faults: Arc<FailingPuts>,
     functions: Arc<Functions>,
     secret: String,
     stage: String,
@@ -101,9 +149,13 @@ struct App {
 pub struct Running {
     pub addr: SocketAddr,
     pub chat: Chat,
+    /// The in-memory adapters; with the `aws` backend only the pusher (the
+    /// sockets of this twin) is used.
     pub mem: MemoryBackends,
+    /// Fault injection in front of the message store (both backends).
+    pub faults: Arc<FailingPuts>,
     pub gateway: Arc<Gateway>,
-    pub queue: Arc<QueueTwin>,
+    pub queue: Arc<Queue>,
     secret: String,
     stage: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -160,18 +212,69 @@ pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -
     ))
 }
 
+fn other(e: impl std::error::Error + 'static) -> std::io::Error {
+    std::io::Error::other(chat_shared::error::chain(&e))
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let host = url.split("://").nth(1).unwrap_or(url);
+    ["127.", "localhost", "[::1]"]
+        .iter()
+        .any(|p| host.starts_with(p))
+}
+
 /// Starts the platform and returns once it listens.
 pub async fn start(opts: Options) -> std::io::Result<Running> {
     let verifier: Arc<dyn TokenVerifier> =
         Arc::new(Hs256Verifier::new(opts.secret.as_bytes(), None, None));
+    let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
+    let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
-    let chat = mem.chat(opts.limits.clone(), opts.clock.clone());
+    let (mut chat, sqs) = match &opts.backend {
+        Backend::Memory => (mem.chat(opts.limits.clone(), opts.clock.clone()), None),
+        Backend::Aws(aws) => {
+            let mut config = aws.config.clone();
+            // An emulator on this machine gets dummy credentials; anything
+            // else the default credential chain.
+            let sdk = match config.endpoint_url.as_deref() {
+                Some(url) if is_loopback_url(url) => chat_adapters::aws::emulator_config(url).await,
+                other => chat_adapters::aws::sdk_config(other).await,
+            };
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            if aws.create_resources {
+                let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+                chat_adapters::dynamo::create_table(&dynamo, &config.table_name)
+                    .await
+                    .map_err(other)?;
+                let name = format!("{}-messages", config.table_name);
+                let (q, dlq) = sqs_source::create_queues(
+                    &sqs,
+                    &name,
+                    opts.queue.visibility_timeout,
+                    opts.queue.max_receive_count,
+                )
+                .await
+                .map_err(std::io::Error::other)?;
+                config.queue_url = Some(q);
+                config.dlq_url = Some(dlq);
+            }
+            // Functions push through the Management API, to this very twin.
+            config.ws_endpoint = Some(format!("http://{addr}/{}", opts.stage));
+            let queue_url = config.queue_url.clone().ok_or_else(|| {
+                std::io::Error::other("CHAT_QUEUE_URL is not set (or use --create-resources)")
+            })?;
+            let mut chat = chat_adapters::wiring::aws_chat(&sdk, &config, opts.limits.clone())
+                .map_err(other)?;
+            chat.clock = opts.clock.clone();
+            (chat, Some((sqs, queue_url, config.dlq_url.clone())))
+        }
+    };
+    let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
+    chat.messages = faults.clone();
     let functions = Arc::new(match &opts.lambda_endpoint {
         Some(url) => Functions::remote(url),
         None => Functions::in_process(chat.clone(), verifier),
     });
-    let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
-    let addr = listener.local_addr()?;
     let api = WsApi {
         api_id: "local".into(),
         stage: opts.stage.clone(),
@@ -184,17 +287,29 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         opts.gateway.clone(),
         opts.clock.clone(),
     ));
-    let queue = QueueTwin::new(
-        mem.queue.clone(),
-        functions.clone(),
-        opts.clock.clone(),
-        opts.queue.clone(),
-    );
-    let worker = tokio::spawn(queue.clone().run());
+    let (queue, worker) = match sqs {
+        None => {
+            let twin = QueueTwin::new(
+                mem.queue.clone(),
+                functions.clone(),
+                opts.clock.clone(),
+                opts.queue.clone(),
+            );
+            let worker = tokio::spawn(twin.clone().run());
+            (Arc::new(Queue::Memory(twin)), worker)
+        }
+        Some((client, url, dlq)) => {
+            let source =
+                SqsEventSource::new(client, url, dlq, functions.clone(), opts.queue.batch_size);
+            let worker = tokio::spawn(source.clone().run());
+            (Arc::new(Queue::Sqs(source)), worker)
+        }
+    };
 
     let app = Arc::new(App {
         gateway: gateway.clone(),
         queue: queue.clone(),
+        faults: faults.clone(),
         functions,
         secret: opts.secret.clone(),
         stage: opts.stage.clone(),
@@ -230,6 +345,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         .route("/dev/config", get(dev_config))
         .route("/dev/queue", get(dev_queue))
         .route("/dev/dlq", get(dev_dlq))
+        .route("/dev/faults", post(dev_faults))
         .fallback(dispatch)
         .with_state(app);
     let (tx, rx) = oneshot::channel::<()>();
@@ -248,6 +364,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         addr,
         chat,
         mem,
+        faults,
         gateway,
         queue,
         secret: opts.secret,
@@ -319,15 +436,33 @@ async fn dev_config(State(app): State<Arc<App>>) -> Response {
 async fn dev_queue(State(app): State<Arc<App>>) -> Response {
     json_response(
         StatusCode::OK,
-        serde_json::to_value(app.queue.depth()).unwrap_or(Value::Null),
+        serde_json::to_value(app.queue.depth().await).unwrap_or(Value::Null),
     )
 }
 
 async fn dev_dlq(State(app): State<Arc<App>>) -> Response {
     json_response(
         StatusCode::OK,
-        json!({ "messages": app.queue.dead_letters() }),
+        json!({ "messages": app.queue.dead_letters().await }),
     )
+}
+
+/// `POST /dev/faults {"failNextPuts": n}`: the next n message writes fail, to
+/// watch the queue retry them (and, past `maxReceiveCount`, dead-letter them).
+async fn dev_faults(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let n = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["failNextPuts"].as_u64());
+    match n.and_then(|n| u32::try_from(n).ok()) {
+        Some(n) => {
+            app.faults.fail_next_puts(n);
+            json_response(StatusCode::OK, json!({ "failNextPuts": n }))
+        }
+        None => json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error":{"code":"bad_request","message":"expected {\"failNextPuts\": n}"}}),
+        ),
+    }
 }
 
 /// Everything else: the WebSocket stage, `@connections`, or REST.

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chat_local::{mint_token, Options, DEFAULT_SECRET};
+use chat_local::{mint_token, AwsBackend, Backend, Options, DEFAULT_SECRET};
 
 const HELP: &str = "\
 chat-local: the whole chat platform on one machine (data lives in memory)
@@ -23,8 +23,15 @@ SERVE OPTIONS:
   --host IP                   address to listen on            [127.0.0.1]
   --port N                    port (0 picks a free one)       [8080]
   --stage NAME                API Gateway stage (WebSocket path) [local]
+  --backend memory|aws        memory (default), or the real adapters: DynamoDB,
+                              SQS and the Redis cache, configured like the
+                              Lambdas (CHAT_TABLE_NAME, CHAT_QUEUE_URL,
+                              CHAT_REDIS_URL, AWS_ENDPOINT_URL for emulators)
+  --create-resources          with --backend aws: create the table, the queue and
+                              its DLQ first (CHAT_TABLE_NAME defaults to chat-local)
   --lambda-endpoint URL       invoke the functions through `cargo lambda watch`
-                              (e.g. http://127.0.0.1:9000) instead of in-process
+                              (e.g. http://127.0.0.1:9000) instead of in-process;
+                              needs --backend aws so they share state
   --batch-size N              SQS event source batch size     [10]
   --batch-window-ms N         SQS event source batching window [0]
   --visibility-timeout-secs N retry delay of failed records   [30]
@@ -81,8 +88,11 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         limits,
         ..Options::default()
     };
+    let (mut backend, mut create) = ("memory".to_owned(), false);
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--backend" => backend = value(&mut args, "--backend")?,
+            "--create-resources" => create = true,
             "--host" => o.host = value(&mut args, "--host")?,
             "--port" => o.port = value(&mut args, "--port")?,
             "--stage" => o.stage = value(&mut args, "--stage")?,
@@ -112,6 +122,34 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
+    match backend.as_str() {
+        "memory" => {}
+        "aws" => {
+            struct WithDefaultTable;
+            impl chat_shared::config::Source for WithDefaultTable {
+                fn get(&self, name: &str) -> Option<String> {
+                    chat_shared::config::Env.get(name).or_else(|| {
+                        (name == chat_shared::config::vars::TABLE_NAME)
+                            .then(|| "chat-local".to_owned())
+                    })
+                }
+            }
+            let config = if create {
+                chat_shared::config::AwsConfig::from_source(&WithDefaultTable)
+            } else {
+                chat_shared::config::AwsConfig::from_source(&src)
+            }
+            .map_err(|e| e.to_string())?;
+            o.backend = Backend::Aws(AwsBackend {
+                config,
+                create_resources: create,
+            });
+        }
+        other => return Err(format!("--backend: expected memory or aws, got {other:?}")),
+    }
+    if o.lambda_endpoint.is_some() && matches!(o.backend, Backend::Memory) {
+        return Err("--lambda-endpoint needs --backend aws: functions in other processes cannot share this one's memory".into());
+    }
     if o.stage.is_empty()
         || !o
             .stage
@@ -125,6 +163,7 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 
 async fn serve(opts: Options) -> Result<(), String> {
     let remote = opts.lambda_endpoint.clone();
+    let memory = matches!(opts.backend, Backend::Memory);
     let running = chat_local::start(opts)
         .await
         .map_err(|e| format!("cannot listen: {e}"))?;
@@ -142,9 +181,10 @@ async fn serve(opts: Options) -> Result<(), String> {
     println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");
     match remote {
         Some(url) => println!("  functions     invoked through the Lambda Invoke API at {url}"),
-        None => {
+        None if memory => {
             println!("  functions     in-process; data lives in memory and is gone when this stops")
         }
+        None => println!("  functions     in-process, on DynamoDB, SQS and Redis"),
     }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {

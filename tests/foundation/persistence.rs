@@ -21,7 +21,7 @@ async fn two_messages(p: &Platform) -> (chat_tests::Client, String) {
 async fn only_the_failed_records_of_a_batch_are_reported_and_a_retry_stores_them() {
     let p = Platform::default();
     two_messages(&p).await;
-    p.mem.messages.fail_next_puts(1);
+    p.faults.fail_next_puts(1);
     let resp = p.persist_batch(10).await;
     assert_eq!(
         resp.batch_item_failures.len(),

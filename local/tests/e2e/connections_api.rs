@@ -61,7 +61,7 @@ async fn the_aws_sdk_posts_gets_and_deletes_connections_and_sees_gone() {
         .unwrap();
     let closed = alice.wait_closed().await.unwrap();
     assert_eq!(closed.code, Some(1000));
-    crate::eventually("$disconnect ran", || e.p.mem.connections.is_empty()).await;
+    e.wait_disconnected("alice").await;
 
     let post = api
         .post_to_connection()

@@ -3,7 +3,7 @@ use std::time::Duration;
 use chat_client::{ChatClient, ClientError};
 use serde_json::json;
 
-use crate::{eventually, spawn, spawn_with};
+use crate::{spawn, spawn_with};
 
 #[tokio::test]
 async fn a_connect_without_a_valid_token_gets_401() {
@@ -60,17 +60,17 @@ async fn a_message_over_128_kb_closes_the_connection_with_1009() {
     alice.send_text("y".repeat(129 * 1024)).unwrap();
     let closed = alice.wait_closed().await.unwrap();
     assert_eq!(closed.code, Some(1009), "{closed:?}");
-    eventually("$disconnect ran", || e.p.mem.connections.is_empty()).await;
+    e.wait_disconnected("alice").await;
 }
 
 #[tokio::test]
 async fn an_idle_connection_is_closed_with_1001_and_disconnect_runs() {
     let e = spawn_with(|o| o.gateway.idle_timeout = Duration::from_millis(300)).await;
     let mut alice = e.connect("alice").await;
-    assert_eq!(e.p.mem.connections.len(), 1);
+    assert_eq!(e.connections_of("alice").await, 1);
     let closed = alice.wait_closed().await.unwrap();
     assert_eq!(closed.code, Some(1001));
-    eventually("$disconnect ran", || e.p.mem.connections.is_empty()).await;
+    e.wait_disconnected("alice").await;
 }
 
 #[tokio::test]

@@ -18,6 +18,15 @@ use serde_json::{json, Value};
 pub struct Env {
     pub p: Running,
     pub clock: Arc<ManualClock>,
+    /// The Redis of this test (aws backend), stopped with it.
+    _redis: Option<chat_testkit::Server>,
+}
+
+/// `CHAT_E2E_BACKEND=aws` runs the suite on the real adapters: DynamoDB and
+/// SQS in moto, the Redis cache in redis-server, pushes through the twin's
+/// `@connections` API; each test gets its own table, queues and Redis.
+fn aws_backend() -> bool {
+    std::env::var("CHAT_E2E_BACKEND").is_ok_and(|b| b == "aws")
 }
 
 pub async fn spawn() -> Env {
@@ -32,9 +41,35 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
         ..Options::default()
     };
     o.queue.visibility_timeout = Duration::from_millis(50);
+    let mut redis = None;
+    if aws_backend() {
+        use chat_shared::config::{AwsConfig, RedisConfig, Secret};
+        let moto = chat_testkit::moto();
+        let server = chat_testkit::redis_server(None);
+        let config = AwsConfig {
+            table_name: format!("e2e-{}", uuid::Uuid::now_v7().simple()),
+            queue_url: None,
+            dlq_url: None,
+            ws_endpoint: None,
+            endpoint_url: Some(moto.url("http")),
+            redis: Some(RedisConfig {
+                url: Secret::new(server.url("redis")),
+                timeout_ms: 200,
+            }),
+        };
+        redis = Some(server);
+        o.backend = chat_local::Backend::Aws(chat_local::AwsBackend {
+            config,
+            create_resources: true,
+        });
+    }
     tweak(&mut o);
     let p = chat_local::start(o).await.expect("platform starts");
-    Env { p, clock }
+    Env {
+        p,
+        clock,
+        _redis: redis,
+    }
 }
 
 impl Env {
@@ -61,16 +96,39 @@ impl Env {
         r["roomId"].as_str().unwrap().to_owned()
     }
 
-    /// Waits until the queue twin has nothing visible or in flight.
+    /// Waits until the queue has nothing visible or in flight.
     pub async fn persisted(&self) {
-        for _ in 0..500 {
-            let d = self.p.queue.depth();
+        for _ in 0..1000 {
+            let d = self.p.queue.depth().await;
             if d.visible == 0 && d.not_visible == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("queue did not drain: {:?}", self.p.queue.depth());
+        panic!("queue did not drain: {:?}", self.p.queue.depth().await);
+    }
+
+    /// How many connections the store holds for `user`.
+    pub async fn connections_of(&self, user: &str) -> usize {
+        let user = chat_shared::ids::UserId::parse(user).unwrap();
+        self.p
+            .chat
+            .connections
+            .for_users(&[user])
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// Waits until `$disconnect` removed every connection of `user`.
+    pub async fn wait_disconnected(&self, user: &str) {
+        for _ in 0..300 {
+            if self.connections_of(user).await == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{user} still has connections: $disconnect did not run");
     }
 
     pub async fn history(&self, user: &str, room: &str, query: &str) -> Value {

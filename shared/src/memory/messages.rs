@@ -1,5 +1,4 @@
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -20,25 +19,12 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryMessages {
     inner: Mutex<Inner>,
-    fail_puts: AtomicU32,
 }
 
 impl MemoryMessages {
-    /// Makes the next `n` message writes fail as if the database were down:
-    /// the fault injection the persistence tests use.
-    pub fn fail_next_puts(&self, n: u32) {
-        self.fail_puts.store(n, Ordering::SeqCst);
-    }
-
     /// How many messages are stored in all rooms.
     pub fn stored_count(&self) -> usize {
         lock(&self.inner).stored.values().map(BTreeMap::len).sum()
-    }
-
-    fn take_failure(&self) -> bool {
-        self.fail_puts
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
     }
 }
 
@@ -69,11 +55,6 @@ impl MessageStore for MemoryMessages {
         messages
             .iter()
             .map(|m| {
-                if self.take_failure() {
-                    return Err(StoreError::unavailable(
-                        "injected failure: message store down",
-                    ));
-                }
                 let mut g = lock(&self.inner);
                 g.stored
                     .entry(m.room_id.clone())
