@@ -216,3 +216,35 @@ async fn presence_follows_devices_and_expires_without_disconnect() {
     let (_, c) = e.rest("alice").get("/users/carol").await.unwrap();
     assert_eq!(presence(&c), "offline", "the TTL ran out");
 }
+
+#[tokio::test]
+async fn a_connection_gone_before_the_push_is_cleaned_up_and_the_others_still_get_the_message() {
+    let e = spawn().await;
+    let users = [chat_shared::ids::UserId::parse("bob").unwrap()];
+    let alice = e.connect("alice").await;
+    let bob_laptop = e.connect("bob").await;
+    let laptop_id = e.p.chat.connections.for_users(&users).await.unwrap()[0]
+        .connection_id
+        .to_string();
+    let mut bob_phone = e.connect("bob").await;
+    let room = e.room("alice", "group", &["bob"]).await;
+    assert_eq!(e.connections_of("bob").await, 2);
+    // The laptop's network dies; API Gateway never delivers $disconnect, so
+    // the store still lists it when alice's message fans out.
+    assert!(e.p.gateway.lose_connection(&laptop_id));
+    drop(bob_laptop);
+    alice.send(&room, "still here?").await.unwrap();
+    assert_eq!(
+        bob_phone.next_of("message").await.unwrap()["body"],
+        "still here?"
+    );
+    for _ in 0..200 {
+        if e.connections_of("bob").await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let left = e.p.chat.connections.for_users(&users).await.unwrap();
+    assert_eq!(left.len(), 1, "the gone connection was removed");
+    assert_ne!(left[0].connection_id.as_str(), laptop_id);
+}
