@@ -5,6 +5,7 @@ mod chat;
 mod connections_api;
 mod gateway;
 mod queue;
+mod remote_functions;
 
 use std::sync::Arc;
 use std::time::Duration;
