@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use chat_shared::auth::{Hs256Verifier, TokenVerifier};
+use chat_shared::auth::TokenVerifier;
 use chat_shared::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
 use chat_shared::error::{PushError, QueueError};
 use chat_shared::ids::ConnectionId;
@@ -129,13 +129,10 @@ impl Pusher for Unconfigured {
 }
 
 /// The token verifier for the configured identity provider.
+/// `CHAT_AUTH_MODE=hs256` (the default) or `jwks` (Cognito): see
+/// [`AuthConfig`]. The JWKS verifier's key cache lives as long as the value.
 pub fn verifier(src: &dyn Source) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
-    let auth = AuthConfig::from_source(src)?;
-    Ok(Arc::new(Hs256Verifier::new(
-        auth.jwt_secret.expose().as_bytes(),
-        auth.issuer.as_deref(),
-        auth.audience.as_deref(),
-    )))
+    chat_shared::auth::verifier_from_config(&AuthConfig::from_source(src)?, Arc::new(SystemClock))
 }
 
 #[cfg(test)]
@@ -160,5 +157,27 @@ mod tests {
     #[tokio::test]
     async fn memory_stays_the_default() {
         assert!(chat(&[("X", "1")]).await.is_ok());
+    }
+
+    #[test]
+    fn the_verifier_follows_the_auth_mode_and_names_what_is_missing() {
+        assert!(verifier(&[(vars::JWT_SECRET, "a-secret-of-16-bytes")]).is_ok());
+        let jwks = [
+            (vars::AUTH_MODE, "jwks"),
+            (
+                vars::JWKS_URL,
+                "https://idp.example.com/.well-known/jwks.json",
+            ),
+            (vars::JWT_ISSUER, "https://idp.example.com"),
+            (vars::JWT_AUDIENCE, "client"),
+        ];
+        assert!(
+            verifier(&jwks).is_ok(),
+            "no secret needed, nothing fetched yet"
+        );
+        let e = verifier(&[(vars::AUTH_MODE, "jwks")])
+            .err()
+            .expect("must fail");
+        assert_eq!(e, ConfigError::Missing(vars::JWKS_URL));
     }
 }

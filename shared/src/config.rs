@@ -4,11 +4,18 @@
 
 use std::fmt;
 
+use crate::auth::jwks::TokenUse;
+
 /// Environment variable names, in one place.
 pub mod vars {
     pub const JWT_SECRET: &str = "CHAT_JWT_SECRET";
     pub const JWT_ISSUER: &str = "CHAT_JWT_ISSUER";
     pub const JWT_AUDIENCE: &str = "CHAT_JWT_AUDIENCE";
+    /// `hs256` (default: a shared secret) or `jwks` (RS256/ES256, Cognito).
+    pub const AUTH_MODE: &str = "CHAT_AUTH_MODE";
+    pub const JWKS_URL: &str = "CHAT_JWKS_URL";
+    /// `id` (default), `access`, or `id,access`.
+    pub const JWT_TOKEN_USE: &str = "CHAT_JWT_TOKEN_USE";
     pub const MAX_BODY_BYTES: &str = "CHAT_MAX_BODY_BYTES";
     pub const MAX_BODY_CHARS: &str = "CHAT_MAX_BODY_CHARS";
     pub const CONNECTION_TTL_SECS: &str = "CHAT_CONNECTION_TTL_SECS";
@@ -185,30 +192,99 @@ impl Limits {
     }
 }
 
-/// How tokens are verified.
+/// How tokens are verified (`CHAT_AUTH_MODE`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthConfig {
-    pub jwt_secret: Secret,
-    pub issuer: Option<String>,
-    pub audience: Option<String>,
+pub enum AuthConfig {
+    /// `hs256`, the default: a shared secret (the local platform, tests).
+    Hs256 {
+        jwt_secret: Secret,
+        /// Checked when set.
+        issuer: Option<String>,
+        audience: Option<String>,
+    },
+    /// `jwks`: RS256/ES256 tokens of the provider publishing the key set.
+    Jwks(JwksSettings),
+}
+
+/// `CHAT_AUTH_MODE=jwks`: every value is required.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwksSettings {
+    pub jwks_url: String,
+    pub issuer: String,
+    /// The app client id: an ID token's `aud`, an access token's `client_id`.
+    pub audience: String,
+    pub token_uses: Vec<TokenUse>,
+}
+
+/// An `https://` URL, or `http://` to this machine (tests, local tools):
+/// keys fetched in the clear from elsewhere could be swapped on the way.
+fn key_set_url(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
+    let url = src.get(name).ok_or(ConfigError::Missing(name))?;
+    let local = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ];
+    if url.starts_with("https://") || local.iter().any(|p| url.starts_with(p)) {
+        Ok(url)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "must be an https:// URL (http:// only to localhost)".into(),
+        })
+    }
 }
 
 impl AuthConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let secret = src
-            .get(vars::JWT_SECRET)
-            .ok_or(ConfigError::Missing(vars::JWT_SECRET))?;
-        if secret.len() < 16 {
-            return Err(ConfigError::Invalid {
-                name: vars::JWT_SECRET,
-                reason: "must be at least 16 bytes".into(),
-            });
+        match src.get(vars::AUTH_MODE).as_deref() {
+            None | Some("hs256") => {
+                let secret = src
+                    .get(vars::JWT_SECRET)
+                    .ok_or(ConfigError::Missing(vars::JWT_SECRET))?;
+                if secret.len() < 16 {
+                    return Err(ConfigError::Invalid {
+                        name: vars::JWT_SECRET,
+                        reason: "must be at least 16 bytes".into(),
+                    });
+                }
+                Ok(Self::Hs256 {
+                    jwt_secret: Secret::new(secret),
+                    issuer: src.get(vars::JWT_ISSUER),
+                    audience: src.get(vars::JWT_AUDIENCE),
+                })
+            }
+            Some("jwks") => {
+                let jwks_url = key_set_url(src, vars::JWKS_URL)?;
+                let issuer = src
+                    .get(vars::JWT_ISSUER)
+                    .ok_or(ConfigError::Missing(vars::JWT_ISSUER))?;
+                let audience = src
+                    .get(vars::JWT_AUDIENCE)
+                    .ok_or(ConfigError::Missing(vars::JWT_AUDIENCE))?;
+                let token_uses = match src.get(vars::JWT_TOKEN_USE) {
+                    None => vec![TokenUse::Id],
+                    Some(raw) => {
+                        TokenUse::parse_list(&raw).map_err(|reason| ConfigError::Invalid {
+                            name: vars::JWT_TOKEN_USE,
+                            reason,
+                        })?
+                    }
+                };
+                Ok(Self::Jwks(JwksSettings {
+                    jwks_url,
+                    issuer,
+                    audience,
+                    token_uses,
+                }))
+            }
+            Some(_) => Err(ConfigError::Invalid {
+                name: vars::AUTH_MODE,
+                reason: "supported: hs256, jwks".into(),
+            }),
         }
-        Ok(Self {
-            jwt_secret: Secret::new(secret),
-            issuer: src.get(vars::JWT_ISSUER),
-            audience: src.get(vars::JWT_AUDIENCE),
-        })
     }
 }
 
@@ -361,6 +437,66 @@ mod tests {
         );
         let c = AuthConfig::from_source(&[(vars::JWT_SECRET, "super-secret-value-123")]).unwrap();
         assert!(!format!("{c:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn jwks_mode_needs_url_issuer_and_audience_and_names_the_missing_one() {
+        const URL: &str = "https://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json";
+        const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/pool";
+        let all = [
+            (vars::AUTH_MODE, "jwks"),
+            (vars::JWKS_URL, URL),
+            (vars::JWT_ISSUER, ISS),
+            (vars::JWT_AUDIENCE, "client"),
+        ];
+        assert_eq!(
+            AuthConfig::from_source(&all),
+            Ok(AuthConfig::Jwks(JwksSettings {
+                jwks_url: URL.into(),
+                issuer: ISS.into(),
+                audience: "client".into(),
+                token_uses: vec![TokenUse::Id],
+            }))
+        );
+        // No secret is needed in jwks mode; each missing value is named.
+        for (i, name) in [vars::JWKS_URL, vars::JWT_ISSUER, vars::JWT_AUDIENCE]
+            .into_iter()
+            .enumerate()
+        {
+            let mut src = all;
+            src[i + 1].0 = "UNSET";
+            let e = AuthConfig::from_source(&src).unwrap_err();
+            assert_eq!(e, ConfigError::Missing(name));
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let [a, b, c, d] = all;
+        let uses = AuthConfig::from_source(&[a, b, c, d, (vars::JWT_TOKEN_USE, "id,access")]);
+        assert!(
+            matches!(uses, Ok(AuthConfig::Jwks(s)) if s.token_uses == [TokenUse::Id, TokenUse::Access])
+        );
+        let bad = AuthConfig::from_source(&[a, b, c, d, (vars::JWT_TOKEN_USE, "refresh")]);
+        assert!(matches!(
+            bad,
+            Err(ConfigError::Invalid {
+                name: vars::JWT_TOKEN_USE,
+                ..
+            })
+        ));
+        // Keys are not fetched in the clear from elsewhere.
+        let plain =
+            AuthConfig::from_source(&[a, (vars::JWKS_URL, "http://keys.example.com/jwks"), c, d]);
+        assert!(matches!(
+            plain,
+            Err(ConfigError::Invalid {
+                name: vars::JWKS_URL,
+                ..
+            })
+        ));
+        let local =
+            AuthConfig::from_source(&[a, (vars::JWKS_URL, "http://127.0.0.1:9/jwks"), c, d]);
+        assert!(local.is_ok());
+        let mode = AuthConfig::from_source(&[(vars::AUTH_MODE, "rs256")]).unwrap_err();
+        assert!(mode.to_string().contains("CHAT_AUTH_MODE"), "{mode}");
     }
 
     const AWS: [(&str, &str); 4] = [

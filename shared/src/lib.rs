@@ -16,7 +16,8 @@
 //!   implement the same traits, and [`contract`] holds the one test suite
 //!   every adapter of a port must pass.
 //! - [`protocol`]: the wire contracts (WebSocket frames, REST bodies, cursors).
-//! - [`auth`]: token verification behind a port (HS256 today).
+//! - [`auth`]: token verification behind a port (HS256 with a secret, or
+//!   RS256/ES256 against a JWKS such as Cognito's).
 //! - [`lambda`]: decoding AWS event shapes and mapping results back; the
 //!   function crates are thin layers over it.
 //! - [`config`], [`telemetry`]: typed configuration and tracing setup, loaded
