@@ -262,6 +262,18 @@ impl Platform {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let (status, _, json) = self.rest_with_headers(token, method, path, body).await;
+        (status, json)
+    }
+
+    /// [`Platform::rest`], with the response headers too.
+    pub async fn rest_with_headers(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, http::HeaderMap, Value) {
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
         if let Some(t) = token {
             headers.push(("authorization".to_owned(), format!("Bearer {t}")));
@@ -283,7 +295,7 @@ impl Platform {
         } else {
             serde_json::from_slice(bytes).expect("JSON response")
         };
-        (status, json)
+        (status, resp.headers().clone(), json)
     }
 
     /// `POST /rooms` as `owner`; returns the room id.

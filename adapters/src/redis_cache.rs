@@ -14,6 +14,10 @@
 //! Sequence allocation (`reserve`, `last_seq`) and the channel listing always
 //! go to the inner store.
 //!
+//! The same connection also holds the rate limiter's token buckets
+//! ([`RedisRateLimiter`], keys `rl:{bucket}`), the one thing here that is
+//! state rather than a copy of it.
+//!
 //! # Freshness
 //!
 //! Every change made through a decorator reaches Redis after the inner store
@@ -64,6 +68,7 @@ pub mod breaker;
 mod connections;
 mod messages;
 mod profiles;
+mod ratelimit;
 mod rooms;
 
 use std::future::Future;
@@ -84,6 +89,7 @@ use tracing::{debug, warn};
 pub use connections::CachedConnections;
 pub use messages::CachedMessages;
 pub use profiles::CachedProfiles;
+pub use ratelimit::RedisRateLimiter;
 pub use rooms::CachedRooms;
 
 use breaker::{Breaker, Verdict};

@@ -15,12 +15,14 @@ use chat_shared::model::Job;
 use chat_shared::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
 };
+use chat_shared::ratelimit::{MemoryRateLimiter, RateLimiter};
 use chat_shared::service::Chat;
 
 use crate::apigw::ApiGwPusher;
 use crate::dynamo::Table;
 use crate::redis_cache::{
     CacheConfig, CachedConnections, CachedMessages, CachedProfiles, CachedRooms, RedisCache,
+    RedisRateLimiter,
 };
 use crate::sqs::SqsQueue;
 
@@ -63,6 +65,8 @@ pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat
     let mut rooms: Arc<dyn RoomStore> = Arc::new(stores.rooms);
     let mut messages: Arc<dyn MessageStore> = Arc::new(stores.messages);
     let mut profiles: Arc<dyn ProfileStore> = Arc::new(stores.profiles);
+    // Without Redis, each instance limits on its own.
+    let mut rate_limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new());
     if let Some(redis) = &aws.redis {
         // The error could echo the URL, which may hold a password: not shown.
         let cache =
@@ -70,6 +74,7 @@ pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat
                 name: vars::REDIS_URL,
                 reason: "not a usable Redis URL".into(),
             })?;
+        rate_limiter = Arc::new(RedisRateLimiter::new(cache.clone()));
         connections = Arc::new(CachedConnections::new(connections, cache.clone()));
         rooms = Arc::new(CachedRooms::new(rooms, cache.clone()));
         messages = Arc::new(CachedMessages::new(messages, cache.clone()));
@@ -96,6 +101,7 @@ pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat
             None => Arc::new(Unconfigured(vars::WS_ENDPOINT)),
         },
         clock: Arc::new(SystemClock),
+        rate_limiter,
         limits,
     })
 }

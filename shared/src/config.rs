@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::auth::jwks::TokenUse;
+use crate::ratelimit::{Rate, RateLimits};
 
 /// Environment variable names, in one place.
 pub mod vars {
@@ -16,6 +17,15 @@ pub mod vars {
     pub const JWKS_URL: &str = "CHAT_JWKS_URL";
     /// `id` (default), `access`, or `id,access`.
     pub const JWT_TOKEN_USE: &str = "CHAT_JWT_TOKEN_USE";
+    // --- rate limits (token buckets, see `crate::ratelimit`) ---
+    pub const RATE_MSG_CONN_PER_SEC: &str = "CHAT_RATE_MSG_CONN_PER_SEC";
+    pub const RATE_MSG_CONN_BURST: &str = "CHAT_RATE_MSG_CONN_BURST";
+    pub const RATE_MSG_USER_PER_SEC: &str = "CHAT_RATE_MSG_USER_PER_SEC";
+    pub const RATE_MSG_USER_BURST: &str = "CHAT_RATE_MSG_USER_BURST";
+    pub const RATE_TYPING_PER_SEC: &str = "CHAT_RATE_TYPING_PER_SEC";
+    pub const RATE_TYPING_BURST: &str = "CHAT_RATE_TYPING_BURST";
+    pub const RATE_REST_PER_SEC: &str = "CHAT_RATE_REST_PER_SEC";
+    pub const RATE_REST_BURST: &str = "CHAT_RATE_REST_BURST";
     pub const MAX_BODY_BYTES: &str = "CHAT_MAX_BODY_BYTES";
     pub const MAX_BODY_CHARS: &str = "CHAT_MAX_BODY_CHARS";
     pub const CONNECTION_TTL_SECS: &str = "CHAT_CONNECTION_TTL_SECS";
@@ -132,6 +142,8 @@ pub struct Limits {
     pub max_room_members: usize,
     /// Most members `POST /rooms` may name.
     pub max_initial_members: usize,
+    /// Token buckets per connection and user.
+    pub rate: RateLimits,
 }
 
 impl Default for Limits {
@@ -146,6 +158,7 @@ impl Default for Limits {
             history_page_default: 50,
             max_room_members: 1000,
             max_initial_members: 100,
+            rate: RateLimits::default(),
         }
     }
 }
@@ -188,8 +201,50 @@ impl Limits {
                 100_000,
             )?,
             max_initial_members: d.max_initial_members,
+            rate: rate_limits(src, d.rate)?,
         })
     }
+}
+
+fn rate(
+    src: &dyn Source,
+    per_sec: &'static str,
+    burst: &'static str,
+    d: Rate,
+) -> Result<Rate, ConfigError> {
+    Ok(Rate::new(
+        parse_or(src, per_sec, d.per_sec, 1, 100_000)?,
+        parse_or(src, burst, d.burst, 1, 100_000)?,
+    ))
+}
+
+fn rate_limits(src: &dyn Source, d: RateLimits) -> Result<RateLimits, ConfigError> {
+    Ok(RateLimits {
+        message_per_connection: rate(
+            src,
+            vars::RATE_MSG_CONN_PER_SEC,
+            vars::RATE_MSG_CONN_BURST,
+            d.message_per_connection,
+        )?,
+        message_per_user: rate(
+            src,
+            vars::RATE_MSG_USER_PER_SEC,
+            vars::RATE_MSG_USER_BURST,
+            d.message_per_user,
+        )?,
+        typing_per_user: rate(
+            src,
+            vars::RATE_TYPING_PER_SEC,
+            vars::RATE_TYPING_BURST,
+            d.typing_per_user,
+        )?,
+        rest_per_user: rate(
+            src,
+            vars::RATE_REST_PER_SEC,
+            vars::RATE_REST_BURST,
+            d.rest_per_user,
+        )?,
+    })
 }
 
 /// How tokens are verified (`CHAT_AUTH_MODE`).
@@ -497,6 +552,24 @@ mod tests {
         assert!(local.is_ok());
         let mode = AuthConfig::from_source(&[(vars::AUTH_MODE, "rs256")]).unwrap_err();
         assert!(mode.to_string().contains("CHAT_AUTH_MODE"), "{mode}");
+    }
+
+    #[test]
+    fn rate_limits_default_and_are_configurable() {
+        let d = Limits::default().rate;
+        assert_eq!(d.message_per_connection, Rate::new(10, 20));
+        assert_eq!(d.message_per_user, Rate::new(20, 40));
+        assert_eq!(d.typing_per_user, Rate::new(2, 4));
+        assert_eq!(d.rest_per_user, Rate::new(20, 40));
+        let l = Limits::from_source(&[
+            (vars::RATE_MSG_CONN_PER_SEC, "5"),
+            (vars::RATE_REST_BURST, "7"),
+        ])
+        .unwrap();
+        assert_eq!(l.rate.message_per_connection, Rate::new(5, 20));
+        assert_eq!(l.rate.rest_per_user, Rate::new(20, 7));
+        let e = Limits::from_source(&[(vars::RATE_TYPING_PER_SEC, "0")]).unwrap_err();
+        assert!(e.to_string().contains("CHAT_RATE_TYPING_PER_SEC"), "{e}");
     }
 
     const AWS: [(&str, &str); 4] = [

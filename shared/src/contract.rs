@@ -574,6 +574,119 @@ macro_rules! pusher_contract {
     };
 }
 
+/// Scenarios for [`crate::ratelimit::RateLimiter`]: token buckets with the
+/// caller's clock, all or nothing across buckets.
+#[macro_export]
+macro_rules! rate_limiter_contract {
+    ($make:expr) => {
+        mod rate_limiter_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::ratelimit::{Bucket, Rate, RateLimiter, Verdict};
+
+            fn bucket(rate: Rate) -> Bucket {
+                Bucket::new(format!("contract:{}", unique()), rate)
+            }
+
+            const T0: i64 = 1_795_000_000_000;
+
+            #[tokio::test]
+            async fn a_bucket_gives_its_burst_then_says_when_the_next_token_comes() {
+                let l = $make.await;
+                let b = [bucket(Rate::new(10, 20))];
+                for _ in 0..20 {
+                    assert_eq!(l.acquire(&b, T0).await.unwrap(), Verdict::Allowed);
+                }
+                assert_eq!(
+                    l.acquire(&b, T0).await.unwrap(),
+                    Verdict::Limited {
+                        retry_after_ms: 100
+                    }
+                );
+                assert_eq!(
+                    l.acquire(&b, T0 + 30).await.unwrap(),
+                    Verdict::Limited { retry_after_ms: 70 }
+                );
+            }
+
+            #[tokio::test]
+            async fn tokens_refill_with_time_but_never_beyond_the_burst() {
+                let l = $make.await;
+                let b = [bucket(Rate::new(10, 3))];
+                for _ in 0..3 {
+                    assert_eq!(l.acquire(&b, T0).await.unwrap(), Verdict::Allowed);
+                }
+                assert_eq!(l.acquire(&b, T0 + 100).await.unwrap(), Verdict::Allowed);
+                assert!(matches!(
+                    l.acquire(&b, T0 + 100).await.unwrap(),
+                    Verdict::Limited { .. }
+                ));
+                // An hour idle refills three, not thirty-six thousand.
+                let later = T0 + 3_600_000;
+                for _ in 0..3 {
+                    assert_eq!(l.acquire(&b, later).await.unwrap(), Verdict::Allowed);
+                }
+                assert!(matches!(
+                    l.acquire(&b, later).await.unwrap(),
+                    Verdict::Limited { .. }
+                ));
+            }
+
+            #[tokio::test]
+            async fn one_empty_bucket_refuses_the_request_and_takes_from_none() {
+                let l = $make.await;
+                let (wide, narrow) = (bucket(Rate::new(1, 5)), bucket(Rate::new(1, 1)));
+                let both = [wide.clone(), narrow.clone()];
+                assert_eq!(l.acquire(&both, T0).await.unwrap(), Verdict::Allowed);
+                assert_eq!(
+                    l.acquire(&both, T0).await.unwrap(),
+                    Verdict::Limited {
+                        retry_after_ms: 1_000
+                    }
+                );
+                // The refusal took nothing from the wide bucket: four are left.
+                let wide = [wide];
+                for _ in 0..4 {
+                    assert_eq!(l.acquire(&wide, T0).await.unwrap(), Verdict::Allowed);
+                }
+                assert!(matches!(
+                    l.acquire(&wide, T0).await.unwrap(),
+                    Verdict::Limited { .. }
+                ));
+            }
+
+            #[tokio::test]
+            async fn buckets_are_independent() {
+                let l = $make.await;
+                let (a, b) = ([bucket(Rate::new(1, 1))], [bucket(Rate::new(1, 1))]);
+                assert_eq!(l.acquire(&a, T0).await.unwrap(), Verdict::Allowed);
+                assert!(matches!(
+                    l.acquire(&a, T0).await.unwrap(),
+                    Verdict::Limited { .. }
+                ));
+                assert_eq!(l.acquire(&b, T0).await.unwrap(), Verdict::Allowed);
+            }
+
+            #[tokio::test]
+            async fn a_clock_that_goes_back_refills_nothing() {
+                let l = $make.await;
+                let b = [bucket(Rate::new(1, 1))];
+                assert_eq!(l.acquire(&b, T0 + 10_000).await.unwrap(), Verdict::Allowed);
+                assert!(matches!(
+                    l.acquire(&b, T0).await.unwrap(),
+                    Verdict::Limited { .. }
+                ));
+                assert!(matches!(
+                    l.acquire(&b, T0 + 10_500).await.unwrap(),
+                    Verdict::Limited { .. }
+                ));
+                assert_eq!(l.acquire(&b, T0 + 11_000).await.unwrap(), Verdict::Allowed);
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod memory_adapters {
     use crate::memory::{
@@ -585,4 +698,5 @@ mod memory_adapters {
     crate::message_store_contract!(async { MemoryMessages::default() });
     crate::profile_store_contract!(async { MemoryProfiles::default() });
     crate::pusher_contract!(async { MemoryPusher::default() });
+    crate::rate_limiter_contract!(async { crate::ratelimit::MemoryRateLimiter::default() });
 }

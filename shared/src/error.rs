@@ -74,8 +74,9 @@ pub enum ChatError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Too many requests; the same request succeeds after `retry_after_ms`.
     #[error("rate limit exceeded")]
-    RateLimited,
+    RateLimited { retry_after_ms: u64 },
     // --- ours ---
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -94,7 +95,7 @@ impl ChatError {
             ChatError::NotFound(_) => ErrorCode::NotFound,
             ChatError::Conflict(_) => ErrorCode::Conflict,
             ChatError::TooLarge(_) => ErrorCode::TooLarge,
-            ChatError::RateLimited => ErrorCode::RateLimited,
+            ChatError::RateLimited { .. } => ErrorCode::RateLimited,
             ChatError::Store(_) | ChatError::Queue(_) | ChatError::Internal(_) => {
                 ErrorCode::Internal
             }
@@ -113,6 +114,14 @@ impl ChatError {
             "internal error".to_owned()
         } else {
             self.to_string()
+        }
+    }
+
+    /// How long a rate-limited caller should wait before retrying.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            ChatError::RateLimited { retry_after_ms } => Some(*retry_after_ms),
+            _ => None,
         }
     }
 

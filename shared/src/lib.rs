@@ -18,6 +18,7 @@
 //! - [`protocol`]: the wire contracts (WebSocket frames, REST bodies, cursors).
 //! - [`auth`]: token verification behind a port (HS256 with a secret, or
 //!   RS256/ES256 against a JWKS such as Cognito's).
+//! - [`ratelimit`]: token buckets per connection and per user, behind a port.
 //! - [`lambda`]: decoding AWS event shapes and mapping results back; the
 //!   function crates are thin layers over it.
 //! - [`config`], [`telemetry`]: typed configuration and tracing setup, loaded
@@ -44,6 +45,7 @@ pub mod metrics;
 pub mod model;
 pub mod ports;
 pub mod protocol;
+pub mod ratelimit;
 pub mod service;
 pub mod telemetry;
 

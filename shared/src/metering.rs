@@ -178,6 +178,7 @@ pub fn metered(chat: &Chat, meter: &Arc<Meter>) -> Chat {
         queue: Arc::new(Metered::new(chat.queue.clone(), meter.clone())),
         pusher: Arc::new(Metered::new(chat.pusher.clone(), meter.clone())),
         clock: chat.clock.clone(),
+        rate_limiter: chat.rate_limiter.clone(),
         limits: chat.limits.clone(),
     }
 }

@@ -7,6 +7,7 @@ mod messaging;
 mod persistence;
 mod presence;
 mod profiles;
+mod ratelimit;
 mod receipts;
 mod rooms;
 mod sync;

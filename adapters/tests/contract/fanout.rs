@@ -123,6 +123,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
         clock: Arc::new(SystemClock),
+        rate_limiter: Arc::new(chat_shared::ratelimit::MemoryRateLimiter::new()),
         limits: Limits::default(),
     };
     ops.take();

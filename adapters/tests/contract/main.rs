@@ -11,5 +11,6 @@ mod fanout;
 mod faults;
 mod pusher;
 mod queue;
+mod ratelimit;
 mod support;
 mod wiring;

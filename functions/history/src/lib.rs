@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
-        let me = http::identity(&req, verifier).await?;
+        let me = http::authenticated(&req, chat, verifier).await?;
         let Route::History(room_id) = Route::of(&req)? else {
             return Err(ChatError::NotFound("route"));
         };

@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, Response};
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
-        let me = http::identity(&req, verifier).await?;
+        let me = http::authenticated(&req, chat, verifier).await?;
         match Route::of(&req)? {
             Route::CreateRoom => {
                 let (created, room) = chat.create_room(&me, http::read_json(&req)?).await?;

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
-        let me = http::identity(&req, verifier).await?;
+        let me = http::authenticated(&req, chat, verifier).await?;
         match Route::of(&req)? {
             Route::GetMe => Ok(http::json(200, &chat.me(&me).await?)),
             Route::UpdateMe => Ok(http::json(

@@ -10,6 +10,7 @@ use crate::auth::{bearer, Identity, TokenVerifier};
 use crate::error::ChatError;
 use crate::ids::{RoomId, UserId};
 use crate::protocol::rest::{ErrorBody, ErrorDetail};
+use crate::Chat;
 
 /// Largest JSON request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -101,6 +102,19 @@ pub async fn identity(req: &Request, verifier: &dyn TokenVerifier) -> Result<Ide
     Ok(identity)
 }
 
+/// The caller of a REST request ([`identity`]), within their REST rate limit:
+/// what every REST handler starts with. A limited call is refused with 429
+/// and `Retry-After` before the handler does anything.
+pub async fn authenticated(
+    req: &Request,
+    chat: &Chat,
+    verifier: &dyn TokenVerifier,
+) -> Result<Identity, ChatError> {
+    let me = identity(req, verifier).await?;
+    chat.limit_rest(&me.user_id).await?;
+    Ok(me)
+}
+
 /// The API Gateway request id, for log correlation.
 pub fn request_id(req: &Request) -> String {
     match req.request_context_ref() {
@@ -181,7 +195,14 @@ pub fn error(e: &ChatError) -> Response<Body> {
         },
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    build(e.http_status(), Body::Binary(bytes))
+    let mut resp = build(e.http_status(), Body::Binary(bytes));
+    if let Some(ms) = e.retry_after_ms() {
+        // Whole seconds, rounded up, at least one (RFC 9110 delay-seconds).
+        let secs = ms.div_ceil(1000).max(1);
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    resp
 }
 
 /// Turns a handler result into a response.

@@ -221,6 +221,9 @@ pub enum ServerFrame {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         client_msg_id: Option<ClientMsgId>,
+        /// With `rate_limited`: how long to wait before sending again.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -240,6 +243,7 @@ impl ServerFrame {
             code: e.code(),
             message: e.public_message(),
             client_msg_id,
+            retry_after_ms: e.retry_after_ms(),
         }
     }
 

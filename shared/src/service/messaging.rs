@@ -31,7 +31,18 @@ impl Chat {
     ) -> Result<(), ChatError> {
         let result = async {
             let caller = self.caller(connection_id).await?;
-            let frame = ClientFrame::decode(text)?;
+            let frame = ClientFrame::decode(text);
+            // Before anything acts on the frame: a refused frame changes
+            // nothing (no seq, no queue, no push, no cursor, no TTL). Frames
+            // that fail to decode count too, so garbage cannot flood for free.
+            let is_typing = matches!(frame, Ok(ClientFrame::Typing(_)));
+            self.within_rate(&self.limits.rate.for_frame(
+                &caller.connection_id,
+                &caller.user_id,
+                is_typing,
+            ))
+            .await?;
+            let frame = frame?;
             let span = tracing::info_span!("action", user_id = %caller.user_id, room_id = tracing::field::Empty, client_msg_id = tracing::field::Empty);
             self.dispatch(&caller, frame).instrument(span).await
         }

@@ -31,6 +31,7 @@ use crate::model::{Membership, Room};
 use crate::ports::{
     Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
 };
+use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
 /// The caller of a WebSocket action: the connection it came on and the user
 /// bound to that connection at `$connect`.
@@ -50,6 +51,8 @@ pub struct Chat {
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     pub clock: Arc<dyn Clock>,
+    /// Token buckets per connection and user ([`crate::ratelimit`]).
+    pub rate_limiter: Arc<dyn RateLimiter>,
     pub limits: Limits,
 }
 
@@ -64,6 +67,7 @@ pub struct MemoryBackends {
     pub profiles: Arc<MemoryProfiles>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
+    pub rate_limiter: Arc<MemoryRateLimiter>,
 }
 
 impl MemoryBackends {
@@ -77,6 +81,7 @@ impl MemoryBackends {
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             clock,
+            rate_limiter: self.rate_limiter.clone(),
             limits,
         }
     }
@@ -110,6 +115,29 @@ impl Chat {
         let room = room.ok_or(ChatError::NotFound("room"))?;
         authorize(actor, action, &room, membership.as_ref())?;
         Ok((room, membership))
+    }
+
+    /// Takes a token from each bucket, or refuses with `rate_limited`. A
+    /// limiter that fails lets the request through: it is an abuse brake,
+    /// and a cache outage must not become a chat outage.
+    pub(crate) async fn within_rate(&self, buckets: &[Bucket]) -> Result<(), ChatError> {
+        match self.rate_limiter.acquire(buckets, self.clock.now()).await {
+            Ok(Verdict::Allowed) => Ok(()),
+            Ok(Verdict::Limited { retry_after_ms }) => {
+                crate::metrics::record(&[(crate::metrics::Metric::RateLimited, 1.0)]);
+                tracing::info!(bucket = %buckets.first().map_or("", |b| b.key.as_str()), retry_after_ms, "rate limited");
+                Err(ChatError::RateLimited { retry_after_ms })
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::error::chain(&e), "rate limiter unavailable; request let through");
+                Ok(())
+            }
+        }
+    }
+
+    /// The REST rate limit of `user` (one token per call).
+    pub async fn limit_rest(&self, user: &UserId) -> Result<(), ChatError> {
+        self.within_rate(&self.limits.rate.for_rest(user)).await
     }
 
     /// The user ids of a room's members.
