@@ -127,6 +127,11 @@ pub type Seq = u64;
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
+/// Unicode's explicit embedding, override and isolate controls.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn clean_text(kind: &'static str, raw: &str, max_chars: usize) -> Result<String, ChatError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -140,6 +145,13 @@ fn clean_text(kind: &'static str, raw: &str, max_chars: usize) -> Result<String,
     if trimmed.chars().any(char::is_control) {
         return Err(ChatError::BadRequest(format!(
             "{kind} must not contain control characters"
+        )));
+    }
+    // Names are shown beside other people's words: an override or isolate
+    // could make one name read as another ("Trojan Source" style spoofing).
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(ChatError::BadRequest(format!(
+            "{kind} must not contain bidirectional control characters"
         )));
     }
     Ok(trimmed.to_owned())
@@ -323,6 +335,13 @@ mod tests {
         assert_eq!(DisplayName::parse("  Alice ").unwrap().as_str(), "Alice");
         assert!(DisplayName::parse(&"x".repeat(65)).is_err());
         assert!(RoomName::parse("\t").is_err());
+        // A right-to-left override would make "alice\u{202E}gnp.exe" read otherwise.
+        assert!(DisplayName::parse("alice\u{202E}gnp.exe").is_err());
+        assert!(RoomName::parse("\u{2067}team").is_err());
+        assert!(
+            DisplayName::parse("שלום").is_ok(),
+            "right-to-left text itself is fine"
+        );
     }
 
     #[test]

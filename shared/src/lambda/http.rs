@@ -161,7 +161,10 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ChatError> {
         ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        let mut msg = format!("invalid request body: {e}");
+        let mut msg = format!(
+            "invalid request body: {}",
+            crate::error::public_json_error(&e)
+        );
         msg.truncate(msg.char_indices().nth(200).map_or(msg.len(), |(i, _)| i));
         ChatError::BadRequest(msg)
     })

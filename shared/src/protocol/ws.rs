@@ -15,6 +15,10 @@ pub const ACTIONS: [&str; 5] = ["sendMessage", "markRead", "typing", "sync", "pi
 /// Most rooms one `sync` may name.
 pub const MAX_SYNC_ROOMS: usize = 100;
 
+/// Largest frame decoded: API Gateway's WebSocket message limit (128 KB).
+/// The gateway enforces it in AWS; this keeps every other path honest.
+pub const MAX_FRAME_BYTES: usize = 128 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientFrame {
     SendMessage(SendMessage),
@@ -63,9 +67,12 @@ pub struct SyncRoom {
 }
 
 fn invalid(action: &str, e: serde_json::Error) -> ChatError {
-    // serde's message names the field and the expected type; it is JSON-escaped
-    // when it goes out in an error frame, and bounded here.
-    let mut msg = format!("invalid {action} frame: {e}");
+    // What was wrong and what was expected, never the offending value; and
+    // bounded.
+    let mut msg = format!(
+        "invalid {action} frame: {}",
+        crate::error::public_json_error(&e)
+    );
     if msg.len() > 200 {
         let mut cut = 200;
         while !msg.is_char_boundary(cut) {
@@ -80,6 +87,11 @@ impl ClientFrame {
     /// Decodes one text frame. Never panics; every failure is a `bad_request`
     /// (or `too_large` for an oversize `sync`).
     pub fn decode(text: &str) -> Result<Self, ChatError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ChatError::TooLarge(format!(
+                "frames are limited to {MAX_FRAME_BYTES} bytes"
+            )));
+        }
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|_| ChatError::BadRequest("frame is not valid JSON".into()))?;
         let action = value
