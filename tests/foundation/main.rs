@@ -10,4 +10,5 @@ mod profiles;
 mod ratelimit;
 mod receipts;
 mod rooms;
+mod security;
 mod sync;

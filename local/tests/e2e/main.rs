@@ -6,6 +6,7 @@ mod connections_api;
 mod gateway;
 mod queue;
 mod remote_functions;
+mod secrets;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,70 @@
+//! Tokens never reach the local platform's logs: the gateway twin, the REST
+//! front and every function it hosts run here at TRACE, in both log formats,
+//! while clients connect with `?token=` and the `Authorization` header.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use chat_client::{ChatClient, Rest};
+use serde_json::json;
+use tracing_subscriber::layer::SubscriberExt;
+
+use crate::spawn;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A current-thread runtime: the platform's tasks run on this thread, under
+/// this thread's subscriber.
+#[tokio::test]
+async fn no_token_reaches_the_logs_of_the_local_platform() {
+    let out = Captured::default();
+    let (json_out, text_out) = (out.clone(), out.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_writer(move || json_out.clone()),
+        )
+        .with(tracing_subscriber::fmt::layer().with_writer(move || text_out.clone()))
+        .with(tracing_subscriber::filter::LevelFilter::TRACE);
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let e = spawn().await;
+    let good = e.p.token("alice");
+    let forged = chat_local::mint_token("not-the-secret-0000000000", "alice", None, 60).unwrap();
+    let mut c = ChatClient::connect(&e.p.ws_url(), &good).await.unwrap();
+    c.send_json(&json!({"action":"ping"})).unwrap();
+    c.next_of("pong").await.unwrap();
+    let mut h = ChatClient::connect_with_header(&e.p.ws_url(), &good)
+        .await
+        .unwrap();
+    h.send_json(&json!({"action":"ping"})).unwrap();
+    h.next_of("pong").await.unwrap();
+    assert!(ChatClient::connect(&e.p.ws_url(), &forged).await.is_err());
+    for t in [&good, &forged] {
+        let _ = Rest::new(&e.p.http_url(), Some(t)).get("/users/me").await;
+    }
+    c.close();
+    h.close();
+
+    let logs = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("connected"), "the platform did log:\n{logs}");
+    for t in [&good, &forged] {
+        for part in t.split('.').skip(1) {
+            assert!(!logs.contains(part), "a token was logged:\n{logs}");
+        }
+    }
+}
