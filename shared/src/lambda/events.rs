@@ -359,16 +359,19 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
+            // Exactly two hex digits: `from_str_radix` alone would also take
+            // a sign, decoding "%+a" to a newline (found by the fuzz harness).
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = [bytes[i + 1], bytes[i + 2]];
+                match std::str::from_utf8(&hex).map(|h| u8::from_str_radix(h, 16)) {
+                    Ok(Ok(b)) => {
                         out.push(b);
                         i += 2;
                     }
-                    Err(_) => out.push(b'%'),
+                    _ => out.push(b'%'),
                 }
             }
             b => out.push(b),
@@ -403,6 +406,9 @@ mod tests {
         assert_eq!(percent_decode("a%20b+c"), "a b c");
         assert_eq!(percent_decode("%zz%"), "%zz%");
         assert_eq!(percent_decode("%2"), "%2");
+        // Regression (fuzz harness): a sign is not a hex digit.
+        assert_eq!(percent_decode("%+a"), "% a");
+        assert_eq!(percent_decode("%-1x"), "%-1x");
     }
 
     #[test]
