@@ -552,6 +552,22 @@ impl Write for Captured {
     }
 }
 
+/// Installs `subscriber` for this thread, robustly while other tests run
+/// on other threads. With a single registered dispatcher, tracing computes
+/// a callsite's interest from the default of whichever thread reaches it
+/// first: another test's thread (no subscriber) would cache "never" for a
+/// callsite this test needs, and its events would silently vanish. A second
+/// registered dispatcher makes every callsite consult all of them.
+fn capture_on_this_thread(
+    subscriber: impl tracing::Subscriber + Send + Sync + 'static,
+) -> tracing::subscriber::DefaultGuard {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    guard
+}
+
 /// Every handler that sees a token runs at TRACE with both log formats (the
 /// Lambda's JSON lines with span fields, and the local platform's text), and
 /// no token, nor any piece of one, shows up.
@@ -570,7 +586,7 @@ async fn tokens_from_query_strings_and_headers_are_never_logged() {
         )
         .with(tracing_subscriber::fmt::layer().with_writer(move || text_out.clone()))
         .with(tracing_subscriber::filter::LevelFilter::TRACE);
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture_on_this_thread(subscriber);
 
     let p = Platform::default();
     let good = p.token("alice");

@@ -24,6 +24,22 @@ impl Write for Captured {
     }
 }
 
+/// Installs `subscriber` for this thread, robustly while other tests run
+/// on other threads. With a single registered dispatcher, tracing computes
+/// a callsite's interest from the default of whichever thread reaches it
+/// first: another test's thread (no subscriber) would cache "never" for a
+/// callsite this test needs, and its events would silently vanish. A second
+/// registered dispatcher makes every callsite consult all of them.
+fn capture_on_this_thread(
+    subscriber: impl tracing::Subscriber + Send + Sync + 'static,
+) -> tracing::subscriber::DefaultGuard {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    guard
+}
+
 /// A current-thread runtime: the platform's tasks run on this thread, under
 /// this thread's subscriber.
 #[tokio::test]
@@ -40,7 +56,7 @@ async fn no_token_reaches_the_logs_of_the_local_platform() {
         )
         .with(tracing_subscriber::fmt::layer().with_writer(move || text_out.clone()))
         .with(tracing_subscriber::filter::LevelFilter::TRACE);
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture_on_this_thread(subscriber);
 
     let e = spawn().await;
     let good = e.p.token("alice");
