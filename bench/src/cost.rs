@@ -22,6 +22,7 @@ use chat_shared::ids::{ConnectionId, RoomId, RoomName, UserId};
 use chat_shared::metering::{metered, Meter, Tally};
 use chat_shared::model::{ConnectionRecord, Membership, Role, Room, RoomKind};
 use chat_shared::ports::SystemClock;
+use chat_shared::ratelimit::{Rate, RateLimits};
 use chat_shared::service::MemoryBackends;
 use serde::Serialize;
 
@@ -202,6 +203,8 @@ pub struct Measurement {
     pub messages: usize,
     /// Connections registered: online members plus idle ones.
     pub connections: usize,
+    /// Sends the service refused (must be 0 for the counts to mean anything).
+    pub refused: usize,
     /// Port calls per message, by `port.operation`.
     pub calls_per_message: BTreeMap<String, f64>,
     pub persist_batches: u64,
@@ -266,7 +269,19 @@ fn uid(s: &str) -> UserId {
 /// Runs one scenario over metered in-memory adapters.
 pub async fn measure(cfg: &CostConfig) -> Measurement {
     let mem = MemoryBackends::default();
-    let chat = mem.chat(Limits::default(), Arc::new(SystemClock));
+    // Rate limits guard real users; this scenario sends in a tight loop and
+    // is about what an accepted message costs, so they are lifted here.
+    let unlimited = Rate::new(u32::MAX / 2, u32::MAX / 2);
+    let limits = Limits {
+        rate: RateLimits {
+            message_per_connection: unlimited,
+            message_per_user: unlimited,
+            typing_per_user: unlimited,
+            rest_per_user: unlimited,
+        },
+        ..Limits::default()
+    };
+    let chat = mem.chat(limits, Arc::new(SystemClock));
     let now = chat.clock.now();
     let k = cfg.room_size.max(2);
     let mut inboxes = Vec::new();
@@ -322,13 +337,16 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
     let counted = metered(&chat, &meter);
     let body: String = "x".repeat(cfg.body_bytes.max(1));
     let rooms = cfg.rooms.max(1);
+    let mut refused = 0usize;
     for m in 0..cfg.messages {
         // Round-robin over rooms, then over each room's members.
         let (room_id, conn) = &senders[(m % rooms) * k + (m / rooms) % k];
         let frame = format!(
             r#"{{"action":"sendMessage","roomId":"{room_id}","clientMsgId":"cost-{m}","body":"{body}"}}"#
         );
-        let _ = counted.handle_text(conn, &frame).await;
+        if counted.handle_text(conn, &frame).await.is_err() {
+            refused += 1;
+        }
         if m % 256 == 0 {
             for rx in &mut inboxes {
                 while rx.try_recv().is_ok() {}
@@ -368,6 +386,7 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
         idle: cfg.idle,
         messages: cfg.messages,
         connections: total_connections,
+        refused,
         calls_per_message: tallies
             .iter()
             .map(|(op, t)| (op.to_string(), t.calls as f64 / messages))
@@ -413,6 +432,7 @@ pub fn table(ms: &[Measurement], cfg: &CostConfig) -> String {
         &|m| m.connections as f64,
         0,
     );
+    row(&mut s, "sends refused", &|m| m.refused as f64, 0);
     for op in ops {
         row(
             &mut s,
@@ -615,6 +635,7 @@ mod tests {
             ..small.clone()
         };
         let (a, b) = (measure(&small).await, measure(&big).await);
+        assert_eq!((a.refused, b.refused), (0, 0));
         assert_eq!(a.calls_per_message, b.calls_per_message);
         assert_eq!(a.billed, b.billed);
         assert!(b.scan_rru_per_message > 10.0 * a.scan_rru_per_message);
