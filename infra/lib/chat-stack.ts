@@ -130,7 +130,9 @@ export class ChatStack extends Stack {
     this.functions = {
       // Outside the VPC on purpose: it needs only the JWKS endpoint.
       'chat-authorizer': make('Authorizer', 'chat-authorizer', '$connect REQUEST authorizer', Duration.seconds(5), authEnv, false),
-      'chat-connect': make('Connect', 'chat-connect', 'WebSocket $connect', Duration.seconds(10), wsEnv, true),
+      // Connect builds the same verifier at cold start (it falls back to it
+      // when no authorizer context is present), so it reads the auth settings.
+      'chat-connect': make('Connect', 'chat-connect', 'WebSocket $connect', Duration.seconds(10), { ...wsEnv, ...authEnv }, true),
       'chat-message': make('Message', 'chat-message', 'WebSocket $default and action routes', Duration.seconds(15), wsEnv, true),
       'chat-disconnect': make('Disconnect', 'chat-disconnect', 'WebSocket $disconnect', Duration.seconds(10), wsEnv, true),
       'chat-persist': make('Persist', 'chat-persist', 'SQS consumer: stores messages, pushes receipts', persistTimeout,

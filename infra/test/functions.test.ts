@@ -9,7 +9,7 @@ const WS = ['CHAT_TABLE_NAME', 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', 'CHAT_CONNE
 /** Which function reads which variables (with Redis deployed). */
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
   'chat-authorizer': [...COMMON, ...AUTH],
-  'chat-connect': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
+  'chat-connect': [...COMMON, ...WS, 'CHAT_REDIS_URL', ...AUTH],
   'chat-message': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
   'chat-disconnect': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
   'chat-persist': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_WS_ENDPOINT', 'CHAT_REDIS_URL'],
