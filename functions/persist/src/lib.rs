@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {
     let records = sqs::records(&event);
+    sqs::record_queue_age(&event);
     let span = tracing::info_span!("persist", batch_size = records.len());
     async {
         let outcomes = chat.persist_batch(&records).await;
@@ -54,5 +55,47 @@ mod tests {
             .collect();
         assert_eq!(failed, vec!["bad-1"]);
         assert_eq!(mem.messages.stored_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_records_its_size_storage_lag_and_queue_age() {
+        use chat_shared::metrics::snapshot;
+        let count = |name| snapshot().get(name).map_or(0, |s| s.count);
+        let before = (
+            count("PersistBatchSize"),
+            count("PersistLatencyMs"),
+            count("QueueAgeMs"),
+        );
+        let (chat, _mem) = Chat::in_memory(Limits::default());
+        let sent_at = 8; // ms after the epoch: any past instant
+        let job = serde_json::json!({
+            "kind": "persistMessage",
+            "message": {"roomId":"r_2","messageId":"m2","seq":1,"senderId":"bob","body":"yo","sentAt":sent_at,"clientMsgId":"c2"}
+        });
+        let records = [SqsRecord {
+            message_id: "ok-2".into(),
+            body: job.to_string(),
+            receive_count: 1,
+            sent_at,
+        }];
+        handle(
+            &chat,
+            sqs_event("arn:aws:sqs:us-east-1:1:q", &records, sent_at),
+        )
+        .await;
+        let after = (
+            count("PersistBatchSize"),
+            count("PersistLatencyMs"),
+            count("QueueAgeMs"),
+        );
+        // Other tests in this process may add to the totals, never take away.
+        assert!(after.0 > before.0, "{before:?} -> {after:?}");
+        assert!(after.1 > before.1, "{before:?} -> {after:?}");
+        assert!(after.2 > before.2, "{before:?} -> {after:?}");
+        let age = snapshot()["QueueAgeMs"];
+        assert!(
+            age.max > 1.0e12,
+            "age from SentTimestamp near the epoch: {age:?}"
+        );
     }
 }

@@ -19,6 +19,21 @@ pub fn records(event: &SqsEvent) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Records each record's time spent queued (now − SQS `SentTimestamp`) as
+/// the `QueueAgeMs` metric. Records without the attribute are skipped.
+pub fn record_queue_age(event: &SqsEvent) {
+    let now = crate::metrics::now_ms();
+    let ages: Vec<f64> = event
+        .records
+        .iter()
+        .filter_map(|r| r.attributes.get("SentTimestamp")?.parse::<i64>().ok())
+        .map(|sent| now.saturating_sub(sent).max(0) as f64)
+        .collect();
+    if !ages.is_empty() {
+        crate::metrics::record_all(crate::metrics::Metric::QueueAgeMs, &ages);
+    }
+}
+
 /// The partial batch response: exactly the failed records' ids.
 pub fn batch_response(
     records: &[(String, String)],

@@ -99,6 +99,15 @@ impl Chat {
         for c in &round.transient {
             warn!(connection_id = %c.connection_id, user_id = %c.user_id, "push failed after retries; the client recovers it with sync");
         }
+        if !round.transient.is_empty() || !round.gone.is_empty() {
+            crate::metrics::record(&[
+                (
+                    crate::metrics::Metric::PushesFailed,
+                    round.transient.len() as f64,
+                ),
+                (crate::metrics::Metric::PushesGone, round.gone.len() as f64),
+            ]);
+        }
         let emptied = self.forget_connections(&round.gone).await;
         (round, emptied)
     }

@@ -139,6 +139,10 @@ impl Chat {
         // Retries and cleanup happen after the ack: they never delay it.
         let round = self.settle(round, &bytes).await;
         info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "message accepted");
+        crate::metrics::record(&[
+            (crate::metrics::Metric::MessagesAccepted, 1.0),
+            (crate::metrics::Metric::FanoutSize, fanout as f64),
+        ]);
 
         let reached: BTreeSet<UserId> = round
             .delivered

@@ -23,6 +23,10 @@ impl Chat {
     /// Processes `(record id, body)` pairs; returns one outcome per record, in
     /// order. Message writes of the whole batch go to the store together.
     pub async fn persist_batch(&self, records: &[(String, String)]) -> Vec<RecordOutcome> {
+        crate::metrics::record(&[(
+            crate::metrics::Metric::PersistBatchSize,
+            records.len() as f64,
+        )]);
         let mut outcomes = vec![RecordOutcome::Done; records.len()];
         let mut to_store: Vec<(usize, Message)> = Vec::new();
         let mut deliveries = Vec::new();
@@ -40,6 +44,12 @@ impl Chat {
         if !to_store.is_empty() {
             let messages: Vec<Message> = to_store.iter().map(|(_, m)| m.clone()).collect();
             let results = self.messages.put_batch(&messages).await;
+            let now = self.clock.now();
+            let lags: Vec<f64> = messages
+                .iter()
+                .map(|m| now.saturating_sub(m.sent_at).max(0) as f64)
+                .collect();
+            crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
             for ((i, m), r) in to_store.iter().zip(results) {
                 let span = info_span!("record", record_id = %records[*i].0, message_id = %m.message_id, room_id = %m.room_id);
                 let _g = span.enter();
