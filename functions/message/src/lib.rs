@@ -150,4 +150,42 @@ mod tests {
         event.request_context.connection_id = None;
         assert_eq!(handle(&chat, event).await.status_code, 400);
     }
+
+    #[tokio::test]
+    async fn a_send_records_acceptance_fanout_and_failed_and_gone_pushes() {
+        use chat_shared::metrics::snapshot;
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let user = |id: &str| Identity {
+            user_id: UserId::parse(id).unwrap(),
+            name: None,
+        };
+        let conn = |id: &str| ConnectionId::parse(id).unwrap();
+        chat.connect(conn(CONN), &user("alice")).await.unwrap();
+        let _alice = mem.pusher.open(&conn(CONN));
+        let req = CreateRoomRequest {
+            name: Some("g".into()),
+            kind: RoomKind::Group,
+            members: vec![UserId::parse("bob").unwrap()],
+        };
+        let (_, room) = chat.create_room(&user("alice"), req).await.unwrap();
+        // Bob joins with three connections: two whose sockets are gone (the
+        // pusher has never seen them: 410) and one that keeps failing.
+        for c in ["BobGoneOne00=", "BobGoneTwo00=", "BobThrottled="] {
+            chat.connect(conn(c), &user("bob")).await.unwrap();
+        }
+        let _bob = mem.pusher.open(&conn("BobThrottled="));
+        mem.pusher.fail_next_posts(&conn("BobThrottled="), 100);
+
+        let accepted_before = snapshot().get("MessagesAccepted").map_or(0, |s| s.count);
+        let event = fixture(room.room.room_id.as_ref());
+        assert_eq!(handle(&chat, event).await.status_code, 200);
+
+        // Other tests here send too (fan-out 1, no failed pushes), so the
+        // values only this test produces are read from the maxima.
+        let m = snapshot();
+        assert!(m["MessagesAccepted"].count > accepted_before, "{m:?}");
+        assert!(m["FanoutSize"].max >= 3.0, "{m:?}");
+        assert!(m["PushesGone"].max >= 2.0, "{m:?}");
+        assert!(m["PushesFailed"].max >= 1.0, "{m:?}");
+    }
 }

@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {
     let records = sqs::records(&event);
-    sqs::record_queue_age(&event);
+    sqs::record_queue_age(&event, chat.clock.now());
     let span = tracing::info_span!("persist", batch_size = records.len());
     async {
         let outcomes = chat.persist_batch(&records).await;
@@ -96,6 +96,56 @@ mod tests {
         assert!(
             age.max > 1.0e12,
             "age from SentTimestamp near the epoch: {age:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn storage_lag_counts_only_the_messages_that_were_stored() {
+        use chat_shared::memory::{FailingPuts, ManualClock};
+        use chat_shared::metrics::snapshot;
+        use std::sync::Arc;
+        // A clock far beyond any other test's, so the failed message's lag
+        // (~1e15 ms) is one no other test can record: if it shows up as the
+        // maximum, a write that failed was counted.
+        let now = 1_000_000_000_000_000;
+        let (mut chat, _mem) =
+            Chat::in_memory_with_clock(Limits::default(), Arc::new(ManualClock::new(now)));
+        let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
+        chat.messages = faults.clone();
+        faults.fail_next_puts(1);
+        let job = |id: &str, sent_at: i64| {
+            serde_json::json!({
+                "kind": "persistMessage",
+                "message": {"roomId":format!("r_{id}"),"messageId":id,"seq":1,"senderId":"carol","body":"x","sentAt":sent_at,"clientMsgId":id}
+            })
+            .to_string()
+        };
+        let records = [
+            SqsRecord {
+                message_id: "fails".into(),
+                body: job("m-fails", 1),
+                receive_count: 1,
+                sent_at: 1,
+            },
+            SqsRecord {
+                message_id: "lands".into(),
+                body: job("m-lands", now - 5),
+                receive_count: 1,
+                sent_at: 1,
+            },
+        ];
+        let resp = handle(&chat, sqs_event("arn:aws:sqs:us-east-1:1:q", &records, 1)).await;
+        let failed: Vec<_> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["fails"]);
+        let lag = snapshot()["PersistLatencyMs"];
+        assert!(lag.count >= 1, "{lag:?}");
+        assert!(
+            lag.max < 1.0e15 - 10.0,
+            "a failed write was counted: {lag:?}"
         );
     }
 }

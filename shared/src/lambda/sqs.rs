@@ -19,10 +19,10 @@ pub fn records(event: &SqsEvent) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Records each record's time spent queued (now − SQS `SentTimestamp`) as
+/// Records each record's time spent queued (`now` − SQS `SentTimestamp`, in
+/// ms since the epoch, from the caller's [`Clock`](crate::ports::Clock)) as
 /// the `QueueAgeMs` metric. Records without the attribute are skipped.
-pub fn record_queue_age(event: &SqsEvent) {
-    let now = crate::metrics::now_ms();
+pub fn record_queue_age(event: &SqsEvent, now: crate::ids::Millis) {
     let ages: Vec<f64> = event
         .records
         .iter()

@@ -44,22 +44,26 @@ impl Chat {
         if !to_store.is_empty() {
             let messages: Vec<Message> = to_store.iter().map(|(_, m)| m.clone()).collect();
             let results = self.messages.put_batch(&messages).await;
+            // Storage lag of what landed: a failed write is retried and
+            // counted when it is stored.
             let now = self.clock.now();
-            let lags: Vec<f64> = messages
-                .iter()
-                .map(|m| now.saturating_sub(m.sent_at).max(0) as f64)
-                .collect();
-            crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
+            let mut lags: Vec<f64> = Vec::with_capacity(messages.len());
             for ((i, m), r) in to_store.iter().zip(results) {
                 let span = info_span!("record", record_id = %records[*i].0, message_id = %m.message_id, room_id = %m.room_id);
                 let _g = span.enter();
                 match r {
-                    Ok(()) => tracing::debug!(seq = m.seq, "message stored"),
+                    Ok(()) => {
+                        tracing::debug!(seq = m.seq, "message stored");
+                        lags.push(now.saturating_sub(m.sent_at).max(0) as f64);
+                    }
                     Err(e) => {
                         warn!(error = %crate::error::chain(&e), "message write failed; will retry");
                         outcomes[*i] = RecordOutcome::Failed;
                     }
                 }
+            }
+            if !lags.is_empty() {
+                crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
             }
             // The sender has read their own message.
             for (i, m) in &to_store {
