@@ -11,8 +11,9 @@
 //! - **max RSS**: `VmHWM` of `/proc/<pid>/status` once it polls again, idle
 //!   after one invocation (what Lambda reports as Max Memory Used).
 //!
-//! Medians over the runs. Sizes: the stripped release binary, and zipped as
-//! `bootstrap` (what is uploaded), with the `zip` command when installed.
+//! Medians over the runs. Sizes: the stripped binary of the Cargo profile
+//! Lambda deploys ([`PROFILE`]), and zipped as `bootstrap` (what is
+//! uploaded), with the `zip` command when installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -44,6 +45,9 @@ pub const FUNCTIONS: [&str; 8] = [
     "chat-rooms",
 ];
 pub const HELLO: &str = "bench-hello-lambda";
+
+/// The Cargo profile the stack deploys (`infra/lib/rust-function.ts`).
+pub const PROFILE: &str = "lambda-release";
 
 const SECRET: &str = "bench-cold-start-secret-0123456789";
 
@@ -356,7 +360,7 @@ pub async fn summarize(bin_dir: &Path, name: &str, runs: usize) -> Summary {
     };
     let Ok(meta) = std::fs::metadata(&path) else {
         s.errors.push(format!(
-            "{} not found: build it with cargo build --release",
+            "{} not found: build it with cargo build --profile {PROFILE}",
             path.display()
         ));
         return s;

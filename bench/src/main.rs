@@ -18,7 +18,7 @@ usage:
              [--baseline] [--json]
   chat-bench cost [--room-sizes 2,10,50] [--idle 1000,10000] [--messages M] [--rooms R]
              [--batch-size 25] [--message-ms 60] [--persist-ms 80] [--memory-mb 256] [--json]
-  chat-bench coldstart [--bin-dir target/release] [--runs 5] [--json]
+  chat-bench coldstart [--bin-dir target/lambda-release] [--runs 5] [--json]
 
 load defaults: --local, 1000 connections, rooms of 10, 2500 msg/s, 2 s warm-up,
 10 s measured, 64-byte bodies. --baseline also loads a bare WebSocket broadcast
@@ -235,7 +235,7 @@ async fn run_coldstart(mut args: Args) -> Result<ExitCode, String> {
     let json_out = args.flag("--json");
     let bin_dir = PathBuf::from(
         args.value("--bin-dir")?
-            .unwrap_or_else(|| "target/release".to_owned()),
+            .unwrap_or_else(|| format!("target/{}", coldstart::PROFILE)),
     );
     let runs: usize = args.parse("--runs", 5)?;
     args.finish()?;

@@ -1,6 +1,7 @@
 /**
  * One Lambda per workspace binary, all built the same way: `cargo lambda
- * build --release` of the Cargo workspace at the repository root, arm64 by
+ * build --profile lambda-release` of the Cargo workspace at the repository
+ * root (the release profile optimised for size: see the root Cargo.toml), arm64 by
  * default, on `provided.al2023`, with X-Ray tracing, its own log group (with
  * retention) and its own role.
  *
@@ -20,6 +21,9 @@ import type { ChatConfig, FunctionName } from './config';
 
 /** The workspace root manifest; every function is a binary of this workspace. */
 export const WORKSPACE_MANIFEST = path.join(__dirname, '../../Cargo.toml');
+
+/** The Cargo profile the functions are built with, defined in that manifest. */
+export const CARGO_PROFILE = 'lambda-release';
 
 export interface ChatFunctionProps {
   readonly binaryName: FunctionName;
@@ -85,6 +89,7 @@ export class ChatFunction extends Construct {
       runtime: 'provided.al2023',
       architecture: config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
       bundling: {
+        profile: CARGO_PROFILE,
         architecture: config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
       },
       description: props.description,

@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WORKSPACE_MANIFEST } from '../lib/rust-function';
+import { CARGO_PROFILE, WORKSPACE_MANIFEST } from '../lib/rust-function';
 import { FUNCTION_NAMES } from '../lib/config';
 import { cdkJson, REPO_ROOT } from './helpers';
 
@@ -32,5 +32,14 @@ describe('repository wiring', () => {
       return [...crate.matchAll(/\[\[bin\]\]\s*\nname\s*=\s*"([^"]+)"/g)].map((x) => x[1]);
     });
     expect(bins.sort()).toEqual([...FUNCTION_NAMES].sort());
+  });
+
+  it('bundles with a Cargo profile the manifest defines, optimised for size', () => {
+    // cargo lambda fails at deploy time on an unknown profile; catch it here.
+    const manifest = readFileSync(WORKSPACE_MANIFEST, 'utf8');
+    const block = new RegExp(`^\\[profile\\.${CARGO_PROFILE}\\]\\n((?:[^\\[\\n][^\\n]*\\n|\\n)*)`, 'm').exec(manifest)?.[1];
+    expect(block, `[profile.${CARGO_PROFILE}] in Cargo.toml`).toBeDefined();
+    expect(block).toMatch(/^inherits\s*=\s*"release"/m);
+    expect(block).toMatch(/^opt-level\s*=\s*"[sz]"/m);
   });
 });
