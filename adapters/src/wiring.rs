@@ -29,17 +29,51 @@ use crate::sqs::SqsQueue;
 /// The ports for the configured backend (`CHAT_BACKEND`: `memory`, the
 /// default, or `aws`). A missing or invalid variable fails with its name.
 ///
-/// With `aws`, `CHAT_TABLE_NAME` is required; the queue and the Management
-/// endpoint are given only to the functions that use them, so here they are
-/// optional: without one, that port answers every call with an error naming
-/// the variable. A function that needs them says so with [`chat_requiring`].
+/// With `aws`, `CHAT_TABLE_NAME` is required and the stores (DynamoDB, behind
+/// Redis when `CHAT_REDIS_URL` is set) are built; the queue and the pusher
+/// are not: every call to them fails, naming the variable. A function that
+/// enqueues or pushes asks for them with [`chat_requiring`].
 pub async fn chat(src: &dyn Source) -> Result<Chat, ConfigError> {
     chat_requiring(src, &[]).await
 }
 
-/// [`chat`], failing at cold start unless the `aws` backend has every
-/// variable in `needs` (e.g. `[vars::QUEUE_URL, vars::WS_ENDPOINT]`).
-pub async fn chat_requiring(src: &dyn Source, needs: &[&'static str]) -> Result<Chat, ConfigError> {
+/// A port beyond the stores that a function asks for: [`QUEUE`] or
+/// [`PUSHER`]. Naming one is what links its AWS client into the binary: a
+/// function that never names [`QUEUE`] carries no SQS client (LTO drops
+/// what nothing references, and a run-time switch would reference all).
+#[derive(Clone, Copy)]
+pub struct Port {
+    var: &'static str,
+    install: fn(&SdkConfig, &AwsConfig, &mut Chat),
+}
+
+/// The SQS job queue, at `CHAT_QUEUE_URL`.
+pub const QUEUE: Port = Port {
+    var: vars::QUEUE_URL,
+    install: install_queue,
+};
+
+/// The API Gateway Management API pusher, at `CHAT_WS_ENDPOINT`.
+pub const PUSHER: Port = Port {
+    var: vars::WS_ENDPOINT,
+    install: install_pusher,
+};
+
+fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) {
+    if let Some(url) = &aws.queue_url {
+        chat.queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str()));
+    }
+}
+
+fn install_pusher(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) {
+    if let Some(endpoint) = &aws.ws_endpoint {
+        chat.pusher = Arc::new(ApiGwPusher::new(sdk, endpoint));
+    }
+}
+
+/// [`chat`] with the `ports` this function uses; the `aws` backend fails at
+/// cold start unless each one's variable is set.
+pub async fn chat_requiring(src: &dyn Source, ports: &[Port]) -> Result<Chat, ConfigError> {
     let limits = Limits::from_source(src)?;
     match Backend::from_source(src)? {
         Backend::Memory => {
@@ -48,18 +82,44 @@ pub async fn chat_requiring(src: &dyn Source, needs: &[&'static str]) -> Result<
         }
         Backend::Aws => {
             let aws = AwsConfig::from_source(src)?;
-            aws.require(needs)?;
+            let vars: Vec<&'static str> = ports.iter().map(|p| p.var).collect();
+            aws.require(&vars)?;
             let sdk = crate::aws::sdk_config(aws.endpoint_url.as_deref()).await;
-            aws_chat(&sdk, &aws, limits)
+            with_ports(&sdk, &aws, limits, ports)
         }
     }
 }
 
-/// The AWS backend over an SDK configuration already loaded (tests and the
-/// local platform pass one for an emulator): DynamoDB stores, behind the
-/// Redis cache when `aws.redis` is set, the SQS queue and the Management API
-/// pusher.
+/// The whole AWS backend over an SDK configuration already loaded (the local
+/// platform and tests pass one for an emulator): the stores, and the queue
+/// and the pusher where their variables are set.
 pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, ConfigError> {
+    with_ports(sdk, aws, limits, &[QUEUE, PUSHER])
+}
+
+fn with_ports(
+    sdk: &SdkConfig,
+    aws: &AwsConfig,
+    limits: Limits,
+    ports: &[Port],
+) -> Result<Chat, ConfigError> {
+    let mut chat = stores(sdk, aws, limits)?;
+    for port in ports {
+        (port.install)(sdk, aws, &mut chat);
+    }
+    tracing::info!(
+        table = %aws.table_name,
+        queue = aws.queue_url.as_deref().filter(|_| ports.iter().any(|p| p.var == vars::QUEUE_URL)).unwrap_or("(none)"),
+        ws_endpoint = aws.ws_endpoint.as_deref().filter(|_| ports.iter().any(|p| p.var == vars::WS_ENDPOINT)).unwrap_or("(none)"),
+        redis = aws.redis.is_some(),
+        "CHAT_BACKEND=aws"
+    );
+    Ok(chat)
+}
+
+/// DynamoDB stores, behind the Redis cache when `aws.redis` is set; the
+/// queue and the pusher unconfigured.
+fn stores(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, ConfigError> {
     let stores = Table::new(aws_sdk_dynamodb::Client::new(sdk), aws.table_name.as_str()).stores();
     let mut connections: Arc<dyn ConnectionStore> = Arc::new(stores.connections);
     let mut rooms: Arc<dyn RoomStore> = Arc::new(stores.rooms);
@@ -80,39 +140,26 @@ pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat
         messages = Arc::new(CachedMessages::new(messages, cache.clone()));
         profiles = Arc::new(CachedProfiles::new(profiles, cache));
     }
-    tracing::info!(
-        table = %aws.table_name,
-        queue = aws.queue_url.as_deref().unwrap_or("(none)"),
-        ws_endpoint = aws.ws_endpoint.as_deref().unwrap_or("(none)"),
-        redis = aws.redis.is_some(),
-        "CHAT_BACKEND=aws"
-    );
     Ok(Chat {
         connections,
         rooms,
         messages,
         profiles,
-        queue: match &aws.queue_url {
-            Some(url) => Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str())),
-            None => Arc::new(Unconfigured(vars::QUEUE_URL)),
-        },
-        pusher: match &aws.ws_endpoint {
-            Some(endpoint) => Arc::new(ApiGwPusher::new(sdk, endpoint)),
-            None => Arc::new(Unconfigured(vars::WS_ENDPOINT)),
-        },
+        queue: Arc::new(Unconfigured(vars::QUEUE_URL)),
+        pusher: Arc::new(Unconfigured(vars::WS_ENDPOINT)),
         clock: Arc::new(SystemClock),
         rate_limiter,
         limits,
     })
 }
 
-/// The port of a resource this function was not given: every call fails,
-/// naming the variable that would configure it.
+/// The port of a resource this function did not ask for or was not given:
+/// every call fails, naming the variable that would configure it.
 struct Unconfigured(&'static str);
 
 impl Unconfigured {
     fn why(&self) -> String {
-        format!("{} is not set for this function", self.0)
+        format!("{} is not configured for this function", self.0)
     }
 }
 
@@ -153,7 +200,7 @@ mod tests {
             .expect("must fail");
         assert_eq!(e, ConfigError::Missing(vars::TABLE_NAME));
         let src = [(vars::BACKEND, "aws"), (vars::TABLE_NAME, "chat")];
-        let e = chat_requiring(&src, &[vars::QUEUE_URL])
+        let e = chat_requiring(&src, &[QUEUE])
             .await
             .err()
             .expect("must fail");

@@ -96,7 +96,7 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
         (vars::AWS_ENDPOINT_URL, moto.as_str()),
         (vars::REDIS_URL, redis.as_str()),
     ];
-    let chat = wiring::chat_requiring(&src, &[vars::QUEUE_URL, vars::WS_ENDPOINT])
+    let chat = wiring::chat_requiring(&src, &[wiring::QUEUE, wiring::PUSHER])
         .await
         .unwrap();
     send_and_check(&chat, &stub, &queue).await;
@@ -111,8 +111,17 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
         (vars::QUEUE_URL, queue.as_str()),
         (vars::WS_ENDPOINT, stub.endpoint.as_str()),
     ];
-    let chat = wiring::chat(&src).await.unwrap();
+    let chat = wiring::chat_requiring(&src, &[wiring::QUEUE, wiring::PUSHER])
+        .await
+        .unwrap();
     send_and_check(&chat, &stub, &queue).await;
+
+    // A function that does not ask for the queue does not get one, even
+    // when the variable is there: only the functions naming a port link
+    // its client.
+    let chat = wiring::chat(&src).await.unwrap();
+    let e = chat.queue.enqueue(&[]).await.unwrap_err();
+    assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
 }
 
 #[tokio::test]
@@ -120,7 +129,7 @@ async fn a_function_without_a_queue_fails_at_cold_start_only_if_it_needs_one() {
     let sdk = support::sdk().await;
     let table = support::table_with(&sdk).await;
     let src = [(vars::BACKEND, "aws"), (vars::TABLE_NAME, table.name())];
-    let e = wiring::chat_requiring(&src, &[vars::WS_ENDPOINT])
+    let e = wiring::chat_requiring(&src, &[wiring::PUSHER])
         .await
         .err()
         .unwrap();

@@ -1,12 +1,12 @@
 use chat_adapters::trace::TraceContext;
 use chat_adapters::wiring;
-use chat_shared::config::{vars, Env};
+use chat_shared::config::Env;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_shared::telemetry::init();
-    let chat = &wiring::chat_requiring(&Env, &[vars::QUEUE_URL, vars::WS_ENDPOINT]).await?;
+    let chat = &wiring::chat_requiring(&Env, &[wiring::QUEUE, wiring::PUSHER]).await?;
     let verifier = &*wiring::verifier(&Env)?;
     run(service_fn(|event: LambdaEvent<_>| {
         // The invocation's ids travel with the jobs it queues.
