@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -269,6 +269,10 @@ struct Shared {
     delivered: AtomicU64,
     /// Deliveries the acks so far call for.
     expected: AtomicU64,
+    /// Connection tasks that have stopped sending (seen the drain, or
+    /// ended). Until all have, `sent` may still grow: a send that was
+    /// under way when the drain began is counted after it.
+    quiet: AtomicUsize,
 }
 
 impl Shared {
@@ -278,6 +282,14 @@ impl Shared {
 
     fn in_window(&self, t: u64) -> bool {
         t >= self.window.0 && t < self.window.1
+    }
+
+    /// Tells the coordinator this task sends no more (once per task);
+    /// `Release` publishes every `sent` increment the task made before.
+    fn go_quiet(&self, quiet: &mut bool) {
+        if !std::mem::replace(quiet, true) {
+            self.quiet.fetch_add(1, Ordering::Release);
+        }
     }
 }
 
@@ -358,6 +370,7 @@ async fn drive(
     let mut tick = tokio::time::interval_at(spec.first_send, spec.period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut sending = *phase.borrow() == Phase::Send;
+    let mut quiet = false;
     loop {
         tokio::select! {
             _ = tick.tick(), if sending => {
@@ -384,7 +397,10 @@ async fn drive(
                 }
                 match *phase.borrow() {
                     Phase::Send => sending = true,
-                    Phase::Drain => sending = false,
+                    Phase::Drain => {
+                        sending = false;
+                        shared.go_quiet(&mut quiet);
+                    }
                     Phase::Finish => break,
                 }
             }
@@ -443,6 +459,7 @@ async fn drive(
             }
         }
     }
+    shared.go_quiet(&mut quiet);
     out.unacked = pending.len() as u64;
     (out, ws)
 }
@@ -546,6 +563,7 @@ pub async fn run(target: &Target, cfg: &LoadConfig) -> Result<LoadReport, LoadEr
         errors: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
         expected: AtomicU64::new(0),
+        quiet: AtomicUsize::new(0),
     });
     let (phase_tx, phase_rx) = watch::channel(Phase::Send);
     let mut tasks = Vec::new();
@@ -608,9 +626,14 @@ pub async fn run(target: &Target, cfg: &LoadConfig) -> Result<LoadReport, LoadEr
                 let _ = phase_tx.send(Phase::Drain);
                 now
             });
+            // Every task must have stopped sending first: checked in the
+            // same round the drain began, a send still under way was not
+            // counted yet, and finishing then reported it unacked.
+            let all_quiet = shared.quiet.load(Ordering::Acquire) >= tasks.len();
             let answered =
                 shared.acked.load(Ordering::Relaxed) + shared.errors.load(Ordering::Relaxed);
-            let done = answered >= shared.sent.load(Ordering::Relaxed)
+            let done = all_quiet
+                && answered >= shared.sent.load(Ordering::Relaxed)
                 && shared.delivered.load(Ordering::Relaxed)
                     >= shared.expected.load(Ordering::Relaxed);
             if done || now.duration_since(since) >= cfg.drain {
