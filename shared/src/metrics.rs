@@ -197,8 +197,12 @@ pub fn record(values: &[(Metric, f64)]) {
     }
 }
 
-/// Records many values of one metric (100 per EMF line).
+/// Records many values of one metric (100 per EMF line). No values, no
+/// line and no summary: callers pass what they collected, empty or not.
 pub fn record_all(metric: Metric, values: &[f64]) {
+    if values.is_empty() {
+        return;
+    }
     match sink() {
         Sink::Emf { function } => {
             for chunk in values.chunks(MAX_VALUES_PER_LINE) {
@@ -286,5 +290,13 @@ mod tests {
         record(&[(Metric::RateLimited, 1.0)]);
         record_all(Metric::RateLimited, &[1.0, 1.0]);
         assert!(snapshot()["RateLimited"].count >= 3);
+    }
+
+    #[test]
+    fn recording_no_values_leaves_no_empty_summary() {
+        // Other tests may record real QueueAgeMs values; never an empty one.
+        record_all(Metric::QueueAgeMs, &[]);
+        let s = snapshot().get("QueueAgeMs").copied();
+        assert!(s.is_none_or(|s| s.count > 0), "{s:?}");
     }
 }

@@ -29,9 +29,7 @@ pub fn record_queue_age(event: &SqsEvent, now: crate::ids::Millis) {
         .filter_map(|r| r.attributes.get("SentTimestamp")?.parse::<i64>().ok())
         .map(|sent| now.saturating_sub(sent).max(0) as f64)
         .collect();
-    if !ages.is_empty() {
-        crate::metrics::record_all(crate::metrics::Metric::QueueAgeMs, &ages);
-    }
+    crate::metrics::record_all(crate::metrics::Metric::QueueAgeMs, &ages);
 }
 
 /// The partial batch response: exactly the failed records' ids.

@@ -62,9 +62,7 @@ impl Chat {
                     }
                 }
             }
-            if !lags.is_empty() {
-                crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
-            }
+            crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
             // The sender has read their own message.
             for (i, m) in &to_store {
                 if outcomes[*i] == RecordOutcome::Failed {
