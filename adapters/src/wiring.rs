@@ -61,12 +61,14 @@ pub const PUSHER: Port = Port {
 
 fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) {
     if let Some(url) = &aws.queue_url {
+        tracing::info!(queue = %url, "SQS job queue");
         chat.queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str()));
     }
 }
 
 fn install_pusher(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) {
     if let Some(endpoint) = &aws.ws_endpoint {
+        tracing::info!(ws_endpoint = %endpoint, "API Gateway Management pusher");
         chat.pusher = Arc::new(ApiGwPusher::new(sdk, endpoint));
     }
 }
@@ -107,13 +109,6 @@ fn with_ports(
     for port in ports {
         (port.install)(sdk, aws, &mut chat);
     }
-    tracing::info!(
-        table = %aws.table_name,
-        queue = aws.queue_url.as_deref().filter(|_| ports.iter().any(|p| p.var == vars::QUEUE_URL)).unwrap_or("(none)"),
-        ws_endpoint = aws.ws_endpoint.as_deref().filter(|_| ports.iter().any(|p| p.var == vars::WS_ENDPOINT)).unwrap_or("(none)"),
-        redis = aws.redis.is_some(),
-        "CHAT_BACKEND=aws"
-    );
     Ok(chat)
 }
 
@@ -140,6 +135,11 @@ fn stores(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, Conf
         messages = Arc::new(CachedMessages::new(messages, cache.clone()));
         profiles = Arc::new(CachedProfiles::new(profiles, cache));
     }
+    tracing::info!(
+        table = %aws.table_name,
+        redis = aws.redis.is_some(),
+        "CHAT_BACKEND=aws"
+    );
     Ok(Chat {
         connections,
         rooms,
