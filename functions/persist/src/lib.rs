@@ -26,34 +26,47 @@ mod tests {
     use chat_shared::config::Limits;
     use chat_shared::lambda::events::{sqs_event, SqsRecord};
 
+    const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:1:q";
+
+    /// The job the message λ queues for message `id`, alone in its room,
+    /// sent at `sent_at` (ms since the epoch).
+    fn message_job(id: &str, sent_at: i64) -> String {
+        serde_json::json!({
+            "kind": "persistMessage",
+            "message": {"roomId":format!("r_{id}"),"messageId":id,"seq":1,"senderId":"carol","body":"x","sentAt":sent_at,"clientMsgId":id}
+        })
+        .to_string()
+    }
+
+    /// An SQS record received once, `SentTimestamp` 1 ms after the epoch.
+    fn record(message_id: &str, body: String) -> SqsRecord {
+        SqsRecord {
+            message_id: message_id.into(),
+            body,
+            receive_count: 1,
+            sent_at: 1,
+        }
+    }
+
+    fn failed_ids(resp: &SqsBatchResponse) -> Vec<&str> {
+        resp.batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
+    }
+
     #[tokio::test]
     async fn a_batch_reports_exactly_its_undecodable_record() {
         let (chat, mem) = Chat::in_memory(Limits::default());
-        let good = serde_json::json!({
-            "kind": "persistMessage",
-            "message": {"roomId":"r_1","messageId":"m1","seq":1,"senderId":"alice","body":"hi","sentAt":1,"clientMsgId":"c1"}
-        });
-        let records = vec![
+        let records = [
+            record("ok-1", message_job("m1", 1)),
             SqsRecord {
-                message_id: "ok-1".into(),
-                body: good.to_string(),
-                receive_count: 1,
-                sent_at: 1,
-            },
-            SqsRecord {
-                message_id: "bad-1".into(),
-                body: "not json".into(),
                 receive_count: 3,
-                sent_at: 1,
+                ..record("bad-1", "not json".into())
             },
         ];
-        let resp = handle(&chat, sqs_event("arn:aws:sqs:us-east-1:1:q", &records, 2)).await;
-        let failed: Vec<_> = resp
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(failed, vec!["bad-1"]);
+        let resp = handle(&chat, sqs_event(QUEUE_ARN, &records, 2)).await;
+        assert_eq!(failed_ids(&resp), vec!["bad-1"]);
         assert_eq!(mem.messages.stored_count(), 1);
     }
 
@@ -67,22 +80,8 @@ mod tests {
             count("QueueAgeMs"),
         );
         let (chat, _mem) = Chat::in_memory(Limits::default());
-        let sent_at = 8; // ms after the epoch: any past instant
-        let job = serde_json::json!({
-            "kind": "persistMessage",
-            "message": {"roomId":"r_2","messageId":"m2","seq":1,"senderId":"bob","body":"yo","sentAt":sent_at,"clientMsgId":"c2"}
-        });
-        let records = [SqsRecord {
-            message_id: "ok-2".into(),
-            body: job.to_string(),
-            receive_count: 1,
-            sent_at,
-        }];
-        handle(
-            &chat,
-            sqs_event("arn:aws:sqs:us-east-1:1:q", &records, sent_at),
-        )
-        .await;
+        let records = [record("ok-2", message_job("m2", 1))];
+        handle(&chat, sqs_event(QUEUE_ARN, &records, 1)).await;
         let after = (
             count("PersistBatchSize"),
             count("PersistLatencyMs"),
@@ -113,34 +112,12 @@ mod tests {
         let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
         chat.messages = faults.clone();
         faults.fail_next_puts(1);
-        let job = |id: &str, sent_at: i64| {
-            serde_json::json!({
-                "kind": "persistMessage",
-                "message": {"roomId":format!("r_{id}"),"messageId":id,"seq":1,"senderId":"carol","body":"x","sentAt":sent_at,"clientMsgId":id}
-            })
-            .to_string()
-        };
         let records = [
-            SqsRecord {
-                message_id: "fails".into(),
-                body: job("m-fails", 1),
-                receive_count: 1,
-                sent_at: 1,
-            },
-            SqsRecord {
-                message_id: "lands".into(),
-                body: job("m-lands", now - 5),
-                receive_count: 1,
-                sent_at: 1,
-            },
+            record("fails", message_job("m-fails", 1)),
+            record("lands", message_job("m-lands", now - 5)),
         ];
-        let resp = handle(&chat, sqs_event("arn:aws:sqs:us-east-1:1:q", &records, 1)).await;
-        let failed: Vec<_> = resp
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(failed, vec!["fails"]);
+        let resp = handle(&chat, sqs_event(QUEUE_ARN, &records, 1)).await;
+        assert_eq!(failed_ids(&resp), vec!["fails"]);
         let lag = snapshot()["PersistLatencyMs"];
         assert!(lag.count >= 1, "{lag:?}");
         assert!(
