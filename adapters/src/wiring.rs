@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use chat_shared::auth::TokenVerifier;
 use chat_shared::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
+use chat_shared::deploy::{manifest, FunctionSpec, PortName};
 use chat_shared::error::{PushError, QueueError};
 use chat_shared::ids::ConnectionId;
 use chat_shared::model::Job;
@@ -26,88 +27,177 @@ use crate::redis_cache::{
 };
 use crate::sqs::SqsQueue;
 
-/// The ports for the configured backend (`CHAT_BACKEND`: `memory`, the
-/// default, or `aws`). A missing or invalid variable fails with its name.
-///
-/// With `aws`, `CHAT_TABLE_NAME` is required and the stores (DynamoDB, behind
-/// Redis when `CHAT_REDIS_URL` is set) are built; the queue and the pusher
-/// are not: every call to them fails, naming the variable. A function that
-/// enqueues or pushes asks for them with [`chat_requiring`].
-pub async fn chat(src: &dyn Source) -> Result<Chat, ConfigError> {
-    chat_requiring(src, &[]).await
+/// A deployed function as its binary is compiled: its name and the ports
+/// beyond the stores it links ([`QUEUE`], [`PUSHER`]). Each function crate
+/// exports one as `FUNCTION`; `deploy/functions.json` must agree with it
+/// ([`check`]), which every cold start and the tests verify.
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub name: &'static str,
+    pub ports: &'static [Port],
 }
 
-/// A port beyond the stores that a function asks for: [`QUEUE`] or
+impl Function {
+    /// Whether this function links `port`.
+    pub fn links(&self, port: PortName) -> bool {
+        self.ports.iter().any(|p| p.name == port)
+    }
+}
+
+/// A port beyond the stores that a function links: [`QUEUE`] or
 /// [`PUSHER`]. Naming one is what links its AWS client into the binary: a
 /// function that never names [`QUEUE`] carries no SQS client (LTO drops
 /// what nothing references, and a run-time switch would reference all).
 #[derive(Clone, Copy)]
 pub struct Port {
-    var: &'static str,
-    install: fn(&SdkConfig, &AwsConfig, &mut Chat),
+    name: PortName,
+    install: fn(&SdkConfig, &AwsConfig, &mut Chat) -> Result<(), ConfigError>,
 }
 
 /// The SQS job queue, at `CHAT_QUEUE_URL`.
 pub const QUEUE: Port = Port {
-    var: vars::QUEUE_URL,
+    name: PortName::Queue,
     install: install_queue,
 };
 
 /// The API Gateway Management API pusher, at `CHAT_WS_ENDPOINT`.
 pub const PUSHER: Port = Port {
-    var: vars::WS_ENDPOINT,
+    name: PortName::Pusher,
     install: install_pusher,
 };
 
-fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) {
-    if let Some(url) = &aws.queue_url {
-        tracing::info!(queue = %url, "SQS job queue");
-        chat.queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str()));
-    }
+/// The ports a [`Function`] may link, in the order [`check`] compares them.
+const LINKABLE: [PortName; 2] = [PortName::Queue, PortName::Pusher];
+
+fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(), ConfigError> {
+    let url = aws
+        .queue_url
+        .as_ref()
+        .ok_or(ConfigError::Missing(vars::QUEUE_URL))?;
+    tracing::info!(queue = %url, "SQS job queue");
+    chat.queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str()));
+    Ok(())
 }
 
-fn install_pusher(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) {
-    if let Some(endpoint) = &aws.ws_endpoint {
-        tracing::info!(ws_endpoint = %endpoint, "API Gateway Management pusher");
-        chat.pusher = Arc::new(ApiGwPusher::new(sdk, endpoint));
-    }
+fn install_pusher(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(), ConfigError> {
+    let endpoint = aws
+        .ws_endpoint
+        .as_ref()
+        .ok_or(ConfigError::Missing(vars::WS_ENDPOINT))?;
+    tracing::info!(ws_endpoint = %endpoint, "API Gateway Management pusher");
+    chat.pusher = Arc::new(ApiGwPusher::new(sdk, endpoint));
+    Ok(())
 }
 
-/// [`chat`] with the `ports` this function uses; the `aws` backend fails at
-/// cold start unless each one's variable is set.
-pub async fn chat_requiring(src: &dyn Source, ports: &[Port]) -> Result<Chat, ConfigError> {
+/// The manifest entry of `f`, provided it agrees with what `f` links and
+/// has the stores. A disagreement is a build mistake: the function would
+/// run in AWS without a port it uses, or with a grant it never uses.
+pub fn check(f: &Function) -> Result<&'static FunctionSpec, ConfigError> {
+    let mismatch = |reason: String| ConfigError::Manifest {
+        function: f.name,
+        reason,
+    };
+    let spec = manifest()
+        .function(f.name)
+        .ok_or_else(|| mismatch("not in deploy/functions.json".into()))?;
+    for port in LINKABLE {
+        match (spec.has(port), f.links(port)) {
+            (true, false) => {
+                return Err(mismatch(format!(
+                    "deploy/functions.json grants the {port:?} port, which the binary does not link"
+                )))
+            }
+            (false, true) => {
+                return Err(mismatch(format!(
+                    "the binary links the {port:?} port, which deploy/functions.json does not grant"
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(spec)
+}
+
+/// The ports of function `f` for the configured backend (`CHAT_BACKEND`:
+/// `memory`, the default, or `aws`), built once per cold start. Fails with
+/// the name of a missing or invalid variable, or when `f` disagrees with
+/// `deploy/functions.json`.
+///
+/// With `aws`, `CHAT_TABLE_NAME` is required and the stores (DynamoDB, behind
+/// Redis when `CHAT_REDIS_URL` is set) are built, plus the ports `f` links,
+/// each of which requires its variable. The ports `f` does not link fail
+/// every call, naming the variable; with `memory` too (see [`restrict`]).
+pub async fn chat_for(src: &dyn Source, f: &Function) -> Result<Chat, ConfigError> {
+    let spec = check(f)?;
+    if !spec.has(PortName::Stores) {
+        return Err(ConfigError::Manifest {
+            function: f.name,
+            reason: "deploy/functions.json grants it no stores".into(),
+        });
+    }
     let limits = Limits::from_source(src)?;
     match Backend::from_source(src)? {
         Backend::Memory => {
             tracing::warn!("CHAT_BACKEND=memory: state lives in this process only");
-            Ok(Chat::in_memory(limits).0)
+            Ok(restrict(&Chat::in_memory(limits).0, f))
         }
         Backend::Aws => {
-            let aws = AwsConfig::from_source(src)?;
-            let vars: Vec<&'static str> = ports.iter().map(|p| p.var).collect();
-            aws.require(&vars)?;
+            let aws = AwsConfig::from_source(&OwnPorts { src, f })?;
             let sdk = crate::aws::sdk_config(aws.endpoint_url.as_deref()).await;
-            with_ports(&sdk, &aws, limits, ports)
+            let mut chat = stores(&sdk, &aws, limits)?;
+            for port in f.ports {
+                (port.install)(&sdk, &aws, &mut chat)?;
+            }
+            Ok(chat)
         }
     }
 }
 
-/// The whole AWS backend over an SDK configuration already loaded (the local
-/// platform and tests pass one for an emulator): the stores, and the queue
-/// and the pusher where their variables are set.
-pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, ConfigError> {
-    with_ports(sdk, aws, limits, &[QUEUE, PUSHER])
+/// The configuration as function `f` may see it: the variables of ports it
+/// does not link stay unread, as AWS never sets them for it.
+struct OwnPorts<'a> {
+    src: &'a dyn Source,
+    f: &'a Function,
 }
 
-fn with_ports(
-    sdk: &SdkConfig,
-    aws: &AwsConfig,
-    limits: Limits,
-    ports: &[Port],
-) -> Result<Chat, ConfigError> {
+impl Source for OwnPorts<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        let hidden = (name == vars::QUEUE_URL && !self.f.links(PortName::Queue))
+            || (name == vars::WS_ENDPOINT && !self.f.links(PortName::Pusher));
+        if hidden {
+            None
+        } else {
+            self.src.get(name)
+        }
+    }
+}
+
+/// `chat` as function `f` sees it: the ports `f` does not link replaced by
+/// ones that fail every call. The local platform hosts every function over
+/// one set of adapters and wires each through this, so a function that
+/// lacks a port in AWS lacks it locally too.
+pub fn restrict(chat: &Chat, f: &Function) -> Chat {
+    let mut chat = chat.clone();
+    if !f.links(PortName::Queue) {
+        chat.queue = Arc::new(Unconfigured(vars::QUEUE_URL));
+    }
+    if !f.links(PortName::Pusher) {
+        chat.pusher = Arc::new(Unconfigured(vars::WS_ENDPOINT));
+    }
+    chat
+}
+
+/// The whole AWS backend over an SDK configuration already loaded (the local
+/// platform and tests pass one for an emulator): the stores, and the queue
+/// and the pusher where their variables are set. Functions get their view
+/// of it through [`restrict`].
+pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, ConfigError> {
     let mut chat = stores(sdk, aws, limits)?;
-    for port in ports {
-        (port.install)(sdk, aws, &mut chat);
+    for port in [QUEUE, PUSHER] {
+        match (port.install)(sdk, aws, &mut chat) {
+            Ok(()) | Err(ConfigError::Missing(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(chat)
 }
@@ -181,10 +271,18 @@ impl Pusher for Unconfigured {
     }
 }
 
-/// The token verifier for the configured identity provider.
+/// The token verifier of function `f` for the configured identity provider.
 /// `CHAT_AUTH_MODE=hs256` (the default) or `jwks` (Cognito): see
 /// [`AuthConfig`]. The JWKS verifier's key cache lives as long as the value.
-pub fn verifier(src: &dyn Source) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
+/// Fails when `deploy/functions.json` gives `f` no verifier: it would have
+/// none of the auth settings in AWS.
+pub fn verifier_for(src: &dyn Source, f: &Function) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
+    if !check(f)?.has(PortName::Verifier) {
+        return Err(ConfigError::Manifest {
+            function: f.name,
+            reason: "deploy/functions.json grants it no verifier".into(),
+        });
+    }
     chat_shared::auth::verifier_from_config(&AuthConfig::from_source(src)?, Arc::new(SystemClock))
 }
 
@@ -192,29 +290,88 @@ pub fn verifier(src: &dyn Source) -> Result<Arc<dyn TokenVerifier>, ConfigError>
 mod tests {
     use super::*;
 
+    const MESSAGE: Function = Function {
+        name: "chat-message",
+        ports: &[QUEUE, PUSHER],
+    };
+    const HISTORY: Function = Function {
+        name: "chat-history",
+        ports: &[],
+    };
+
     #[tokio::test]
     async fn the_aws_backend_fails_fast_naming_the_missing_variable() {
-        let e = chat(&[(vars::BACKEND, "aws")])
+        let e = chat_for(&[(vars::BACKEND, "aws")], &MESSAGE)
             .await
             .err()
             .expect("must fail");
         assert_eq!(e, ConfigError::Missing(vars::TABLE_NAME));
         let src = [(vars::BACKEND, "aws"), (vars::TABLE_NAME, "chat")];
-        let e = chat_requiring(&src, &[QUEUE])
-            .await
-            .err()
-            .expect("must fail");
+        let e = chat_for(&src, &MESSAGE).await.err().expect("must fail");
         assert!(e.to_string().contains("CHAT_QUEUE_URL"), "{e}");
     }
 
     #[tokio::test]
-    async fn memory_stays_the_default() {
-        assert!(chat(&[("X", "1")]).await.is_ok());
+    async fn a_binary_that_disagrees_with_the_manifest_does_not_start() {
+        // chat-rooms tells members roomAdded/roomRemoved: without the
+        // pusher it would fail every one of those pushes in AWS.
+        let rooms_without_pusher = Function {
+            name: "chat-rooms",
+            ports: &[],
+        };
+        let e = chat_for(&[("X", "1")], &rooms_without_pusher)
+            .await
+            .err()
+            .expect("must fail");
+        assert!(
+            matches!(&e, ConfigError::Manifest { function: "chat-rooms", reason } if reason.contains("Pusher")),
+            "{e}"
+        );
+        let history_with_queue = Function {
+            name: "chat-history",
+            ports: &[QUEUE],
+        };
+        let e = chat_for(&[("X", "1")], &history_with_queue)
+            .await
+            .err()
+            .expect("must fail");
+        assert!(e.to_string().contains("does not grant"), "{e}");
+        let unknown = Function {
+            name: "chat-nope",
+            ports: &[],
+        };
+        assert!(check(&unknown).is_err());
+        let authorizer = Function {
+            name: "chat-authorizer",
+            ports: &[],
+        };
+        let e = chat_for(&[("X", "1")], &authorizer)
+            .await
+            .err()
+            .expect("no stores");
+        assert!(e.to_string().contains("no stores"), "{e}");
+        let e = verifier_for(&[(vars::JWT_SECRET, "a-secret-of-16-bytes")], &MESSAGE)
+            .err()
+            .expect("no verifier");
+        assert!(e.to_string().contains("no verifier"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn memory_stays_the_default_and_a_port_not_linked_fails_naming_its_variable() {
+        let chat = chat_for(&[("X", "1")], &HISTORY).await.unwrap();
+        let e = chat.queue.enqueue(&[]).await.unwrap_err();
+        assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
+        let id = ConnectionId::parse("abc=").unwrap();
+        let e = chat.pusher.post(&id, b"{}").await.unwrap_err();
+        assert!(chat_shared::error::chain(&e).contains("CHAT_WS_ENDPOINT"));
+        let chat = chat_for(&[("X", "1")], &MESSAGE).await.unwrap();
+        assert!(chat.queue.enqueue(&[]).await.is_ok());
     }
 
     #[test]
     fn the_verifier_follows_the_auth_mode_and_names_what_is_missing() {
-        assert!(verifier(&[(vars::JWT_SECRET, "a-secret-of-16-bytes")]).is_ok());
+        let history = &HISTORY;
+        assert!(verifier_for(&[(vars::JWT_SECRET, "a-secret-of-16-bytes")], history).is_ok());
         let jwks = [
             (vars::AUTH_MODE, "jwks"),
             (
@@ -225,10 +382,10 @@ mod tests {
             (vars::JWT_AUDIENCE, "client"),
         ];
         assert!(
-            verifier(&jwks).is_ok(),
+            verifier_for(&jwks, history).is_ok(),
             "no secret needed, nothing fetched yet"
         );
-        let e = verifier(&[(vars::AUTH_MODE, "jwks")])
+        let e = verifier_for(&[(vars::AUTH_MODE, "jwks")], history)
             .err()
             .expect("must fail");
         assert_eq!(e, ConfigError::Missing(vars::JWKS_URL));

@@ -9,7 +9,7 @@
  *
  * Replies reach clients only through the API Gateway Management API, never
  * as route responses. Every function gets exactly the table, queue and
- * `@connections` actions it uses (see `TABLE_ACCESS`), never `dynamodb:Scan`.
+ * `@connections` actions its ports need (deploy/functions.json), never `dynamodb:Scan`.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
@@ -22,7 +22,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ChatAuth } from './auth';
-import type { ChatConfig, FunctionName } from './config';
+import { FUNCTION_NAMES, type ChatConfig, type FunctionName } from './config';
+import { grantsOf, has, MANIFEST, SETTINGS, type GrantResource, type PortName } from './manifest';
 import { ChatMonitoring } from './monitoring';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from './nag';
 import { ChatNetwork } from './network';
@@ -31,28 +32,6 @@ import { ChatTable, GSI1 } from './table';
 
 /** The WebSocket action routes; all of them, and `$default`, go to chat-message. */
 export const WS_ACTION_ROUTES = ['sendMessage', 'markRead', 'typing', 'sync', 'ping'] as const;
-
-const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-// TransactWriteItems has no IAM action of its own: it is authorized by the
-// Put/Update/Delete/ConditionCheck actions inside it.
-const WRITE = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-];
-
-/** Table actions per function. No function may Scan: fan-out reads members, never the table. */
-export const TABLE_ACCESS: Record<Exclude<FunctionName, 'chat-authorizer'>, string[]> = {
-  'chat-connect': [...READ, ...WRITE],
-  'chat-message': [...READ, ...WRITE],
-  'chat-disconnect': [...READ, ...WRITE],
-  'chat-persist': [...READ, ...WRITE],
-  'chat-history': [...READ],
-  'chat-users': [...READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-  'chat-rooms': [...READ, ...WRITE],
-};
 
 export interface ChatStackProps extends StackProps {
   readonly config: ChatConfig;
@@ -105,6 +84,9 @@ export class ChatStack extends Stack {
     const wsEndpoint = `https://${this.webSocketApi.apiId}.execute-api.${this.region}.${this.urlSuffix}/${config.stage}`;
 
     // ---- functions -----------------------------------------------------------
+    // Each function gets the environment and the grants of the ports
+    // deploy/functions.json gives it, and nothing else: the Rust side reads the
+    // same file and refuses to start a binary that disagrees with it.
     const authEnv = {
       CHAT_AUTH_MODE: 'jwks',
       CHAT_JWKS_URL: auth.jwksUrl,
@@ -112,71 +94,77 @@ export class ChatStack extends Stack {
       CHAT_JWT_AUDIENCE: auth.audience,
     };
     const redisEnv: Record<string, string> = network ? { CHAT_REDIS_URL: network.redisUrl } : {};
-    const tableEnv = { CHAT_TABLE_NAME: table.tableName };
-    const wsEnv = {
-      ...tableEnv,
-      CHAT_QUEUE_URL: this.queue.queueUrl,
-      CHAT_WS_ENDPOINT: wsEndpoint,
-      CHAT_CONNECTION_TTL_SECS: String(config.connectionTtlSecs),
-      ...redisEnv,
+    const settingsEnv = Object.fromEntries(
+      Object.entries(config.settings).map(([key, value]) => [SETTINGS[key].env, String(value)]),
+    );
+    const portEnv: Record<PortName, Record<string, string>> = {
+      stores: { CHAT_BACKEND: 'aws', CHAT_TABLE_NAME: table.tableName, ...redisEnv, ...settingsEnv },
+      queue: { CHAT_QUEUE_URL: this.queue.queueUrl },
+      pusher: { CHAT_WS_ENDPOINT: wsEndpoint },
+      verifier: authEnv,
     };
+    for (const [port, env] of Object.entries(portEnv) as [PortName, Record<string, string>][]) {
+      const spec = MANIFEST.ports[port];
+      const settingVars = port === 'stores' ? Object.values(SETTINGS).map((x) => x.env) : [];
+      const allowed = new Set([...spec.env, ...spec.optionalEnv, ...settingVars]);
+      const unknown = Object.keys(env).filter((k) => !allowed.has(k));
+      const missing = spec.env.filter((k) => !(k in env));
+      if (unknown.length > 0 || missing.length > 0) {
+        throw new Error(`the ${port} port's environment disagrees with deploy/functions.json: ` +
+          `unlisted ${JSON.stringify(unknown)}, unset ${JSON.stringify(missing)}`);
+      }
+    }
     const netProps = network
       ? { vpc: network.vpc, subnets: network.lambdaSubnets, securityGroup: network.lambdaSecurityGroup }
       : undefined;
 
-    const make = (id: string, binaryName: FunctionName, description: string, timeout: Duration, environment: Record<string, string>, inVpc: boolean) =>
-      new ChatFunction(this, id, { binaryName, description, config, environment, timeout, network: inVpc ? netProps : undefined });
+    const make = (id: string, binaryName: FunctionName, timeout: Duration) => {
+      const spec = MANIFEST.functions[binaryName];
+      const environment = Object.assign({}, ...spec.ports.map((port) => portEnv[port]));
+      // Only the functions with the stores reach Redis; the authorizer needs
+      // only the JWKS endpoint and stays outside the VPC.
+      const inVpc = has(spec, 'stores');
+      return new ChatFunction(this, id, {
+        binaryName, description: spec.description, config, environment, timeout, network: inVpc ? netProps : undefined,
+      });
+    };
 
     this.functions = {
-      // Outside the VPC on purpose: it needs only the JWKS endpoint.
-      'chat-authorizer': make('Authorizer', 'chat-authorizer', '$connect REQUEST authorizer', Duration.seconds(5), authEnv, false),
-      // Connect builds the same verifier at cold start (it falls back to it
-      // when no authorizer context is present), so it reads the auth settings.
-      'chat-connect': make('Connect', 'chat-connect', 'WebSocket $connect', Duration.seconds(10), { ...wsEnv, ...authEnv }, true),
-      'chat-message': make('Message', 'chat-message', 'WebSocket $default and action routes', Duration.seconds(15), wsEnv, true),
-      'chat-disconnect': make('Disconnect', 'chat-disconnect', 'WebSocket $disconnect', Duration.seconds(10), wsEnv, true),
-      'chat-persist': make('Persist', 'chat-persist', 'SQS consumer: stores messages, pushes receipts', persistTimeout,
-        { ...tableEnv, CHAT_WS_ENDPOINT: wsEndpoint, ...redisEnv }, true),
-      'chat-history': make('History', 'chat-history', 'GET /rooms/{roomId}/messages', Duration.seconds(10), { ...tableEnv, ...redisEnv, ...authEnv }, true),
-      'chat-users': make('Users', 'chat-users', '/users', Duration.seconds(10), { ...tableEnv, ...redisEnv, ...authEnv }, true),
-      'chat-rooms': make('Rooms', 'chat-rooms', '/rooms and /channels', Duration.seconds(10), { ...tableEnv, ...redisEnv, ...authEnv }, true),
+      'chat-authorizer': make('Authorizer', 'chat-authorizer', Duration.seconds(5)),
+      'chat-connect': make('Connect', 'chat-connect', Duration.seconds(10)),
+      'chat-message': make('Message', 'chat-message', Duration.seconds(15)),
+      'chat-disconnect': make('Disconnect', 'chat-disconnect', Duration.seconds(10)),
+      'chat-persist': make('Persist', 'chat-persist', persistTimeout),
+      'chat-history': make('History', 'chat-history', Duration.seconds(10)),
+      'chat-users': make('Users', 'chat-users', Duration.seconds(10)),
+      'chat-rooms': make('Rooms', 'chat-rooms', Duration.seconds(10)),
     };
     const fns = this.functions;
 
-    // ---- least-privilege grants ---------------------------------------------
-    for (const [name, actions] of Object.entries(TABLE_ACCESS)) {
-      fns[name as FunctionName].role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'ChatTable',
-          actions,
-          resources: [table.tableArn, `${table.tableArn}/index/${GSI1}`],
-        }),
-      );
-    }
-    for (const name of ['chat-connect', 'chat-message', 'chat-disconnect'] as const) {
-      fns[name].role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'EnqueuePersistJobs', actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
-      );
-    }
+    // ---- least-privilege grants, from the ports -------------------------------
     // The Pusher port posts frames and may close a connection: POST and DELETE
     // on this API's own stage, nothing else (no GET, no other API or stage).
     const connectionsArn = (method: string) =>
       this.formatArn({ service: 'execute-api', resource: this.webSocketApi.apiId, resourceName: `${config.stage}/${method}/@connections/*` });
-    for (const name of ['chat-connect', 'chat-message', 'chat-disconnect', 'chat-persist'] as const) {
-      fns[name].role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'PushToConnections',
-          actions: ['execute-api:ManageConnections'],
-          resources: [connectionsArn('POST'), connectionsArn('DELETE')],
-        }),
-      );
-      for (const method of ['POST', 'DELETE']) {
-        acknowledgeWildcardResource(
-          fns[name].role,
-          connectionsArn(method),
-          'The trailing * is the connection id: connections are created at run time. The ARN is pinned to this ' +
-            'API, this stage and the one method.',
-        );
+    const grantTargets: Record<GrantResource, { sid: string; resources: string[] }> = {
+      table: { sid: 'ChatTable', resources: [table.tableArn, `${table.tableArn}/index/${GSI1}`] },
+      queue: { sid: 'EnqueuePersistJobs', resources: [this.queue.queueArn] },
+      connections: { sid: 'PushToConnections', resources: [connectionsArn('POST'), connectionsArn('DELETE')] },
+    };
+    for (const name of FUNCTION_NAMES) {
+      for (const grant of grantsOf(MANIFEST.functions[name])) {
+        const { sid, resources } = grantTargets[grant.resource];
+        fns[name].role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: grant.actions, resources }));
+        if (grant.resource === 'connections') {
+          for (const method of ['POST', 'DELETE']) {
+            acknowledgeWildcardResource(
+              fns[name].role,
+              connectionsArn(method),
+              'The trailing * is the connection id: connections are created at run time. The ARN is pinned to this ' +
+                'API, this stage and the one method.',
+            );
+          }
+        }
       }
     }
 

@@ -8,6 +8,7 @@
  * tests may be typed. Every reader below accepts both.
  */
 import type { Node } from 'constructs';
+import { SETTINGS } from './manifest';
 
 export type Stage = 'dev' | 'prod';
 export type RedisMode = 'serverless' | 'cluster';
@@ -42,8 +43,12 @@ export interface ChatConfig {
   readonly arch: Arch;
   readonly logRetentionDays: number;
   readonly rustLog: string;
-  /** WebSocket connection record lifetime; API Gateway closes any connection after 2 h. */
-  readonly connectionTtlSecs: number;
+  /**
+   * The function settings given by context (keys and bounds from deploy/settings.json,
+   * e.g. `connectionTtlSecs`), passed to the functions as their variables. Unset
+   * ones take the file's default on the Rust side too.
+   */
+  readonly settings: Record<string, number>;
   readonly wsThrottleRate: number;
   readonly wsThrottleBurst: number;
   readonly httpThrottleRate: number;
@@ -151,6 +156,17 @@ function reserved(raw: Raw, key: string): Partial<Record<FunctionName, number>> 
   return out;
 }
 
+/** The settings of deploy/settings.json given by context, validated against its bounds. */
+function functionSettings(raw: Raw): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    const v = raw(key);
+    if (v === undefined || v === null || v === '') continue;
+    out[key] = int(raw, key, s.default, s.min, s.max);
+  }
+  return out;
+}
+
 /** Reads and validates the configuration from a construct node's context. */
 export function loadConfig(node: Node): ChatConfig {
   return parseConfig((key) => node.tryGetContext(key));
@@ -201,7 +217,7 @@ export function parseConfig(raw: Raw): ChatConfig {
     arch: oneOf(raw, 'arch', ['arm64', 'x86_64'] as const, 'arm64'),
     logRetentionDays: retention(raw, 'logRetentionDays', prod ? 90 : 14),
     rustLog: str(raw, 'rustLog') ?? 'info',
-    connectionTtlSecs: int(raw, 'connectionTtlSecs', 7200, 60, 86400),
+    settings: functionSettings(raw),
     wsThrottleRate: int(raw, 'wsThrottleRate', 500, 1, 100000),
     wsThrottleBurst: int(raw, 'wsThrottleBurst', 1000, 1, 100000),
     httpThrottleRate: int(raw, 'httpThrottleRate', 200, 1, 100000),

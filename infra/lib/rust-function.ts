@@ -100,7 +100,6 @@ export class ChatFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       reservedConcurrentExecutions: reserved,
       environment: {
-        CHAT_BACKEND: 'aws',
         RUST_LOG: config.rustLog,
         ...props.environment,
       },

@@ -1,21 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, type FunctionName } from '../lib/config';
+import { MANIFEST, SETTINGS } from '../lib/manifest';
 import { fnResource, logicalId, resources, synth } from './helpers';
 
 const AUTH = ['CHAT_AUTH_MODE', 'CHAT_JWKS_URL', 'CHAT_JWT_ISSUER', 'CHAT_JWT_AUDIENCE'];
-const COMMON = ['CHAT_BACKEND', 'RUST_LOG'];
-const WS = ['CHAT_TABLE_NAME', 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', 'CHAT_CONNECTION_TTL_SECS'];
+const STORES = ['CHAT_BACKEND', 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL'];
+const LOG = ['RUST_LOG'];
 
-/** Which function reads which variables (with Redis deployed). */
+/**
+ * Which function reads which variables (with Redis deployed), written out so a
+ * change to deploy/functions.json shows up here; the Rust side checks the same
+ * file against what each binary reads (chat-local's functions tests).
+ */
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
-  'chat-authorizer': [...COMMON, ...AUTH],
-  'chat-connect': [...COMMON, ...WS, 'CHAT_REDIS_URL', ...AUTH],
-  'chat-message': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
-  'chat-disconnect': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
-  'chat-persist': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_WS_ENDPOINT', 'CHAT_REDIS_URL'],
-  'chat-history': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', ...AUTH],
-  'chat-users': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', ...AUTH],
-  'chat-rooms': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', ...AUTH],
+  'chat-authorizer': [...LOG, ...AUTH],
+  'chat-connect': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', ...AUTH],
+  'chat-message': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT'],
+  'chat-disconnect': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT'],
+  'chat-persist': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT'],
+  'chat-history': [...LOG, ...STORES, ...AUTH],
+  'chat-users': [...LOG, ...STORES, ...AUTH],
+  // Rooms tells members roomAdded/roomRemoved: it pushes.
+  'chat-rooms': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT', ...AUTH],
 };
 
 describe('Rust functions', () => {
@@ -35,8 +41,39 @@ describe('Rust functions', () => {
   it.each(FUNCTION_NAMES)('%s gets exactly the environment it reads', (name) => {
     const env = fnResource(s, name).Properties.Environment.Variables;
     expect(Object.keys(env).sort()).toEqual([...EXPECTED_ENV[name]].sort());
-    expect(env.CHAT_BACKEND).toBe('aws');
+    if (env.CHAT_TABLE_NAME) expect(env.CHAT_BACKEND).toBe('aws');
     if (env.CHAT_AUTH_MODE) expect(env.CHAT_AUTH_MODE).toBe('jwks');
+  });
+
+  it.each(FUNCTION_NAMES)('%s gets every required variable of the ports deploy/functions.json gives it, and no other', (name) => {
+    const env = Object.keys(fnResource(s, name).Properties.Environment.Variables);
+    const spec = MANIFEST.functions[name];
+    const required = spec.ports.flatMap((p) => MANIFEST.ports[p].env);
+    const allowed = new Set([
+      ...MANIFEST.commonEnv,
+      ...spec.ports.flatMap((p) => [...MANIFEST.ports[p].env, ...MANIFEST.ports[p].optionalEnv]),
+    ]);
+    expect(env).toEqual(expect.arrayContaining(required));
+    expect(env.filter((k) => !allowed.has(k))).toEqual([]);
+    expect(fnResource(s, name).Properties.Description).toBe(spec.description);
+  });
+
+  it('passes a setting given by context to the functions with the stores, within the bounds Rust enforces', () => {
+    const ttl = SETTINGS.connectionTtlSecs;
+    expect([ttl.env, ttl.default, ttl.min, ttl.max]).toEqual(['CHAT_CONNECTION_TTL_SECS', 300, 10, 7200]);
+    const r = synth({ connectionTtlSecs: '600', maxBodyBytes: 8192 });
+    for (const name of FUNCTION_NAMES) {
+      const env = fnResource(r, name).Properties.Environment.Variables;
+      if (MANIFEST.functions[name].ports.includes('stores')) {
+        expect(env.CHAT_CONNECTION_TTL_SECS, name).toBe('600');
+        expect(env.CHAT_MAX_BODY_BYTES, name).toBe('8192');
+      } else {
+        expect(env.CHAT_CONNECTION_TTL_SECS, name).toBeUndefined();
+      }
+    }
+    // 10000 once synthesized and then failed every cold start.
+    expect(() => synth({ connectionTtlSecs: '10000' })).toThrow(/"connectionTtlSecs": expected an integer in 10\.\.7200/);
+    expect(() => synth({ rateMsgConnBurst: '0' })).toThrow(/"rateMsgConnBurst"/);
   });
 
   it('points auth at the Cognito pool: issuer, its JWKS document and the app client as audience', () => {
@@ -57,7 +94,8 @@ describe('Rust functions', () => {
       'Fn::Join': ['', ['https://', { Ref: api }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/dev']],
     });
     expect(env.CHAT_REDIS_URL['Fn::Join'][1][0]).toBe('rediss://');
-    expect(env.CHAT_CONNECTION_TTL_SECS).toBe('7200');
+    // Unset settings take deploy/settings.json's default on the Rust side.
+    expect(env.CHAT_CONNECTION_TTL_SECS).toBeUndefined();
   });
 
   it('runs every function but the authorizer in the VPC when Redis is deployed', () => {

@@ -2,8 +2,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../lib/app';
-import { TABLE_ACCESS } from '../lib/chat-stack';
 import { FUNCTION_NAMES, type FunctionName } from '../lib/config';
+import { MANIFEST, tableActions } from '../lib/manifest';
 import { type Ctx, fnStatements, logicalId, makeApp, resources, synth, TEST_REGION } from './helpers';
 
 const DATA_PLANE = /^(dynamodb|sqs|execute-api):/;
@@ -104,8 +104,8 @@ describe('per-function grants', () => {
 
   it('gives each function exactly its table actions (history only reads; the authorizer none)', () => {
     expect(actionsOf('chat-authorizer', 'dynamodb:')).toEqual([]);
-    for (const [name, expected] of Object.entries(TABLE_ACCESS)) {
-      expect(actionsOf(name as FunctionName, 'dynamodb:'), name).toEqual([...expected].sort());
+    for (const name of FUNCTION_NAMES) {
+      expect(actionsOf(name, 'dynamodb:'), name).toEqual(tableActions(MANIFEST.functions[name]));
     }
     expect(actionsOf('chat-history', 'dynamodb:')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
   });
@@ -120,14 +120,14 @@ describe('per-function grants', () => {
     expect(actionsOf('chat-persist', 'sqs:')).not.toContain('sqs:SendMessage');
   });
 
-  it('allows PostToConnection/DeleteConnection only on this API stage\'s @connections, only for pushing functions', () => {
+  it('allows PostToConnection/DeleteConnection only on this API stage\'s @connections, only for pushing functions (rooms pushes roomAdded/roomRemoved)', () => {
     const api = logicalId(s.stack, s.stack.webSocketApi);
     const arn = (method: string) => ({
       'Fn::Join': ['', ['arn:aws:execute-api:eu-west-1:', { Ref: 'AWS::AccountId' }, ':', { Ref: api }, `/dev/${method}/@connections/*`]],
     });
     for (const name of FUNCTION_NAMES) {
       const stmts = fnStatements(s, name).filter((st) => list<string>(st.Action).some((a) => a.startsWith('execute-api:')));
-      if (['chat-connect', 'chat-message', 'chat-disconnect', 'chat-persist'].includes(name)) {
+      if (['chat-connect', 'chat-message', 'chat-disconnect', 'chat-persist', 'chat-rooms'].includes(name)) {
         expect(stmts, name).toHaveLength(1);
         expect(stmts[0].Action).toBe('execute-api:ManageConnections');
         expect(stmts[0].Resource).toHaveLength(2);

@@ -4,9 +4,12 @@
 //! are the ones exercised. Either way the gateway hands over the JSON event
 //! AWS would send and gets back the JSON the function answers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use chat_adapters::wiring::{self, Function};
 use chat_shared::auth::TokenVerifier;
+use chat_shared::config::ConfigError;
 use chat_shared::Chat;
 use lambda_http::Body;
 use serde::de::DeserializeOwned;
@@ -14,15 +17,27 @@ use serde_json::{json, Value};
 
 /// Function names: the binary names `cargo lambda` and the CDK deploy.
 pub mod names {
-    pub const AUTHORIZER: &str = "chat-authorizer";
-    pub const CONNECT: &str = "chat-connect";
-    pub const MESSAGE: &str = "chat-message";
-    pub const DISCONNECT: &str = "chat-disconnect";
-    pub const PERSIST: &str = "chat-persist";
-    pub const HISTORY: &str = "chat-history";
-    pub const USERS: &str = "chat-users";
-    pub const ROOMS: &str = "chat-rooms";
+    pub const AUTHORIZER: &str = chat_authorizer::FUNCTION.name;
+    pub const CONNECT: &str = chat_connect::FUNCTION.name;
+    pub const MESSAGE: &str = chat_message::FUNCTION.name;
+    pub const DISCONNECT: &str = chat_disconnect::FUNCTION.name;
+    pub const PERSIST: &str = chat_persist::FUNCTION.name;
+    pub const HISTORY: &str = chat_history::FUNCTION.name;
+    pub const USERS: &str = chat_users::FUNCTION.name;
+    pub const ROOMS: &str = chat_rooms::FUNCTION.name;
 }
+
+/// Every function the platform hosts, as its crate declares it.
+pub const ALL: [Function; 8] = [
+    chat_authorizer::FUNCTION,
+    chat_connect::FUNCTION,
+    chat_message::FUNCTION,
+    chat_disconnect::FUNCTION,
+    chat_persist::FUNCTION,
+    chat_history::FUNCTION,
+    chat_users::FUNCTION,
+    chat_rooms::FUNCTION,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
@@ -36,8 +51,9 @@ pub enum InvokeError {
 
 pub enum Functions {
     InProcess {
-        // Boxed: a `Chat` (every port and limit) dwarfs the other variant.
-        chat: Box<Chat>,
+        /// Each function's view of the adapters: only the ports
+        /// `deploy/functions.json` grants it, as in AWS.
+        chats: HashMap<&'static str, Chat>,
         verifier: Arc<dyn TokenVerifier>,
     },
     Remote {
@@ -78,11 +94,17 @@ fn http_response_json(resp: lambda_http::Response<Body>) -> Value {
 }
 
 impl Functions {
-    pub fn in_process(chat: Chat, verifier: Arc<dyn TokenVerifier>) -> Self {
-        Functions::InProcess {
-            chat: Box::new(chat),
-            verifier,
+    /// Every function over `chat`, each wired as it deploys: a port its
+    /// crate does not link (and so the manifest does not grant) fails every
+    /// call, naming its variable. Fails when a crate and the manifest
+    /// disagree, as that function's cold start would.
+    pub fn in_process(chat: &Chat, verifier: Arc<dyn TokenVerifier>) -> Result<Self, ConfigError> {
+        let mut chats = HashMap::new();
+        for f in &ALL {
+            wiring::check(f)?;
+            chats.insert(f.name, wiring::restrict(chat, f));
         }
+        Ok(Functions::InProcess { chats, verifier })
     }
 
     pub fn remote(endpoint: &str) -> Self {
@@ -94,9 +116,13 @@ impl Functions {
 
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
         match self {
-            Functions::InProcess { chat, verifier } => {
-                invoke_in_process(chat, verifier.as_ref(), function, payload).await
-            }
+            Functions::InProcess { chats, verifier } => match chats.get(function) {
+                Some(chat) => invoke_in_process(chat, verifier.as_ref(), function, payload).await,
+                None => Err(InvokeError::Transport {
+                    function: function.into(),
+                    message: "no such function".into(),
+                }),
+            },
             Functions::Remote { endpoint, http } => {
                 invoke_remote(http, endpoint, function, payload).await
             }
@@ -179,4 +205,102 @@ async fn invoke_remote(
         });
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+
+    use chat_shared::config::Source;
+    use chat_shared::deploy::{manifest, PortName};
+
+    use super::*;
+
+    #[test]
+    fn every_function_crate_agrees_with_the_manifest_and_the_manifest_has_no_other() {
+        for f in &ALL {
+            wiring::check(f).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let crates: BTreeSet<&str> = ALL.iter().map(|f| f.name).collect();
+        let listed: BTreeSet<&str> = manifest().functions.keys().map(String::as_str).collect();
+        assert_eq!(crates, listed);
+    }
+
+    /// A configuration source that answers every variable with a plausible
+    /// value (the aws backend, Cognito auth, Redis) and records what was read.
+    struct Recording {
+        values: BTreeMap<&'static str, &'static str>,
+        read: Mutex<BTreeSet<String>>,
+    }
+
+    impl Source for Recording {
+        fn get(&self, name: &str) -> Option<String> {
+            self.read.lock().unwrap().insert(name.to_owned());
+            self.values.get(name).map(|v| (*v).to_owned())
+        }
+    }
+
+    /// What each function reads at cold start, checked against what
+    /// infra gives it: reading a variable the manifest does not list means
+    /// AWS never sets it; listing a required one nobody reads is a grant
+    /// too many.
+    #[tokio::test]
+    async fn each_function_reads_exactly_the_environment_the_manifest_gives_it() {
+        use chat_shared::config::vars;
+        let m = manifest();
+        for f in &ALL {
+            let src = Recording {
+                values: BTreeMap::from([
+                    (vars::BACKEND, "aws"),
+                    (vars::TABLE_NAME, "chat"),
+                    (vars::QUEUE_URL, "https://sqs.us-east-1.amazonaws.com/1/q"),
+                    (
+                        vars::WS_ENDPOINT,
+                        "https://a.execute-api.us-east-1.amazonaws.com/dev",
+                    ),
+                    (vars::REDIS_URL, "rediss://cache.example.com:6379"),
+                    // No request leaves: clients connect lazily.
+                    (vars::AWS_ENDPOINT_URL, "http://127.0.0.1:9"),
+                    (vars::AUTH_MODE, "jwks"),
+                    (vars::JWKS_URL, "https://idp.example.com/jwks.json"),
+                    (vars::JWT_ISSUER, "https://idp.example.com"),
+                    (vars::JWT_AUDIENCE, "client"),
+                ]),
+                read: Mutex::default(),
+            };
+            let spec = wiring::check(f).unwrap();
+            if spec.has(PortName::Stores) {
+                wiring::chat_for(&src, f)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            }
+            if spec.has(PortName::Verifier) {
+                wiring::verifier_for(&src, f).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            }
+            let read = src.read.into_inner().unwrap();
+            let given: BTreeSet<&str> = m.env_of(f.name).into_iter().collect();
+            let local: BTreeSet<&str> = m.local_only_env.iter().map(String::as_str).collect();
+            for var in &read {
+                assert!(
+                    given.contains(var.as_str()) || local.contains(var.as_str()),
+                    "{} reads {var}, which deploy/functions.json does not give it",
+                    f.name
+                );
+            }
+            let required = spec
+                .ports
+                .iter()
+                .flat_map(|p| &m.ports[p].env)
+                .chain(&m.common_env)
+                .filter(|v| v.as_str() != "RUST_LOG");
+            for var in required {
+                assert!(
+                    read.contains(var),
+                    "{} is given {var} but never reads it",
+                    f.name
+                );
+            }
+        }
+    }
 }

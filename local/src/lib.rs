@@ -274,7 +274,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     chat.messages = faults.clone();
     let functions = Arc::new(match &opts.lambda_endpoint {
         Some(url) => Functions::remote(url),
-        None => Functions::in_process(chat.clone(), verifier),
+        None => Functions::in_process(&chat, verifier).map_err(other)?,
     });
     let api = WsApi {
         api_id: "local".into(),

@@ -5,9 +5,11 @@
 use std::fmt;
 
 use crate::auth::jwks::TokenUse;
+use crate::deploy::{settings, Setting};
 use crate::ratelimit::{Rate, RateLimits};
 
-/// Environment variable names, in one place.
+/// Environment variable names of everything but the bounded settings
+/// (those are in `deploy/settings.json`).
 pub mod vars {
     pub const JWT_SECRET: &str = "CHAT_JWT_SECRET";
     pub const JWT_ISSUER: &str = "CHAT_JWT_ISSUER";
@@ -17,22 +19,9 @@ pub mod vars {
     pub const JWKS_URL: &str = "CHAT_JWKS_URL";
     /// `id` (default), `access`, or `id,access`.
     pub const JWT_TOKEN_USE: &str = "CHAT_JWT_TOKEN_USE";
-    // --- rate limits (token buckets, see `crate::ratelimit`) ---
-    pub const RATE_MSG_CONN_PER_SEC: &str = "CHAT_RATE_MSG_CONN_PER_SEC";
-    pub const RATE_MSG_CONN_BURST: &str = "CHAT_RATE_MSG_CONN_BURST";
-    pub const RATE_MSG_USER_PER_SEC: &str = "CHAT_RATE_MSG_USER_PER_SEC";
-    pub const RATE_MSG_USER_BURST: &str = "CHAT_RATE_MSG_USER_BURST";
-    pub const RATE_TYPING_PER_SEC: &str = "CHAT_RATE_TYPING_PER_SEC";
-    pub const RATE_TYPING_BURST: &str = "CHAT_RATE_TYPING_BURST";
-    pub const RATE_REST_PER_SEC: &str = "CHAT_RATE_REST_PER_SEC";
-    pub const RATE_REST_BURST: &str = "CHAT_RATE_REST_BURST";
-    pub const MAX_BODY_BYTES: &str = "CHAT_MAX_BODY_BYTES";
-    pub const MAX_BODY_CHARS: &str = "CHAT_MAX_BODY_CHARS";
-    pub const CONNECTION_TTL_SECS: &str = "CHAT_CONNECTION_TTL_SECS";
-    pub const FANOUT_CONCURRENCY: &str = "CHAT_FANOUT_CONCURRENCY";
-    pub const PUSH_RETRIES: &str = "CHAT_PUSH_RETRIES";
-    pub const HISTORY_PAGE_MAX: &str = "CHAT_HISTORY_PAGE_MAX";
-    pub const MAX_ROOM_MEMBERS: &str = "CHAT_MAX_ROOM_MEMBERS";
+    // Bounded tunables (limits, rate limits, the Redis timeout) are not
+    // here: their variables, defaults and bounds are in deploy/settings.json
+    // (`crate::deploy::settings`), which infra reads too.
     pub const BACKEND: &str = "CHAT_BACKEND";
     // --- the AWS backend (`CHAT_BACKEND=aws`) ---
     pub const TABLE_NAME: &str = "CHAT_TABLE_NAME";
@@ -52,6 +41,12 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    /// The function's binary and `deploy/functions.json` disagree.
+    #[error("function {function} does not match deploy/functions.json: {reason}")]
+    Manifest {
+        function: &'static str,
+        reason: String,
+    },
 }
 
 /// A secret value: `Debug` and `Display` print a placeholder.
@@ -97,30 +92,31 @@ impl<const N: usize> Source for [(&str, &str); N] {
     }
 }
 
-fn parse_or<T>(
-    src: &dyn Source,
-    name: &'static str,
-    default: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
+/// The value of `setting`, its default when unset, failing with the
+/// variable's name when it is not an integer within the setting's bounds.
+fn parse_or<T>(src: &dyn Source, setting: &'static Setting) -> Result<T, ConfigError>
 where
-    T: std::str::FromStr + PartialOrd + fmt::Display,
+    T: TryFrom<u64>,
 {
-    let Some(raw) = src.get(name) else {
-        return Ok(default);
+    let name = setting.env.as_str();
+    let v = match src.get(name) {
+        None => setting.default,
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: "not a number".into(),
+        })?,
     };
-    let v: T = raw.trim().parse().map_err(|_| ConfigError::Invalid {
-        name,
-        reason: "not a number".into(),
-    })?;
-    if v < min || v > max {
+    if v < setting.min || v > setting.max {
         return Err(ConfigError::Invalid {
             name,
-            reason: format!("must be between {min} and {max}"),
+            reason: format!("must be between {} and {}", setting.min, setting.max),
         });
     }
-    Ok(v)
+    // The bounds in deploy/settings.json fit every field (tested).
+    T::try_from(v).map_err(|_| ConfigError::Invalid {
+        name,
+        reason: "out of range".into(),
+    })
 }
 
 /// Limits and tunables of the chat domain.
@@ -147,103 +143,51 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// The defaults of deploy/settings.json.
     fn default() -> Self {
-        Self {
-            max_body_bytes: 4096,
-            max_body_chars: 4096,
-            connection_ttl_ms: 300_000,
-            fanout_concurrency: 32,
-            push_retries: 2,
-            history_page_max: 100,
-            history_page_default: 50,
-            max_room_members: 1000,
-            max_initial_members: 100,
-            rate: RateLimits::default(),
-        }
+        Limits::from_source(&[("", ""); 0]).expect("the settings' defaults lie within their bounds")
     }
 }
 
 impl Limits {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let d = Limits::default();
-        let max_body_bytes = parse_or(src, vars::MAX_BODY_BYTES, d.max_body_bytes, 1, 120 * 1024)?;
+        let s = settings();
+        let max_body_bytes = parse_or(src, &s.max_body_bytes)?;
+        // Unset, the character limit never exceeds the byte limit.
+        let max_body_chars = match src.get(&s.max_body_chars.env) {
+            None => (s.max_body_chars.default as usize).min(max_body_bytes),
+            Some(_) => parse_or(src, &s.max_body_chars)?,
+        };
         Ok(Self {
             max_body_bytes,
-            max_body_chars: parse_or(
-                src,
-                vars::MAX_BODY_CHARS,
-                d.max_body_chars.min(max_body_bytes),
-                1,
-                120 * 1024,
-            )?,
-            connection_ttl_ms: parse_or(
-                src,
-                vars::CONNECTION_TTL_SECS,
-                d.connection_ttl_ms / 1000,
-                10,
-                7200,
-            )? * 1000,
-            fanout_concurrency: parse_or(
-                src,
-                vars::FANOUT_CONCURRENCY,
-                d.fanout_concurrency,
-                1,
-                1024,
-            )?,
-            push_retries: parse_or(src, vars::PUSH_RETRIES, d.push_retries, 0, 10)?,
-            history_page_max: parse_or(src, vars::HISTORY_PAGE_MAX, d.history_page_max, 1, 1000)?,
-            history_page_default: d.history_page_default,
-            max_room_members: parse_or(
-                src,
-                vars::MAX_ROOM_MEMBERS,
-                d.max_room_members,
-                2,
-                100_000,
-            )?,
-            max_initial_members: d.max_initial_members,
-            rate: rate_limits(src, d.rate)?,
+            max_body_chars,
+            connection_ttl_ms: parse_or::<i64>(src, &s.connection_ttl_secs)? * 1000,
+            fanout_concurrency: parse_or(src, &s.fanout_concurrency)?,
+            push_retries: parse_or(src, &s.push_retries)?,
+            history_page_max: parse_or(src, &s.history_page_max)?,
+            history_page_default: 50,
+            max_room_members: parse_or(src, &s.max_room_members)?,
+            max_initial_members: 100,
+            rate: rate_limits(src)?,
         })
     }
 }
 
 fn rate(
     src: &dyn Source,
-    per_sec: &'static str,
-    burst: &'static str,
-    d: Rate,
+    per_sec: &'static Setting,
+    burst: &'static Setting,
 ) -> Result<Rate, ConfigError> {
-    Ok(Rate::new(
-        parse_or(src, per_sec, d.per_sec, 1, 100_000)?,
-        parse_or(src, burst, d.burst, 1, 100_000)?,
-    ))
+    Ok(Rate::new(parse_or(src, per_sec)?, parse_or(src, burst)?))
 }
 
-fn rate_limits(src: &dyn Source, d: RateLimits) -> Result<RateLimits, ConfigError> {
+fn rate_limits(src: &dyn Source) -> Result<RateLimits, ConfigError> {
+    let s = settings();
     Ok(RateLimits {
-        message_per_connection: rate(
-            src,
-            vars::RATE_MSG_CONN_PER_SEC,
-            vars::RATE_MSG_CONN_BURST,
-            d.message_per_connection,
-        )?,
-        message_per_user: rate(
-            src,
-            vars::RATE_MSG_USER_PER_SEC,
-            vars::RATE_MSG_USER_BURST,
-            d.message_per_user,
-        )?,
-        typing_per_user: rate(
-            src,
-            vars::RATE_TYPING_PER_SEC,
-            vars::RATE_TYPING_BURST,
-            d.typing_per_user,
-        )?,
-        rest_per_user: rate(
-            src,
-            vars::RATE_REST_PER_SEC,
-            vars::RATE_REST_BURST,
-            d.rest_per_user,
-        )?,
+        message_per_connection: rate(src, &s.rate_msg_conn_per_sec, &s.rate_msg_conn_burst)?,
+        message_per_user: rate(src, &s.rate_msg_user_per_sec, &s.rate_msg_user_burst)?,
+        typing_per_user: rate(src, &s.rate_typing_per_sec, &s.rate_typing_burst)?,
+        rest_per_user: rate(src, &s.rate_rest_per_sec, &s.rate_rest_burst)?,
     })
 }
 
@@ -373,7 +317,7 @@ pub struct AwsConfig {
     /// The single DynamoDB table (key design in `chat_adapters::dynamo`).
     pub table_name: String,
     /// The SQS queue the persistence worker consumes. Only the functions
-    /// that enqueue get it (least privilege); see [`AwsConfig::require`].
+    /// that enqueue get it (least privilege: `deploy/functions.json`).
     pub queue_url: Option<String>,
     /// Its dead-letter queue, for tools that inspect or redrive it.
     pub dlq_url: Option<String>,
@@ -423,7 +367,7 @@ impl AwsConfig {
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
                 Some(RedisConfig {
                     url: Secret::new(url),
-                    timeout_ms: parse_or(src, vars::REDIS_TIMEOUT_MS, 50, 1, 10_000)?,
+                    timeout_ms: parse_or(src, &settings().redis_timeout_ms)?,
                 })
             }
             Some(_) => {
@@ -442,26 +386,6 @@ impl AwsConfig {
             redis,
         })
     }
-
-    /// Fails with the first of `names` (from [`vars`]) that this function
-    /// needs but was not given: a function that enqueues or pushes fails at
-    /// cold start, not at its first message.
-    pub fn require(&self, names: &[&'static str]) -> Result<(), ConfigError> {
-        for &name in names {
-            let present = match name {
-                vars::QUEUE_URL => self.queue_url.is_some(),
-                vars::WS_ENDPOINT => self.ws_endpoint.is_some(),
-                vars::DLQ_URL => self.dlq_url.is_some(),
-                vars::REDIS_URL => self.redis.is_some(),
-                vars::AWS_ENDPOINT_URL => self.endpoint_url.is_some(),
-                _ => true,
-            };
-            if !present {
-                return Err(ConfigError::Missing(name));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -477,10 +401,45 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_read_with_the_bounds_of_the_settings_file() {
+        for setting in settings().all() {
+            let name = setting.env.as_str();
+            let (lo, hi) = (setting.min.to_string(), setting.max.to_string());
+            let (below, above) = (
+                setting.min.checked_sub(1).map(|v| v.to_string()),
+                (setting.max + 1).to_string(),
+            );
+            let check = |v: &str| -> Result<(), ConfigError> {
+                if std::ptr::eq(setting, &settings().redis_timeout_ms) {
+                    let src = [
+                        (vars::TABLE_NAME, "t"),
+                        (vars::REDIS_URL, "redis://127.0.0.1:6379"),
+                        (name, v),
+                    ];
+                    AwsConfig::from_source(&src).map(|_| ())
+                } else {
+                    Limits::from_source(&[(name, v)]).map(|_| ())
+                }
+            };
+            assert_eq!(check(&lo), Ok(()), "{name}={lo}");
+            assert_eq!(check(&hi), Ok(()), "{name}={hi}");
+            for bad in below.iter().chain([&above]) {
+                let e = check(bad).unwrap_err();
+                assert!(
+                    matches!(e, ConfigError::Invalid { name: n, .. } if n == name),
+                    "{name}={bad}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
-        let e = Limits::from_source(&[(vars::MAX_BODY_BYTES, "lots")]).unwrap_err();
+        let e =
+            Limits::from_source(&[(settings().max_body_bytes.env.as_str(), "lots")]).unwrap_err();
         assert!(e.to_string().contains("CHAT_MAX_BODY_BYTES"), "{e}");
-        let e = Limits::from_source(&[(vars::MAX_BODY_BYTES, "999999999")]).unwrap_err();
+        let e = Limits::from_source(&[(settings().max_body_bytes.env.as_str(), "999999999")])
+            .unwrap_err();
         assert!(e.to_string().contains("between"), "{e}");
     }
 
@@ -562,13 +521,14 @@ mod tests {
         assert_eq!(d.typing_per_user, Rate::new(2, 4));
         assert_eq!(d.rest_per_user, Rate::new(20, 40));
         let l = Limits::from_source(&[
-            (vars::RATE_MSG_CONN_PER_SEC, "5"),
-            (vars::RATE_REST_BURST, "7"),
+            (settings().rate_msg_conn_per_sec.env.as_str(), "5"),
+            (settings().rate_rest_burst.env.as_str(), "7"),
         ])
         .unwrap();
         assert_eq!(l.rate.message_per_connection, Rate::new(5, 20));
         assert_eq!(l.rate.rest_per_user, Rate::new(20, 7));
-        let e = Limits::from_source(&[(vars::RATE_TYPING_PER_SEC, "0")]).unwrap_err();
+        let e =
+            Limits::from_source(&[(settings().rate_typing_per_sec.env.as_str(), "0")]).unwrap_err();
         assert!(e.to_string().contains("CHAT_RATE_TYPING_PER_SEC"), "{e}");
     }
 
@@ -597,7 +557,6 @@ mod tests {
             (&c.redis, &c.dlq_url, &c.endpoint_url),
             (&None, &None, &None)
         );
-        assert_eq!(c.require(&[vars::QUEUE_URL, vars::WS_ENDPOINT]), Ok(()));
         let mut src = AWS;
         src[0].0 = "UNSET";
         src[1].0 = "UNSET";
@@ -605,13 +564,11 @@ mod tests {
             AwsConfig::from_source(&src),
             Err(ConfigError::Missing(vars::TABLE_NAME))
         );
-        // Queue and endpoint are per function: optional until required.
+        // Queue and endpoint are per function: optional here, required by
+        // the wiring of the functions that link them.
         let [a, b, _, d] = AWS;
         let c = AwsConfig::from_source(&[a, b, d]).unwrap();
-        assert_eq!(
-            c.require(&[vars::WS_ENDPOINT, vars::QUEUE_URL]),
-            Err(ConfigError::Missing(vars::QUEUE_URL))
-        );
+        assert_eq!(c.queue_url, None);
         let e = AwsConfig::from_source(&[a, b, (vars::WS_ENDPOINT, "wss://x")]).unwrap_err();
         assert!(e.to_string().contains("CHAT_WS_ENDPOINT"), "{e}");
     }
@@ -631,7 +588,7 @@ mod tests {
                 ..
             })
         ));
-        let src = [a, b, c, d, (vars::REDIS_TIMEOUT_MS, "0")];
+        let src = [a, b, c, d, (settings().redis_timeout_ms.env.as_str(), "0")];
         assert!(AwsConfig::from_source(&src).unwrap().redis.is_none());
     }
 }

@@ -22,7 +22,8 @@
 //! - [`lambda`]: decoding AWS event shapes and mapping results back; the
 //!   function crates are thin layers over it.
 //! - [`config`], [`telemetry`]: typed configuration and tracing setup, loaded
-//!   once per cold start.
+//!   once per cold start; [`deploy`]: the settings' bounds and each
+//!   function's ports, read from `deploy/` by this crate and the CDK app alike.
 //! - [`metrics`]: business metrics (CloudWatch Embedded Metric Format in
 //!   Lambda); [`metering`]: counting decorators over the ports, for the cost
 //!   model.
@@ -36,6 +37,7 @@ pub mod authz;
 pub mod config;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
+pub mod deploy;
 pub mod error;
 pub mod ids;
 pub mod lambda;

@@ -58,13 +58,9 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
+    /// The defaults of deploy/settings.json.
     fn default() -> Self {
-        Self {
-            message_per_connection: Rate::new(10, 20),
-            message_per_user: Rate::new(20, 40),
-            typing_per_user: Rate::new(2, 4),
-            rest_per_user: Rate::new(20, 40),
-        }
+        crate::config::Limits::default().rate
     }
 }
 

@@ -96,9 +96,7 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
         (vars::AWS_ENDPOINT_URL, moto.as_str()),
         (vars::REDIS_URL, redis.as_str()),
     ];
-    let chat = wiring::chat_requiring(&src, &[wiring::QUEUE, wiring::PUSHER])
-        .await
-        .unwrap();
+    let chat = wiring::chat_for(&src, &MESSAGE).await.unwrap();
     send_and_check(&chat, &stub, &queue).await;
 
     // Endpoint (and region, as Lambda sets it) from the process environment,
@@ -111,32 +109,42 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
         (vars::QUEUE_URL, queue.as_str()),
         (vars::WS_ENDPOINT, stub.endpoint.as_str()),
     ];
-    let chat = wiring::chat_requiring(&src, &[wiring::QUEUE, wiring::PUSHER])
-        .await
-        .unwrap();
+    let chat = wiring::chat_for(&src, &MESSAGE).await.unwrap();
     send_and_check(&chat, &stub, &queue).await;
 
     // A function that does not ask for the queue does not get one, even
     // when the variable is there: only the functions naming a port link
     // its client.
-    let chat = wiring::chat(&src).await.unwrap();
+    let chat = wiring::chat_for(&src, &HISTORY).await.unwrap();
     let e = chat.queue.enqueue(&[]).await.unwrap_err();
     assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
 }
+
+/// Functions as their crates declare them (the adapters cannot depend on
+/// the function crates); `wiring::check` holds them to deploy/functions.json.
+const MESSAGE: wiring::Function = wiring::Function {
+    name: "chat-message",
+    ports: &[wiring::QUEUE, wiring::PUSHER],
+};
+const PERSIST: wiring::Function = wiring::Function {
+    name: "chat-persist",
+    ports: &[wiring::PUSHER],
+};
+const HISTORY: wiring::Function = wiring::Function {
+    name: "chat-history",
+    ports: &[],
+};
 
 #[tokio::test]
 async fn a_function_without_a_queue_fails_at_cold_start_only_if_it_needs_one() {
     let sdk = support::sdk().await;
     let table = support::table_with(&sdk).await;
     let src = [(vars::BACKEND, "aws"), (vars::TABLE_NAME, table.name())];
-    let e = wiring::chat_requiring(&src, &[wiring::PUSHER])
-        .await
-        .err()
-        .unwrap();
+    let e = wiring::chat_for(&src, &PERSIST).await.err().unwrap();
     assert!(e.to_string().contains("CHAT_WS_ENDPOINT"), "{e}");
     // The history function needs neither: it builds, and its queue says why
     // it cannot be used.
-    let chat = wiring::chat(&src).await.unwrap();
+    let chat = wiring::chat_for(&src, &HISTORY).await.unwrap();
     let e = chat.queue.enqueue(&[]).await.unwrap_err();
     assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
 }

@@ -15,6 +15,13 @@ use chat_shared::auth::{bearer, Identity, TokenVerifier};
 use chat_shared::lambda::ws::{AUTHORIZER_NAME, AUTHORIZER_USER_ID};
 use serde_json::Value;
 
+/// This function as deployed: the ports it links beyond the stores, which
+/// `deploy/functions.json` must grant (checked at cold start and by tests).
+pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
+    name: "chat-authorizer",
+    ports: &[],
+};
+
 /// Why a connection was refused. API Gateway answers 401 to the client when
 /// an authorizer fails with exactly `Unauthorized`.
 #[derive(Debug, thiserror::Error)]

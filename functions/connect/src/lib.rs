@@ -7,6 +7,13 @@ use chat_shared::lambda::ws;
 use chat_shared::{Chat, ChatError};
 use tracing::Instrument;
 
+/// This function as deployed: the ports it links beyond the stores, which
+/// `deploy/functions.json` must grant (checked at cold start and by tests).
+pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
+    name: "chat-connect",
+    ports: &[chat_adapters::wiring::QUEUE, chat_adapters::wiring::PUSHER],
+};
+
 pub async fn handle(
     chat: &Chat,
     verifier: &dyn TokenVerifier,

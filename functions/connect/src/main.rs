@@ -6,8 +6,8 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_shared::telemetry::init();
-    let chat = &wiring::chat_requiring(&Env, &[wiring::QUEUE, wiring::PUSHER]).await?;
-    let verifier = &*wiring::verifier(&Env)?;
+    let chat = &wiring::chat_for(&Env, &chat_connect::FUNCTION).await?;
+    let verifier = &*wiring::verifier_for(&Env, &chat_connect::FUNCTION)?;
     run(service_fn(|event: LambdaEvent<_>| {
         // The invocation's ids travel with the jobs it queues.
         let ctx = &event.context;

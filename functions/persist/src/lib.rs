@@ -6,6 +6,13 @@ use chat_shared::lambda::sqs;
 use chat_shared::Chat;
 use tracing::Instrument;
 
+/// This function as deployed: the ports it links beyond the stores, which
+/// `deploy/functions.json` must grant (checked at cold start and by tests).
+pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
+    name: "chat-persist",
+    ports: &[chat_adapters::wiring::PUSHER],
+};
+
 pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {
     let records = sqs::records(&event);
     sqs::record_queue_age(&event, chat.clock.now());

@@ -6,7 +6,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_shared::telemetry::init();
-    let chat = &wiring::chat_requiring(&Env, &[wiring::PUSHER]).await?;
+    let chat = &wiring::chat_for(&Env, &chat_persist::FUNCTION).await?;
     run(service_fn(|event: LambdaEvent<_>| {
         // The invocation's ids travel with the jobs it queues.
         let ctx = &event.context;

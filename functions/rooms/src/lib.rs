@@ -9,6 +9,13 @@ use chat_shared::service::Created;
 use chat_shared::{Chat, ChatError};
 use lambda_http::{Body, Request, Response};
 
+/// This function as deployed: the ports it links beyond the stores, which
+/// `deploy/functions.json` must grant (checked at cold start and by tests).
+pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
+    name: "chat-rooms",
+    ports: &[chat_adapters::wiring::PUSHER],
+};
+
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
         let me = http::authenticated(&req, chat, verifier).await?;

@@ -5,6 +5,13 @@ use chat_shared::lambda::http::{self, Route};
 use chat_shared::{Chat, ChatError};
 use lambda_http::{Body, Request, Response};
 
+/// This function as deployed: the ports it links beyond the stores, which
+/// `deploy/functions.json` must grant (checked at cold start and by tests).
+pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
+    name: "chat-users",
+    ports: &[],
+};
+
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
         let me = http::authenticated(&req, chat, verifier).await?;

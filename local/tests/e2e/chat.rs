@@ -248,3 +248,34 @@ async fn a_connection_gone_before_the_push_is_cleaned_up_and_the_others_still_ge
     assert_eq!(left.len(), 1, "the gone connection was removed");
     assert_ne!(left[0].connection_id.as_str(), laptop_id);
 }
+
+/// Membership changes are pushed by the rooms function. Each function is
+/// wired as it deploys (deploy/functions.json), so this fails if chat-rooms
+/// is deployed without the pusher, as it once was.
+#[tokio::test]
+async fn members_added_to_or_removed_from_a_group_are_told_live() {
+    let e = spawn().await;
+    let mut carol = e.connect("carol").await;
+    let room = e.room("alice", "group", &["bob"]).await;
+
+    let (s, r) = e
+        .rest("alice")
+        .post(
+            &format!("/rooms/{room}/members"),
+            &json!({"userId":"carol"}),
+        )
+        .await
+        .unwrap();
+    assert!(s == 200 || s == 201, "{s} {r}");
+    let added = carol.next_of("roomAdded").await.unwrap();
+    assert_eq!(added["roomId"], room.as_str());
+
+    let (s, r) = e
+        .rest("alice")
+        .delete(&format!("/rooms/{room}/members/carol"))
+        .await
+        .unwrap();
+    assert!(s == 200 || s == 204, "{s} {r}");
+    let removed = carol.next_of("roomRemoved").await.unwrap();
+    assert_eq!(removed["roomId"], room.as_str());
+}

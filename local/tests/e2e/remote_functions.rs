@@ -94,7 +94,7 @@ async fn functions_invoked_through_the_lambda_invoke_api_run_the_whole_platform(
         None,
         None,
     ));
-    let functions = Arc::new(Functions::in_process(chat, verifier));
+    let functions = Arc::new(Functions::in_process(&chat, verifier).unwrap());
     let app = Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .with_state(functions);

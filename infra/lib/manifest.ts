@@ -1,0 +1,87 @@
+/**
+ * The two files in `deploy/` that the Rust code reads too (`chat_shared::deploy`):
+ *
+ * - `deploy/functions.json`: per function, the ports it is wired with; each port
+ *   names the environment it needs and the IAM actions it is granted on which
+ *   resource. The stack sets every function's environment and grants from it, and
+ *   the Rust side refuses to start a function whose binary disagrees with it.
+ * - `deploy/settings.json`: every tunable's variable, default, bounds and meaning.
+ *   A context key of the same name is validated against it (config.ts) and passed
+ *   to the functions that read it.
+ *
+ * Nothing here is written twice: infra reads what Rust reads.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+export const DEPLOY_DIR = path.join(__dirname, '../../deploy');
+
+export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier';
+export type GrantResource = 'table' | 'queue' | 'connections';
+
+export interface Grant {
+  readonly resource: GrantResource;
+  /** IAM actions, or `tableActions`: the function's `table` groups. */
+  readonly actions: string[] | 'tableActions';
+}
+
+export interface PortSpec {
+  readonly what: string;
+  readonly env: string[];
+  readonly optionalEnv: string[];
+  readonly grants: Grant[];
+}
+
+export interface FunctionSpec {
+  readonly description: string;
+  readonly ports: PortName[];
+  readonly table: string[];
+}
+
+export interface Manifest {
+  readonly commonEnv: string[];
+  readonly localOnlyEnv: string[];
+  readonly ports: Record<PortName, PortSpec>;
+  readonly tableActions: Record<string, string[]>;
+  readonly functions: Record<string, FunctionSpec>;
+}
+
+export interface Setting {
+  readonly env: string;
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  readonly unit: string;
+  readonly meaning: string;
+}
+
+const read = <T>(file: string): T => JSON.parse(readFileSync(path.join(DEPLOY_DIR, file), 'utf8')) as T;
+
+export const MANIFEST: Manifest = read<Manifest>('functions.json');
+
+/** Every setting by its context key (`connectionTtlSecs`, …). */
+export const SETTINGS: Record<string, Setting> = read<{ settings: Record<string, Setting> }>('settings.json').settings;
+
+/** The table actions of a function: the union of its `table` groups, sorted. */
+export function tableActions(spec: FunctionSpec): string[] {
+  const all = spec.table.flatMap((group) => {
+    const actions = MANIFEST.tableActions[group];
+    if (!actions) throw new Error(`deploy/functions.json: unknown table group ${JSON.stringify(group)}`);
+    return actions;
+  });
+  return [...new Set(all)].sort();
+}
+
+/** The IAM statements a function's ports grant, with `tableActions` resolved. */
+export function grantsOf(spec: FunctionSpec): { resource: GrantResource; actions: string[] }[] {
+  return spec.ports.flatMap((port) =>
+    MANIFEST.ports[port].grants.map((g) => ({
+      resource: g.resource,
+      actions: g.actions === 'tableActions' ? tableActions(spec) : [...g.actions],
+    })),
+  );
+}
+
+export function has(spec: FunctionSpec, port: PortName): boolean {
+  return spec.ports.includes(port);
+}
