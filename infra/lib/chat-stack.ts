@@ -111,7 +111,9 @@ export class ChatStack extends Stack {
       CHAT_JWT_ISSUER: auth.issuer,
       CHAT_JWT_AUDIENCE: auth.audience,
     };
-    const redisEnv: Record<string, string> = network ? { CHAT_REDIS_URL: network.redisUrl } : {};
+    const redisEnv: Record<string, string> = network
+      ? { CHAT_REDIS_URL: network.redisUrl, CHAT_REDIS_MODE: network.redisClientMode }
+      : {};
     const tableEnv = { CHAT_TABLE_NAME: table.tableName };
     const wsEnv = {
       ...tableEnv,

@@ -5,17 +5,18 @@ import { fnResource, logicalId, resources, synth } from './helpers';
 const AUTH = ['CHAT_AUTH_MODE', 'CHAT_JWKS_URL', 'CHAT_JWT_ISSUER', 'CHAT_JWT_AUDIENCE'];
 const COMMON = ['CHAT_BACKEND', 'RUST_LOG'];
 const WS = ['CHAT_TABLE_NAME', 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', 'CHAT_CONNECTION_TTL_SECS'];
+const REDIS = ['CHAT_REDIS_URL', 'CHAT_REDIS_MODE'];
 
 /** Which function reads which variables (with Redis deployed). */
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
   'chat-authorizer': [...COMMON, ...AUTH],
-  'chat-connect': [...COMMON, ...WS, 'CHAT_REDIS_URL', ...AUTH],
-  'chat-message': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
-  'chat-disconnect': [...COMMON, ...WS, 'CHAT_REDIS_URL'],
-  'chat-persist': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_WS_ENDPOINT', 'CHAT_REDIS_URL'],
-  'chat-history': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', ...AUTH],
-  'chat-users': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', ...AUTH],
-  'chat-rooms': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', ...AUTH],
+  'chat-connect': [...COMMON, ...WS, ...REDIS, ...AUTH],
+  'chat-message': [...COMMON, ...WS, ...REDIS],
+  'chat-disconnect': [...COMMON, ...WS, ...REDIS],
+  'chat-persist': [...COMMON, 'CHAT_TABLE_NAME', 'CHAT_WS_ENDPOINT', ...REDIS],
+  'chat-history': [...COMMON, 'CHAT_TABLE_NAME', ...REDIS, ...AUTH],
+  'chat-users': [...COMMON, 'CHAT_TABLE_NAME', ...REDIS, ...AUTH],
+  'chat-rooms': [...COMMON, 'CHAT_TABLE_NAME', ...REDIS, ...AUTH],
 };
 
 describe('Rust functions', () => {
