@@ -305,6 +305,24 @@ mod tests {
     }
 
     #[test]
+    fn the_buckets_of_one_request_share_the_users_scope() {
+        let limits = RateLimits::default();
+        let (conn, user) = (
+            ConnectionId::parse("L0SM9cOFvHcCIhw=").unwrap(),
+            UserId::parse("alice").unwrap(),
+        );
+        let requests = [
+            limits.for_frame(&conn, &user, false),
+            limits.for_frame(&conn, &user, true),
+            limits.for_rest(&user),
+        ];
+        for buckets in requests {
+            assert!(buckets.iter().all(|b| b.scope == "u:alice"), "{buckets:?}");
+        }
+        assert_eq!(Bucket::new("k".into(), Rate::new(1, 1)).scope, "k");
+    }
+
+    #[test]
     fn a_clock_going_backwards_refills_nothing() {
         let l = MemoryRateLimiter::new();
         let k = [b("k", 1, 1)];

@@ -2,8 +2,8 @@
 //! limiter contract, buckets shared between instances, and what happens when
 //! Redis is not there.
 
-use chat_adapters::redis_cache::{CacheConfig, RedisCache, RedisRateLimiter};
-use chat_shared::contract::{connection, user};
+use chat_adapters::redis_cache::{CacheConfig, CacheStats, RedisCache, RedisRateLimiter};
+use chat_shared::contract::{connection, unique, user};
 use chat_shared::ratelimit::{Bucket, Rate, RateLimiter, RateLimits, Verdict};
 
 use crate::support::{on_both, Topology};
@@ -23,6 +23,7 @@ mod cluster {
 on_both!(
     instances_share_their_buckets,
     a_burst_of_frames_on_one_connection_is_limited_across_instances,
+    buckets_spanning_scopes_are_decided_in_memory_and_never_sent_to_redis,
 );
 
 /// Two instances (two limiters, two connections) share one bucket: that is
@@ -73,6 +74,26 @@ async fn a_burst_of_frames_on_one_connection_is_limited_across_instances(t: Topo
     assert_eq!(limited, 5, "20 allowed, then limited");
     let s = cache.stats();
     assert_eq!((s.attempts, s.failures, s.skipped), (25, 0, 0), "{s:?}");
+    assert!(cache.is_healthy());
+}
+
+/// Buckets of one request in different scopes could not be taken atomically
+/// on a cluster (`CROSSSLOT`): they are a caller's bug, decided on the
+/// instance's memory without a Redis call that would fail and count against
+/// the breaker.
+async fn buckets_spanning_scopes_are_decided_in_memory_and_never_sent_to_redis(t: Topology) {
+    let cache = t.cache();
+    let l = RedisRateLimiter::new(cache.clone());
+    let buckets = [
+        Bucket::new(format!("a:{}", unique()), Rate::new(1, 1)),
+        Bucket::new(format!("b:{}", unique()), Rate::new(1, 1)),
+    ];
+    assert_eq!(l.acquire(&buckets, 0).await.unwrap(), Verdict::Allowed);
+    assert!(matches!(
+        l.acquire(&buckets, 0).await.unwrap(),
+        Verdict::Limited { .. }
+    ));
+    assert_eq!(cache.stats(), CacheStats::default());
     assert!(cache.is_healthy());
 }
 
