@@ -6,23 +6,23 @@
 //!
 //! | Decorator | Cached | Kept fresh by |
 //! |---|---|---|
-//! | [`CachedConnections`] | user → connections (`uconns:{user}`, empty lists too), connection → record (`conn:{id}`) | delete-on-write on `put`/`touch`/`delete` |
-//! | [`CachedRooms`] | room meta (`room:{id}`), room → members (`members:{room}`) and user → rooms (`urooms:{user}`) as hashes | delete-on-write on `create`/`add_member`/`remove_member`; cursor advances are written through (raised in place) |
-//! | [`CachedProfiles`] | profiles (`profile:{user}`) | delete-on-write on `create_if_absent`/`update` |
-//! | [`CachedMessages`] | the newest messages of a room (`recent:{room}`, a sorted set capped at [`CacheConfig::recent_cap`]) | written through by `put_batch` |
+//! | [`CachedConnections`] | user → connections (`{uconns:USER}`, empty lists too), connection → record (`{conn:ID}`) | delete-on-write on `put`/`touch`/`delete` |
+//! | [`CachedRooms`] | room meta (`{room:ID}`), room → members (`{members:ROOM}`) and user → rooms (`{urooms:USER}`) as hashes | delete-on-write on `create`/`add_member`/`remove_member`; cursor advances are written through (raised in place) |
+//! | [`CachedProfiles`] | profiles (`{profile:USER}`) | delete-on-write on `create_if_absent`/`update` |
+//! | [`CachedMessages`] | the newest messages of a room (`{recent:ROOM}`, a sorted set capped at [`CacheConfig::recent_cap`]) | written through by `put_batch` |
 //!
 //! Sequence allocation (`reserve`, `last_seq`) and the channel listing always
 //! go to the inner store.
 //!
 //! The same connection also holds the rate limiter's token buckets
-//! ([`RedisRateLimiter`], keys `rl:{bucket}`), the one thing here that is
-//! state rather than a copy of it.
+//! ([`RedisRateLimiter`], keys `{rl:SCOPE}:BUCKET`), the one thing here that
+//! is state rather than a copy of it.
 //!
 //! # Freshness
 //!
 //! Every change made through a decorator reaches Redis after the inner store
 //! accepted it, so the next read sees it. Reads fill the cache *conditionally*:
-//! each entry has a generation counter (`{key}:gen`), every write bumps it,
+//! each entry has a generation counter (`KEY:gen`), every write bumps it,
 //! and a fill (a Lua script) only lands if the generation is still the one the
 //! reader saw before it read the inner store. So a slow reader can never put
 //! back a value older than a write that overlapped it.
@@ -34,7 +34,7 @@
 //! zero-padded, so Lua compares them as strings.
 //!
 //! The recent-messages window holds *every* stored message of the room with
-//! `seq >= floor` (`recent:{room}:floor`). It is loaded from the newest page of
+//! `seq >= floor` (`{recent:ROOM}:floor`). It is loaded from the newest page of
 //! the inner store (a room with fewer messages than the cap gets floor 0), and
 //! `put_batch` adds messages at or above the floor and trims the oldest past
 //! the cap, raising the floor. `range` is answered from it only when that is
@@ -57,12 +57,61 @@
 //! (bounded by [`CacheConfig::connect_timeout`]), so a slow TLS handshake is
 //! not cancelled by the 50 ms bound of the call that triggered it.
 //!
-//! # Deployment
+//! Every round trip of a call goes through one bound and one breaker verdict,
+//! even when it is several commands (one per entity, see below): the breaker
+//! counts calls, not commands. When the circuit opens it is logged and
+//! counted ([`CacheStats::circuit_opened`], metric `CacheCircuitOpened`).
 //!
-//! One Redis shard (ElastiCache with cluster mode disabled, or a replication
-//! group): the scripts touch several keys and multi-key reads span users and
-//! rooms. Keys start with [`CacheConfig::key_prefix`] (`chat:v1:` by default;
-//! bump the version when an encoding changes).
+//! # Deployment: one shard or a Redis Cluster
+//!
+//! [`CacheConfig::mode`] picks the client: [`RedisMode::Single`] for one
+//! shard (a standalone server, or ElastiCache with cluster mode disabled
+//! through its primary endpoint), [`RedisMode::Cluster`] for the Redis
+//! Cluster protocol (ElastiCache Serverless, the stack's default, or cluster
+//! mode enabled): the cluster client follows MOVED/ASK and routes each
+//! command by its keys' hash slot. Both sit behind one connection type, so
+//! every command takes the same path (timeout, breaker, reconnect).
+//!
+//! A cluster refuses any multi-key command, script or pipeline whose keys
+//! are in different hash slots (`CROSSSLOT`), so the key scheme and the
+//! calls are cut along entities, and work the same on one shard:
+//!
+//! - **Keys are hash-tagged by entity**: `PREFIX{KIND:ID}`, with its
+//!   generation `PREFIX{KIND:ID}:gen` and floor `PREFIX{KIND:ID}:floor`. Only
+//!   the part between the first braces is hashed, so an entry and its
+//!   counters always share a slot and each script over one entity is legal.
+//!   The prefix must not contain `{`.
+//! - **Reads across entities** (`MGET` of several users' entries and their
+//!   generations) are one command: on a cluster the client splits an `MGET`
+//!   into one sub-command per slot and puts the answers back in order (redis
+//!   1.x routes `MGET` as multi-slot; the cluster contract tests exercise
+//!   it). Each entity's value and generation come from one slot, so from one
+//!   atomic sub-command, which is all the conditional fill needs.
+//! - **Scripts and pipelines are per entity**: fills, invalidations, window
+//!   heads and cursor raises that concern several entities send one script
+//!   (or pipeline) per entity, concurrently, within the one bounded call.
+//!
+//! Why splitting keeps the freshness guarantee: the guarantee is per entry.
+//! A fill of entry `K` lands only if `K:gen` still reads what the reader saw,
+//! and every write to `K` bumps `K:gen` in the same script that changes `K`;
+//! no script ever relied on two entities changing together. The cursor raise
+//! used to raise a member's cursor in the room's member hash and in the
+//! user's room hash in one script; now it is two scripts, each bumping its
+//! own hash's generation together with the raise, so an overlapping fill of
+//! either hash still cannot land an older list. Between the two scripts a
+//! reader may see the new cursor in one list and the old one in the other:
+//! the two lists were never read atomically together (they are filled by
+//! separate reads of the store), and the inner store's cursors only move
+//! forward, so this is the same window as a reader that reads the lists just
+//! before and just after the advance. When a split call fails half-way
+//! (timeout, breaker), the entries it may have missed are invalidated or
+//! expire, exactly as when a single script's outcome was unknown.
+//!
+//! The rate limiter's buckets of one request share a scope (the user), and
+//! the scope is the hash tag: one script, one slot, still all or nothing.
+//!
+//! Keys start with [`CacheConfig::key_prefix`] (`chat:v1:` by default; bump
+//! the version when an encoding changes).
 
 pub mod breaker;
 mod connections;
@@ -76,10 +125,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_shared::config::RedisConfig;
+use chat_shared::config::{RedisConfig, RedisMode};
 use chat_shared::error::StoreError;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisResult, Script};
+use chat_shared::metrics::{self, Metric};
+use futures::future::try_join_all;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncConnectionConfig, RedisFuture, RedisResult, Script, ScriptInvocation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -125,8 +178,11 @@ impl Default for Ttls {
 
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
-    /// `redis://host:port` or `rediss://` (TLS).
+    /// `redis://host:port` or `rediss://` (TLS). In cluster mode, any node
+    /// (or the configuration endpoint): the others are discovered.
     pub url: String,
+    /// One shard or a Redis Cluster (see the module docs).
+    pub mode: RedisMode,
     /// Bound on every Redis round trip.
     pub timeout: Duration,
     /// Bound on establishing the connection (in the background).
@@ -146,6 +202,7 @@ impl CacheConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            mode: RedisMode::Single,
             timeout: Duration::from_millis(50),
             connect_timeout: Duration::from_secs(1),
             failure_threshold: 3,
@@ -159,6 +216,7 @@ impl CacheConfig {
     pub fn from_config(c: &RedisConfig) -> Self {
         Self {
             timeout: Duration::from_millis(c.timeout_ms),
+            mode: c.mode,
             ..Self::new(c.url.expose())
         }
     }
@@ -173,19 +231,93 @@ pub struct CacheStats {
     pub failures: u64,
     /// Calls skipped because the breaker was open.
     pub skipped: u64,
+    /// Times the breaker went from closed to open.
+    pub circuit_opened: u64,
 }
 
 // --- the connection ---
 
+/// A connection to one shard or to a cluster: the one type every command
+/// goes through. Both are multiplexed and cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Conn {
+    Single(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+// One per cache, behind the `Arc` of its link: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Client {
+    Single(redis::Client),
+    Cluster(ClusterClient),
+}
+
+impl Client {
+    fn open(url: &str, mode: RedisMode, connect_timeout: Duration) -> RedisResult<Self> {
+        Ok(match mode {
+            RedisMode::Single => Client::Single(redis::Client::open(url)?),
+            RedisMode::Cluster => Client::Cluster(
+                ClusterClient::builder([url])
+                    .connection_timeout(connect_timeout)
+                    .build()?,
+            ),
+        })
+    }
+
+    async fn connect(&self, connect_timeout: Duration) -> RedisResult<Conn> {
+        match self {
+            Client::Single(c) => {
+                let cfg = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(connect_timeout))
+                    .set_response_timeout(None);
+                c.get_multiplexed_async_connection_with_config(&cfg)
+                    .await
+                    .map(Conn::Single)
+            }
+            // Reads the slot map from the node(s) given, then connects to
+            // every primary.
+            Client::Cluster(c) => c.get_async_connection().await.map(Conn::Cluster),
+        }
+    }
+}
+
 enum Slot {
     Idle,
     Connecting(Instant),
-    Ready(MultiplexedConnection),
+    Ready(Conn),
 }
 
 /// One multiplexed connection, (re)established in the background on demand.
 struct Link {
-    client: redis::Client,
+    client: Client,
     connect_timeout: Duration,
     slot: Mutex<Slot>,
     changed: Notify,
@@ -196,7 +328,7 @@ impl Link {
         self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn connection(self: &Arc<Self>) -> RedisResult<MultiplexedConnection> {
+    async fn connection(self: &Arc<Self>) -> RedisResult<Conn> {
         let notified = self.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -224,13 +356,9 @@ impl Link {
     }
 
     async fn connect(&self) {
-        let cfg = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(None);
         let r = tokio::time::timeout(
             self.connect_timeout,
-            self.client
-                .get_multiplexed_async_connection_with_config(&cfg),
+            self.client.connect(self.connect_timeout),
         )
         .await;
         let next = match r {
@@ -258,25 +386,23 @@ impl Link {
 }
 
 // --- scripts ---
+//
+// Every script touches one entity: its keys share a hash tag, so a slot.
 
-/// Sets each `KEYS[2p-1]` to `ARGV[2p+1]` only if its generation `KEYS[2p]`
-/// still reads `ARGV[2p]` ('' for none). `ARGV[1]` is the TTL in seconds.
+/// Sets `KEYS[1]` to `ARGV[3]` only if its generation `KEYS[2]` still reads
+/// `ARGV[2]` ('' for none). `ARGV[1]` is the TTL in seconds.
 const FILL: &str = r"
-for i = 1, #KEYS, 2 do
-  if (redis.call('GET', KEYS[i + 1]) or '') == ARGV[i + 1] then
-    redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[1])
-  end
+if (redis.call('GET', KEYS[2]) or '') == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
 end
 return 1";
 
-/// For each triple (entry, entry:floor, entry:gen): delete the entry and its
-/// floor, bump the generation. `ARGV[1]` is the generation TTL.
+/// Deletes entry `KEYS[1]` and its floor `KEYS[2]`, bumps its generation
+/// `KEYS[3]`. `ARGV[1]` is the generation TTL.
 const INVALIDATE: &str = r"
-for i = 1, #KEYS, 3 do
-  redis.call('DEL', KEYS[i], KEYS[i + 1])
-  redis.call('INCR', KEYS[i + 2])
-  redis.call('EXPIRE', KEYS[i + 2], ARGV[1])
-end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
 return 1";
 
 /// Replaces hash `KEYS[1]` with the field/value pairs from `ARGV[3]` on, plus
@@ -291,23 +417,20 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1";
 
-/// Raises a member's cursors in both cached hashes (room → members with field
-/// user `ARGV[2]`, user → rooms with field room `ARGV[3]`) to `ARGV[4]` (20
-/// digits); `ARGV[5]` = '1' raises `read` too. Bumps both generations so an
-/// overlapping fill cannot land an older value.
+/// Raises a member's cursors in one cached hash (`KEYS[1]`: room → members
+/// with the user as field, or user → rooms with the room) at field `ARGV[2]`
+/// to `ARGV[3]` (20 digits); `ARGV[4]` = '1' raises `read` too. Bumps the
+/// generation `KEYS[2]` (TTL `ARGV[1]`) so an overlapping fill cannot land
+/// an older value.
 const RAISE: &str = r"
-local function raise(key, gen, field)
-  redis.call('INCR', gen)
-  redis.call('EXPIRE', gen, ARGV[1])
-  local v = redis.call('HGET', key, field)
-  if not v then return end
-  local d, r, rest = string.sub(v, 1, 20), string.sub(v, 21, 40), string.sub(v, 41)
-  if ARGV[4] > d then d = ARGV[4] end
-  if ARGV[5] == '1' and ARGV[4] > r then r = ARGV[4] end
-  redis.call('HSET', key, field, d .. r .. rest)
-end
-raise(KEYS[1], KEYS[2], ARGV[2])
-raise(KEYS[3], KEYS[4], ARGV[3])
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+local v = redis.call('HGET', KEYS[1], ARGV[2])
+if not v then return 1 end
+local d, r, rest = string.sub(v, 1, 20), string.sub(v, 21, 40), string.sub(v, 41)
+if ARGV[3] > d then d = ARGV[3] end
+if ARGV[4] == '1' and ARGV[3] > r then r = ARGV[3] end
+redis.call('HSET', KEYS[1], ARGV[2], d .. r .. rest)
 return 1";
 
 /// Loads a window: sorted set `KEYS[1]` from the (score, member) pairs from
@@ -371,6 +494,7 @@ struct Shared {
     attempts: AtomicU64,
     failures: AtomicU64,
     skipped: AtomicU64,
+    circuit_opened: AtomicU64,
 }
 
 /// A Redis connection with its timeout, breaker and key scheme, shared by
@@ -399,10 +523,28 @@ fn secs(d: Duration) -> u64 {
     d.as_secs().max(1)
 }
 
+fn gen_key(key: &str) -> String {
+    format!("{key}:gen")
+}
+
+fn floor_key(key: &str) -> String {
+    format!("{key}:floor")
+}
+
+/// Runs one script invocation per entity, concurrently on clones of `c`.
+async fn invoke_each(c: Conn, invs: Vec<ScriptInvocation<'_>>) -> RedisResult<()> {
+    try_join_all(invs.into_iter().map(|inv| {
+        let mut c = c.clone();
+        async move { inv.invoke_async::<i64>(&mut c).await }
+    }))
+    .await
+    .map(drop)
+}
+
 impl RedisCache {
     /// Parses the URL; nothing connects until the first call.
     pub fn new(cfg: CacheConfig) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(cfg.url.as_str())?;
+        let client = Client::open(cfg.url.as_str(), cfg.mode, cfg.connect_timeout)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 link: Arc::new(Link {
@@ -427,6 +569,7 @@ impl RedisCache {
                 attempts: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
                 skipped: AtomicU64::new(0),
+                circuit_opened: AtomicU64::new(0),
             }),
         })
     }
@@ -437,6 +580,7 @@ impl RedisCache {
             attempts: s.attempts.load(Ordering::Relaxed),
             failures: s.failures.load(Ordering::Relaxed),
             skipped: s.skipped.load(Ordering::Relaxed),
+            circuit_opened: s.circuit_opened.load(Ordering::Relaxed),
         }
     }
 
@@ -453,15 +597,17 @@ impl RedisCache {
         self.shared.recent_cap
     }
 
+    /// The key of one entity, hash-tagged so that it and its `:gen` and
+    /// `:floor` share a slot: `PREFIX{KIND:ID}`.
     pub(crate) fn key(&self, kind: &str, id: &str) -> String {
-        format!("{}{kind}:{id}", self.shared.prefix)
+        format!("{}{{{kind}:{id}}}", self.shared.prefix)
     }
 
     /// One round trip, through the breaker and under the timeout. `None`
     /// when Redis was skipped, failed or was too slow.
     async fn call<T, F, Fut>(&self, op: &'static str, f: F) -> Option<T>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let s = &self.shared;
@@ -499,6 +645,8 @@ impl RedisCache {
         let was_closed = s.breaker.is_closed();
         s.breaker.failure();
         if was_closed && !s.breaker.is_closed() {
+            s.circuit_opened.fetch_add(1, Ordering::Relaxed);
+            metrics::record(&[(Metric::CacheCircuitOpened, 1.0)]);
             warn!(
                 op,
                 error = why,
@@ -511,7 +659,8 @@ impl RedisCache {
 
     // --- string entries ---
 
-    /// Values and generations of `keys` in one MGET.
+    /// Values and generations of `keys` in one MGET (split per slot by the
+    /// cluster client; see the module docs).
     pub(crate) async fn read(&self, keys: &[String]) -> Option<Vec<Seen>> {
         if keys.is_empty() {
             return Some(Vec::new());
@@ -521,7 +670,7 @@ impl RedisCache {
             cmd.arg(k);
         }
         for k in keys {
-            cmd.arg(format!("{k}:gen"));
+            cmd.arg(gen_key(k));
         }
         let mut all: Vec<Option<String>> = self
             .call("read", |mut c| async move { cmd.query_async(&mut c).await })
@@ -541,36 +690,44 @@ impl RedisCache {
         )
     }
 
-    /// Sets `(key, generation seen, value)` entries whose generation is unchanged.
+    /// Sets `(key, generation seen, value)` entries whose generation is
+    /// unchanged: one script per entry.
     pub(crate) async fn fill(&self, fills: Vec<(String, String, String)>, ttl: Duration) {
         if fills.is_empty() {
             return;
         }
-        let mut inv = self.shared.scripts.fill.prepare_invoke();
-        inv.arg(secs(ttl));
-        for (key, gen, value) in &fills {
-            inv.key(key).key(format!("{key}:gen")).arg(gen).arg(value);
-        }
-        self.call("fill", |mut c| async move {
-            inv.invoke_async::<i64>(&mut c).await
-        })
-        .await;
+        let invs = fills
+            .iter()
+            .map(|(key, gen, value)| {
+                let mut inv = self.shared.scripts.fill.prepare_invoke();
+                inv.key(key)
+                    .key(gen_key(key))
+                    .arg(secs(ttl))
+                    .arg(gen)
+                    .arg(value);
+                inv
+            })
+            .collect();
+        self.call("fill", |c| invoke_each(c, invs)).await;
     }
 
-    /// Deletes the entries and bumps their generations.
+    /// Deletes the entries and bumps their generations: one script per entry.
     pub(crate) async fn invalidate(&self, entries: &[String]) {
         if entries.is_empty() {
             return;
         }
-        let mut inv = self.shared.scripts.invalidate.prepare_invoke();
-        inv.arg(secs(self.shared.ttl.generations));
-        for e in entries {
-            inv.key(e).key(format!("{e}:floor")).key(format!("{e}:gen"));
-        }
-        self.call("invalidate", |mut c| async move {
-            inv.invoke_async::<i64>(&mut c).await
-        })
-        .await;
+        let invs = entries
+            .iter()
+            .map(|e| {
+                let mut inv = self.shared.scripts.invalidate.prepare_invoke();
+                inv.key(e)
+                    .key(floor_key(e))
+                    .key(gen_key(e))
+                    .arg(secs(self.shared.ttl.generations));
+                inv
+            })
+            .collect();
+        self.call("invalidate", |c| invoke_each(c, invs)).await;
     }
 
     /// Cache-aside over JSON string entries: hits from Redis, the misses
@@ -635,10 +792,7 @@ impl RedisCache {
     /// answer. A loaded hash always has the sentinel field `~`.
     pub(crate) async fn read_hash(&self, key: &str) -> Option<(Vec<(String, String)>, String)> {
         let mut p = redis::pipe();
-        p.cmd("HGETALL")
-            .arg(key)
-            .cmd("GET")
-            .arg(format!("{key}:gen"));
+        p.cmd("HGETALL").arg(key).cmd("GET").arg(gen_key(key));
         let (fields, gen): (Vec<(String, String)>, Option<String>) = self
             .call(
                 "read_hash",
@@ -674,10 +828,7 @@ impl RedisCache {
         ttl: Duration,
     ) {
         let mut inv = self.shared.scripts.fill_hash.prepare_invoke();
-        inv.key(key)
-            .key(format!("{key}:gen"))
-            .arg(secs(ttl))
-            .arg(gen);
+        inv.key(key).key(gen_key(key)).arg(secs(ttl)).arg(gen);
         for (f, v) in &fields {
             inv.arg(f).arg(v);
         }
@@ -687,7 +838,8 @@ impl RedisCache {
         .await;
     }
 
-    /// Raises cursors in place (see [`RAISE`]).
+    /// Raises cursors in place in both lists (see [`RAISE`]): one script per
+    /// hash, so per slot (why that is enough: the module docs).
     pub(crate) async fn raise(
         &self,
         members_key: &str,
@@ -697,21 +849,20 @@ impl RedisCache {
         seq: u64,
         read: bool,
     ) {
-        let mut inv = self.shared.scripts.raise.prepare_invoke();
-        inv.key(members_key)
-            .key(format!("{members_key}:gen"))
-            .key(rooms_key)
-            .key(format!("{rooms_key}:gen"))
-            .arg(secs(self.shared.ttl.generations))
-            .arg(user)
-            .arg(room)
-            .arg(format!("{seq:020}"))
-            .arg(if read { "1" } else { "0" });
-        let done = self
-            .call("raise", |mut c| async move {
-                inv.invoke_async::<i64>(&mut c).await
+        let invs = [(members_key, user), (rooms_key, room)]
+            .into_iter()
+            .map(|(key, field)| {
+                let mut inv = self.shared.scripts.raise.prepare_invoke();
+                inv.key(key)
+                    .key(gen_key(key))
+                    .arg(secs(self.shared.ttl.generations))
+                    .arg(field)
+                    .arg(format!("{seq:020}"))
+                    .arg(if read { "1" } else { "0" });
+                inv
             })
-            .await;
+            .collect();
+        let done = self.call("raise", |c| invoke_each(c, invs)).await;
         if done.is_none() {
             // The raise may or may not have landed: drop both lists.
             self.invalidate(&[members_key.to_owned(), rooms_key.to_owned()])
@@ -729,9 +880,9 @@ impl RedisCache {
     ) -> Option<(Option<u64>, String, Vec<String>)> {
         let mut p = redis::pipe();
         p.cmd("GET")
-            .arg(format!("{key}:floor"))
+            .arg(floor_key(key))
             .cmd("GET")
-            .arg(format!("{key}:gen"))
+            .arg(gen_key(key))
             .cmd("ZRANGE")
             .arg(key)
             .arg(0)
@@ -750,7 +901,8 @@ impl RedisCache {
         Some((floor, gen.unwrap_or_default(), members))
     }
 
-    /// The newest member of each window, with whether the window exists.
+    /// The newest member of each window, with whether the window exists:
+    /// one pipeline per window (so per slot), concurrently.
     pub(crate) async fn window_heads(
         &self,
         keys: &[String],
@@ -758,24 +910,29 @@ impl RedisCache {
         if keys.is_empty() {
             return Some(Vec::new());
         }
-        let mut p = redis::pipe();
-        for k in keys {
-            p.cmd("EXISTS").arg(format!("{k}:floor"));
-            p.cmd("ZRANGE").arg(k).arg(-1).arg(-1);
-        }
-        let raw: Vec<redis::Value> = self
-            .call("window_heads", |mut c| async move {
-                p.query_async(&mut c).await
+        let pipes: Vec<redis::Pipeline> = keys
+            .iter()
+            .map(|k| {
+                let mut p = redis::pipe();
+                p.cmd("EXISTS").arg(floor_key(k));
+                p.cmd("ZRANGE").arg(k).arg(-1).arg(-1);
+                p
+            })
+            .collect();
+        let heads: Vec<(i64, Vec<String>)> = self
+            .call("window_heads", |c| {
+                try_join_all(pipes.into_iter().map(move |p| {
+                    let mut c = c.clone();
+                    async move { p.query_async(&mut c).await }
+                }))
             })
             .await?;
-        let mut out = Vec::with_capacity(keys.len());
-        let mut it = raw.into_iter();
-        while let (Some(exists), Some(head)) = (it.next(), it.next()) {
-            let exists: i64 = redis::from_redis_value(exists).ok()?;
-            let head: Vec<String> = redis::from_redis_value(head).ok()?;
-            out.push((exists == 1, head.into_iter().next()));
-        }
-        (out.len() == keys.len()).then_some(out)
+        Some(
+            heads
+                .into_iter()
+                .map(|(exists, head)| (exists == 1, head.into_iter().next()))
+                .collect(),
+        )
     }
 
     pub(crate) async fn fill_window(
@@ -787,8 +944,8 @@ impl RedisCache {
     ) {
         let mut inv = self.shared.scripts.fill_window.prepare_invoke();
         inv.key(key)
-            .key(format!("{key}:floor"))
-            .key(format!("{key}:gen"))
+            .key(floor_key(key))
+            .key(gen_key(key))
             .arg(secs(self.shared.ttl.recent))
             .arg(gen)
             .arg(floor);
@@ -804,8 +961,8 @@ impl RedisCache {
     pub(crate) async fn add_to_window(&self, key: &str, members: &[(u64, String)]) {
         let mut inv = self.shared.scripts.add_window.prepare_invoke();
         inv.key(key)
-            .key(format!("{key}:floor"))
-            .key(format!("{key}:gen"))
+            .key(floor_key(key))
+            .key(gen_key(key))
             .arg(secs(self.shared.ttl.generations))
             .arg(self.shared.recent_cap);
         for (score, m) in members {
@@ -829,21 +986,45 @@ mod tests {
     use chat_shared::config::Secret;
 
     #[test]
-    fn tls_urls_are_supported_and_the_timeout_comes_from_config() {
-        let c = CacheConfig::from_config(&RedisConfig {
-            url: Secret::new("rediss://cache.example.internal:6379"),
-            timeout_ms: 50,
-        });
-        assert_eq!(c.timeout, Duration::from_millis(50));
-        assert!(
-            RedisCache::new(c).is_ok(),
-            "rediss:// needs the TLS feature"
-        );
-        assert!(RedisCache::new(CacheConfig::new("not a url")).is_err());
+    fn tls_urls_are_supported_in_both_modes_and_the_settings_come_from_config() {
+        for mode in [RedisMode::Single, RedisMode::Cluster] {
+            let c = CacheConfig::from_config(&RedisConfig {
+                url: Secret::new("rediss://cache.example.internal:6379"),
+                timeout_ms: 50,
+                mode,
+            });
+            assert_eq!((c.timeout, c.mode), (Duration::from_millis(50), mode));
+            assert!(
+                RedisCache::new(c).is_ok(),
+                "rediss:// needs the TLS feature ({mode:?})"
+            );
+            let bad = CacheConfig {
+                mode,
+                ..CacheConfig::new("not a url")
+            };
+            assert!(RedisCache::new(bad).is_err(), "{mode:?}");
+        }
     }
 
+    #[test]
+    fn an_entry_and_its_counters_share_one_hash_tag() {
+        let cache = RedisCache::new(CacheConfig::new("redis://127.0.0.1:1")).unwrap();
+        let k = cache.key("conn", "abc");
+        assert_eq!(k, "chat:v1:{conn:abc}");
+        assert_eq!(gen_key(&k), "chat:v1:{conn:abc}:gen");
+        assert_eq!(floor_key(&k), "chat:v1:{conn:abc}:floor");
+    }
+
+    /// The only test of this binary that opens a breaker, so the metric's
+    /// count moves by exactly this one opening.
     #[tokio::test]
-    async fn with_nothing_listening_calls_fail_fast_and_open_the_breaker() {
+    async fn with_nothing_listening_calls_fail_fast_open_the_breaker_and_record_it() {
+        let opened = || {
+            metrics::snapshot()
+                .get(Metric::CacheCircuitOpened.name())
+                .map_or(0, |s| s.count)
+        };
+        let before = opened();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -856,6 +1037,8 @@ mod tests {
         let s = cache.stats();
         assert_eq!((s.attempts, s.failures, s.skipped), (3, 3, 7));
         assert!(!cache.is_healthy());
+        assert_eq!(s.circuit_opened, 1);
+        assert_eq!(opened(), before + 1, "one CacheCircuitOpened per opening");
     }
 
     #[tokio::test]

@@ -93,7 +93,9 @@ export class ChatStack extends Stack {
       CHAT_JWT_ISSUER: auth.issuer,
       CHAT_JWT_AUDIENCE: auth.audience,
     };
-    const redisEnv: Record<string, string> = network ? { CHAT_REDIS_URL: network.redisUrl } : {};
+    const redisEnv: Record<string, string> = network
+      ? { CHAT_REDIS_URL: network.redisUrl, CHAT_REDIS_MODE: network.redisClientMode }
+      : {};
     const settingsEnv = Object.fromEntries(
       Object.entries(config.settings).map(([key, value]) => [SETTINGS[key].env, String(value)]),
     );

@@ -3,7 +3,9 @@
  *
  * Alarms (all "missing data = OK"): DLQ not empty, persist queue backlog age,
  * errors and throttles of every function, WebSocket execution/integration
- * errors and HTTP 5xx. With `alarmEmail` they notify an SNS topic with an
+ * errors and HTTP 5xx, and (with Redis) the cache's circuit opening in any
+ * function: then the functions serve from DynamoDB alone and each instance
+ * rate-limits on its own, which nothing else would show. With `alarmEmail` they notify an SNS topic with an
  * email subscription; without it they still show in the console.
  *
  * The dashboard also graphs the functions' own EMF metrics (namespace `Chat`).
@@ -31,6 +33,7 @@ export const EMF_METRICS = [
   'PersistBatchSize',
   'PersistLatencyMs',
   'RateLimited',
+  'CacheCircuitOpened',
 ] as const;
 
 export interface ChatMonitoringProps {
@@ -127,6 +130,31 @@ export class ChatMonitoring extends Construct {
       metric: http('5xx', 'Sum', FIVE_MINUTES),
       threshold: 5,
     });
+    if (config.redis) {
+      // EMF lines carry the dimension Function (the Lambda's name); an alarm
+      // cannot use SEARCH, so it adds up the series of every function.
+      const opened = Object.fromEntries(
+        props.functions.map((f, i) => [
+          `opened${i}`,
+          new cw.Metric({
+            namespace: EMF_NAMESPACE,
+            metricName: 'CacheCircuitOpened',
+            dimensionsMap: { Function: f.fn.functionName },
+            statistic: 'Sum',
+            period: FIVE_MINUTES,
+          }),
+        ]),
+      );
+      this.alarm('CacheCircuitOpened', 'The Redis cache circuit opened: serving from DynamoDB alone, rate limits per instance', {
+        metric: new cw.MathExpression({
+          expression: Object.keys(opened).map((id) => `FILL(${id}, 0)`).join(' + '),
+          usingMetrics: opened,
+          period: FIVE_MINUTES,
+          label: 'cache circuit openings',
+        }),
+        threshold: 1,
+      });
+    }
 
     // ---- dashboard -------------------------------------------------------------
     const persist = props.persist.fn;
@@ -138,7 +166,7 @@ export class ChatMonitoring extends Construct {
       new cw.GraphWidget({
         title: 'Messages in',
         left: [emf('MessagesAccepted', 'Sum', 'accepted'), ws('MessageCount')],
-        right: [emf('RateLimited', 'Sum', 'rate limited')],
+        right: [emf('RateLimited', 'Sum', 'rate limited'), emf('CacheCircuitOpened', 'Sum', 'cache circuit opened')],
         width: 8,
       }),
       new cw.GraphWidget({

@@ -39,6 +39,13 @@ export class ChatNetwork extends Construct {
   readonly lambdaSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
   /** `rediss://host:port` (TLS is always on). */
   readonly redisUrl: string;
+  /**
+   * The protocol the cache speaks, for `CHAT_REDIS_MODE`: `cluster` for
+   * ElastiCache Serverless (Redis Cluster protocol only: MOVED/ASK, one hash
+   * slot per multi-key command), `single` for the replication group below
+   * (cluster mode disabled, one shard behind its primary endpoint).
+   */
+  readonly redisClientMode: 'single' | 'cluster';
 
   constructor(scope: Construct, id: string, config: ChatConfig) {
     super(scope, id);
@@ -128,6 +135,7 @@ export class ChatNetwork extends Construct {
       });
       cache.applyRemovalPolicy(RemovalPolicy.DESTROY);
       this.redisUrl = `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
+      this.redisClientMode = 'cluster';
     } else {
       const subnetGroup = new elasticache.CfnSubnetGroup(this, 'CacheSubnets', {
         description: 'Chat cache (isolated subnets)',
@@ -151,6 +159,7 @@ export class ChatNetwork extends Construct {
         autoMinorVersionUpgrade: true,
       });
       this.redisUrl = `rediss://${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
+      this.redisClientMode = 'single';
       Validations.of(group).acknowledge({ id: 'AwsSolutions-AEC6', reason: NO_REDIS_AUTH });
       Validations.of(group).acknowledge({
         id: 'AwsSolutions-AEC5',

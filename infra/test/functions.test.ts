@@ -4,7 +4,7 @@ import { MANIFEST, SETTINGS } from '../lib/manifest';
 import { fnResource, logicalId, resources, synth } from './helpers';
 
 const AUTH = ['CHAT_AUTH_MODE', 'CHAT_JWKS_URL', 'CHAT_JWT_ISSUER', 'CHAT_JWT_AUDIENCE'];
-const STORES = ['CHAT_BACKEND', 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL'];
+const STORES = ['CHAT_BACKEND', 'CHAT_TABLE_NAME', 'CHAT_REDIS_URL', 'CHAT_REDIS_MODE'];
 const LOG = ['RUST_LOG'];
 
 /**

@@ -49,6 +49,25 @@ describe('alarms and dashboard', () => {
     });
   });
 
+  it('alarms when the Redis cache circuit opens in any function, and not without Redis', () => {
+    const cache = alarms.filter((a) =>
+      a.Metrics?.some((m: any) => m.MetricStat?.Metric?.MetricName === 'CacheCircuitOpened'),
+    );
+    expect(cache).toHaveLength(1);
+    const series = cache[0].Metrics.filter((m: any) => m.MetricStat);
+    expect(series.map((m: any) => m.MetricStat.Metric.Namespace)).toEqual(FUNCTION_NAMES.map(() => 'Chat'));
+    const fns = series.map((m: any) => m.MetricStat.Metric.Dimensions[0]);
+    for (const name of FUNCTION_NAMES) {
+      const fn = logicalId(s.stack, s.stack.functions[name].fn);
+      expect(fns, name).toContainEqual({ Name: 'Function', Value: { Ref: fn } });
+    }
+    expect(cache[0].Threshold).toBe(1);
+    expect(cache[0].TreatMissingData).toBe('notBreaching');
+
+    const noRedis = resources(synth({ redis: 'false' }).template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(noRedis.filter((a) => JSON.stringify(a).includes('CacheCircuitOpened'))).toHaveLength(0);
+  });
+
   it('sends no notifications unless an email is configured', () => {
     t.resourceCountIs('AWS::SNS::Topic', 0);
     for (const a of alarms) expect(a.AlarmActions).toBeUndefined();

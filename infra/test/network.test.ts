@@ -19,6 +19,12 @@ describe('with Redis (default): serverless Valkey in a VPC', () => {
     });
   });
 
+  it('tells every function using the cache to speak the cluster protocol (Serverless speaks nothing else)', () => {
+    for (const name of FUNCTION_NAMES.filter((n) => n !== 'chat-authorizer')) {
+      expect(fnResource(s, name).Properties.Environment.Variables.CHAT_REDIS_MODE, name).toBe('cluster');
+    }
+  });
+
   it('admits Redis traffic to the cache only from the Lambdas\' security group', () => {
     const lambdaSg = logicalId(s.stack, s.stack.network!.lambdaSecurityGroup);
     const cacheSg = logicalId(s.stack, s.stack.network!.cacheSecurityGroup);
@@ -58,7 +64,8 @@ describe('with Redis (default): serverless Valkey in a VPC', () => {
 });
 
 describe('redisMode=cluster', () => {
-  const { template: t } = synth({ redisMode: 'cluster' });
+  const s = synth({ redisMode: 'cluster' });
+  const t = s.template;
 
   it('creates a two-node, multi-AZ, encrypted replication group instead', () => {
     t.resourceCountIs('AWS::ElastiCache::ServerlessCache', 0);
@@ -71,6 +78,15 @@ describe('redisMode=cluster', () => {
       TransitEncryptionEnabled: true,
       AtRestEncryptionEnabled: true,
     });
+    // No NumNodeGroups: cluster mode disabled, one shard behind the primary endpoint.
+    const [, group] = resources(t, 'AWS::ElastiCache::ReplicationGroup')[0];
+    expect(group.Properties.NumNodeGroups).toBeUndefined();
+  });
+
+  it('tells the functions to speak to it as one shard', () => {
+    for (const name of FUNCTION_NAMES.filter((n) => n !== 'chat-authorizer')) {
+      expect(fnResource(s, name).Properties.Environment.Variables.CHAT_REDIS_MODE, name).toBe('single');
+    }
   });
 });
 
@@ -99,6 +115,7 @@ describe('redis=false: the cheap DynamoDB-only stack', () => {
       const p = fnResource(s, name).Properties;
       expect(p.VpcConfig, name).toBeUndefined();
       expect(p.Environment.Variables.CHAT_REDIS_URL, name).toBeUndefined();
+      expect(p.Environment.Variables.CHAT_REDIS_MODE, name).toBeUndefined();
     }
   });
 

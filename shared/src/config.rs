@@ -29,7 +29,8 @@ pub mod vars {
     pub const DLQ_URL: &str = "CHAT_DLQ_URL";
     pub const WS_ENDPOINT: &str = "CHAT_WS_ENDPOINT";
     pub const REDIS_URL: &str = "CHAT_REDIS_URL";
-    pub const REDIS_TIMEOUT_MS: &str = "CHAT_REDIS_TIMEOUT_MS";
+    /// `single` (default) or `cluster`: which protocol the Redis speaks.
+    pub const REDIS_MODE: &str = "CHAT_REDIS_MODE";
     /// Read by the AWS SDK itself; also honoured through a [`super::Source`]
     /// so a test can point one `Chat` at an emulator.
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
@@ -338,6 +339,32 @@ pub struct RedisConfig {
     /// Bound on every Redis call; past it the call counts as failed and the
     /// operation is served by DynamoDB alone.
     pub timeout_ms: u64,
+    pub mode: RedisMode,
+}
+
+/// Which protocol the Redis behind [`RedisConfig::url`] speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RedisMode {
+    /// One shard: a standalone server or a replication group with cluster
+    /// mode disabled (its primary endpoint).
+    #[default]
+    Single,
+    /// The Redis Cluster protocol (MOVED/ASK redirects, one hash slot per
+    /// multi-key command): ElastiCache Serverless, or cluster mode enabled.
+    Cluster,
+}
+
+impl RedisMode {
+    fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        match src.get(vars::REDIS_MODE).as_deref() {
+            None | Some("single") => Ok(RedisMode::Single),
+            Some("cluster") => Ok(RedisMode::Cluster),
+            Some(_) => Err(ConfigError::Invalid {
+                name: vars::REDIS_MODE,
+                reason: "supported: single, cluster".into(),
+            }),
+        }
+    }
 }
 
 fn required(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
@@ -368,6 +395,7 @@ impl AwsConfig {
                 Some(RedisConfig {
                     url: Secret::new(url),
                     timeout_ms: parse_or(src, &settings().redis_timeout_ms)?,
+                    mode: RedisMode::from_source(src)?,
                 })
             }
             Some(_) => {
@@ -590,5 +618,26 @@ mod tests {
         ));
         let src = [a, b, c, d, (settings().redis_timeout_ms.env.as_str(), "0")];
         assert!(AwsConfig::from_source(&src).unwrap().redis.is_none());
+    }
+
+    #[test]
+    fn redis_mode_defaults_to_single_and_a_bad_value_names_the_variable() {
+        let [a, b, c, d] = AWS;
+        let url = (vars::REDIS_URL, "rediss://cache:6379");
+        let mode = |m: &'static str| {
+            AwsConfig::from_source(&[a, b, c, d, url, (vars::REDIS_MODE, m)])
+                .map(|c| c.redis.unwrap().mode)
+        };
+        let unset = AwsConfig::from_source(&[a, b, c, d, url]).unwrap();
+        assert_eq!(unset.redis.unwrap().mode, RedisMode::Single);
+        assert_eq!(mode("single"), Ok(RedisMode::Single));
+        assert_eq!(mode("cluster"), Ok(RedisMode::Cluster));
+        assert!(matches!(
+            mode("sharded"),
+            Err(ConfigError::Invalid {
+                name: vars::REDIS_MODE,
+                ..
+            })
+        ));
     }
 }

@@ -636,7 +636,12 @@ macro_rules! rate_limiter_contract {
             #[tokio::test]
             async fn one_empty_bucket_refuses_the_request_and_takes_from_none() {
                 let l = $make.await;
-                let (wide, narrow) = (bucket(Rate::new(1, 5)), bucket(Rate::new(1, 1)));
+                // Taken together, so in one scope.
+                let scope = format!("contract:{}", unique());
+                let (wide, narrow) = (
+                    bucket(Rate::new(1, 5)).in_scope(&scope),
+                    bucket(Rate::new(1, 1)).in_scope(&scope),
+                );
                 let both = [wide.clone(), narrow.clone()];
                 assert_eq!(l.acquire(&both, T0).await.unwrap(), Verdict::Allowed);
                 assert_eq!(

@@ -51,10 +51,14 @@ pub enum Metric {
     QueueAgeMs,
     /// Requests refused by a rate limit.
     RateLimited,
+    /// The Redis cache's circuit breaker opened: this instance serves from
+    /// the stores alone and rate-limits on its own memory until a probe
+    /// finds Redis back.
+    CacheCircuitOpened,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
         Metric::MessagesAccepted,
         Metric::FanoutSize,
         Metric::PushesFailed,
@@ -63,6 +67,7 @@ impl Metric {
         Metric::PersistLatencyMs,
         Metric::QueueAgeMs,
         Metric::RateLimited,
+        Metric::CacheCircuitOpened,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +80,7 @@ impl Metric {
             Metric::PersistLatencyMs => "PersistLatencyMs",
             Metric::QueueAgeMs => "QueueAgeMs",
             Metric::RateLimited => "RateLimited",
+            Metric::CacheCircuitOpened => "CacheCircuitOpened",
         }
     }
 

@@ -14,6 +14,11 @@
 //! | typing per user | `typ:u:{userId}` | 2/s, burst 4 | `typing` frames |
 //! | REST per user | `rest:u:{userId}` | 20/s, burst 40 | every authenticated REST call |
 //!
+//! Every bucket of a user, the per-connection one included (a connection
+//! belongs to one user), has the *scope* `u:{userId}`: the buckets one request
+//! takes from always share a scope, which lets a sharded store (Redis
+//! Cluster) keep them together and take from them atomically.
+//!
 //! The limiter is a port ([`RateLimiter`]) so the buckets can live where every
 //! Lambda instance sees them (Redis, one atomic script per request); the
 //! in-memory adapter here ([`MemoryRateLimiter`]) is the local platform's and
@@ -68,19 +73,25 @@ impl RateLimits {
     /// The buckets a WebSocket frame takes a token from.
     pub fn for_frame(&self, conn: &ConnectionId, user: &UserId, is_typing: bool) -> Vec<Bucket> {
         if is_typing {
-            vec![Bucket::new(format!("typ:u:{user}"), self.typing_per_user)]
+            vec![Bucket::new(format!("typ:u:{user}"), self.typing_per_user).in_scope(scope(user))]
         } else {
             vec![
-                Bucket::new(format!("msg:c:{conn}"), self.message_per_connection),
-                Bucket::new(format!("msg:u:{user}"), self.message_per_user),
+                Bucket::new(format!("msg:c:{conn}"), self.message_per_connection)
+                    .in_scope(scope(user)),
+                Bucket::new(format!("msg:u:{user}"), self.message_per_user).in_scope(scope(user)),
             ]
         }
     }
 
     /// The bucket a REST call takes a token from.
     pub fn for_rest(&self, user: &UserId) -> Vec<Bucket> {
-        vec![Bucket::new(format!("rest:u:{user}"), self.rest_per_user)]
+        vec![Bucket::new(format!("rest:u:{user}"), self.rest_per_user).in_scope(scope(user))]
     }
+}
+
+/// The scope of every bucket of `user` (see the module docs).
+fn scope(user: &UserId) -> String {
+    format!("u:{user}")
 }
 
 /// One bucket to take a token from.
@@ -89,11 +100,25 @@ pub struct Bucket {
     /// Built only from validated ids, so it is safe as a Redis key.
     pub key: String,
     pub rate: Rate,
+    /// Buckets taken together in one [`RateLimiter::acquire`] share a scope
+    /// (a sharded store keeps a scope's buckets together). A bucket's scope
+    /// never changes. Defaults to the key.
+    pub scope: String,
 }
 
 impl Bucket {
     pub fn new(key: String, rate: Rate) -> Self {
-        Self { key, rate }
+        Self {
+            scope: key.clone(),
+            key,
+            rate,
+        }
+    }
+
+    /// The same bucket in `scope`.
+    pub fn in_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
     }
 }
 
@@ -111,7 +136,8 @@ pub enum Verdict {
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
     /// Takes one token from each of `buckets`, all or nothing: when any is
-    /// empty, none is touched. `now` is the caller's clock.
+    /// empty, none is touched. `now` is the caller's clock. The buckets share
+    /// one [`Bucket::scope`].
     async fn acquire(&self, buckets: &[Bucket], now: Millis) -> Result<Verdict, StoreError>;
 }
 
@@ -272,6 +298,24 @@ mod tests {
             l.take(std::slice::from_ref(&conn), 0),
             Verdict::Limited { .. }
         ));
+    }
+
+    #[test]
+    fn the_buckets_of_one_request_share_the_users_scope() {
+        let limits = RateLimits::default();
+        let (conn, user) = (
+            ConnectionId::parse("L0SM9cOFvHcCIhw=").unwrap(),
+            UserId::parse("alice").unwrap(),
+        );
+        let requests = [
+            limits.for_frame(&conn, &user, false),
+            limits.for_frame(&conn, &user, true),
+            limits.for_rest(&user),
+        ];
+        for buckets in requests {
+            assert!(buckets.iter().all(|b| b.scope == "u:alice"), "{buckets:?}");
+        }
+        assert_eq!(Bucket::new("k".into(), Rate::new(1, 1)).scope, "k");
     }
 
     #[test]

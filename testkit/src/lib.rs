@@ -1,7 +1,8 @@
 //! # chat-testkit
 //!
-//! Real services on loopback for tests: `moto_server` (DynamoDB and SQS) and
-//! `redis-server`, started by the tests themselves so `cargo test` needs
+//! Real services on loopback for tests: `moto_server` (DynamoDB and SQS),
+//! `redis-server`, and a 3-master Redis Cluster of `redis-server`s (what
+//! ElastiCache Serverless speaks), started by the tests themselves so `cargo test` needs
 //! nothing but the binaries on PATH. A missing binary fails the test with how
 //! to install it: tests that need a real service never pass without it.
 //!
@@ -165,6 +166,109 @@ pub fn redis_server(port: Option<u16>) -> Server {
 pub fn redis() -> &'static Server {
     static REDIS: OnceLock<Server> = OnceLock::new();
     REDIS.get_or_init(|| redis_server(None))
+}
+
+/// A Redis Cluster of three masters (no replicas) on loopback, every slot
+/// assigned. Dropping it stops every node.
+pub struct Cluster {
+    pub nodes: Vec<Server>,
+}
+
+impl Cluster {
+    /// The URL of one node: the cluster client discovers the others.
+    pub fn url(&self, scheme: &str) -> String {
+        self.nodes[0].url(scheme)
+    }
+
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.port).collect()
+    }
+}
+
+fn redis_cli(args: &[String]) -> std::process::Output {
+    Command::new("redis-cli")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli (installed with redis-server)")
+}
+
+/// Starts three `redis-server --cluster-enabled yes` on free ports (their
+/// cluster bus ports free too, given with `--cluster-port`), joins them with
+/// `redis-cli --cluster create` and waits until every node reports
+/// `cluster_state:ok`. Each node runs under the watchdog like any server.
+pub fn redis_cluster() -> Cluster {
+    let dir = std::env::temp_dir().join("chat-adapters-tests");
+    std::fs::create_dir_all(&dir).expect("a directory for cluster files");
+    let nodes: Vec<Server> = (0..3)
+        .map(|_| {
+            spawn(
+                "redis-server",
+                "apt-get update && apt-get install -y redis-server",
+                None,
+                |port| {
+                    // A node reads its state from this file: a stale one from
+                    // an earlier run on the same port would rejoin an old cluster.
+                    let conf = dir.join(format!("nodes-{port}.conf"));
+                    let _ = std::fs::remove_file(&conf);
+                    vec![
+                        "--port".into(),
+                        port.to_string(),
+                        "--bind".into(),
+                        "127.0.0.1".into(),
+                        "--cluster-enabled".into(),
+                        "yes".into(),
+                        "--cluster-port".into(),
+                        free_port().to_string(),
+                        "--cluster-config-file".into(),
+                        conf.display().to_string(),
+                        "--save".into(),
+                        String::new(),
+                        "--appendonly".into(),
+                        "no".into(),
+                    ]
+                },
+            )
+        })
+        .collect();
+    let mut create: Vec<String> = vec!["--cluster".into(), "create".into()];
+    create.extend(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
+    create.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
+    let out = redis_cli(&create);
+    assert!(
+        out.status.success(),
+        "redis-cli --cluster create failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for n in &nodes {
+        loop {
+            let info = redis_cli(&[
+                "-p".into(),
+                n.port.to_string(),
+                "cluster".into(),
+                "info".into(),
+            ]);
+            let info = String::from_utf8_lossy(&info.stdout);
+            if info.lines().any(|l| l.trim() == "cluster_state:ok") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {} never reported cluster_state:ok:\n{info}",
+                n.port
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Cluster { nodes }
+}
+
+/// The Redis Cluster shared by the tests of this binary.
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(redis_cluster)
 }
 
 /// Stops a Redis the way the fault tests need: `SHUTDOWN NOSAVE`, then checks

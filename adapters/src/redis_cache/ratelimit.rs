@@ -2,8 +2,13 @@
 //!
 //! One request is one script call, atomic over all of its buckets (a frame
 //! takes from its connection's and its user's bucket, all or nothing). Each
-//! bucket is a hash `{prefix}rl:{key}` with its level `l` (thousandths of a
-//! token) and the time `t` it was last taken from; the arithmetic is the
+//! bucket is a hash `PREFIX{rl:SCOPE}:KEY` with its level `l` (thousandths of
+//! a token) and the time `t` it was last taken from. The buckets of one
+//! request share a [`Bucket::scope`] (the user), which is the hash tag: on a
+//! Redis Cluster they live in one slot, so the one script stays legal and
+//! all or nothing. Buckets of different scopes in one request are a caller's
+//! bug; they are decided on this instance's memory (and logged) rather than
+//! sent to fail with `CROSSSLOT` and open the breaker. The arithmetic is the
 //! in-memory adapter's ([`chat_shared::ratelimit::refill`]), and the key
 //! expires once the bucket would be full again, so idle clients cost nothing.
 //!
@@ -21,6 +26,7 @@ use chat_shared::error::StoreError;
 use chat_shared::ids::Millis;
 use chat_shared::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 use redis::Script;
+use tracing::warn;
 
 use super::RedisCache;
 
@@ -78,13 +84,21 @@ impl RedisRateLimiter {
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
     async fn acquire(&self, buckets: &[Bucket], now: Millis) -> Result<Verdict, StoreError> {
-        if buckets.is_empty() {
+        let Some(first) = buckets.first() else {
             return Ok(Verdict::Allowed);
+        };
+        if buckets.iter().any(|b| b.scope != first.scope) {
+            warn!(
+                scopes = ?buckets.iter().map(|b| b.scope.as_str()).collect::<Vec<_>>(),
+                "rate limit buckets of one request span scopes: decided in memory"
+            );
+            return Ok(self.fallback.take(buckets, now));
         }
+        let tag = self.cache.key("rl", &first.scope);
         let mut inv = self.script.prepare_invoke();
         inv.arg(now);
         for b in buckets {
-            inv.key(self.cache.key("rl", &b.key))
+            inv.key(format!("{tag}:{}", b.key))
                 .arg(b.rate.per_sec.max(1))
                 .arg(b.rate.burst);
         }

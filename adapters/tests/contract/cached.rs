@@ -1,7 +1,7 @@
 //! The DynamoDB stores behind the Redis cache (moto + redis-server): the
 //! same contract suites, then the cache's own promises: changes made through
 //! it are visible at once, hits do not reach DynamoDB, and a flush of Redis
-//! loses nothing.
+//! loses nothing. All of it on one Redis and on a Redis Cluster.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,24 +14,54 @@ use chat_shared::ids::{RoomId, Seq};
 use chat_shared::model::{Message, MessageDraft, ReceiptStatus, Reservation, Role, RoomKind};
 use chat_shared::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
 
-use crate::support;
+use crate::support::{self, on_both, Topology};
 
-chat_shared::connection_store_contract!(async {
-    let s = crate::support::stores().await;
-    CachedConnections::new(std::sync::Arc::new(s.connections), crate::support::cache())
-});
-chat_shared::room_store_contract!(async {
-    let s = crate::support::stores().await;
-    CachedRooms::new(std::sync::Arc::new(s.rooms), crate::support::cache())
-});
-chat_shared::message_store_contract!(async {
-    let s = crate::support::stores().await;
-    CachedMessages::new(std::sync::Arc::new(s.messages), crate::support::cache())
-});
-chat_shared::profile_store_contract!(async {
-    let s = crate::support::stores().await;
-    CachedProfiles::new(std::sync::Arc::new(s.profiles), crate::support::cache())
-});
+/// The four store contracts, each store behind a cache made by `$cache()`.
+macro_rules! cached_contracts {
+    ($cache:path) => {
+        chat_shared::connection_store_contract!(async {
+            let s = crate::support::stores().await;
+            chat_adapters::redis_cache::CachedConnections::new(
+                std::sync::Arc::new(s.connections),
+                $cache(),
+            )
+        });
+        chat_shared::room_store_contract!(async {
+            let s = crate::support::stores().await;
+            chat_adapters::redis_cache::CachedRooms::new(std::sync::Arc::new(s.rooms), $cache())
+        });
+        chat_shared::message_store_contract!(async {
+            let s = crate::support::stores().await;
+            chat_adapters::redis_cache::CachedMessages::new(
+                std::sync::Arc::new(s.messages),
+                $cache(),
+            )
+        });
+        chat_shared::profile_store_contract!(async {
+            let s = crate::support::stores().await;
+            chat_adapters::redis_cache::CachedProfiles::new(
+                std::sync::Arc::new(s.profiles),
+                $cache(),
+            )
+        });
+    };
+}
+
+mod single {
+    cached_contracts!(crate::support::cache);
+}
+
+mod cluster {
+    cached_contracts!(crate::support::cluster_cache);
+}
+
+on_both!(
+    the_newest_page_is_served_from_the_window_and_stays_exact_as_messages_arrive,
+    membership_changes_and_cursor_advances_are_visible_at_once,
+    presence_lookups_see_new_touched_and_closed_connections_at_once,
+    flushing_redis_loses_nothing_and_never_reuses_a_seq,
+    repeated_lookups_are_served_by_redis_until_a_change_goes_through,
+);
 
 /// Counts the `range`/`latest` calls that reach the inner store.
 struct CountingMessages {
@@ -69,14 +99,13 @@ fn newest(limit: usize) -> RangeQuery {
     }
 }
 
-#[tokio::test]
-async fn the_newest_page_is_served_from_the_window_and_stays_exact_as_messages_arrive() {
+async fn the_newest_page_is_served_from_the_window_and_stays_exact_as_messages_arrive(t: Topology) {
     let s = support::stores().await;
     let counting = Arc::new(CountingMessages {
         inner: Arc::new(s.messages),
         reads: AtomicU64::new(0),
     });
-    let cache = support::cache();
+    let cache = t.cache();
     let cached = CachedMessages::new(counting.clone(), cache.clone());
     let (r, u) = (room_id(), user("u"));
     let mut ms = Vec::new();
@@ -141,10 +170,9 @@ async fn the_newest_page_is_served_from_the_window_and_stays_exact_as_messages_a
     assert!(cache.stats().failures == 0, "{:?}", cache.stats());
 }
 
-#[tokio::test]
-async fn membership_changes_and_cursor_advances_are_visible_at_once() {
+async fn membership_changes_and_cursor_advances_are_visible_at_once(t: Topology) {
     let s = support::stores().await;
-    let rooms = CachedRooms::new(Arc::new(s.rooms), support::cache());
+    let rooms = CachedRooms::new(Arc::new(s.rooms), t.cache());
     let (o, m, late) = (user("o"), user("m"), user("late"));
     let r = room(RoomKind::Group, &o, 1_000);
     rooms
@@ -204,10 +232,9 @@ async fn membership_changes_and_cursor_advances_are_visible_at_once() {
     assert_eq!(rooms.membership(&r.room_id, &m).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn presence_lookups_see_new_touched_and_closed_connections_at_once() {
+async fn presence_lookups_see_new_touched_and_closed_connections_at_once(t: Topology) {
     let s = support::stores().await;
-    let conns = CachedConnections::new(Arc::new(s.connections), support::cache());
+    let conns = CachedConnections::new(Arc::new(s.connections), t.cache());
     let (u, other) = (user("u"), user("offline"));
     let c1 = connection("c1");
     conns.put(&conn_record(&c1, &u, 5_000)).await.unwrap();
@@ -241,13 +268,24 @@ async fn presence_lookups_see_new_touched_and_closed_connections_at_once() {
     );
 }
 
-#[tokio::test]
-async fn flushing_redis_loses_nothing_and_never_reuses_a_seq() {
+async fn flushing_redis_loses_nothing_and_never_reuses_a_seq(t: Topology) {
     // A Redis of its own: flushing the shared one would disturb other tests.
-    let redis = support::redis_server(None);
+    let (_servers, ports, cfg) = match t {
+        Topology::Single => {
+            let redis = support::redis_server(None);
+            let ports = vec![redis.port];
+            let cfg = support::cache_config(redis.port);
+            (vec![redis], ports, cfg)
+        }
+        Topology::Cluster => {
+            let cluster = support::redis_cluster();
+            let ports = cluster.ports();
+            let cfg = support::cluster_config(ports[0]);
+            (cluster.nodes, ports, cfg)
+        }
+    };
     let s = support::stores().await;
-    let cache =
-        chat_adapters::redis_cache::RedisCache::new(support::cache_config(redis.port)).unwrap();
+    let cache = chat_adapters::redis_cache::RedisCache::new(cfg).unwrap();
     let messages = CachedMessages::new(Arc::new(s.messages), cache.clone());
     let profiles = CachedProfiles::new(Arc::new(s.profiles), cache.clone());
     let (r, u) = (room_id(), user("u"));
@@ -268,11 +306,13 @@ async fn flushing_redis_loses_nothing_and_never_reuses_a_seq() {
     );
     assert!(profiles.get(&u).await.unwrap().is_some());
 
-    let flushed = std::process::Command::new("redis-cli")
-        .args(["-p", &redis.port.to_string(), "flushall"])
-        .output()
-        .unwrap();
-    assert!(flushed.status.success());
+    for port in ports {
+        let flushed = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "flushall"])
+            .output()
+            .unwrap();
+        assert!(flushed.status.success());
+    }
 
     assert_eq!(messages.range(&r, newest(10)).await.unwrap(), vec![m1]);
     assert_eq!(
@@ -298,12 +338,11 @@ async fn flushing_redis_loses_nothing_and_never_reuses_a_seq() {
     );
 }
 
-#[tokio::test]
-async fn repeated_lookups_are_served_by_redis_until_a_change_goes_through() {
+async fn repeated_lookups_are_served_by_redis_until_a_change_goes_through(t: Topology) {
     use crate::counting::{CountingConnections, CountingRooms, Counts};
     let s = support::stores().await;
     let counts = Arc::new(Counts::default());
-    let cache = support::cache();
+    let cache = t.cache();
     let conns = CachedConnections::new(
         Arc::new(CountingConnections(Arc::new(s.connections), counts.clone())),
         cache.clone(),
@@ -347,4 +386,50 @@ async fn repeated_lookups_are_served_by_redis_until_a_change_goes_through() {
     assert_eq!(rooms.members(&r.room_id).await.unwrap().len(), 2);
     assert_eq!(counts.calls("rooms.members"), 1);
     assert_eq!(cache.stats().failures, 0, "{:?}", cache.stats());
+}
+
+/// The hash slot of a key's tag, as the cluster computes it.
+fn slot(port: u16, tag: &str) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "cluster", "keyslot", tag])
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A presence lookup over many users is one `MGET` over as many hash slots:
+/// on the cluster the client splits it per slot, and the second lookup is
+/// answered by Redis alone, with the breaker never involved.
+#[tokio::test]
+async fn on_the_cluster_a_lookup_across_many_slots_is_served_from_the_cache() {
+    use crate::counting::{CountingConnections, Counts};
+    let s = support::stores().await;
+    let counts = Arc::new(Counts::default());
+    let cache = support::cluster_cache();
+    let conns = CachedConnections::new(
+        Arc::new(CountingConnections(Arc::new(s.connections), counts.clone())),
+        cache.clone(),
+    );
+    let users: Vec<_> = (0..12).map(|i| user(&format!("u{i}"))).collect();
+    for (i, u) in users.iter().take(6).enumerate() {
+        conns
+            .put(&conn_record(&connection(&format!("c{i}")), u, 5_000))
+            .await
+            .unwrap();
+    }
+    // The entries really are spread over several slots (only the tag is hashed).
+    let port = support::cluster().nodes[0].port;
+    let slots: std::collections::BTreeSet<String> = users
+        .iter()
+        .map(|u| slot(port, &format!("uconns:{u}")))
+        .collect();
+    assert!(slots.len() > 1, "{slots:?}");
+
+    assert_eq!(conns.for_users(&users).await.unwrap().len(), 6);
+    counts.take();
+    assert_eq!(conns.for_users(&users).await.unwrap().len(), 6);
+    assert!(counts.take().is_empty(), "the second lookup was all hits");
+    let stats = cache.stats();
+    assert_eq!((stats.failures, stats.skipped), (0, 0), "{stats:?}");
+    assert!(cache.is_healthy());
 }

@@ -1,5 +1,5 @@
-//! Failures: Redis dying, Redis hanging, Redis coming back, and DynamoDB
-//! errors surfacing as errors rather than panics.
+//! Failures: Redis dying, Redis hanging (one server or a cluster), Redis
+//! coming back, and DynamoDB errors surfacing as errors rather than panics.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,12 +9,18 @@ use chat_adapters::dynamo::Table;
 use chat_adapters::redis_cache::{
     CacheConfig, CachedConnections, CachedMessages, CachedProfiles, CachedRooms, RedisCache,
 };
+use chat_shared::config::RedisMode;
 use chat_shared::contract::*;
 use chat_shared::ids::{RoomId, UserId};
 use chat_shared::model::{ReceiptStatus, Role, RoomKind};
 use chat_shared::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
 
-use crate::support;
+use crate::support::{self, on_both, Topology};
+
+on_both!(
+    with_redis_killed_mid_run_every_operation_succeeds_and_the_breaker_stops_calling_it,
+    a_redis_that_accepts_but_never_answers_costs_only_the_timeout,
+);
 
 /// The four cached stores over a fresh table, and a small world in them.
 struct World {
@@ -131,10 +137,33 @@ async fn twenty_operations(w: &World) {
     }
 }
 
-#[tokio::test]
-async fn with_redis_killed_mid_run_every_operation_succeeds_and_the_breaker_stops_calling_it() {
-    let redis = support::redis_server(None);
-    let cache = RedisCache::new(config(redis.port, Duration::from_secs(600))).unwrap();
+fn config_for(t: Topology, port: u16, cool_down: Duration) -> CacheConfig {
+    let mode = match t {
+        Topology::Single => RedisMode::Single,
+        Topology::Cluster => RedisMode::Cluster,
+    };
+    CacheConfig {
+        mode,
+        ..config(port, cool_down)
+    }
+}
+
+async fn with_redis_killed_mid_run_every_operation_succeeds_and_the_breaker_stops_calling_it(
+    t: Topology,
+) {
+    let (_servers, ports) = match t {
+        Topology::Single => {
+            let redis = support::redis_server(None);
+            let ports = vec![redis.port];
+            (vec![redis], ports)
+        }
+        Topology::Cluster => {
+            let cluster = support::redis_cluster();
+            let ports = cluster.ports();
+            (cluster.nodes, ports)
+        }
+    };
+    let cache = RedisCache::new(config_for(t, ports[0], Duration::from_secs(600))).unwrap();
     let w = world(&cache).await;
     twenty_operations(&w).await;
     assert!(
@@ -143,7 +172,9 @@ async fn with_redis_killed_mid_run_every_operation_succeeds_and_the_breaker_stop
         cache.stats()
     );
 
-    support::shutdown_redis(redis.port);
+    for port in ports {
+        support::shutdown_redis(port);
+    }
     let before = cache.stats();
     twenty_operations(&w).await;
     let after = cache.stats();
@@ -153,10 +184,13 @@ async fn with_redis_killed_mid_run_every_operation_succeeds_and_the_breaker_stop
     );
     assert!(after.skipped > before.skipped + 20, "{after:?}");
     assert!(!cache.is_healthy());
+    assert!(
+        after.circuit_opened > before.circuit_opened,
+        "the opening is counted: {before:?} → {after:?}"
+    );
 }
 
-#[tokio::test]
-async fn a_redis_that_accepts_but_never_answers_costs_only_the_timeout() {
+async fn a_redis_that_accepts_but_never_answers_costs_only_the_timeout(t: Topology) {
     // Accepts connections, reads whatever comes, never replies.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -166,7 +200,7 @@ async fn a_redis_that_accepts_but_never_answers_costs_only_the_timeout() {
             held.push(sock);
         }
     });
-    let cache = RedisCache::new(config(port, Duration::from_secs(600))).unwrap();
+    let cache = RedisCache::new(config_for(t, port, Duration::from_secs(600))).unwrap();
     let w = world(&cache).await;
     let started = Instant::now();
     let mut succeeded = 0;

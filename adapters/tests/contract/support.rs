@@ -1,15 +1,21 @@
 //! Real services on loopback (started by `chat-testkit`): one
-//! `moto_server` and one `redis-server` per test binary (started on first
-//! use), plus dedicated Redis servers for the fault tests. Each test makes its
-//! own table, queue and key prefix, so tests run in parallel.
+//! `moto_server`, one `redis-server` and one 3-master Redis Cluster per test
+//! binary (started on first use), plus dedicated Redis servers for the fault
+//! tests. Each test makes its own table, queue and key prefix, so tests run
+//! in parallel.
+//!
+//! Every Redis test runs on both topologies ([`Topology`], [`on_both!`]):
+//! the cluster is what ElastiCache Serverless speaks, where a key scheme or a
+//! call that spans hash slots fails.
 
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use chat_adapters::dynamo::{create_table, DynamoStores, Table};
 use chat_adapters::redis_cache::{CacheConfig, RedisCache};
+use chat_shared::config::RedisMode;
 use chat_shared::contract::unique;
-pub use chat_testkit::{moto, redis, redis_server, shutdown_redis};
+pub use chat_testkit::{cluster, moto, redis, redis_cluster, redis_server, shutdown_redis};
 
 /// SDK configuration for the moto server (static dummy credentials).
 pub async fn sdk() -> SdkConfig {
@@ -48,6 +54,53 @@ pub fn cache_config(port: u16) -> CacheConfig {
 pub fn cache() -> RedisCache {
     RedisCache::new(cache_config(redis().port)).expect("a valid redis url")
 }
+
+/// The same settings for the cluster client, through any node of it.
+pub fn cluster_config(port: u16) -> CacheConfig {
+    CacheConfig {
+        mode: RedisMode::Cluster,
+        ..cache_config(port)
+    }
+}
+
+pub fn cluster_cache() -> RedisCache {
+    RedisCache::new(cluster_config(cluster().nodes[0].port)).expect("a valid redis url")
+}
+
+/// One Redis server, or a Redis Cluster of three masters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    Single,
+    Cluster,
+}
+
+impl Topology {
+    /// A cache with a fresh prefix on the shared server or cluster.
+    pub fn cache(self) -> RedisCache {
+        match self {
+            Topology::Single => cache(),
+            Topology::Cluster => cluster_cache(),
+        }
+    }
+}
+
+/// For each `async fn name(t: Topology)`, a module `name` with two tests,
+/// `single` and `cluster`, running it on each topology.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn single() {
+                super::$name($crate::support::Topology::Single).await
+            }
+            #[tokio::test]
+            async fn cluster() {
+                super::$name($crate::support::Topology::Cluster).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both;
 
 pub async fn queue_url(sdk: &SdkConfig) -> String {
     aws_sdk_sqs::Client::new(sdk)

@@ -279,3 +279,35 @@ async fn members_added_to_or_removed_from_a_group_are_told_live() {
     let removed = carol.next_of("roomRemoved").await.unwrap();
     assert_eq!(removed["roomId"], room.as_str());
 }
+
+/// 25 sends on one connection while the clock stands still: the
+/// connection's bucket gives its burst of 20 and refuses the other five. On
+/// the aws backend the buckets live in Redis (one server or the cluster), and
+/// the cache's circuit must not open meanwhile: a limiter that fell back to
+/// its own memory would still limit in this one process, but not across
+/// Lambda instances.
+#[tokio::test]
+async fn a_burst_on_one_connection_gets_its_burst_then_rate_limited() {
+    use chat_shared::metrics::{snapshot, Metric};
+    let opened = || {
+        snapshot()
+            .get(Metric::CacheCircuitOpened.name())
+            .map_or(0, |s| s.count)
+    };
+    let e = spawn().await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    let before = opened();
+    let mut limited = 0;
+    for i in 0..25 {
+        match alice.send(&room, &format!("m{i}")).await {
+            Ok(_) => {}
+            Err(chat_client::ClientError::Frame { code, .. }) if code == "rate_limited" => {
+                limited += 1
+            }
+            Err(other) => panic!("send {i}: {other}"),
+        }
+    }
+    assert_eq!(limited, 5, "20 allowed, then rate_limited");
+    assert_eq!(opened(), before, "the cache's circuit stayed closed");
+}

@@ -20,8 +20,9 @@ use serde_json::{json, Value};
 pub struct Env {
     pub p: Running,
     pub clock: Arc<ManualClock>,
-    /// The Redis of this test (aws backend), stopped with it.
-    _redis: Option<chat_testkit::Server>,
+    /// The Redis server, or the cluster's nodes, of this test (aws
+    /// backend), stopped with it.
+    _redis: Vec<chat_testkit::Server>,
 }
 
 /// `CHAT_E2E_BACKEND=aws` runs the suite on the real adapters: DynamoDB and
@@ -29,6 +30,18 @@ pub struct Env {
 /// `@connections` API; each test gets its own table, queues and Redis.
 fn aws_backend() -> bool {
     std::env::var("CHAT_E2E_BACKEND").is_ok_and(|b| b == "aws")
+}
+
+/// With the aws backend, `CHAT_E2E_REDIS=cluster` puts the cache on a
+/// 3-master Redis Cluster (what ElastiCache Serverless speaks) instead of
+/// one server. Each test gets its own cluster: the tests reuse user names,
+/// whose cache keys would otherwise meet across tests' tables.
+fn redis_mode() -> chat_shared::config::RedisMode {
+    match std::env::var("CHAT_E2E_REDIS").as_deref() {
+        Ok("cluster") => chat_shared::config::RedisMode::Cluster,
+        Ok("single") | Err(_) => chat_shared::config::RedisMode::Single,
+        Ok(other) => panic!("CHAT_E2E_REDIS={other}: supported: single, cluster"),
+    }
 }
 
 pub async fn spawn() -> Env {
@@ -43,11 +56,15 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
         ..Options::default()
     };
     o.queue.visibility_timeout = Duration::from_millis(50);
-    let mut redis = None;
+    let mut redis = Vec::new();
     if aws_backend() {
-        use chat_shared::config::{AwsConfig, RedisConfig, Secret};
+        use chat_shared::config::{AwsConfig, RedisConfig, RedisMode, Secret};
         let moto = chat_testkit::moto();
-        let server = chat_testkit::redis_server(None);
+        let mode = redis_mode();
+        let nodes = match mode {
+            RedisMode::Single => vec![chat_testkit::redis_server(None)],
+            RedisMode::Cluster => chat_testkit::redis_cluster().nodes,
+        };
         let config = AwsConfig {
             table_name: format!("e2e-{}", uuid::Uuid::now_v7().simple()),
             queue_url: None,
@@ -55,11 +72,12 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
             ws_endpoint: None,
             endpoint_url: Some(moto.url("http")),
             redis: Some(RedisConfig {
-                url: Secret::new(server.url("redis")),
+                url: Secret::new(nodes[0].url("redis")),
                 timeout_ms: 200,
+                mode,
             }),
         };
-        redis = Some(server);
+        redis = nodes;
         o.backend = chat_local::Backend::Aws(chat_local::AwsBackend {
             config,
             create_resources: true,
