@@ -23,7 +23,7 @@
 //! `[Function]` and `[Function, <name>]`, so alarms read the total per
 //! function and dashboards split it by the extra dimension.
 //!
-//! Tests see what *they* recorded with [`capture::Capture`] (feature
+//! Tests see what *they* recorded with `capture::Capture` (feature
 //! `capture`, on for this crate's own tests): a per-thread recorder, which a
 //! `#[tokio::test]` (one thread) fills with exactly its own calls. The
 //! process-wide [`snapshot`] mixes in every other test's values.

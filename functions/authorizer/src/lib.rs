@@ -103,8 +103,8 @@ pub async fn handle(
                 Err(refused(class))
             }
             None => {
-                // Ours, not the caller's: still 401 (the client cannot tell
-                // the difference and retries either way), but counted apart.
+                // Ours, not the caller's. Still answered 401, as every
+                // failure was before, but counted apart from refusals.
                 tracing::error!(error = %e, "could not verify the token");
                 metrics::record(&[(Metric::AuthFailures, 1.0)]);
                 Err(Unauthorized)
