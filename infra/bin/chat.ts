@@ -11,8 +11,9 @@
  * for reading and testing only: the functions get a placeholder asset (never
  * the repository root, which RustFunction would otherwise upload as their
  * code) and the stack a CloudFormation rule that makes every deploy fail
- * before anything changes (lib/deploy-guard.ts). `cdk deploy --hotswap`
- * bypasses CloudFormation and so the rule: never combine it with SKIP_BUNDLING.
+ * before anything changes (lib/deploy-guard.ts). `cdk deploy --hotswap` and
+ * `cdk watch` bypass CloudFormation and so the rule: never combine them with
+ * SKIP_BUNDLING.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { cargoLambdaVersion } from 'cargo-lambda-cdk';
@@ -32,7 +33,8 @@ if (bundlingStacks.length > 0 && !cargoLambdaVersion()) {
   );
 }
 
-if (bundlingStacks.length === 0) {
+// Only for SKIP_BUNDLING: the CLI itself skips bundling for `cdk ls`/`destroy`.
+if (process.env.SKIP_BUNDLING) {
   process.stderr.write(
     'chat infra: SKIP_BUNDLING is set: the Lambda binaries are not built and the template is NOT deployable\n' +
       '  (CloudFormation refuses it with rule RefuseUnbundledDeploy). Unset SKIP_BUNDLING to deploy.\n',
