@@ -7,7 +7,13 @@
  *   SKIP_BUNDLING=1 npx cdk synth      # no cargo-lambda needed: assets are not built
  *
  * The CLI refuses `aws:` context keys on the command line, hence SKIP_BUNDLING
- * sets `aws:cdk:bundling-stacks` through postCliContext.
+ * sets `aws:cdk:bundling-stacks` through postCliContext. Such a template is
+ * for reading and testing only: the functions get a placeholder asset (never
+ * the repository root, which RustFunction would otherwise upload as their
+ * code) and the stack a CloudFormation rule that makes every deploy fail
+ * before anything changes (lib/deploy-guard.ts). `cdk deploy --hotswap` and
+ * `cdk watch` bypass CloudFormation and so the rule: never combine them with
+ * SKIP_BUNDLING.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { cargoLambdaVersion } from 'cargo-lambda-cdk';
@@ -24,6 +30,14 @@ if (bundlingStacks.length > 0 && !cargoLambdaVersion()) {
     'chat infra: `cargo lambda` was not found, so the Lambda binaries cannot be built here.\n' +
       '  Install it (pip install ziglang && cargo install --locked cargo-lambda; see infra/README.md),\n' +
       '  or set SKIP_BUNDLING=1 to synthesize without building assets (not deployable).\n',
+  );
+}
+
+// Only for SKIP_BUNDLING: the CLI itself skips bundling for `cdk ls`/`destroy`.
+if (process.env.SKIP_BUNDLING) {
+  process.stderr.write(
+    'chat infra: SKIP_BUNDLING is set: the Lambda binaries are not built and the template is NOT deployable\n' +
+      '  (CloudFormation refuses it with rule RefuseUnbundledDeploy). Unset SKIP_BUNDLING to deploy.\n',
   );
 }
 

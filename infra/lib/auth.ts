@@ -8,7 +8,7 @@
  * which is what both the WebSocket authorizer and the HTTP API JWT authorizer
  * check, and it carries `name`.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import type { ChatConfig } from './config';
@@ -19,6 +19,8 @@ export class ChatAuth extends Construct {
   readonly jwksUrl: string;
   readonly userPool?: cognito.UserPool;
   readonly client?: cognito.UserPoolClient;
+  /** The hosted UI's domain, when configured (`hostedUiDomainPrefix`). */
+  readonly domain?: cognito.UserPoolDomain;
 
   constructor(scope: Construct, id: string, config: ChatConfig) {
     super(scope, id);
@@ -52,10 +54,28 @@ export class ChatAuth extends Construct {
       deletionProtection: prod,
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    const hostedUi = config.hostedUi;
     this.client = this.userPool.addClient('WebClient', {
-      // USER_PASSWORD_AUTH lets the README fetch a token with the AWS CLI;
-      // SRP is what browser SDKs use.
-      authFlows: { userPassword: true, userSrp: true },
+      // SRP (what browser SDKs use) never sends the password. Plain
+      // USER_PASSWORD_AUTH lets the README fetch a token with the AWS CLI:
+      // dev only.
+      authFlows: { userSrp: true, userPassword: !prod },
+      // No OAuth unless a hosted UI is configured; then only the
+      // authorization-code grant. The client has no secret (a browser cannot
+      // keep one), so it must send a PKCE code_challenge: Cognito has no
+      // switch to demand it, the clients' OAuth libraries do. Never the
+      // implicit grant, which hands tokens over in the URL.
+      ...(hostedUi
+        ? {
+            oAuth: {
+              flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+              callbackUrls: hostedUi.callbackUrls,
+              logoutUrls: hostedUi.logoutUrls.length > 0 ? hostedUi.logoutUrls : undefined,
+            },
+            supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+          }
+        : { disableOAuth: true }),
       generateSecret: false,
       preventUserExistenceErrors: true,
       idTokenValidity: Duration.hours(1),
@@ -63,6 +83,15 @@ export class ChatAuth extends Construct {
       refreshTokenValidity: Duration.days(30),
       enableTokenRevocation: true,
     });
+
+    if (hostedUi) {
+      this.domain = this.userPool.addDomain('HostedUi', { cognitoDomain: { domainPrefix: hostedUi.domainPrefix } });
+      const output = new CfnOutput(this, 'HostedUiUrl', {
+        description: 'Base URL of the Cognito hosted UI (/oauth2/authorize, /oauth2/token, /logout)',
+        value: this.domain.baseUrl(),
+      });
+      output.overrideLogicalId('HostedUiUrl');
+    }
 
     const { region, urlSuffix } = Stack.of(this);
     this.issuer = `https://cognito-idp.${region}.${urlSuffix}/${this.userPool.userPoolId}`;

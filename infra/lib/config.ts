@@ -74,6 +74,18 @@ export interface ChatConfig {
   readonly apigwAccountRole: boolean;
   /** Run cdk-nag's AwsSolutions pack during synth. */
   readonly nag: boolean;
+  /**
+   * The Cognito hosted UI (managed login), when `hostedUiDomainPrefix` and
+   * `oauthCallbackUrls` are given. Absent: the app client has no OAuth flows.
+   */
+  readonly hostedUi?: HostedUiConfig;
+}
+
+export interface HostedUiConfig {
+  /** `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  readonly domainPrefix: string;
+  readonly callbackUrls: string[];
+  readonly logoutUrls: string[];
 }
 
 export class ConfigError extends Error {
@@ -167,6 +179,60 @@ function functionSettings(raw: Raw): Record<string, number> {
   return out;
 }
 
+function urls(raw: Raw, key: string, prod: boolean): string[] {
+  const list = (str(raw, key) ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
+  for (const u of list) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(key, `not a URL: ${JSON.stringify(u)}`);
+    }
+    // Cognito accepts plain http only for localhost, and never a fragment.
+    const local = url.protocol === 'http:' && url.hostname === 'localhost';
+    if (url.protocol !== 'https:' && !local) {
+      throw new ConfigError(key, `${JSON.stringify(u)}: must be https:// (http:// only for localhost)`);
+    }
+    if (local && prod) throw new ConfigError(key, `${JSON.stringify(u)}: no localhost URLs in prod`);
+    if (url.hash) throw new ConfigError(key, `${JSON.stringify(u)}: a redirect URL cannot have a #fragment`);
+  }
+  return list;
+}
+
+/** `hostedUiDomainPrefix` + `oauthCallbackUrls` (+ optional `oauthLogoutUrls`): both or neither. */
+function hostedUi(raw: Raw, prod: boolean, externalIssuer: boolean): HostedUiConfig | undefined {
+  const domainPrefix = str(raw, 'hostedUiDomainPrefix');
+  const callbackUrls = urls(raw, 'oauthCallbackUrls', prod);
+  const logoutUrls = urls(raw, 'oauthLogoutUrls', prod);
+  if (!domainPrefix) {
+    for (const [k, v] of [['oauthCallbackUrls', callbackUrls], ['oauthLogoutUrls', logoutUrls]] as const) {
+      if (v.length > 0) throw new ConfigError(k, 'only meaningful with hostedUiDomainPrefix');
+    }
+    return undefined;
+  }
+  if (externalIssuer) {
+    throw new ConfigError('hostedUiDomainPrefix', 'the stack creates no user pool with jwtIssuer: configure the hosted UI there');
+  }
+  // Cognito's rules for a prefix domain: lowercase letters, digits and
+  // hyphens, 1-63 characters, no hyphen at either end, no reserved words.
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix)) {
+    throw new ConfigError(
+      'hostedUiDomainPrefix',
+      `expected 1-63 lowercase letters, digits or hyphens (no hyphen at either end), got ${JSON.stringify(domainPrefix)}`,
+    );
+  }
+  if (/aws|amazon|cognito/.test(domainPrefix)) {
+    throw new ConfigError('hostedUiDomainPrefix', 'Cognito reserves "aws", "amazon" and "cognito" in domain prefixes');
+  }
+  if (callbackUrls.length === 0) {
+    throw new ConfigError('oauthCallbackUrls', 'the hosted UI needs at least one callback URL (comma-separated)');
+  }
+  return { domainPrefix, callbackUrls, logoutUrls };
+}
+
 /** Reads and validates the configuration from a construct node's context. */
 export function loadConfig(node: Node): ChatConfig {
   return parseConfig((key) => node.tryGetContext(key));
@@ -237,5 +303,6 @@ export function parseConfig(raw: Raw): ChatConfig {
     jwksUrl,
     apigwAccountRole: bool(raw, 'apigwAccountRole', true),
     nag: bool(raw, 'nag', true),
+    hostedUi: hostedUi(raw, prod, jwtIssuer !== undefined),
   };
 }

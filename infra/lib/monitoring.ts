@@ -5,7 +5,9 @@
  * errors and throttles of every function, WebSocket execution/integration
  * errors and HTTP 5xx, and (with Redis) the cache's circuit opening in any
  * function: then the functions serve from DynamoDB alone and each instance
- * rate-limits on its own, which nothing else would show. With `alarmEmail` they notify an SNS topic with an
+ * rate-limits on its own, which nothing else would show. The authorizer's
+ * errors alarm leaves out refused tokens (see `authorizerFailures`), which
+ * get their own high threshold. With `alarmEmail` they notify an SNS topic with an
  * email subscription; without it they still show in the console.
  *
  * The dashboard also graphs the functions' own EMF metrics (namespace `Chat`).
@@ -34,7 +36,47 @@ export const EMF_METRICS = [
   'PersistLatencyMs',
   'RateLimited',
   'CacheCircuitOpened',
+  'TokensRefused',
+  'AuthFailures',
 ] as const;
+
+/**
+ * Refused `$connect` tokens in 5 minutes that raise an alarm: far above
+ * everyday expiries, so it means a client bug (a token never refreshed) or
+ * someone guessing.
+ */
+export const TOKENS_REFUSED_ALARM = 200;
+
+/**
+ * The authorizer's real failures as metric math. It answers every refused
+ * token with the error `Unauthorized` (the only way to get a 401 from API
+ * Gateway), so its Lambda `Errors` count expired tokens too; it also writes
+ * `TokensRefused` (EMF, dimension `Function` = the function name) for each.
+ * What remains is JWKS outages, crashes and timeouts. `FILL` makes a period
+ * without refusals subtract 0 rather than drop the period.
+ */
+export function authorizerFailures(authorizer: ChatFunction, period = Duration.minutes(5)): cw.MathExpression {
+  return new cw.MathExpression({
+    expression: 'errors - FILL(refused, 0)',
+    usingMetrics: {
+      errors: authorizer.fn.metricErrors({ period, statistic: 'Sum' }),
+      refused: tokensRefused(authorizer, period),
+    },
+    period,
+    label: `${authorizer.binaryName} errors other than refused tokens`,
+  });
+}
+
+/** Refused tokens of one authorizer, every reason together. */
+export function tokensRefused(authorizer: ChatFunction, period = Duration.minutes(5)): cw.Metric {
+  return new cw.Metric({
+    namespace: EMF_NAMESPACE,
+    metricName: 'TokensRefused',
+    dimensionsMap: { Function: authorizer.fn.functionName },
+    statistic: 'Sum',
+    period,
+  });
+}
 
 export interface ChatMonitoringProps {
   readonly config: ChatConfig;
@@ -108,10 +150,17 @@ export class ChatMonitoring extends Construct {
       evaluationPeriods: 3,
     });
     for (const f of props.functions) {
-      this.alarm(`${f.node.id}Errors`, `${f.binaryName} invocations failed`, {
-        metric: f.fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      const authorizer = f.binaryName === 'chat-authorizer';
+      this.alarm(`${f.node.id}Errors`, `${f.binaryName} invocations failed${authorizer ? ' (refused tokens not counted)' : ''}`, {
+        metric: authorizer ? authorizerFailures(f) : f.fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
         threshold: 1,
       });
+      if (authorizer) {
+        this.alarm('TokensRefusedSurge', `${f.binaryName} refused ${TOKENS_REFUSED_ALARM}+ tokens in 5 minutes`, {
+          metric: tokensRefused(f),
+          threshold: TOKENS_REFUSED_ALARM,
+        });
+      }
       this.alarm(`${f.node.id}Throttles`, `${f.binaryName} was throttled`, {
         metric: f.fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
         threshold: 1,
@@ -224,6 +273,31 @@ export class ChatMonitoring extends Construct {
         left: [http('Count'), http('4xx'), http('5xx')],
         right: [http('Latency', 'p99')],
         width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({
+        title: 'Refused $connect tokens, by reason (the client\'s fault)',
+        left: [
+          new cw.MathExpression({
+            // Only the {Function, Reason} series: each refusal is also
+            // published under {Function} alone, which would count it twice.
+            expression: `SEARCH('{${EMF_NAMESPACE},Function,Reason} MetricName="TokensRefused"', 'Sum', 60)`,
+            usingMetrics: {},
+            label: '',
+            period: MINUTE,
+          }),
+        ],
+        stacked: true,
+        width: 12,
+      }),
+      new cw.GraphWidget({
+        title: 'Authorizer failures (ours)',
+        left: [emf('AuthFailures', 'Sum', 'JWKS unavailable')],
+        right: props.functions
+          .filter((f) => f.binaryName === 'chat-authorizer')
+          .map((f) => authorizerFailures(f, MINUTE)),
+        width: 12,
       }),
     );
     this.dashboard.addWidgets(

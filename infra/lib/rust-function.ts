@@ -18,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import type { ChatConfig, FunctionName } from './config';
+import { bundlesAssets, unbuiltCode } from './deploy-guard';
 
 /** The workspace root manifest; every function is a binary of this workspace. */
 export const WORKSPACE_MANIFEST = path.join(__dirname, '../../Cargo.toml');
@@ -83,15 +84,9 @@ export class ChatFunction extends Construct {
     }
 
     const reserved = config.reservedConcurrency[props.binaryName];
-    this.fn = new RustFunction(this, 'Function', {
-      manifestPath: WORKSPACE_MANIFEST,
-      binaryName: props.binaryName,
-      runtime: 'provided.al2023',
-      architecture: config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
-      bundling: {
-        profile: CARGO_PROFILE,
-        architecture: config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
-      },
+    const architecture = config.arch === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const common: lambda.FunctionOptions = {
+      architecture,
       description: props.description,
       memorySize: config.memoryMb,
       timeout: props.timeout,
@@ -110,7 +105,24 @@ export class ChatFunction extends Construct {
             securityGroups: [props.network.securityGroup],
           }
         : {}),
-    });
+    };
+    // Without bundling, RustFunction's asset would be the workspace root
+    // itself (deploy-guard.ts): give the function a placeholder instead, and
+    // the stack a rule that refuses to deploy it.
+    this.fn = bundlesAssets(this)
+      ? new RustFunction(this, 'Function', {
+          ...common,
+          manifestPath: WORKSPACE_MANIFEST,
+          binaryName: props.binaryName,
+          runtime: 'provided.al2023',
+          bundling: { profile: CARGO_PROFILE, architecture },
+        })
+      : new lambda.Function(this, 'Function', {
+          ...common,
+          runtime: lambda.Runtime.PROVIDED_AL2023,
+          handler: 'bootstrap',
+          code: unbuiltCode(this),
+        });
 
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -28,10 +28,131 @@ pub struct Identity {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
+    /// The caller's fault: no token.
     #[error("missing token")]
     Missing,
+    /// The caller's fault: the token is not acceptable, and why.
     #[error("invalid token: {0}")]
-    Invalid(String),
+    Invalid(Refusal),
+    /// Ours: the verifier could not decide, because the signing keys could
+    /// not be fetched (the JWKS endpoint is down, slow or answers garbage).
+    /// The token may well be good.
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
+}
+
+impl AuthError {
+    /// The refusal's class, or `None` when the verifier itself failed.
+    pub fn refusal_class(&self) -> Option<RefusalClass> {
+        match self {
+            AuthError::Missing => Some(RefusalClass::Missing),
+            AuthError::Invalid(r) => Some(r.class()),
+            AuthError::KeysUnavailable => None,
+        }
+    }
+}
+
+/// Why a token was refused. Each displays as a fixed string: the library's
+/// own messages can quote parts of the token (`unknown variant `…``);
+/// refusal reasons go to the logs, and nothing of a token belongs there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    TooLong,
+    Malformed,
+    ClaimsMalformed,
+    AlgorithmNotAllowed,
+    NoKeyId,
+    UnknownKeyId,
+    AlgorithmKeyMismatch,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    IssuerMismatch,
+    AudienceMismatch,
+    TokenUseNotAccepted,
+    BadSubject,
+}
+
+/// A handful of refusal classes, few enough to be a metric dimension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefusalClass {
+    /// No token at all.
+    Missing,
+    /// Out of its validity window (`exp`, `nbf`): the everyday reconnect
+    /// with a stale token.
+    Expired,
+    /// Not signed by a key this verifier trusts, or with a refused algorithm.
+    BadSignature,
+    /// Well signed, but for another issuer, audience or use.
+    WrongAudience,
+    /// Not a well-formed token, or claims missing or malformed.
+    Malformed,
+}
+
+impl RefusalClass {
+    pub const ALL: [RefusalClass; 5] = [
+        RefusalClass::Missing,
+        RefusalClass::Expired,
+        RefusalClass::BadSignature,
+        RefusalClass::WrongAudience,
+        RefusalClass::Malformed,
+    ];
+
+    /// The metric dimension value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalClass::Missing => "missing",
+            RefusalClass::Expired => "expired",
+            RefusalClass::BadSignature => "bad_signature",
+            RefusalClass::WrongAudience => "wrong_audience",
+            RefusalClass::Malformed => "malformed",
+        }
+    }
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::TooLong => "token too long",
+            Refusal::Malformed => "malformed token",
+            Refusal::ClaimsMalformed => "claims missing or malformed",
+            Refusal::AlgorithmNotAllowed => "algorithm not allowed",
+            Refusal::NoKeyId => "token has no key id",
+            Refusal::UnknownKeyId => "unknown key id",
+            Refusal::AlgorithmKeyMismatch => "algorithm does not match the key",
+            Refusal::BadSignature => "bad signature",
+            Refusal::Expired => "token expired",
+            Refusal::NotYetValid => "token not yet valid",
+            Refusal::IssuerMismatch => "issuer mismatch",
+            Refusal::AudienceMismatch => "audience mismatch",
+            Refusal::TokenUseNotAccepted => "token_use not accepted",
+            Refusal::BadSubject => "subject is not a valid user id",
+        }
+    }
+
+    pub fn class(self) -> RefusalClass {
+        match self {
+            Refusal::Expired | Refusal::NotYetValid => RefusalClass::Expired,
+            Refusal::AlgorithmNotAllowed
+            | Refusal::NoKeyId
+            | Refusal::UnknownKeyId
+            | Refusal::AlgorithmKeyMismatch
+            | Refusal::BadSignature => RefusalClass::BadSignature,
+            Refusal::IssuerMismatch | Refusal::AudienceMismatch | Refusal::TokenUseNotAccepted => {
+                RefusalClass::WrongAudience
+            }
+            Refusal::TooLong
+            | Refusal::Malformed
+            | Refusal::ClaimsMalformed
+            | Refusal::BadSubject => RefusalClass::Malformed,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[async_trait]
@@ -39,22 +160,22 @@ pub trait TokenVerifier: Send + Sync {
     async fn verify(&self, token: &str) -> Result<Identity, AuthError>;
 }
 
-/// Why a token was refused, as a fixed string. The library's own messages
-/// can quote parts of the token (`unknown variant `…``); refusal reasons go
-/// to the logs, and nothing of a token belongs there.
-pub(crate) fn reason(kind: &ErrorKind) -> &'static str {
+/// The refusal a `jsonwebtoken` error stands for.
+pub(crate) fn refusal(kind: &ErrorKind) -> Refusal {
     match kind {
-        ErrorKind::InvalidSignature => "bad signature",
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => "algorithm not allowed",
-        ErrorKind::ExpiredSignature => "token expired",
-        ErrorKind::ImmatureSignature => "token not yet valid",
-        ErrorKind::InvalidIssuer => "issuer mismatch",
-        ErrorKind::InvalidAudience => "audience mismatch",
-        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => {
-            "claims missing or malformed"
+        ErrorKind::InvalidSignature => Refusal::BadSignature,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            Refusal::AlgorithmNotAllowed
         }
-        ErrorKind::Json(_) => "claims missing or malformed",
-        _ => "malformed token",
+        ErrorKind::ExpiredSignature => Refusal::Expired,
+        ErrorKind::ImmatureSignature => Refusal::NotYetValid,
+        ErrorKind::InvalidIssuer => Refusal::IssuerMismatch,
+        ErrorKind::InvalidAudience => Refusal::AudienceMismatch,
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => {
+            Refusal::ClaimsMalformed
+        }
+        ErrorKind::Json(_) => Refusal::ClaimsMalformed,
+        _ => Refusal::Malformed,
     }
 }
 
@@ -111,12 +232,12 @@ impl TokenVerifier for Hs256Verifier {
             return Err(AuthError::Missing);
         }
         if token.len() > jwks::MAX_TOKEN_BYTES {
-            return Err(AuthError::Invalid("token too long".into()));
+            return Err(AuthError::Invalid(Refusal::TooLong));
         }
         let data = decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|e| AuthError::Invalid(reason(e.kind()).into()))?;
-        let user_id = UserId::parse(&data.claims.sub)
-            .map_err(|_| AuthError::Invalid("subject is not a valid user id".into()))?;
+            .map_err(|e| AuthError::Invalid(refusal(e.kind())))?;
+        let user_id =
+            UserId::parse(&data.claims.sub).map_err(|_| AuthError::Invalid(Refusal::BadSubject))?;
         Ok(Identity {
             user_id,
             name: data.claims.name,
@@ -289,6 +410,48 @@ mod tests {
         // Garbage and empty.
         assert!(v.verify("not.a.token").await.is_err());
         assert_eq!(v.verify("").await, Err(AuthError::Missing));
+    }
+
+    #[tokio::test]
+    async fn refusals_fall_into_the_few_classes_metrics_use_and_unavailable_keys_into_none() {
+        let now = SystemClock.now();
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let expired = v
+            .verify(&mint_hs256(
+                SECRET,
+                &alice(),
+                now - 3_600_000,
+                60,
+                MintOptions::default(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(expired, AuthError::Invalid(Refusal::Expired));
+        assert_eq!(expired.to_string(), "invalid token: token expired");
+        assert_eq!(expired.refusal_class(), Some(RefusalClass::Expired));
+        let forged = v
+            .verify(&mint_hs256(
+                b"another-secret",
+                &alice(),
+                now,
+                60,
+                MintOptions::default(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(forged.refusal_class(), Some(RefusalClass::BadSignature));
+        assert_eq!(
+            v.verify("not.a.token").await.unwrap_err().refusal_class(),
+            Some(RefusalClass::Malformed)
+        );
+        assert_eq!(
+            AuthError::Missing.refusal_class(),
+            Some(RefusalClass::Missing)
+        );
+        assert_eq!(AuthError::KeysUnavailable.refusal_class(), None);
+        let names: std::collections::BTreeSet<_> =
+            RefusalClass::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), RefusalClass::ALL.len());
     }
 
     #[test]

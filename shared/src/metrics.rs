@@ -17,6 +17,16 @@
 //! be graphed per function; `record_all` packs up to 100 values into one
 //! line (EMF's limit per metric), which is how a persist batch reports the
 //! latency of each of its messages without one line per message.
+//!
+//! [`record_with`] adds one more [`Dimension`] from a closed set of values
+//! (why a token was refused). Such a line declares two dimension sets,
+//! `[Function]` and `[Function, <name>]`, so alarms read the total per
+//! function and dashboards split it by the extra dimension.
+//!
+//! Tests see what *they* recorded with `capture::Capture` (feature
+//! `capture`, on for this crate's own tests): a per-thread recorder, which a
+//! `#[tokio::test]` (one thread) fills with exactly its own calls. The
+//! process-wide [`snapshot`] mixes in every other test's values.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -55,10 +65,18 @@ pub enum Metric {
     /// the stores alone and rate-limits on its own memory until a probe
     /// finds Redis back.
     CacheCircuitOpened,
+    /// `$connect` tokens the authorizer refused (expired, forged, malformed,
+    /// missing), with the dimension `Reason`. The client's fault: each one
+    /// is also a Lambda error (API Gateway answers 401 only to an authorizer
+    /// that fails with `Unauthorized`), which alarms must not count.
+    TokensRefused,
+    /// `$connect` tokens the authorizer could not check, for a failure of
+    /// ours (the JWKS could not be fetched).
+    AuthFailures,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::MessagesAccepted,
         Metric::FanoutSize,
         Metric::PushesFailed,
@@ -68,6 +86,8 @@ impl Metric {
         Metric::QueueAgeMs,
         Metric::RateLimited,
         Metric::CacheCircuitOpened,
+        Metric::TokensRefused,
+        Metric::AuthFailures,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +101,8 @@ impl Metric {
             Metric::QueueAgeMs => "QueueAgeMs",
             Metric::RateLimited => "RateLimited",
             Metric::CacheCircuitOpened => "CacheCircuitOpened",
+            Metric::TokensRefused => "TokensRefused",
+            Metric::AuthFailures => "AuthFailures",
         }
     }
 
@@ -93,9 +115,28 @@ impl Metric {
     }
 }
 
+/// A dimension beside `Function`: a fixed name and a value from a closed,
+/// small set (each value is a separate CloudWatch metric, billed as one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dimension {
+    pub name: &'static str,
+    pub value: &'static str,
+}
+
 /// One EMF line: `values` under `function`, stamped `timestamp_ms`. A metric
 /// with one value is written as a number, several as an array.
 pub fn emf_line(function: &str, timestamp_ms: i64, values: &[(Metric, &[f64])]) -> String {
+    emf_line_with(function, None, timestamp_ms, values)
+}
+
+/// [`emf_line`] with one more dimension: the metrics are published both per
+/// `Function` and per `Function` × `dimension`.
+pub fn emf_line_with(
+    function: &str,
+    dimension: Option<Dimension>,
+    timestamp_ms: i64,
+    values: &[(Metric, &[f64])],
+) -> String {
     let mut root = Map::new();
     let mut defs = Vec::new();
     for (metric, vs) in values {
@@ -110,13 +151,20 @@ pub fn emf_line(function: &str, timestamp_ms: i64, values: &[(Metric, &[f64])]) 
         root.insert(metric.name().to_owned(), v);
     }
     root.insert("Function".into(), json!(function));
+    let dimensions = match dimension {
+        Some(d) => {
+            root.insert(d.name.into(), json!(d.value));
+            json!([["Function"], ["Function", d.name]])
+        }
+        None => json!([["Function"]]),
+    };
     root.insert(
         "_aws".into(),
         json!({
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Function"]],
+                "Dimensions": dimensions,
                 "Metrics": defs,
             }]
         }),
@@ -186,13 +234,24 @@ fn write_line(line: &str) {
 
 /// Records values that belong to one event (one EMF line in Lambda).
 pub fn record(values: &[(Metric, f64)]) {
+    record_in(None, values);
+}
+
+/// [`record`] under one more dimension (see [`emf_line_with`]).
+pub fn record_with(dimension: Dimension, values: &[(Metric, f64)]) {
+    record_in(Some(dimension), values);
+}
+
+fn record_in(dimension: Option<Dimension>, values: &[(Metric, f64)]) {
+    #[cfg(any(test, feature = "capture"))]
+    capture::note(dimension, values.iter().copied());
     match sink() {
         Sink::Emf { function } => {
             let slices: Vec<(Metric, Vec<f64>)> =
                 values.iter().map(|(m, v)| (*m, vec![*v])).collect();
             let refs: Vec<(Metric, &[f64])> =
                 slices.iter().map(|(m, v)| (*m, v.as_slice())).collect();
-            write_line(&emf_line(function, now_ms(), &refs));
+            write_line(&emf_line_with(function, dimension, now_ms(), &refs));
         }
         Sink::Aggregate(agg) => {
             let mut g = agg.lock().unwrap_or_else(|p| p.into_inner());
@@ -209,6 +268,8 @@ pub fn record_all(metric: Metric, values: &[f64]) {
     if values.is_empty() {
         return;
     }
+    #[cfg(any(test, feature = "capture"))]
+    capture::note(None, values.iter().map(|v| (metric, *v)));
     match sink() {
         Sink::Emf { function } => {
             for chunk in values.chunks(MAX_VALUES_PER_LINE) {
@@ -236,6 +297,74 @@ pub fn snapshot() -> BTreeMap<&'static str, Summary> {
             .iter()
             .map(|(m, s)| (m.name(), *s))
             .collect(),
+    }
+}
+
+/// Per-test capture of what was recorded (feature `capture`).
+#[cfg(any(test, feature = "capture"))]
+pub mod capture {
+    use std::cell::RefCell;
+
+    use super::{Dimension, Metric};
+
+    /// One recorded value.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct Recorded {
+        pub metric: Metric,
+        pub dimension: Option<Dimension>,
+        pub value: f64,
+    }
+
+    thread_local! {
+        static ACTIVE: RefCell<Option<Vec<Recorded>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn note(dimension: Option<Dimension>, values: impl Iterator<Item = (Metric, f64)>) {
+        ACTIVE.with(|a| {
+            if let Some(got) = a.borrow_mut().as_mut() {
+                got.extend(values.map(|(metric, value)| Recorded {
+                    metric,
+                    dimension,
+                    value,
+                }));
+            }
+        });
+    }
+
+    /// Records, on this thread, everything recorded from its start until it
+    /// is dropped (values still go to the sink as well). One at a time per
+    /// thread: starting one while another runs restarts the recording.
+    pub struct Capture {
+        _not_send: std::marker::PhantomData<*const ()>,
+    }
+
+    impl Capture {
+        pub fn start() -> Self {
+            ACTIVE.with(|a| *a.borrow_mut() = Some(Vec::new()));
+            Self {
+                _not_send: std::marker::PhantomData,
+            }
+        }
+
+        /// Everything recorded so far.
+        pub fn recorded(&self) -> Vec<Recorded> {
+            ACTIVE.with(|a| a.borrow().clone().unwrap_or_default())
+        }
+
+        /// The sum of `metric`'s values, across dimensions.
+        pub fn sum(&self, metric: Metric) -> f64 {
+            self.recorded()
+                .iter()
+                .filter(|r| r.metric == metric)
+                .map(|r| r.value)
+                .sum()
+        }
+    }
+
+    impl Drop for Capture {
+        fn drop(&mut self) {
+            ACTIVE.with(|a| *a.borrow_mut() = None);
+        }
     }
 }
 
@@ -272,6 +401,71 @@ mod tests {
                 {"Name": "PersistLatencyMs", "Unit": "Milliseconds"}
             ])
         );
+    }
+
+    #[test]
+    fn a_line_with_a_dimension_is_published_per_function_and_per_dimension() {
+        let reason = Dimension {
+            name: "Reason",
+            value: "expired",
+        };
+        let line = emf_line_with(
+            "chat-authorizer",
+            Some(reason),
+            1_700_000_000_000,
+            &[(Metric::TokensRefused, &[1.0])],
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["Function"], "chat-authorizer");
+        assert_eq!(v["Reason"], "expired");
+        assert_eq!(v["TokensRefused"], 1.0);
+        let decl = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(
+            decl["Dimensions"],
+            json!([["Function"], ["Function", "Reason"]])
+        );
+        assert_eq!(
+            decl["Metrics"],
+            json!([{"Name": "TokensRefused", "Unit": "Count"}])
+        );
+    }
+
+    #[test]
+    fn a_capture_sees_this_threads_values_with_their_dimension_and_stops_when_dropped() {
+        let reason = Dimension {
+            name: "Reason",
+            value: "malformed",
+        };
+        let cap = capture::Capture::start();
+        record_with(reason, &[(Metric::TokensRefused, 1.0)]);
+        record_all(Metric::QueueAgeMs, &[3.0, 4.0]);
+        let elsewhere = std::thread::spawn(|| record(&[(Metric::TokensRefused, 5.0)]));
+        elsewhere.join().unwrap();
+        assert_eq!(
+            cap.recorded(),
+            vec![
+                capture::Recorded {
+                    metric: Metric::TokensRefused,
+                    dimension: Some(reason),
+                    value: 1.0
+                },
+                capture::Recorded {
+                    metric: Metric::QueueAgeMs,
+                    dimension: None,
+                    value: 3.0
+                },
+                capture::Recorded {
+                    metric: Metric::QueueAgeMs,
+                    dimension: None,
+                    value: 4.0
+                },
+            ]
+        );
+        assert_eq!(cap.sum(Metric::TokensRefused), 1.0);
+        drop(cap);
+        record(&[(Metric::TokensRefused, 1.0)]);
+        let after = capture::Capture::start();
+        assert!(after.recorded().is_empty());
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //! [`MAX_JWKS_BYTES`].
 //!
 //! Refusal reasons are fixed strings: nothing from the token is echoed into
-//! an error (and so into a log).
+//! an error (and so into a log). A token whose key is unknown while the key
+//! set cannot be fetched is not refused but [`AuthError::KeysUnavailable`]:
+//! an outage of the provider is ours to alarm on, not the caller's fault.
 //!
 //! HTTP is `reqwest` without default features: the workspace already builds it
 //! (the local platform uses it), and it is hyper-util's client with timeouts
@@ -48,7 +50,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::{reason, AuthError, Identity, TokenVerifier};
+use super::{refusal, AuthError, Identity, Refusal, TokenVerifier};
 use crate::ids::{Millis, UserId};
 use crate::ports::Clock;
 
@@ -209,8 +211,8 @@ pub struct JwksVerifier {
     refreshing: tokio::sync::Mutex<()>,
 }
 
-fn invalid(reason: &'static str) -> AuthError {
-    AuthError::Invalid(reason.to_owned())
+fn invalid(refusal: Refusal) -> AuthError {
+    AuthError::Invalid(refusal)
 }
 
 impl JwksVerifier {
@@ -244,30 +246,38 @@ impl JwksVerifier {
     }
 
     /// The key named `kid`, refreshing the key set first when it is unknown
-    /// and a refresh is due.
-    async fn key(&self, kid: &str) -> Option<Arc<CachedKey>> {
+    /// and a refresh is due. `Ok(None)`: the provider's current key set has
+    /// no such key, the token's fault. [`AuthError::KeysUnavailable`]: the
+    /// key is unknown and the key set could not be fetched, now or at the
+    /// last attempt (whose failure back-off still runs), so nobody can tell
+    /// whether the token is good.
+    async fn key(&self, kid: &str) -> Result<Option<Arc<CachedKey>>, AuthError> {
         if let Some(k) = self.cached(kid) {
-            return Some(k);
+            return Ok(Some(k));
         }
         let _one_at_a_time = self.refreshing.lock().await;
         // Someone else may have fetched it while this one waited.
         if let Some(k) = self.cached(kid) {
-            return Some(k);
+            return Ok(Some(k));
         }
         let now = self.clock.now();
-        let due = match self.read_cache().last_attempt {
-            None => true,
+        let (due, last_ok) = match self.read_cache().last_attempt {
+            None => (true, true),
             Some((at, ok)) => {
                 let wait = if ok {
                     self.config.refresh_interval_ms
                 } else {
                     self.config.retry_after_failure_ms
                 };
-                now.saturating_sub(at) >= wait
+                (now.saturating_sub(at) >= wait, ok)
             }
         };
         if !due {
-            return None;
+            return if last_ok {
+                Ok(None)
+            } else {
+                Err(AuthError::KeysUnavailable)
+            };
         }
         let fetched = self.fetch().await;
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
@@ -276,14 +286,15 @@ impl JwksVerifier {
                 info!(keys = keys.len(), "JWKS loaded");
                 cache.keys = keys;
                 cache.last_attempt = Some((now, true));
+                Ok(cache.keys.get(kid).cloned())
             }
             Err(e) => {
                 // Keep the keys we had: a provider blip must not log everyone out.
                 warn!(error = %crate::error::chain(&e), "JWKS refresh failed");
                 cache.last_attempt = Some((now, false));
+                Err(AuthError::KeysUnavailable)
             }
         }
-        cache.keys.get(kid).cloned()
     }
 
     async fn fetch(&self) -> Result<HashMap<String, Arc<CachedKey>>, FetchError> {
@@ -355,20 +366,20 @@ impl TokenVerifier for JwksVerifier {
             return Err(AuthError::Missing);
         }
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(invalid("token too long"));
+            return Err(invalid(Refusal::TooLong));
         }
         // An unknown `alg` (`none` included) fails right here.
-        let header = decode_header(token).map_err(|_| invalid("malformed token"))?;
+        let header = decode_header(token).map_err(|_| invalid(Refusal::Malformed))?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
-            return Err(invalid("algorithm not allowed"));
+            return Err(invalid(Refusal::AlgorithmNotAllowed));
         }
-        let kid = header.kid.ok_or_else(|| invalid("token has no key id"))?;
+        let kid = header.kid.ok_or_else(|| invalid(Refusal::NoKeyId))?;
         let key = self
             .key(&kid)
-            .await
-            .ok_or_else(|| invalid("unknown key id"))?;
+            .await?
+            .ok_or_else(|| invalid(Refusal::UnknownKeyId))?;
         if key.alg != header.alg {
-            return Err(invalid("algorithm does not match the key"));
+            return Err(invalid(Refusal::AlgorithmKeyMismatch));
         }
 
         // The signature is checked by the library; every claim below by us,
@@ -379,22 +390,22 @@ impl TokenVerifier for JwksVerifier {
         validation.validate_nbf = false;
         validation.validate_aud = false;
         let claims = decode::<Claims>(token, &key.key, &validation)
-            .map_err(|e| invalid(reason(e.kind())))?
+            .map_err(|e| invalid(refusal(e.kind())))?
             .claims;
 
         let now = self.clock.now().div_euclid(1000);
         let leeway = self.config.leeway_secs;
         if claims.iss != self.config.issuer {
-            return Err(invalid("issuer mismatch"));
+            return Err(invalid(Refusal::IssuerMismatch));
         }
         if claims.exp.saturating_add(leeway) < now {
-            return Err(invalid("token expired"));
+            return Err(invalid(Refusal::Expired));
         }
         if claims
             .nbf
             .is_some_and(|nbf| nbf.saturating_sub(leeway) > now)
         {
-            return Err(invalid("token not yet valid"));
+            return Err(invalid(Refusal::NotYetValid));
         }
         let token_use = self
             .config
@@ -402,7 +413,7 @@ impl TokenVerifier for JwksVerifier {
             .iter()
             .copied()
             .find(|u| claims.token_use.as_deref() == Some(u.claim()))
-            .ok_or_else(|| invalid("token_use not accepted"))?;
+            .ok_or_else(|| invalid(Refusal::TokenUseNotAccepted))?;
         let audience_ok = match token_use {
             TokenUse::Id => claims
                 .aud
@@ -411,10 +422,9 @@ impl TokenVerifier for JwksVerifier {
             TokenUse::Access => claims.client_id.as_deref() == Some(self.config.audience.as_str()),
         };
         if !audience_ok {
-            return Err(invalid("audience mismatch"));
+            return Err(invalid(Refusal::AudienceMismatch));
         }
-        let user_id =
-            UserId::parse(&claims.sub).map_err(|_| invalid("subject is not a valid user id"))?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| invalid(Refusal::BadSubject))?;
         Ok(Identity {
             user_id,
             name: claims.name,
@@ -555,7 +565,7 @@ mod tests {
 
     fn refused(r: Result<Identity, AuthError>, why: &str) {
         match r {
-            Err(AuthError::Invalid(reason)) => assert_eq!(reason, why),
+            Err(AuthError::Invalid(reason)) => assert_eq!(reason.as_str(), why),
             other => panic!("expected refusal {why:?}, got {other:?}"),
         }
     }
@@ -831,7 +841,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreachable_or_slow_jwks_refuses_within_the_timeout_and_retries_later() {
+    async fn an_unreachable_or_slow_jwks_fails_as_unavailable_within_the_timeout_and_retries_later()
+    {
         // Accepts connections, never answers.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
@@ -846,12 +857,13 @@ mod tests {
         c.fetch_timeout = Duration::from_millis(200);
         let v = JwksVerifier::new(c, clock.clone()).unwrap();
         let t = sign(&rsa1(), Algorithm::RS256, "rsa-1", &claims());
+        // Not a refusal of the token: the verifier could not decide.
         let started = std::time::Instant::now();
-        refused(v.verify(&t).await, "unknown key id");
+        assert_eq!(v.verify(&t).await, Err(AuthError::KeysUnavailable));
         assert!(started.elapsed() < Duration::from_secs(2));
         // Within the failure back-off: no second attempt, an instant answer.
         let started = std::time::Instant::now();
-        refused(v.verify(&t).await, "unknown key id");
+        assert_eq!(v.verify(&t).await, Err(AuthError::KeysUnavailable));
         assert!(started.elapsed() < Duration::from_millis(100));
     }
 
