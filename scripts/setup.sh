@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need, skipping what is already there:
 #   redis-server (Debian package), moto's server (PyPI) for DynamoDB and SQS,
-#   and the CDK app's npm packages. Safe to run again.
+#   cargo-lambda (PyPI: prebuilt, with zig for the arm64 build; `cargo install`
+#   would take ~18 minutes), and the CDK app's npm packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,12 @@ fi
 if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import moto, flask' >/dev/null 2>&1; then
   echo "setup: installing moto[server] (pip)"
   python3 -m pip install -q 'moto[server]>=5,<6'
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+if ! cargo lambda --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-lambda (pip)"
+  python3 -m pip install -q cargo-lambda
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
