@@ -14,6 +14,11 @@ cargo test --workspace
 echo "== end-to-end suite again on the real adapters (DynamoDB and SQS in moto, Redis)"
 CHAT_E2E_BACKEND=aws cargo test -p chat-local --test e2e
 
+echo "== end-to-end suite again with the function binaries under cargo lambda watch"
+# Built first: watch starts each function with `cargo run` on its first invocation.
+cargo build --bins
+CHAT_E2E_FUNCTIONS=watch cargo test -p chat-local --test e2e
+
 echo "== browser test of the web app (headless Chromium)"
 cargo build -p chat-local
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests

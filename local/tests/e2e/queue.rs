@@ -1,9 +1,16 @@
 use std::time::Duration;
 
+use crate::watch::in_process_only;
 use crate::{seqs, spawn, spawn_with};
+
+const FAULTS: &str = "injects faults in front of the platform's own message store, \
+                      which functions in other processes do not use";
 
 #[tokio::test]
 async fn persistence_failures_are_retried_and_nothing_is_lost_or_duplicated() {
+    if in_process_only("persistence_failures_are_retried…", FAULTS) {
+        return;
+    }
     let e = spawn().await;
     let alice = e.connect("alice").await;
     let room = e.room("alice", "group", &[]).await;
@@ -22,6 +29,9 @@ async fn persistence_failures_are_retried_and_nothing_is_lost_or_duplicated() {
 
 #[tokio::test]
 async fn a_record_that_keeps_failing_ends_in_the_dead_letter_queue() {
+    if in_process_only("a_record_that_keeps_failing…", FAULTS) {
+        return;
+    }
     let e = spawn_with(|o| {
         o.queue.max_receive_count = 3;
         o.queue.visibility_timeout = Duration::from_millis(20);
