@@ -27,7 +27,7 @@ pub struct Env {
     pub clock: Arc<ManualClock>,
     /// The `cargo lambda watch` running this test's functions
     /// (`CHAT_E2E_FUNCTIONS=watch`), stopped with it.
-    pub watch: Option<chat_testkit::Server>,
+    pub watch: Option<watch::Watch>,
     /// The Redis of this test (aws backend), stopped with it.
     _redis: Option<chat_testkit::Server>,
 }

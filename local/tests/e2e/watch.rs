@@ -21,7 +21,8 @@
 //!
 //! Tests that reach into the platform's own process (fault injection in
 //! front of its message store, the manual clock) cannot reach functions in
-//! other processes: they call [`in_process_only`], which logs why they skip.
+//! other processes: they call [`in_process_only`], which logs why they skip,
+//! or do the same through the queue ([`Watch::send_to_queue`]).
 
 use chat_local::{AwsBackend, Backend, Options};
 use chat_shared::config::{vars, AwsConfig, Limits};
@@ -45,10 +46,32 @@ pub fn in_process_only(test: &str, reason: &str) -> bool {
     skip
 }
 
+/// The functions of one test under `cargo lambda watch`.
+pub struct Watch {
+    /// Stops watch, and with it the functions, when dropped.
+    pub server: chat_testkit::Server,
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Watch {
+    /// Puts `body` on the queue the platform feeds to the persistence
+    /// function, as if the message function had queued it.
+    pub async fn send_to_queue(&self, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .expect("sends to the queue");
+    }
+}
+
 /// Creates this test's table and queues, starts `cargo lambda watch` with
 /// the environment the deployed functions get from the stack, and points
 /// the platform at it. `o` must already be on the `aws` backend.
-pub async fn functions_under_watch(o: &mut Options) -> chat_testkit::Server {
+pub async fn functions_under_watch(o: &mut Options) -> Watch {
     assert_eq!(
         o.limits,
         Limits::default(),
@@ -65,8 +88,9 @@ pub async fn functions_under_watch(o: &mut Options) -> chat_testkit::Server {
     chat_adapters::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name)
         .await
         .expect("creates the table");
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dlq_url) = chat_local::sqs_source::create_queues(
-        &aws_sdk_sqs::Client::new(&sdk),
+        &sqs,
         &format!("{}-messages", config.table_name),
         o.queue.visibility_timeout,
         o.queue.max_receive_count,
@@ -77,7 +101,7 @@ pub async fn functions_under_watch(o: &mut Options) -> chat_testkit::Server {
     // starts, and the platform needs watch's address: fix the port first.
     o.port = chat_testkit::free_port();
     let config = AwsConfig {
-        queue_url: Some(queue_url),
+        queue_url: Some(queue_url.clone()),
         dlq_url: Some(dlq_url),
         ws_endpoint: Some(format!("http://127.0.0.1:{}/{}", o.port, o.stage)),
         ..config.clone()
@@ -111,11 +135,15 @@ pub async fn functions_under_watch(o: &mut Options) -> chat_testkit::Server {
         env.push(("RUST_LOG", PROJECT_AT_TRACE.to_owned()));
     }
     let env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let watch = chat_testkit::cargo_lambda_watch(&env);
-    o.lambda_endpoint = Some(watch.url("http"));
+    let server = chat_testkit::cargo_lambda_watch(&env);
+    o.lambda_endpoint = Some(server.url("http"));
     o.backend = Backend::Aws(AwsBackend {
         config,
         create_resources: false,
     });
-    watch
+    Watch {
+        server,
+        queue_url,
+        sqs,
+    }
 }
