@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# `file` checks what the arm64 build produced (scripts/lambda-arm64.sh).
+command -v file >/dev/null 2>&1 || need_apt+=(file)
 # The browser test drives Debian's Chromium (nothing can download a browser here).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
