@@ -17,7 +17,7 @@
 //! binaries built, a watch costs its start plus, per function a test uses,
 //! one `cargo run` freshness check (median 0.9 s, at most 2.2 s over 84
 //! starts, measured on 2 busy cores) and a cold start of milliseconds: the
-//! 20 tests took 65–75 s here against 20 s in-process on the same adapters.
+//! 20 tests took 41–76 s here against 20 s in-process on the same adapters.
 //!
 //! Tests that reach into the platform's own process (fault injection in
 //! front of its message store, the manual clock) cannot reach functions in
