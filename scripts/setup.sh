@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the tests need, skipping what is already there:
 #   redis-server (Debian package), moto's server (PyPI) for DynamoDB and SQS,
-#   and the CDK app's npm packages. Safe to run again.
+#   cargo-lambda (PyPI: prebuilt, with zig for the arm64 build; `cargo install`
+#   would take ~18 minutes), and the CDK app's npm packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# `file` checks what the arm64 build produced (scripts/lambda-arm64.sh).
+command -v file >/dev/null 2>&1 || need_apt+=(file)
 # The browser test drives Debian's Chromium (nothing can download a browser here).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -19,6 +22,12 @@ fi
 if ! command -v moto_server >/dev/null 2>&1 || ! python3 -c 'import moto, flask' >/dev/null 2>&1; then
   echo "setup: installing moto[server] (pip)"
   python3 -m pip install -q 'moto[server]>=5,<6'
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+if ! cargo lambda --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-lambda (pip)"
+  python3 -m pip install -q cargo-lambda
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 

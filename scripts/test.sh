@@ -17,6 +17,12 @@ CHAT_E2E_BACKEND=aws cargo test -p chat-local --test e2e
 echo "== end-to-end suite again with the cache on a 3-master Redis Cluster (as ElastiCache Serverless)"
 CHAT_E2E_BACKEND=aws CHAT_E2E_REDIS=cluster cargo test -p chat-local --test e2e
 
+echo "== end-to-end suite again with the function binaries under cargo lambda watch"
+# Built first: watch starts each function with `cargo run` on its first invocation.
+cargo build --bins
+# --show-output: the steps skipped under watch say why.
+CHAT_E2E_FUNCTIONS=watch cargo test -p chat-local --test e2e -- --show-output
+
 echo "== browser test of the web app (headless Chromium)"
 cargo build -p chat-local
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests

@@ -31,7 +31,9 @@ SERVE OPTIONS:
                               its DLQ first (CHAT_TABLE_NAME defaults to chat-local)
   --lambda-endpoint URL       invoke the functions through `cargo lambda watch`
                               (e.g. http://127.0.0.1:9000) instead of in-process;
-                              needs --backend aws so they share state
+                              needs --backend aws so they share state;
+                              scripts/lambda-local.sh starts both, with the
+                              environment the functions need
   --batch-size N              SQS event source batch size     [10]
   --batch-window-ms N         SQS event source batching window [0]
   --visibility-timeout-secs N retry delay of failed records   [30]

@@ -355,6 +355,14 @@ pub enum RedisMode {
 }
 
 impl RedisMode {
+    /// The value of `CHAT_REDIS_MODE` that selects this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisMode::Single => "single",
+            RedisMode::Cluster => "cluster",
+        }
+    }
+
     fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         match src.get(vars::REDIS_MODE).as_deref() {
             None | Some("single") => Ok(RedisMode::Single),

@@ -1,9 +1,11 @@
 //! # chat-testkit
 //!
 //! Real services on loopback for tests: `moto_server` (DynamoDB and SQS),
-//! `redis-server`, and a 3-master Redis Cluster of `redis-server`s (what
-//! ElastiCache Serverless speaks), started by the tests themselves so `cargo test` needs
-//! nothing but the binaries on PATH. A missing binary fails the test with how
+//! `redis-server`, a 3-master Redis Cluster of `redis-server`s (what
+//! ElastiCache Serverless speaks), and `cargo lambda watch` (the functions as
+//! separate processes behind the Lambda Invoke API), started by the tests
+//! themselves so `cargo test` needs nothing but the binaries on PATH. A
+//! missing binary fails the test with how
 //! to install it: tests that need a real service never pass without it.
 //!
 //! Servers outlive nothing: each runs under a small `sh` watchdog that kills
@@ -39,6 +41,11 @@ pub struct Server {
 impl Server {
     pub fn url(&self, scheme: &str) -> String {
         format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything the server printed so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn log_tail(&self) -> String {
@@ -80,6 +87,18 @@ pub fn spawn(
     port: Option<u16>,
     args: impl Fn(u16) -> Vec<String>,
 ) -> Server {
+    spawn_with_env(program, install, port, &[], args)
+}
+
+/// [`spawn`] with `env` added to the server's environment (on top of this
+/// process's).
+pub fn spawn_with_env(
+    program: &str,
+    install: &str,
+    port: Option<u16>,
+    env: &[(String, String)],
+    args: impl Fn(u16) -> Vec<String>,
+) -> Server {
     assert!(
         on_path(program),
         "`{program}` is not on PATH; the adapter tests run against the real service. Install it with: {install}"
@@ -99,6 +118,7 @@ pub fn spawn(
             .arg(std::process::id().to_string())
             .arg(program)
             .args(args(port))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -285,4 +305,45 @@ pub fn shutdown_redis(port: u16) {
         assert!(Instant::now() < deadline, "redis on {port} did not stop");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `cargo lambda watch` serving the Lambda Invoke API on a free loopback
+/// port, from the workspace this test was built in; every function it runs
+/// inherits `env` (on top of this process's environment). Give the server's
+/// `url("http")` to the local platform as its `--lambda-endpoint`.
+///
+/// Each function is started on its first invocation with `cargo run --bin
+/// NAME` (dev profile, `CARGO_TARGET_DIR` inherited): build the binaries
+/// first (`cargo build --bins`), or that first invocation compiles it and
+/// takes minutes. `--ignore-changes`: a test never rebuilds a function
+/// behind another test's back.
+pub fn cargo_lambda_watch(env: &[(String, String)]) -> Server {
+    // `cargo` runs `cargo-lambda lambda ARGS`; calling it that way directly
+    // lets the watchdog stop the very process (and its process group).
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit/ lives in the workspace")
+        .to_path_buf();
+    let manifest = workspace.join("Cargo.toml").display().to_string();
+    spawn_with_env(
+        "cargo-lambda",
+        "pip install cargo-lambda (then `pyenv rehash` where pyenv is used)",
+        None,
+        env,
+        |port| {
+            [
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--manifest-path",
+                &manifest,
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+    )
 }

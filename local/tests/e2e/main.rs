@@ -1,12 +1,17 @@
 //! End-to-end tests of the local platform over real sockets: the platform is
 //! started in-process on a free port, clients connect with the Rust client.
+//!
+//! Three modes, one suite: the default (in-memory adapters, functions
+//! in-process), `CHAT_E2E_BACKEND=aws` (the real adapters on moto and
+//! redis-server) and `CHAT_E2E_FUNCTIONS=watch` (the real adapters, and the
+//! function binaries under `cargo lambda watch`: see [`watch`]).
 
 mod chat;
 mod connections_api;
 mod gateway;
 mod queue;
-mod remote_functions;
 mod secrets;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +25,9 @@ use serde_json::{json, Value};
 pub struct Env {
     pub p: Running,
     pub clock: Arc<ManualClock>,
+    /// The `cargo lambda watch` running this test's functions
+    /// (`CHAT_E2E_FUNCTIONS=watch`), stopped with it.
+    pub watch: Option<watch::Watch>,
     /// The Redis server, or the cluster's nodes, of this test (aws
     /// backend), stopped with it.
     _redis: Vec<chat_testkit::Server>,
@@ -57,7 +65,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
     };
     o.queue.visibility_timeout = Duration::from_millis(50);
     let mut redis = Vec::new();
-    if aws_backend() {
+    if aws_backend() || watch::enabled() {
         use chat_shared::config::{AwsConfig, RedisConfig, RedisMode, Secret};
         let moto = chat_testkit::moto();
         let mode = redis_mode();
@@ -84,10 +92,16 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
         });
     }
     tweak(&mut o);
+    let watch = if watch::enabled() {
+        Some(watch::functions_under_watch(&mut o).await)
+    } else {
+        None
+    };
     let p = chat_local::start(o).await.expect("platform starts");
     Env {
         p,
         clock,
+        watch,
         _redis: redis,
     }
 }

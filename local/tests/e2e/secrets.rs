@@ -1,6 +1,9 @@
 //! Tokens never reach the local platform's logs: the gateway twin, the REST
 //! front and every function it hosts run here at TRACE, in both log formats,
 //! while clients connect with `?token=` and the `Authorization` header.
+//! Under `CHAT_E2E_FUNCTIONS=watch` the output of `cargo lambda watch` and of
+//! the function binaries it runs (at the level `RUST_LOG` gives them) is
+//! checked as well.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -76,8 +79,27 @@ async fn no_token_reaches_the_logs_of_the_local_platform() {
     c.close();
     h.close();
 
-    let logs = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("connected"), "the platform did log:\n{logs}");
+    // Under `CHAT_E2E_FUNCTIONS=watch` the functions log in watch's
+    // processes: their output is checked too. Both `disconnected` lines come
+    // after everything above has been logged.
+    let logs = || {
+        let mut logs = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        if let Some(watch) = &e.watch {
+            logs.push_str(&watch.server.log());
+        }
+        logs
+    };
+    for _ in 0..500 {
+        if logs().matches("disconnected").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let logs = logs();
+    assert!(
+        logs.matches("disconnected").count() >= 2,
+        "the platform did log:\n{logs}"
+    );
     for t in [&good, &forged] {
         for part in t.split('.').skip(1) {
             assert!(!logs.contains(part), "a token was logged:\n{logs}");
