@@ -295,6 +295,13 @@ async fn members_added_to_or_removed_from_a_group_are_told_live() {
 #[tokio::test]
 async fn a_burst_on_one_connection_gets_its_burst_then_rate_limited() {
     use chat_shared::metrics::{snapshot, Metric};
+    if crate::watch::in_process_only(
+        "a_burst_on_one_connection_gets_its_burst_then_rate_limited",
+        "the burst is counted while chat-local's manual clock stands still; function \
+         processes refill their buckets on the system clock as the sends go by",
+    ) {
+        return;
+    }
     let opened = || {
         snapshot()
             .get(Metric::CacheCircuitOpened.name())
