@@ -32,4 +32,12 @@ pub mod sqs;
 pub mod trace;
 pub mod wiring;
 
-pub(crate) mod backoff;
+/// Retries of the unprocessed part of a batch (DynamoDB `UnprocessedItems`/
+/// `UnprocessedKeys`, failed SQS batch entries: the partial successes the
+/// SDK's own retries cannot see), with the codebase's one backoff.
+pub(crate) mod backoff {
+    pub(crate) use chat_shared::backoff::delay;
+
+    /// How many times the unprocessed part of a batch is retried.
+    pub(crate) const BATCH_RETRIES: u32 = 8;
+}

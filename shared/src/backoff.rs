@@ -1,17 +1,15 @@
-//! Backoff between retries of the parts of a batch a service did not
-//! process (DynamoDB `UnprocessedItems`/`UnprocessedKeys`, failed SQS batch
-//! entries). The SDK retries whole failed requests by itself; these are the
-//! partial successes it cannot see.
+//! The one retry backoff of the codebase: between retries of a push that
+//! failed transiently (`service::fanout`) and of the parts of a batch a
+//! service did not process (the adapters: DynamoDB `UnprocessedItems`/
+//! `UnprocessedKeys`, failed SQS batch entries; the SDK retries whole failed
+//! requests by itself). Each caller bounds its own number of attempts.
 
 use std::time::Duration;
-
-/// How many times the unprocessed part of a batch is retried.
-pub(crate) const BATCH_RETRIES: u32 = 8;
 
 /// Delay before retry `attempt` (1-based): exponential from 25 ms, capped at
 /// 1 s, with "equal jitter" (half fixed, half random) so the Lambdas that were
 /// throttled together do not come back together.
-pub(crate) fn delay(attempt: u32) -> Duration {
+pub fn delay(attempt: u32) -> Duration {
     let exp = 25u64
         .saturating_mul(1u64 << attempt.saturating_sub(1).min(16))
         .min(1_000);
@@ -40,10 +38,18 @@ mod tests {
 
     #[test]
     fn delays_grow_and_stay_bounded() {
-        for attempt in 1..=BATCH_RETRIES + 20 {
+        for attempt in 1..=30 {
             let d = delay(attempt).as_millis() as u64;
             let exp = (25u64 << (attempt - 1).min(16)).min(1_000);
             assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d} ms");
         }
+    }
+
+    #[test]
+    fn two_retriers_of_one_attempt_do_not_wait_in_lockstep() {
+        // The jitter spans 500 ms at the cap: 20 draws all equal would mean
+        // no jitter at all.
+        let draws: std::collections::HashSet<Duration> = (0..20).map(|_| delay(10)).collect();
+        assert!(draws.len() > 1, "{draws:?}");
     }
 }

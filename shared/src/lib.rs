@@ -34,6 +34,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod backoff;
 pub mod config;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;

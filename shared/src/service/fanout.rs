@@ -3,7 +3,6 @@
 //! A 410 removes exactly the connection that answered it, never the sender's.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use tracing::{debug, warn};
@@ -28,15 +27,6 @@ impl Round {
         self.gone.extend(other.gone);
         self.transient = other.transient;
     }
-}
-
-/// Backoff before retry `attempt` (1-based): 25 ms, 100 ms, 400 ms, …
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(
-        25u64
-            .saturating_mul(4u64.saturating_pow(attempt.saturating_sub(1)))
-            .min(2_000),
-    )
 }
 
 impl Chat {
@@ -91,7 +81,7 @@ impl Chat {
         let mut attempt = 0;
         while !round.transient.is_empty() && attempt < self.limits.push_retries {
             attempt += 1;
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(crate::backoff::delay(attempt)).await;
             let retry = std::mem::take(&mut round.transient);
             let next = self.push_round(retry, bytes).await;
             round.absorb(next);
@@ -163,7 +153,7 @@ impl Chat {
                 Err(PushError::Transient(e)) if attempt < self.limits.push_retries => {
                     attempt += 1;
                     debug!(connection_id = %conn, error = %crate::error::chain(e.as_ref()), "reply failed, retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep(crate::backoff::delay(attempt)).await;
                 }
                 Err(PushError::Transient(e)) => {
                     warn!(connection_id = %conn, error = %crate::error::chain(e.as_ref()), "reply failed after retries");
@@ -189,17 +179,5 @@ impl Chat {
             }
         }
         users
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        assert_eq!(backoff(1), Duration::from_millis(25));
-        assert_eq!(backoff(2), Duration::from_millis(100));
-        assert_eq!(backoff(30), Duration::from_millis(2_000));
     }
 }
