@@ -41,6 +41,8 @@ export interface FunctionSpec {
 export interface Manifest {
   readonly commonEnv: string[];
   readonly localOnlyEnv: string[];
+  /** Set by Lambda itself (and by `cargo lambda watch`), never by infra. */
+  readonly runtimeEnv: string[];
   readonly ports: Record<PortName, PortSpec>;
   readonly tableActions: Record<string, string[]>;
   readonly functions: Record<string, FunctionSpec>;

@@ -280,7 +280,12 @@ mod tests {
             }
             let read = src.read.into_inner().unwrap();
             let given: BTreeSet<&str> = m.env_of(f.name).into_iter().collect();
-            let local: BTreeSet<&str> = m.local_only_env.iter().map(String::as_str).collect();
+            let local: BTreeSet<&str> = m
+                .local_only_env
+                .iter()
+                .chain(&m.runtime_env)
+                .map(String::as_str)
+                .collect();
             for var in &read {
                 assert!(
                     given.contains(var.as_str()) || local.contains(var.as_str()),

@@ -23,6 +23,9 @@ pub mod vars {
     // here: their variables, defaults and bounds are in deploy/settings.json
     // (`crate::deploy::settings`), which infra reads too.
     pub const BACKEND: &str = "CHAT_BACKEND";
+    /// Set by Lambda (and `cargo lambda watch`) in every function's
+    /// environment: there, `CHAT_BACKEND` has no default.
+    pub const LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
     // --- the AWS backend (`CHAT_BACKEND=aws`) ---
     pub const TABLE_NAME: &str = "CHAT_TABLE_NAME";
     pub const QUEUE_URL: &str = "CHAT_QUEUE_URL";
@@ -299,8 +302,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// `CHAT_BACKEND`, `memory` when unset, except in a Lambda environment:
+    /// a deployed function without it would keep its state in its own
+    /// sandbox, so it refuses to start instead.
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         match src.get(vars::BACKEND).as_deref() {
+            None if src.get(vars::LAMBDA_FUNCTION_NAME).is_some() => {
+                Err(ConfigError::Missing(vars::BACKEND))
+            }
             None | Some("memory") => Ok(Backend::Memory),
             Some("aws") => Ok(Backend::Aws),
             Some(_) => Err(ConfigError::Invalid {
@@ -467,6 +476,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_function_in_lambda_refuses_to_start_without_an_explicit_backend() {
+        let in_lambda = (vars::LAMBDA_FUNCTION_NAME, "chat-message");
+        assert_eq!(
+            Backend::from_source(&[in_lambda]),
+            Err(ConfigError::Missing(vars::BACKEND))
+        );
+        assert_eq!(
+            Backend::from_source(&[in_lambda, (vars::BACKEND, "memory")]),
+            Ok(Backend::Memory)
+        );
+        assert_eq!(
+            Backend::from_source(&[in_lambda, (vars::BACKEND, "aws")]),
+            Ok(Backend::Aws)
+        );
+        // Outside Lambda (the local platform, tests), memory stays the default.
+        assert_eq!(Backend::from_source(&[("X", "1")]), Ok(Backend::Memory));
     }
 
     #[test]

@@ -130,6 +130,8 @@ pub struct Manifest {
     /// Read by the code but never set in AWS: emulator endpoints, the
     /// local platform's DLQ tools, the HS256 secret of local tokens.
     pub local_only_env: Vec<String>,
+    /// Set by Lambda itself (and by `cargo lambda watch`), never by infra.
+    pub runtime_env: Vec<String>,
     pub ports: BTreeMap<PortName, PortSpec>,
     pub table_actions: BTreeMap<String, Vec<String>>,
     pub functions: BTreeMap<String, FunctionSpec>,
