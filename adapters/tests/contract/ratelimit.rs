@@ -26,15 +26,12 @@ on_both!(
     buckets_spanning_scopes_are_decided_in_memory_and_never_sent_to_redis,
 );
 
-/// Two instances (two limiters, two connections) share one bucket: that is
-/// the point of keeping it in Redis.
+/// Two instances (two limiters, each with its own Redis connection) share
+/// one bucket: that is the point of keeping it in Redis.
 async fn instances_share_their_buckets(t: Topology) {
     // The same prefix for both, as two Lambdas of one deployment have.
-    let cache = t.cache();
-    let (a, b) = (
-        RedisRateLimiter::new(cache.clone()),
-        RedisRateLimiter::new(cache),
-    );
+    let [one, two]: [RedisCache; 2] = t.instances(2).try_into().expect("two");
+    let (a, b) = (RedisRateLimiter::new(one), RedisRateLimiter::new(two));
     let bucket = [Bucket::new(
         format!("shared:{}", chat_shared::contract::unique()),
         Rate::new(1, 2),

@@ -82,6 +82,18 @@ impl Topology {
             Topology::Cluster => cluster_cache(),
         }
     }
+
+    /// `n` caches with one fresh prefix, each with its own connection: the
+    /// Lambda instances of one deployment.
+    pub fn instances(self, n: usize) -> Vec<RedisCache> {
+        let config = match self {
+            Topology::Single => cache_config(redis().port),
+            Topology::Cluster => cluster_config(cluster().nodes[0].port),
+        };
+        (0..n)
+            .map(|_| RedisCache::new(config.clone()).expect("a valid redis url"))
+            .collect()
+    }
 }
 
 /// For each `async fn name(t: Topology)`, a module `name` with two tests,

@@ -179,15 +179,26 @@ async fn presence_follows_devices_and_expires_without_disconnect() {
     let e = spawn().await;
     let mut alice = e.connect("alice").await;
     let bob_laptop = e.connect("bob").await;
-    e.room("alice", "direct", &["bob"]).await;
+    let dm = e.room("alice", "direct", &["bob"]).await;
     let bob_phone = e.connect("bob").await;
     bob_laptop.close();
     let presence = |v: &serde_json::Value| v["presence"].as_str().unwrap_or_default().to_owned();
-    // Still online on the phone.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Still online on the phone, once the laptop's $disconnect has run.
+    e.wait_connections("bob", 1).await;
     let (_, b) = e.rest("alice").get("/users/bob").await.unwrap();
     assert_eq!(presence(&b), "online");
-    assert!(alice.drain().iter().all(|f| f["type"] != "presence"));
+    // No presence frame reached alice before a message bob sent after that:
+    // a positive event that comes later, never a sleep.
+    bob_phone.send(&dm, "still here").await.unwrap();
+    let mut before = Vec::new();
+    loop {
+        let f = alice.next().await.expect("alice gets bob's message");
+        if f["type"] == "message" && f["body"] == "still here" {
+            break;
+        }
+        before.push(f);
+    }
+    assert!(before.iter().all(|f| f["type"] != "presence"), "{before:?}");
     bob_phone.close();
     let off = alice.next_of("presence").await.unwrap();
     assert_eq!(

@@ -156,13 +156,18 @@ impl Env {
 
     /// Waits until `$disconnect` removed every connection of `user`.
     pub async fn wait_disconnected(&self, user: &str) {
+        self.wait_connections(user, 0).await;
+    }
+
+    /// Waits until `user` has exactly `left` connections in the store.
+    pub async fn wait_connections(&self, user: &str, left: usize) {
         for _ in 0..300 {
-            if self.connections_of(user).await == 0 {
+            if self.connections_of(user).await == left {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("{user} still has connections: $disconnect did not run");
+        panic!("{user} does not have {left} connections: $disconnect did not run");
     }
 
     pub async fn history(&self, user: &str, room: &str, query: &str) -> Value {
