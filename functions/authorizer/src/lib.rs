@@ -129,6 +129,17 @@ mod tests {
 
     const SECRET: &[u8] = b"authorizer-test-secret-012345";
 
+    /// A token for `user`, valid for a minute from now.
+    fn valid_token(user: &str) -> String {
+        mint_hs256(
+            SECRET,
+            &UserId::parse(user).unwrap(),
+            SystemClock.now(),
+            60,
+            MintOptions::default(),
+        )
+    }
+
     fn fixture(token: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
         serde_json::from_str(
             &include_str!("../tests/fixtures/request_authorizer.json").replace("{{TOKEN}}", token),
@@ -240,13 +251,7 @@ mod tests {
     #[tokio::test]
     async fn an_accepted_token_records_neither_metric() {
         let v = Hs256Verifier::new(SECRET, None, None);
-        let t = mint_hs256(
-            SECRET,
-            &UserId::parse("alice").unwrap(),
-            SystemClock.now(),
-            60,
-            MintOptions::default(),
-        );
+        let t = valid_token("alice");
         let (result, recorded) = outcome(&v, fixture(&t)).await;
         assert!(result.is_ok());
         assert_eq!(recorded, vec![]);
@@ -280,13 +285,7 @@ mod tests {
     #[tokio::test]
     async fn the_authorization_header_works_too() {
         let v = Hs256Verifier::new(SECRET, None, None);
-        let t = mint_hs256(
-            SECRET,
-            &UserId::parse("bob").unwrap(),
-            SystemClock.now(),
-            60,
-            MintOptions::default(),
-        );
+        let t = valid_token("bob");
         let mut event = fixture("");
         event.query_string_parameters = Default::default();
         event
