@@ -51,29 +51,34 @@ impl Function {
 #[derive(Clone, Copy)]
 pub struct Port {
     name: PortName,
+    /// The variable that configures it; a function that does not link the
+    /// port never reads it.
+    var: &'static str,
     install: fn(&SdkConfig, &AwsConfig, &mut Chat) -> Result<(), ConfigError>,
 }
 
 /// The SQS job queue, at `CHAT_QUEUE_URL`.
 pub const QUEUE: Port = Port {
     name: PortName::Queue,
+    var: vars::QUEUE_URL,
     install: install_queue,
 };
 
 /// The API Gateway Management API pusher, at `CHAT_WS_ENDPOINT`.
 pub const PUSHER: Port = Port {
     name: PortName::Pusher,
+    var: vars::WS_ENDPOINT,
     install: install_pusher,
 };
 
-/// The ports a [`Function`] may link, in the order [`check`] compares them.
-const LINKABLE: [PortName; 2] = [PortName::Queue, PortName::Pusher];
+/// Every port a [`Function`] may link.
+const LINKABLE: [Port; 2] = [QUEUE, PUSHER];
 
 fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(), ConfigError> {
     let url = aws
         .queue_url
         .as_ref()
-        .ok_or(ConfigError::Missing(vars::QUEUE_URL))?;
+        .ok_or(ConfigError::Missing(QUEUE.var))?;
     tracing::info!(queue = %url, "SQS job queue");
     chat.queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str()));
     Ok(())
@@ -83,7 +88,7 @@ fn install_pusher(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(
     let endpoint = aws
         .ws_endpoint
         .as_ref()
-        .ok_or(ConfigError::Missing(vars::WS_ENDPOINT))?;
+        .ok_or(ConfigError::Missing(PUSHER.var))?;
     tracing::info!(ws_endpoint = %endpoint, "API Gateway Management pusher");
     chat.pusher = Arc::new(ApiGwPusher::new(sdk, endpoint));
     Ok(())
@@ -100,7 +105,7 @@ pub fn check(f: &Function) -> Result<&'static FunctionSpec, ConfigError> {
     let spec = manifest()
         .function(f.name)
         .ok_or_else(|| mismatch("not in deploy/functions.json".into()))?;
-    for port in LINKABLE {
+    for port in LINKABLE.map(|p| p.name) {
         match (spec.has(port), f.links(port)) {
             (true, false) => {
                 return Err(mismatch(format!(
@@ -162,8 +167,9 @@ struct OwnPorts<'a> {
 
 impl Source for OwnPorts<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        let hidden = (name == vars::QUEUE_URL && !self.f.links(PortName::Queue))
-            || (name == vars::WS_ENDPOINT && !self.f.links(PortName::Pusher));
+        let hidden = LINKABLE
+            .iter()
+            .any(|p| p.var == name && !self.f.links(p.name));
         if hidden {
             None
         } else {
@@ -179,10 +185,10 @@ impl Source for OwnPorts<'_> {
 pub fn restrict(chat: &Chat, f: &Function) -> Chat {
     let mut chat = chat.clone();
     if !f.links(PortName::Queue) {
-        chat.queue = Arc::new(Unconfigured(vars::QUEUE_URL));
+        chat.queue = Arc::new(Unconfigured(QUEUE.var));
     }
     if !f.links(PortName::Pusher) {
-        chat.pusher = Arc::new(Unconfigured(vars::WS_ENDPOINT));
+        chat.pusher = Arc::new(Unconfigured(PUSHER.var));
     }
     chat
 }
@@ -193,7 +199,7 @@ pub fn restrict(chat: &Chat, f: &Function) -> Chat {
 /// of it through [`restrict`].
 pub fn aws_chat(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, ConfigError> {
     let mut chat = stores(sdk, aws, limits)?;
-    for port in [QUEUE, PUSHER] {
+    for port in LINKABLE {
         match (port.install)(sdk, aws, &mut chat) {
             Ok(()) | Err(ConfigError::Missing(_)) => {}
             Err(e) => return Err(e),
@@ -235,8 +241,8 @@ fn stores(sdk: &SdkConfig, aws: &AwsConfig, limits: Limits) -> Result<Chat, Conf
         rooms,
         messages,
         profiles,
-        queue: Arc::new(Unconfigured(vars::QUEUE_URL)),
-        pusher: Arc::new(Unconfigured(vars::WS_ENDPOINT)),
+        queue: Arc::new(Unconfigured(QUEUE.var)),
+        pusher: Arc::new(Unconfigured(PUSHER.var)),
         clock: Arc::new(SystemClock),
         rate_limiter,
         limits,
