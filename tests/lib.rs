@@ -1,6 +1,6 @@
 //! The test harness: the whole platform in one process over the in-memory
 //! adapters, driven through the real handlers with events of the exact shape
-//! AWS sends (built by `chat_shared::lambda::events` and decoded by the same
+//! AWS sends (built by `chat_twin::events` and decoded by the same
 //! `aws_lambda_events`/`lambda_http` types the Lambdas use).
 //!
 //! Each [`Platform`] is independent (fresh stores, fresh clock), so tests run
@@ -10,15 +10,17 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayProxyResponse;
 use aws_lambda_events::sqs::SqsBatchResponse;
-use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions, TokenVerifier};
-use chat_shared::config::Limits;
-use chat_shared::ids::{ConnectionId, UserId};
-use chat_shared::lambda::events::{self, SqsRecord, WsApi, WsConn};
-use chat_shared::memory::{FailingPuts, ManualClock};
-use chat_shared::ports::{Clock, SystemClock};
-use chat_shared::protocol::ws::ACTIONS;
-use chat_shared::service::MemoryBackends;
-use chat_shared::Chat;
+use chat_core::auth::{Hs256Verifier, TokenVerifier};
+use chat_core::config::Limits;
+use chat_core::ids::{ConnectionId, UserId};
+use chat_core::memory::ManualClock;
+use chat_core::ports::{Clock, SystemClock};
+use chat_core::protocol::ws::ACTIONS;
+use chat_core::service::MemoryBackends;
+use chat_core::Chat;
+use chat_twin::events::{self, SqsRecord, WsApi, WsConn};
+use chat_twin::FailingPuts;
+use chat_twin::{mint_hs256, MintOptions};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
 

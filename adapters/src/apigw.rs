@@ -12,7 +12,7 @@
 //!
 //! Retries: the SDK's own retries are switched off for this client (one
 //! attempt). The domain already retries transient failures with backoff and
-//! bounded concurrency (`chat_shared::service` fan-out), *after* acking the
+//! bounded concurrency (`chat_core::service` fan-out), *after* acking the
 //! sender; SDK retries would happen inside the first round, delaying the ack
 //! and multiplying attempts (3 × the domain's). Each attempt is bounded
 //! (connect 1 s, attempt 3 s) so one stuck connection cannot hold a fan-out.
@@ -30,9 +30,9 @@ use aws_config::SdkConfig;
 use aws_sdk_apigatewaymanagement::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
-use chat_shared::error::PushError;
-use chat_shared::ids::ConnectionId;
-use chat_shared::ports::Pusher;
+use chat_core::error::PushError;
+use chat_core::ids::ConnectionId;
+use chat_core::ports::Pusher;
 
 /// The Management API client for one WebSocket stage. Cheap to clone.
 #[derive(Clone, Debug)]

@@ -18,7 +18,7 @@
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
 //!
 //! User ids and client message ids cannot contain `#` (see
-//! [`chat_shared::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
+//! [`chat_core::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
 //! Numbers are zero-padded to 20 digits so string order is numeric order.
 //!
 //! # Access patterns
@@ -129,7 +129,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use chat_shared::error::StoreError;
+use chat_core::error::StoreError;
 
 pub use connections::DynamoConnections;
 pub use messages::DynamoMessages;
@@ -379,7 +379,7 @@ struct SharedError(Arc<StoreError>);
 
 impl std::fmt::Display for SharedError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&chat_shared::error::chain(self.0.as_ref()))
+        f.write_str(&chat_core::error::chain(self.0.as_ref()))
     }
 }
 

@@ -125,9 +125,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_shared::config::{RedisConfig, RedisMode};
-use chat_shared::error::StoreError;
-use chat_shared::metrics::{self, Metric};
+use chat_core::config::{RedisConfig, RedisMode};
+use chat_core::error::StoreError;
+use chat_core::metrics::{self, Metric};
 use futures::future::try_join_all;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::ClusterClient;
@@ -983,7 +983,7 @@ impl RedisCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::config::Secret;
+    use chat_core::config::Secret;
 
     #[test]
     fn tls_urls_are_supported_in_both_modes_and_the_settings_come_from_config() {

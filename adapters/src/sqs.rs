@@ -17,9 +17,9 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
-use chat_shared::error::QueueError;
-use chat_shared::model::Job;
-use chat_shared::ports::JobQueue;
+use chat_core::error::QueueError;
+use chat_core::model::Job;
+use chat_core::ports::JobQueue;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -7,20 +7,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use chat_shared::auth::TokenVerifier;
-use chat_shared::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
-use chat_shared::deploy::{manifest, FunctionSpec, PortName};
-use chat_shared::error::{PushError, QueueError};
-use chat_shared::ids::ConnectionId;
-use chat_shared::model::Job;
-use chat_shared::ports::{
+use chat_core::auth::{Hs256Verifier, TokenVerifier};
+use chat_core::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
+use chat_core::deploy::{manifest, FunctionSpec, PortName};
+use chat_core::error::{PushError, QueueError};
+use chat_core::ids::ConnectionId;
+use chat_core::model::Job;
+use chat_core::ports::Clock;
+use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
 };
-use chat_shared::ratelimit::{MemoryRateLimiter, RateLimiter};
-use chat_shared::service::Chat;
+use chat_core::ratelimit::{MemoryRateLimiter, RateLimiter};
+use chat_core::service::Chat;
 
 use crate::apigw::ApiGwPusher;
 use crate::dynamo::Table;
+use crate::jwks::{JwksConfig, JwksVerifier};
 use crate::redis_cache::{
     CacheConfig, CachedConnections, CachedMessages, CachedProfiles, CachedRooms, RedisCache,
     RedisRateLimiter,
@@ -289,7 +291,35 @@ pub fn verifier_for(src: &dyn Source, f: &Function) -> Result<Arc<dyn TokenVerif
             reason: "deploy/functions.json grants it no verifier".into(),
         });
     }
-    chat_shared::auth::verifier_from_config(&AuthConfig::from_source(src)?, Arc::new(SystemClock))
+    verifier_from_config(&AuthConfig::from_source(src)?, Arc::new(SystemClock))
+}
+
+/// The verifier `config` describes. Built once per cold start: the JWKS
+/// verifier's key cache lives as long as it does.
+fn verifier_from_config(
+    config: &AuthConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
+    match config {
+        AuthConfig::Hs256 {
+            jwt_secret,
+            issuer,
+            audience,
+        } => Ok(Arc::new(Hs256Verifier::new(
+            jwt_secret.expose().as_bytes(),
+            issuer.as_deref(),
+            audience.as_deref(),
+        ))),
+        AuthConfig::Jwks(s) => {
+            let mut c = JwksConfig::new(&s.jwks_url, &s.issuer, &s.audience);
+            c.token_uses = s.token_uses.clone();
+            let v = JwksVerifier::new(c, clock).map_err(|_| ConfigError::Invalid {
+                name: vars::JWKS_URL,
+                reason: "could not build the HTTP client for it".into(),
+            })?;
+            Ok(Arc::new(v))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -366,10 +396,10 @@ mod tests {
     async fn memory_stays_the_default_and_a_port_not_linked_fails_naming_its_variable() {
         let chat = chat_for(&[("X", "1")], &HISTORY).await.unwrap();
         let e = chat.queue.enqueue(&[]).await.unwrap_err();
-        assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
+        assert!(chat_core::error::chain(&e).contains("CHAT_QUEUE_URL"));
         let id = ConnectionId::parse("abc=").unwrap();
         let e = chat.pusher.post(&id, b"{}").await.unwrap_err();
-        assert!(chat_shared::error::chain(&e).contains("CHAT_WS_ENDPOINT"));
+        assert!(chat_core::error::chain(&e).contains("CHAT_WS_ENDPOINT"));
         let chat = chat_for(&[("X", "1")], &MESSAGE).await.unwrap();
         assert!(chat.queue.enqueue(&[]).await.is_ok());
     }

@@ -106,7 +106,7 @@ struct AckFrame<'a> {
 }
 
 fn query_value(query: &str, key: &str) -> Option<String> {
-    chat_shared::lambda::events::parse_query(query)
+    chat_twin::events::parse_query(query)
         .into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)

@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use chat_shared::lambda::events::{self, SqsRecord, WsApi, WsConn};
+use chat_twin::events::{self, SqsRecord, WsApi, WsConn};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Notify;

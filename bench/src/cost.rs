@@ -1,7 +1,7 @@
 //! The cost model: what one message asks of AWS, in dollars.
 //!
 //! [`measure`] runs the real services ([`Chat`]) over the in-memory adapters
-//! wrapped in counting decorators ([`chat_shared::metering`]): it registers
+//! wrapped in counting decorators ([`crate::metering`]): it registers
 //! rooms of K online members plus a crowd of idle connections, sends M
 //! messages the way the message λ does (`handle_text`), then drains the queue
 //! in batches the way the persist λ does (`persist_batch`). The counts per
@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use chat_shared::config::Limits;
-use chat_shared::ids::{ConnectionId, RoomId, RoomName, UserId};
-use chat_shared::metering::{metered, Meter, Tally};
-use chat_shared::model::{ConnectionRecord, Membership, Role, Room, RoomKind};
-use chat_shared::ports::SystemClock;
-use chat_shared::ratelimit::{Rate, RateLimits};
-use chat_shared::service::MemoryBackends;
+use crate::metering::{metered, Meter, Tally};
+use chat_core::config::Limits;
+use chat_core::ids::{ConnectionId, RoomId, RoomName, UserId};
+use chat_core::model::{ConnectionRecord, Membership, Role, Room, RoomKind};
+use chat_core::ports::SystemClock;
+use chat_core::ratelimit::{Rate, RateLimits};
+use chat_core::service::MemoryBackends;
 use serde::Serialize;
 
 /// AWS list prices, us-east-1, on-demand, no free tier. Checked on

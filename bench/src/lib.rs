@@ -14,7 +14,7 @@
 //!   API: init time, first invocation, max RSS, binary and zip sizes, next to
 //!   a hello-world `lambda_runtime` binary.
 //! - [`cost`]: calls per message counted at the ports
-//!   ([`chat_shared::metering`]), turned into dollars per million messages at
+//!   ([`crate::metering`]), turned into dollars per million messages at
 //!   AWS list prices, with idle connections growing beside them.
 //!
 //! With `--local` the platform and the load generator share one process and
@@ -26,5 +26,6 @@ pub mod baseline;
 pub mod coldstart;
 pub mod cost;
 pub mod load;
+pub mod metering;
 pub mod report;
 pub mod stats;

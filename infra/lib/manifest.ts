@@ -1,5 +1,5 @@
 /**
- * The two files in `deploy/` that the Rust code reads too (`chat_shared::deploy`):
+ * The two files in `deploy/` that the Rust code reads too (`chat_core::deploy`):
  *
  * - `deploy/functions.json`: per function, the ports it is wired with; each port
  *   names the environment it needs and the IAM actions it is granted on which

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chat_adapters::wiring::{self, Function};
-use chat_shared::auth::TokenVerifier;
-use chat_shared::config::ConfigError;
-use chat_shared::Chat;
+use chat_core::auth::TokenVerifier;
+use chat_core::config::ConfigError;
+use chat_core::Chat;
 use lambda_http::Body;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -212,8 +212,8 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Mutex;
 
-    use chat_shared::config::Source;
-    use chat_shared::deploy::{manifest, PortName};
+    use chat_core::config::Source;
+    use chat_core::deploy::{manifest, PortName};
 
     use super::*;
 
@@ -247,7 +247,7 @@ mod tests {
     /// too many.
     #[tokio::test]
     async fn each_function_reads_exactly_the_environment_the_manifest_gives_it() {
-        use chat_shared::config::vars;
+        use chat_core::config::vars;
         let m = manifest();
         for f in &ALL {
             let src = Recording {

@@ -17,7 +17,7 @@
 //! ([`functions`]). Data lives in memory.
 //!
 //! Why a crate of its own: it is the only binary that links every function
-//! and a web server; keeping it out of `shared/` and `functions/` keeps the
+//! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
 pub mod functions;
@@ -35,14 +35,15 @@ use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions, TokenVerifier};
-use chat_shared::config::{AwsConfig, Limits};
-use chat_shared::ids::UserId;
-use chat_shared::lambda::events::{self, WsApi};
-use chat_shared::memory::FailingPuts;
-use chat_shared::ports::{Clock, SystemClock};
-use chat_shared::service::MemoryBackends;
-use chat_shared::Chat;
+use chat_core::auth::{Hs256Verifier, TokenVerifier};
+use chat_core::config::{AwsConfig, Limits};
+use chat_core::ids::UserId;
+use chat_core::ports::{Clock, SystemClock};
+use chat_core::service::MemoryBackends;
+use chat_core::Chat;
+use chat_twin::events::{self, WsApi};
+use chat_twin::FailingPuts;
+use chat_twin::{mint_hs256, MintOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -214,7 +215,7 @@ pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -
 }
 
 fn other(e: impl std::error::Error + 'static) -> std::io::Error {
-    std::io::Error::other(chat_shared::error::chain(&e))
+    std::io::Error::other(chat_core::error::chain(&e))
 }
 
 fn is_loopback_url(url: &str) -> bool {

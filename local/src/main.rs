@@ -83,8 +83,8 @@ fn token(mut args: impl Iterator<Item = String>) -> Result<(), String> {
 }
 
 fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let src = chat_shared::config::Env;
-    let limits = chat_shared::config::Limits::from_source(&src).map_err(|e| e.to_string())?;
+    let src = chat_core::config::Env;
+    let limits = chat_core::config::Limits::from_source(&src).map_err(|e| e.to_string())?;
     let mut o = Options {
         secret: secret(),
         limits,
@@ -128,18 +128,18 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         "memory" => {}
         "aws" => {
             struct WithDefaultTable;
-            impl chat_shared::config::Source for WithDefaultTable {
+            impl chat_core::config::Source for WithDefaultTable {
                 fn get(&self, name: &str) -> Option<String> {
-                    chat_shared::config::Env.get(name).or_else(|| {
-                        (name == chat_shared::config::vars::TABLE_NAME)
+                    chat_core::config::Env.get(name).or_else(|| {
+                        (name == chat_core::config::vars::TABLE_NAME)
                             .then(|| "chat-local".to_owned())
                     })
                 }
             }
             let config = if create {
-                chat_shared::config::AwsConfig::from_source(&WithDefaultTable)
+                chat_core::config::AwsConfig::from_source(&WithDefaultTable)
             } else {
-                chat_shared::config::AwsConfig::from_source(&src)
+                chat_core::config::AwsConfig::from_source(&src)
             }
             .map_err(|e| e.to_string())?;
             o.backend = Backend::Aws(AwsBackend {
@@ -225,7 +225,7 @@ fn main() -> ExitCode {
 
 fn run_server(args: impl Iterator<Item = String>) -> Result<(), String> {
     let opts = options(args)?;
-    chat_shared::telemetry::init();
+    chat_lambda::telemetry::init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,9 +9,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_shared::lambda::events::{self, SqsRecord};
-use chat_shared::memory::MemoryQueue;
-use chat_shared::ports::Clock;
+use chat_core::memory::MemoryQueue;
+use chat_core::ports::Clock;
+use chat_twin::events::{self, SqsRecord};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;

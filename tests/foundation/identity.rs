@@ -1,7 +1,7 @@
-use chat_shared::auth::{mint_hs256, MintOptions};
-use chat_shared::ids::UserId;
-use chat_shared::ports::{Clock, SystemClock};
+use chat_core::ids::UserId;
+use chat_core::ports::{Clock, SystemClock};
 use chat_tests::Platform;
+use chat_twin::{mint_hs256, MintOptions};
 use serde_json::json;
 
 #[tokio::test]

@@ -1,7 +1,7 @@
-use chat_shared::lambda::events::{self, SqsRecord};
-use chat_shared::model::Job;
-use chat_shared::ports::Clock;
+use chat_core::model::Job;
+use chat_core::ports::Clock;
 use chat_tests::{Platform, QUEUE_ARN};
+use chat_twin::events::{self, SqsRecord};
 use serde_json::json;
 
 async fn two_messages(p: &Platform) -> (chat_tests::Client, String) {
@@ -81,7 +81,7 @@ async fn an_undecodable_record_fails_alone() {
     let p = Platform::default();
     two_messages(&p).await;
     let mut jobs = p.mem.queue.take(10);
-    jobs.push(chat_shared::memory::QueuedJob {
+    jobs.push(chat_core::memory::QueuedJob {
         id: "poison".into(),
         body: "{\"kind\":\"unknown\"}".into(),
     });

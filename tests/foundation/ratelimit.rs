@@ -1,10 +1,10 @@
-//! Rate limits (token buckets, `chat_shared::ratelimit`): they trip at the
+//! Rate limits (token buckets, `chat_core::ratelimit`): they trip at the
 //! configured burst, refuse with `rate_limited` and change nothing else, and
 //! recover as the clock moves. Time is the platform's `ManualClock`: no sleeps.
 
-use chat_shared::config::Limits;
-use chat_shared::ids::RoomId;
-use chat_shared::ratelimit::{Rate, RateLimits};
+use chat_core::config::Limits;
+use chat_core::ids::RoomId;
+use chat_core::ratelimit::{Rate, RateLimits};
 use chat_tests::{Client, Platform};
 use serde_json::{json, Value};
 

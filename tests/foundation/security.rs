@@ -8,11 +8,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use chat_shared::config::Limits;
-use chat_shared::lambda::events::{self, WsApi, WsConn};
-use chat_shared::ports::Clock;
-use chat_shared::ratelimit::{Rate, RateLimits};
+use chat_core::config::Limits;
+use chat_core::ports::Clock;
+use chat_core::ratelimit::{Rate, RateLimits};
 use chat_tests::{Client, Platform};
+use chat_twin::events::{self, WsApi, WsConn};
 use serde_json::{json, Value};
 
 const XSS: &str = "<img src=x onerror=alert(1)>";

@@ -1,4 +1,4 @@
-use chat_shared::config::Limits;
+use chat_core::config::Limits;
 use chat_tests::Platform;
 use serde_json::json;
 

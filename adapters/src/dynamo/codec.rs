@@ -3,18 +3,18 @@
 //! id through its newtype, so a corrupt item is an error, never a bad value.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{
+use chat_core::error::StoreError;
+use chat_core::ids::{
     AvatarUrl, ClientMsgId, ConnectionId, DisplayName, MessageBody, MessageId, Millis, RoomId,
     RoomName, Seq, UserId,
 };
-use chat_shared::model::{ConnectionRecord, Membership, Message, Profile, Role, Room, RoomKind};
+use chat_core::model::{ConnectionRecord, Membership, Message, Profile, Role, Room, RoomKind};
 
 use super::{n, s, schema, Item};
 
 /// Key values.
 pub(crate) mod keys {
-    use chat_shared::ids::{ClientMsgId, ConnectionId, Millis, RoomId, Seq, UserId};
+    use chat_core::ids::{ClientMsgId, ConnectionId, Millis, RoomId, Seq, UserId};
 
     pub const META: &str = "META";
     pub const SEQ: &str = "SEQ";
@@ -297,7 +297,7 @@ pub(crate) fn profile(item: &Item) -> Result<Profile, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::contract;
+    use chat_core::contract;
 
     #[test]
     fn every_record_survives_a_round_trip() {

@@ -3,10 +3,10 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
-use chat_shared::error::{chain, StoreError};
-use chat_shared::ids::{RoomId, Seq};
-use chat_shared::model::{Message, MessageDraft, Reservation};
-use chat_shared::ports::{MessageStore, RangeQuery};
+use chat_core::error::{chain, StoreError};
+use chat_core::ids::{RoomId, Seq};
+use chat_core::model::{Message, MessageDraft, Reservation};
+use chat_core::ports::{MessageStore, RangeQuery};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::codec::{self, keys};

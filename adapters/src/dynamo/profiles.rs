@@ -3,10 +3,10 @@ use std::collections::{BTreeSet, HashMap};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
-use chat_shared::error::StoreError;
-use chat_shared::ids::{Millis, UserId};
-use chat_shared::model::{Profile, ProfilePatch};
-use chat_shared::ports::ProfileStore;
+use chat_core::error::StoreError;
+use chat_core::ids::{Millis, UserId};
+use chat_core::model::{Profile, ProfilePatch};
+use chat_core::ports::ProfileStore;
 
 use super::codec::{self, keys};
 use super::{is_conditional, key, n, s, sdk, Table};

@@ -8,10 +8,10 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, WriteRequest,
 };
-use chat_shared::error::StoreError;
-use chat_shared::ids::{RoomId, Seq, UserId};
-use chat_shared::model::{Membership, ReceiptStatus, Room};
-use chat_shared::ports::RoomStore;
+use chat_core::error::StoreError;
+use chat_core::ids::{RoomId, Seq, UserId};
+use chat_core::model::{Membership, ReceiptStatus, Room};
+use chat_core::ports::RoomStore;
 use tracing::warn;
 
 use super::codec::{self, keys};

@@ -2,10 +2,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{ConnectionId, Millis, UserId};
-use chat_shared::model::ConnectionRecord;
-use chat_shared::ports::ConnectionStore;
+use chat_core::error::StoreError;
+use chat_core::ids::{ConnectionId, Millis, UserId};
+use chat_core::model::ConnectionRecord;
+use chat_core::ports::ConnectionStore;
 
 use super::RedisCache;
 

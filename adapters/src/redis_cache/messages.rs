@@ -2,10 +2,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{RoomId, Seq};
-use chat_shared::model::{Message, MessageDraft, Reservation};
-use chat_shared::ports::{MessageStore, RangeQuery};
+use chat_core::error::StoreError;
+use chat_core::ids::{RoomId, Seq};
+use chat_core::model::{Message, MessageDraft, Reservation};
+use chat_core::ports::{MessageStore, RangeQuery};
 
 use super::RedisCache;
 
@@ -173,7 +173,7 @@ impl MessageStore for CachedMessages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::contract;
+    use chat_core::contract;
 
     fn window(seqs: &[u64]) -> Vec<Message> {
         let (r, u) = (contract::room_id(), contract::user("u"));

@@ -3,10 +3,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{Millis, UserId};
-use chat_shared::model::{Profile, ProfilePatch};
-use chat_shared::ports::ProfileStore;
+use chat_core::error::StoreError;
+use chat_core::ids::{Millis, UserId};
+use chat_core::model::{Profile, ProfilePatch};
+use chat_core::ports::ProfileStore;
 
 use super::RedisCache;
 

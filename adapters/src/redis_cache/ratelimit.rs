@@ -9,7 +9,7 @@
 //! all or nothing. Buckets of different scopes in one request are a caller's
 //! bug; they are decided on this instance's memory (and logged) rather than
 //! sent to fail with `CROSSSLOT` and open the breaker. The arithmetic is the
-//! in-memory adapter's ([`chat_shared::ratelimit::refill`]), and the key
+//! in-memory adapter's ([`chat_core::ratelimit::refill`]), and the key
 //! expires once the bucket would be full again, so idle clients cost nothing.
 //!
 //! Time is the caller's clock (`ARGV[1]`), as in the in-memory adapter, so
@@ -22,9 +22,9 @@
 //! weaker (per instance, not per fleet), but never a reason to refuse chat.
 
 use async_trait::async_trait;
-use chat_shared::error::StoreError;
-use chat_shared::ids::Millis;
-use chat_shared::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
+use chat_core::error::StoreError;
+use chat_core::ids::Millis;
+use chat_core::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 use redis::Script;
 use tracing::warn;
 

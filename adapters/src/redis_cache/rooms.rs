@@ -2,10 +2,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{RoomId, Seq, UserId};
-use chat_shared::model::{Membership, ReceiptStatus, Room};
-use chat_shared::ports::RoomStore;
+use chat_core::error::StoreError;
+use chat_core::ids::{RoomId, Seq, UserId};
+use chat_core::model::{Membership, ReceiptStatus, Room};
+use chat_core::ports::RoomStore;
 
 use super::RedisCache;
 
@@ -246,8 +246,8 @@ impl RoomStore for CachedRooms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::contract;
-    use chat_shared::model::{Role, RoomKind};
+    use chat_core::contract;
+    use chat_core::model::{Role, RoomKind};
 
     #[test]
     fn hash_values_round_trip_and_lead_with_sortable_cursors() {

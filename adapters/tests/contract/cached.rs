@@ -8,36 +8,36 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_adapters::redis_cache::{CachedConnections, CachedMessages, CachedProfiles, CachedRooms};
-use chat_shared::contract::*;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{RoomId, Seq};
-use chat_shared::model::{Message, MessageDraft, ReceiptStatus, Reservation, Role, RoomKind};
-use chat_shared::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
+use chat_core::contract::*;
+use chat_core::error::StoreError;
+use chat_core::ids::{RoomId, Seq};
+use chat_core::model::{Message, MessageDraft, ReceiptStatus, Reservation, Role, RoomKind};
+use chat_core::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
 
 use crate::support::{self, on_both, Topology};
 
 /// The four store contracts, each store behind a cache made by `$cache()`.
 macro_rules! cached_contracts {
     ($cache:path) => {
-        chat_shared::connection_store_contract!(async {
+        chat_core::connection_store_contract!(async {
             let s = crate::support::stores().await;
             chat_adapters::redis_cache::CachedConnections::new(
                 std::sync::Arc::new(s.connections),
                 $cache(),
             )
         });
-        chat_shared::room_store_contract!(async {
+        chat_core::room_store_contract!(async {
             let s = crate::support::stores().await;
             chat_adapters::redis_cache::CachedRooms::new(std::sync::Arc::new(s.rooms), $cache())
         });
-        chat_shared::message_store_contract!(async {
+        chat_core::message_store_contract!(async {
             let s = crate::support::stores().await;
             chat_adapters::redis_cache::CachedMessages::new(
                 std::sync::Arc::new(s.messages),
                 $cache(),
             )
         });
-        chat_shared::profile_store_contract!(async {
+        chat_core::profile_store_contract!(async {
             let s = crate::support::stores().await;
             chat_adapters::redis_cache::CachedProfiles::new(
                 std::sync::Arc::new(s.profiles),
@@ -193,7 +193,7 @@ async fn membership_changes_and_cursor_advances_are_visible_at_once(t: Topology)
         .advance_cursor(&r.room_id, &m, ReceiptStatus::Read, 3)
         .await
         .unwrap());
-    let cursors = |ms: Vec<chat_shared::model::Membership>| {
+    let cursors = |ms: Vec<chat_core::model::Membership>| {
         ms.into_iter()
             .find(|x| x.user_id == m)
             .map(|x| (x.delivered_seq, x.read_seq))

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chat_shared::error::StoreError;
-use chat_shared::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
-use chat_shared::model::{ConnectionRecord, Membership, ReceiptStatus, Room};
-use chat_shared::ports::{ConnectionStore, RoomStore};
+use chat_core::error::StoreError;
+use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::model::{ConnectionRecord, Membership, ReceiptStatus, Room};
+use chat_core::ports::{ConnectionStore, RoomStore};
 
 /// Calls and items returned, per port method.
 #[derive(Default)]

@@ -5,16 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chat_shared::contract::*;
-use chat_shared::model::{Reservation, Role, RoomKind};
-use chat_shared::ports::{ConnectionStore, MessageStore, RangeQuery, RoomStore};
+use chat_core::contract::*;
+use chat_core::model::{Reservation, Role, RoomKind};
+use chat_core::ports::{ConnectionStore, MessageStore, RangeQuery, RoomStore};
 
 use crate::support;
 
-chat_shared::connection_store_contract!(async { crate::support::stores().await.connections });
-chat_shared::room_store_contract!(async { crate::support::stores().await.rooms });
-chat_shared::message_store_contract!(async { crate::support::stores().await.messages });
-chat_shared::profile_store_contract!(async { crate::support::stores().await.profiles });
+chat_core::connection_store_contract!(async { crate::support::stores().await.connections });
+chat_core::room_store_contract!(async { crate::support::stores().await.rooms });
+chat_core::message_store_contract!(async { crate::support::stores().await.messages });
+chat_core::profile_store_contract!(async { crate::support::stores().await.profiles });
 
 #[tokio::test]
 async fn a_room_larger_than_one_transaction_is_created_whole_and_only_once() {

@@ -9,14 +9,14 @@ use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContex
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use chat_adapters::dynamo::{create_table, Table};
-use chat_shared::config::Limits;
-use chat_shared::contract::*;
-use chat_shared::ids::{ClientMsgId, UserId};
-use chat_shared::memory::{MemoryPusher, MemoryQueue};
-use chat_shared::model::{Role, RoomKind};
-use chat_shared::ports::{Clock, ConnectionStore, RoomStore, SystemClock};
-use chat_shared::protocol::ws::SendMessage;
-use chat_shared::service::{Caller, Chat};
+use chat_core::config::Limits;
+use chat_core::contract::*;
+use chat_core::ids::{ClientMsgId, UserId};
+use chat_core::memory::{MemoryPusher, MemoryQueue};
+use chat_core::model::{Role, RoomKind};
+use chat_core::ports::{Clock, ConnectionStore, RoomStore, SystemClock};
+use chat_core::protocol::ws::SendMessage;
+use chat_core::service::{Caller, Chat};
 use futures::stream::{self, StreamExt};
 
 use crate::counting::{CountingConnections, CountingRooms, Counts};
@@ -123,7 +123,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
         clock: Arc::new(SystemClock),
-        rate_limiter: Arc::new(chat_shared::ratelimit::MemoryRateLimiter::new()),
+        rate_limiter: Arc::new(chat_core::ratelimit::MemoryRateLimiter::new()),
         limits: Limits::default(),
     };
     ops.take();

@@ -9,11 +9,11 @@ use chat_adapters::dynamo::Table;
 use chat_adapters::redis_cache::{
     CacheConfig, CachedConnections, CachedMessages, CachedProfiles, CachedRooms, RedisCache,
 };
-use chat_shared::config::RedisMode;
-use chat_shared::contract::*;
-use chat_shared::ids::{RoomId, UserId};
-use chat_shared::model::{ReceiptStatus, Role, RoomKind};
-use chat_shared::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
+use chat_core::config::RedisMode;
+use chat_core::contract::*;
+use chat_core::ids::{RoomId, UserId};
+use chat_core::model::{ReceiptStatus, Role, RoomKind};
+use chat_core::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
 
 use crate::support::{self, on_both, Topology};
 

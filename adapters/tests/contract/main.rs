@@ -1,5 +1,5 @@
 //! The adapters against real services: the shared contract suites of
-//! `chat_shared::contract` over DynamoDB (moto), DynamoDB behind the Redis
+//! `chat_core::contract` over DynamoDB (moto), DynamoDB behind the Redis
 //! cache (redis-server), SQS (moto) and the API Gateway Management API (a
 //! loopback stub), plus fault, fan-out and wiring tests. Everything runs on
 //! loopback with servers the tests start themselves (see [`support`]).

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_adapters::apigw::ApiGwPusher;
-use chat_shared::contract::*;
-use chat_shared::error::PushError;
-use chat_shared::ids::ConnectionId;
-use chat_shared::ports::Pusher;
+use chat_core::contract::*;
+use chat_core::error::PushError;
+use chat_core::ids::ConnectionId;
+use chat_core::ports::Pusher;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -194,7 +194,7 @@ pub async fn pusher_for(stub: &Stub) -> ApiGwPusher {
     ApiGwPusher::new(&sdk, &stub.endpoint)
 }
 
-chat_shared::pusher_contract!(async {
+chat_core::pusher_contract!(async {
     let stub = crate::pusher::stub().await;
     crate::pusher::pusher_for(&stub).await
 });

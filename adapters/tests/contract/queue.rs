@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chat_adapters::sqs::SqsQueue;
 use chat_adapters::trace::TraceContext;
-use chat_shared::contract::*;
-use chat_shared::model::Job;
-use chat_shared::ports::JobQueue;
+use chat_core::contract::*;
+use chat_core::model::Job;
+use chat_core::ports::JobQueue;
 
 use crate::support;
 

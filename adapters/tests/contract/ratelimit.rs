@@ -3,19 +3,19 @@
 //! Redis is not there.
 
 use chat_adapters::redis_cache::{CacheConfig, CacheStats, RedisCache, RedisRateLimiter};
-use chat_shared::contract::{connection, unique, user};
-use chat_shared::ratelimit::{Bucket, Rate, RateLimiter, RateLimits, Verdict};
+use chat_core::contract::{connection, unique, user};
+use chat_core::ratelimit::{Bucket, Rate, RateLimiter, RateLimits, Verdict};
 
 use crate::support::{on_both, Topology};
 
 mod single {
-    chat_shared::rate_limiter_contract!(async {
+    chat_core::rate_limiter_contract!(async {
         chat_adapters::redis_cache::RedisRateLimiter::new(crate::support::cache())
     });
 }
 
 mod cluster {
-    chat_shared::rate_limiter_contract!(async {
+    chat_core::rate_limiter_contract!(async {
         chat_adapters::redis_cache::RedisRateLimiter::new(crate::support::cluster_cache())
     });
 }
@@ -33,7 +33,7 @@ async fn instances_share_their_buckets(t: Topology) {
     let [one, two]: [RedisCache; 2] = t.instances(2).try_into().expect("two");
     let (a, b) = (RedisRateLimiter::new(one), RedisRateLimiter::new(two));
     let bucket = [Bucket::new(
-        format!("shared:{}", chat_shared::contract::unique()),
+        format!("shared:{}", chat_core::contract::unique()),
         Rate::new(1, 2),
     )];
     assert_eq!(a.acquire(&bucket, 0).await.unwrap(), Verdict::Allowed);

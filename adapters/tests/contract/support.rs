@@ -13,8 +13,8 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use chat_adapters::dynamo::{create_table, DynamoStores, Table};
 use chat_adapters::redis_cache::{CacheConfig, RedisCache};
-use chat_shared::config::RedisMode;
-use chat_shared::contract::unique;
+use chat_core::config::RedisMode;
+use chat_core::contract::unique;
 pub use chat_testkit::{cluster, moto, redis, redis_cluster, redis_server, shutdown_redis};
 
 /// SDK configuration for the moto server (static dummy credentials).

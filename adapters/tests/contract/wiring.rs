@@ -2,12 +2,12 @@
 //! `main` takes, pointed at moto, Redis and the Management API stub.
 
 use chat_adapters::wiring;
-use chat_shared::config::vars;
-use chat_shared::contract::*;
-use chat_shared::ids::ClientMsgId;
-use chat_shared::model::{Role, RoomKind};
-use chat_shared::protocol::ws::SendMessage;
-use chat_shared::service::{Caller, Chat};
+use chat_core::config::vars;
+use chat_core::contract::*;
+use chat_core::ids::ClientMsgId;
+use chat_core::model::{Role, RoomKind};
+use chat_core::protocol::ws::SendMessage;
+use chat_core::service::{Caller, Chat};
 
 use crate::pusher::{stub, Answer};
 use crate::support;
@@ -117,7 +117,7 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
     // its client.
     let chat = wiring::chat_for(&src, &HISTORY).await.unwrap();
     let e = chat.queue.enqueue(&[]).await.unwrap_err();
-    assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
+    assert!(chat_core::error::chain(&e).contains("CHAT_QUEUE_URL"));
 }
 
 /// Functions as their crates declare them (the adapters cannot depend on
@@ -146,5 +146,5 @@ async fn a_function_without_a_queue_fails_at_cold_start_only_if_it_needs_one() {
     // it cannot be used.
     let chat = wiring::chat_for(&src, &HISTORY).await.unwrap();
     let e = chat.queue.enqueue(&[]).await.unwrap_err();
-    assert!(chat_shared::error::chain(&e).contains("CHAT_QUEUE_URL"));
+    assert!(chat_core::error::chain(&e).contains("CHAT_QUEUE_URL"));
 }

@@ -21,9 +21,9 @@ use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use chat_shared::auth::{bearer, Identity, RefusalClass, TokenVerifier};
-use chat_shared::lambda::ws::{AUTHORIZER_NAME, AUTHORIZER_USER_ID};
-use chat_shared::metrics::{self, Dimension, Metric};
+use chat_core::auth::{bearer, Identity, RefusalClass, TokenVerifier};
+use chat_core::metrics::{self, Dimension, Metric};
+use chat_lambda::ws::{AUTHORIZER_NAME, AUTHORIZER_USER_ID};
 use serde_json::Value;
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -123,9 +123,10 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
-    use chat_shared::ids::UserId;
-    use chat_shared::ports::{Clock, SystemClock};
+    use chat_core::auth::Hs256Verifier;
+    use chat_core::ids::UserId;
+    use chat_core::ports::{Clock, SystemClock};
+    use chat_twin::{mint_hs256, MintOptions};
 
     const SECRET: &[u8] = b"authorizer-test-secret-012345";
 
@@ -259,7 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_jwks_outage_answers_401_but_counts_as_an_auth_failure_not_a_refusal() {
-        use chat_shared::auth::jwks::{JwksConfig, JwksVerifier};
+        use chat_adapters::jwks::{JwksConfig, JwksVerifier};
         use std::sync::Arc;
         // A port nothing listens on: the key set cannot be fetched.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -2,9 +2,9 @@
 //! the new connection. A non-2xx answer makes API Gateway refuse the handshake.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use chat_shared::auth::TokenVerifier;
-use chat_shared::lambda::ws;
-use chat_shared::{Chat, ChatError};
+use chat_core::auth::TokenVerifier;
+use chat_core::{Chat, ChatError};
+use chat_lambda::ws;
 use tracing::Instrument;
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -38,7 +38,7 @@ pub async fn handle(
             Ok(()) => ws::ok(),
             Err(e) => {
                 if e.is_internal() {
-                    tracing::error!(error = %chat_shared::error::chain(&e), "connect failed");
+                    tracing::error!(error = %chat_core::error::chain(&e), "connect failed");
                 } else {
                     tracing::info!(code = ?e.code(), "connect refused");
                 }
@@ -77,10 +77,11 @@ async fn connect(
 mod tests {
     use super::*;
     use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
-    use chat_shared::config::Limits;
-    use chat_shared::ids::{ConnectionId, UserId};
-    use chat_shared::ports::{Clock, SystemClock};
+    use chat_core::auth::Hs256Verifier;
+    use chat_core::config::Limits;
+    use chat_core::ids::{ConnectionId, UserId};
+    use chat_core::ports::{Clock, SystemClock};
+    use chat_twin::{mint_hs256, MintOptions};
 
     const SECRET: &[u8] = b"connect-test-secret-0123456789";
 

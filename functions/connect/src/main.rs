@@ -1,11 +1,11 @@
 use chat_adapters::trace::TraceContext;
 use chat_adapters::wiring;
-use chat_shared::config::Env;
+use chat_core::config::Env;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    chat_shared::telemetry::init();
+    chat_lambda::telemetry::init();
     let chat = &wiring::chat_for(&Env, &chat_connect::FUNCTION).await?;
     let verifier = &*wiring::verifier_for(&Env, &chat_connect::FUNCTION)?;
     run(service_fn(|event: LambdaEvent<_>| {

@@ -3,8 +3,8 @@
 //! is why presence also expires by TTL.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use chat_shared::lambda::ws;
-use chat_shared::Chat;
+use chat_core::Chat;
+use chat_lambda::ws;
 use tracing::Instrument;
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -43,7 +43,7 @@ pub async fn handle(
         match result {
             Ok(()) => ws::ok(),
             Err(e) => {
-                tracing::error!(error = %chat_shared::error::chain(&e), "disconnect failed");
+                tracing::error!(error = %chat_core::error::chain(&e), "disconnect failed");
                 ws::error_response(&e)
             }
         }
@@ -55,9 +55,9 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::auth::Identity;
-    use chat_shared::config::Limits;
-    use chat_shared::ids::{ConnectionId, UserId};
+    use chat_core::auth::Identity;
+    use chat_core::config::Limits;
+    use chat_core::ids::{ConnectionId, UserId};
 
     #[tokio::test]
     async fn a_real_disconnect_event_forgets_the_connection() {

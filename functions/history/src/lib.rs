@@ -1,10 +1,10 @@
 //! `GET /rooms/{roomId}/messages?before=&after=&limit=`: paginated history,
 //! members only.
 
-use chat_shared::auth::TokenVerifier;
-use chat_shared::lambda::http::{self, Route};
-use chat_shared::service::HistoryQuery;
-use chat_shared::{Chat, ChatError};
+use chat_core::auth::TokenVerifier;
+use chat_core::service::HistoryQuery;
+use chat_core::{Chat, ChatError};
+use chat_lambda::http::{self, Route};
 use lambda_http::{Body, Request, Response};
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -33,12 +33,12 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::auth::{Hs256Verifier, Identity};
-    use chat_shared::config::Limits;
-    use chat_shared::ids::{ConnectionId, UserId};
-    use chat_shared::model::RoomKind;
-    use chat_shared::protocol::rest::CreateRoomRequest;
-    use chat_shared::protocol::ws::SendMessage;
+    use chat_core::auth::{Hs256Verifier, Identity};
+    use chat_core::config::Limits;
+    use chat_core::ids::{ConnectionId, UserId};
+    use chat_core::model::RoomKind;
+    use chat_core::protocol::rest::CreateRoomRequest;
+    use chat_core::protocol::ws::SendMessage;
 
     /// Behind the HTTP API's JWT authorizer the claims arrive in the request
     /// context; the handler trusts them (the bearer here is not even valid).
@@ -61,14 +61,14 @@ mod tests {
             .await
             .unwrap();
         let room_id = room.room.room_id.to_string();
-        let caller = chat_shared::Caller {
+        let caller = chat_core::Caller {
             user_id: alice.user_id.clone(),
             connection_id: ConnectionId::parse("c=").unwrap(),
         };
         for i in 0..3 {
             let req = SendMessage {
                 room_id: room.room.room_id.clone(),
-                client_msg_id: chat_shared::ids::ClientMsgId::parse(&format!("c{i}")).unwrap(),
+                client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}")).unwrap(),
                 body: "x".into(),
             };
             chat.send_message(&caller, req).await.unwrap();

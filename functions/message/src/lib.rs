@@ -4,8 +4,8 @@
 //! route answers 200 whenever the event itself was well formed.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use chat_shared::lambda::ws;
-use chat_shared::Chat;
+use chat_core::Chat;
+use chat_lambda::ws;
 use tracing::Instrument;
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -52,7 +52,7 @@ pub async fn handle(
         };
         if let Err(e) = chat.handle_text(&connection_id, &text).await {
             if e.is_internal() {
-                tracing::error!(error = %chat_shared::error::chain(&e), "action failed");
+                tracing::error!(error = %chat_core::error::chain(&e), "action failed");
             } else {
                 tracing::info!(code = ?e.code(), message = %e, "action refused");
             }
@@ -67,16 +67,16 @@ pub async fn handle(
 mod tests {
     use super::*;
     use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-    use chat_shared::auth::Identity;
-    use chat_shared::config::Limits;
-    use chat_shared::ids::{ConnectionId, UserId};
-    use chat_shared::model::RoomKind;
-    use chat_shared::protocol::rest::CreateRoomRequest;
+    use chat_core::auth::Identity;
+    use chat_core::config::Limits;
+    use chat_core::ids::{ConnectionId, UserId};
+    use chat_core::model::RoomKind;
+    use chat_core::protocol::rest::CreateRoomRequest;
     use serde_json::Value;
 
     const CONN: &str = "LBZwbdKIoAMCLxA=";
 
-    async fn setup() -> (Chat, chat_shared::service::MemoryBackends, String) {
+    async fn setup() -> (Chat, chat_core::service::MemoryBackends, String) {
         let (chat, mem) = Chat::in_memory(Limits::default());
         let alice = Identity {
             user_id: UserId::parse("alice").unwrap(),
@@ -160,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_send_records_acceptance_fanout_and_failed_and_gone_pushes() {
-        use chat_shared::metrics::{capture::Capture, Metric};
+        use chat_core::metrics::{capture::Capture, Metric};
         let (chat, mem) = Chat::in_memory(Limits::default());
         let user = |id: &str| Identity {
             user_id: UserId::parse(id).unwrap(),

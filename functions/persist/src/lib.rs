@@ -2,8 +2,8 @@
 //! partial batch response so only the records that failed are retried.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use chat_shared::lambda::sqs;
-use chat_shared::Chat;
+use chat_core::Chat;
+use chat_lambda::sqs;
 use tracing::Instrument;
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -30,8 +30,8 @@ pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::config::Limits;
-    use chat_shared::lambda::events::{sqs_event, SqsRecord};
+    use chat_core::config::Limits;
+    use chat_twin::events::{sqs_event, SqsRecord};
 
     const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:1:q";
 
@@ -79,7 +79,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_records_its_size_storage_lag_and_queue_age() {
-        use chat_shared::metrics::snapshot;
+        use chat_core::metrics::snapshot;
         let count = |name| snapshot().get(name).map_or(0, |s| s.count);
         let before = (
             count("PersistBatchSize"),
@@ -107,8 +107,9 @@ mod tests {
 
     #[tokio::test]
     async fn storage_lag_counts_only_the_messages_that_were_stored() {
-        use chat_shared::memory::{FailingPuts, ManualClock};
-        use chat_shared::metrics::snapshot;
+        use chat_core::memory::ManualClock;
+        use chat_core::metrics::snapshot;
+        use chat_twin::FailingPuts;
         use std::sync::Arc;
         // A clock far beyond any other test's, so the failed message's lag
         // (~1e15 ms) is one no other test can record: if it shows up as the

@@ -1,11 +1,11 @@
 use chat_adapters::trace::TraceContext;
 use chat_adapters::wiring;
-use chat_shared::config::Env;
+use chat_core::config::Env;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    chat_shared::telemetry::init();
+    chat_lambda::telemetry::init();
     let chat = &wiring::chat_for(&Env, &chat_persist::FUNCTION).await?;
     run(service_fn(|event: LambdaEvent<_>| {
         // The invocation's ids travel with the jobs it queues.

@@ -2,11 +2,11 @@
 //! `POST /rooms/{roomId}/members`, `DELETE /rooms/{roomId}/members/{userId}`,
 //! and `GET /channels` (public channels to join).
 
-use chat_shared::auth::TokenVerifier;
-use chat_shared::lambda::http::{self, Route};
-use chat_shared::protocol::rest::AddMemberRequest;
-use chat_shared::service::Created;
-use chat_shared::{Chat, ChatError};
+use chat_core::auth::TokenVerifier;
+use chat_core::protocol::rest::AddMemberRequest;
+use chat_core::service::Created;
+use chat_core::{Chat, ChatError};
+use chat_lambda::http::{self, Route};
 use lambda_http::{Body, Request, Response};
 
 /// This function as deployed: the ports it links beyond the stores, which
@@ -57,11 +57,12 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_shared::auth::{mint_hs256, Hs256Verifier, MintOptions};
-    use chat_shared::config::Limits;
-    use chat_shared::ids::UserId;
-    use chat_shared::lambda::events::http_request;
-    use chat_shared::ports::{Clock, SystemClock};
+    use chat_core::auth::Hs256Verifier;
+    use chat_core::config::Limits;
+    use chat_core::ids::UserId;
+    use chat_core::ports::{Clock, SystemClock};
+    use chat_twin::events::http_request;
+    use chat_twin::{mint_hs256, MintOptions};
 
     const SECRET: &[u8] = b"rooms-test-secret-0123456789";
 

@@ -214,7 +214,7 @@ async fn presence_follows_devices_and_expires_without_disconnect() {
         let conns =
             e.p.chat
                 .connections
-                .for_users(&[chat_shared::ids::UserId::parse("carol").unwrap()])
+                .for_users(&[chat_core::ids::UserId::parse("carol").unwrap()])
                 .await
                 .unwrap();
         conns[0].connection_id.to_string()
@@ -237,7 +237,7 @@ async fn presence_follows_devices_and_expires_without_disconnect() {
 #[tokio::test]
 async fn a_connection_gone_before_the_push_is_cleaned_up_and_the_others_still_get_the_message() {
     let e = spawn().await;
-    let users = [chat_shared::ids::UserId::parse("bob").unwrap()];
+    let users = [chat_core::ids::UserId::parse("bob").unwrap()];
     let alice = e.connect("alice").await;
     let bob_laptop = e.connect("bob").await;
     let laptop_id = e.p.chat.connections.for_users(&users).await.unwrap()[0]
@@ -305,7 +305,7 @@ async fn members_added_to_or_removed_from_a_group_are_told_live() {
 /// Lambda instances.
 #[tokio::test]
 async fn a_burst_on_one_connection_gets_its_burst_then_rate_limited() {
-    use chat_shared::metrics::{snapshot, Metric};
+    use chat_core::metrics::{snapshot, Metric};
     if crate::watch::in_process_only(
         "a_burst_on_one_connection_gets_its_burst_then_rate_limited",
         "the burst is counted while chat-local's manual clock stands still; function \

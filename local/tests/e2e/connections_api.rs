@@ -2,7 +2,7 @@
 //! AWS SDK client with only an endpoint override.
 
 use aws_sdk_apigatewaymanagement::primitives::Blob;
-use chat_shared::ids::UserId;
+use chat_core::ids::UserId;
 
 use crate::spawn;
 

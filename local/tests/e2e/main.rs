@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_client::{ChatClient, Rest};
+use chat_core::memory::ManualClock;
+use chat_core::ports::{Clock, SystemClock};
 use chat_local::{Options, Running};
-use chat_shared::memory::ManualClock;
-use chat_shared::ports::{Clock, SystemClock};
 use serde_json::{json, Value};
 
 pub struct Env {
@@ -44,10 +44,10 @@ fn aws_backend() -> bool {
 /// 3-master Redis Cluster (what ElastiCache Serverless speaks) instead of
 /// one server. Each test gets its own cluster: the tests reuse user names,
 /// whose cache keys would otherwise meet across tests' tables.
-fn redis_mode() -> chat_shared::config::RedisMode {
+fn redis_mode() -> chat_core::config::RedisMode {
     match std::env::var("CHAT_E2E_REDIS").as_deref() {
-        Ok("cluster") => chat_shared::config::RedisMode::Cluster,
-        Ok("single") | Err(_) => chat_shared::config::RedisMode::Single,
+        Ok("cluster") => chat_core::config::RedisMode::Cluster,
+        Ok("single") | Err(_) => chat_core::config::RedisMode::Single,
         Ok(other) => panic!("CHAT_E2E_REDIS={other}: supported: single, cluster"),
     }
 }
@@ -66,7 +66,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
     o.queue.visibility_timeout = Duration::from_millis(50);
     let mut redis = Vec::new();
     if aws_backend() || watch::enabled() {
-        use chat_shared::config::{AwsConfig, RedisConfig, RedisMode, Secret};
+        use chat_core::config::{AwsConfig, RedisConfig, RedisMode, Secret};
         let moto = chat_testkit::moto();
         let mode = redis_mode();
         let nodes = match mode {
@@ -144,7 +144,7 @@ impl Env {
 
     /// How many connections the store holds for `user`.
     pub async fn connections_of(&self, user: &str) -> usize {
-        let user = chat_shared::ids::UserId::parse(user).unwrap();
+        let user = chat_core::ids::UserId::parse(user).unwrap();
         self.p
             .chat
             .connections

@@ -24,10 +24,10 @@
 //! other processes: they call [`in_process_only`], which logs why they skip,
 //! or do the same through the queue ([`Watch::send_to_queue`]).
 
+use chat_core::config::{vars, AwsConfig, Limits};
 use chat_local::{AwsBackend, Backend, Options};
-use chat_shared::config::{vars, AwsConfig, Limits};
 
-const PROJECT_AT_TRACE: &str = "info,chat_shared=trace,chat_adapters=trace,\
+const PROJECT_AT_TRACE: &str = "info,chat_core=trace,chat_adapters=trace,\
 chat_authorizer=trace,chat_connect=trace,chat_message=trace,chat_disconnect=trace,\
 chat_persist=trace,chat_history=trace,chat_users=trace,chat_rooms=trace";
 
@@ -124,10 +124,7 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
             config.redis.as_ref().map(|r| r.url.expose().to_owned()),
         ),
         (
-            chat_shared::deploy::settings()
-                .redis_timeout_ms
-                .env
-                .as_str(),
+            chat_core::deploy::settings().redis_timeout_ms.env.as_str(),
             config.redis.as_ref().map(|r| r.timeout_ms.to_string()),
         ),
         (

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::auth::jwks::TokenUse;
+use crate::auth::TokenUse;
 use crate::deploy::{settings, Setting};
 use crate::ratelimit::{Rate, RateLimits};
 

@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::{json, Map, Value};
 
-use crate::ids::Millis;
+use chat_core::ids::Millis;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -421,9 +421,7 @@ mod tests {
         };
         let ctx = json!({"principalId": "alice", "userId": "alice", "name": "Alice"});
         let ev = ws_message(&api, &conn, "ping", "{}", Some(ctx), 2);
-        let id = crate::lambda::ws::authorizer_identity(&ev)
-            .unwrap()
-            .unwrap();
+        let id = chat_lambda::ws::authorizer_identity(&ev).unwrap().unwrap();
         assert_eq!(
             (id.user_id.as_str(), id.name.as_deref()),
             ("alice", Some("Alice"))

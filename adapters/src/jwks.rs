@@ -50,53 +50,13 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::{refusal, AuthError, Identity, Refusal, TokenVerifier};
-use crate::ids::{Millis, UserId};
-use crate::ports::Clock;
-
-/// Longest token considered at all. Cognito tokens are 1–2 KB (more with
-/// many groups); anything far bigger is not worth base64-decoding.
-pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+use chat_core::auth::{refusal, AuthError, Identity, Refusal, TokenVerifier};
+use chat_core::auth::{TokenUse, MAX_TOKEN_BYTES};
+use chat_core::ids::{Millis, UserId};
+use chat_core::ports::Clock;
 
 /// Largest JWKS document read. Cognito's holds two keys in under 1 KB.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
-
-/// The Cognito token kinds (`token_use` claim).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TokenUse {
-    /// An ID token: identity claims, `aud` = the app client id.
-    Id,
-    /// An access token: scopes, `client_id` = the app client id, no `aud`.
-    Access,
-}
-
-impl TokenUse {
-    /// `"id"`, `"access"`, or a comma-separated list of both.
-    pub fn parse_list(raw: &str) -> Result<Vec<TokenUse>, String> {
-        let mut out = Vec::new();
-        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let u = match part {
-                "id" => TokenUse::Id,
-                "access" => TokenUse::Access,
-                _ => return Err("must be id, access, or id,access".into()),
-            };
-            if !out.contains(&u) {
-                out.push(u);
-            }
-        }
-        if out.is_empty() {
-            return Err("must be id, access, or id,access".into());
-        }
-        Ok(out)
-    }
-
-    fn claim(self) -> &'static str {
-        match self {
-            TokenUse::Id => "id",
-            TokenUse::Access => "access",
-        }
-    }
-}
 
 /// Where the keys are and what a valid token must say.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,7 +250,7 @@ impl JwksVerifier {
             }
             Err(e) => {
                 // Keep the keys we had: a provider blip must not log everyone out.
-                warn!(error = %crate::error::chain(&e), "JWKS refresh failed");
+                warn!(error = %chat_core::error::chain(&e), "JWKS refresh failed");
                 cache.last_attempt = Some((now, false));
                 Err(AuthError::KeysUnavailable)
             }
@@ -435,9 +395,9 @@ impl TokenVerifier for JwksVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::ManualClock;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use base64::Engine;
+    use chat_core::memory::ManualClock;
     use jsonwebtoken::{encode, EncodingKey, Header};
     use serde_json::{json, Value};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -460,13 +420,13 @@ mod tests {
     }
 
     fn rsa1() -> EncodingKey {
-        EncodingKey::from_rsa_der(&der(include_str!("../../testdata/rsa-1.pem")))
+        EncodingKey::from_rsa_der(&der(include_str!("../testdata/rsa-1.pem")))
     }
     fn rsa2() -> EncodingKey {
-        EncodingKey::from_rsa_der(&der(include_str!("../../testdata/rsa-2.pem")))
+        EncodingKey::from_rsa_der(&der(include_str!("../testdata/rsa-2.pem")))
     }
     fn ec1() -> EncodingKey {
-        EncodingKey::from_ec_der(&der(include_str!("../../testdata/ec-1.pem")))
+        EncodingKey::from_ec_der(&der(include_str!("../testdata/ec-1.pem")))
     }
 
     /// The public half of a key as a JWK with this `kid`.

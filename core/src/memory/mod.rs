@@ -8,7 +8,6 @@
 
 mod clock;
 mod connections;
-mod faults;
 mod messages;
 mod profiles;
 mod pusher;
@@ -17,7 +16,6 @@ mod rooms;
 
 pub use clock::ManualClock;
 pub use connections::MemoryConnections;
-pub use faults::FailingPuts;
 pub use messages::MemoryMessages;
 pub use profiles::MemoryProfiles;
 pub use pusher::MemoryPusher;

@@ -3,10 +3,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::StoreError;
-use crate::ids::{RoomId, Seq};
-use crate::model::{Message, MessageDraft, Reservation};
-use crate::ports::{MessageStore, RangeQuery};
+use chat_core::error::StoreError;
+use chat_core::ids::{RoomId, Seq};
+use chat_core::model::{Message, MessageDraft, Reservation};
+use chat_core::ports::{MessageStore, RangeQuery};
 
 /// Fault injection in front of any [`MessageStore`]: the next `n` message
 /// writes fail as if the database were down, whatever the backend. The local

@@ -8,7 +8,7 @@
 //! One call is one line, so values that belong to one event go together:
 //!
 //! ```
-//! use chat_shared::metrics::{self, Metric};
+//! use chat_core::metrics::{self, Metric};
 //! metrics::record(&[(Metric::MessagesAccepted, 1.0), (Metric::FanoutSize, 9.0)]);
 //! metrics::record_all(Metric::PersistLatencyMs, &[12.0, 15.0, 31.0]);
 //! ```

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 
-use crate::service::RecordOutcome;
+use chat_core::service::RecordOutcome;
 
 /// `(messageId, body)` of every record. A record without a message id cannot
 /// be reported as failed, so it is given an empty one and logged by the caller.
@@ -20,16 +20,16 @@ pub fn records(event: &SqsEvent) -> Vec<(String, String)> {
 }
 
 /// Records each record's time spent queued (`now` − SQS `SentTimestamp`, in
-/// ms since the epoch, from the caller's [`Clock`](crate::ports::Clock)) as
+/// ms since the epoch, from the caller's [`Clock`](chat_core::ports::Clock)) as
 /// the `QueueAgeMs` metric. Records without the attribute are skipped.
-pub fn record_queue_age(event: &SqsEvent, now: crate::ids::Millis) {
+pub fn record_queue_age(event: &SqsEvent, now: chat_core::ids::Millis) {
     let ages: Vec<f64> = event
         .records
         .iter()
         .filter_map(|r| r.attributes.get("SentTimestamp")?.parse::<i64>().ok())
         .map(|sent| now.saturating_sub(sent).max(0) as f64)
         .collect();
-    crate::metrics::record_all(crate::metrics::Metric::QueueAgeMs, &ages);
+    chat_core::metrics::record_all(chat_core::metrics::Metric::QueueAgeMs, &ages);
 }
 
 /// The partial batch response: exactly the failed records' ids.

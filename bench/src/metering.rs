@@ -18,16 +18,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::error::{PushError, QueueError, StoreError};
-use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
-use crate::model::{
+use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room,
 };
-use crate::ports::{
+use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
 };
-use crate::service::Chat;
+use chat_core::service::Chat;
 
 /// What one port operation added up to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -438,8 +438,8 @@ impl Pusher for Metered<dyn Pusher> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Limits;
-    use crate::model::{Role, RoomKind};
+    use chat_core::config::Limits;
+    use chat_core::model::{Role, RoomKind};
 
     fn uid(s: &str) -> UserId {
         UserId::parse(s).unwrap()
@@ -492,7 +492,7 @@ mod tests {
         let room = Room {
             room_id: RoomId::generate(),
             kind: RoomKind::Group,
-            name: crate::ids::RoomName::parse("r").unwrap(),
+            name: chat_core::ids::RoomName::parse("r").unwrap(),
             owner_id: uid("alice"),
             created_at: 0,
         };

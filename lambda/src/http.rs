@@ -6,11 +6,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::{bearer, Identity, TokenVerifier};
-use crate::error::ChatError;
-use crate::ids::{RoomId, UserId};
-use crate::protocol::rest::{ErrorBody, ErrorDetail};
-use crate::Chat;
+use chat_core::auth::{bearer, Identity, TokenVerifier};
+use chat_core::error::ChatError;
+use chat_core::ids::{RoomId, UserId};
+use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
+use chat_core::Chat;
 
 /// Largest JSON request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -163,7 +163,7 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ChatError> {
     serde_json::from_slice(bytes).map_err(|e| {
         let mut msg = format!(
             "invalid request body: {}",
-            crate::error::public_json_error(&e)
+            chat_core::error::public_json_error(&e)
         );
         msg.truncate(msg.char_indices().nth(200).map_or(msg.len(), |(i, _)| i));
         ChatError::BadRequest(msg)
@@ -187,7 +187,7 @@ pub fn no_content() -> Response<Body> {
 /// are logged with their chain here and answered opaquely.
 pub fn error(e: &ChatError) -> Response<Body> {
     if e.is_internal() {
-        tracing::error!(error = %crate::error::chain(e), "request failed");
+        tracing::error!(error = %chat_core::error::chain(e), "request failed");
     } else {
         tracing::info!(code = ?e.code(), message = %e, "request refused");
     }

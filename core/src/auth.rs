@@ -1,22 +1,58 @@
 //! Identity. A [`TokenVerifier`] turns a bearer token into the one identity a
 //! connection or REST request acts as; nothing else in the system may name
-//! the caller. Two verifiers sit behind the port: [`Hs256Verifier`] with a
-//! configured secret (what the local platform mints and tests use), and
-//! [`jwks::JwksVerifier`] for RS256/ES256 tokens of a provider that publishes
-//! a JWKS (Amazon Cognito in AWS).
-
-pub mod jwks;
-
-use std::sync::Arc;
+//! the caller. Two verifiers sit behind the port: [`Hs256Verifier`] here,
+//! with a configured secret (what the local platform mints and tests use),
+//! and `chat_adapters::jwks::JwksVerifier` for RS256/ES256 tokens of a
+//! provider that publishes a JWKS (Amazon Cognito in AWS): it fetches keys
+//! over HTTPS, so it is an adapter.
 
 use async_trait::async_trait;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{vars, AuthConfig, ConfigError};
-use crate::ids::{Millis, UserId};
-use crate::ports::Clock;
+use crate::ids::UserId;
+
+/// Longest token considered at all. Cognito tokens are 1–2 KB (more with
+/// many groups); anything far bigger is not worth base64-decoding.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The Cognito token kinds (`token_use` claim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenUse {
+    /// An ID token: identity claims, `aud` = the app client id.
+    Id,
+    /// An access token: scopes, `client_id` = the app client id, no `aud`.
+    Access,
+}
+
+impl TokenUse {
+    /// `"id"`, `"access"`, or a comma-separated list of both.
+    pub fn parse_list(raw: &str) -> Result<Vec<TokenUse>, String> {
+        let mut out = Vec::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let u = match part {
+                "id" => TokenUse::Id,
+                "access" => TokenUse::Access,
+                _ => return Err("must be id, access, or id,access".into()),
+            };
+            if !out.contains(&u) {
+                out.push(u);
+            }
+        }
+        if out.is_empty() {
+            return Err("must be id, access, or id,access".into());
+        }
+        Ok(out)
+    }
+
+    pub fn claim(self) -> &'static str {
+        match self {
+            TokenUse::Id => "id",
+            TokenUse::Access => "access",
+        }
+    }
+}
 
 /// Who the verified token says the caller is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,7 +197,7 @@ pub trait TokenVerifier: Send + Sync {
 }
 
 /// The refusal a `jsonwebtoken` error stands for.
-pub(crate) fn refusal(kind: &ErrorKind) -> Refusal {
+pub fn refusal(kind: &ErrorKind) -> Refusal {
     match kind {
         ErrorKind::InvalidSignature => Refusal::BadSignature,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
@@ -180,17 +216,17 @@ pub(crate) fn refusal(kind: &ErrorKind) -> Refusal {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    exp: i64,
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    iat: Option<i64>,
+    pub iat: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
+    pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    iss: Option<String>,
+    pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    pub aud: Option<String>,
 }
 
 /// Verifies HS256 tokens signed with a shared secret; checks `exp` (and
@@ -231,7 +267,7 @@ impl TokenVerifier for Hs256Verifier {
         if token.is_empty() {
             return Err(AuthError::Missing);
         }
-        if token.len() > jwks::MAX_TOKEN_BYTES {
+        if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Invalid(Refusal::TooLong));
         }
         let data = decode::<Claims>(token, &self.key, &self.validation)
@@ -243,69 +279,6 @@ impl TokenVerifier for Hs256Verifier {
             name: data.claims.name,
         })
     }
-}
-
-/// The verifier `config` describes. Built once per cold start: the JWKS
-/// verifier's key cache lives as long as it does.
-pub fn verifier_from_config(
-    config: &AuthConfig,
-    clock: Arc<dyn Clock>,
-) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
-    match config {
-        AuthConfig::Hs256 {
-            jwt_secret,
-            issuer,
-            audience,
-        } => Ok(Arc::new(Hs256Verifier::new(
-            jwt_secret.expose().as_bytes(),
-            issuer.as_deref(),
-            audience.as_deref(),
-        ))),
-        AuthConfig::Jwks(s) => {
-            let mut c = jwks::JwksConfig::new(&s.jwks_url, &s.issuer, &s.audience);
-            c.token_uses = s.token_uses.clone();
-            let v = jwks::JwksVerifier::new(c, clock).map_err(|_| ConfigError::Invalid {
-                name: vars::JWKS_URL,
-                reason: "could not build the HTTP client for it".into(),
-            })?;
-            Ok(Arc::new(v))
-        }
-    }
-}
-
-/// Options for minting a development token.
-#[derive(Clone, Debug, Default)]
-pub struct MintOptions<'a> {
-    pub name: Option<&'a str>,
-    pub issuer: Option<&'a str>,
-    pub audience: Option<&'a str>,
-}
-
-/// Signs an HS256 token for `user`, valid for `ttl_secs` from `now`: what the
-/// local platform hands out and what tests connect with.
-pub fn mint_hs256(
-    secret: &[u8],
-    user: &UserId,
-    now: Millis,
-    ttl_secs: i64,
-    opts: MintOptions<'_>,
-) -> String {
-    let iat = now / 1000;
-    let claims = Claims {
-        sub: user.as_str().to_owned(),
-        exp: iat + ttl_secs,
-        iat: Some(iat),
-        name: opts.name.map(str::to_owned),
-        iss: opts.issuer.map(str::to_owned),
-        aud: opts.audience.map(str::to_owned),
-    };
-    // HS256 over serializable claims with a byte secret cannot fail.
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap_or_default()
 }
 
 /// Extracts a bearer token from an `Authorization` header value.
@@ -320,139 +293,6 @@ pub fn bearer(header: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{Clock, SystemClock};
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-
-    const SECRET: &[u8] = b"test-secret-test-secret-test-secret";
-
-    fn alice() -> UserId {
-        UserId::parse("alice").unwrap()
-    }
-
-    #[tokio::test]
-    async fn accepts_a_valid_token_and_reads_its_subject() {
-        let v = Hs256Verifier::new(SECRET, None, None);
-        let t = mint_hs256(
-            SECRET,
-            &alice(),
-            SystemClock.now(),
-            60,
-            MintOptions {
-                name: Some("Alice"),
-                ..Default::default()
-            },
-        );
-        let id = v.verify(&t).await.unwrap();
-        assert_eq!(id.user_id, alice());
-        assert_eq!(id.name.as_deref(), Some("Alice"));
-    }
-
-    #[tokio::test]
-    async fn refuses_forged_expired_none_and_mismatched_tokens() {
-        let now = SystemClock.now();
-        let v = Hs256Verifier::new(SECRET, Some("chat-local"), Some("chat"));
-        let good = MintOptions {
-            issuer: Some("chat-local"),
-            audience: Some("chat"),
-            ..Default::default()
-        };
-        assert!(v
-            .verify(&mint_hs256(SECRET, &alice(), now, 60, good.clone()))
-            .await
-            .is_ok());
-        // Wrong key.
-        assert!(v
-            .verify(&mint_hs256(
-                b"another-secret",
-                &alice(),
-                now,
-                60,
-                good.clone()
-            ))
-            .await
-            .is_err());
-        // Expired (beyond the 30 s leeway).
-        assert!(v
-            .verify(&mint_hs256(
-                SECRET,
-                &alice(),
-                now - 3_600_000,
-                60,
-                good.clone()
-            ))
-            .await
-            .is_err());
-        // Wrong issuer / audience.
-        let wrong_iss = MintOptions {
-            issuer: Some("evil"),
-            ..good.clone()
-        };
-        assert!(v
-            .verify(&mint_hs256(SECRET, &alice(), now, 60, wrong_iss))
-            .await
-            .is_err());
-        let wrong_aud = MintOptions {
-            audience: Some("other"),
-            ..good.clone()
-        };
-        assert!(v
-            .verify(&mint_hs256(SECRET, &alice(), now, 60, wrong_aud))
-            .await
-            .is_err());
-        // alg=none with the same claims.
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        let claims = URL_SAFE_NO_PAD.encode(format!(
-            r#"{{"sub":"alice","exp":{},"iss":"chat-local","aud":"chat"}}"#,
-            now / 1000 + 60
-        ));
-        assert!(v.verify(&format!("{header}.{claims}.")).await.is_err());
-        // Garbage and empty.
-        assert!(v.verify("not.a.token").await.is_err());
-        assert_eq!(v.verify("").await, Err(AuthError::Missing));
-    }
-
-    #[tokio::test]
-    async fn refusals_fall_into_the_few_classes_metrics_use_and_unavailable_keys_into_none() {
-        let now = SystemClock.now();
-        let v = Hs256Verifier::new(SECRET, None, None);
-        let expired = v
-            .verify(&mint_hs256(
-                SECRET,
-                &alice(),
-                now - 3_600_000,
-                60,
-                MintOptions::default(),
-            ))
-            .await
-            .unwrap_err();
-        assert_eq!(expired, AuthError::Invalid(Refusal::Expired));
-        assert_eq!(expired.to_string(), "invalid token: token expired");
-        assert_eq!(expired.refusal_class(), Some(RefusalClass::Expired));
-        let forged = v
-            .verify(&mint_hs256(
-                b"another-secret",
-                &alice(),
-                now,
-                60,
-                MintOptions::default(),
-            ))
-            .await
-            .unwrap_err();
-        assert_eq!(forged.refusal_class(), Some(RefusalClass::BadSignature));
-        assert_eq!(
-            v.verify("not.a.token").await.unwrap_err().refusal_class(),
-            Some(RefusalClass::Malformed)
-        );
-        assert_eq!(
-            AuthError::Missing.refusal_class(),
-            Some(RefusalClass::Missing)
-        );
-        assert_eq!(AuthError::KeysUnavailable.refusal_class(), None);
-        let names: std::collections::BTreeSet<_> =
-            RefusalClass::ALL.iter().map(|c| c.as_str()).collect();
-        assert_eq!(names.len(), RefusalClass::ALL.len());
-    }
 
     #[test]
     fn bearer_parses_the_scheme_case_insensitively() {

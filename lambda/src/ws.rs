@@ -4,10 +4,10 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 
-use crate::auth::{bearer, Identity};
-use crate::error::ChatError;
-use crate::ids::{ConnectionId, UserId};
-use crate::protocol::rest::{ErrorBody, ErrorDetail};
+use chat_core::auth::{bearer, Identity};
+use chat_core::error::ChatError;
+use chat_core::ids::{ConnectionId, UserId};
+use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 
 /// The authorizer context key holding the verified user id.
 pub const AUTHORIZER_USER_ID: &str = "userId";
