@@ -139,46 +139,6 @@ impl ChatError {
     }
 }
 
-/// A JSON decoding error as a client may see it: what was wrong and what was
-/// expected, never the offending value. serde's own messages quote the input
-/// (`invalid type: string "<img …>", expected a boolean`), and an error frame
-/// or body must not reflect attacker input back, escaped or not. Whatever is
-/// kept comes from our types (field names, expected types, our parsers' own
-/// messages); as a last guard, markup and control characters are dropped.
-pub fn public_json_error(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    // serde_json appends the position: " at line 1 column 42".
-    let msg = full
-        .rfind(" at line ")
-        .map_or(full.as_str(), |i| &full[..i]);
-    // The expectation is always last and always ours.
-    let expected = msg.rsplit_once(", expected ").map(|(_, x)| x);
-    let described = match expected {
-        Some(x) if msg.starts_with("invalid type:") || msg.starts_with("invalid value:") => {
-            format!("wrong type or value, expected {x}")
-        }
-        Some(x) if msg.starts_with("invalid length") => {
-            format!("wrong number of items, expected {x}")
-        }
-        Some(x) if msg.starts_with("unknown variant") => format!("unknown value, expected {x}"),
-        _ if msg.starts_with("invalid type:")
-            || msg.starts_with("invalid value:")
-            || msg.starts_with("invalid length")
-            || msg.starts_with("unknown variant")
-            || msg.starts_with("unknown field") =>
-        {
-            "wrong type or value".to_owned()
-        }
-        // `missing field`/`duplicate field` name our fields; syntax errors
-        // and our parsers' messages quote nothing.
-        _ => msg.to_owned(),
-    };
-    described
-        .chars()
-        .filter(|c| !matches!(c, '<' | '>' | '&' | '"' | '\'') && !c.is_control())
-        .collect()
-}
-
 /// The whole cause chain of an error, for logs: `a: b: c`.
 pub fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut out = e.to_string();
@@ -201,48 +161,6 @@ mod tests {
         assert_eq!(e.public_message(), "internal error");
         assert_eq!(e.http_status(), 500);
         assert_eq!(chain(&e), "store backend unavailable: dynamodb timed out");
-    }
-
-    #[test]
-    fn json_errors_never_quote_the_input() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct Frame {
-            flag: bool,
-            seq: u64,
-            kind: ErrorCode,
-            pair: (u8, u8),
-        }
-        let evil = "<img src=x onerror=alert(1)>, expected \"x\"";
-        for (input, want) in [
-            (
-                serde_json::json!({"flag": evil, "seq": 1, "kind": "conflict", "pair": [1, 2]}),
-                "wrong type or value, expected a boolean",
-            ),
-            (
-                serde_json::json!({"flag": true, "seq": -1, "kind": "conflict", "pair": [1, 2]}),
-                "wrong type or value, expected u64",
-            ),
-            (
-                serde_json::json!({"flag": true, "seq": 1, "kind": evil, "pair": [1, 2]}),
-                "unknown value, expected one of `bad_request`",
-            ),
-            (
-                serde_json::json!({"flag": true, "seq": 1, "kind": "conflict", "pair": [1]}),
-                "wrong number of items, expected",
-            ),
-            (serde_json::json!({"seq": 1}), "missing field `flag`"),
-        ] {
-            let e = serde_json::from_value::<Frame>(input).unwrap_err();
-            let shown = public_json_error(&e);
-            assert!(
-                shown.starts_with(want),
-                "{shown:?} should start with {want:?}"
-            );
-            assert!(!shown.contains("img") && !shown.contains('<'), "{shown:?}");
-        }
-        let e = serde_json::from_str::<Frame>("{\"flag\": tru").unwrap_err();
-        assert_eq!(public_json_error(&e), "EOF while parsing a value");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use chat_core::auth::{bearer, Identity, TokenVerifier};
 use chat_core::error::ChatError;
 use chat_core::ids::{RoomId, UserId};
+use chat_core::protocol::decode;
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
 
@@ -160,12 +161,11 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ChatError> {
             "request body must be a JSON object".into(),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let mut msg = format!(
-            "invalid request body: {}",
-            chat_core::error::public_json_error(&e)
-        );
-        msg.truncate(msg.char_indices().nth(200).map_or(msg.len(), |(i, _)| i));
+    decode::from_slice(bytes).map_err(|e| {
+        let mut msg = format!("invalid request body: {}", e.public_message());
+        if let Some((cut, _)) = msg.char_indices().nth(decode::MAX_MESSAGE_CHARS) {
+            msg.truncate(cut);
+        }
         ChatError::BadRequest(msg)
     })
 }

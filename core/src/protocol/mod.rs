@@ -2,5 +2,6 @@
 //! `docs/PROTOCOL.md` is the prose version of these types.
 
 pub mod cursor;
+pub mod decode;
 pub mod rest;
 pub mod ws;

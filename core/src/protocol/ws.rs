@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::decode::{self, DecodeError};
 use crate::error::{ChatError, ErrorCode};
 use crate::ids::{ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{Message, PresenceStatus, ReceiptStatus, RoomKind};
@@ -66,18 +67,9 @@ pub struct SyncRoom {
     pub after_seq: Seq,
 }
 
-fn invalid(action: &str, e: serde_json::Error) -> ChatError {
-    // What was wrong and what was expected, never the offending value; and
-    // bounded.
-    let mut msg = format!(
-        "invalid {action} frame: {}",
-        crate::error::public_json_error(&e)
-    );
-    if msg.len() > 200 {
-        let mut cut = 200;
-        while !msg.is_char_boundary(cut) {
-            cut -= 1;
-        }
+fn invalid(action: &str, e: DecodeError) -> ChatError {
+    let mut msg = format!("invalid {action} frame: {}", e.public_message());
+    if let Some((cut, _)) = msg.char_indices().nth(decode::MAX_MESSAGE_CHARS) {
         msg.truncate(cut);
     }
     ChatError::BadRequest(msg)
@@ -92,25 +84,25 @@ impl ClientFrame {
                 "frames are limited to {MAX_FRAME_BYTES} bytes"
             )));
         }
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|_| ChatError::BadRequest("frame is not valid JSON".into()))?;
+        let value = decode::value(text.as_bytes())
+            .map_err(|e| ChatError::BadRequest(format!("invalid frame: {}", e.public_message())))?;
         let action = value
             .get("action")
             .and_then(|a| a.as_str())
+            .map(str::to_owned)
             .ok_or_else(|| ChatError::BadRequest("frame has no \"action\" string".into()))?;
-        match action {
-            "sendMessage" => serde_json::from_value(value.clone())
+        match action.as_str() {
+            "sendMessage" => decode::from_value(value)
                 .map(ClientFrame::SendMessage)
                 .map_err(|e| invalid("sendMessage", e)),
-            "markRead" => serde_json::from_value(value.clone())
+            "markRead" => decode::from_value(value)
                 .map(ClientFrame::MarkRead)
                 .map_err(|e| invalid("markRead", e)),
-            "typing" => serde_json::from_value(value.clone())
+            "typing" => decode::from_value(value)
                 .map(ClientFrame::Typing)
                 .map_err(|e| invalid("typing", e)),
             "sync" => {
-                let req: SyncRequest =
-                    serde_json::from_value(value.clone()).map_err(|e| invalid("sync", e))?;
+                let req: SyncRequest = decode::from_value(value).map_err(|e| invalid("sync", e))?;
                 if req.rooms.len() > MAX_SYNC_ROOMS {
                     return Err(ChatError::TooLarge(format!(
                         "sync names more than {MAX_SYNC_ROOMS} rooms"
