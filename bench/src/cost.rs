@@ -256,10 +256,26 @@ pub fn billed(
     }
 }
 
-/// Read units of one full scan of `connections` records of `record_bytes`
-/// each (eventually consistent: 0.5 RRU per 4 KB, summed over the scan).
-pub fn scan_rru(connections: usize, record_bytes: f64) -> f64 {
-    ((connections as f64 * record_bytes) / 4096.0).ceil() / 2.0
+/// Most data one Scan page reads: DynamoDB stops a page at 1 MB.
+pub const SCAN_PAGE_BYTES: usize = 1024 * 1024;
+
+/// Read units of one full, eventually consistent Scan over items of the
+/// given sizes, as DynamoDB bills it: the scan runs in pages of at most
+/// [`SCAN_PAGE_BYTES`] of item data (the item that crosses the limit is the
+/// page's last), each page's total is rounded up to the next 4 KB, and
+/// every 4 KB costs 0.5 RRU.
+pub fn scan_rru(item_bytes: impl IntoIterator<Item = usize>) -> f64 {
+    let units = |bytes: usize| bytes.div_ceil(4096) as f64 / 2.0;
+    let mut total = 0.0;
+    let mut page = 0usize;
+    for size in item_bytes {
+        page += size;
+        if page >= SCAN_PAGE_BYTES {
+            total += units(page);
+            page = 0;
+        }
+    }
+    total + units(page)
 }
 
 fn uid(s: &str) -> UserId {
@@ -380,7 +396,10 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
             t.bytes as f64 / t.items as f64
         }
     };
-    let scan = scan_rru(total_connections, conn_bytes);
+    let scan = scan_rru(std::iter::repeat_n(
+        conn_bytes.ceil() as usize,
+        total_connections,
+    ));
     Measurement {
         room_size: k,
         idle: cfg.idle,
@@ -616,10 +635,46 @@ mod tests {
     }
 
     #[test]
-    fn a_scan_reads_every_connection_record() {
-        assert_eq!(scan_rru(1000, 100.0), 12.5);
-        assert_eq!(scan_rru(10_000, 100.0), 122.5);
+    fn a_scan_is_billed_per_page_rounded_up_to_4_kb_as_dynamodb_documents() {
+        // The DynamoDB developer guide's read-unit example: items whose
+        // combined size is 40.8 KB are rounded to 44 KB, i.e. 11 units of
+        // 4 KB, 5.5 RRU eventually consistent; at 40 KB it is 10 units.
+        assert_eq!(scan_rru([41_779]), 5.5);
+        assert_eq!(scan_rru(std::iter::repeat_n(418, 100)), 5.5);
+        assert_eq!(scan_rru([40 * 1024]), 5.0);
+        // Rounding is up: an empty table reads nothing, one byte a unit.
+        assert_eq!(scan_rru([]), 0.0);
+        assert_eq!(scan_rru([1]), 0.5);
+        // Every item is read: one more item of 4 KB is one more half unit.
+        let items = |n| std::iter::repeat_n(4096usize, n);
+        assert_eq!(scan_rru(items(1001)) - scan_rru(items(1000)), 0.5);
+        // Rounding is per page, not over the whole scan: three pages of
+        // 1 MB + 1 byte each round up three times.
+        let page = SCAN_PAGE_BYTES + 1;
+        assert_eq!(
+            scan_rru([page, page, page]),
+            3.0 * (SCAN_PAGE_BYTES / 4096 + 1) as f64 / 2.0
+        );
+        assert!(scan_rru([page, page, page]) > scan_rru([3 * page]));
         assert!((connection_month_dollars(1000.0, &PRICES) - 10.8).abs() < 1e-9);
+    }
+
+    #[tokio::test]
+    async fn the_scan_counterfactual_reads_every_connection_in_the_store() {
+        let cfg = CostConfig {
+            rooms: 2,
+            messages: 20,
+            idle: 700,
+            ..CostConfig::default()
+        };
+        let m = measure(&cfg).await;
+        assert_eq!(m.connections, 2 * cfg.room_size.max(2) + 700);
+        let per_record = m.scan_rru_per_message / m.connections as f64;
+        // A connection record is tens of bytes: a 4 KB unit holds dozens.
+        assert!(
+            per_record > 0.5 / 4096.0 * 20.0 && per_record < 0.5 / 4096.0 * 400.0,
+            "{per_record}"
+        );
     }
 
     #[tokio::test]
