@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::{json, Map, Value};
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::OffsetDateTime;
 
 use chat_core::ids::Millis;
 
@@ -48,42 +51,24 @@ pub struct WsConn {
     pub source_ip: String,
 }
 
-/// Calendar fields of a Unix time in milliseconds (UTC):
-/// (year, month 1–12, day, seconds into the day).
-fn civil(ms: Millis) -> (i64, i64, i64, i64) {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, rem)
+fn utc(ms: Millis) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// API Gateway's `requestTime` format, e.g. "28/Nov/2026:04:23:30 +0000".
 fn http_date(ms: Millis) -> String {
-    // API Gateway's requestTime format, e.g. "28/Nov/2026:04:23:30 +0000".
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (y, m, d, rem) = civil(ms);
-    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
-    let (h, min, sec) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    format!("{d:02}/{month}/{y}:{h:02}:{min:02}:{sec:02} +0000")
+    const FORMAT: &[FormatItem<'_>] =
+        format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
+    utc(ms).format(FORMAT).unwrap_or_default()
 }
 
 /// ISO 8601 in UTC with milliseconds, e.g. "2026-11-28T04:23:30.012Z": the
 /// timestamp format of the Management API's `GetConnection`.
 pub fn iso8601(ms: Millis) -> String {
-    let (y, m, d, rem) = civil(ms);
-    let (h, min, sec, milli) = (rem / 3600, (rem % 3600) / 60, rem % 60, ms.rem_euclid(1000));
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{milli:03}Z")
+    const FORMAT: &[FormatItem<'_>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    utc(ms).format(FORMAT).unwrap_or_default()
 }
 
 fn ws_context(
@@ -317,14 +302,11 @@ pub fn http_event(
     ev
 }
 
-/// The `key=value` pairs of a raw query string, percent-decoded, in order.
+/// The `key=value` pairs of a raw query string, percent-decoded (`+` is a
+/// space), in order: `application/x-www-form-urlencoded` parsing.
 pub fn parse_query(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -352,35 +334,6 @@ pub fn ws_authorizer_request(
     v
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            // Exactly two hex digits: `from_str_radix` alone would also take
-            // a sign, decoding "%+a" to a newline (found by the fuzz harness).
-            b'%' if i + 2 < bytes.len()
-                && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit() =>
-            {
-                let hex = [bytes[i + 1], bytes[i + 2]];
-                match std::str::from_utf8(&hex).map(|h| u8::from_str_radix(h, 16)) {
-                    Ok(Ok(b)) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,13 +355,22 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding_handles_escapes_and_garbage() {
-        assert_eq!(percent_decode("a%20b+c"), "a b c");
-        assert_eq!(percent_decode("%zz%"), "%zz%");
-        assert_eq!(percent_decode("%2"), "%2");
+    fn query_strings_decode_escapes_and_keep_garbage() {
+        let one = |raw: &str| parse_query(&format!("k={raw}"))[0].1.clone();
+        assert_eq!(one("a%20b+c"), "a b c");
+        assert_eq!(one("%zz%"), "%zz%");
+        assert_eq!(one("%2"), "%2");
         // Regression (fuzz harness): a sign is not a hex digit.
-        assert_eq!(percent_decode("%+a"), "% a");
-        assert_eq!(percent_decode("%-1x"), "%-1x");
+        assert_eq!(one("%+a"), "% a");
+        assert_eq!(one("%-1x"), "%-1x");
+        assert_eq!(
+            parse_query("token=a%3Db&&flag&x=1"),
+            vec![
+                ("token".to_owned(), "a=b".to_owned()),
+                ("flag".to_owned(), String::new()),
+                ("x".to_owned(), "1".to_owned())
+            ]
+        );
     }
 
     #[test]
