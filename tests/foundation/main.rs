@@ -10,6 +10,7 @@ mod presence;
 mod profiles;
 mod ratelimit;
 mod receipts;
+mod retries;
 mod rooms;
 mod security;
 mod sync;
