@@ -25,6 +25,7 @@ pub mod gateway;
 pub mod iam;
 pub mod queue;
 pub mod sqs_source;
+pub mod template;
 
 use axum::serve::ListenerExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
