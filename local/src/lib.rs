@@ -22,6 +22,7 @@
 
 pub mod functions;
 pub mod gateway;
+pub mod enforce;
 pub mod iam;
 pub mod queue;
 pub mod sqs_source;
