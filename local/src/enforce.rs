@@ -267,6 +267,7 @@ mod tests {
                 "p".into(),
                 json!({"Version":"2012-10-17","Statement":statements}),
             )],
+            crate::iam::DenialLog::default(),
         )
         .expect("valid");
         Arc::new(Guard {

@@ -12,6 +12,8 @@
 //! what happens to run: a read the Redis cache answers still needs its
 //! `dynamodb:GetItem`, because the next cold cache sends it to DynamoDB.
 
+use std::sync::{Arc, Mutex};
+
 use iam_rs::{Arn, Decision, IAMPolicy, IAMRequest, PolicyEvaluator, Principal, PrincipalId};
 use serde_json::Value;
 
@@ -41,11 +43,19 @@ pub struct AccessDenied {
     pub why: &'static str,
 }
 
+/// Every refusal of every function, oldest first (`GET /dev/denied`).
+pub type DenialLog = Arc<Mutex<Vec<AccessDenied>>>;
+
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The identity policies of one function's execution role.
 pub struct RolePolicies {
     function: String,
     principal: String,
     evaluator: PolicyEvaluator,
+    log: DenialLog,
 }
 
 impl RolePolicies {
@@ -54,6 +64,7 @@ impl RolePolicies {
         function: &str,
         role: &str,
         documents: Vec<(String, Value)>,
+        log: DenialLog,
     ) -> Result<Self, PolicyError> {
         let mut policies = Vec::with_capacity(documents.len());
         for (name, doc) in documents {
@@ -70,6 +81,7 @@ impl RolePolicies {
             function: function.into(),
             principal: format!("arn:aws:sts::{LOCAL_ACCOUNT}:assumed-role/{role}/{function}"),
             evaluator: PolicyEvaluator::with_policies(policies),
+            log,
         })
     }
 
@@ -95,6 +107,7 @@ impl RolePolicies {
                 reason = why,
                 "AccessDenied"
             );
+            lock(&self.log).push(e.clone());
             e
         };
         let Ok(arn) = Arn::parse(resource) else {
@@ -175,7 +188,8 @@ mod tests {
             .enumerate()
             .map(|(i, d)| (format!("p{i}"), d))
             .collect();
-        RolePolicies::new("chat-test", "TestRole", docs).expect("valid policies")
+        RolePolicies::new("chat-test", "TestRole", docs, DenialLog::default())
+            .expect("valid policies")
     }
 
     fn allows(r: &RolePolicies, action: &str, resource: &str) -> bool {
@@ -347,6 +361,7 @@ mod tests {
                 "Bad".into(),
                 json!({"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}),
             )],
+            DenialLog::default(),
         )
         .err()
         .expect("refused");

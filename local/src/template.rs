@@ -605,6 +605,45 @@ impl Stack {
             .collect()
     }
 
+    /// Why function `name` would fail its cold start with `env` (resolved):
+    /// a variable one of its ports needs is missing, or names another
+    /// resource than the one this stack gives the port.
+    pub fn environment_problem(
+        &self,
+        name: &str,
+        env: &BTreeMap<String, String>,
+        l: &Locals,
+    ) -> Option<String> {
+        use chat_core::config::vars;
+        let m = chat_core::deploy::manifest();
+        let spec = m.function(name)?;
+        for port in &spec.ports {
+            for var in m.ports.get(port).map(|p| p.env.as_slice()).unwrap_or_default() {
+                if !env.contains_key(var) {
+                    return Some(format!("{var} is not set (its {port:?} port needs it)"));
+                }
+            }
+        }
+        let endpoint = format!(
+            "https://{}.execute-api.{}.amazonaws.com/{}",
+            l.api_id, self.region, self.ws.stage
+        );
+        let expected = [
+            (vars::TABLE_NAME, l.table_name.as_str(), "the table"),
+            (vars::QUEUE_URL, l.queue_url.as_str(), "the queue the event source reads"),
+            (vars::WS_ENDPOINT, endpoint.as_str(), "the WebSocket stage's @connections endpoint"),
+        ];
+        for (var, want, what) in expected {
+            match env.get(var) {
+                Some(v) if v != want => {
+                    return Some(format!("{var} is {v:?}, which is not {what} ({want:?})"))
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// The function `name`'s role and its policy documents, resolved.
     pub fn policies(
         &self,
@@ -835,7 +874,20 @@ mod tests {
         let env = s.environment("chat-message", &l).unwrap();
         assert_eq!(env["CHAT_TABLE_NAME"], "chat-local");
         assert_eq!(env["CHAT_QUEUE_URL"], l.queue_url);
-        assert!(env["CHAT_WS_ENDPOINT"].contains("local"), "{env:?}");
+        assert_eq!(
+            env["CHAT_WS_ENDPOINT"],
+            "https://local.execute-api.us-east-1.amazonaws.com/dev"
+        );
+        assert_eq!(s.environment_problem("chat-message", &env, &l), None);
+        let mut renamed = env.clone();
+        let v = renamed.remove("CHAT_QUEUE_URL").unwrap();
+        renamed.insert("CHAT_QUEUE".into(), v);
+        let why = s.environment_problem("chat-message", &renamed, &l).expect("fails");
+        assert!(why.contains("CHAT_QUEUE_URL is not set"), "{why}");
+        let mut elsewhere = env.clone();
+        elsewhere.insert("CHAT_TABLE_NAME".into(), "other".into());
+        let why = s.environment_problem("chat-message", &elsewhere, &l).expect("fails");
+        assert!(why.contains("CHAT_TABLE_NAME"), "{why}");
         let (_, docs) = s.policies("chat-rooms", &l).unwrap();
         let text = serde_json::to_string(&docs).unwrap();
         assert!(
