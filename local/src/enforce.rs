@@ -289,14 +289,23 @@ mod tests {
         // Reads of the table only: not the index, no writes, no queue.
         let g = guarded(
             &chat,
-            guard(json!([{"Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:Query"],"Resource":table}])),
+            guard(
+                json!([{"Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:Query"],"Resource":table}]),
+            ),
         );
         let conn = ConnectionId::parse("abc=").unwrap();
         let user = UserId::parse("alice").unwrap();
         assert!(g.connections.get(&conn).await.is_ok());
-        let e = g.connections.for_users(&[user.clone()]).await.unwrap_err();
+        let e = g
+            .connections
+            .for_users(std::slice::from_ref(&user))
+            .await
+            .unwrap_err();
         let text = chat_core::error::chain(&e);
-        assert!(text.contains("dynamodb:Query") && text.contains("table/chat/index/GSI1"), "{text}");
+        assert!(
+            text.contains("dynamodb:Query") && text.contains("table/chat/index/GSI1"),
+            "{text}"
+        );
         assert!(g.connections.delete(&conn).await.is_err());
         let job = Job::MarkDelivered {
             room_id: RoomId::parse("r1").unwrap(),
@@ -306,7 +315,10 @@ mod tests {
         };
         let e = g.queue.enqueue(&[job]).await.unwrap_err();
         let e = chat_core::error::chain(&e);
-        assert!(e.contains("sqs:SendMessage") && e.contains("arn:aws:sqs:us-east-1:123456789012:q"), "{e}");
+        assert!(
+            e.contains("sqs:SendMessage") && e.contains("arn:aws:sqs:us-east-1:123456789012:q"),
+            "{e}"
+        );
         let e = g.pusher.post(&conn, b"{}").await.unwrap_err();
         let e = chat_core::error::chain(&e);
         assert!(

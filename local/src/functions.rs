@@ -157,7 +157,10 @@ impl Functions {
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
         let deployed = self.deployed.get(function);
         if let Some(reason) = deployed.and_then(|d| d.init_error.as_deref()) {
-            warn!(function, reason, "Runtime.ExitError: the function failed its cold start");
+            warn!(
+                function,
+                reason, "Runtime.ExitError: the function failed its cold start"
+            );
             return Err(InvokeError::Function {
                 function: function.into(),
                 message: format!("Runtime.ExitError: {reason}"),
@@ -306,7 +309,9 @@ mod tests {
         );
         let quick = async { Ok(json!({"ok": true})) };
         assert_eq!(
-            timed("chat-x", Duration::from_secs(3), quick).await.unwrap(),
+            timed("chat-x", Duration::from_secs(3), quick)
+                .await
+                .unwrap(),
             json!({"ok": true})
         );
     }
@@ -314,16 +319,25 @@ mod tests {
     #[tokio::test]
     async fn a_function_whose_cold_start_fails_fails_every_invocation() {
         let (chat, _mem) = Chat::in_memory(chat_core::config::Limits::default());
-        let verifier = Arc::new(chat_core::auth::Hs256Verifier::new(b"a-secret-of-16-bytes", None, None));
-        let f = Functions::in_process(&chat, verifier).unwrap().deployed(HashMap::from([(
-            names::HISTORY.to_owned(),
-            Deployed {
-                timeout: None,
-                init_error: Some("CHAT_TABLE_NAME is not set".into()),
-            },
-        )]));
+        let verifier = Arc::new(chat_core::auth::Hs256Verifier::new(
+            b"a-secret-of-16-bytes",
+            None,
+            None,
+        ));
+        let f = Functions::in_process(&chat, verifier)
+            .unwrap()
+            .deployed(HashMap::from([(
+                names::HISTORY.to_owned(),
+                Deployed {
+                    timeout: None,
+                    init_error: Some("CHAT_TABLE_NAME is not set".into()),
+                },
+            )]));
         let e = f.invoke(names::HISTORY, json!({})).await.unwrap_err();
-        assert!(e.to_string().contains("Runtime.ExitError: CHAT_TABLE_NAME"), "{e}");
+        assert!(
+            e.to_string().contains("Runtime.ExitError: CHAT_TABLE_NAME"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::template::IdentitySource;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +20,6 @@ use chat_core::ids::{ConnectionId, Millis};
 use chat_core::memory::MemoryPusher;
 use chat_core::ports::{Clock, Pusher};
 use chat_core::protocol::ws::ACTIONS;
-use crate::template::IdentitySource;
 use chat_twin::events::{self, WsApi, WsConn};
 use futures::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
@@ -315,7 +315,10 @@ impl Gateway {
         let answer = match self.routes.routes.get("$connect") {
             Some(function) => {
                 self.functions
-                    .invoke(function, serde_json::to_value(&event).unwrap_or(Value::Null))
+                    .invoke(
+                        function,
+                        serde_json::to_value(&event).unwrap_or(Value::Null),
+                    )
                     .instrument(span.clone())
                     .await
             }

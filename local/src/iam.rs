@@ -120,12 +120,10 @@ impl RolePolicies {
         );
         match self.evaluator.evaluate(&request).map(|r| r.decision) {
             Ok(Decision::Allow) => Ok(()),
-            Ok(Decision::Deny) => Err(denied(
-                "of an explicit deny in an identity-based policy",
-            )),
-            Ok(Decision::NotApplicable) => Err(denied(
-                "no identity-based policy allows the action",
-            )),
+            Ok(Decision::Deny) => Err(denied("of an explicit deny in an identity-based policy")),
+            Ok(Decision::NotApplicable) => {
+                Err(denied("no identity-based policy allows the action"))
+            }
             Err(_) => Err(denied("the policy could not be evaluated for it")),
         }
     }
@@ -304,7 +302,9 @@ mod tests {
         assert!(!allows(
             &r,
             "execute-api:ManageConnections",
-            &format!("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/@connections/{conn}")
+            &format!(
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/@connections/{conn}"
+            )
         ));
         assert!(!allows(
             &r,

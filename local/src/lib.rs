@@ -20,9 +20,9 @@
 //! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
+pub mod enforce;
 pub mod functions;
 pub mod gateway;
-pub mod enforce;
 pub mod iam;
 pub mod queue;
 pub mod sqs_source;
@@ -55,9 +55,9 @@ use tokio::sync::oneshot;
 use crate::functions::{names, Deployed, Functions};
 use crate::gateway::{Gateway, GatewayLimits, WsRoutes};
 use crate::iam::{DenialLog, Resources, RolePolicies};
-use crate::template::{HttpRoute, Locals, Stack};
 use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
 use crate::sqs_source::SqsEventSource;
+use crate::template::{HttpRoute, Locals, Stack};
 
 /// The development secret local tokens are signed with, unless configured.
 pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
@@ -315,10 +315,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         Some(stack) => {
             let queue_url = match &sqs {
                 Some((_, url, _)) => url.clone(),
-                None => format!(
-                    "http://{addr}/{}/{table_name}-messages",
-                    iam::LOCAL_ACCOUNT
-                ),
+                None => format!("http://{addr}/{}/{table_name}-messages", iam::LOCAL_ACCOUNT),
             };
             let locals = Locals {
                 queue_name: queue_url.rsplit('/').next().unwrap_or_default().to_owned(),
@@ -335,11 +332,9 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         (Some(url), _) => Functions::remote(url),
         (None, None) => Functions::in_process(&chat, verifier.clone()).map_err(other)?,
         (None, Some((guards, _))) => {
-            Functions::in_process_with(&chat, verifier.clone(), |name, c| {
-                match guards.get(name) {
-                    Some(g) => enforce::guarded(&c, g.clone()),
-                    None => c,
-                }
+            Functions::in_process_with(&chat, verifier.clone(), |name, c| match guards.get(name) {
+                Some(g) => enforce::guarded(&c, g.clone()),
+                None => c,
             })
             .map_err(other)?
         }
@@ -524,6 +519,31 @@ fn template_functions(
             },
         );
     }
+    // Lambda polls the queue with the mapped function's role: without these
+    // CloudFormation cannot create the event source mapping.
+    let poller =
+        guards
+            .get(&stack.queue.function)
+            .ok_or_else(|| template::TemplateError::Unsupported {
+                resource: stack.queue.logical_id.clone(),
+                reason: format!(
+                    "its event source invokes {}, which the template does not deploy",
+                    stack.queue.function
+                ),
+            })?;
+    let queue = iam::arns::queue(&poller.resources);
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        poller.policies.check(action, &queue).map_err(|e| {
+            template::TemplateError::Unsupported {
+                resource: stack.queue.logical_id.clone(),
+                reason: format!("the event source mapping could not be created (Lambda polls with the function's role): {e}"),
+            }
+        })?;
+    }
     // A function the platform hosts but the template does not deploy: its
     // routes are gone, and anything that still invokes it fails.
     for f in &functions::ALL {
@@ -680,7 +700,10 @@ async fn jwt_authorized(app: &App, headers: &http::HeaderMap) -> bool {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
     match token {
         Some(t) => app.verifier.verify(t.trim()).await.is_ok(),
         None => false,
@@ -711,7 +734,10 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
             }
         },
         Some(routes) => {
-            let Some(route) = routes.iter().find(|r| r.matches(parts.method.as_str(), path)) else {
+            let Some(route) = routes
+                .iter()
+                .find(|r| r.matches(parts.method.as_str(), path))
+            else {
                 // What the HTTP API answers for a route it does not have.
                 return json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
             };

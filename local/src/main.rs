@@ -205,7 +205,9 @@ async fn serve(opts: Options) -> Result<(), String> {
     if template {
         println!("  IAM denials   {http}/dev/denied   (each also logged as AccessDenied)");
         if remote.is_some() {
-            println!("  (IAM is enforced on in-process functions only: not under --lambda-endpoint)");
+            println!(
+                "  (IAM is enforced on in-process functions only: not under --lambda-endpoint)"
+            );
         }
     }
     println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");

@@ -234,7 +234,8 @@ impl QueueTwin {
             self.clock.now(),
         );
         let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
-        let failed: Vec<String> = match self.functions.invoke(&self.config.function, payload).await {
+        let failed: Vec<String> = match self.functions.invoke(&self.config.function, payload).await
+        {
             Ok(_) if !self.config.report_batch_item_failures => Vec::new(),
             Ok(resp) => resp["batchItemFailures"]
                 .as_array()

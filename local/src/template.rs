@@ -274,9 +274,9 @@ impl Stack {
             }
             let role = referenced(&p["Role"])
                 .ok_or_else(|| unsupported(id, "its Role is not a role of this template"))?;
-            let role_res = resources
-                .get(role)
-                .ok_or_else(|| unsupported(id, format!("its role {role} is not in the template")))?;
+            let role_res = resources.get(role).ok_or_else(|| {
+                unsupported(id, format!("its role {role} is not in the template"))
+            })?;
             let name = role_res.properties["Description"]
                 .as_str()
                 .and_then(|d| d.strip_prefix("Execution role of "))
@@ -340,7 +340,9 @@ impl Stack {
             refs_in(v, &mut ids);
             ids.iter()
                 .find_map(|i| by_logical.get(i).cloned())
-                .ok_or_else(|| unsupported(resource, "its target is not a function of this platform"))
+                .ok_or_else(|| {
+                    unsupported(resource, "its target is not a function of this platform")
+                })
         };
 
         // The WebSocket API.
@@ -378,10 +380,17 @@ impl Stack {
             refs_in(target, &mut ids);
             let integ = ids
                 .iter()
-                .find_map(|i| resources.get(i).filter(|r| r.kind == "AWS::ApiGatewayV2::Integration"))
+                .find_map(|i| {
+                    resources
+                        .get(i)
+                        .filter(|r| r.kind == "AWS::ApiGatewayV2::Integration")
+                })
                 .ok_or_else(|| unsupported(route, "its Target is not an integration"))?;
             if integ.properties["IntegrationType"] != "AWS_PROXY" {
-                return Err(unsupported(route, "only AWS_PROXY (Lambda proxy) integrations run locally"));
+                return Err(unsupported(
+                    route,
+                    "only AWS_PROXY (Lambda proxy) integrations run locally",
+                ));
             }
             function_in(route, &integ.properties["IntegrationUri"])
         };
@@ -393,17 +402,23 @@ impl Stack {
             match r.properties["AuthorizationType"].as_str() {
                 None | Some("NONE") => {}
                 Some("CUSTOM") if key == "$connect" => {
-                    let auth_id = referenced(&r.properties["AuthorizerId"])
-                        .ok_or_else(|| unsupported(id, "CUSTOM authorization without an authorizer"))?;
-                    let a = resources
-                        .get(auth_id)
-                        .ok_or_else(|| unsupported(id, format!("authorizer {auth_id} is not in the template")))?;
+                    let auth_id = referenced(&r.properties["AuthorizerId"]).ok_or_else(|| {
+                        unsupported(id, "CUSTOM authorization without an authorizer")
+                    })?;
+                    let a = resources.get(auth_id).ok_or_else(|| {
+                        unsupported(id, format!("authorizer {auth_id} is not in the template"))
+                    })?;
                     if a.properties["AuthorizerType"] != "REQUEST" {
                         return Err(unsupported(auth_id, "only REQUEST authorizers run locally"));
                     }
                     let identity_source = a.properties["IdentitySource"]
                         .as_array()
-                        .map(|s| s.iter().filter_map(Value::as_str).map(|s| identity_source(auth_id, s)).collect::<Result<Vec<_>, _>>())
+                        .map(|s| {
+                            s.iter()
+                                .filter_map(Value::as_str)
+                                .map(|s| identity_source(auth_id, s))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
                         .transpose()?
                         .unwrap_or_default();
                     authorizer = Some(WsAuthorizer {
@@ -412,7 +427,10 @@ impl Stack {
                     });
                 }
                 Some(other) => {
-                    return Err(unsupported(id, format!("authorization {other} on route {key}")))
+                    return Err(unsupported(
+                        id,
+                        format!("authorization {other} on route {key}"),
+                    ))
                 }
             }
             routes.insert(key, function);
@@ -420,12 +438,17 @@ impl Stack {
 
         // The HTTP API.
         let mut http = Vec::new();
-        for (api, _) in of_type("AWS::ApiGatewayV2::Api").filter(|(_, r)| r.properties["ProtocolType"] == "HTTP") {
+        for (api, _) in of_type("AWS::ApiGatewayV2::Api")
+            .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
+        {
             for (id, r) in of_type("AWS::ApiGatewayV2::Route").filter(|(_, r)| on_api(r, api)) {
                 let key = as_str(&r.properties["RouteKey"], id, "RouteKey")?;
-                let (method, path) = key
-                    .split_once(' ')
-                    .ok_or_else(|| unsupported(id, format!("route key {key:?}: `$default` routes are not supported")))?;
+                let (method, path) = key.split_once(' ').ok_or_else(|| {
+                    unsupported(
+                        id,
+                        format!("route key {key:?}: `$default` routes are not supported"),
+                    )
+                })?;
                 let jwt = match r.properties["AuthorizationType"].as_str() {
                     None | Some("NONE") => false,
                     Some("JWT") => true,
@@ -440,7 +463,9 @@ impl Stack {
             }
         }
         // Most specific first: literal segments before parameters.
-        http.sort_by_key(|r| std::cmp::Reverse(r.path.split('/').filter(|s| !s.starts_with('{')).count()));
+        http.sort_by_key(|r| {
+            std::cmp::Reverse(r.path.split('/').filter(|s| !s.starts_with('{')).count())
+        });
 
         // The SQS event source and its queue.
         let mut esms = of_type("AWS::Lambda::EventSourceMapping");
@@ -448,11 +473,15 @@ impl Stack {
             .next()
             .ok_or_else(|| unsupported("Resources", "no SQS event source mapping"))?;
         if esms.next().is_some() {
-            return Err(unsupported("Resources", "more than one event source mapping"));
+            return Err(unsupported(
+                "Resources",
+                "more than one event source mapping",
+            ));
         }
         let p = &esm.properties;
-        let queue_id = referenced(&p["EventSourceArn"])
-            .ok_or_else(|| unsupported(esm_id, "its EventSourceArn is not a queue of this template"))?;
+        let queue_id = referenced(&p["EventSourceArn"]).ok_or_else(|| {
+            unsupported(esm_id, "its EventSourceArn is not a queue of this template")
+        })?;
         let q = resources
             .get(queue_id)
             .filter(|r| r.kind == "AWS::SQS::Queue")
@@ -514,7 +543,11 @@ impl Stack {
                 })
                 .unwrap_or_default(),
             ttl_attribute: (t.properties["TimeToLiveSpecification"]["Enabled"] == json!(true))
-                .then(|| t.properties["TimeToLiveSpecification"]["AttributeName"].as_str().map(str::to_owned))
+                .then(|| {
+                    t.properties["TimeToLiveSpecification"]["AttributeName"]
+                        .as_str()
+                        .map(str::to_owned)
+                })
                 .flatten(),
         };
         let stack = Stack {
@@ -618,7 +651,12 @@ impl Stack {
         let m = chat_core::deploy::manifest();
         let spec = m.function(name)?;
         for port in &spec.ports {
-            for var in m.ports.get(port).map(|p| p.env.as_slice()).unwrap_or_default() {
+            for var in m
+                .ports
+                .get(port)
+                .map(|p| p.env.as_slice())
+                .unwrap_or_default()
+            {
                 if !env.contains_key(var) {
                     return Some(format!("{var} is not set (its {port:?} port needs it)"));
                 }
@@ -630,8 +668,16 @@ impl Stack {
         );
         let expected = [
             (vars::TABLE_NAME, l.table_name.as_str(), "the table"),
-            (vars::QUEUE_URL, l.queue_url.as_str(), "the queue the event source reads"),
-            (vars::WS_ENDPOINT, endpoint.as_str(), "the WebSocket stage's @connections endpoint"),
+            (
+                vars::QUEUE_URL,
+                l.queue_url.as_str(),
+                "the queue the event source reads",
+            ),
+            (
+                vars::WS_ENDPOINT,
+                endpoint.as_str(),
+                "the WebSocket stage's @connections endpoint",
+            ),
         ];
         for (var, want, what) in expected {
             match env.get(var) {
@@ -673,7 +719,11 @@ impl Stack {
             Value::Object(o) if o.len() == 1 => {
                 let (k, arg) = o.iter().next().expect("one entry");
                 match k.as_str() {
-                    "Ref" => Ok(Value::String(self.reference(as_str(arg, at, "Ref")?, l, at)?)),
+                    "Ref" => Ok(Value::String(self.reference(
+                        as_str(arg, at, "Ref")?,
+                        l,
+                        at,
+                    )?)),
                     "Fn::GetAtt" => {
                         let id = as_str(&arg[0], at, "Fn::GetAtt")?;
                         let attr = as_str(&arg[1], at, "Fn::GetAtt")?;
@@ -737,10 +787,9 @@ impl Stack {
             "AWS::URLSuffix" => "amazonaws.com".into(),
             "AWS::StackName" => "local".into(),
             _ => {
-                let r = self
-                    .resources
-                    .get(id)
-                    .ok_or_else(|| unsupported(at, format!("Ref to {id}, which is not in the template")))?;
+                let r = self.resources.get(id).ok_or_else(|| {
+                    unsupported(at, format!("Ref to {id}, which is not in the template"))
+                })?;
                 match r.kind.as_str() {
                     "AWS::DynamoDB::Table" if id == self.table.logical_id => l.table_name.clone(),
                     "AWS::SQS::Queue" if id == self.queue.logical_id => l.queue_url.clone(),
@@ -761,11 +810,19 @@ impl Stack {
             .map_or_else(|| id.to_owned(), |f| f.name.clone())
     }
 
-    fn attribute(&self, id: &str, attr: &str, l: &Locals, at: &str) -> Result<String, TemplateError> {
-        let r = self
-            .resources
-            .get(id)
-            .ok_or_else(|| unsupported(at, format!("Fn::GetAtt of {id}, which is not in the template")))?;
+    fn attribute(
+        &self,
+        id: &str,
+        attr: &str,
+        l: &Locals,
+        at: &str,
+    ) -> Result<String, TemplateError> {
+        let r = self.resources.get(id).ok_or_else(|| {
+            unsupported(
+                at,
+                format!("Fn::GetAtt of {id}, which is not in the template"),
+            )
+        })?;
         let (region, acct) = (&self.region, LOCAL_ACCOUNT);
         Ok(match (r.kind.as_str(), attr) {
             ("AWS::DynamoDB::Table", "Arn") if id == self.table.logical_id => {
@@ -778,7 +835,10 @@ impl Stack {
             ("AWS::SQS::Queue", "QueueUrl") if id == self.queue.logical_id => l.queue_url.clone(),
             ("AWS::ApiGatewayV2::Api", "ApiEndpoint") => l.base_url.replacen("http", "ws", 1),
             ("AWS::Lambda::Function", "Arn") => {
-                format!("arn:aws:lambda:{region}:{acct}:function:{}", self.function_name(id))
+                format!(
+                    "arn:aws:lambda:{region}:{acct}:function:{}",
+                    self.function_name(id)
+                )
             }
             ("AWS::Logs::LogGroup", "Arn") => {
                 format!("arn:aws:logs:{region}:{acct}:log-group:{id}:*")
@@ -852,13 +912,19 @@ mod tests {
         assert_eq!(s.ws.routes["$default"], "chat-message");
         let a = s.ws.authorizer.as_ref().expect("authorizer");
         assert_eq!(a.function, "chat-authorizer");
-        assert_eq!(a.identity_source, vec![IdentitySource::Query("token".into())]);
+        assert_eq!(
+            a.identity_source,
+            vec![IdentitySource::Query("token".into())]
+        );
         let history = s
             .http
             .iter()
             .find(|r| r.matches("GET", "/rooms/r_1/messages"))
             .expect("history route");
-        assert_eq!((history.function.as_str(), history.jwt), ("chat-history", true));
+        assert_eq!(
+            (history.function.as_str(), history.jwt),
+            ("chat-history", true)
+        );
         assert_eq!(s.functions.len(), 8);
         assert_eq!(s.functions["chat-message"].timeout, Duration::from_secs(15));
         assert_eq!(s.queue.function, "chat-persist");
@@ -882,19 +948,27 @@ mod tests {
         let mut renamed = env.clone();
         let v = renamed.remove("CHAT_QUEUE_URL").unwrap();
         renamed.insert("CHAT_QUEUE".into(), v);
-        let why = s.environment_problem("chat-message", &renamed, &l).expect("fails");
+        let why = s
+            .environment_problem("chat-message", &renamed, &l)
+            .expect("fails");
         assert!(why.contains("CHAT_QUEUE_URL is not set"), "{why}");
         let mut elsewhere = env.clone();
         elsewhere.insert("CHAT_TABLE_NAME".into(), "other".into());
-        let why = s.environment_problem("chat-message", &elsewhere, &l).expect("fails");
+        let why = s
+            .environment_problem("chat-message", &elsewhere, &l)
+            .expect("fails");
         assert!(why.contains("CHAT_TABLE_NAME"), "{why}");
         let (_, docs) = s.policies("chat-rooms", &l).unwrap();
         let text = serde_json::to_string(&docs).unwrap();
         assert!(
-            text.contains("arn:aws:execute-api:us-east-1:123456789012:local/dev/POST/@connections/*"),
+            text.contains(
+                "arn:aws:execute-api:us-east-1:123456789012:local/dev/POST/@connections/*"
+            ),
             "{text}"
         );
-        assert!(text.contains("arn:aws:dynamodb:us-east-1:123456789012:table/chat-local/index/GSI1"));
+        assert!(
+            text.contains("arn:aws:dynamodb:us-east-1:123456789012:table/chat-local/index/GSI1")
+        );
     }
 
     #[test]
@@ -915,15 +989,22 @@ mod tests {
     fn a_template_the_twin_cannot_run_is_refused_naming_the_resource() {
         let edit = |from: &str, to: &str| {
             assert!(TEMPLATE.contains(from), "fixture lacks {from}");
-            Stack::parse("t", &TEMPLATE.replacen(from, to, 1)).err().expect("refused").to_string()
+            Stack::parse("t", &TEMPLATE.replacen(from, to, 1))
+                .expect_err("refused")
+                .to_string()
         };
         let e = edit("\"$request.body.action\"", "\"${request.header.x}\"");
         assert!(e.contains("route selection expression"), "{e}");
-        let e = edit("\"AttributeName\": \"expiresAt\"", "\"AttributeName\": \"ttl\"");
+        let e = edit(
+            "\"AttributeName\": \"expiresAt\"",
+            "\"AttributeName\": \"ttl\"",
+        );
         assert!(e.contains("TTL"), "{e}");
         let e = edit("\"IndexName\": \"GSI1\"", "\"IndexName\": \"ByUser\"");
         assert!(e.contains("GSI1"), "{e}");
-        let e = Stack::parse("t", "{\"Resources\": 3}").err().expect("refused").to_string();
+        let e = Stack::parse("t", "{\"Resources\": 3}")
+            .expect_err("refused")
+            .to_string();
         assert!(e.contains("Resources"), "{e}");
     }
 
@@ -931,10 +1012,17 @@ mod tests {
     fn an_intrinsic_without_a_local_equivalent_is_refused() {
         let s = stack();
         let e = s
-            .resolve(&json!({"Fn::ImportValue": "x"}), &locals(), "X.Environment.Y")
+            .resolve(
+                &json!({"Fn::ImportValue": "x"}),
+                &locals(),
+                "X.Environment.Y",
+            )
             .unwrap_err()
             .to_string();
-        assert!(e.contains("Fn::ImportValue") && e.contains("X.Environment.Y"), "{e}");
+        assert!(
+            e.contains("Fn::ImportValue") && e.contains("X.Environment.Y"),
+            "{e}"
+        );
         let e = s
             .resolve(&json!({"Ref": "Nope"}), &locals(), "at")
             .unwrap_err()

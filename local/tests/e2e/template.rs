@@ -42,13 +42,11 @@ pub fn apply(o: &mut Options, stack: Stack) {
 /// Gateway answers 401 without running the authorizer when a source is
 /// missing, and the synthesized stack's is `route.request.querystring.token`.
 pub fn header_token_accepted() -> bool {
-    from_env()
-        .and_then(|s| s.ws.authorizer)
-        .is_none_or(|a| {
-            !a.identity_source
-                .iter()
-                .any(|i| matches!(i, IdentitySource::Query(_)))
-        })
+    from_env().and_then(|s| s.ws.authorizer).is_none_or(|a| {
+        !a.identity_source
+            .iter()
+            .any(|i| matches!(i, IdentitySource::Query(_)))
+    })
 }
 
 fn template_text() -> String {
@@ -66,7 +64,9 @@ fn role_of(t: &Value, function: &str) -> String {
         .as_object()
         .unwrap()
         .iter()
-        .find(|(_, r)| r["Type"] == "AWS::IAM::Role" && r["Properties"]["Description"] == want.as_str())
+        .find(|(_, r)| {
+            r["Type"] == "AWS::IAM::Role" && r["Properties"]["Description"] == want.as_str()
+        })
         .map(|(id, _)| id.clone())
         .unwrap_or_else(|| panic!("no role for {function}"))
 }
@@ -94,10 +94,9 @@ fn without_permission(function: &str, action: &str) -> Stack {
                 Value::Array(a) => a,
                 other => vec![other],
             };
+            let before = actions.len();
             let kept: Vec<Value> = actions.into_iter().filter(|a| a != action).collect();
-            if kept.is_empty() {
-                removed += 1;
-            }
+            removed += before - kept.len();
             st["Action"] = Value::Array(kept);
         }
         statements.retain(|st| st["Action"].as_array().is_some_and(|a| !a.is_empty()));
@@ -129,13 +128,16 @@ async fn without_manage_connections_the_rooms_function_cannot_tell_members_and_t
         .unwrap_or_else(|| panic!("no AccessDenied logged for chat-rooms: {denied:?}"));
     assert_eq!(d.action, "execute-api:ManageConnections");
     assert!(
-        d.resource.starts_with("arn:aws:execute-api:us-east-1:123456789012:local/dev/POST/@connections/"),
+        d.resource
+            .starts_with("arn:aws:execute-api:us-east-1:123456789012:local/dev/POST/@connections/"),
         "{}",
         d.resource
     );
     // Only that permission is missing: nothing else was refused.
     assert!(
-        denied.iter().all(|x| x.action == "execute-api:ManageConnections"),
+        denied
+            .iter()
+            .all(|x| x.action == "execute-api:ManageConnections"),
         "{denied:?}"
     );
 }
@@ -183,7 +185,30 @@ async fn a_renamed_environment_variable_fails_the_functions_cold_start() {
     // chat-connect needs the queue: its cold start fails, so every
     // $connect does, and API Gateway refuses the handshake.
     let refused = chat_client::ChatClient::connect(&e.p.ws_url(), &e.p.token("alice")).await;
-    assert!(refused.is_err(), "connected with chat-connect unable to start");
+    assert!(
+        refused.is_err(),
+        "connected with chat-connect unable to start"
+    );
     // The functions that do not need it still work.
     e.room("alice", "group", &[]).await;
+}
+
+#[tokio::test]
+async fn an_event_source_whose_role_cannot_receive_from_the_queue_is_refused_at_start() {
+    let stack = without_permission("chat-persist", "sqs:ReceiveMessage");
+    let mut o = Options {
+        port: 0,
+        ..Options::default()
+    };
+    apply(&mut o, stack);
+    match chat_local::start(o).await {
+        Ok(_) => panic!("started an event source mapping CloudFormation could not create"),
+        Err(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("sqs:ReceiveMessage") && e.contains("chat-persist"),
+                "{e}"
+            );
+        }
+    }
 }
