@@ -78,6 +78,8 @@ pub struct Deployed {
     /// Why its cold start fails (a variable its ports need is missing):
     /// every invocation fails with it, as in Lambda.
     pub init_error: Option<String>,
+    /// Its resource-based policy: who may invoke it from where.
+    pub invoke_policy: Option<Arc<crate::iam::FunctionPolicy>>,
 }
 
 fn decode<T: DeserializeOwned>(function: &str, payload: Value) -> Result<T, InvokeError> {
@@ -152,6 +154,31 @@ impl Functions {
     pub fn deployed(mut self, deployed: HashMap<String, Deployed>) -> Self {
         self.deployed = deployed;
         self
+    }
+
+    /// Invokes `function` as API Gateway does from `source_arn` (a route or
+    /// an authorizer): its resource-based policy must allow that first. A
+    /// refusal fails the invocation as API Gateway's "Invalid permissions on
+    /// Lambda function" does.
+    pub async fn invoke_from(
+        &self,
+        function: &str,
+        source_arn: Option<&str>,
+        payload: Value,
+    ) -> Result<Value, InvokeError> {
+        let policy = self
+            .deployed
+            .get(function)
+            .and_then(|d| d.invoke_policy.as_ref());
+        if let (Some(policy), Some(source)) = (policy, source_arn) {
+            policy
+                .check_invoke(crate::iam::API_GATEWAY, source)
+                .map_err(|e| InvokeError::Transport {
+                    function: function.into(),
+                    message: format!("Invalid permissions on Lambda function: {e}"),
+                })?;
+        }
+        self.invoke(function, payload).await
     }
 
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
@@ -329,8 +356,8 @@ mod tests {
             .deployed(HashMap::from([(
                 names::HISTORY.to_owned(),
                 Deployed {
-                    timeout: None,
                     init_error: Some("CHAT_TABLE_NAME is not set".into()),
+                    ..Deployed::default()
                 },
             )]));
         let e = f.invoke(names::HISTORY, json!({})).await.unwrap_err();

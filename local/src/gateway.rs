@@ -81,6 +81,11 @@ pub struct WsRoutes {
     pub routes: HashMap<String, String>,
     /// The `$connect` REQUEST authorizer: its function and identity source.
     pub authorizer: Option<(String, Vec<IdentitySource>)>,
+    /// What API Gateway invokes functions from (`aws:SourceArn`), checked
+    /// against their resource-based policies: `arn:…:{api}/{stage}` for
+    /// routes (`/{routeKey}` follows), and the authorizer's ARN.
+    pub route_source: Option<String>,
+    pub authorizer_source: Option<String>,
 }
 
 impl Default for WsRoutes {
@@ -96,11 +101,17 @@ impl Default for WsRoutes {
             selection_field: "action".into(),
             routes,
             authorizer: Some((names::AUTHORIZER.into(), Vec::new())),
+            route_source: None,
+            authorizer_source: None,
         }
     }
 }
 
 impl WsRoutes {
+    fn source(&self, route: &str) -> Option<String> {
+        self.route_source.as_ref().map(|p| format!("{p}/{route}"))
+    }
+
     /// The route key of a text frame: the selection field's value when a
     /// route has that key, else `$default`.
     pub fn select(&self, body: &str) -> &str {
@@ -219,7 +230,11 @@ impl Gateway {
         }
         let event =
             events::ws_authorizer_request(&self.api, conn, query, headers, self.clock.now());
-        match self.functions.invoke(function, event).await {
+        match self
+            .functions
+            .invoke_from(function, self.routes.authorizer_source.as_deref(), event)
+            .await
+        {
             Ok(resp) => {
                 let allowed = resp["policyDocument"]["Statement"]
                     .as_array()
@@ -509,7 +524,12 @@ impl Gateway {
             return;
         };
         let payload = serde_json::to_value(&ev).unwrap_or(Value::Null);
-        if let Err(e) = self.functions.invoke(function, payload).await {
+        let source = self.routes.source(route);
+        if let Err(e) = self
+            .functions
+            .invoke_from(function, source.as_deref(), payload)
+            .await
+        {
             // API Gateway answers the client nothing here either: the
             // integration failed, the route has no response.
             warn!(route, error = %e, "route failed");
@@ -526,7 +546,11 @@ impl Gateway {
         if let Some(function) = self.routes.routes.get("$disconnect") {
             if let Err(e) = self
                 .functions
-                .invoke(function, serde_json::to_value(&ev).unwrap_or(Value::Null))
+                .invoke_from(
+                    function,
+                    self.routes.source("$disconnect").as_deref(),
+                    serde_json::to_value(&ev).unwrap_or(Value::Null),
+                )
                 .await
             {
                 warn!(error = %e, "$disconnect failed");

@@ -14,7 +14,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use iam_rs::{Arn, Decision, IAMPolicy, IAMRequest, PolicyEvaluator, Principal, PrincipalId};
+use iam_rs::{
+    Arn, Context, ContextValue, Decision, IAMPolicy, IAMRequest, PolicyEvaluator, Principal,
+    PrincipalId,
+};
 use serde_json::Value;
 
 /// The account id resources get locally (`AWS::AccountId`).
@@ -128,6 +131,116 @@ impl RolePolicies {
         }
     }
 }
+
+/// The principal API Gateway invokes functions as.
+pub const API_GATEWAY: &str = "apigateway.amazonaws.com";
+
+/// One `AWS::Lambda::Permission` of a function, resolved.
+#[derive(Clone, Debug)]
+pub struct InvokePermission {
+    pub action: String,
+    pub principal: String,
+    pub source_arn: Option<String>,
+}
+
+/// A function's resource-based policy: who may invoke it, from where.
+/// Without a statement that lets API Gateway invoke it from a route, the
+/// route fails (API Gateway logs "Invalid permissions on Lambda function").
+pub struct FunctionPolicy {
+    function: String,
+    arn: String,
+    evaluator: PolicyEvaluator,
+    log: DenialLog,
+}
+
+impl std::fmt::Debug for FunctionPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionPolicy")
+            .field("function", &self.function)
+            .field("arn", &self.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FunctionPolicy {
+    pub fn new(
+        function: &str,
+        arn: &str,
+        permissions: &[InvokePermission],
+        log: DenialLog,
+    ) -> Result<Self, PolicyError> {
+        let statements: Vec<Value> = permissions
+            .iter()
+            .map(|p| {
+                let mut st = serde_json::json!({
+                    "Effect": "Allow",
+                    "Principal": { "Service": p.principal },
+                    "Action": p.action,
+                    "Resource": arn,
+                });
+                if let Some(src) = &p.source_arn {
+                    st["Condition"] = serde_json::json!({ "ArnLike": { SOURCE_ARN: src } });
+                }
+                st
+            })
+            .collect();
+        let doc = serde_json::json!({ "Version": "2012-10-17", "Statement": statements });
+        let policy: IAMPolicy =
+            serde_path_to_error::deserialize(&doc).map_err(|e| PolicyError {
+                function: function.into(),
+                policy: "resource-based policy".into(),
+                path: e.path().to_string(),
+                reason: e.inner().to_string(),
+            })?;
+        Ok(Self {
+            function: function.into(),
+            arn: arn.into(),
+            evaluator: PolicyEvaluator::with_policies(vec![policy]),
+            log,
+        })
+    }
+
+    /// Whether `service` may invoke the function from `source_arn`. A
+    /// refusal is logged and recorded as an `AccessDenied` of
+    /// `lambda:InvokeFunction` on the function.
+    pub fn check_invoke(&self, service: &str, source_arn: &str) -> Result<(), AccessDenied> {
+        let mut context = Context::new();
+        context.insert(SOURCE_ARN.into(), ContextValue::String(source_arn.into()));
+        let allowed = Arn::parse(&self.arn).ok().is_some_and(|arn| {
+            let request = IAMRequest::new_with_context(
+                Principal::Service(PrincipalId::String(service.into())),
+                "lambda:InvokeFunction",
+                arn,
+                context,
+            );
+            matches!(
+                self.evaluator.evaluate(&request).map(|r| r.decision),
+                Ok(Decision::Allow)
+            )
+        });
+        if allowed {
+            return Ok(());
+        }
+        let e = AccessDenied {
+            function: self.function.clone(),
+            role_session: service.into(),
+            action: "lambda:InvokeFunction".into(),
+            resource: self.arn.clone(),
+            why: "no statement of the function's resource-based policy allows it from this source",
+        };
+        tracing::warn!(
+            function = %self.function,
+            action = "lambda:InvokeFunction",
+            resource = %self.arn,
+            source = source_arn,
+            "AccessDenied"
+        );
+        lock(&self.log).push(e.clone());
+        Err(e)
+    }
+}
+
+const SOURCE_ARN: &str = "aws:SourceArn";
 
 /// The ARNs of the resources a function reaches through its ports, as they
 /// are named in the template's policies once resolved locally.
@@ -350,6 +463,55 @@ mod tests {
             "dynamodb:Query",
             "arn:aws:dynamodb:us-east-1:123456789012:table/other"
         ));
+    }
+
+    #[test]
+    fn api_gateway_may_invoke_a_function_only_from_the_sources_its_permissions_name() {
+        let f = "arn:aws:lambda:us-east-1:123456789012:function:chat-connect";
+        let perm = |src: Option<&str>| InvokePermission {
+            action: "lambda:InvokeFunction".into(),
+            principal: API_GATEWAY.into(),
+            source_arn: src.map(str::to_owned),
+        };
+        let api = "arn:aws:execute-api:us-east-1:123456789012:local";
+        let p = FunctionPolicy::new(
+            "chat-connect",
+            f,
+            &[perm(Some(&format!("{api}/*$connect")))],
+            DenialLog::default(),
+        )
+        .unwrap();
+        assert!(p
+            .check_invoke(API_GATEWAY, &format!("{api}/dev/$connect"))
+            .is_ok());
+        assert!(p
+            .check_invoke(API_GATEWAY, &format!("{api}/dev/$disconnect"))
+            .is_err());
+        assert!(p
+            .check_invoke(
+                API_GATEWAY,
+                "arn:aws:execute-api:us-east-1:123456789012:other/dev/$connect"
+            )
+            .is_err());
+        assert!(p
+            .check_invoke("events.amazonaws.com", &format!("{api}/dev/$connect"))
+            .is_err());
+        // No SourceArn: from anywhere; no permission at all: from nowhere.
+        let any =
+            FunctionPolicy::new("chat-connect", f, &[perm(None)], DenialLog::default()).unwrap();
+        assert!(any
+            .check_invoke(API_GATEWAY, &format!("{api}/dev/x"))
+            .is_ok());
+        let log = DenialLog::default();
+        let none = FunctionPolicy::new("chat-connect", f, &[], log.clone()).unwrap();
+        let e = none
+            .check_invoke(API_GATEWAY, &format!("{api}/dev/$connect"))
+            .unwrap_err();
+        assert_eq!(
+            (e.action.as_str(), e.resource.as_str()),
+            ("lambda:InvokeFunction", f)
+        );
+        assert_eq!(lock(&log).len(), 1);
     }
 
     #[test]

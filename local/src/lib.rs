@@ -364,6 +364,21 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 .authorizer
                 .as_ref()
                 .map(|a| (a.function.clone(), a.identity_source.clone())),
+            route_source: Some(format!(
+                "arn:aws:execute-api:{}:{}:{API_ID}/{}",
+                stack.region,
+                iam::LOCAL_ACCOUNT,
+                stack.ws.stage
+            )),
+            // A `Ref` to the authorizer resolves to its logical id.
+            authorizer_source: stack.ws.authorizer.as_ref().map(|a| {
+                format!(
+                    "arn:aws:execute-api:{}:{}:{API_ID}/authorizers/{}",
+                    stack.region,
+                    iam::LOCAL_ACCOUNT,
+                    a.logical_id
+                )
+            }),
         };
     }
     let gateway = Arc::new(gateway);
@@ -516,6 +531,18 @@ fn template_functions(
             Deployed {
                 timeout: Some(f.timeout),
                 init_error,
+                invoke_policy: Some(Arc::new(
+                    iam::FunctionPolicy::new(
+                        &f.name,
+                        &stack.function_arn(&f.name),
+                        &stack.invoke_permissions(&f.name, locals)?,
+                        denials.clone(),
+                    )
+                    .map_err(|e| template::TemplateError::Unsupported {
+                        resource: f.logical_id.clone(),
+                        reason: e.to_string(),
+                    })?,
+                )),
             },
         );
     }
@@ -551,8 +578,8 @@ fn template_functions(
             deployed.insert(
                 f.name.to_owned(),
                 Deployed {
-                    timeout: None,
                     init_error: Some(format!("{} is not in the template", f.name)),
+                    ..Deployed::default()
                 },
             );
         }
@@ -723,9 +750,9 @@ fn rest_function(path: &str) -> Option<&'static str> {
 
 async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -> Response {
     let path = parts.uri.path();
-    let function = match &app.http_routes {
+    let (function, source) = match &app.http_routes {
         None => match rest_function(path) {
-            Some(f) => f.to_owned(),
+            Some(f) => (f.to_owned(), None),
             None => {
                 return json_response(
                     StatusCode::NOT_FOUND,
@@ -744,7 +771,7 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
             if route.jwt && !jwt_authorized(app, &parts.headers).await {
                 return json_response(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
             }
-            route.function.clone()
+            (route.function.clone(), Some(route.source_arn.clone()))
         }
     };
     let function = function.as_str();
@@ -762,7 +789,11 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
         body.as_deref(),
         app.clock.now(),
     );
-    match app.functions.invoke(function, event).await {
+    match app
+        .functions
+        .invoke_from(function, source.as_deref(), event)
+        .await
+    {
         Ok(v) => {
             let status = StatusCode::from_u16(v["statusCode"].as_u64().unwrap_or(502) as u16)
                 .unwrap_or(StatusCode::BAD_GATEWAY);

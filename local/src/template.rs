@@ -76,6 +76,7 @@ pub enum IdentitySource {
 
 #[derive(Clone, Debug)]
 pub struct WsAuthorizer {
+    pub logical_id: String,
     pub function: String,
     pub identity_source: Vec<IdentitySource>,
 }
@@ -98,6 +99,8 @@ pub struct HttpRoute {
     pub method: String,
     pub path: String,
     pub function: String,
+    /// What API Gateway invokes the function from (`aws:SourceArn`).
+    pub source_arn: String,
     /// Behind the JWT authorizer (mapped to the local token verifier).
     pub jwt: bool,
 }
@@ -170,6 +173,8 @@ pub struct Stack {
     pub functions: BTreeMap<String, FunctionDef>,
     pub queue: QueueDef,
     pub table: TableDef,
+    /// `(function, unresolved AWS::Lambda::Permission properties)`.
+    permissions: Vec<(String, Value)>,
     resources: BTreeMap<String, RawResource>,
 }
 
@@ -345,6 +350,21 @@ impl Stack {
                 })
         };
 
+        // Who may invoke each function (AWS::Lambda::Permission).
+        let mut permissions: Vec<(String, Value)> = Vec::new();
+        for (id, r) in of_type("AWS::Lambda::Permission") {
+            let mut ids = Vec::new();
+            refs_in(&r.properties["FunctionName"], &mut ids);
+            if let Some(name) = ids.iter().find_map(|i| by_logical.get(i)) {
+                permissions.push((name.clone(), r.properties.clone()));
+            } else {
+                tracing::debug!(
+                    permission = id,
+                    "a permission of a function not hosted here"
+                );
+            }
+        }
+
         // The WebSocket API.
         let mut ws_apis = of_type("AWS::ApiGatewayV2::Api")
             .filter(|(_, r)| r.properties["ProtocolType"] == "WEBSOCKET");
@@ -422,6 +442,7 @@ impl Stack {
                         .transpose()?
                         .unwrap_or_default();
                     authorizer = Some(WsAuthorizer {
+                        logical_id: auth_id.to_owned(),
                         function: function_in(auth_id, &a.properties["AuthorizerUri"])?,
                         identity_source,
                     });
@@ -441,6 +462,11 @@ impl Stack {
         for (api, _) in of_type("AWS::ApiGatewayV2::Api")
             .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
         {
+            let http_stage = of_type("AWS::ApiGatewayV2::Stage")
+                .find(|(_, r)| on_api(r, api))
+                .and_then(|(_, r)| r.properties["StageName"].as_str())
+                .unwrap_or("$default")
+                .to_owned();
             for (id, r) in of_type("AWS::ApiGatewayV2::Route").filter(|(_, r)| on_api(r, api)) {
                 let key = as_str(&r.properties["RouteKey"], id, "RouteKey")?;
                 let (method, path) = key.split_once(' ').ok_or_else(|| {
@@ -455,6 +481,10 @@ impl Stack {
                     Some(other) => return Err(unsupported(id, format!("authorization {other}"))),
                 };
                 http.push(HttpRoute {
+                    // A `Ref` to the HTTP API resolves to its logical id.
+                    source_arn: format!(
+                        "arn:aws:execute-api:{region}:{LOCAL_ACCOUNT}:{api}/{http_stage}/{method}{path}"
+                    ),
                     method: method.to_owned(),
                     path: path.to_owned(),
                     function: integration_function(&r.properties["Target"], id)?,
@@ -563,6 +593,7 @@ impl Stack {
             functions,
             queue,
             table,
+            permissions,
             resources,
         };
         stack.check_table()?;
@@ -688,6 +719,41 @@ impl Stack {
             }
         }
         None
+    }
+
+    /// Who may invoke function `name`: its `AWS::Lambda::Permission`s,
+    /// resolved.
+    pub fn invoke_permissions(
+        &self,
+        name: &str,
+        l: &Locals,
+    ) -> Result<Vec<crate::iam::InvokePermission>, TemplateError> {
+        self.permissions
+            .iter()
+            .filter(|(f, _)| f == name)
+            .map(|(f, p)| {
+                let at = format!("{f}'s permission");
+                let text = |v: &Value| -> Result<String, TemplateError> {
+                    match self.resolve(v, l, &at)? {
+                        Value::String(s) => Ok(s),
+                        other => Err(unsupported(&at, format!("not a string: {other}"))),
+                    }
+                };
+                Ok(crate::iam::InvokePermission {
+                    action: text(&p["Action"])?,
+                    principal: text(&p["Principal"])?,
+                    source_arn: p.get("SourceArn").map(text).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The ARN function `name` has locally.
+    pub fn function_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{LOCAL_ACCOUNT}:function:{name}",
+            self.region
+        )
     }
 
     /// The function `name`'s role and its policy documents, resolved.
@@ -974,6 +1040,7 @@ mod tests {
     #[test]
     fn http_routes_match_parameters_and_literals_only() {
         let r = HttpRoute {
+            source_arn: String::new(),
             method: "DELETE".into(),
             path: "/rooms/{roomId}/members/{userId}".into(),
             function: "chat-rooms".into(),

@@ -212,3 +212,35 @@ async fn an_event_source_whose_role_cannot_receive_from_the_queue_is_refused_at_
         }
     }
 }
+
+#[tokio::test]
+async fn a_route_whose_function_api_gateway_may_not_invoke_fails_with_the_denial_logged() {
+    let mut t: Value = serde_json::from_str(&template_text()).unwrap();
+    let resources = t["Resources"].as_object_mut().unwrap();
+    let permission = resources
+        .iter()
+        .find(|(_, r)| {
+            r["Type"] == "AWS::Lambda::Permission"
+                && r["Properties"]["SourceArn"]
+                    .to_string()
+                    .contains("/rooms/{roomId}/messages")
+        })
+        .map(|(id, _)| id.clone())
+        .expect("the history route's permission");
+    resources.remove(&permission);
+    let stack = Stack::parse("edited", &t.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let room = e.room("alice", "group", &[]).await;
+    let (s, _) = e
+        .rest("alice")
+        .get(&format!("/rooms/{room}/messages"))
+        .await
+        .unwrap();
+    assert_eq!(s, 500);
+    let denied = chat_local::iam::lock(&e.p.denials).clone();
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(
+        (denied[0].function.as_str(), denied[0].action.as_str()),
+        ("chat-history", "lambda:InvokeFunction")
+    );
+}
