@@ -8,6 +8,14 @@
 //! call is in AWS ([`arns`]) and turns a refusal into the error AWS gives,
 //! logged with the function, the action and the resource.
 //!
+//! Why here and not in the emulator: moto's server can authorize requests
+//! (`INITIAL_NO_AUTH_ACTION_COUNT`, credentials of an assumed role), but it
+//! authorizes DynamoDB requests against the resource `*` only (5.2: only
+//! SQS, IAM and STS name the resource), so the table-scoped grants CDK emits
+//! could not be told apart from none; it counts the unauthenticated calls
+//! per server, not per function; and `@connections` is this twin's own. One
+//! evaluator at the ports covers both backends and every function alike.
+//!
 //! What a port call needs is what the adapter's SDK call needs in AWS, not
 //! what happens to run: a read the Redis cache answers still needs its
 //! `dynamodb:GetItem`, because the next cold cache sends it to DynamoDB.
