@@ -34,6 +34,9 @@ echo "== the stack about to deploy, run locally from its synthesized template (I
 TEMPLATE_DIR=$(mktemp -d)
 SKIP_BUNDLING=1 npx cdk synth -q -o "$TEMPLATE_DIR" >/dev/null
 TEMPLATE=$(ls "$TEMPLATE_DIR"/*.template.json)
+# The template tests use the fresh synth; the parser's unit tests a copy.
+cmp -s "$TEMPLATE" local/tests/fixtures/Chat-dev.template.json ||
+  echo "note: infra changed the template; refresh the unit tests' copy: cp $TEMPLATE local/tests/fixtures/"
 CHAT_E2E_TEMPLATE="$TEMPLATE" cargo test -p chat-local --test e2e
 # --batch-window-ms 0: the template's 1 s batching window delays storing a
 # message by up to 1 s, and the web app's reconnect-and-sync, which reads only
