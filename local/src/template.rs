@@ -782,8 +782,12 @@ impl Stack {
                 .map(|x| self.resolve(x, l, at))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Value::Object(o) if o.len() == 1 => {
-                let (k, arg) = o.iter().next().expect("one entry");
+            Value::Object(o)
+                if o.len() == 1 && o.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) =>
+            {
+                let Some((k, arg)) = o.iter().next() else {
+                    return Ok(Value::Object(o.clone()));
+                };
                 match k.as_str() {
                     "Ref" => Ok(Value::String(self.reference(
                         as_str(arg, at, "Ref")?,
@@ -810,10 +814,7 @@ impl Stack {
                         let text = as_str(arg, at, "Fn::Sub (only the one-string form)")?;
                         Ok(Value::String(self.substitute(text, l, at)?))
                     }
-                    k if k.starts_with("Fn::") => {
-                        Err(unsupported(at, format!("{k} is not resolved locally")))
-                    }
-                    _ => Ok(json!({ k.clone(): self.resolve(arg, l, at)? })),
+                    k => Err(unsupported(at, format!("{k} is not resolved locally"))),
                 }
             }
             Value::Object(o) => o
