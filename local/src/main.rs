@@ -41,7 +41,7 @@ SERVE OPTIONS:
                               and IAM policies (every call they do not allow
                               fails as AccessDenied; GET /dev/denied lists them),
                               the event source and queue settings, the table.
-                              The options below it then override the template
+                              Every other option overrides the template
   --batch-size N              SQS event source batch size     [10]
   --batch-window-ms N         SQS event source batching window [0]
   --visibility-timeout-secs N retry delay of failed records   [30]
@@ -99,8 +99,9 @@ fn options(args: impl Iterator<Item = String>) -> Result<Options, String> {
         ..Options::default()
     };
     let (mut backend, mut create) = ("memory".to_owned(), false);
-    let mut args = args.peekable();
-    // The template first: the options after it override what it says.
+    // The template first, wherever it is given: every other option
+    // overrides what it says.
+    let mut args = args;
     let mut rest = Vec::new();
     while let Some(a) = args.next() {
         if a == "--template" {
