@@ -71,6 +71,19 @@ fn role_of(t: &Value, function: &str) -> String {
         .unwrap_or_else(|| panic!("no role for {function}"))
 }
 
+/// The template without the one resource `which` picks.
+fn without_resource(what: &str, which: impl Fn(&Value) -> bool) -> Stack {
+    let mut t: Value = serde_json::from_str(&template_text()).unwrap();
+    let resources = t["Resources"].as_object_mut().unwrap();
+    let id = resources
+        .iter()
+        .find(|(_, r)| which(r))
+        .map(|(id, _)| id.clone())
+        .unwrap_or_else(|| panic!("no {what} in the template"));
+    resources.remove(&id);
+    Stack::parse("edited template", &t.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The template with `action` removed from every statement of the policies
 /// attached to `function`'s role (a statement left with no action goes).
 fn without_permission(function: &str, action: &str) -> Stack {
@@ -153,18 +166,10 @@ async fn with_the_synthesized_template_the_membership_test_passes_and_nothing_is
 
 #[tokio::test]
 async fn a_route_the_template_removes_is_gone() {
-    let mut t: Value = serde_json::from_str(&template_text()).unwrap();
-    let resources = t["Resources"].as_object_mut().unwrap();
-    let history = resources
-        .iter()
-        .find(|(_, r)| {
-            r["Type"] == "AWS::ApiGatewayV2::Route"
-                && r["Properties"]["RouteKey"] == "GET /rooms/{roomId}/messages"
-        })
-        .map(|(id, _)| id.clone())
-        .expect("the history route");
-    resources.remove(&history);
-    let stack = Stack::parse("edited", &t.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let stack = without_resource("the history route", |r| {
+        r["Type"] == "AWS::ApiGatewayV2::Route"
+            && r["Properties"]["RouteKey"] == "GET /rooms/{roomId}/messages"
+    });
     let e = spawn_with(|o| apply(o, stack)).await;
     let room = e.room("alice", "group", &[]).await;
     let (s, body) = e
@@ -215,20 +220,12 @@ async fn an_event_source_whose_role_cannot_receive_from_the_queue_is_refused_at_
 
 #[tokio::test]
 async fn a_route_whose_function_api_gateway_may_not_invoke_fails_with_the_denial_logged() {
-    let mut t: Value = serde_json::from_str(&template_text()).unwrap();
-    let resources = t["Resources"].as_object_mut().unwrap();
-    let permission = resources
-        .iter()
-        .find(|(_, r)| {
-            r["Type"] == "AWS::Lambda::Permission"
-                && r["Properties"]["SourceArn"]
-                    .to_string()
-                    .contains("/rooms/{roomId}/messages")
-        })
-        .map(|(id, _)| id.clone())
-        .expect("the history route's permission");
-    resources.remove(&permission);
-    let stack = Stack::parse("edited", &t.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let stack = without_resource("the history route's permission", |r| {
+        r["Type"] == "AWS::Lambda::Permission"
+            && r["Properties"]["SourceArn"]
+                .to_string()
+                .contains("/rooms/{roomId}/messages")
+    });
     let e = spawn_with(|o| apply(o, stack)).await;
     let room = e.room("alice", "group", &[]).await;
     let (s, _) = e
