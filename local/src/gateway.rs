@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::template::IdentitySource;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -70,13 +71,72 @@ struct SocketInfo {
     close: mpsc::UnboundedSender<()>,
 }
 
+/// The WebSocket API's routes: what the stack deploys (by default the
+/// routes `infra/` creates, or a template's with `--template`).
+#[derive(Clone, Debug)]
+pub struct WsRoutes {
+    /// `<field>` of the route selection expression `$request.body.<field>`.
+    pub selection_field: String,
+    /// Route key → function.
+    pub routes: HashMap<String, String>,
+    /// The `$connect` REQUEST authorizer: its function and identity source.
+    pub authorizer: Option<(String, Vec<IdentitySource>)>,
+    /// What API Gateway invokes functions from (`aws:SourceArn`), checked
+    /// against their resource-based policies: `arn:…:{api}/{stage}` for
+    /// routes (`/{routeKey}` follows), and the authorizer's ARN.
+    pub route_source: Option<String>,
+    pub authorizer_source: Option<String>,
+}
+
+impl Default for WsRoutes {
+    fn default() -> Self {
+        let mut routes: HashMap<String, String> = ACTIONS
+            .iter()
+            .map(|a| ((*a).to_owned(), names::MESSAGE.to_owned()))
+            .collect();
+        routes.insert("$default".into(), names::MESSAGE.into());
+        routes.insert("$connect".into(), names::CONNECT.into());
+        routes.insert("$disconnect".into(), names::DISCONNECT.into());
+        Self {
+            selection_field: "action".into(),
+            routes,
+            authorizer: Some((names::AUTHORIZER.into(), Vec::new())),
+            route_source: None,
+            authorizer_source: None,
+        }
+    }
+}
+
+impl WsRoutes {
+    fn source(&self, route: &str) -> Option<String> {
+        self.route_source.as_ref().map(|p| format!("{p}/{route}"))
+    }
+
+    /// The route key of a text frame: the selection field's value when a
+    /// route has that key, else `$default`.
+    pub fn select(&self, body: &str) -> &str {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get(&self.selection_field)?.as_str().map(str::to_owned))
+            .and_then(|key| self.routes.get_key_value(&key).map(|(k, _)| k.as_str()))
+            .unwrap_or("$default")
+    }
+}
+
 pub struct Gateway {
     pub api: WsApi,
+    pub routes: WsRoutes,
     pub functions: Arc<Functions>,
     pub pusher: Arc<MemoryPusher>,
     pub limits: GatewayLimits,
     pub clock: Arc<dyn Clock>,
     sockets: Mutex<HashMap<String, SocketInfo>>,
+}
+
+/// The authorizer context API Gateway passes to routes (none without an
+/// authorizer).
+fn context(authorizer: &Value) -> Option<Value> {
+    (!authorizer.is_null()).then(|| authorizer.clone())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -119,6 +179,7 @@ impl Gateway {
     ) -> Self {
         Self {
             api,
+            routes: WsRoutes::default(),
             functions,
             pusher,
             limits,
@@ -149,9 +210,31 @@ impl Gateway {
         query: &[(String, String)],
         headers: &[(String, String)],
     ) -> Result<Value, Response> {
+        let Some((function, identity)) = &self.routes.authorizer else {
+            return Ok(Value::Null);
+        };
+        // API Gateway answers 401 without invoking the authorizer when an
+        // identity source is missing or empty.
+        let present = |s: &IdentitySource| match s {
+            IdentitySource::Query(q) => query.iter().any(|(k, v)| k == q && !v.is_empty()),
+            IdentitySource::Header(h) => headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(h) && !v.is_empty()),
+        };
+        if !identity.iter().all(present) {
+            return Err(text_response(
+                401,
+                r#"{"message":"Unauthorized"}"#.into(),
+                "application/json",
+            ));
+        }
         let event =
             events::ws_authorizer_request(&self.api, conn, query, headers, self.clock.now());
-        match self.functions.invoke(names::AUTHORIZER, event).await {
+        match self
+            .functions
+            .invoke_from(function, self.routes.authorizer_source.as_deref(), event)
+            .await
+        {
             Ok(resp) => {
                 let allowed = resp["policyDocument"]["Statement"]
                     .as_array()
@@ -241,17 +324,22 @@ impl Gateway {
             &conn,
             &query,
             &headers,
-            Some(authorizer.clone()),
+            context(&authorizer),
             now,
         );
-        let answer = self
-            .functions
-            .invoke(
-                names::CONNECT,
-                serde_json::to_value(&event).unwrap_or(Value::Null),
-            )
-            .instrument(span.clone())
-            .await;
+        let answer = match self.routes.routes.get("$connect") {
+            Some(function) => {
+                self.functions
+                    .invoke(
+                        function,
+                        serde_json::to_value(&event).unwrap_or(Value::Null),
+                    )
+                    .instrument(span.clone())
+                    .await
+            }
+            // No $connect route: API Gateway accepts the connection.
+            None => Ok(json!({ "statusCode": 200 })),
+        };
         let status = match &answer {
             Ok(v) => v["statusCode"].as_u64().unwrap_or(500) as u16,
             Err(e) => {
@@ -353,13 +441,14 @@ impl Gateway {
                     Some(Ok(Message::Text(text))) => {
                         touch(&mut idle);
                         let text = text.as_str();
-                        let route = events::select_route(text, &ACTIONS);
-                        let ev = events::ws_message(&self.api, &conn, route, text, Some(authorizer.clone()), self.clock.now());
+                        let route = self.routes.select(text).to_owned();
+                        let route = route.as_str();
+                        let ev = events::ws_message(&self.api, &conn, route, text, context(&authorizer), self.clock.now());
                         self.invoke_route(route, ev).await;
                     }
                     Some(Ok(Message::Binary(data))) => {
                         touch(&mut idle);
-                        let mut ev = events::ws_message(&self.api, &conn, "$default", "", Some(authorizer.clone()), self.clock.now());
+                        let mut ev = events::ws_message(&self.api, &conn, "$default", "", context(&authorizer), self.clock.now());
                         ev.body = Some(base64::engine::general_purpose::STANDARD.encode(&data));
                         ev.is_base64_encoded = true;
                         self.invoke_route("$default", ev).await;
@@ -424,11 +513,26 @@ impl Gateway {
         route: &str,
         ev: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest,
     ) {
+        let Some(function) = self.routes.routes.get(route) else {
+            // No such route and no $default: API Gateway answers the client.
+            let id = ev.request_context.connection_id.clone().unwrap_or_default();
+            debug!(route, "no route for the frame");
+            if let Ok(conn) = ConnectionId::parse(&id) {
+                let frame = json!({"message": "Forbidden", "connectionId": id, "requestId": ev.request_context.request_id});
+                let _ = self.pusher.post(&conn, frame.to_string().as_bytes()).await;
+            }
+            return;
+        };
         let payload = serde_json::to_value(&ev).unwrap_or(Value::Null);
-        if let Err(e) = self.functions.invoke(names::MESSAGE, payload).await {
+        let source = self.routes.source(route);
+        if let Err(e) = self
+            .functions
+            .invoke_from(function, source.as_deref(), payload)
+            .await
+        {
             // API Gateway answers the client nothing here either: the
             // integration failed, the route has no response.
-            warn!(route, error = %e, "message route failed");
+            warn!(route, error = %e, "route failed");
         }
     }
 
@@ -439,15 +543,18 @@ impl Gateway {
         }
         lock(&self.sockets).remove(&conn.connection_id);
         let ev = events::ws_disconnect(&self.api, conn, code, reason, self.clock.now());
-        if let Err(e) = self
-            .functions
-            .invoke(
-                names::DISCONNECT,
-                serde_json::to_value(&ev).unwrap_or(Value::Null),
-            )
-            .await
-        {
-            warn!(error = %e, "$disconnect failed");
+        if let Some(function) = self.routes.routes.get("$disconnect") {
+            if let Err(e) = self
+                .functions
+                .invoke_from(
+                    function,
+                    self.routes.source("$disconnect").as_deref(),
+                    serde_json::to_value(&ev).unwrap_or(Value::Null),
+                )
+                .await
+            {
+                warn!(error = %e, "$disconnect failed");
+            }
         }
         debug!(code, reason, "closed");
     }

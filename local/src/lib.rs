@@ -20,12 +20,16 @@
 //! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
+pub mod enforce;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
 pub mod queue;
 pub mod sqs_source;
+pub mod template;
 
 use axum::serve::ListenerExt;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -48,10 +52,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::functions::{names, Functions};
-use crate::gateway::{Gateway, GatewayLimits};
+use crate::functions::{names, Deployed, Functions};
+use crate::gateway::{Gateway, GatewayLimits, WsRoutes};
+use crate::iam::{DenialLog, Resources, RolePolicies};
 use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
 use crate::sqs_source::SqsEventSource;
+use crate::template::{HttpRoute, Locals, Stack};
 
 /// The development secret local tokens are signed with, unless configured.
 pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
@@ -95,6 +101,8 @@ pub struct Options {
     /// of in-process.
     pub lambda_endpoint: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// Run the stack a synthesized template describes ([`apply_template`]).
+    pub template: Option<Arc<Stack>>,
 }
 
 impl Default for Options {
@@ -110,8 +118,29 @@ impl Default for Options {
             queue: QueueConfig::default(),
             lambda_endpoint: None,
             clock: Arc::new(SystemClock),
+            template: None,
         }
     }
+}
+
+/// Runs the platform as `stack` describes it: its WebSocket stage, its
+/// event source and queue settings, and (at [`start`]) its routes, each
+/// function's timeout, environment and IAM policies.
+pub fn apply_template(o: &mut Options, stack: Stack) {
+    o.stage = stack.ws.stage.clone();
+    let q = &stack.queue;
+    o.queue.batch_size = q.batch_size;
+    o.queue.batch_window = q.batch_window;
+    o.queue.visibility_timeout = q.visibility_timeout;
+    if let Some(n) = q.max_receive_count {
+        o.queue.max_receive_count = n;
+    }
+    if let Some(n) = q.max_concurrency {
+        o.queue.concurrency = n;
+    }
+    o.queue.report_batch_item_failures = q.report_batch_item_failures;
+    o.queue.function = q.function.clone();
+    o.template = Some(Arc::new(stack));
 }
 
 /// The event source feeding the persistence function.
@@ -137,6 +166,10 @@ impl Queue {
 }
 
 struct App {
+    /// The HTTP API's routes (template mode); else [`rest_function`].
+    http_routes: Option<Vec<HttpRoute>>,
+    verifier: Arc<dyn TokenVerifier>,
+    denials: DenialLog,
     gateway: Arc<Gateway>,
     queue: Arc<Queue>,
     faults: Arc<FailingPuts>,
@@ -158,6 +191,8 @@ pub struct Running {
     pub faults: Arc<FailingPuts>,
     pub gateway: Arc<Gateway>,
     pub queue: Arc<Queue>,
+    /// Every call IAM refused (template mode), oldest first.
+    pub denials: DenialLog,
     secret: String,
     stage: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -232,10 +267,12 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
     let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
+    let mut table_name = "chat-local".to_owned();
     let (mut chat, sqs) = match &opts.backend {
         Backend::Memory => (mem.chat(opts.limits.clone(), opts.clock.clone()), None),
         Backend::Aws(aws) => {
             let mut config = aws.config.clone();
+            table_name = config.table_name.clone();
             // An emulator on this machine gets dummy credentials; anything
             // else the default credential chain.
             let sdk = match config.endpoint_url.as_deref() {
@@ -273,22 +310,78 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     };
     let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
     chat.messages = faults.clone();
-    let functions = Arc::new(match &opts.lambda_endpoint {
-        Some(url) => Functions::remote(url),
-        None => Functions::in_process(&chat, verifier).map_err(other)?,
+    let denials = DenialLog::default();
+    let deployed = match &opts.template {
+        Some(stack) => {
+            let queue_url = match &sqs {
+                Some((_, url, _)) => url.clone(),
+                None => format!("http://{addr}/{}/{table_name}-messages", iam::LOCAL_ACCOUNT),
+            };
+            let locals = Locals {
+                queue_name: queue_url.rsplit('/').next().unwrap_or_default().to_owned(),
+                queue_url,
+                table_name: table_name.clone(),
+                api_id: API_ID.into(),
+                base_url: format!("http://{addr}"),
+            };
+            Some(template_functions(stack, &locals, &denials).map_err(other)?)
+        }
+        None => None,
+    };
+    let functions = match (&opts.lambda_endpoint, &deployed) {
+        (Some(url), _) => Functions::remote(url),
+        (None, None) => Functions::in_process(&chat, verifier.clone()).map_err(other)?,
+        (None, Some((guards, _))) => {
+            Functions::in_process_with(&chat, verifier.clone(), |name, c| match guards.get(name) {
+                Some(g) => enforce::guarded(&c, g.clone()),
+                None => c,
+            })
+            .map_err(other)?
+        }
+    };
+    let functions = Arc::new(match deployed {
+        Some((_, d)) => functions.deployed(d),
+        None => functions,
     });
     let api = WsApi {
-        api_id: "local".into(),
+        api_id: API_ID.into(),
         stage: opts.stage.clone(),
         domain_name: addr.to_string(),
     };
-    let gateway = Arc::new(Gateway::new(
+    let mut gateway = Gateway::new(
         api,
         functions.clone(),
         mem.pusher.clone(),
         opts.gateway.clone(),
         opts.clock.clone(),
-    ));
+    );
+    if let Some(stack) = &opts.template {
+        gateway.routes = WsRoutes {
+            selection_field: stack.ws.selection_field.clone(),
+            routes: stack.ws.routes.clone().into_iter().collect(),
+            authorizer: stack
+                .ws
+                .authorizer
+                .as_ref()
+                .map(|a| (a.function.clone(), a.identity_source.clone())),
+            route_source: Some(format!(
+                "arn:aws:execute-api:{}:{}:{API_ID}/{}",
+                stack.region,
+                iam::LOCAL_ACCOUNT,
+                stack.ws.stage
+            )),
+            // A `Ref` to the authorizer resolves to its logical id.
+            authorizer_source: stack.ws.authorizer.as_ref().map(|a| {
+                format!(
+                    "arn:aws:execute-api:{}:{}:{API_ID}/authorizers/{}",
+                    stack.region,
+                    iam::LOCAL_ACCOUNT,
+                    a.logical_id
+                )
+            }),
+        };
+    }
+    let gateway = Arc::new(gateway);
     let (queue, worker) = match sqs {
         None => {
             let twin = QueueTwin::new(
@@ -302,13 +395,16 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         }
         Some((client, url, dlq)) => {
             let source =
-                SqsEventSource::new(client, url, dlq, functions.clone(), opts.queue.batch_size);
+                SqsEventSource::new(client, url, dlq, functions.clone(), opts.queue.clone());
             let worker = tokio::spawn(source.clone().run());
             (Arc::new(Queue::Sqs(source)), worker)
         }
     };
 
     let app = Arc::new(App {
+        http_routes: opts.template.as_ref().map(|t| t.http.clone()),
+        verifier,
+        denials: denials.clone(),
         gateway: gateway.clone(),
         queue: queue.clone(),
         faults: faults.clone(),
@@ -348,6 +444,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         .route("/dev/queue", get(dev_queue))
         .route("/dev/dlq", get(dev_dlq))
         .route("/dev/faults", post(dev_faults))
+        .route("/dev/denied", get(dev_denied))
         .fallback(dispatch)
         .with_state(app);
     let (tx, rx) = oneshot::channel::<()>();
@@ -377,12 +474,117 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         faults,
         gateway,
         queue,
+        denials,
         secret: opts.secret,
         stage: opts.stage,
         shutdown: Some(tx),
         server,
         worker,
     })
+}
+
+/// The WebSocket API's id locally (what `Ref` to it resolves to).
+const API_ID: &str = "local";
+
+type Guards = HashMap<String, Arc<enforce::Guard>>;
+
+/// Each function of `stack` as it deploys: its IAM guard (its role's
+/// policies over this machine's resources), its timeout, and the cold-start
+/// failure its environment would cause.
+fn template_functions(
+    stack: &Stack,
+    locals: &Locals,
+    denials: &DenialLog,
+) -> Result<(Guards, HashMap<String, Deployed>), template::TemplateError> {
+    let mut guards = HashMap::new();
+    let mut deployed = HashMap::new();
+    let resources = Resources {
+        region: stack.region.clone(),
+        table_name: locals.table_name.clone(),
+        queue_name: locals.queue_name.clone(),
+        api_id: locals.api_id.clone(),
+        stage: stack.ws.stage.clone(),
+    };
+    for f in stack.functions.values() {
+        let (role, docs) = stack.policies(&f.name, locals)?;
+        let policies = RolePolicies::new(&f.name, &role, docs, denials.clone()).map_err(|e| {
+            template::TemplateError::Unsupported {
+                resource: role.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let env = stack.environment(&f.name, locals)?;
+        let init_error = stack.environment_problem(&f.name, &env, locals);
+        if let Some(why) = &init_error {
+            tracing::warn!(function = %f.name, reason = %why, "this function's cold start would fail");
+        }
+        tracing::info!(function = %f.name, timeout_secs = f.timeout.as_secs(), memory_mb = f.memory_mb, role = %role, "function from the template");
+        guards.insert(
+            f.name.clone(),
+            Arc::new(enforce::Guard {
+                policies,
+                resources: resources.clone(),
+            }),
+        );
+        deployed.insert(
+            f.name.clone(),
+            Deployed {
+                timeout: Some(f.timeout),
+                init_error,
+                invoke_policy: Some(Arc::new(
+                    iam::FunctionPolicy::new(
+                        &f.name,
+                        &stack.function_arn(&f.name),
+                        &stack.invoke_permissions(&f.name, locals)?,
+                        denials.clone(),
+                    )
+                    .map_err(|e| template::TemplateError::Unsupported {
+                        resource: f.logical_id.clone(),
+                        reason: e.to_string(),
+                    })?,
+                )),
+            },
+        );
+    }
+    // Lambda polls the queue with the mapped function's role: without these
+    // CloudFormation cannot create the event source mapping.
+    let poller =
+        guards
+            .get(&stack.queue.function)
+            .ok_or_else(|| template::TemplateError::Unsupported {
+                resource: stack.queue.logical_id.clone(),
+                reason: format!(
+                    "its event source invokes {}, which the template does not deploy",
+                    stack.queue.function
+                ),
+            })?;
+    let queue = iam::arns::queue(&poller.resources);
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        poller.policies.check(action, &queue).map_err(|e| {
+            template::TemplateError::Unsupported {
+                resource: stack.queue.logical_id.clone(),
+                reason: format!("the event source mapping could not be created (Lambda polls with the function's role): {e}"),
+            }
+        })?;
+    }
+    // A function the platform hosts but the template does not deploy: its
+    // routes are gone, and anything that still invokes it fails.
+    for f in &functions::ALL {
+        if !stack.functions.contains_key(f.name) {
+            deployed.insert(
+                f.name.to_owned(),
+                Deployed {
+                    init_error: Some(format!("{} is not in the template", f.name)),
+                    ..Deployed::default()
+                },
+            );
+        }
+    }
+    Ok((guards, deployed))
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
@@ -450,6 +652,15 @@ async fn dev_queue(State(app): State<Arc<App>>) -> Response {
     )
 }
 
+/// `GET /dev/denied`: every call IAM refused so far (template mode).
+async fn dev_denied(State(app): State<Arc<App>>) -> Response {
+    let denied: Vec<Value> = iam::lock(&app.denials)
+        .iter()
+        .map(|d| json!({"function": d.function, "action": d.action, "resource": d.resource, "reason": d.why}))
+        .collect();
+    json_response(StatusCode::OK, json!({ "denied": denied }))
+}
+
 async fn dev_dlq(State(app): State<Arc<App>>) -> Response {
     json_response(
         StatusCode::OK,
@@ -510,6 +721,22 @@ async fn dispatch(
     rest(&app, parts, body).await
 }
 
+/// The HTTP API's JWT authorizer, mapped to the local token verifier: a
+/// `Bearer` token in `Authorization` that verifies.
+async fn jwt_authorized(app: &App, headers: &http::HeaderMap) -> bool {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    match token {
+        Some(t) => app.verifier.verify(t.trim()).await.is_ok(),
+        None => false,
+    }
+}
+
 /// Which function serves a REST path (the HTTP API's routes in the stack).
 fn rest_function(path: &str) -> Option<&'static str> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -523,12 +750,31 @@ fn rest_function(path: &str) -> Option<&'static str> {
 
 async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -> Response {
     let path = parts.uri.path();
-    let Some(function) = rest_function(path) else {
-        return json_response(
-            StatusCode::NOT_FOUND,
-            json!({"error":{"code":"not_found","message":"route not found"}}),
-        );
+    let (function, source) = match &app.http_routes {
+        None => match rest_function(path) {
+            Some(f) => (f.to_owned(), None),
+            None => {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"error":{"code":"not_found","message":"route not found"}}),
+                )
+            }
+        },
+        Some(routes) => {
+            let Some(route) = routes
+                .iter()
+                .find(|r| r.matches(parts.method.as_str(), path))
+            else {
+                // What the HTTP API answers for a route it does not have.
+                return json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+            };
+            if route.jwt && !jwt_authorized(app, &parts.headers).await {
+                return json_response(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
+            }
+            (route.function.clone(), Some(route.source_arn.clone()))
+        }
     };
+    let function = function.as_str();
     let path_and_query = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
     let headers: Vec<(String, String)> = parts
         .headers
@@ -543,7 +789,11 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
         body.as_deref(),
         app.clock.now(),
     );
-    match app.functions.invoke(function, event).await {
+    match app
+        .functions
+        .invoke_from(function, source.as_deref(), event)
+        .await
+    {
         Ok(v) => {
             let status = StatusCode::from_u16(v["statusCode"].as_u64().unwrap_or(502) as u16)
                 .unwrap_or(StatusCode::BAD_GATEWAY);

@@ -34,6 +34,14 @@ SERVE OPTIONS:
                               needs --backend aws so they share state;
                               scripts/lambda-local.sh starts both, with the
                               environment the functions need
+  --template PATH             run the stack a synthesized CloudFormation template
+                              describes (SKIP_BUNDLING=1 npx cdk synth, then
+                              cdk.out/<Stack>.template.json): its stage, routes,
+                              authorizers, each function's timeout, environment
+                              and IAM policies (every call they do not allow
+                              fails as AccessDenied; GET /dev/denied lists them),
+                              the event source and queue settings, the table.
+                              Every other option overrides the template
   --batch-size N              SQS event source batch size     [10]
   --batch-window-ms N         SQS event source batching window [0]
   --visibility-timeout-secs N retry delay of failed records   [30]
@@ -82,7 +90,7 @@ fn token(mut args: impl Iterator<Item = String>) -> Result<(), String> {
     Ok(())
 }
 
-fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn options(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let src = chat_core::config::Env;
     let limits = chat_core::config::Limits::from_source(&src).map_err(|e| e.to_string())?;
     let mut o = Options {
@@ -91,6 +99,20 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         ..Options::default()
     };
     let (mut backend, mut create) = ("memory".to_owned(), false);
+    // The template first, wherever it is given: every other option
+    // overrides what it says.
+    let mut args = args;
+    let mut rest = Vec::new();
+    while let Some(a) = args.next() {
+        if a == "--template" {
+            let path: String = value(&mut args, "--template")?;
+            let stack = chat_local::template::Stack::load(&path).map_err(|e| e.to_string())?;
+            chat_local::apply_template(&mut o, stack);
+        } else {
+            rest.push(a);
+        }
+    }
+    let mut args = rest.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--backend" => backend = value(&mut args, "--backend")?,
@@ -165,10 +187,11 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 
 async fn serve(opts: Options) -> Result<(), String> {
     let remote = opts.lambda_endpoint.clone();
+    let template = opts.template.is_some();
     let memory = matches!(opts.backend, Backend::Memory);
     let running = chat_local::start(opts)
         .await
-        .map_err(|e| format!("cannot listen: {e}"))?;
+        .map_err(|e| format!("cannot start: {e}"))?;
     let http = running.http_url();
     // The first line is what scripts wait for.
     println!("chat-local listening on {http}");
@@ -180,6 +203,14 @@ async fn serve(opts: Options) -> Result<(), String> {
         running.connections_endpoint()
     );
     println!("  queue depth   {http}/dev/queue");
+    if template {
+        println!("  IAM denials   {http}/dev/denied   (each also logged as AccessDenied)");
+        if remote.is_some() {
+            println!(
+                "  (IAM is enforced on in-process functions only: not under --lambda-endpoint)"
+            );
+        }
+    }
     println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");
     match remote {
         Some(url) => println!("  functions     invoked through the Lambda Invoke API at {url}"),

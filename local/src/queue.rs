@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::functions::{names, Functions};
+use crate::functions::Functions;
 
 #[derive(Clone, Debug)]
 pub struct QueueConfig {
@@ -32,6 +32,12 @@ pub struct QueueConfig {
     pub max_receive_count: u32,
     /// Invocations in flight at once.
     pub concurrency: usize,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`: only the records
+    /// a response lists are retried. Without it Lambda ignores the list:
+    /// a response is a success for the whole batch, an error a failure.
+    pub report_batch_item_failures: bool,
+    /// The function the event source mapping invokes.
+    pub function: String,
 }
 
 impl Default for QueueConfig {
@@ -42,6 +48,8 @@ impl Default for QueueConfig {
             visibility_timeout: Duration::from_secs(30),
             max_receive_count: 5,
             concurrency: 4,
+            report_batch_item_failures: true,
+            function: crate::functions::names::PERSIST.to_owned(),
         }
     }
 }
@@ -226,7 +234,9 @@ impl QueueTwin {
             self.clock.now(),
         );
         let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
-        let failed: Vec<String> = match self.functions.invoke(names::PERSIST, payload).await {
+        let failed: Vec<String> = match self.functions.invoke(&self.config.function, payload).await
+        {
+            Ok(_) if !self.config.report_batch_item_failures => Vec::new(),
             Ok(resp) => resp["batchItemFailures"]
                 .as_array()
                 .map(|a| {

@@ -14,8 +14,8 @@ use aws_sdk_sqs::types::{
 use serde_json::{json, Value};
 use tracing::warn;
 
-use crate::functions::{names, Functions};
-use crate::queue::QueueDepth;
+use crate::functions::Functions;
+use crate::queue::{QueueConfig, QueueDepth};
 
 pub struct SqsEventSource {
     client: aws_sdk_sqs::Client,
@@ -23,6 +23,8 @@ pub struct SqsEventSource {
     dlq_url: Option<String>,
     functions: Arc<Functions>,
     batch_size: i32,
+    function: String,
+    report_batch_item_failures: bool,
     in_flight: AtomicUsize,
     invocations: AtomicU64,
 }
@@ -76,14 +78,17 @@ impl SqsEventSource {
         queue_url: String,
         dlq_url: Option<String>,
         functions: Arc<Functions>,
-        batch_size: usize,
+        config: QueueConfig,
     ) -> Arc<Self> {
         Arc::new(Self {
             client,
             queue_url,
             dlq_url,
             functions,
-            batch_size: batch_size.clamp(1, 10) as i32,
+            // One ReceiveMessage returns at most 10.
+            batch_size: config.batch_size.clamp(1, 10) as i32,
+            function: config.function,
+            report_batch_item_failures: config.report_batch_item_failures,
             in_flight: AtomicUsize::new(0),
             invocations: AtomicU64::new(0),
         })
@@ -195,9 +200,10 @@ impl SqsEventSource {
             .collect();
         let failed: Vec<String> = match self
             .functions
-            .invoke(names::PERSIST, json!({ "Records": records }))
+            .invoke(&self.function, json!({ "Records": records }))
             .await
         {
+            Ok(_) if !self.report_batch_item_failures => Vec::new(),
             Ok(resp) => resp["batchItemFailures"]
                 .as_array()
                 .map(|a| {

@@ -6,7 +6,9 @@
 //
 // Env: CHAT_LOCAL_BIN (the chat-local binary; default target/debug/chat-local
 // of this repo, or $CARGO_TARGET_DIR/debug/chat-local), CHROMIUM_BIN
-// (default /usr/bin/chromium).
+// (default /usr/bin/chromium), CHAT_LOCAL_TEMPLATE (a synthesized template:
+// chat-local runs that stack, IAM enforced, and the test fails on any denial),
+// CHAT_LOCAL_ARGS (more chat-local options, space-separated, after those).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +49,9 @@ function startServer() {
   if (!existsSync(bin)) {
     throw new Error(`chat-local binary not found at ${bin}: build it with \`cargo build -p chat-local\` or set CHAT_LOCAL_BIN`);
   }
-  const child = spawn(bin, ['--port', '0'], {
+  const template = process.env.CHAT_LOCAL_TEMPLATE ? ['--template', resolve(process.env.CHAT_LOCAL_TEMPLATE)] : [];
+  const extra = (process.env.CHAT_LOCAL_ARGS || '').split(' ').filter(Boolean);
+  const child = spawn(bin, [...template, '--port', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
@@ -292,6 +296,11 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     // The blocked reconnect dials a dead port on purpose; nothing else may fail.
     assert.deepEqual(alice.errors.filter((e) => !e.includes('ws://127.0.0.1:9/')), [], 'alice\'s page logged no errors');
     assert.deepEqual(bob.errors.filter((e) => !/WebSocket/.test(e)), [], 'bob\'s page logged no errors');
+    if (process.env.CHAT_LOCAL_TEMPLATE) {
+      // Everything the app did, the deployed roles allow.
+      const { denied } = await (await fetch(`${server.url}/dev/denied`)).json();
+      assert.deepEqual(denied, [], 'IAM denied calls of the stack about to deploy');
+    }
     t.diagnostic(`done in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
   } catch (e) {
     for (const u of [alice, bob]) {

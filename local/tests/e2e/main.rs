@@ -4,13 +4,17 @@
 //! Three modes, one suite: the default (in-memory adapters, functions
 //! in-process), `CHAT_E2E_BACKEND=aws` (the real adapters on moto and
 //! redis-server) and `CHAT_E2E_FUNCTIONS=watch` (the real adapters, and the
-//! function binaries under `cargo lambda watch`: see [`watch`]).
+//! function binaries under `cargo lambda watch`: see [`watch`]). Any of them
+//! can run the stack a synthesized template describes, each function's IAM
+//! policies enforced: `CHAT_E2E_TEMPLATE=cdk.out/Chat-dev.template.json`
+//! (see [`template`]).
 
 mod chat;
 mod connections_api;
 mod gateway;
 mod queue;
 mod secrets;
+mod template;
 mod watch;
 
 use std::sync::Arc;
@@ -90,6 +94,9 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
             config,
             create_resources: true,
         });
+    }
+    if let Some(stack) = template::from_env() {
+        template::apply(&mut o, stack);
     }
     tweak(&mut o);
     let watch = if watch::enabled() {

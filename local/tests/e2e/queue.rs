@@ -64,3 +64,25 @@ async fn a_record_that_keeps_failing_ends_in_the_dead_letter_queue() {
     assert!(dlq[0]["receiveCount"].as_u64().unwrap() >= 3, "{dlq:?}");
     assert!(dlq[0]["body"].as_str().unwrap().contains("doomed"));
 }
+
+/// Without `ReportBatchItemFailures` on the event source mapping, Lambda
+/// ignores the `batchItemFailures` a response lists: the invocation
+/// succeeded, so the whole batch is deleted, and a record the function
+/// could not store is gone. What a template without the setting would do.
+#[tokio::test]
+async fn without_report_batch_item_failures_a_record_the_function_reports_failed_is_dropped() {
+    if in_process_only("without_report_batch_item_failures…", FAULTS) {
+        return;
+    }
+    let e = spawn_with(|o| o.queue.report_batch_item_failures = false).await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    e.p.faults.fail_next_puts(1);
+    alice.send(&room, "lost").await.unwrap();
+    alice.send(&room, "kept").await.unwrap();
+    e.persisted().await;
+    let page = e.history("alice", &room, "?limit=100").await;
+    let d = e.p.queue.depth().await;
+    assert_eq!(seqs(&page), vec![2], "{page}");
+    assert_eq!(d.dead_letter, 0, "{d:?}");
+}

@@ -1,0 +1,332 @@
+//! Every port call of a function, checked against its role's policies first
+//! ([`crate::iam`]): decorators over the ports that map each call to the
+//! IAM action and resource its AWS adapter needs, and fail it as an
+//! `AccessDenied` would fail the adapter.
+//!
+//! The mapping follows `chat_adapters::dynamo`, `sqs` and `apigw`: which
+//! DynamoDB operation each store method sends, on the table or on `GSI1`.
+//! A transaction (`TransactWriteItems`) needs the action of each of its
+//! items, as IAM authorizes it; `SendMessageBatch` needs `sqs:SendMessage`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_adapters::dynamo::schema;
+use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::model::{
+    ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
+    Reservation, Room,
+};
+use chat_core::ports::{
+    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
+};
+use chat_core::Chat;
+
+use crate::iam::{arns, AccessDenied, Resources, RolePolicies};
+
+/// One function's role and the resources its ports reach.
+pub struct Guard {
+    pub policies: RolePolicies,
+    pub resources: Resources,
+}
+
+/// What a call touches.
+#[derive(Clone, Copy)]
+enum On {
+    Table,
+    Index,
+}
+
+impl Guard {
+    fn dynamo(&self, actions: &[&str], on: On) -> Result<(), StoreError> {
+        let resource = match on {
+            On::Table => arns::table(&self.resources),
+            On::Index => arns::index(&self.resources, schema::GSI1),
+        };
+        for a in actions {
+            self.policies
+                .check(&format!("dynamodb:{a}"), &resource)
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        }
+        Ok(())
+    }
+
+    fn push(&self, method: &str, conn: &ConnectionId) -> Result<(), AccessDenied> {
+        self.policies.check(
+            "execute-api:ManageConnections",
+            &arns::connection(&self.resources, method, conn.as_str()),
+        )
+    }
+}
+
+/// `chat` as function `guard.policies.function()` may use it in AWS: every
+/// port call checked against its role first.
+pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
+    let mut c = chat.clone();
+    c.connections = Arc::new(Guarded(chat.connections.clone(), guard.clone()));
+    c.rooms = Arc::new(Guarded(chat.rooms.clone(), guard.clone()));
+    c.messages = Arc::new(Guarded(chat.messages.clone(), guard.clone()));
+    c.profiles = Arc::new(Guarded(chat.profiles.clone(), guard.clone()));
+    c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
+    c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard));
+    c
+}
+
+struct Guarded<T: ?Sized>(Arc<T>, Arc<Guard>);
+
+use On::{Index, Table};
+
+#[async_trait]
+impl ConnectionStore for Guarded<dyn ConnectionStore> {
+    async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
+        self.1.dynamo(&["PutItem"], Table)?;
+        self.0.put(conn).await
+    }
+    async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.get(id).await
+    }
+    async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError> {
+        self.1.dynamo(&["UpdateItem"], Table)?;
+        self.0.touch(id, expires_at).await
+    }
+    async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.1.dynamo(&["DeleteItem"], Table)?;
+        self.0.delete(id).await
+    }
+    async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
+        if !users.is_empty() {
+            self.1.dynamo(&["Query"], Index)?;
+        }
+        self.0.for_users(users).await
+    }
+}
+
+#[async_trait]
+impl RoomStore for Guarded<dyn RoomStore> {
+    async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
+        // TransactWriteItems of Puts guarded by a ConditionCheck.
+        self.1.dynamo(&["PutItem", "ConditionCheckItem"], Table)?;
+        self.0.create(room, members).await
+    }
+    async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.get(id).await
+    }
+    async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError> {
+        if !ids.is_empty() {
+            self.1.dynamo(&["BatchGetItem"], Table)?;
+        }
+        self.0.get_many(ids).await
+    }
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<Option<Membership>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.membership(room, user).await
+    }
+    async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.members(room).await
+    }
+    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        self.1.dynamo(&["Query"], Index)?;
+        self.0.rooms_of(user).await
+    }
+    async fn add_member(&self, m: &Membership) -> Result<bool, StoreError> {
+        self.1.dynamo(&["PutItem"], Table)?;
+        self.0.add_member(m).await
+    }
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
+        self.1.dynamo(&["DeleteItem"], Table)?;
+        self.0.remove_member(room, user).await
+    }
+    async fn advance_cursor(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        status: ReceiptStatus,
+        seq: Seq,
+    ) -> Result<bool, StoreError> {
+        self.1.dynamo(&["UpdateItem"], Table)?;
+        self.0.advance_cursor(room, user, status, seq).await
+    }
+    async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError> {
+        self.1.dynamo(&["Query"], Index)?;
+        self.0.list_channels(limit).await
+    }
+}
+
+#[async_trait]
+impl MessageStore for Guarded<dyn MessageStore> {
+    async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
+        // Reads the claim, takes the next seq (ADD), writes the claim.
+        self.1
+            .dynamo(&["GetItem", "UpdateItem", "PutItem"], Table)?;
+        self.0.reserve(draft).await
+    }
+    async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.last_seq(room).await
+    }
+    async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
+        if !messages.is_empty() {
+            if let Err(e) = self.1.dynamo(&["BatchWriteItem"], Table) {
+                let why = chat_core::error::chain(&e);
+                return messages
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable(why.clone().into())))
+                    .collect();
+            }
+        }
+        self.0.put_batch(messages).await
+    }
+    async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.range(room, q).await
+    }
+    async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        if !rooms.is_empty() {
+            self.1.dynamo(&["Query"], Table)?;
+        }
+        self.0.latest(rooms).await
+    }
+}
+
+#[async_trait]
+impl ProfileStore for Guarded<dyn ProfileStore> {
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.get(user).await
+    }
+    async fn get_many(&self, users: &[UserId]) -> Result<Vec<Profile>, StoreError> {
+        if !users.is_empty() {
+            self.1.dynamo(&["BatchGetItem"], Table)?;
+        }
+        self.0.get_many(users).await
+    }
+    async fn create_if_absent(&self, p: &Profile) -> Result<Profile, StoreError> {
+        self.1.dynamo(&["PutItem"], Table)?;
+        self.0.create_if_absent(p).await
+    }
+    async fn update(
+        &self,
+        user: &UserId,
+        patch: &ProfilePatch,
+        now: Millis,
+    ) -> Result<Option<Profile>, StoreError> {
+        self.1.dynamo(&["UpdateItem"], Table)?;
+        self.0.update(user, patch, now).await
+    }
+}
+
+#[async_trait]
+impl JobQueue for Guarded<dyn JobQueue> {
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), QueueError> {
+        if !jobs.is_empty() {
+            self.1
+                .policies
+                .check("sqs:SendMessage", &arns::queue(&self.1.resources))
+                .map_err(|e| QueueError(Box::new(e)))?;
+        }
+        self.0.enqueue(jobs).await
+    }
+}
+
+#[async_trait]
+impl Pusher for Guarded<dyn Pusher> {
+    async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError> {
+        // 403 ForbiddenException: the adapter's Transient, as in AWS.
+        self.1
+            .push("POST", conn)
+            .map_err(|e| PushError::Transient(Box::new(e)))?;
+        self.0.post(conn, frame).await
+    }
+    async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError> {
+        self.1
+            .push("DELETE", conn)
+            .map_err(|e| PushError::Transient(Box::new(e)))?;
+        self.0.disconnect(conn).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_core::config::Limits;
+    use serde_json::json;
+
+    fn guard(statements: serde_json::Value) -> Arc<Guard> {
+        let policies = RolePolicies::new(
+            "chat-test",
+            "Role",
+            vec![(
+                "p".into(),
+                json!({"Version":"2012-10-17","Statement":statements}),
+            )],
+            crate::iam::DenialLog::default(),
+        )
+        .expect("valid");
+        Arc::new(Guard {
+            policies,
+            resources: Resources {
+                region: "us-east-1".into(),
+                table_name: "chat".into(),
+                queue_name: "q".into(),
+                api_id: "api".into(),
+                stage: "dev".into(),
+            },
+        })
+    }
+
+    #[tokio::test]
+    async fn each_port_call_needs_its_action_on_its_resource() {
+        let (chat, _mem) = Chat::in_memory(Limits::default());
+        let table = "arn:aws:dynamodb:us-east-1:123456789012:table/chat";
+        // Reads of the table only: not the index, no writes, no queue.
+        let g = guarded(
+            &chat,
+            guard(
+                json!([{"Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:Query"],"Resource":table}]),
+            ),
+        );
+        let conn = ConnectionId::parse("abc=").unwrap();
+        let user = UserId::parse("alice").unwrap();
+        assert!(g.connections.get(&conn).await.is_ok());
+        let e = g
+            .connections
+            .for_users(std::slice::from_ref(&user))
+            .await
+            .unwrap_err();
+        let text = chat_core::error::chain(&e);
+        assert!(
+            text.contains("dynamodb:Query") && text.contains("table/chat/index/GSI1"),
+            "{text}"
+        );
+        assert!(g.connections.delete(&conn).await.is_err());
+        let job = Job::MarkDelivered {
+            room_id: RoomId::parse("r1").unwrap(),
+            seq: 1,
+            user_ids: vec![user.clone()],
+            notify: vec![],
+        };
+        let e = g.queue.enqueue(&[job]).await.unwrap_err();
+        let e = chat_core::error::chain(&e);
+        assert!(
+            e.contains("sqs:SendMessage") && e.contains("arn:aws:sqs:us-east-1:123456789012:q"),
+            "{e}"
+        );
+        let e = g.pusher.post(&conn, b"{}").await.unwrap_err();
+        let e = chat_core::error::chain(&e);
+        assert!(
+            e.contains("execute-api:ManageConnections")
+                && e.contains("api/dev/POST/@connections/abc="),
+            "{e}"
+        );
+        // Nothing asked, nothing needed.
+        assert!(g.connections.for_users(&[]).await.is_ok());
+    }
+}
