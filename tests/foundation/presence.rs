@@ -77,6 +77,38 @@ async fn ping_answers_pong_and_keeps_the_connection_online() {
     p.clock.advance(ttl - 1000);
     let (_, b) = p.rest(Some(&alice.token), "GET", "/users/bob", None).await;
     assert_eq!(b["presence"], "online", "the ping extended bob's presence");
+    // By exactly one TTL from the ping, not forever.
+    p.clock.advance(1000 + 1);
+    let (_, b) = p.rest(Some(&alice.token), "GET", "/users/bob", None).await;
+    assert_eq!(b["presence"], "offline", "one TTL after the ping");
+}
+
+#[tokio::test]
+async fn a_room_lists_which_members_are_online() {
+    let p = Platform::default();
+    let alice = p.connect("alice").await;
+    let bob = p.connect("bob").await;
+    let carol = p.connect("carol").await;
+    let room = p.create_room(&alice, "group", "g", &[&bob, &carol]).await;
+    p.disconnect(&carol).await;
+    let (status, detail) = p
+        .rest(Some(&alice.token), "GET", &format!("/rooms/{room}"), None)
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let presence: std::collections::BTreeMap<String, String> = detail["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| {
+            (
+                m["userId"].as_str().unwrap_or_default().to_owned(),
+                m["presence"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(presence["alice"], "online");
+    assert_eq!(presence["bob"], "online");
+    assert_eq!(presence["carol"], "offline");
 }
 
 #[tokio::test]

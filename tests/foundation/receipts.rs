@@ -83,4 +83,9 @@ async fn mark_read_sends_read_receipts_and_clears_unread_counts() {
     p.send(&bob, json!({"action":"markRead","roomId":room,"seq":99}))
         .await;
     assert_eq!(bob.one("error")["code"], "bad_request");
+    // The last message itself may be marked read.
+    p.send(&bob, json!({"action":"markRead","roomId":room,"seq":3}))
+        .await;
+    assert_eq!(alice.one("receipt")["seq"], 3);
+    assert!(bob.take("error").is_empty());
 }

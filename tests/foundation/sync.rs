@@ -83,4 +83,18 @@ async fn sync_pages_with_has_more_and_refuses_rooms_the_caller_is_not_in() {
         ),
         (2, Some(true))
     );
+    // Exactly a page left: all of it, and nothing more to come.
+    p.send(
+        &alice,
+        json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":1}]}),
+    )
+    .await;
+    let r = alice.one("syncResult");
+    assert_eq!(
+        (
+            r["messages"].as_array().unwrap().len(),
+            r["hasMore"].as_bool()
+        ),
+        (2, Some(false))
+    );
 }
