@@ -162,31 +162,22 @@ mod tests {
     async fn a_send_records_acceptance_fanout_and_failed_and_gone_pushes() {
         use chat_core::metrics::{capture::Capture, Metric};
         let (chat, mem) = Chat::in_memory(Limits::default());
-        let user = |id: &str| Identity {
-            user_id: UserId::parse(id).unwrap(),
-            name: None,
-        };
-        let conn = |id: &str| ConnectionId::parse(id).unwrap();
-        chat.connect(conn(CONN), &user("alice")).await.unwrap();
-        let _alice = mem.pusher.open(&conn(CONN));
-        let req = CreateRoomRequest {
-            name: Some("g".into()),
-            kind: RoomKind::Group,
-            members: vec![UserId::parse("bob").unwrap()],
-        };
-        let (_, room) = chat.create_room(&user("alice"), req).await.unwrap();
         // Bob joins with three connections: two whose sockets are gone (the
         // pusher has never seen them: 410) and one that keeps failing.
-        for c in ["BobGoneOne00=", "BobGoneTwo00=", "BobThrottled="] {
-            chat.connect(conn(c), &user("bob")).await.unwrap();
-        }
-        let _bob = mem.pusher.open(&conn("BobThrottled="));
-        mem.pusher.fail_next_posts(&conn("BobThrottled="), 100);
+        let throttled = "BobThrottled=";
+        let (room, _sockets) = room_with_bob_on(
+            &chat,
+            &mem,
+            &["BobGoneOne00=", "BobGoneTwo00=", throttled],
+            &[throttled],
+        )
+        .await;
+        mem.pusher
+            .fail_next_posts(&ConnectionId::parse(throttled).unwrap(), 100);
 
         // What this test records on its own thread, whatever the others do.
         let cap = Capture::start();
-        let event = fixture(room.room.room_id.as_ref());
-        assert_eq!(handle(&chat, event).await.status_code, 200);
+        assert_eq!(handle(&chat, fixture(&room)).await.status_code, 200);
 
         let m = cap.recorded();
         assert_eq!(cap.sum(Metric::MessagesAccepted), 1.0, "{m:?}");
@@ -194,5 +185,86 @@ mod tests {
         assert_eq!(cap.sum(Metric::FanoutSize), 3.0, "{m:?}");
         assert_eq!(cap.sum(Metric::PushesGone), 2.0, "{m:?}");
         assert!(cap.sum(Metric::PushesFailed) >= 1.0, "{m:?}");
+    }
+
+    /// A room of alice and bob, bob on the given connections; returns the
+    /// room id. Connections named in `live` get a socket; the others are
+    /// gone (410) from the start.
+    async fn room_with_bob_on(
+        chat: &Chat,
+        mem: &chat_core::service::MemoryBackends,
+        bob_conns: &[&str],
+        live: &[&str],
+    ) -> (String, Vec<tokio::sync::mpsc::UnboundedReceiver<String>>) {
+        let user = |id: &str| Identity {
+            user_id: UserId::parse(id).unwrap(),
+            name: None,
+        };
+        let conn = |id: &str| ConnectionId::parse(id).unwrap();
+        chat.connect(conn(CONN), &user("alice")).await.unwrap();
+        let mut sockets = vec![mem.pusher.open(&conn(CONN))];
+        let req = CreateRoomRequest {
+            name: Some("g".into()),
+            kind: RoomKind::Group,
+            members: vec![UserId::parse("bob").unwrap()],
+        };
+        let (_, room) = chat.create_room(&user("alice"), req).await.unwrap();
+        for c in bob_conns {
+            chat.connect(conn(c), &user("bob")).await.unwrap();
+        }
+        sockets.extend(live.iter().map(|c| mem.pusher.open(&conn(c))));
+        (room.room.room_id.to_string(), sockets)
+    }
+
+    #[tokio::test]
+    async fn failed_and_gone_pushes_are_each_recorded_alone_and_a_clean_send_records_neither() {
+        use chat_core::metrics::{capture::Capture, Metric};
+        let pushes = |cap: &Capture| {
+            cap.recorded()
+                .iter()
+                .filter(|r| matches!(r.metric, Metric::PushesFailed | Metric::PushesGone))
+                .map(|r| (r.metric.name(), r.value))
+                .collect::<Vec<_>>()
+        };
+
+        // Only a gone connection.
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let (room, _sockets) = room_with_bob_on(
+            &chat,
+            &mem,
+            &["BobGoneOne00=", "BobLive0000="],
+            &["BobLive0000="],
+        )
+        .await;
+        let cap = Capture::start();
+        assert_eq!(handle(&chat, fixture(&room)).await.status_code, 200);
+        assert_eq!(
+            pushes(&cap),
+            vec![("PushesFailed", 0.0), ("PushesGone", 1.0)]
+        );
+        drop(cap);
+
+        // Only a connection that keeps failing.
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let (room, _sockets) =
+            room_with_bob_on(&chat, &mem, &["BobThrottled="], &["BobThrottled="]).await;
+        mem.pusher
+            .fail_next_posts(&ConnectionId::parse("BobThrottled=").unwrap(), 100);
+        let cap = Capture::start();
+        assert_eq!(handle(&chat, fixture(&room)).await.status_code, 200);
+        assert_eq!(
+            pushes(&cap),
+            vec![("PushesFailed", 1.0), ("PushesGone", 0.0)]
+        );
+        drop(cap);
+
+        // Every push succeeds: no push metric at all.
+        let (chat, mem) = Chat::in_memory(Limits::default());
+        let (room, _sockets) =
+            room_with_bob_on(&chat, &mem, &["BobLive0000="], &["BobLive0000="]).await;
+        let cap = Capture::start();
+        assert_eq!(handle(&chat, fixture(&room)).await.status_code, 200);
+        assert_eq!(cap.sum(Metric::MessagesAccepted), 1.0);
+        assert_eq!(pushes(&cap), vec![]);
     }
 }
