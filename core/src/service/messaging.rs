@@ -97,22 +97,13 @@ impl Chat {
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
         };
-        let message = match self.messages.reserve(draft).await? {
-            Reservation::Duplicate(existing) => {
-                // A resend: same ack, no second message. Enqueue again in case
-                // the first attempt died between reserving and enqueueing
-                // (persisting is idempotent, so this never duplicates).
-                self.queue
-                    .enqueue(&[Job::PersistMessage {
-                        message: existing.clone(),
-                    }])
-                    .await?;
-                info!(message_id = %existing.message_id, seq = existing.seq, "duplicate clientMsgId, acked again");
-                self.reply(&caller.connection_id, &ServerFrame::ack(&existing))
-                    .await;
-                return Ok(());
-            }
-            Reservation::New(m) => m,
+        let (message, resend) = match self.messages.reserve(draft).await? {
+            // A resend: the same message, never a second one. Its first attempt
+            // may have died anywhere after reserving (before the enqueue, or
+            // mid fan-out), so it is enqueued and pushed again; persisting is
+            // idempotent and clients de-duplicate pushes by `messageId`.
+            Reservation::Duplicate(existing) => (existing, true),
+            Reservation::New(m) => (m, false),
         };
         // Durable first: only a queued message is delivered and acked.
         self.queue
@@ -120,15 +111,20 @@ impl Chat {
                 message: message.clone(),
             }])
             .await?;
-
+        // From here on the message is durable: nothing below answers an
+        // error, since that would invite a retry of a message that exists.
+        // A member this push misses recovers it with `sync`.
         let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
-        let targets: Vec<_> = self
-            .connections
-            .for_users(&member_ids)
-            .await?
-            .into_iter()
-            .filter(|c| c.connection_id != caller.connection_id)
-            .collect();
+        let targets: Vec<_> = match self.connections.for_users(&member_ids).await {
+            Ok(conns) => conns
+                .into_iter()
+                .filter(|c| c.connection_id != caller.connection_id)
+                .collect(),
+            Err(e) => {
+                warn!(message_id = %message.message_id, error = %crate::error::chain(&e), "could not look up the members' connections; they recover the message with sync");
+                Vec::new()
+            }
+        };
         let fanout = targets.len();
         let bytes = ServerFrame::Message(MessageView::from(&message))
             .encode()
@@ -138,11 +134,15 @@ impl Chat {
             .await;
         // Retries and cleanup happen after the ack: they never delay it.
         let round = self.settle(round, &bytes).await;
-        info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "message accepted");
-        crate::metrics::record(&[
-            (crate::metrics::Metric::MessagesAccepted, 1.0),
-            (crate::metrics::Metric::FanoutSize, fanout as f64),
-        ]);
+        if resend {
+            info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "duplicate clientMsgId: enqueued and pushed again, acked again");
+        } else {
+            info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "message accepted");
+            crate::metrics::record(&[
+                (crate::metrics::Metric::MessagesAccepted, 1.0),
+                (crate::metrics::Metric::FanoutSize, fanout as f64),
+            ]);
+        }
 
         let reached: BTreeSet<UserId> = round
             .delivered
