@@ -14,6 +14,7 @@
 //! | membership | `ROOM#{roomId}` | `MEMBER#{userId}` | `USER#{userId}` | `ROOM#{roomId}` | |
 //! | idempotency key | `ROOM#{roomId}` | `CMID#{userId}#{clientMsgId}` | | | 30 days |
 //! | message | `MSGS#{roomId}` | `{seq:020}` | | | |
+//! | seq slot (`slot` or `burned`) | `SEQS#{roomId}` | `{seq:020}` | | | 30 days |
 //! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
 //!
@@ -37,7 +38,8 @@
 //! | `RoomStore::rooms_of` (user → rooms) | Query GSI1 `GSI1PK=USER#{u}`, `begins_with(GSI1SK, "ROOM#")` |
 //! | `RoomStore::advance_cursor` | UpdateItem `SET x = :s` with condition `x < :s` |
 //! | `RoomStore::list_channels` | Query GSI1 `GSI1PK=CHANNELS`, newest first, `Limit` |
-//! | `MessageStore::reserve` | GetItem `CMID#…`, UpdateItem `ADD seq` on `SEQ`, conditional PutItem `CMID#…` |
+//! | `MessageStore::reserve` | GetItem `CMID#…`, UpdateItem `ADD seq` on `SEQ`, TransactWriteItems: `CMID#…` + `SEQS#…` slot, both conditional |
+//! | `MessageStore::settle` | conditional PutItem of a `burned` slot (`ALL_OLD` on failure) |
 //! | `MessageStore::last_seq` | GetItem `SEQ` |
 //! | `MessageStore::put_batch` | BatchWriteItem (25 per call, `UnprocessedItems` retried with backoff) |
 //! | `MessageStore::range` | Query `PK=MSGS#{r}`, `SK BETWEEN`, `ScanIndexForward`, `Limit` |
@@ -57,15 +59,22 @@
 //!    senders in a busy room never conflict and never share a value; it is
 //!    never decremented, so a `seq` is never reused (and the counter lives in
 //!    DynamoDB, so flushing Redis cannot reset it).
-//! 3. PutItem the `CMID#` item holding the whole message, with condition
-//!    `attribute_not_exists(PK)`. Success → `New`. A failed condition means a
-//!    concurrent reservation of the same key won between steps 1 and 3: its
-//!    message is returned as `Duplicate` (read from the failed condition's
-//!    `ALL_OLD` item, or a consistent GetItem), and our `seq` is left unused.
+//! 3. TransactWriteItems: the `CMID#` item and the seq's slot
+//!    (`SEQS#{room}`/`{seq}`), both holding the whole message, each with
+//!    condition `attribute_not_exists(PK)`. Success → `New`. A cancelled
+//!    transaction means either a concurrent reservation of the same key won
+//!    between steps 1 and 3 (a consistent GetItem of `CMID#` finds its
+//!    message: `Duplicate`, and our `seq` is left unused), or `settle` burned
+//!    our seq in that instant (no `CMID#`: count again, at most 3 times).
 //!
 //! So the price of a lost race is a gap in the room's sequence, never a
-//! duplicate or a reuse. Gaps are harmless: clients page by `seq` ranges and
-//! never expect contiguity. The alternative, an optimistic TransactWriteItems
+//! duplicate or a reuse. A gap is never ambiguous: `settle` (what `sync` calls
+//! for a seq with no stored message) puts a `burned` slot on condition that no
+//! slot exists; if the reservation's slot is there it answers its message
+//! instead, and a claim after a burn fails on the slot. Either way the answer
+//! is final, which is what lets clients tell a missing message from a burned
+//! seq (docs/PROTOCOL.md). The slot doubles the reservation's write cost (a
+//! transaction of two items). The alternative, an optimistic TransactWriteItems
 //! (`SET seq = :n` if `seq = :n-1` plus the claim), has no gaps but makes every
 //! concurrent sender in a room conflict and retry, costs twice the write
 //! capacity, and still needs a read first; a busy room is exactly where that

@@ -84,3 +84,80 @@ async fn sync_pages_with_has_more_and_refuses_rooms_the_caller_is_not_in() {
         (2, Some(true))
     );
 }
+
+#[tokio::test]
+async fn sync_is_gap_free_it_stores_a_reserved_message_and_names_burned_seqs() {
+    let p = Platform::default();
+    let (alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    let send =
+        |cmid: &str| json!({"action":"sendMessage","roomId":room,"clientMsgId":cmid,"body":cmid});
+    p.send(&alice, send("c1")).await;
+    // Seq 2 is burned (a reservation that lost a race leaves one); seq 3 is
+    // reserved, but the queue refused it and the sender never retried.
+    let room_id = chat_core::ids::RoomId::parse(&room).unwrap();
+    assert_eq!(p.mem.messages.skip_seq(&room_id), 2);
+    p.mem.queue.fail_next_enqueues(1);
+    p.send(&alice, send("c3")).await;
+    p.send(&alice, send("c4")).await;
+    p.persist().await;
+    bob.take("message");
+
+    p.send(
+        &bob,
+        json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":0}]}),
+    )
+    .await;
+    let r = bob.one("syncResult");
+    let got: Vec<(u64, &str)> = r["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["seq"].as_u64().unwrap(), m["body"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(1, "c1"), (3, "c3"), (4, "c4")]);
+    assert_eq!(
+        (&r["burned"], &r["throughSeq"], &r["hasMore"]),
+        (&json!([2]), &json!(4), &json!(false))
+    );
+    // The reserved message is in history from now on.
+    assert_eq!(p.mem.messages.stored_count(), 3);
+}
+
+#[tokio::test]
+async fn a_page_counts_burned_seqs_and_the_next_page_starts_at_through_seq() {
+    let p = Platform::new(Limits {
+        history_page_max: 2,
+        ..Limits::default()
+    });
+    let mut alice = p.connect("alice").await;
+    let room = p.create_room(&alice, "group", "g", &[]).await;
+    let room_id = chat_core::ids::RoomId::parse(&room).unwrap();
+    p.mem.messages.skip_seq(&room_id);
+    p.mem.messages.skip_seq(&room_id);
+    p.send(
+        &alice,
+        json!({"action":"sendMessage","roomId":room,"clientMsgId":"c3","body":"x"}),
+    )
+    .await;
+    p.persist().await;
+    let sync = |after: u64| json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":after}]});
+    p.send(&alice, sync(0)).await;
+    let r = alice.one("syncResult");
+    assert_eq!(
+        (
+            &r["messages"],
+            &r["burned"],
+            &r["throughSeq"],
+            &r["hasMore"]
+        ),
+        (&json!([]), &json!([1, 2]), &json!(2), &json!(true))
+    );
+    p.send(&alice, sync(2)).await;
+    let r = alice.one("syncResult");
+    assert_eq!(r["messages"][0]["seq"], 3);
+    assert_eq!(
+        (&r["burned"], &r["throughSeq"], &r["hasMore"]),
+        (&json!([]), &json!(3), &json!(false))
+    );
+}

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use chat_core::error::StoreError;
 use chat_core::ids::{RoomId, Seq};
-use chat_core::model::{Message, MessageDraft, Reservation};
+use chat_core::model::{Message, MessageDraft, Reservation, SeqFate};
 use chat_core::ports::{MessageStore, RangeQuery};
 
 /// Fault injection in front of any [`MessageStore`]: the next `n` message
@@ -45,6 +45,10 @@ impl MessageStore for FailingPuts {
 
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.last_seq(room).await
+    }
+
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        self.inner.settle(room, seq).await
     }
 
     async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
