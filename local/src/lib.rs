@@ -20,6 +20,7 @@
 //! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
+pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod queue;
@@ -42,12 +43,12 @@ use chat_core::ports::{Clock, SystemClock};
 use chat_core::service::MemoryBackends;
 use chat_core::Chat;
 use chat_twin::events::{self, WsApi};
-use chat_twin::FailingPuts;
 use chat_twin::{mint_hs256, MintOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use crate::faults::Faults;
 use crate::functions::{names, Functions};
 use crate::gateway::{Gateway, GatewayLimits};
 use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
@@ -139,7 +140,7 @@ impl Queue {
 struct App {
     gateway: Arc<Gateway>,
     queue: Arc<Queue>,
-    faults: Arc<FailingPuts>,
+    faults: Arc<Faults>,
     functions: Arc<Functions>,
     secret: String,
     stage: String,
@@ -154,8 +155,8 @@ pub struct Running {
     /// The in-memory adapters; with the `aws` backend only the pusher (the
     /// sockets of this twin) is used.
     pub mem: MemoryBackends,
-    /// Fault injection in front of the message store (both backends).
-    pub faults: Arc<FailingPuts>,
+    /// The fault lab in front of the ports (both backends; see [`faults`]).
+    pub faults: Arc<Faults>,
     pub gateway: Arc<Gateway>,
     pub queue: Arc<Queue>,
     secret: String,
@@ -271,8 +272,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             (chat, Some((sqs, queue_url, config.dlq_url.clone())))
         }
     };
-    let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
-    chat.messages = faults.clone();
+    let faults = Arc::new(Faults::install(&mut chat));
     let functions = Arc::new(match &opts.lambda_endpoint {
         Some(url) => Functions::remote(url),
         None => Functions::in_process(&chat, verifier).map_err(other)?,
@@ -457,21 +457,21 @@ async fn dev_dlq(State(app): State<Arc<App>>) -> Response {
     )
 }
 
-/// `POST /dev/faults {"failNextPuts": n}`: the next n message writes fail, to
-/// watch the queue retry them (and, past `maxReceiveCount`, dead-letter them).
+/// `POST /dev/faults`: stages faults (README, "Fault lab").
 async fn dev_faults(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let n = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["failNextPuts"].as_u64());
-    match n.and_then(|n| u32::try_from(n).ok()) {
-        Some(n) => {
-            app.faults.fail_next_puts(n);
-            json_response(StatusCode::OK, json!({ "failNextPuts": n }))
-        }
-        None => json_response(
+    match app.faults.stage(&body).await {
+        Ok(staged) => json_response(StatusCode::OK, staged),
+        Err(e @ faults::StageError::BadRequest(_)) => json_response(
             StatusCode::BAD_REQUEST,
-            json!({"error":{"code":"bad_request","message":"expected {\"failNextPuts\": n}"}}),
+            json!({"error":{"code":"bad_request","message":e.to_string()}}),
         ),
+        Err(e) => {
+            tracing::warn!(error = %chat_core::error::chain(&e), "could not stage faults");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error":{"code":"internal","message":"internal error"}}),
+            )
+        }
     }
 }
 

@@ -318,3 +318,25 @@ async fn a_push_that_fails_transiently_is_retried() {
         "a throttled connection is not gone"
     );
 }
+
+#[tokio::test]
+async fn a_failure_after_the_message_is_queued_still_acks_and_sync_recovers_it() {
+    let p = Platform::default();
+    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    // The members' connections cannot be looked up after the enqueue.
+    p.lab.fail_store(chat_twin::StoreOp::ConnectionsForUsers, 1);
+    p.send(&alice, send(&room, "c1", "durable")).await;
+    assert_eq!(alice.one("ack")["seq"], 1);
+    assert!(alice.take("error").is_empty(), "a durable message is acked");
+    p.persist().await;
+    p.send(
+        &bob,
+        json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":0}]}),
+    )
+    .await;
+    let r = bob.one("syncResult");
+    assert_eq!(r["messages"][0]["body"], "durable");
+    // The push never happened: the only copy bob has is the synced one.
+    assert!(bob.take("message").is_empty());
+}

@@ -1,12 +1,18 @@
+//! Faults a managed service can have, staged on purpose in front of the
+//! ports: [`FailingPuts`] (message writes) and the [`FaultLab`] (pushes to a
+//! connection, the queue, any named store operation).
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use chat_core::error::StoreError;
-use chat_core::ids::{RoomId, Seq};
-use chat_core::model::{Message, MessageDraft, Reservation, SeqFate};
-use chat_core::ports::{MessageStore, RangeQuery};
+use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::model::{ConnectionRecord, Job, Message, MessageDraft, Reservation, SeqFate};
+use chat_core::ports::{ConnectionStore, JobQueue, MessageStore, Pusher, RangeQuery};
+use chat_core::service::Chat;
 
 /// Fault injection in front of any [`MessageStore`]: the next `n` message
 /// writes fail as if the database were down, whatever the backend. The local
@@ -83,6 +89,275 @@ impl MessageStore for FailingPuts {
     }
 
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        self.inner.latest(rooms).await
+    }
+}
+
+/// How a staged push fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushFailure {
+    /// Throttled or 5xx: the platform retries it, then leaves it to `sync`.
+    Transient,
+    /// 410: the platform forgets the connection.
+    Gone,
+}
+
+/// A store operation the lab can fail, named `store.operation` as in
+/// `POST /dev/faults {"failStore": {"op": "connections.forUsers", "n": 1}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreOp {
+    ConnectionsPut,
+    ConnectionsGet,
+    ConnectionsTouch,
+    ConnectionsDelete,
+    ConnectionsForUsers,
+    MessagesReserve,
+    MessagesLastSeq,
+    MessagesSettle,
+    MessagesRange,
+    MessagesLatest,
+}
+
+impl StoreOp {
+    /// Every operation with its name.
+    pub const ALL: [(StoreOp, &'static str); 10] = [
+        (StoreOp::ConnectionsPut, "connections.put"),
+        (StoreOp::ConnectionsGet, "connections.get"),
+        (StoreOp::ConnectionsTouch, "connections.touch"),
+        (StoreOp::ConnectionsDelete, "connections.delete"),
+        (StoreOp::ConnectionsForUsers, "connections.forUsers"),
+        (StoreOp::MessagesReserve, "messages.reserve"),
+        (StoreOp::MessagesLastSeq, "messages.lastSeq"),
+        (StoreOp::MessagesSettle, "messages.settle"),
+        (StoreOp::MessagesRange, "messages.range"),
+        (StoreOp::MessagesLatest, "messages.latest"),
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(op, _)| *op)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(op, _)| *op == self)
+            .map_or("unknown", |(_, n)| n)
+    }
+}
+
+/// Which pushes a staged push fault hits.
+struct PushFault {
+    /// `None`: any connection.
+    target: Option<ConnectionId>,
+    failure: PushFailure,
+    remaining: u32,
+}
+
+/// The fault lab: faults staged on purpose in front of the platform's ports,
+/// whatever the backend, and consumed as the calls come. [`FaultLab::install`]
+/// puts its decorators around a [`Chat`]'s pusher, queue, connection store
+/// and message store; the local platform stages faults through
+/// `POST /dev/faults`, the acceptance tests directly.
+#[derive(Default)]
+pub struct FaultLab {
+    pushes: Mutex<Vec<PushFault>>,
+    enqueues: AtomicU32,
+    ops: Mutex<HashMap<StoreOp, u32>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn take_one(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+impl FaultLab {
+    /// Wraps `chat`'s ports in the lab's decorators; returns the lab.
+    pub fn install(chat: &mut Chat) -> Arc<FaultLab> {
+        let lab = Arc::new(FaultLab::default());
+        chat.pusher = Arc::new(FaultyPusher {
+            inner: chat.pusher.clone(),
+            lab: lab.clone(),
+        });
+        chat.queue = Arc::new(FaultyQueue {
+            inner: chat.queue.clone(),
+            lab: lab.clone(),
+        });
+        chat.connections = Arc::new(FaultyConnections {
+            inner: chat.connections.clone(),
+            lab: lab.clone(),
+        });
+        chat.messages = Arc::new(FaultyMessages {
+            inner: chat.messages.clone(),
+            lab: lab.clone(),
+        });
+        lab
+    }
+
+    /// The next `n` pushes to `target` (`None`: to any connection) fail.
+    /// Staging again for the same target replaces what is left of it.
+    pub fn fail_pushes(&self, target: Option<ConnectionId>, failure: PushFailure, n: u32) {
+        let mut g = lock(&self.pushes);
+        g.retain(|f| f.target != target);
+        g.push(PushFault {
+            target,
+            failure,
+            remaining: n,
+        });
+    }
+
+    /// The queue refuses the next `n` sends.
+    pub fn refuse_enqueues(&self, n: u32) {
+        self.enqueues.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` calls to `op` fail as if the database were down.
+    pub fn fail_store(&self, op: StoreOp, n: u32) {
+        lock(&self.ops).insert(op, n);
+    }
+
+    /// How many staged push failures are still to come.
+    pub fn pushes_pending(&self) -> u32 {
+        lock(&self.pushes).iter().map(|f| f.remaining).sum()
+    }
+
+    /// Clears every staged fault of the lab.
+    pub fn clear(&self) {
+        lock(&self.pushes).clear();
+        self.enqueues.store(0, Ordering::SeqCst);
+        lock(&self.ops).clear();
+    }
+
+    fn push_fault(&self, conn: &ConnectionId) -> Option<PushFailure> {
+        let mut g = lock(&self.pushes);
+        // A fault staged for this connection comes before one for any.
+        let i = g
+            .iter()
+            .position(|f| f.remaining > 0 && f.target.as_ref() == Some(conn))
+            .or_else(|| g.iter().position(|f| f.remaining > 0 && f.target.is_none()))?;
+        g[i].remaining -= 1;
+        Some(g[i].failure)
+    }
+
+    fn store_fault(&self, op: StoreOp) -> Result<(), StoreError> {
+        let mut g = lock(&self.ops);
+        match g.get_mut(&op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Err(StoreError::unavailable(format!(
+                    "injected failure: {} unavailable",
+                    op.name()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+struct FaultyPusher {
+    inner: Arc<dyn Pusher>,
+    lab: Arc<FaultLab>,
+}
+
+#[async_trait]
+impl Pusher for FaultyPusher {
+    async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError> {
+        match self.lab.push_fault(conn) {
+            Some(PushFailure::Transient) => {
+                Err(PushError::Transient("injected failure: throttled".into()))
+            }
+            Some(PushFailure::Gone) => Err(PushError::Gone),
+            None => self.inner.post(conn, frame).await,
+        }
+    }
+
+    async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError> {
+        self.inner.disconnect(conn).await
+    }
+}
+
+struct FaultyQueue {
+    inner: Arc<dyn JobQueue>,
+    lab: Arc<FaultLab>,
+}
+
+#[async_trait]
+impl JobQueue for FaultyQueue {
+    async fn enqueue(&self, jobs: &[Job]) -> Result<(), QueueError> {
+        if take_one(&self.lab.enqueues) {
+            return Err(QueueError(
+                "injected failure: queue refused the send".into(),
+            ));
+        }
+        self.inner.enqueue(jobs).await
+    }
+}
+
+struct FaultyConnections {
+    inner: Arc<dyn ConnectionStore>,
+    lab: Arc<FaultLab>,
+}
+
+#[async_trait]
+impl ConnectionStore for FaultyConnections {
+    async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
+        self.lab.store_fault(StoreOp::ConnectionsPut)?;
+        self.inner.put(conn).await
+    }
+    async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.lab.store_fault(StoreOp::ConnectionsGet)?;
+        self.inner.get(id).await
+    }
+    async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError> {
+        self.lab.store_fault(StoreOp::ConnectionsTouch)?;
+        self.inner.touch(id, expires_at).await
+    }
+    async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.lab.store_fault(StoreOp::ConnectionsDelete)?;
+        self.inner.delete(id).await
+    }
+    async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
+        self.lab.store_fault(StoreOp::ConnectionsForUsers)?;
+        self.inner.for_users(users).await
+    }
+}
+
+struct FaultyMessages {
+    inner: Arc<dyn MessageStore>,
+    lab: Arc<FaultLab>,
+}
+
+#[async_trait]
+impl MessageStore for FaultyMessages {
+    async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesReserve)?;
+        self.inner.reserve(draft).await
+    }
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesSettle)?;
+        self.inner.settle(room, seq).await
+    }
+    async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesLastSeq)?;
+        self.inner.last_seq(room).await
+    }
+    /// Message writes fail through [`FailingPuts`] (`failNextPuts`).
+    async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
+        self.inner.put_batch(messages).await
+    }
+    async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesRange)?;
+        self.inner.range(room, q).await
+    }
+    async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesLatest)?;
         self.inner.latest(rooms).await
     }
 }
