@@ -9,6 +9,7 @@
 mod chat;
 mod connections_api;
 mod gateway;
+mod lost;
 mod queue;
 mod secrets;
 mod watch;
