@@ -135,7 +135,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest, ScalarAttributeType,
-    TimeToLiveSpecification, WriteRequest,
+    TimeToLiveSpecification, TimeToLiveStatus, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use chat_core::error::StoreError;
@@ -428,7 +428,10 @@ pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
 }
 
 /// Creates the chat table exactly as the CDK stack does (on-demand capacity),
-/// with TTL on [`schema::TTL`]: for tests and the local platform.
+/// with TTL on [`schema::TTL`]: for tests and the local platform. Idempotent:
+/// a table of that name with the same keys and index is kept as it is (so a
+/// restarted `chat-local --create-resources` finds its data), one with other
+/// keys is an error.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -444,7 +447,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
             .build()
             .map_err(StoreError::unavailable)
     };
-    client
+    let created = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -468,8 +471,17 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
                 .map_err(StoreError::unavailable)?,
         )
         .send()
-        .await
-        .map_err(sdk)?;
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return check_existing_table(client, name).await;
+        }
+        Err(e) => return Err(sdk(e)),
+    }
     client
         .update_time_to_live()
         .table_name(name)
@@ -483,5 +495,64 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .send()
         .await
         .map_err(sdk)?;
+    Ok(())
+}
+
+/// The table exists already: it must have the keys and the index this code
+/// reads, and TTL on [`schema::TTL`] (enabled when it is not).
+async fn check_existing_table(client: &Client, name: &str) -> Result<(), StoreError> {
+    let out = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(sdk)?;
+    let table = out
+        .table
+        .ok_or_else(|| StoreError::unavailable("DescribeTable answered no table"))?;
+    let keys: Vec<(&str, &KeyType)> = table
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name(), k.key_type()))
+        .collect();
+    let has_index = table
+        .global_secondary_indexes()
+        .iter()
+        .any(|i| i.index_name() == Some(schema::GSI1));
+    if keys != [(schema::PK, &KeyType::Hash), (schema::SK, &KeyType::Range)] || !has_index {
+        return Err(StoreError::unavailable(format!(
+            "table {name} exists with other keys or without {}",
+            schema::GSI1
+        )));
+    }
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(sdk)?;
+    let enabled = ttl.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(schema::TTL)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if !enabled {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(schema::TTL)
+                    .build()
+                    .map_err(StoreError::unavailable)?,
+            )
+            .send()
+            .await
+            .map_err(sdk)?;
+    }
+    tracing::info!(table = name, "table exists with the expected keys; kept");
     Ok(())
 }

@@ -33,7 +33,7 @@ impl Env {
 
 /// Reads `client`'s frames into `timeline`, sending the syncs it asks for,
 /// until it holds `room` through `seq` with nothing outstanding.
-async fn follow(client: &mut ChatClient, timeline: &mut Timeline, room: &str, seq: u64) {
+pub async fn follow(client: &mut ChatClient, timeline: &mut Timeline, room: &str, seq: u64) {
     while timeline.through(room) < seq || !timeline.is_settled(room) {
         let frame = client.next().await.unwrap_or_else(|| {
             panic!(

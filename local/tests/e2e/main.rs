@@ -8,6 +8,7 @@
 
 mod chat;
 mod connections_api;
+mod crash;
 mod gateway;
 mod lost;
 mod queue;
