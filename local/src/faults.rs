@@ -78,6 +78,11 @@ impl Faults {
         self.puts.fail_next_puts(n);
     }
 
+    /// What is still staged: `{"pushesPending": n}` (failures to come).
+    pub fn pending(&self) -> Value {
+        json!({ "pushesPending": self.lab.pushes_pending() })
+    }
+
     /// Stages what `body` asks for; answers what was staged.
     pub async fn stage(&self, body: &[u8]) -> Result<Value, StageError> {
         let stage: Stage = serde_json::from_slice(body)

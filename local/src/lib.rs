@@ -347,7 +347,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         .route("/dev/config", get(dev_config))
         .route("/dev/queue", get(dev_queue))
         .route("/dev/dlq", get(dev_dlq))
-        .route("/dev/faults", post(dev_faults))
+        .route("/dev/faults", post(dev_faults).get(dev_faults_pending))
         .fallback(dispatch)
         .with_state(app);
     let (tx, rx) = oneshot::channel::<()>();
@@ -473,6 +473,11 @@ async fn dev_faults(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Res
             )
         }
     }
+}
+
+/// `GET /dev/faults`: what is still staged.
+async fn dev_faults_pending(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, app.faults.pending())
 }
 
 /// Everything else: the WebSocket stage, `@connections`, or REST.
