@@ -1,4 +1,4 @@
-//! `POST /dev/faults`: the fault lab of the local platform. Faults are staged
+//! `POST /dev/faults` (and `GET`): the fault lab of the local platform. Faults are staged
 //! in front of the ports the in-process functions use (chat-twin's
 //! [`FaultLab`] and [`FailingPuts`]), whatever the backend, and consumed as
 //! calls come. Functions under `cargo lambda watch` run in other processes,
@@ -38,6 +38,7 @@ struct Stage {
     fail_pushes: Option<PushStage>,
     refuse_enqueues: Option<u32>,
     fail_store: Option<StoreStage>,
+    index_lag_ms: Option<u64>,
     #[serde(default)]
     clear: bool,
 }
@@ -152,9 +153,14 @@ impl Faults {
             self.lab.fail_store(op, s.n);
             staged.insert("failStore".into(), json!({"op": op.name(), "n": s.n}));
         }
+        if let Some(ms) = stage.index_lag_ms {
+            self.lab.lag_index(std::time::Duration::from_millis(ms));
+            staged.insert("indexLagMs".into(), json!(ms));
+        }
         if staged.is_empty() {
             return Err(StageError::BadRequest(
-                "expected failNextPuts, failPushes, refuseEnqueues, failStore or clear".into(),
+                "expected failNextPuts, failPushes, refuseEnqueues, failStore, indexLagMs or clear"
+                    .into(),
             ));
         }
         Ok(Value::Object(staged))

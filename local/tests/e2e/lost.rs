@@ -182,3 +182,58 @@ async fn after_a_reconnect_a_hole_below_a_later_message_is_recovered() {
     follow(&mut bob, &mut timeline, &room, 3).await;
     assert_eq!(bodies(&timeline, &room), vec!["one", "two", "three"]);
 }
+
+#[tokio::test]
+async fn a_device_the_lagging_index_hides_recovers_the_message_with_sync() {
+    if in_process_only("a_device_the_lagging_index_hides…", FAULTS) {
+        return;
+    }
+    let e = spawn().await;
+    let (alice, mut bob) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "group", &["bob"]).await;
+    // The index shows nothing new for a minute: bob's second device is
+    // not among his connections for a fan-out.
+    e.stage_faults(json!({"indexLagMs": 60_000})).await;
+    let mut laptop = e.connect("bob").await;
+    let ack = alice.send(&room, "while the index lags").await.unwrap();
+    let pushed = bob.next_of("message").await.unwrap();
+    assert_eq!(pushed["messageId"].as_str(), Some(ack.message_id.as_str()));
+    // The laptop syncs when it comes online, as every client must.
+    let mut timeline = Timeline::new();
+    timeline.track(&room, 0);
+    for sync in timeline.resync() {
+        laptop.send_json(&sync).unwrap();
+    }
+    follow(&mut laptop, &mut timeline, &room, ack.seq).await;
+    assert_eq!(bodies(&timeline, &room), vec!["while the index lags"]);
+}
+
+#[tokio::test]
+async fn a_connection_api_gateway_calls_gone_reconnects_and_misses_nothing() {
+    if in_process_only("a_connection_api_gateway_calls_gone…", FAULTS) {
+        return;
+    }
+    let e = spawn().await;
+    let (alice, mut bob) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "group", &["bob"]).await;
+    let mut timeline = Timeline::new();
+    alice.send(&room, "before").await.unwrap();
+    follow(&mut bob, &mut timeline, &room, 1).await;
+    // The next push to bob answers 410: the platform forgets his connection.
+    e.stage_faults(json!({"failPushes": {"userId": "bob", "n": 1, "as": "gone"}}))
+        .await;
+    alice.send(&room, "into the void").await.unwrap();
+    e.wait_connections("bob", 0).await;
+    alice.send(&room, "after").await.unwrap();
+    // bob's client finds its connection dead and reconnects.
+    drop(bob);
+    let mut bob = e.connect("bob").await;
+    for sync in timeline.resync() {
+        bob.send_json(&sync).unwrap();
+    }
+    follow(&mut bob, &mut timeline, &room, 3).await;
+    assert_eq!(
+        bodies(&timeline, &room),
+        vec!["before", "into the void", "after"]
+    );
+}

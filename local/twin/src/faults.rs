@@ -1,17 +1,21 @@
 //! Faults a managed service can have, staged on purpose in front of the
 //! ports: [`FailingPuts`] (message writes) and the [`FaultLab`] (pushes to a
-//! connection, the queue, any named store operation).
+//! connection, the queue, any named store operation, a lagging index).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
-use chat_core::model::{ConnectionRecord, Job, Message, MessageDraft, Reservation, SeqFate};
-use chat_core::ports::{ConnectionStore, JobQueue, MessageStore, Pusher, RangeQuery};
+use chat_core::model::{
+    ConnectionRecord, Job, Membership, Message, MessageDraft, ReceiptStatus, Reservation, Room,
+    SeqFate,
+};
+use chat_core::ports::{ConnectionStore, JobQueue, MessageStore, Pusher, RangeQuery, RoomStore};
 use chat_core::service::Chat;
 
 /// Fault injection in front of any [`MessageStore`]: the next `n` message
@@ -116,11 +120,21 @@ pub enum StoreOp {
     MessagesSettle,
     MessagesRange,
     MessagesLatest,
+    RoomsCreate,
+    RoomsGet,
+    RoomsGetMany,
+    RoomsMembership,
+    RoomsMembers,
+    RoomsRoomsOf,
+    RoomsAddMember,
+    RoomsRemoveMember,
+    RoomsAdvanceCursor,
+    RoomsListChannels,
 }
 
 impl StoreOp {
     /// Every operation with its name.
-    pub const ALL: [(StoreOp, &'static str); 10] = [
+    pub const ALL: [(StoreOp, &'static str); 20] = [
         (StoreOp::ConnectionsPut, "connections.put"),
         (StoreOp::ConnectionsGet, "connections.get"),
         (StoreOp::ConnectionsTouch, "connections.touch"),
@@ -131,6 +145,16 @@ impl StoreOp {
         (StoreOp::MessagesSettle, "messages.settle"),
         (StoreOp::MessagesRange, "messages.range"),
         (StoreOp::MessagesLatest, "messages.latest"),
+        (StoreOp::RoomsCreate, "rooms.create"),
+        (StoreOp::RoomsGet, "rooms.get"),
+        (StoreOp::RoomsGetMany, "rooms.getMany"),
+        (StoreOp::RoomsMembership, "rooms.membership"),
+        (StoreOp::RoomsMembers, "rooms.members"),
+        (StoreOp::RoomsRoomsOf, "rooms.roomsOf"),
+        (StoreOp::RoomsAddMember, "rooms.addMember"),
+        (StoreOp::RoomsRemoveMember, "rooms.removeMember"),
+        (StoreOp::RoomsAdvanceCursor, "rooms.advanceCursor"),
+        (StoreOp::RoomsListChannels, "rooms.listChannels"),
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -166,6 +190,30 @@ pub struct FaultLab {
     pushes: Mutex<Vec<PushFault>>,
     enqueues: AtomicU32,
     ops: Mutex<HashMap<StoreOp, u32>>,
+    index: Mutex<IndexLag>,
+}
+
+/// A lagging index (DynamoDB's GSI1): while `lag` is set, the index reads
+/// (`connections.forUsers`, `rooms.roomsOf`) do not show writes younger than
+/// it yet, and still show what was deleted within it.
+#[derive(Default)]
+struct IndexLag {
+    lag: Duration,
+    conns_put: HashMap<ConnectionId, Instant>,
+    conns_deleted: Vec<(ConnectionRecord, Instant)>,
+    joined: HashMap<(RoomId, UserId), Instant>,
+    left: Vec<(Membership, Instant)>,
+}
+
+impl IndexLag {
+    fn forget_settled(&mut self) {
+        let lag = self.lag;
+        let fresh = |t: &Instant| t.elapsed() < lag;
+        self.conns_put.retain(|_, t| fresh(t));
+        self.conns_deleted.retain(|(_, t)| fresh(t));
+        self.joined.retain(|_, t| fresh(t));
+        self.left.retain(|(_, t)| fresh(t));
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -198,7 +246,29 @@ impl FaultLab {
             inner: chat.messages.clone(),
             lab: lab.clone(),
         });
+        chat.rooms = Arc::new(FaultyRooms {
+            inner: chat.rooms.clone(),
+            lab: lab.clone(),
+        });
         lab
+    }
+
+    /// Index reads lag `lag` behind writes from now on (zero: no lag).
+    pub fn lag_index(&self, lag: Duration) {
+        let mut g = lock(&self.index);
+        *g = IndexLag {
+            lag,
+            ..IndexLag::default()
+        };
+    }
+
+    fn lagging(&self) -> Option<std::sync::MutexGuard<'_, IndexLag>> {
+        let mut g = lock(&self.index);
+        if g.lag.is_zero() {
+            return None;
+        }
+        g.forget_settled();
+        Some(g)
     }
 
     /// The next `n` pushes to `target` (`None`: to any connection) fail.
@@ -233,6 +303,7 @@ impl FaultLab {
         lock(&self.pushes).clear();
         self.enqueues.store(0, Ordering::SeqCst);
         lock(&self.ops).clear();
+        self.lag_index(Duration::ZERO);
     }
 
     fn push_fault(&self, conn: &ConnectionId) -> Option<PushFailure> {
@@ -309,7 +380,13 @@ struct FaultyConnections {
 impl ConnectionStore for FaultyConnections {
     async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
         self.lab.store_fault(StoreOp::ConnectionsPut)?;
-        self.inner.put(conn).await
+        self.inner.put(conn).await?;
+        if let Some(mut index) = self.lab.lagging() {
+            index
+                .conns_put
+                .insert(conn.connection_id.clone(), Instant::now());
+        }
+        Ok(())
     }
     async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
         self.lab.store_fault(StoreOp::ConnectionsGet)?;
@@ -321,11 +398,26 @@ impl ConnectionStore for FaultyConnections {
     }
     async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
         self.lab.store_fault(StoreOp::ConnectionsDelete)?;
-        self.inner.delete(id).await
+        let removed = self.inner.delete(id).await?;
+        if let (Some(r), Some(mut index)) = (&removed, self.lab.lagging()) {
+            index.conns_deleted.push((r.clone(), Instant::now()));
+        }
+        Ok(removed)
     }
     async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
         self.lab.store_fault(StoreOp::ConnectionsForUsers)?;
-        self.inner.for_users(users).await
+        let mut conns = self.inner.for_users(users).await?;
+        if let Some(index) = self.lab.lagging() {
+            conns.retain(|c| !index.conns_put.contains_key(&c.connection_id));
+            conns.extend(
+                index
+                    .conns_deleted
+                    .iter()
+                    .filter(|(c, _)| users.contains(&c.user_id))
+                    .map(|(c, _)| c.clone()),
+            );
+        }
+        Ok(conns)
     }
 }
 
@@ -359,5 +451,102 @@ impl MessageStore for FaultyMessages {
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.lab.store_fault(StoreOp::MessagesLatest)?;
         self.inner.latest(rooms).await
+    }
+}
+
+struct FaultyRooms {
+    inner: Arc<dyn RoomStore>,
+    lab: Arc<FaultLab>,
+}
+
+#[async_trait]
+impl RoomStore for FaultyRooms {
+    async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsCreate)?;
+        let created = self.inner.create(room, members).await?;
+        if let (true, Some(mut index)) = (created, self.lab.lagging()) {
+            for m in members {
+                index
+                    .joined
+                    .insert((m.room_id.clone(), m.user_id.clone()), Instant::now());
+            }
+        }
+        Ok(created)
+    }
+    async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsGet)?;
+        self.inner.get(id).await
+    }
+    async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsGetMany)?;
+        self.inner.get_many(ids).await
+    }
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<Option<Membership>, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsMembership)?;
+        self.inner.membership(room, user).await
+    }
+    async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsMembers)?;
+        self.inner.members(room).await
+    }
+    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsRoomsOf)?;
+        let mut rooms = self.inner.rooms_of(user).await?;
+        if let Some(index) = self.lab.lagging() {
+            rooms.retain(|m| {
+                !index
+                    .joined
+                    .contains_key(&(m.room_id.clone(), m.user_id.clone()))
+            });
+            rooms.extend(
+                index
+                    .left
+                    .iter()
+                    .filter(|(m, _)| &m.user_id == user)
+                    .map(|(m, _)| m.clone()),
+            );
+        }
+        Ok(rooms)
+    }
+    async fn add_member(&self, m: &Membership) -> Result<bool, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsAddMember)?;
+        let added = self.inner.add_member(m).await?;
+        if let (true, Some(mut index)) = (added, self.lab.lagging()) {
+            index
+                .joined
+                .insert((m.room_id.clone(), m.user_id.clone()), Instant::now());
+        }
+        Ok(added)
+    }
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsRemoveMember)?;
+        let lagging = !lock(&self.lab.index).lag.is_zero();
+        let was = match lagging {
+            true => self.inner.membership(room, user).await?,
+            false => None,
+        };
+        let removed = self.inner.remove_member(room, user).await?;
+        if let (true, Some(m), Some(mut index)) = (removed, was, self.lab.lagging()) {
+            index.left.push((m, Instant::now()));
+        }
+        Ok(removed)
+    }
+    async fn advance_cursor(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        status: ReceiptStatus,
+        seq: Seq,
+    ) -> Result<bool, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsAdvanceCursor)?;
+        self.inner.advance_cursor(room, user, status, seq).await
+    }
+    async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError> {
+        self.lab.store_fault(StoreOp::RoomsListChannels)?;
+        self.inner.list_channels(limit).await
     }
 }
