@@ -132,10 +132,11 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus, WriteRequest,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use chat_core::error::StoreError;
@@ -187,6 +188,62 @@ pub struct DynamoStores {
 }
 
 impl Table {
+    /// A Put of a transaction, on `condition` if any.
+    pub(crate) fn txn_put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(self.name())
+                    .set_item(Some(item))
+                    .set_condition_expression(condition.map(str::to_owned))
+                    .build()
+                    .map_err(StoreError::unavailable)?,
+            )
+            .build())
+    }
+
+    /// Runs a transaction. A token per call makes the SDK's retries of it
+    /// idempotent: a retry after a lost answer succeeds instead of failing on
+    /// the conditions it already satisfied. A cancelled transaction answers
+    /// each item's reason code (`ConditionalCheckFailed`, …; empty when the
+    /// service gave none).
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Committed, StoreError> {
+        let r = self
+            .client
+            .transact_write_items()
+            .client_request_token(uuid::Uuid::now_v7().simple().to_string())
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(Committed::Yes),
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                let reasons = match se.err() {
+                    TransactWriteItemsError::TransactionCanceledException(t) => t
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Ok(Committed::Cancelled(reasons))
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     pub fn new(client: Client, name: impl Into<Arc<str>>) -> Self {
         Self {
             client,
@@ -427,6 +484,13 @@ pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
     ])
 }
 
+/// How a transaction ended ([`Table::transact`]).
+pub(crate) enum Committed {
+    Yes,
+    /// Each item's cancellation reason code, in order.
+    Cancelled(Vec<Option<String>>),
+}
+
 /// Creates the chat table exactly as the CDK stack does (on-demand capacity),
 /// with TTL on [`schema::TTL`]: for tests and the local platform. Idempotent:
 /// a table of that name with the same keys and index is kept as it is (so a
@@ -482,6 +546,10 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         }
         Err(e) => return Err(sdk(e)),
     }
+    enable_ttl(client, name).await
+}
+
+async fn enable_ttl(client: &Client, name: &str) -> Result<(), StoreError> {
     client
         .update_time_to_live()
         .table_name(name)
@@ -539,19 +607,7 @@ async fn check_existing_table(client: &Client, name: &str) -> Result<(), StoreEr
             )
     });
     if !enabled {
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(schema::TTL)
-                    .build()
-                    .map_err(StoreError::unavailable)?,
-            )
-            .send()
-            .await
-            .map_err(sdk)?;
+        enable_ttl(client, name).await?;
     }
     tracing::info!(table = name, "table exists with the expected keys; kept");
     Ok(())

@@ -1,12 +1,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chat_core::error::{chain, StoreError};
 use chat_core::ids::{RoomId, Seq};
 use chat_core::model::{Message, MessageDraft, Reservation, SeqFate};
@@ -14,7 +10,9 @@ use chat_core::ports::{MessageStore, RangeQuery};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::codec::{self, keys};
-use super::{is_conditional, key, n, put_request, s, sdk, Item, Table, QUERY_CONCURRENCY};
+use super::{
+    is_conditional, key, n, put_request, s, sdk, Committed, Item, Table, QUERY_CONCURRENCY,
+};
 
 /// Sequence counters (`ROOM#{id}`/`SEQ`), idempotency reservations
 /// (`ROOM#{id}`/`CMID#…`) and the history (`MSGS#{id}`/`{seq:020}`).
@@ -80,40 +78,16 @@ impl DynamoMessages {
     /// condition that it does not exist. [`Claim::Lost`] when either did.
     async fn claim(&self, message: &Message) -> Result<Claim, StoreError> {
         let now = now_secs();
-        let put = |item: Item| {
-            Put::builder()
-                .table_name(self.table.name())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(StoreError::unavailable)
-        };
+        let absent = Some("attribute_not_exists(PK)");
         let items = vec![
-            put(codec::reservation_item(message, now))?,
-            put(codec::slot_item(message, now))?,
+            self.table
+                .txn_put(codec::reservation_item(message, now), absent)?,
+            self.table.txn_put(codec::slot_item(message, now), absent)?,
         ];
-        // A token per claim makes the SDK's retries of it idempotent.
-        let r = self
-            .table
-            .client
-            .transact_write_items()
-            .client_request_token(uuid::Uuid::now_v7().simple().to_string())
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Claim::Won),
-            Err(SdkError::ServiceError(se))
-                if matches!(
-                    se.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                Ok(Claim::Lost)
-            }
-            Err(e) => Err(sdk(e)),
-        }
+        Ok(match self.table.transact(items).await? {
+            Committed::Yes => Claim::Won,
+            Committed::Cancelled(_) => Claim::Lost,
+        })
     }
 
     async fn newest(&self, room: &RoomId) -> Result<Option<Message>, StoreError> {
