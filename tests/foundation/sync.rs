@@ -161,3 +161,116 @@ async fn a_page_counts_burned_seqs_and_the_next_page_starts_at_through_seq() {
         (&json!([]), &json!(3), &json!(false))
     );
 }
+
+/// A message store that holds the first `gate` reads of a room's last seq
+/// until that many are in flight together (a timeout lets one-at-a-time
+/// reads through, so the test fails instead of hanging).
+struct SyncProbe {
+    inner: std::sync::Arc<dyn chat_core::ports::MessageStore>,
+    gate: tokio::sync::Barrier,
+    gated: usize,
+    calls: std::sync::atomic::AtomicUsize,
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl chat_core::ports::MessageStore for SyncProbe {
+    async fn reserve(
+        &self,
+        draft: chat_core::model::MessageDraft,
+    ) -> Result<chat_core::model::Reservation, chat_core::error::StoreError> {
+        self.inner.reserve(draft).await
+    }
+    async fn settle(
+        &self,
+        room: &chat_core::ids::RoomId,
+        seq: chat_core::ids::Seq,
+    ) -> Result<chat_core::model::SeqFate, chat_core::error::StoreError> {
+        self.inner.settle(room, seq).await
+    }
+    async fn last_seq(
+        &self,
+        room: &chat_core::ids::RoomId,
+    ) -> Result<chat_core::ids::Seq, chat_core::error::StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, SeqCst);
+        if self.calls.fetch_add(1, SeqCst) < self.gated {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.gate.wait()).await;
+        }
+        let r = self.inner.last_seq(room).await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        r
+    }
+    async fn put_batch(
+        &self,
+        messages: &[chat_core::model::Message],
+    ) -> Vec<Result<(), chat_core::error::StoreError>> {
+        self.inner.put_batch(messages).await
+    }
+    async fn range(
+        &self,
+        room: &chat_core::ids::RoomId,
+        q: chat_core::ports::RangeQuery,
+    ) -> Result<Vec<chat_core::model::Message>, chat_core::error::StoreError> {
+        self.inner.range(room, q).await
+    }
+    async fn latest(
+        &self,
+        rooms: &[chat_core::ids::RoomId],
+    ) -> Result<Vec<chat_core::model::Message>, chat_core::error::StoreError> {
+        self.inner.latest(rooms).await
+    }
+}
+
+#[tokio::test]
+async fn a_sync_over_many_rooms_reads_them_concurrently_and_answers_in_request_order() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut p = Platform::default();
+    let mut alice = p.connect("alice").await;
+    let mut rooms = Vec::new();
+    // Twelve sends and the sync stay within the connection's burst.
+    for i in 0..12 {
+        let room = p.create_room(&alice, "group", &format!("r{i}"), &[]).await;
+        p.send(
+            &alice,
+            json!({"action":"sendMessage","roomId":room,"clientMsgId":format!("c{i}"),"body":format!("in r{i}")}),
+        )
+        .await;
+        rooms.push(room);
+    }
+    p.persist().await;
+    alice.take("ack");
+    let gated = 8;
+    let probe = std::sync::Arc::new(SyncProbe {
+        inner: p.chat.messages.clone(),
+        gate: tokio::sync::Barrier::new(gated),
+        gated,
+        calls: Default::default(),
+        in_flight: Default::default(),
+        max_in_flight: Default::default(),
+    });
+    p.chat.messages = probe.clone();
+    let entries: Vec<_> = rooms
+        .iter()
+        .map(|r| json!({"roomId": r, "afterSeq": 0}))
+        .collect();
+    p.send(&alice, json!({"action":"sync","rooms":entries}))
+        .await;
+    assert!(
+        probe.max_in_flight.load(SeqCst) >= gated,
+        "rooms were read one after another: at most {} at once",
+        probe.max_in_flight.load(SeqCst)
+    );
+    let results = alice.take("syncResult");
+    let order: Vec<&str> = results
+        .iter()
+        .map(|r| r["roomId"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, rooms.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(results
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r["messages"][0]["body"] == format!("in r{i}")));
+}
