@@ -62,11 +62,13 @@ struct StoreStage {
 }
 
 impl Faults {
-    /// Puts the fault decorators around `chat`'s ports.
-    pub fn install(chat: &mut Chat) -> Self {
+    /// Puts the fault decorators around `chat`'s ports; the index lag too,
+    /// unless `lag_beneath` says it is beneath the cache already
+    /// ([`FaultLab::beneath_cache`]).
+    pub fn install(chat: &mut Chat, lab: Arc<FaultLab>, lag_beneath: bool) -> Self {
         let puts = Arc::new(FailingPuts::new(chat.messages.clone()));
         chat.messages = puts.clone();
-        let lab = FaultLab::install(chat);
+        lab.install_on(chat, !lag_beneath);
         Self {
             puts,
             lab,
@@ -79,9 +81,13 @@ impl Faults {
         self.puts.fail_next_puts(n);
     }
 
-    /// What is still staged: `{"pushesPending": n}` (failures to come).
+    /// What is still staged: `{"pushesPending": n, "indexPending": m}`
+    /// (push failures to come, index writes the lag still hides).
     pub fn pending(&self) -> Value {
-        json!({ "pushesPending": self.lab.pushes_pending() })
+        json!({
+            "pushesPending": self.lab.pushes_pending(),
+            "indexPending": self.lab.index_pending(),
+        })
     }
 
     /// Stages what `body` asks for; answers what was staged.

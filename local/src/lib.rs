@@ -53,6 +53,7 @@ use crate::functions::{names, Functions};
 use crate::gateway::{Gateway, GatewayLimits};
 use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
 use crate::sqs_source::SqsEventSource;
+use chat_twin::FaultLab;
 
 /// The development secret local tokens are signed with, unless configured.
 pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
@@ -233,6 +234,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
     let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
+    let lab = FaultLab::new();
     let (mut chat, sqs) = match &opts.backend {
         Backend::Memory => (mem.chat(opts.limits.clone(), opts.clock.clone()), None),
         Backend::Aws(aws) => {
@@ -266,13 +268,20 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             let queue_url = config.queue_url.clone().ok_or_else(|| {
                 std::io::Error::other("CHAT_QUEUE_URL is not set (or use --create-resources)")
             })?;
-            let mut chat = chat_adapters::wiring::aws_chat(&sdk, &config, opts.limits.clone())
-                .map_err(other)?;
+            // The fault lab's index lag goes where GSI1 is: beneath the cache.
+            let mut chat = chat_adapters::wiring::aws_chat_beneath(
+                &sdk,
+                &config,
+                opts.limits.clone(),
+                &|c, r| lab.beneath_cache(c, r),
+            )
+            .map_err(other)?;
             chat.clock = opts.clock.clone();
             (chat, Some((sqs, queue_url, config.dlq_url.clone())))
         }
     };
-    let faults = Arc::new(Faults::install(&mut chat));
+    let lag_beneath = matches!(opts.backend, Backend::Aws(_));
+    let faults = Arc::new(Faults::install(&mut chat, lab, lag_beneath));
     let functions = Arc::new(match &opts.lambda_endpoint {
         Some(url) => Functions::remote(url),
         None => Functions::in_process(&chat, verifier).map_err(other)?,

@@ -237,3 +237,38 @@ async fn a_connection_api_gateway_calls_gone_reconnects_and_misses_nothing() {
         vec!["before", "into the void", "after"]
     );
 }
+
+#[tokio::test]
+async fn a_new_device_gets_pushes_as_soon_as_the_lagging_index_shows_it() {
+    if in_process_only("a_new_device_gets_pushes_as_soon_as…", FAULTS) {
+        return;
+    }
+    let e = spawn().await;
+    let (alice, mut phone) = (e.connect("alice").await, e.connect("bob").await);
+    let room = e.room("alice", "group", &["bob"]).await;
+    alice.send(&room, "warm").await.unwrap();
+    phone.next_of("message").await.unwrap();
+    // The index (beneath the cache on the aws backend) shows writes 300 ms
+    // late: a fan-out right after the laptop connects does not see it.
+    e.stage_faults(json!({"indexLagMs": 300})).await;
+    let mut laptop = e.connect("bob").await;
+    alice.send(&room, "too early").await.unwrap();
+    assert_eq!(phone.next_of("message").await.unwrap()["body"], "too early");
+    // Once the index shows the laptop, so must the cache: the next message
+    // reaches it live (a cache refilled from the lagging index would hide
+    // it for the cache's whole TTL).
+    let rest = chat_client::Rest::new(&e.p.http_url(), None);
+    for i in 0.. {
+        let (_, pending) = rest.get("/dev/faults").await.unwrap();
+        if pending["indexPending"] == 0 {
+            break;
+        }
+        assert!(i < 300, "the index never caught up: {pending}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    alice.send(&room, "caught up").await.unwrap();
+    assert_eq!(
+        laptop.next_of("message").await.unwrap()["body"],
+        "caught up"
+    );
+}

@@ -193,6 +193,35 @@ pub struct FaultLab {
     index: Mutex<IndexLag>,
 }
 
+/// Where a store decorator sits: where the domain calls the store (failed
+/// operations; the index lag too when nothing is beneath), or beneath a
+/// cache, where the index really is (the lag only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layer {
+    Faults,
+    IndexLag,
+    Both,
+}
+
+impl Layer {
+    fn faults(self, lab: &FaultLab, op: StoreOp) -> Result<(), StoreError> {
+        match self {
+            Layer::IndexLag => Ok(()),
+            Layer::Faults | Layer::Both => lab.store_fault(op),
+        }
+    }
+    fn lags(self) -> bool {
+        self != Layer::Faults
+    }
+    fn lagging(self, lab: &FaultLab) -> Option<std::sync::MutexGuard<'_, IndexLag>> {
+        if self.lags() {
+            lab.lagging()
+        } else {
+            None
+        }
+    }
+}
+
 /// A lagging index (DynamoDB's GSI1): while `lag` is set, the index reads
 /// (`connections.forUsers`, `rooms.roomsOf`) do not show writes younger than
 /// it yet, and still show what was deleted within it.
@@ -227,9 +256,28 @@ fn take_one(counter: &AtomicU32) -> bool {
 }
 
 impl FaultLab {
-    /// Wraps `chat`'s ports in the lab's decorators; returns the lab.
+    pub fn new() -> Arc<FaultLab> {
+        Arc::new(FaultLab::default())
+    }
+
+    /// Wraps `chat`'s ports in the lab's decorators, the index lag included;
+    /// returns the lab.
     pub fn install(chat: &mut Chat) -> Arc<FaultLab> {
         let lab = Arc::new(FaultLab::default());
+        lab.install_on(chat, true);
+        lab
+    }
+
+    /// Wraps `chat`'s ports in the lab's decorators; `with_index_lag` false
+    /// when [`FaultLab::beneath_cache`] already put the index lag where the
+    /// index is.
+    pub fn install_on(self: &Arc<Self>, chat: &mut Chat, with_index_lag: bool) {
+        let layer = if with_index_lag {
+            Layer::Both
+        } else {
+            Layer::Faults
+        };
+        let lab = self;
         chat.pusher = Arc::new(FaultyPusher {
             inner: chat.pusher.clone(),
             lab: lab.clone(),
@@ -241,6 +289,7 @@ impl FaultLab {
         chat.connections = Arc::new(FaultyConnections {
             inner: chat.connections.clone(),
             lab: lab.clone(),
+            layer,
         });
         chat.messages = Arc::new(FaultyMessages {
             inner: chat.messages.clone(),
@@ -249,8 +298,38 @@ impl FaultLab {
         chat.rooms = Arc::new(FaultyRooms {
             inner: chat.rooms.clone(),
             lab: lab.clone(),
+            layer,
         });
-        lab
+    }
+
+    /// The index lag alone, for the stores beneath a cache (what the DynamoDB
+    /// adapters are to the Redis decorators): so the cache sees the lag as it
+    /// would see GSI1's.
+    pub fn beneath_cache(
+        self: &Arc<Self>,
+        connections: Arc<dyn ConnectionStore>,
+        rooms: Arc<dyn RoomStore>,
+    ) -> (Arc<dyn ConnectionStore>, Arc<dyn RoomStore>) {
+        (
+            Arc::new(FaultyConnections {
+                inner: connections,
+                lab: self.clone(),
+                layer: Layer::IndexLag,
+            }),
+            Arc::new(FaultyRooms {
+                inner: rooms,
+                lab: self.clone(),
+                layer: Layer::IndexLag,
+            }),
+        )
+    }
+
+    /// Index writes the lag still hides (or deletions it still shows).
+    pub fn index_pending(&self) -> usize {
+        match self.lagging() {
+            Some(g) => g.conns_put.len() + g.conns_deleted.len() + g.joined.len() + g.left.len(),
+            None => 0,
+        }
     }
 
     /// Index reads lag `lag` behind writes from now on (zero: no lag).
@@ -374,14 +453,24 @@ impl JobQueue for FaultyQueue {
 struct FaultyConnections {
     inner: Arc<dyn ConnectionStore>,
     lab: Arc<FaultLab>,
+    layer: Layer,
+}
+
+impl FaultyConnections {
+    fn fault(&self, op: StoreOp) -> Result<(), StoreError> {
+        self.layer.faults(&self.lab, op)
+    }
+    fn lagging(&self) -> Option<std::sync::MutexGuard<'_, IndexLag>> {
+        self.layer.lagging(&self.lab)
+    }
 }
 
 #[async_trait]
 impl ConnectionStore for FaultyConnections {
     async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
-        self.lab.store_fault(StoreOp::ConnectionsPut)?;
+        self.fault(StoreOp::ConnectionsPut)?;
         self.inner.put(conn).await?;
-        if let Some(mut index) = self.lab.lagging() {
+        if let Some(mut index) = self.lagging() {
             index
                 .conns_put
                 .insert(conn.connection_id.clone(), Instant::now());
@@ -389,25 +478,25 @@ impl ConnectionStore for FaultyConnections {
         Ok(())
     }
     async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
-        self.lab.store_fault(StoreOp::ConnectionsGet)?;
+        self.fault(StoreOp::ConnectionsGet)?;
         self.inner.get(id).await
     }
     async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError> {
-        self.lab.store_fault(StoreOp::ConnectionsTouch)?;
+        self.fault(StoreOp::ConnectionsTouch)?;
         self.inner.touch(id, expires_at).await
     }
     async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
-        self.lab.store_fault(StoreOp::ConnectionsDelete)?;
+        self.fault(StoreOp::ConnectionsDelete)?;
         let removed = self.inner.delete(id).await?;
-        if let (Some(r), Some(mut index)) = (&removed, self.lab.lagging()) {
+        if let (Some(r), Some(mut index)) = (&removed, self.lagging()) {
             index.conns_deleted.push((r.clone(), Instant::now()));
         }
         Ok(removed)
     }
     async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
-        self.lab.store_fault(StoreOp::ConnectionsForUsers)?;
+        self.fault(StoreOp::ConnectionsForUsers)?;
         let mut conns = self.inner.for_users(users).await?;
-        if let Some(index) = self.lab.lagging() {
+        if let Some(index) = self.lagging() {
             conns.retain(|c| !index.conns_put.contains_key(&c.connection_id));
             conns.extend(
                 index
@@ -457,14 +546,24 @@ impl MessageStore for FaultyMessages {
 struct FaultyRooms {
     inner: Arc<dyn RoomStore>,
     lab: Arc<FaultLab>,
+    layer: Layer,
+}
+
+impl FaultyRooms {
+    fn fault(&self, op: StoreOp) -> Result<(), StoreError> {
+        self.layer.faults(&self.lab, op)
+    }
+    fn lagging(&self) -> Option<std::sync::MutexGuard<'_, IndexLag>> {
+        self.layer.lagging(&self.lab)
+    }
 }
 
 #[async_trait]
 impl RoomStore for FaultyRooms {
     async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsCreate)?;
+        self.fault(StoreOp::RoomsCreate)?;
         let created = self.inner.create(room, members).await?;
-        if let (true, Some(mut index)) = (created, self.lab.lagging()) {
+        if let (true, Some(mut index)) = (created, self.lagging()) {
             for m in members {
                 index
                     .joined
@@ -474,11 +573,11 @@ impl RoomStore for FaultyRooms {
         Ok(created)
     }
     async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsGet)?;
+        self.fault(StoreOp::RoomsGet)?;
         self.inner.get(id).await
     }
     async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsGetMany)?;
+        self.fault(StoreOp::RoomsGetMany)?;
         self.inner.get_many(ids).await
     }
     async fn membership(
@@ -486,17 +585,17 @@ impl RoomStore for FaultyRooms {
         room: &RoomId,
         user: &UserId,
     ) -> Result<Option<Membership>, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsMembership)?;
+        self.fault(StoreOp::RoomsMembership)?;
         self.inner.membership(room, user).await
     }
     async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsMembers)?;
+        self.fault(StoreOp::RoomsMembers)?;
         self.inner.members(room).await
     }
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsRoomsOf)?;
+        self.fault(StoreOp::RoomsRoomsOf)?;
         let mut rooms = self.inner.rooms_of(user).await?;
-        if let Some(index) = self.lab.lagging() {
+        if let Some(index) = self.lagging() {
             rooms.retain(|m| {
                 !index
                     .joined
@@ -513,9 +612,9 @@ impl RoomStore for FaultyRooms {
         Ok(rooms)
     }
     async fn add_member(&self, m: &Membership) -> Result<bool, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsAddMember)?;
+        self.fault(StoreOp::RoomsAddMember)?;
         let added = self.inner.add_member(m).await?;
-        if let (true, Some(mut index)) = (added, self.lab.lagging()) {
+        if let (true, Some(mut index)) = (added, self.lagging()) {
             index
                 .joined
                 .insert((m.room_id.clone(), m.user_id.clone()), Instant::now());
@@ -523,14 +622,14 @@ impl RoomStore for FaultyRooms {
         Ok(added)
     }
     async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsRemoveMember)?;
-        let lagging = !lock(&self.lab.index).lag.is_zero();
+        self.fault(StoreOp::RoomsRemoveMember)?;
+        let lagging = self.layer.lags() && !lock(&self.lab.index).lag.is_zero();
         let was = match lagging {
             true => self.inner.membership(room, user).await?,
             false => None,
         };
         let removed = self.inner.remove_member(room, user).await?;
-        if let (true, Some(m), Some(mut index)) = (removed, was, self.lab.lagging()) {
+        if let (true, Some(m), Some(mut index)) = (removed, was, self.lagging()) {
             index.left.push((m, Instant::now()));
         }
         Ok(removed)
@@ -542,11 +641,11 @@ impl RoomStore for FaultyRooms {
         status: ReceiptStatus,
         seq: Seq,
     ) -> Result<bool, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsAdvanceCursor)?;
+        self.fault(StoreOp::RoomsAdvanceCursor)?;
         self.inner.advance_cursor(room, user, status, seq).await
     }
     async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError> {
-        self.lab.store_fault(StoreOp::RoomsListChannels)?;
+        self.fault(StoreOp::RoomsListChannels)?;
         self.inner.list_channels(limit).await
     }
 }
