@@ -1,155 +1,51 @@
-//! The cache against a fake index that lags: GSI1 (user → connections, user
-//! → rooms) is eventually consistent in DynamoDB, moto's never lags, so these
-//! fakes hold writes back from the index reads until told to catch up. A
+//! The cache against an index that lags: GSI1 (user → connections, user →
+//! rooms) is eventually consistent in DynamoDB, moto's never lags, so the
+//! fault lab's lagging index (chat-twin) holds writes back from the index
+//! reads until told to catch up. A
 //! cache must never serve an older answer than the index gives once it has
 //! caught up (a new device or a new room hidden for a whole TTL).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
 use chat_adapters::redis_cache::{CachedConnections, CachedRooms};
 use chat_core::contract::*;
-use chat_core::error::StoreError;
-use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::ids::RoomId;
 use chat_core::memory::{MemoryConnections, MemoryRooms};
-use chat_core::model::{ConnectionRecord, Membership, ReceiptStatus, Role, Room, RoomKind};
+use chat_core::model::{ConnectionRecord, Role, RoomKind};
 use chat_core::ports::{ConnectionStore, RoomStore};
+use chat_twin::FaultLab;
 
 use crate::support::{on_both, Topology};
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// The fault lab's lagging index beneath a cache: the index reads hide what
+/// was written (and show what was deleted) until `catch_up`.
+struct Index {
+    lab: Arc<FaultLab>,
+    connections: Arc<dyn ConnectionStore>,
+    rooms: Arc<dyn RoomStore>,
 }
 
-/// Connections whose index (`for_users`) does not show the latest writes
-/// until [`LaggingConnections::catch_up`]; the base table (`get`) does.
-#[derive(Default)]
-struct LaggingConnections {
-    inner: MemoryConnections,
-    /// Written, not in the index yet.
-    unseen: Mutex<Vec<ConnectionId>>,
-    /// Deleted, still in the index.
-    ghosts: Mutex<Vec<ConnectionRecord>>,
-}
-
-impl LaggingConnections {
-    fn catch_up(&self) {
-        lock(&self.unseen).clear();
-        lock(&self.ghosts).clear();
-    }
-}
-
-#[async_trait]
-impl ConnectionStore for LaggingConnections {
-    async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
-        self.inner.put(conn).await?;
-        lock(&self.unseen).push(conn.connection_id.clone());
-        Ok(())
-    }
-    async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError> {
-        self.inner.touch(id, expires_at).await
-    }
-    async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
-        let removed = self.inner.delete(id).await?;
-        lock(&self.ghosts).extend(removed.clone());
-        Ok(removed)
-    }
-    async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
-        let unseen = lock(&self.unseen).clone();
-        let mut out: Vec<ConnectionRecord> = self
-            .inner
-            .for_users(users)
-            .await?
-            .into_iter()
-            .filter(|c| !unseen.contains(&c.connection_id))
-            .collect();
-        out.extend(
-            lock(&self.ghosts)
-                .iter()
-                .filter(|g| users.contains(&g.user_id))
-                .cloned(),
+impl Index {
+    fn new() -> Self {
+        let lab = FaultLab::new();
+        // Longer than any test: only `catch_up` ends it.
+        lab.lag_index(Duration::from_secs(3600));
+        let (connections, rooms) = lab.beneath_cache(
+            Arc::new(MemoryConnections::default()),
+            Arc::new(MemoryRooms::default()),
         );
-        Ok(out)
+        Self {
+            lab,
+            connections,
+            rooms,
+        }
     }
-}
 
-/// Rooms whose user → rooms index (`rooms_of`) does not show memberships
-/// added lately until [`LaggingRooms::catch_up`].
-#[derive(Default)]
-struct LaggingRooms {
-    inner: MemoryRooms,
-    unseen: Mutex<Vec<(RoomId, UserId)>>,
-}
-
-impl LaggingRooms {
+    /// The index shows every write so far; later ones lag again.
     fn catch_up(&self) {
-        lock(&self.unseen).clear();
-    }
-}
-
-#[async_trait]
-impl RoomStore for LaggingRooms {
-    async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
-        let created = self.inner.create(room, members).await?;
-        if created {
-            lock(&self.unseen).extend(
-                members
-                    .iter()
-                    .map(|m| (m.room_id.clone(), m.user_id.clone())),
-            );
-        }
-        Ok(created)
-    }
-    async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError> {
-        self.inner.get_many(ids).await
-    }
-    async fn membership(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> Result<Option<Membership>, StoreError> {
-        self.inner.membership(room, user).await
-    }
-    async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError> {
-        self.inner.members(room).await
-    }
-    async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
-        let unseen = lock(&self.unseen).clone();
-        Ok(self
-            .inner
-            .rooms_of(user)
-            .await?
-            .into_iter()
-            .filter(|m| !unseen.contains(&(m.room_id.clone(), m.user_id.clone())))
-            .collect())
-    }
-    async fn add_member(&self, m: &Membership) -> Result<bool, StoreError> {
-        let added = self.inner.add_member(m).await?;
-        if added {
-            lock(&self.unseen).push((m.room_id.clone(), m.user_id.clone()));
-        }
-        Ok(added)
-    }
-    async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
-        self.inner.remove_member(room, user).await
-    }
-    async fn advance_cursor(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        status: ReceiptStatus,
-        seq: Seq,
-    ) -> Result<bool, StoreError> {
-        self.inner.advance_cursor(room, user, status, seq).await
-    }
-    async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError> {
-        self.inner.list_channels(limit).await
+        self.lab.lag_index(Duration::ZERO);
+        self.lab.lag_index(Duration::from_secs(3600));
     }
 }
 
@@ -166,8 +62,8 @@ fn ids(conns: &[ConnectionRecord]) -> Vec<String> {
 }
 
 async fn a_new_device_is_not_hidden_by_a_lagging_index(t: Topology) {
-    let index = Arc::new(LaggingConnections::default());
-    let conns = CachedConnections::new(index.clone(), t.cache_holding());
+    let index = Index::new();
+    let conns = CachedConnections::new(index.connections.clone(), t.cache_holding());
     let u = user("u");
     let (phone, laptop) = (connection("phone"), connection("laptop"));
     conns.put(&conn_record(&phone, &u, 5_000)).await.unwrap();
@@ -194,8 +90,8 @@ async fn a_new_device_is_not_hidden_by_a_lagging_index(t: Topology) {
 }
 
 async fn a_closed_device_is_not_kept_by_a_lagging_index(t: Topology) {
-    let index = Arc::new(LaggingConnections::default());
-    let conns = CachedConnections::new(index.clone(), t.cache_holding());
+    let index = Index::new();
+    let conns = CachedConnections::new(index.connections.clone(), t.cache_holding());
     let u = user("u");
     let (phone, laptop) = (connection("phone"), connection("laptop"));
     conns.put(&conn_record(&phone, &u, 5_000)).await.unwrap();
@@ -227,8 +123,8 @@ async fn a_closed_device_is_not_kept_by_a_lagging_index(t: Topology) {
 }
 
 async fn a_new_room_is_not_hidden_by_a_lagging_index(t: Topology) {
-    let index = Arc::new(LaggingRooms::default());
-    let rooms = CachedRooms::new(index.clone(), t.cache_holding());
+    let index = Index::new();
+    let rooms = CachedRooms::new(index.rooms.clone(), t.cache_holding());
     let (owner, u) = (user("owner"), user("u"));
     let first = room(RoomKind::Group, &owner, 1_000);
     rooms
