@@ -19,8 +19,8 @@ use chat_core::protocol::ws::ACTIONS;
 use chat_core::service::MemoryBackends;
 use chat_core::Chat;
 use chat_twin::events::{self, SqsRecord, WsApi, WsConn};
-use chat_twin::FailingPuts;
 use chat_twin::{mint_hs256, MintOptions};
+use chat_twin::{FailingPuts, FaultLab};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -32,6 +32,8 @@ pub struct Platform {
     pub mem: MemoryBackends,
     /// Fault injection in front of the message store.
     pub faults: Arc<FailingPuts>,
+    /// The fault lab in front of the pusher, queue and stores.
+    pub lab: Arc<FaultLab>,
     pub clock: Arc<ManualClock>,
     pub verifier: Arc<dyn TokenVerifier>,
     pub api: WsApi,
@@ -101,11 +103,13 @@ impl Platform {
         let (mut chat, mem) = Chat::in_memory_with_clock(limits, clock.clone());
         let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
         chat.messages = faults.clone();
+        let lab = FaultLab::install(&mut chat);
         let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(SECRET, None, None));
         Self {
             chat,
             mem,
             faults,
+            lab,
             clock,
             verifier,
             api: WsApi::default(),

@@ -14,6 +14,7 @@
 //! | membership | `ROOM#{roomId}` | `MEMBER#{userId}` | `USER#{userId}` | `ROOM#{roomId}` | |
 //! | idempotency key | `ROOM#{roomId}` | `CMID#{userId}#{clientMsgId}` | | | 30 days |
 //! | message | `MSGS#{roomId}` | `{seq:020}` | | | |
+//! | seq slot (`slot` or `burned`) | `SEQS#{roomId}` | `{seq:020}` | | | 30 days |
 //! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
 //!
@@ -37,7 +38,8 @@
 //! | `RoomStore::rooms_of` (user → rooms) | Query GSI1 `GSI1PK=USER#{u}`, `begins_with(GSI1SK, "ROOM#")` |
 //! | `RoomStore::advance_cursor` | UpdateItem `SET x = :s` with condition `x < :s` |
 //! | `RoomStore::list_channels` | Query GSI1 `GSI1PK=CHANNELS`, newest first, `Limit` |
-//! | `MessageStore::reserve` | GetItem `CMID#…`, UpdateItem `ADD seq` on `SEQ`, conditional PutItem `CMID#…` |
+//! | `MessageStore::reserve` | GetItem `CMID#…`, UpdateItem `ADD seq` on `SEQ`, TransactWriteItems: `CMID#…` + `SEQS#…` slot, both conditional |
+//! | `MessageStore::settle` | conditional PutItem of a `burned` slot (`ALL_OLD` on failure) |
 //! | `MessageStore::last_seq` | GetItem `SEQ` |
 //! | `MessageStore::put_batch` | BatchWriteItem (25 per call, `UnprocessedItems` retried with backoff) |
 //! | `MessageStore::range` | Query `PK=MSGS#{r}`, `SK BETWEEN`, `ScanIndexForward`, `Limit` |
@@ -57,15 +59,22 @@
 //!    senders in a busy room never conflict and never share a value; it is
 //!    never decremented, so a `seq` is never reused (and the counter lives in
 //!    DynamoDB, so flushing Redis cannot reset it).
-//! 3. PutItem the `CMID#` item holding the whole message, with condition
-//!    `attribute_not_exists(PK)`. Success → `New`. A failed condition means a
-//!    concurrent reservation of the same key won between steps 1 and 3: its
-//!    message is returned as `Duplicate` (read from the failed condition's
-//!    `ALL_OLD` item, or a consistent GetItem), and our `seq` is left unused.
+//! 3. TransactWriteItems: the `CMID#` item and the seq's slot
+//!    (`SEQS#{room}`/`{seq}`), both holding the whole message, each with
+//!    condition `attribute_not_exists(PK)`. Success → `New`. A cancelled
+//!    transaction means either a concurrent reservation of the same key won
+//!    between steps 1 and 3 (a consistent GetItem of `CMID#` finds its
+//!    message: `Duplicate`, and our `seq` is left unused), or `settle` burned
+//!    our seq in that instant (no `CMID#`: count again, at most 3 times).
 //!
 //! So the price of a lost race is a gap in the room's sequence, never a
-//! duplicate or a reuse. Gaps are harmless: clients page by `seq` ranges and
-//! never expect contiguity. The alternative, an optimistic TransactWriteItems
+//! duplicate or a reuse. A gap is never ambiguous: `settle` (what `sync` calls
+//! for a seq with no stored message) puts a `burned` slot on condition that no
+//! slot exists; if the reservation's slot is there it answers its message
+//! instead, and a claim after a burn fails on the slot. Either way the answer
+//! is final, which is what lets clients tell a missing message from a burned
+//! seq (docs/PROTOCOL.md). The slot doubles the reservation's write cost (a
+//! transaction of two items). The alternative, an optimistic TransactWriteItems
 //! (`SET seq = :n` if `seq = :n-1` plus the claim), has no gaps but makes every
 //! concurrent sender in a room conflict and retry, costs twice the write
 //! capacity, and still needs a read first; a busy room is exactly where that
@@ -123,10 +132,11 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest, ScalarAttributeType,
-    TimeToLiveSpecification, WriteRequest,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use chat_core::error::StoreError;
@@ -178,6 +188,62 @@ pub struct DynamoStores {
 }
 
 impl Table {
+    /// A Put of a transaction, on `condition` if any.
+    pub(crate) fn txn_put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(self.name())
+                    .set_item(Some(item))
+                    .set_condition_expression(condition.map(str::to_owned))
+                    .build()
+                    .map_err(StoreError::unavailable)?,
+            )
+            .build())
+    }
+
+    /// Runs a transaction. A token per call makes the SDK's retries of it
+    /// idempotent: a retry after a lost answer succeeds instead of failing on
+    /// the conditions it already satisfied. A cancelled transaction answers
+    /// each item's reason code (`ConditionalCheckFailed`, …; empty when the
+    /// service gave none).
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Committed, StoreError> {
+        let r = self
+            .client
+            .transact_write_items()
+            .client_request_token(uuid::Uuid::now_v7().simple().to_string())
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(Committed::Yes),
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                let reasons = match se.err() {
+                    TransactWriteItemsError::TransactionCanceledException(t) => t
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Ok(Committed::Cancelled(reasons))
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     pub fn new(client: Client, name: impl Into<Arc<str>>) -> Self {
         Self {
             client,
@@ -418,8 +484,18 @@ pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
     ])
 }
 
+/// How a transaction ended ([`Table::transact`]).
+pub(crate) enum Committed {
+    Yes,
+    /// Each item's cancellation reason code, in order.
+    Cancelled(Vec<Option<String>>),
+}
+
 /// Creates the chat table exactly as the CDK stack does (on-demand capacity),
-/// with TTL on [`schema::TTL`]: for tests and the local platform.
+/// with TTL on [`schema::TTL`]: for tests and the local platform. Idempotent:
+/// a table of that name with the same keys and index is kept as it is (so a
+/// restarted `chat-local --create-resources` finds its data), one with other
+/// keys is an error.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
     let attr = |n: &str| {
         AttributeDefinition::builder()
@@ -435,7 +511,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
             .build()
             .map_err(StoreError::unavailable)
     };
-    client
+    let created = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -459,8 +535,21 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
                 .map_err(StoreError::unavailable)?,
         )
         .send()
-        .await
-        .map_err(sdk)?;
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return check_existing_table(client, name).await;
+        }
+        Err(e) => return Err(sdk(e)),
+    }
+    enable_ttl(client, name).await
+}
+
+async fn enable_ttl(client: &Client, name: &str) -> Result<(), StoreError> {
     client
         .update_time_to_live()
         .table_name(name)
@@ -474,5 +563,52 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .send()
         .await
         .map_err(sdk)?;
+    Ok(())
+}
+
+/// The table exists already: it must have the keys and the index this code
+/// reads, and TTL on [`schema::TTL`] (enabled when it is not).
+async fn check_existing_table(client: &Client, name: &str) -> Result<(), StoreError> {
+    let out = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(sdk)?;
+    let table = out
+        .table
+        .ok_or_else(|| StoreError::unavailable("DescribeTable answered no table"))?;
+    let keys: Vec<(&str, &KeyType)> = table
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name(), k.key_type()))
+        .collect();
+    let has_index = table
+        .global_secondary_indexes()
+        .iter()
+        .any(|i| i.index_name() == Some(schema::GSI1));
+    if keys != [(schema::PK, &KeyType::Hash), (schema::SK, &KeyType::Range)] || !has_index {
+        return Err(StoreError::unavailable(format!(
+            "table {name} exists with other keys or without {}",
+            schema::GSI1
+        )));
+    }
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(sdk)?;
+    let enabled = ttl.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(schema::TTL)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if !enabled {
+        enable_ttl(client, name).await?;
+    }
+    tracing::info!(table = name, "table exists with the expected keys; kept");
     Ok(())
 }

@@ -27,6 +27,15 @@
 //! reader saw before it read the inner store. So a slow reader can never put
 //! back a value older than a write that overlapped it.
 //!
+//! Two entries are loaded from DynamoDB's eventually consistent index (GSI1):
+//! user → connections and user → rooms. Right after a change the index may
+//! not show it yet, and a fill from it would hide a new device or a new room
+//! for a whole TTL. So a change to those puts a *hold* on the entry
+//! ([`Ttls::index_settle`], 5 s): while it lasts, reads are served from the
+//! inner store and never cached, so the cache is never staler than the index
+//! once the index has caught up within the hold. Everything else is loaded by
+//! consistent reads of base-table items, and needs no hold.
+//!
 //! Cursor advances (one per delivered message per member) would otherwise
 //! empty the member lists of every active room all the time; instead they
 //! raise the cursor inside the cached hashes (`max`, so order does not matter),
@@ -161,6 +170,12 @@ pub struct Ttls {
     pub recent: Duration,
     /// Generation counters: must outlive any reader between its read and its fill.
     pub generations: Duration,
+    /// How long after a change an entry loaded from the eventually consistent
+    /// index (user → connections, user → rooms) is not cached: a read in that
+    /// time may not see the change yet, and caching it would hide the change
+    /// for a whole TTL. It bounds the index lag this cache tolerates. Zero
+    /// holds nothing back.
+    pub index_settle: Duration,
 }
 
 impl Default for Ttls {
@@ -172,6 +187,7 @@ impl Default for Ttls {
             profiles: Duration::from_secs(300),
             recent: Duration::from_secs(600),
             generations: Duration::from_secs(3600),
+            index_settle: Duration::from_secs(5),
         }
     }
 }
@@ -390,24 +406,33 @@ impl Link {
 // Every script touches one entity: its keys share a hash tag, so a slot.
 
 /// Sets `KEYS[1]` to `ARGV[3]` only if its generation `KEYS[2]` still reads
-/// `ARGV[2]` ('' for none). `ARGV[1]` is the TTL in seconds.
+/// `ARGV[2]` ('' for none) and no hold `KEYS[3]` is on it. `ARGV[1]` is the
+/// TTL in seconds.
 const FILL: &str = r"
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if (redis.call('GET', KEYS[2]) or '') == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
 end
 return 1";
 
 /// Deletes entry `KEYS[1]` and its floor `KEYS[2]`, bumps its generation
-/// `KEYS[3]`. `ARGV[1]` is the generation TTL.
+/// `KEYS[3]`. `ARGV[1]` is the generation TTL. `ARGV[2]` > 0 puts a hold
+/// `KEYS[4]` on the entry for that many milliseconds: no fill lands while it
+/// lasts (an entry loaded from an index that may not show the write yet).
 const INVALIDATE: &str = r"
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[1])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
+end
 return 1";
 
 /// Replaces hash `KEYS[1]` with the field/value pairs from `ARGV[3]` on, plus
-/// the sentinel field `~`, if generation `KEYS[2]` still reads `ARGV[2]`.
+/// the sentinel field `~`, if generation `KEYS[2]` still reads `ARGV[2]` and
+/// no hold `KEYS[3]` is on it.
 const FILL_HASH: &str = r"
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], '~', '1')
@@ -529,6 +554,10 @@ fn gen_key(key: &str) -> String {
 
 fn floor_key(key: &str) -> String {
     format!("{key}:floor")
+}
+
+fn hold_key(key: &str) -> String {
+    format!("{key}:hold")
 }
 
 /// Runs one script invocation per entity, concurrently on clones of `c`.
@@ -702,6 +731,7 @@ impl RedisCache {
                 let mut inv = self.shared.scripts.fill.prepare_invoke();
                 inv.key(key)
                     .key(gen_key(key))
+                    .key(hold_key(key))
                     .arg(secs(ttl))
                     .arg(gen)
                     .arg(value);
@@ -713,17 +743,32 @@ impl RedisCache {
 
     /// Deletes the entries and bumps their generations: one script per entry.
     pub(crate) async fn invalidate(&self, entries: &[String]) {
-        if entries.is_empty() {
+        self.invalidate_held(entries, &[]).await;
+    }
+
+    /// [`RedisCache::invalidate`] for `entries`, and for `from_index`, the
+    /// entries loaded from an eventually consistent index (GSI1): those are
+    /// also held for [`Ttls::index_settle`], so a read that still finds the
+    /// index without the write serves it but does not cache it. One round
+    /// trip for all.
+    pub(crate) async fn invalidate_held(&self, entries: &[String], from_index: &[String]) {
+        if entries.is_empty() && from_index.is_empty() {
             return;
         }
+        // Zero: no hold (an index that never lags, as in moto).
+        let hold_ms = self.shared.ttl.index_settle.as_millis().to_string();
         let invs = entries
             .iter()
-            .map(|e| {
+            .map(|e| (e, "0"))
+            .chain(from_index.iter().map(|e| (e, hold_ms.as_str())))
+            .map(|(e, hold)| {
                 let mut inv = self.shared.scripts.invalidate.prepare_invoke();
                 inv.key(e)
                     .key(floor_key(e))
                     .key(gen_key(e))
-                    .arg(secs(self.shared.ttl.generations));
+                    .key(hold_key(e))
+                    .arg(secs(self.shared.ttl.generations))
+                    .arg(hold);
                 inv
             })
             .collect();
@@ -828,7 +873,11 @@ impl RedisCache {
         ttl: Duration,
     ) {
         let mut inv = self.shared.scripts.fill_hash.prepare_invoke();
-        inv.key(key).key(gen_key(key)).arg(secs(ttl)).arg(gen);
+        inv.key(key)
+            .key(gen_key(key))
+            .key(hold_key(key))
+            .arg(secs(ttl))
+            .arg(gen);
         for (f, v) in &fields {
             inv.arg(f).arg(v);
         }

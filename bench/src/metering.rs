@@ -22,7 +22,7 @@ use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
-    Reservation, Room,
+    Reservation, Room, SeqFate,
 };
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
@@ -336,6 +336,16 @@ impl MessageStore for Metered<dyn MessageStore> {
         self.meter
             .add("messages.last_seq", Call::new().empty_lookups(1));
         self.inner.last_seq(room).await
+    }
+
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        let fate = self.inner.settle(room, seq).await?;
+        let call = match &fate {
+            SeqFate::Reserved(m) => Call::new().looked_up(std::slice::from_ref(m)),
+            SeqFate::Burned => Call::new().empty_lookups(1),
+        };
+        self.meter.add("messages.settle", call);
+        Ok(fate)
     }
 
     async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {

@@ -8,6 +8,10 @@
 //! name a pending `clientMsgId`) complete the matching [`ChatClient::send`];
 //! every frame, those included, is also queued for [`ChatClient::next`].
 
+pub mod timeline;
+
+pub use timeline::Timeline;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -363,7 +363,7 @@ macro_rules! message_store_contract {
             use super::*;
             use std::sync::Arc;
             use $crate::contract::*;
-            use $crate::model::{Message, Reservation};
+            use $crate::model::{Message, Reservation, SeqFate};
             use $crate::ports::{MessageStore, RangeQuery};
 
             fn seqs(ms: &[Message]) -> Vec<u64> {
@@ -422,6 +422,48 @@ macro_rules! message_store_contract {
                 seqs.sort();
                 seqs.dedup();
                 assert_eq!(seqs.len(), 10, "ten keys, ten distinct seqs");
+            }
+
+            #[tokio::test]
+            async fn every_allocated_seq_settles_for_good_to_its_message_or_burned() {
+                let store = Arc::new($make.await);
+                let (r, u) = (room_id(), user("u"));
+                // Racing resends of the same keys may burn seqs (DynamoDB).
+                let mut tasks = Vec::new();
+                for i in 0..5 {
+                    for _ in 0..2 {
+                        let (store, r, u) = (store.clone(), r.clone(), u.clone());
+                        tasks.push(tokio::spawn(async move { store.reserve(draft(&r, &u, &format!("k{i}"), "x")).await.unwrap() }));
+                    }
+                }
+                let mut winners = std::collections::BTreeMap::new();
+                for t in tasks {
+                    let m = t.await.unwrap().message().clone();
+                    winners.insert(m.seq, m);
+                }
+                assert_eq!(winners.len(), 5);
+                for seq in 1..=store.last_seq(&r).await.unwrap() {
+                    let fate = store.settle(&r, seq).await.unwrap();
+                    match winners.get(&seq) {
+                        Some(m) => assert_eq!(fate, SeqFate::Reserved(m.clone()), "seq {seq}"),
+                        None => assert_eq!(fate, SeqFate::Burned, "seq {seq}"),
+                    }
+                    assert_eq!(store.settle(&r, seq).await.unwrap(), fate, "seq {seq} again");
+                }
+            }
+
+            #[tokio::test]
+            async fn a_seq_settled_as_burned_is_never_reserved() {
+                let store = $make.await;
+                let (r, u) = (room_id(), user("u"));
+                store.reserve(draft(&r, &u, "a", "one")).await.unwrap();
+                // Settled in the instant between a reservation's count and its claim.
+                assert_eq!(store.settle(&r, 2).await.unwrap(), SeqFate::Burned);
+                let next = store.reserve(draft(&r, &u, "b", "two")).await.unwrap();
+                assert!(matches!(next, Reservation::New(ref m) if m.seq > 2), "{next:?}");
+                assert_eq!(store.settle(&r, 2).await.unwrap(), SeqFate::Burned);
+                let seq = next.message().seq;
+                assert_eq!(store.settle(&r, seq).await.unwrap(), SeqFate::Reserved(next.message().clone()));
             }
 
             #[tokio::test]

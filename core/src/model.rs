@@ -110,6 +110,17 @@ pub enum Reservation {
     Duplicate(Message),
 }
 
+/// What became of an allocated `seq` that has no stored message
+/// ([`crate::ports::MessageStore::settle`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeqFate {
+    /// A message was reserved at it: it is accepted and will be stored (its
+    /// first attempt may still be in the queue, or may have failed there).
+    Reserved(Message),
+    /// No message has it, and from now on none ever will.
+    Burned,
+}
+
 impl Reservation {
     pub fn message(&self) -> &Message {
         match self {

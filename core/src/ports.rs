@@ -13,7 +13,7 @@ use crate::error::{PushError, QueueError, StoreError};
 use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use crate::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
-    Reservation, Room,
+    Reservation, Room, SeqFate,
 };
 
 /// Live connections and the identity bound to each at `$connect`.
@@ -86,6 +86,13 @@ pub trait MessageStore: Send + Sync {
     /// the room's next `seq` (strictly increasing, never reused, durable) and
     /// records the reservation with the whole message.
     async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError>;
+    /// The fate of `seq` (`sync` asks up to the room's
+    /// [`MessageStore::last_seq`]) when no stored message has it: the message
+    /// reserved at it, or [`SeqFate::Burned`], in which case no reservation
+    /// can take it any more (a reservation racing this call either wins the
+    /// seq and this answers `Reserved`, or loses it and counts another).
+    /// Either answer is final: asking again answers the same.
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError>;
     /// The highest `seq` allocated in the room, 0 when none.
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError>;
     /// Stores accepted messages, idempotently (storing the same message again

@@ -16,7 +16,7 @@ use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
-    Reservation, Room,
+    Reservation, Room, SeqFate,
 };
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
@@ -163,7 +163,9 @@ impl RoomStore for Guarded<dyn RoomStore> {
 #[async_trait]
 impl MessageStore for Guarded<dyn MessageStore> {
     async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
-        // Reads the claim, takes the next seq (ADD), writes the claim.
+        // Reads the claim, takes the next seq (ADD), writes the claim and
+        // the seq's slot in one transaction (each a Put, authorized as
+        // PutItem).
         self.1
             .dynamo(&["GetItem", "UpdateItem", "PutItem"], Table)?;
         self.0.reserve(draft).await
@@ -171,6 +173,12 @@ impl MessageStore for Guarded<dyn MessageStore> {
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.1.dynamo(&["GetItem"], Table)?;
         self.0.last_seq(room).await
+    }
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        // A conditional put of the burned marker; a read of the slot when
+        // the condition fails without returning it.
+        self.1.dynamo(&["PutItem", "GetItem"], Table)?;
+        self.0.settle(room, seq).await
     }
     async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
         if !messages.is_empty() {

@@ -21,6 +21,7 @@
 //! Lambda binaries small.
 
 pub mod enforce;
+pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod iam;
@@ -46,18 +47,19 @@ use chat_core::ports::{Clock, SystemClock};
 use chat_core::service::MemoryBackends;
 use chat_core::Chat;
 use chat_twin::events::{self, WsApi};
-use chat_twin::FailingPuts;
 use chat_twin::{mint_hs256, MintOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use crate::faults::Faults;
 use crate::functions::{names, Deployed, Functions};
 use crate::gateway::{Gateway, GatewayLimits, WsRoutes};
 use crate::iam::{DenialLog, Resources, RolePolicies};
 use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
 use crate::sqs_source::SqsEventSource;
 use crate::template::{HttpRoute, Locals, Stack};
+use chat_twin::FaultLab;
 
 /// The development secret local tokens are signed with, unless configured.
 pub const DEFAULT_SECRET: &str = "chat-local-development-secret";
@@ -172,7 +174,7 @@ struct App {
     denials: DenialLog,
     gateway: Arc<Gateway>,
     queue: Arc<Queue>,
-    faults: Arc<FailingPuts>,
+    faults: Arc<Faults>,
     functions: Arc<Functions>,
     secret: String,
     stage: String,
@@ -187,8 +189,8 @@ pub struct Running {
     /// The in-memory adapters; with the `aws` backend only the pusher (the
     /// sockets of this twin) is used.
     pub mem: MemoryBackends,
-    /// Fault injection in front of the message store (both backends).
-    pub faults: Arc<FailingPuts>,
+    /// The fault lab in front of the ports (both backends; see [`faults`]).
+    pub faults: Arc<Faults>,
     pub gateway: Arc<Gateway>,
     pub queue: Arc<Queue>,
     /// Every call IAM refused (template mode), oldest first.
@@ -268,6 +270,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
     let mut table_name = "chat-local".to_owned();
+    let lab = FaultLab::new();
     let (mut chat, sqs) = match &opts.backend {
         Backend::Memory => (mem.chat(opts.limits.clone(), opts.clock.clone()), None),
         Backend::Aws(aws) => {
@@ -302,14 +305,20 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             let queue_url = config.queue_url.clone().ok_or_else(|| {
                 std::io::Error::other("CHAT_QUEUE_URL is not set (or use --create-resources)")
             })?;
-            let mut chat = chat_adapters::wiring::aws_chat(&sdk, &config, opts.limits.clone())
-                .map_err(other)?;
+            // The fault lab's index lag goes where GSI1 is: beneath the cache.
+            let mut chat = chat_adapters::wiring::aws_chat_beneath(
+                &sdk,
+                &config,
+                opts.limits.clone(),
+                &|c, r| lab.beneath_cache(c, r),
+            )
+            .map_err(other)?;
             chat.clock = opts.clock.clone();
             (chat, Some((sqs, queue_url, config.dlq_url.clone())))
         }
     };
-    let faults = Arc::new(FailingPuts::new(chat.messages.clone()));
-    chat.messages = faults.clone();
+    let lag_beneath = matches!(opts.backend, Backend::Aws(_));
+    let faults = Arc::new(Faults::install(&mut chat, lab, lag_beneath));
     let denials = DenialLog::default();
     let deployed = match &opts.template {
         Some(stack) => {
@@ -443,7 +452,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         .route("/dev/config", get(dev_config))
         .route("/dev/queue", get(dev_queue))
         .route("/dev/dlq", get(dev_dlq))
-        .route("/dev/faults", post(dev_faults))
+        .route("/dev/faults", post(dev_faults).get(dev_faults_pending))
         .route("/dev/denied", get(dev_denied))
         .fallback(dispatch)
         .with_state(app);
@@ -668,22 +677,27 @@ async fn dev_dlq(State(app): State<Arc<App>>) -> Response {
     )
 }
 
-/// `POST /dev/faults {"failNextPuts": n}`: the next n message writes fail, to
-/// watch the queue retry them (and, past `maxReceiveCount`, dead-letter them).
+/// `POST /dev/faults`: stages faults (README, "Fault lab").
 async fn dev_faults(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let n = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["failNextPuts"].as_u64());
-    match n.and_then(|n| u32::try_from(n).ok()) {
-        Some(n) => {
-            app.faults.fail_next_puts(n);
-            json_response(StatusCode::OK, json!({ "failNextPuts": n }))
-        }
-        None => json_response(
+    match app.faults.stage(&body).await {
+        Ok(staged) => json_response(StatusCode::OK, staged),
+        Err(e @ faults::StageError::BadRequest(_)) => json_response(
             StatusCode::BAD_REQUEST,
-            json!({"error":{"code":"bad_request","message":"expected {\"failNextPuts\": n}"}}),
+            json!({"error":{"code":"bad_request","message":e.to_string()}}),
         ),
+        Err(e) => {
+            tracing::warn!(error = %chat_core::error::chain(&e), "could not stage faults");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error":{"code":"internal","message":"internal error"}}),
+            )
+        }
     }
+}
+
+/// `GET /dev/faults`: what is still staged.
+async fn dev_faults_pending(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, app.faults.pending())
 }
 
 /// Everything else: the WebSocket stage, `@connections`, or REST.

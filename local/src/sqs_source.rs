@@ -4,6 +4,7 @@
 //! did not list in `batchItemFailures`. Retries and the dead-letter queue are
 //! the queue's own (visibility timeout, redrive policy), as in AWS.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,18 +59,47 @@ pub async fn create_queues(
         .ok_or("no DLQ arn")?;
     let redrive =
         json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count }).to_string();
-    let queue = client
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .attributes(
+    let attrs = HashMap::from([
+        (QueueAttributeName::RedrivePolicy, redrive),
+        (
             QueueAttributeName::VisibilityTimeout,
             visibility_timeout.as_secs().max(1).to_string(),
-        )
+        ),
+    ]);
+    let created = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attrs.clone()))
         .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    Ok((queue.queue_url.ok_or("no queue url")?, dlq_url))
+        .await;
+    let url = match created {
+        Ok(q) => q.queue_url.ok_or("no queue url")?,
+        // It exists with other settings (a restart with other options): keep
+        // it, and its messages, with these settings.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_queue_name_exists()) =>
+        {
+            let url = client
+                .get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?
+                .queue_url
+                .ok_or("no queue url")?;
+            client
+                .set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(attrs))
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            url
+        }
+        Err(e) => return Err(format!("{e:?}")),
+    };
+    Ok((url, dlq_url))
 }
 
 impl SqsEventSource {

@@ -235,6 +235,37 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     const twoLines = 'See you there.\nI\'ll book a table.';
     await messageWithBody(bob.page, twoLines).waitFor({ timeout: STEP_MS });
 
+    // Every push to bob fails for a stretch (each try of a few frames): his
+    // page misses messages. The next one that reaches him shows the hole
+    // below it, and the page syncs it, without a reload.
+    const stage = await fetch(`${server.url}/dev/faults`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ failPushes: { userId: 'bob', n: 9 } }),
+    }).then((r) => r.json());
+    assert.equal(stage.failPushes.connections.length, 1, `bob's connection is targeted: ${JSON.stringify(stage)}`);
+    const lost = ['Lost in transit 1', 'Lost in transit 2', 'Lost in transit 3'];
+    for (const text of lost) {
+      await send(alice.page, text);
+      await waitForAttr(messageWithBody(alice.page, text), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
+    }
+    for (let i = 0; ; i++) {
+      const { pushesPending } = await fetch(`${server.url}/dev/faults`).then((r) => r.json());
+      if (pushesPending === 0) break;
+      if (i > 150) throw new Error(`the staged push failures did not happen: ${pushesPending} left`);
+      await alice.page.waitForTimeout(100);
+    }
+    const found = 'Pushes work again';
+    await send(alice.page, found);
+    await messageWithBody(bob.page, found).waitFor({ timeout: STEP_MS });
+    for (const text of lost) await messageWithBody(bob.page, text).waitFor({ timeout: STEP_MS });
+    const bobSeqs = await bob.page.getByTestId('message-list').getByTestId('message')
+      .evaluateAll((ns) => ns.map((n) => Number(n.dataset.seq)));
+    assert.deepEqual(bobSeqs, [...bobSeqs].sort((a, b) => a - b), 'bob\'s messages are in seq order');
+    assert.equal(new Set(bobSeqs).size, bobSeqs.length, 'bob has no message twice');
+    for (const text of [...lost, found]) {
+      assert.equal(await messageWithBody(bob.page, text).count(), 1, `bob shows ${text} once`);
+    }
+
     // HTML in a message is text, never markup.
     const xss = '<img src=x onerror=window.__xss=1>';
     await send(alice.page, xss);

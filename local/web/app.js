@@ -289,6 +289,10 @@
     return {
       id, kind: 'group', name: '', ownerId: null, createdAt: 0,
       lastMessage: null, lastSeq: 0, readSeq: 0, markedSeq: 0,
+      // Gap-free recovery (docs/PROTOCOL.md, "Recovering missed messages"):
+      // every seq up to `through` is held or burned; null until the first
+      // sync (or live message) sets the baseline.
+      through: null, seqs: new Set(), syncing: false,
       members: new Map(),       // userId -> {role, deliveredSeq, readSeq, joinedAt}
       detailLoaded: false, detailLoading: null,
       msgs: new Map(),          // messageId -> message
@@ -373,7 +377,8 @@
       if (m.senderId === state.session.userId && m.clientMsgId && room.pending.has(m.clientMsgId)) {
         room.pending.delete(m.clientMsgId);
       }
-      if (room.msgs.has(m.messageId)) continue;
+      if (room.msgs.has(m.messageId) || room.seqs.has(m.seq)) continue;
+      room.seqs.add(m.seq);
       room.msgs.set(m.messageId, {
         messageId: m.messageId, roomId: m.roomId, seq: m.seq, senderId: m.senderId,
         body: m.body, sentAt: Number(m.sentAt) || Date.now(), clientMsgId: m.clientMsgId || null,
@@ -430,6 +435,8 @@
             if (!room.lastMessage || lm.seq > room.lastMessage.seq) room.lastMessage = { ...lm, sentAt: Number(lm.sentAt) || 0 };
           }
           if (isNew || opts.details) loadDetail(room).catch(() => {});
+          // A room that appeared while connected: follow it from now on.
+          if (isNew && state.connected) syncRooms([room]);
         }
         for (const id of Array.from(state.rooms.keys())) {
           if (!seen.has(id)) {
@@ -619,12 +626,29 @@
     maybeMarkRead();
   }
 
-  /** sync every room from the highest seq we hold (or know of). */
+  /**
+   * sync rooms from `through`: below it nothing is missing, so a hole under
+   * a later message is asked for too. A room's first sync starts from the
+   * highest seq we hold (or know of): older messages come from history.
+   */
   function syncRooms(rooms) {
-    const entries = rooms.map((r) => ({ roomId: r.id, afterSeq: maxHeldSeq(r) || r.lastSeq }));
+    const entries = rooms.map((r) => {
+      if (r.through === null) r.through = maxHeldSeq(r) || r.lastSeq;
+      r.syncing = true;
+      return { roomId: r.id, afterSeq: r.through };
+    });
     for (let i = 0; i < entries.length; i += MAX_SYNC_ROOMS) {
-      wsSend({ action: 'sync', rooms: entries.slice(i, i + MAX_SYNC_ROOMS) });
+      if (!wsSend({ action: 'sync', rooms: entries.slice(i, i + MAX_SYNC_ROOMS) })) {
+        for (const r of rooms) r.syncing = false; // the next connect syncs again
+      }
     }
+  }
+
+  /** Moves `through` over held seqs; true when a held seq is still above it (a hole). */
+  function advanceThrough(room) {
+    if (room.through === null) return false;
+    while (room.seqs.has(room.through + 1)) room.through++;
+    return maxHeldSeq(room) > room.through;
   }
 
   function resendPending() {
@@ -659,7 +683,11 @@
   function onMessage(f) {
     const room = state.rooms.get(f.roomId);
     if (!room) { refreshRoomsSoon(); return; }
+    // Not synced yet: what we knew before this message is the baseline.
+    if (room.through === null) room.through = maxHeldSeq(room) || room.lastSeq;
     if (!addMessages(room, [f])) return;
+    // A hole below this message: ask for it (one sync at a time per room).
+    if (advanceThrough(room) && !room.syncing) syncRooms([room]);
     afterNewMessages(room);
   }
 
@@ -725,7 +753,12 @@
     if (!room) { refreshRoomsSoon(); return; }
     const msgs = Array.isArray(f.messages) ? f.messages : [];
     const added = addMessages(room, msgs);
-    if (f.hasMore === true && msgs.length > 0) syncRooms([room]);
+    // Up to throughSeq nothing is missing: seqs not held there were burned.
+    const through = Number.isSafeInteger(f.throughSeq) ? f.throughSeq : maxHeldSeq(room);
+    room.through = Math.max(room.through === null ? 0 : room.through, through);
+    const hole = advanceThrough(room);
+    room.syncing = false;
+    if (f.hasMore === true || hole) syncRooms([room]);
     if (added) afterNewMessages(room);
   }
 

@@ -73,7 +73,15 @@ async fn resending_a_client_msg_id_returns_the_same_ack_and_creates_one_message(
     let acks = alice.take("ack");
     assert_eq!(acks.len(), 3);
     assert!(acks.iter().all(|a| a == &acks[0]), "{acks:?}");
-    assert_eq!(bob.take("message").len(), 1, "delivered once");
+    // Each resend is pushed again (docs/PROTOCOL.md): one message, one id.
+    let pushed = bob.take("message");
+    assert_eq!(pushed.len(), 3, "{pushed:?}");
+    assert!(
+        pushed
+            .iter()
+            .all(|m| m["messageId"] == acks[0]["messageId"] && m["body"] == "once"),
+        "{pushed:?}"
+    );
     p.persist().await;
     assert_eq!(p.mem.messages.stored_count(), 1);
     let (_, page) = p
@@ -216,9 +224,47 @@ async fn when_the_queue_is_down_the_message_is_refused_and_a_retry_delivers_it_o
         bob.take("message").is_empty(),
         "nothing is delivered before it is durable"
     );
-    // The client retries with the same clientMsgId.
+    // The client retries with the same clientMsgId: bob gets the message,
+    // once, with the id the sender's ack names.
     p.send(&alice, send(&room, "c1", "hello")).await;
-    assert_eq!(alice.one("ack")["seq"], 1);
+    let ack = alice.one("ack");
+    assert_eq!(ack["seq"], 1);
+    let got = bob.take("message");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (&got[0]["body"], &got[0]["messageId"], &got[0]["seq"]),
+        (&json!("hello"), &ack["messageId"], &json!(1))
+    );
+    p.persist().await;
+    assert_eq!(p.mem.messages.stored_count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resend_reaches_the_member_whose_push_failed_the_first_time() {
+    let p = Platform::default();
+    let (mut alice, mut alice_phone, mut bob) = (
+        p.connect("alice").await,
+        p.connect("alice").await,
+        p.connect("bob").await,
+    );
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    // Every attempt of the first round to bob fails: the ack still comes
+    // (the message is durable), bob has nothing yet.
+    p.mem
+        .pusher
+        .fail_next_posts(&bob.conn, p.chat.limits.push_retries + 1);
+    p.send(&alice, send(&room, "c1", "second chance")).await;
+    let first = alice.one("ack");
+    assert_eq!(alice_phone.take("message").len(), 1);
+    // The ack was lost on the way, say: the client resends.
+    p.send(&alice, send(&room, "c1", "second chance")).await;
+    assert_eq!(alice.one("ack"), first);
+    let got = bob.take("message");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["messageId"], first["messageId"]);
+    // A repeat push to the phone is possible; it carries the same messageId.
+    let again = alice_phone.take("message");
+    assert!(again.iter().all(|m| m["messageId"] == first["messageId"]));
     p.persist().await;
     assert_eq!(p.mem.messages.stored_count(), 1);
 }
@@ -271,4 +317,26 @@ async fn a_push_that_fails_transiently_is_retried() {
         p.chat.connections.get(&bob.conn).await.unwrap().is_some(),
         "a throttled connection is not gone"
     );
+}
+
+#[tokio::test]
+async fn a_failure_after_the_message_is_queued_still_acks_and_sync_recovers_it() {
+    let p = Platform::default();
+    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "group", "g", &[&bob]).await;
+    // The members' connections cannot be looked up after the enqueue.
+    p.lab.fail_store(chat_twin::StoreOp::ConnectionsForUsers, 1);
+    p.send(&alice, send(&room, "c1", "durable")).await;
+    assert_eq!(alice.one("ack")["seq"], 1);
+    assert!(alice.take("error").is_empty(), "a durable message is acked");
+    p.persist().await;
+    p.send(
+        &bob,
+        json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":0}]}),
+    )
+    .await;
+    let r = bob.one("syncResult");
+    assert_eq!(r["messages"][0]["body"], "durable");
+    // The push never happened: the only copy bob has is the synced one.
+    assert!(bob.take("message").is_empty());
 }

@@ -135,3 +135,156 @@ async fn the_persist_handler_decodes_a_real_sqs_event() {
     let out = serde_json::to_value(&resp).unwrap();
     assert_eq!(out, json!({"batchItemFailures": []}));
 }
+
+/// A room store that counts the cursor writes in flight at once, and holds
+/// the first `gate` of them until that many are in flight together (or a
+/// timeout lets a one-at-a-time caller through, so the test fails instead of
+/// hanging).
+struct CursorProbe {
+    inner: std::sync::Arc<dyn chat_core::ports::RoomStore>,
+    gate: std::sync::Arc<tokio::sync::Barrier>,
+    gated: usize,
+    calls: std::sync::atomic::AtomicUsize,
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl chat_core::ports::RoomStore for CursorProbe {
+    async fn create(
+        &self,
+        room: &chat_core::model::Room,
+        members: &[chat_core::model::Membership],
+    ) -> Result<bool, chat_core::error::StoreError> {
+        self.inner.create(room, members).await
+    }
+    async fn get(
+        &self,
+        id: &chat_core::ids::RoomId,
+    ) -> Result<Option<chat_core::model::Room>, chat_core::error::StoreError> {
+        self.inner.get(id).await
+    }
+    async fn get_many(
+        &self,
+        ids: &[chat_core::ids::RoomId],
+    ) -> Result<Vec<chat_core::model::Room>, chat_core::error::StoreError> {
+        self.inner.get_many(ids).await
+    }
+    async fn membership(
+        &self,
+        room: &chat_core::ids::RoomId,
+        user: &chat_core::ids::UserId,
+    ) -> Result<Option<chat_core::model::Membership>, chat_core::error::StoreError> {
+        self.inner.membership(room, user).await
+    }
+    async fn members(
+        &self,
+        room: &chat_core::ids::RoomId,
+    ) -> Result<Vec<chat_core::model::Membership>, chat_core::error::StoreError> {
+        self.inner.members(room).await
+    }
+    async fn rooms_of(
+        &self,
+        user: &chat_core::ids::UserId,
+    ) -> Result<Vec<chat_core::model::Membership>, chat_core::error::StoreError> {
+        self.inner.rooms_of(user).await
+    }
+    async fn add_member(
+        &self,
+        m: &chat_core::model::Membership,
+    ) -> Result<bool, chat_core::error::StoreError> {
+        self.inner.add_member(m).await
+    }
+    async fn remove_member(
+        &self,
+        room: &chat_core::ids::RoomId,
+        user: &chat_core::ids::UserId,
+    ) -> Result<bool, chat_core::error::StoreError> {
+        self.inner.remove_member(room, user).await
+    }
+    async fn advance_cursor(
+        &self,
+        room: &chat_core::ids::RoomId,
+        user: &chat_core::ids::UserId,
+        status: chat_core::model::ReceiptStatus,
+        seq: chat_core::ids::Seq,
+    ) -> Result<bool, chat_core::error::StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, SeqCst);
+        if self.calls.fetch_add(1, SeqCst) < self.gated {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.gate.wait()).await;
+        }
+        let r = self.inner.advance_cursor(room, user, status, seq).await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        r
+    }
+    async fn list_channels(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<chat_core::model::Room>, chat_core::error::StoreError> {
+        self.inner.list_channels(limit).await
+    }
+}
+
+#[tokio::test]
+async fn a_big_rooms_delivered_receipt_writes_its_cursors_concurrently_and_each_once() {
+    use chat_core::ports::JobQueue;
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut p = Platform::default();
+    let mut alice = p.connect("alice").await;
+    let room = p.create_room(&alice, "channel", "big", &[]).await;
+    let room_id = chat_core::ids::RoomId::parse(&room).unwrap();
+    let members: Vec<chat_core::ids::UserId> = (0..200)
+        .map(|i| chat_core::ids::UserId::parse(&format!("u{i}")).unwrap())
+        .collect();
+    for u in &members {
+        let m = chat_core::model::Membership {
+            room_id: room_id.clone(),
+            user_id: u.clone(),
+            role: chat_core::model::Role::Member,
+            joined_at: 0,
+            delivered_seq: 0,
+            read_seq: 0,
+        };
+        p.chat.rooms.add_member(&m).await.unwrap();
+    }
+    let gated = 8;
+    let probe = std::sync::Arc::new(CursorProbe {
+        inner: p.chat.rooms.clone(),
+        gate: std::sync::Arc::new(tokio::sync::Barrier::new(gated)),
+        gated,
+        calls: Default::default(),
+        in_flight: Default::default(),
+        max_in_flight: Default::default(),
+    });
+    p.chat.rooms = probe.clone();
+    let job = Job::MarkDelivered {
+        room_id: room_id.clone(),
+        seq: 1,
+        user_ids: members.clone(),
+        notify: vec![alice.user.clone()],
+    };
+    p.mem
+        .queue
+        .enqueue(std::slice::from_ref(&job))
+        .await
+        .unwrap();
+    p.persist().await;
+    assert!(
+        probe.max_in_flight.load(SeqCst) >= gated,
+        "cursor writes overlapped: at most {} at once",
+        probe.max_in_flight.load(SeqCst)
+    );
+    let receipts = alice.take("receipt");
+    assert_eq!(receipts.len(), 200, "one receipt per member");
+    // The same record again (SQS redelivers): no cursor moves, no receipt.
+    p.mem.queue.enqueue(&[job]).await.unwrap();
+    p.persist().await;
+    let first_again = p.chat.rooms.members(&room_id).await.unwrap();
+    assert!(first_again
+        .iter()
+        .filter(|m| m.user_id != alice.user)
+        .all(|m| m.delivered_seq == 1));
+    assert!(alice.take("receipt").is_empty());
+}

@@ -39,6 +39,9 @@ pub(crate) mod keys {
     pub fn msgs(r: &RoomId) -> String {
         format!("MSGS#{r}")
     }
+    pub fn slots(r: &RoomId) -> String {
+        format!("SEQS#{r}")
+    }
     pub fn seq(s: Seq) -> String {
         format!("{s:020}")
     }
@@ -218,6 +221,26 @@ pub(crate) fn reservation_item(m: &Message, now_secs: i64) -> Item {
     message_attrs(&mut item, m);
     put(&mut item, schema::TTL, n(now_secs + CMID_TTL_SECS));
     item
+}
+
+/// What a seq became: the message reserved at it (written with its
+/// reservation, in one transaction) ...
+pub(crate) fn slot_item(m: &Message, now_secs: i64) -> Item {
+    let mut item = keyed(keys::slots(&m.room_id), keys::seq(m.seq), "slot");
+    message_attrs(&mut item, m);
+    put(&mut item, schema::TTL, n(now_secs + CMID_TTL_SECS));
+    item
+}
+
+/// ... or nothing, for good (written by `settle` when no reservation has it).
+pub(crate) fn burned_item(room: &RoomId, seq: Seq, now_secs: i64) -> Item {
+    let mut item = keyed(keys::slots(room), keys::seq(seq), "burned");
+    put(&mut item, schema::TTL, n(now_secs + CMID_TTL_SECS));
+    item
+}
+
+pub(crate) fn is_burned(item: &Item) -> bool {
+    matches!(item.get("type"), Some(AttributeValue::S(t)) if t == "burned")
 }
 
 pub(crate) fn message(item: &Item) -> Result<Message, StoreError> {

@@ -5,18 +5,29 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chat_core::error::{chain, StoreError};
 use chat_core::ids::{RoomId, Seq};
-use chat_core::model::{Message, MessageDraft, Reservation};
+use chat_core::model::{Message, MessageDraft, Reservation, SeqFate};
 use chat_core::ports::{MessageStore, RangeQuery};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::codec::{self, keys};
-use super::{is_conditional, key, n, put_request, s, sdk, Item, Table, QUERY_CONCURRENCY};
+use super::{
+    is_conditional, key, n, put_request, s, sdk, Committed, Item, Table, QUERY_CONCURRENCY,
+};
 
 /// Sequence counters (`ROOM#{id}`/`SEQ`), idempotency reservations
 /// (`ROOM#{id}`/`CMID#…`) and the history (`MSGS#{id}`/`{seq:020}`).
 #[derive(Clone, Debug)]
 pub struct DynamoMessages {
     table: Table,
+}
+
+/// How many seqs one reservation counts before giving up: another is only
+/// needed when `settle` burned the previous one in the instant between.
+const CLAIM_ATTEMPTS: usize = 3;
+
+enum Claim {
+    Won,
+    Lost,
 }
 
 fn now_secs() -> i64 {
@@ -63,6 +74,22 @@ impl DynamoMessages {
         codec::get_n(&out.attributes.unwrap_or_default(), "seq")
     }
 
+    /// One transaction: the idempotency claim and the seq's slot, each on
+    /// condition that it does not exist. [`Claim::Lost`] when either did.
+    async fn claim(&self, message: &Message) -> Result<Claim, StoreError> {
+        let now = now_secs();
+        let absent = Some("attribute_not_exists(PK)");
+        let items = vec![
+            self.table
+                .txn_put(codec::reservation_item(message, now), absent)?,
+            self.table.txn_put(codec::slot_item(message, now), absent)?,
+        ];
+        Ok(match self.table.transact(items).await? {
+            Committed::Yes => Claim::Won,
+            Committed::Cancelled(_) => Claim::Lost,
+        })
+    }
+
     async fn newest(&self, room: &RoomId) -> Result<Option<Message>, StoreError> {
         let q = self
             .table
@@ -93,41 +120,68 @@ impl MessageStore for DynamoMessages {
         if let Some(existing) = self.get_item(claim_key.clone()).await? {
             return Ok(Reservation::Duplicate(codec::message(&existing)?));
         }
-        let seq = self.next_seq(&draft.room_id).await?;
-        let message = draft.with_seq(seq);
-        let claimed = self
+        for _ in 0..CLAIM_ATTEMPTS {
+            let seq = self.next_seq(&draft.room_id).await?;
+            let message = draft.clone().with_seq(seq);
+            match self.claim(&message).await? {
+                Claim::Won => return Ok(Reservation::New(message)),
+                Claim::Lost => {}
+            }
+            // The claim or the seq's slot was taken: which one?
+            match self.get_item(claim_key.clone()).await? {
+                Some(winner) => {
+                    let winner = codec::message(&winner)?;
+                    if winner.message_id == message.message_id && winner.seq == seq {
+                        // Our own transaction, retried by the SDK after its
+                        // answer was lost (the token made the retry a no-op).
+                        return Ok(Reservation::New(message));
+                    }
+                    tracing::debug!(room_id = %message.room_id, burned_seq = seq, "lost a reservation race");
+                    return Ok(Reservation::Duplicate(winner));
+                }
+                // `settle` burned this seq between our count and our claim.
+                None => {
+                    tracing::debug!(room_id = %message.room_id, burned_seq = seq, "seq settled as burned before the claim; counting again")
+                }
+            }
+        }
+        Err(StoreError::unavailable(
+            "every seq counted for this reservation was burned before its claim",
+        ))
+    }
+
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        let burned = self
             .table
             .client
             .put_item()
             .table_name(self.table.name())
-            .set_item(Some(codec::reservation_item(&message, now_secs())))
+            .set_item(Some(codec::burned_item(room, seq, now_secs())))
             .condition_expression("attribute_not_exists(PK)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match claimed {
-            Ok(_) => Ok(Reservation::New(message)),
+        let slot = match burned {
+            Ok(_) => return Ok(SeqFate::Burned),
             Err(e) if is_conditional(&e) => {
-                // A concurrent reservation of this key won; `seq` stays unused.
-                let winner = match e.into_service_error() {
+                let old = match e.into_service_error() {
                     PutItemError::ConditionalCheckFailedException(c) => c.item,
                     _ => None,
                 };
-                let winner = match winner.filter(|i| !i.is_empty()) {
+                match old.filter(|i| !i.is_empty()) {
                     Some(item) => item,
-                    None => self.get_item(claim_key).await?.ok_or_else(|| {
-                        StoreError::unavailable("the winning reservation vanished")
-                    })?,
-                };
-                let winner = codec::message(&winner)?;
-                if winner.message_id == message.message_id && winner.seq == seq {
-                    // Our own put, retried by the SDK after its answer was lost.
-                    return Ok(Reservation::New(message));
+                    None => self
+                        .get_item(key(keys::slots(room), keys::seq(seq)))
+                        .await?
+                        .ok_or_else(|| StoreError::unavailable("a seq's slot vanished"))?,
                 }
-                tracing::debug!(room_id = %message.room_id, unused_seq = seq, "lost a reservation race");
-                Ok(Reservation::Duplicate(winner))
             }
-            Err(e) => Err(sdk(e)),
+            Err(e) => return Err(sdk(e)),
+        };
+        if codec::is_burned(&slot) {
+            Ok(SeqFate::Burned)
+        } else {
+            Ok(SeqFate::Reserved(codec::message(&slot)?))
         }
     }
 

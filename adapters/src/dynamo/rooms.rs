@@ -1,11 +1,9 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ConditionCheck, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, WriteRequest,
 };
 use chat_core::error::StoreError;
@@ -15,7 +13,7 @@ use chat_core::ports::RoomStore;
 use tracing::warn;
 
 use super::codec::{self, keys};
-use super::{is_conditional, key, n, s, schema, sdk, Item, Table, MAX_TRANSACT};
+use super::{is_conditional, key, n, s, schema, sdk, Committed, Item, Table, MAX_TRANSACT};
 
 /// Rooms (`ROOM#{id}`/`META`), memberships (`ROOM#{id}`/`MEMBER#{user}`,
 /// user → rooms on GSI1) and the channel listing (GSI1 `CHANNELS`).
@@ -37,16 +35,7 @@ impl DynamoRooms {
     }
 
     fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(self.table.name())
-                    .set_item(Some(item))
-                    .set_condition_expression(condition.map(str::to_owned))
-                    .build()
-                    .map_err(StoreError::unavailable)?,
-            )
-            .build())
+        self.table.txn_put(item, condition)
     }
 
     fn room_absent(&self, room: &RoomId) -> Result<TransactWriteItem, StoreError> {
@@ -69,46 +58,20 @@ impl DynamoRooms {
         room: &RoomId,
         items: Vec<TransactWriteItem>,
     ) -> Result<Txn, StoreError> {
-        // A token per call makes the SDK's retries of this transaction
-        // idempotent: a retry after a lost answer succeeds instead of failing
-        // on the META condition it already satisfied.
-        let r = self
-            .table
-            .client
-            .transact_write_items()
-            .client_request_token(uuid::Uuid::now_v7().simple().to_string())
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(Txn::Done),
-            Err(e) => {
-                let reasons: Option<Vec<Option<String>>> = match &e {
-                    SdkError::ServiceError(se) => match se.err() {
-                        TransactWriteItemsError::TransactionCanceledException(t) => Some(
-                            t.cancellation_reasons()
-                                .iter()
-                                .map(|r| r.code().map(str::to_owned))
-                                .collect(),
-                        ),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                match reasons {
-                    Some(r)
-                        if r.first().and_then(Option::as_deref)
-                            == Some("ConditionalCheckFailed") =>
-                    {
-                        Ok(Txn::RoomExists)
-                    }
-                    // Cancelled without per-item reasons: ask the table.
-                    Some(r) if r.is_empty() && self.get(room).await?.is_some() => {
-                        Ok(Txn::RoomExists)
-                    }
-                    _ => Err(sdk(e)),
-                }
+        match self.table.transact(items).await? {
+            Committed::Yes => Ok(Txn::Done),
+            Committed::Cancelled(r)
+                if r.first().and_then(Option::as_deref) == Some("ConditionalCheckFailed") =>
+            {
+                Ok(Txn::RoomExists)
             }
+            // Cancelled without per-item reasons: ask the table.
+            Committed::Cancelled(r) if r.is_empty() && self.get(room).await?.is_some() => {
+                Ok(Txn::RoomExists)
+            }
+            Committed::Cancelled(r) => Err(StoreError::unavailable(format!(
+                "transaction cancelled: {r:?}"
+            ))),
         }
     }
 

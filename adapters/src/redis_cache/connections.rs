@@ -42,17 +42,17 @@ impl CachedConnections {
 impl ConnectionStore for CachedConnections {
     async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
         self.inner.put(conn).await?;
-        let mut stale = vec![
-            self.conn_key(&conn.connection_id),
-            self.user_key(&conn.user_id),
-        ];
+        let mut lists = vec![self.user_key(&conn.user_id)];
         // A record re-bound to another user leaves that user's list stale too.
         if let Some(old) = self.cached_record(&conn.connection_id).await {
             if old.user_id != conn.user_id {
-                stale.push(self.user_key(&old.user_id));
+                lists.push(self.user_key(&old.user_id));
             }
         }
-        self.cache.invalidate(&stale).await;
+        // Lists come from the index: held until it shows this write.
+        self.cache
+            .invalidate_held(&[self.conn_key(&conn.connection_id)], &lists)
+            .await;
         Ok(())
     }
 
@@ -77,18 +77,20 @@ impl ConnectionStore for CachedConnections {
                 Some(r) => Some(r.user_id),
                 None => self.inner.get(id).await?.map(|r| r.user_id),
             };
-            let mut stale = vec![self.conn_key(id)];
-            stale.extend(user.map(|u| self.user_key(&u)));
-            self.cache.invalidate(&stale).await;
+            let lists: Vec<String> = user.iter().map(|u| self.user_key(u)).collect();
+            self.cache
+                .invalidate_held(&[self.conn_key(id)], &lists)
+                .await;
         }
         Ok(moved)
     }
 
     async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
         let removed = self.inner.delete(id).await?;
-        let mut stale = vec![self.conn_key(id)];
-        stale.extend(removed.as_ref().map(|r| self.user_key(&r.user_id)));
-        self.cache.invalidate(&stale).await;
+        let lists: Vec<String> = removed.iter().map(|r| self.user_key(&r.user_id)).collect();
+        self.cache
+            .invalidate_held(&[self.conn_key(id)], &lists)
+            .await;
         Ok(removed)
     }
 

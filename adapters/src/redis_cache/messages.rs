@@ -4,7 +4,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chat_core::error::StoreError;
 use chat_core::ids::{RoomId, Seq};
-use chat_core::model::{Message, MessageDraft, Reservation};
+use chat_core::model::{Message, MessageDraft, Reservation, SeqFate};
 use chat_core::ports::{MessageStore, RangeQuery};
 
 use super::RedisCache;
@@ -71,6 +71,10 @@ impl MessageStore for CachedMessages {
 
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.last_seq(room).await
+    }
+
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        self.inner.settle(room, seq).await
     }
 
     async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {

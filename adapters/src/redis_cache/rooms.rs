@@ -92,9 +92,11 @@ impl CachedRooms {
     }
 
     async fn membership_changed(&self, room: &RoomId, users: &[&UserId]) {
-        let mut stale = vec![self.members_key(room)];
-        stale.extend(users.iter().map(|u| self.rooms_key(u)));
-        self.cache.invalidate(&stale).await;
+        // user → rooms comes from the index: held until it shows the change.
+        let lists: Vec<String> = users.iter().map(|u| self.rooms_key(u)).collect();
+        self.cache
+            .invalidate_held(&[self.members_key(room)], &lists)
+            .await;
     }
 }
 
@@ -103,12 +105,12 @@ impl RoomStore for CachedRooms {
     async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
         let created = self.inner.create(room, members).await?;
         if created {
-            let mut stale = vec![
+            let stale = [
                 self.room_key(&room.room_id),
                 self.members_key(&room.room_id),
             ];
-            stale.extend(members.iter().map(|m| self.rooms_key(&m.user_id)));
-            self.cache.invalidate(&stale).await;
+            let lists: Vec<String> = members.iter().map(|m| self.rooms_key(&m.user_id)).collect();
+            self.cache.invalidate_held(&stale, &lists).await;
         }
         Ok(created)
     }

@@ -11,7 +11,9 @@ use chat_adapters::redis_cache::{CachedConnections, CachedMessages, CachedProfil
 use chat_core::contract::*;
 use chat_core::error::StoreError;
 use chat_core::ids::{RoomId, Seq};
-use chat_core::model::{Message, MessageDraft, ReceiptStatus, Reservation, Role, RoomKind};
+use chat_core::model::{
+    Message, MessageDraft, ReceiptStatus, Reservation, Role, RoomKind, SeqFate,
+};
 use chat_core::ports::{ConnectionStore, MessageStore, ProfileStore, RangeQuery, RoomStore};
 
 use crate::support::{self, on_both, Topology};
@@ -76,6 +78,9 @@ impl MessageStore for CountingMessages {
     }
     async fn last_seq(&self, r: &RoomId) -> Result<Seq, StoreError> {
         self.inner.last_seq(r).await
+    }
+    async fn settle(&self, r: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        self.inner.settle(r, seq).await
     }
     async fn put_batch(&self, ms: &[Message]) -> Vec<Result<(), StoreError>> {
         self.inner.put_batch(ms).await

@@ -9,6 +9,7 @@ mod counting;
 mod dynamo;
 mod fanout;
 mod faults;
+mod lagging;
 mod pusher;
 mod queue;
 mod ratelimit;

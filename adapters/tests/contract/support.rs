@@ -43,11 +43,19 @@ pub async fn stores() -> DynamoStores {
 /// Cache settings for `port` with a fresh key prefix. The contract tests use
 /// a roomier timeout than production's 50 ms: they check answers, and a
 /// loaded two-core machine should not turn them into tests of the fallback.
+/// moto's index never lags, so these caches hold nothing back after a
+/// change (`index_settle` zero): the tests of hits see a lookup right after
+/// a write cached. The lagging-index tests use [`Topology::cache_holding`].
 pub fn cache_config(port: u16) -> CacheConfig {
+    let base = CacheConfig::new(format!("redis://127.0.0.1:{port}"));
     CacheConfig {
         timeout: Duration::from_millis(500),
         key_prefix: format!("test:{}:", unique()),
-        ..CacheConfig::new(format!("redis://127.0.0.1:{port}"))
+        ttl: chat_adapters::redis_cache::Ttls {
+            index_settle: Duration::ZERO,
+            ..base.ttl.clone()
+        },
+        ..base
     }
 }
 
@@ -81,6 +89,20 @@ impl Topology {
             Topology::Single => cache(),
             Topology::Cluster => cluster_cache(),
         }
+    }
+
+    /// A cache with the default hold after changes to index-backed entries.
+    pub fn cache_holding(self) -> RedisCache {
+        let port = match self {
+            Topology::Single => redis().port,
+            Topology::Cluster => cluster().nodes[0].port,
+        };
+        let mut config = match self {
+            Topology::Single => cache_config(port),
+            Topology::Cluster => cluster_config(port),
+        };
+        config.ttl.index_settle = chat_adapters::redis_cache::Ttls::default().index_settle;
+        RedisCache::new(config).expect("a valid redis url")
     }
 
     /// `n` caches with one fresh prefix, each with its own connection: the

@@ -6,13 +6,16 @@ use async_trait::async_trait;
 use super::lock;
 use crate::error::StoreError;
 use crate::ids::{ClientMsgId, RoomId, Seq, UserId};
-use crate::model::{Message, MessageDraft, Reservation};
+use crate::model::{Message, MessageDraft, Reservation, SeqFate};
 use crate::ports::{MessageStore, RangeQuery};
 
 #[derive(Default)]
 struct Inner {
     counters: HashMap<RoomId, Seq>,
     reservations: HashMap<(RoomId, UserId, ClientMsgId), Message>,
+    /// Per room, what each allocated seq became: `Some` the message reserved
+    /// at it, `None` burned by [`MessageStore::settle`].
+    slots: HashMap<RoomId, BTreeMap<Seq, Option<Message>>>,
     stored: HashMap<RoomId, BTreeMap<Seq, Message>>,
 }
 
@@ -22,6 +25,15 @@ pub struct MemoryMessages {
 }
 
 impl MemoryMessages {
+    /// Allocates the room's next seq without reserving it, as a reservation
+    /// that lost a race in DynamoDB leaves one; returns it.
+    pub fn skip_seq(&self, room: &RoomId) -> Seq {
+        let mut g = lock(&self.inner);
+        let counter = g.counters.entry(room.clone()).or_insert(0);
+        *counter += 1;
+        *counter
+    }
+
     /// How many messages are stored in all rooms.
     pub fn stored_count(&self) -> usize {
         lock(&self.inner).stored.values().map(BTreeMap::len).sum()
@@ -40,11 +52,38 @@ impl MessageStore for MemoryMessages {
         if let Some(existing) = g.reservations.get(&key) {
             return Ok(Reservation::Duplicate(existing.clone()));
         }
-        let counter = g.counters.entry(draft.room_id.clone()).or_insert(0);
+        let Inner {
+            counters, slots, ..
+        } = &mut *g;
+        let slots = slots.entry(draft.room_id.clone()).or_default();
+        let counter = counters.entry(draft.room_id.clone()).or_insert(0);
         *counter += 1;
+        // A seq settled as burned is never taken (in DynamoDB the claim fails
+        // on its slot and the reservation counts again).
+        while matches!(slots.get(&*counter), Some(None)) {
+            *counter += 1;
+        }
         let message = draft.with_seq(*counter);
         g.reservations.insert(key, message.clone());
+        g.slots
+            .entry(message.room_id.clone())
+            .or_default()
+            .insert(message.seq, Some(message.clone()));
         Ok(Reservation::New(message))
+    }
+
+    async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
+        let mut g = lock(&self.inner);
+        let slot = g
+            .slots
+            .entry(room.clone())
+            .or_default()
+            .entry(seq)
+            .or_insert(None);
+        Ok(match slot {
+            Some(m) => SeqFate::Reserved(m.clone()),
+            None => SeqFate::Burned,
+        })
     }
 
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {

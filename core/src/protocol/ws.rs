@@ -196,10 +196,16 @@ pub enum ServerFrame {
         is_typing: bool,
     },
     #[serde(rename_all = "camelCase")]
+    /// Every seq in `(afterSeq, throughSeq]` is either one of `messages` or
+    /// in `burned` (no message has it, and none ever will): the range has no
+    /// holes. `hasMore`: the room has seqs past `throughSeq`; ask again from it.
     SyncResult {
         room_id: RoomId,
         messages: Vec<MessageView>,
         has_more: bool,
+        through_seq: Seq,
+        #[serde(default)]
+        burned: Vec<Seq>,
     },
     Pong,
     /// You were made a member of a room (created with you in it, added by its

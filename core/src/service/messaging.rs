@@ -7,13 +7,14 @@
 
 use std::collections::BTreeSet;
 
+use futures::stream::{self, StreamExt};
 use tracing::{info, warn, Instrument};
 
 use super::{Caller, Chat};
 use crate::authz::{authorize, Action};
 use crate::error::ChatError;
-use crate::ids::{ConnectionId, MessageBody, MessageId, UserId};
-use crate::model::{Job, MessageDraft, ReceiptStatus, Reservation};
+use crate::ids::{ConnectionId, MessageBody, MessageId, RoomId, Seq, UserId};
+use crate::model::{Job, Message, MessageDraft, ReceiptStatus, Reservation, SeqFate};
 use crate::ports::RangeQuery;
 use crate::protocol::ws::ServerFrame;
 use crate::protocol::ws::{
@@ -97,22 +98,13 @@ impl Chat {
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
         };
-        let message = match self.messages.reserve(draft).await? {
-            Reservation::Duplicate(existing) => {
-                // A resend: same ack, no second message. Enqueue again in case
-                // the first attempt died between reserving and enqueueing
-                // (persisting is idempotent, so this never duplicates).
-                self.queue
-                    .enqueue(&[Job::PersistMessage {
-                        message: existing.clone(),
-                    }])
-                    .await?;
-                info!(message_id = %existing.message_id, seq = existing.seq, "duplicate clientMsgId, acked again");
-                self.reply(&caller.connection_id, &ServerFrame::ack(&existing))
-                    .await;
-                return Ok(());
-            }
-            Reservation::New(m) => m,
+        let (message, resend) = match self.messages.reserve(draft).await? {
+            // A resend: the same message, never a second one. Its first attempt
+            // may have died anywhere after reserving (before the enqueue, or
+            // mid fan-out), so it is enqueued and pushed again; persisting is
+            // idempotent and clients de-duplicate pushes by `messageId`.
+            Reservation::Duplicate(existing) => (existing, true),
+            Reservation::New(m) => (m, false),
         };
         // Durable first: only a queued message is delivered and acked.
         self.queue
@@ -120,15 +112,20 @@ impl Chat {
                 message: message.clone(),
             }])
             .await?;
-
+        // From here on the message is durable: nothing below answers an
+        // error, since that would invite a retry of a message that exists.
+        // A member this push misses recovers it with `sync`.
         let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
-        let targets: Vec<_> = self
-            .connections
-            .for_users(&member_ids)
-            .await?
-            .into_iter()
-            .filter(|c| c.connection_id != caller.connection_id)
-            .collect();
+        let targets: Vec<_> = match self.connections.for_users(&member_ids).await {
+            Ok(conns) => conns
+                .into_iter()
+                .filter(|c| c.connection_id != caller.connection_id)
+                .collect(),
+            Err(e) => {
+                warn!(message_id = %message.message_id, error = %crate::error::chain(&e), "could not look up the members' connections; they recover the message with sync");
+                Vec::new()
+            }
+        };
         let fanout = targets.len();
         let bytes = ServerFrame::Message(MessageView::from(&message))
             .encode()
@@ -138,11 +135,15 @@ impl Chat {
             .await;
         // Retries and cleanup happen after the ack: they never delay it.
         let round = self.settle(round, &bytes).await;
-        info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "message accepted");
-        crate::metrics::record(&[
-            (crate::metrics::Metric::MessagesAccepted, 1.0),
-            (crate::metrics::Metric::FanoutSize, fanout as f64),
-        ]);
+        if resend {
+            info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "duplicate clientMsgId: enqueued and pushed again, acked again");
+        } else {
+            info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "message accepted");
+            crate::metrics::record(&[
+                (crate::metrics::Metric::MessagesAccepted, 1.0),
+                (crate::metrics::Metric::FanoutSize, fanout as f64),
+            ]);
+        }
 
         let reached: BTreeSet<UserId> = round
             .delivered
@@ -214,50 +215,56 @@ impl Chat {
         Ok(())
     }
 
-    /// Answers one `syncResult` per room with the messages after `afterSeq`
-    /// (at most a page; `hasMore` says whether to ask again). A room the caller
-    /// may not read gets an error frame; the others are still answered.
+    /// Answers one `syncResult` per room with what follows `afterSeq`, gap
+    /// free: every seq up to `throughSeq` is a message or listed as burned
+    /// (at most a page; `hasMore` says whether to ask again). A room the
+    /// caller may not read gets an error frame; the others are still
+    /// answered. Rooms are read concurrently and answered in request order.
     pub async fn sync(&self, caller: &Caller, req: SyncRequest) -> Result<(), ChatError> {
-        let page = self.limits.history_page_max;
-        let mut jobs = Vec::new();
-        for entry in req.rooms {
-            if let Err(e) = self
-                .authorized_room(&caller.user_id, &entry.room_id, Action::Read)
-                .await
-            {
-                if e.is_internal() {
-                    return Err(e);
+        let pages: Vec<(RoomId, Result<SyncPage, ChatError>)> = stream::iter(req.rooms)
+            .map(|entry| async move {
+                let page = async {
+                    self.authorized_room(&caller.user_id, &entry.room_id, Action::Read)
+                        .await?;
+                    self.sync_page(&entry.room_id, entry.after_seq).await
                 }
-                self.reply(&caller.connection_id, &ServerFrame::error(&e, None))
-                    .await;
-                continue;
-            }
-            let q = RangeQuery {
-                after: Some(entry.after_seq),
-                before: None,
-                limit: page + 1,
-                newest_first: false,
+                .await;
+                (entry.room_id, page)
+            })
+            .buffered(SYNC_CONCURRENCY)
+            .collect()
+            .await;
+        let mut jobs = Vec::new();
+        for (room_id, page) in pages {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.is_internal() => return Err(e),
+                Err(e) => {
+                    self.reply(&caller.connection_id, &ServerFrame::error(&e, None))
+                        .await;
+                    continue;
+                }
             };
-            let mut messages = self.messages.range(&entry.room_id, q).await?;
-            let has_more = messages.len() > page;
-            messages.truncate(page);
-            if let Some(last) = messages.last() {
-                let notify: BTreeSet<UserId> = messages
+            if let Some(last) = page.messages.last() {
+                let notify: BTreeSet<UserId> = page
+                    .messages
                     .iter()
                     .map(|m| m.sender_id.clone())
                     .filter(|u| u != &caller.user_id)
                     .collect();
                 jobs.push(Job::MarkDelivered {
-                    room_id: entry.room_id.clone(),
+                    room_id: room_id.clone(),
                     seq: last.seq,
                     user_ids: vec![caller.user_id.clone()],
                     notify: notify.into_iter().collect(),
                 });
             }
             let frame = ServerFrame::SyncResult {
-                room_id: entry.room_id,
-                messages: messages.iter().map(MessageView::from).collect(),
-                has_more,
+                room_id,
+                messages: page.messages.iter().map(MessageView::from).collect(),
+                has_more: page.has_more,
+                through_seq: page.through_seq,
+                burned: page.burned,
             };
             self.reply(&caller.connection_id, &frame).await;
         }
@@ -268,4 +275,91 @@ impl Chat {
         }
         Ok(())
     }
+
+    /// One room's page after `after`. The room's high-water mark is read
+    /// first, so every seq up to it is stored, reserved or burned; a seq with
+    /// no stored message is settled ([`crate::ports::MessageStore::settle`]):
+    /// a reserved message (still in the queue, or refused by it) is stored
+    /// here and returned, anything else is burned for good.
+    async fn sync_page(&self, room: &RoomId, after: Seq) -> Result<SyncPage, ChatError> {
+        let page = self.limits.history_page_max.max(1);
+        let high = self.messages.last_seq(room).await?;
+        if after >= high {
+            return Ok(SyncPage {
+                messages: Vec::new(),
+                burned: Vec::new(),
+                through_seq: after,
+                has_more: false,
+            });
+        }
+        let stored = self
+            .messages
+            .range(
+                room,
+                RangeQuery {
+                    after: Some(after),
+                    before: Some(high.saturating_add(1)),
+                    limit: page,
+                    newest_first: false,
+                },
+            )
+            .await?;
+        let mut stored = stored.into_iter().peekable();
+        let mut messages = Vec::new();
+        let mut repaired = Vec::new();
+        let mut burned = Vec::new();
+        let mut through = after;
+        // Walk the seqs in order; a page holds `page` seqs, burned ones too.
+        while through < high && messages.len() + burned.len() < page {
+            let seq = through + 1;
+            if let Some(m) = stored.next_if(|m| m.seq == seq) {
+                messages.push(m);
+            } else {
+                match self.messages.settle(room, seq).await? {
+                    SeqFate::Reserved(m) => {
+                        repaired.push(m.clone());
+                        messages.push(m);
+                    }
+                    SeqFate::Burned => burned.push(seq),
+                }
+            }
+            through = seq;
+        }
+        if !repaired.is_empty() {
+            // Idempotent, like the worker's own write of the same messages.
+            for (m, r) in repaired
+                .iter()
+                .zip(self.messages.put_batch(&repaired).await)
+            {
+                match r {
+                    Ok(()) => {
+                        info!(message_id = %m.message_id, seq = m.seq, "sync stored a reserved message missing from history")
+                    }
+                    Err(e) => {
+                        warn!(message_id = %m.message_id, seq = m.seq, error = %crate::error::chain(&e), "could not store a reserved message found by sync; it is still answered")
+                    }
+                }
+            }
+        }
+        if !burned.is_empty() {
+            info!(room_id = %room, burned = ?burned, "sync settled seqs no message has");
+        }
+        Ok(SyncPage {
+            messages,
+            burned,
+            through_seq: through,
+            has_more: through < high,
+        })
+    }
+}
+
+/// How many rooms one `sync` reads at a time.
+const SYNC_CONCURRENCY: usize = 8;
+
+/// One room's answer to `sync`.
+struct SyncPage {
+    messages: Vec<Message>,
+    burned: Vec<Seq>,
+    through_seq: Seq,
+    has_more: bool,
 }

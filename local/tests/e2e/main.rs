@@ -11,7 +11,9 @@
 
 mod chat;
 mod connections_api;
+mod crash;
 mod gateway;
+mod lost;
 mod queue;
 mod secrets;
 mod template;

@@ -17,5 +17,5 @@ pub mod events;
 pub mod faults;
 pub mod tokens;
 
-pub use faults::FailingPuts;
+pub use faults::{FailingPuts, FaultLab, PushFailure, StoreOp};
 pub use tokens::{mint_hs256, MintOptions};
