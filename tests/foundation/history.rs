@@ -1,3 +1,4 @@
+use chat_core::protocol::cursor::Cursor;
 use chat_tests::Platform;
 use serde_json::{json, Value};
 
@@ -60,6 +61,19 @@ async fn history_pages_backwards_from_the_newest_and_forwards_again() {
     .await;
     assert_eq!(seqs(&fwd2), vec![5, 6, 7]);
     assert!(fwd2["nextCursor"].is_null());
+    // Going forwards, a page has older messages before it unless it starts
+    // at the first one.
+    assert_eq!(
+        fwd["prevCursor"].as_str(),
+        Some(Cursor::at(2).encode().as_str()),
+        "a page from seq 2 has seq 1 before it"
+    );
+    let (_, from_start) = get(format!("?limit=3&after={}", Cursor::at(0).encode())).await;
+    assert_eq!(seqs(&from_start), vec![1, 2, 3]);
+    assert!(
+        from_start["prevCursor"].is_null(),
+        "nothing before seq 1: {from_start}"
+    );
 }
 
 #[tokio::test]

@@ -69,16 +69,27 @@ async fn bad_room_requests_are_refused_with_clear_errors() {
         assert_eq!(status, want, "{body} -> {err}");
         assert_eq!(err["error"]["code"], "bad_request");
     }
-    let many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+    let max = p.chat.limits.max_initial_members;
+    let named = |n: usize| -> Vec<String> { (0..n).map(|i| format!("u{i}")).collect() };
     let (status, _) = p
         .rest(
             Some(&alice.token),
             "POST",
             "/rooms",
-            Some(json!({"name":"big","kind":"group","members":many})),
+            Some(json!({"name":"big","kind":"group","members":named(max + 1)})),
         )
         .await;
     assert_eq!(status, 413);
+    // The bound itself is allowed.
+    let (status, room) = p
+        .rest(
+            Some(&alice.token),
+            "POST",
+            "/rooms",
+            Some(json!({"name":"full","kind":"group","members":named(max)})),
+        )
+        .await;
+    assert_eq!(status, 201, "{room}");
     let (status, _) = p.rest(None, "GET", "/rooms", None).await;
     assert_eq!(status, 401);
     let (status, _) = p
