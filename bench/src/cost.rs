@@ -23,8 +23,9 @@ use chat_core::ids::{ConnectionId, RoomId, RoomName, UserId};
 use chat_core::model::{ConnectionRecord, Membership, Role, Room, RoomKind};
 use chat_core::ports::SystemClock;
 use chat_core::ratelimit::{Rate, RateLimits};
-use chat_core::service::MemoryBackends;
+use chat_core::service::{Chat, MemoryBackends};
 use serde::Serialize;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// AWS list prices, us-east-1, on-demand, no free tier. Checked on
 /// 2026-11-28 against public copies of the pricing pages (API Gateway and
@@ -282,13 +283,11 @@ fn uid(s: &str) -> UserId {
     UserId::parse(s).expect("bench user ids are valid")
 }
 
-/// Runs one scenario over metered in-memory adapters.
-pub async fn measure(cfg: &CostConfig) -> Measurement {
-    let mem = MemoryBackends::default();
-    // Rate limits guard real users; this scenario sends in a tight loop and
-    // is about what an accepted message costs, so they are lifted here.
+/// Limits with rate limits lifted: scenarios send in a tight loop and are
+/// about what an accepted message costs or takes.
+pub fn unlimited_limits() -> Limits {
     let unlimited = Rate::new(u32::MAX / 2, u32::MAX / 2);
-    let limits = Limits {
+    Limits {
         rate: RateLimits {
             message_per_connection: unlimited,
             message_per_user: unlimited,
@@ -296,17 +295,46 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
             rest_per_user: unlimited,
         },
         ..Limits::default()
-    };
-    let chat = mem.chat(limits, Arc::new(SystemClock));
+    }
+}
+
+/// Rooms of online members, and idle connections, in memory backends.
+pub struct Population {
+    /// Every member's socket, to be drained now and then.
+    pub inboxes: Vec<UnboundedReceiver<String>>,
+    /// (room, connection) of every member, room by room.
+    pub senders: Vec<(RoomId, ConnectionId)>,
+    /// Connections registered: online members plus idle ones.
+    pub connections: usize,
+}
+
+impl Population {
+    /// Empties every member's socket.
+    pub fn drain(&mut self) {
+        for rx in &mut self.inboxes {
+            while rx.try_recv().is_ok() {}
+        }
+    }
+}
+
+/// Creates `rooms` rooms of `kind` with `k` members each, every member
+/// online on one connection, plus `idle` connections of users in no room.
+pub async fn populate(
+    mem: &MemoryBackends,
+    chat: &Chat,
+    kind: RoomKind,
+    k: usize,
+    rooms: usize,
+    idle: usize,
+) -> Population {
     let now = chat.clock.now();
-    let k = cfg.room_size.max(2);
     let mut inboxes = Vec::new();
-    let mut senders = Vec::new(); // (room id, connection id)
-    for r in 0..cfg.rooms.max(1) {
+    let mut senders = Vec::new();
+    for r in 0..rooms.max(1) {
         let room = Room {
             room_id: RoomId::generate(),
-            kind: RoomKind::Group,
-            name: RoomName::parse(&format!("cost room {r}")).expect("valid name"),
+            kind,
+            name: RoomName::parse(&format!("bench room {r}")).expect("valid name"),
             owner_id: uid(&format!("m{r}-0")),
             created_at: now,
         };
@@ -336,7 +364,7 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
         }
     }
     // Idle connections: registered (as `$connect` leaves them), never pushed to.
-    for i in 0..cfg.idle {
+    for i in 0..idle {
         chat.connections
             .put(&ConnectionRecord {
                 connection_id: ConnectionId::parse(&format!("idle{i}")).expect("valid id"),
@@ -347,7 +375,23 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
             .await
             .expect("memory store");
     }
-    let total_connections = mem.connections.len();
+    Population {
+        inboxes,
+        senders,
+        connections: mem.connections.len(),
+    }
+}
+
+/// Runs one scenario over metered in-memory adapters.
+pub async fn measure(cfg: &CostConfig) -> Measurement {
+    let mem = MemoryBackends::default();
+    let chat = mem.chat(unlimited_limits(), Arc::new(SystemClock));
+    let k = cfg.room_size.max(2);
+    let Population {
+        mut inboxes,
+        senders,
+        connections: total_connections,
+    } = populate(&mem, &chat, RoomKind::Group, k, cfg.rooms, cfg.idle).await;
 
     let meter = Meter::new();
     let counted = metered(&chat, &meter);

@@ -25,6 +25,7 @@
 pub mod baseline;
 pub mod coldstart;
 pub mod cost;
+pub mod latency;
 pub mod load;
 pub mod metering;
 pub mod report;
