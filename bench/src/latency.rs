@@ -32,8 +32,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::cost;
-use crate::metering::{decorated, Meter};
+use crate::metering::{decorated, Meter, Tally};
 use crate::stats::Percentiles;
+use chat_core::auth::Identity;
+use chat_core::ids::{ConnectionId, UserId};
+use chat_core::memory::ManualClock;
 use chat_core::model::RoomKind;
 use chat_core::ports::SystemClock;
 use chat_core::service::MemoryBackends;
@@ -444,6 +447,8 @@ pub struct LatencyConfig {
     pub memory_mb: f64,
     /// Persist λ batch size (the event source's).
     pub batch_size: usize,
+    /// How often an idle client pings (the web app's `PING_MS`).
+    pub ping_secs: u64,
 }
 
 impl Default for LatencyConfig {
@@ -454,6 +459,7 @@ impl Default for LatencyConfig {
             redis_rate_limit: false,
             memory_mb: 256.0,
             batch_size: 25,
+            ping_secs: 540,
         }
     }
 }
@@ -518,7 +524,28 @@ pub struct ShapeReport {
     pub message_lambda: Invocation,
     pub persist_lambda: Invocation,
     pub ping_lambda: Invocation,
+    /// One member of this shape kept connected and idle.
+    pub keepalive: Keepalive,
     pub refused: usize,
+}
+
+/// What keeping one member connected and idle asks of the backends: its
+/// pings, and its reconnections (API Gateway closes every WebSocket after
+/// 2 hours), each announcing it offline then online to its contacts.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Keepalive {
+    pub ping_secs: u64,
+    pub pings: u64,
+    /// Port calls of those pings, summed.
+    pub ping_calls: BTreeMap<&'static str, Tally>,
+    pub ping_lambda: Invocation,
+    /// Contacts told of each presence change.
+    pub contacts: usize,
+    /// Port calls of one `$disconnect` followed by one `$connect`.
+    pub reconnect_calls: BTreeMap<&'static str, Tally>,
+    pub connect_lambda: Invocation,
+    pub disconnect_lambda: Invocation,
 }
 
 fn percentiles(values_ms: &[f64]) -> Percentiles {
@@ -604,6 +631,7 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
         ping_lambda.add(t0.elapsed(), c0.elapsed(), cpu_scale);
     }
     pop.drain();
+    let keepalive = keepalive(k, cfg, cpu_scale).await;
     ShapeReport {
         shape: shape.clone(),
         round_trips_to_first_push: trips_first,
@@ -614,7 +642,81 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
         message_lambda: message_lambda.mean(),
         persist_lambda: persist_lambda.mean(),
         ping_lambda: ping_lambda.mean(),
+        keepalive,
         refused,
+    }
+}
+
+/// Times a future: modeled waits and this machine's CPU, scaled.
+async fn timed<F: std::future::Future>(sum: &mut DurationSum, cpu_scale: f64, f: F) -> F::Output {
+    let (t0, c0) = (tokio::time::Instant::now(), std::time::Instant::now());
+    let out = f.await;
+    sum.add(t0.elapsed(), c0.elapsed(), cpu_scale);
+    out
+}
+
+/// One member of a room of `k` online members, kept connected and idle:
+/// pinging every `cfg.ping_secs` for a while, and reconnecting once.
+async fn keepalive(k: usize, cfg: &LatencyConfig, cpu_scale: f64) -> Keepalive {
+    let mem = MemoryBackends::default();
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let chat = mem.chat(cost::unlimited_limits(), clock.clone());
+    let mut pop = cost::populate(&mem, &chat, RoomKind::Group, k.max(2), 1, 0).await;
+    let user = UserId::parse("m0-0").expect("valid id");
+    let identity = Identity {
+        user_id: user,
+        name: None,
+    };
+    let latency = Latency::new(cfg.table.clone(), cfg.seed, cfg.redis_rate_limit);
+    let meter = Meter::new();
+    let counted = decorated(&chat, &meter, Some(latency));
+    let (_, first) = pop.senders[0].clone();
+    let fresh = ConnectionId::parse("cidle").expect("valid id");
+    pop.inboxes.push(mem.pusher.open(&fresh));
+
+    // API Gateway ends the member's 2-hour connection; the client reconnects.
+    let (mut connect_lambda, mut disconnect_lambda) =
+        (DurationSum::default(), DurationSum::default());
+    meter.reset();
+    let _ = timed(
+        &mut disconnect_lambda,
+        cpu_scale,
+        counted.disconnect(&first),
+    )
+    .await;
+    let _ = timed(
+        &mut connect_lambda,
+        cpu_scale,
+        counted.connect(fresh.clone(), &identity),
+    )
+    .await;
+    let reconnect_calls = meter.snapshot();
+    pop.drain();
+
+    // Then it idles, pinging; the clock moves a ping interval each time.
+    meter.reset();
+    let mut ping_lambda = DurationSum::default();
+    let pings = 40u64;
+    for _ in 0..pings {
+        clock.advance(cfg.ping_secs as i64 * 1000);
+        let _ = timed(
+            &mut ping_lambda,
+            cpu_scale,
+            counted.handle_text(&fresh, r#"{"action":"ping"}"#),
+        )
+        .await;
+    }
+    let ping_calls = meter.snapshot();
+    pop.drain();
+    Keepalive {
+        ping_secs: cfg.ping_secs,
+        pings,
+        ping_calls,
+        ping_lambda: ping_lambda.mean(),
+        contacts: k.max(2) - 1,
+        reconnect_calls,
+        connect_lambda: connect_lambda.mean(),
+        disconnect_lambda: disconnect_lambda.mean(),
     }
 }
 

@@ -17,10 +17,11 @@ usage:
              [--rate MSGS_PER_SEC] [--warmup SECS] [--duration SECS] [--body-bytes B]
              [--baseline] [--json]
   chat-bench cost [--room-sizes 2,10,50] [--idle 1000,10000] [--messages M] [--rooms R]
-             [--batch-size 25] [--message-ms 60] [--persist-ms 80] [--memory-mb 256] [--json]
+             [--batch-size 25] [--message-ms MS] [--persist-ms MS] [--memory-mb 256]
+             [--ping-secs 540] [--authorizer-ms 10] [latency flags] [--json]
   chat-bench coldstart [--bin-dir target/lambda-release] [--runs 5] [--json]
   chat-bench latency [--smoke] [--latency-file FILE] [--latency NAME=P50:P99 ...]
-             [--redis] [--seed N] [--memory-mb 256] [--json]
+             [--redis] [--seed N] [--memory-mb 256] [--ping-secs 540] [--json]
 
 load defaults: --local, 1000 connections, rooms of 10, 2500 msg/s, 2 s warm-up,
 10 s measured, 64-byte bodies. --baseline also loads a bare WebSocket broadcast
@@ -207,23 +208,49 @@ async fn run_cost(mut args: Args) -> Result<ExitCode, String> {
     let json_out = args.flag("--json");
     let sizes = args.list("--room-sizes", &[2, 10, 50])?;
     let idles = args.list("--idle", &[1000, 10_000])?;
+    let number = |v: Option<String>, name: &str| -> Result<Option<f64>, String> {
+        v.map(|x| x.parse().map_err(|_| format!("{name}: cannot parse {x:?}")))
+            .transpose()
+    };
+    let message_ms = number(args.value("--message-ms")?, "--message-ms")?;
+    let persist_ms = number(args.value("--persist-ms")?, "--persist-ms")?;
+    let lat = latency_config(&mut args)?;
     let base = cost::CostConfig {
         messages: args.parse("--messages", 2000)?,
         rooms: args.parse("--rooms", 20)?,
-        batch_size: args.parse("--batch-size", 25)?,
-        message_ms: args.parse("--message-ms", 60.0)?,
-        persist_ms: args.parse("--persist-ms", 80.0)?,
-        memory_mb: args.parse("--memory-mb", 256.0)?,
+        batch_size: lat.batch_size,
+        memory_mb: lat.memory_mb,
         body_bytes: args.parse("--body-bytes", 64)?,
+        authorizer_ms: args.parse("--authorizer-ms", 10.0)?,
         ..cost::CostConfig::default()
     };
     args.finish()?;
     let mut ms = Vec::new();
     for &k in &sizes {
+        // The λ durations of this room size under modeled latency, and one
+        // idle member's keepalive.
+        let shape = latency::Shape {
+            name: format!("rooms of {k}"),
+            channel: false,
+            members: k,
+            rooms: base.rooms,
+            messages: base.messages.min(400),
+        };
+        if !json_out {
+            eprintln!("timing the functions under modeled latency, rooms of {k}…");
+        }
+        let timed = latency::run(std::slice::from_ref(&shape), &lat)
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or("the latency run returned nothing")?;
         for &idle in &idles {
             let cfg = cost::CostConfig {
                 room_size: k,
                 idle,
+                message_ms: message_ms.unwrap_or(timed.message_lambda.billed_ms),
+                persist_ms: persist_ms.unwrap_or(timed.persist_lambda.billed_ms),
+                durations_measured: message_ms.is_none() && persist_ms.is_none(),
+                keepalive: Some(timed.keepalive.clone()),
                 ..base.clone()
             };
             ms.push(cost::measure(&cfg).await);
@@ -291,6 +318,7 @@ fn latency_config(args: &mut Args) -> Result<latency::LatencyConfig, String> {
         redis_rate_limit: args.flag("--redis"),
         memory_mb: args.parse("--memory-mb", d.memory_mb)?,
         batch_size: args.parse("--batch-size", d.batch_size)?,
+        ping_secs: args.parse("--ping-secs", d.ping_secs)?,
     })
 }
 
