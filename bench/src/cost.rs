@@ -9,9 +9,11 @@
 //! each port call is, as the DynamoDB adapter implements it today), and
 //! [`PRICES`] turns those into dollars.
 //!
-//! Lambda duration cannot be measured here (it is dominated by round trips
-//! to DynamoDB, SQS and the Management API in AWS), so it is an input:
-//! `--message-ms` and `--persist-ms`.
+//! Lambda duration is dominated by round trips to DynamoDB, SQS and the
+//! Management API, so it is timed under modeled latency
+//! ([`crate::latency`]) and passed in (`message_ms`, `persist_ms`; the CLI's
+//! `--message-ms` and `--persist-ms` override it). [`idle_month`] prices
+//! clients kept connected and idle from one client's measured keepalive.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
