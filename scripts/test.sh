@@ -11,6 +11,9 @@ scripts/setup.sh
 echo "== cargo test --workspace"
 cargo test --workspace
 
+echo "== modeled latency, smoke form (a few messages per shape, ~3 s; full figures in docs/BENCHMARKS.md)"
+cargo run -q -p chat-bench --bin chat-bench -- latency --smoke
+
 echo "== end-to-end suite again on the real adapters (DynamoDB and SQS in moto, Redis)"
 CHAT_E2E_BACKEND=aws cargo test -p chat-local --test e2e
 

@@ -9,22 +9,26 @@
 //! each port call is, as the DynamoDB adapter implements it today), and
 //! [`PRICES`] turns those into dollars.
 //!
-//! Lambda duration cannot be measured here (it is dominated by round trips
-//! to DynamoDB, SQS and the Management API in AWS), so it is an input:
-//! `--message-ms` and `--persist-ms`.
+//! Lambda duration is dominated by round trips to DynamoDB, SQS and the
+//! Management API, so it is timed under modeled latency
+//! ([`crate::latency`]) and passed in (`message_ms`, `persist_ms`; the CLI's
+//! `--message-ms` and `--persist-ms` override it). [`idle_month`] prices
+//! clients kept connected and idle from one client's measured keepalive.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::latency::Keepalive;
 use crate::metering::{metered, Meter, Tally};
 use chat_core::config::Limits;
 use chat_core::ids::{ConnectionId, RoomId, RoomName, UserId};
 use chat_core::model::{ConnectionRecord, Membership, Role, Room, RoomKind};
 use chat_core::ports::SystemClock;
 use chat_core::ratelimit::{Rate, RateLimits};
-use chat_core::service::MemoryBackends;
+use chat_core::service::{Chat, MemoryBackends};
 use serde::Serialize;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// AWS list prices, us-east-1, on-demand, no free tier. Checked on
 /// 2026-11-28 against public copies of the pricing pages (API Gateway and
@@ -75,10 +79,16 @@ pub struct CostConfig {
     pub batch_size: usize,
     /// Records one ReceiveMessage / DeleteMessageBatch call handles (SQS: 10).
     pub sqs_batch: usize,
-    /// Assumed billed duration of one message λ invocation, ms.
+    /// Billed duration of one message λ invocation, ms.
     pub message_ms: f64,
-    /// Assumed billed duration of one persist λ invocation (a batch), ms.
+    /// Billed duration of one persist λ invocation (a batch), ms.
     pub persist_ms: f64,
+    /// Whether those two were measured (`chat-bench latency`) or assumed.
+    pub durations_measured: bool,
+    /// One idle client's keepalive, measured (priced per 1,000 a month).
+    pub keepalive: Option<Keepalive>,
+    /// Assumed billed duration of one authorizer invocation, ms.
+    pub authorizer_ms: f64,
     pub memory_mb: f64,
     pub body_bytes: usize,
 }
@@ -94,6 +104,9 @@ impl Default for CostConfig {
             sqs_batch: 10,
             message_ms: 60.0,
             persist_ms: 80.0,
+            durations_measured: false,
+            keepalive: None,
+            authorizer_ms: 10.0,
             memory_mb: 256.0,
             body_bytes: 64,
         }
@@ -194,6 +207,99 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
     }
 }
 
+/// Seconds in the 30-day month the model prices.
+pub const MONTH_SECS: f64 = 30.0 * 86_400.0;
+/// API Gateway closes every WebSocket after 2 hours: an always-connected
+/// client reconnects this often a month.
+pub const RECONNECTS_PER_MONTH: f64 = 30.0 * 24.0 / 2.0;
+
+/// What 1,000 clients kept connected and idle for a 30-day month cost, by
+/// line, in dollars; and the counts behind them, per client.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdleMonth {
+    pub ping_secs: u64,
+    pub pings_per_client: f64,
+    /// DynamoDB writes per ping (the presence refresh).
+    pub writes_per_ping: f64,
+    pub reconnects_per_client: f64,
+    /// Contacts told offline, then online, at each reconnect.
+    pub contacts: usize,
+    pub connection_minutes: f64,
+    pub ping_apigw_messages: f64,
+    pub ping_lambda: f64,
+    pub ping_dynamodb: f64,
+    pub reconnect_apigw_messages: f64,
+    pub reconnect_lambda: f64,
+    pub reconnect_dynamodb: f64,
+    pub total: f64,
+}
+
+fn dynamo_dollars(calls: &BTreeMap<&'static str, Tally>, per: f64, p: &Prices) -> f64 {
+    calls
+        .iter()
+        .map(|(op, t)| {
+            let (r, w) = dynamodb_units(op, t);
+            (r * p.dynamodb_rru + w * p.dynamodb_wru) / 1e6
+        })
+        .sum::<f64>()
+        / per.max(1.0)
+}
+
+fn lambda_dollars(invocations: f64, billed_ms: f64, memory_mb: f64, p: &Prices) -> f64 {
+    invocations * (p.lambda_requests / 1e6)
+        + invocations * billed_ms / 1000.0 * (memory_mb / 1024.0) * p.lambda_arm_gb_second
+}
+
+/// Prices 1,000 idle connected clients for a month from one client's
+/// measured keepalive: its pings (inbound frame, message λ, DynamoDB, pong)
+/// and its reconnections every 2 hours (authorizer, `$connect` and
+/// `$disconnect` λ, DynamoDB, presence pushed to its contacts).
+/// `authorizer_ms` is the assumed billed duration of the authorizer.
+pub fn idle_month(k: &Keepalive, memory_mb: f64, authorizer_ms: f64, p: &Prices) -> IdleMonth {
+    let clients = 1000.0;
+    let zero = Tally::default();
+    let n = k.pings.max(1) as f64;
+    let pings = MONTH_SECS / k.ping_secs.max(1) as f64;
+    let pongs = k.ping_calls.get("pusher.post").unwrap_or(&zero).calls as f64 / n;
+    let writes = k.ping_calls.get("connections.touch").unwrap_or(&zero).calls as f64 / n;
+    let ping_apigw = clients * pings * (1.0 + pongs) * p.apigw_ws_messages / 1e6;
+    let ping_lambda = clients * lambda_dollars(pings, k.ping_lambda.billed_ms, memory_mb, p);
+    let ping_dynamodb = clients * pings * dynamo_dollars(&k.ping_calls, n, p);
+    let r = RECONNECTS_PER_MONTH;
+    let pushes = k.reconnect_calls.get("pusher.post").unwrap_or(&zero).calls as f64;
+    let reconnect_apigw = clients * r * pushes * p.apigw_ws_messages / 1e6;
+    let reconnect_lambda = clients
+        * (lambda_dollars(r, authorizer_ms, memory_mb, p)
+            + lambda_dollars(r, k.connect_lambda.billed_ms, memory_mb, p)
+            + lambda_dollars(r, k.disconnect_lambda.billed_ms, memory_mb, p));
+    let reconnect_dynamodb = clients * r * dynamo_dollars(&k.reconnect_calls, 1.0, p);
+    let minutes = connection_month_dollars(clients, p);
+    let mut m = IdleMonth {
+        ping_secs: k.ping_secs,
+        pings_per_client: pings,
+        writes_per_ping: writes,
+        reconnects_per_client: r,
+        contacts: k.contacts,
+        connection_minutes: minutes,
+        ping_apigw_messages: ping_apigw,
+        ping_lambda,
+        ping_dynamodb,
+        reconnect_apigw_messages: reconnect_apigw,
+        reconnect_lambda,
+        reconnect_dynamodb,
+        total: 0.0,
+    };
+    m.total = minutes
+        + ping_apigw
+        + ping_lambda
+        + ping_dynamodb
+        + reconnect_apigw
+        + reconnect_lambda
+        + reconnect_dynamodb;
+    m
+}
+
 /// What one scenario measured.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -213,6 +319,12 @@ pub struct Measurement {
     /// The counterfactual: fan-out that scans every connection per message.
     pub scan_rru_per_message: f64,
     pub scan_dollars_per_million: f64,
+    /// The λ durations billed: measured under modeled latency, or assumed.
+    pub message_ms: f64,
+    pub persist_ms: f64,
+    pub durations_measured: bool,
+    /// 1,000 idle connected clients for a month, each in a room of this size.
+    pub idle_month: Option<IdleMonth>,
 }
 
 /// Per-message billed units from a meter's counts.
@@ -282,31 +394,64 @@ fn uid(s: &str) -> UserId {
     UserId::parse(s).expect("bench user ids are valid")
 }
 
-/// Runs one scenario over metered in-memory adapters.
-pub async fn measure(cfg: &CostConfig) -> Measurement {
-    let mem = MemoryBackends::default();
-    // Rate limits guard real users; this scenario sends in a tight loop and
-    // is about what an accepted message costs, so they are lifted here.
+/// The limits the functions would read from this environment (the
+/// `CHAT_*` settings, defaults when unset or invalid), with rate limits
+/// lifted: scenarios send in a tight loop and are about what an accepted
+/// message costs or takes.
+pub fn unlimited_limits() -> Limits {
     let unlimited = Rate::new(u32::MAX / 2, u32::MAX / 2);
-    let limits = Limits {
+    let base = Limits::from_source(&chat_core::config::Env).unwrap_or_else(|e| {
+        eprintln!("chat-bench: CHAT_* settings invalid ({e}); using the defaults");
+        Limits::default()
+    });
+    Limits {
         rate: RateLimits {
             message_per_connection: unlimited,
             message_per_user: unlimited,
             typing_per_user: unlimited,
             rest_per_user: unlimited,
         },
-        ..Limits::default()
-    };
-    let chat = mem.chat(limits, Arc::new(SystemClock));
+        ..base
+    }
+}
+
+/// Rooms of online members, and idle connections, in memory backends.
+pub struct Population {
+    /// Every member's socket, to be drained now and then.
+    pub inboxes: Vec<UnboundedReceiver<String>>,
+    /// (room, connection) of every member, room by room.
+    pub senders: Vec<(RoomId, ConnectionId)>,
+    /// Connections registered: online members plus idle ones.
+    pub connections: usize,
+}
+
+impl Population {
+    /// Empties every member's socket.
+    pub fn drain(&mut self) {
+        for rx in &mut self.inboxes {
+            while rx.try_recv().is_ok() {}
+        }
+    }
+}
+
+/// Creates `rooms` rooms of `kind` with `k` members each, every member
+/// online on one connection, plus `idle` connections of users in no room.
+pub async fn populate(
+    mem: &MemoryBackends,
+    chat: &Chat,
+    kind: RoomKind,
+    k: usize,
+    rooms: usize,
+    idle: usize,
+) -> Population {
     let now = chat.clock.now();
-    let k = cfg.room_size.max(2);
     let mut inboxes = Vec::new();
-    let mut senders = Vec::new(); // (room id, connection id)
-    for r in 0..cfg.rooms.max(1) {
+    let mut senders = Vec::new();
+    for r in 0..rooms.max(1) {
         let room = Room {
             room_id: RoomId::generate(),
-            kind: RoomKind::Group,
-            name: RoomName::parse(&format!("cost room {r}")).expect("valid name"),
+            kind,
+            name: RoomName::parse(&format!("bench room {r}")).expect("valid name"),
             owner_id: uid(&format!("m{r}-0")),
             created_at: now,
         };
@@ -336,7 +481,7 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
         }
     }
     // Idle connections: registered (as `$connect` leaves them), never pushed to.
-    for i in 0..cfg.idle {
+    for i in 0..idle {
         chat.connections
             .put(&ConnectionRecord {
                 connection_id: ConnectionId::parse(&format!("idle{i}")).expect("valid id"),
@@ -347,7 +492,23 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
             .await
             .expect("memory store");
     }
-    let total_connections = mem.connections.len();
+    Population {
+        inboxes,
+        senders,
+        connections: mem.connections.len(),
+    }
+}
+
+/// Runs one scenario over metered in-memory adapters.
+pub async fn measure(cfg: &CostConfig) -> Measurement {
+    let mem = MemoryBackends::default();
+    let chat = mem.chat(unlimited_limits(), Arc::new(SystemClock));
+    let k = cfg.room_size.max(2);
+    let Population {
+        mut inboxes,
+        senders,
+        connections: total_connections,
+    } = populate(&mem, &chat, RoomKind::Group, k, cfg.rooms, cfg.idle).await;
 
     let meter = Meter::new();
     let counted = metered(&chat, &meter);
@@ -415,6 +576,13 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
         dollars_per_million: dollars_per_million(&b, &PRICES),
         scan_rru_per_message: scan,
         scan_dollars_per_million: scan * PRICES.dynamodb_rru,
+        message_ms: cfg.message_ms,
+        persist_ms: cfg.persist_ms,
+        durations_measured: cfg.durations_measured,
+        idle_month: cfg
+            .keepalive
+            .as_ref()
+            .map(|k| idle_month(k, cfg.memory_mb, cfg.authorizer_ms, &PRICES)),
     }
 }
 
@@ -423,8 +591,15 @@ pub fn table(ms: &[Measurement], cfg: &CostConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "cost model — {} messages per scenario, persist batches of {}, message λ {} ms and persist λ {} ms per invocation at {} MB arm64 (assumed)",
-        cfg.messages, cfg.batch_size, cfg.message_ms, cfg.persist_ms, cfg.memory_mb
+        "cost model — {} messages per scenario, persist batches of {}, λ at {} MB arm64; λ durations {}",
+        cfg.messages,
+        cfg.batch_size,
+        cfg.memory_mb,
+        if ms.iter().all(|m| m.durations_measured) {
+            "measured under modeled latency (chat-bench latency)"
+        } else {
+            "as given (--message-ms, --persist-ms)"
+        }
     );
     let head: Vec<String> = ms
         .iter()
@@ -465,6 +640,13 @@ pub fn table(ms: &[Measurement], cfg: &CostConfig) -> String {
         "Lambda invocations",
         &|m| m.billed.message_invocations + m.billed.persist_invocations,
         3,
+    );
+    row(&mut s, "message λ billed ms", &|m| m.message_ms, 1);
+    row(
+        &mut s,
+        "persist λ billed ms (a batch)",
+        &|m| m.persist_ms,
+        1,
     );
     row(&mut s, "Lambda GB-s", &|m| m.billed.lambda_gb_seconds, 5);
     row(
@@ -534,6 +716,38 @@ pub fn table(ms: &[Measurement], cfg: &CostConfig) -> String {
         "  connection minutes: ${:.2} per 1,000 connections open for a 30-day month, idle or not",
         connection_month_dollars(1000.0, &PRICES)
     );
+    if ms.iter().any(|m| m.idle_month.is_some()) {
+        let _ = writeln!(
+            s,
+            "  $ per 1,000 idle connected clients per 30-day month, all in (each in one room of K, reconnecting every 2 h):"
+        );
+        type Line = (&'static str, fn(&IdleMonth) -> f64, usize);
+        let lines: [Line; 11] = [
+            ("  ping every (s)", |i| i.ping_secs as f64, 0),
+            ("  pings per client", |i| i.pings_per_client, 0),
+            ("  presence writes per ping", |i| i.writes_per_ping, 3),
+            ("  connection minutes", |i| i.connection_minutes, 2),
+            ("  pings: API Gateway msgs", |i| i.ping_apigw_messages, 2),
+            ("  pings: Lambda", |i| i.ping_lambda, 2),
+            ("  pings: DynamoDB", |i| i.ping_dynamodb, 2),
+            (
+                "  reconnects: presence pushes",
+                |i| i.reconnect_apigw_messages,
+                2,
+            ),
+            ("  reconnects: Lambda", |i| i.reconnect_lambda, 2),
+            ("  reconnects: DynamoDB", |i| i.reconnect_dynamodb, 2),
+            ("  total", |i| i.total, 2),
+        ];
+        for (name, f, prec) in lines {
+            row(
+                &mut s,
+                name,
+                &|m| m.idle_month.as_ref().map_or(0.0, f),
+                prec,
+            );
+        }
+    }
     s
 }
 
@@ -697,5 +911,54 @@ mod tests {
         // One message reaches the K − 1 other members, plus the sender's ack.
         let posts = a.calls_per_message["pusher.post"];
         assert!(posts >= 10.0, "{posts}");
+    }
+
+    #[test]
+    fn idle_clients_pay_connection_minutes_pings_and_reconnects() {
+        use crate::latency::Invocation;
+        let t = |calls, lookup_4kib| Tally {
+            calls,
+            lookups: lookup_4kib,
+            lookup_4kib,
+            ..Tally::default()
+        };
+        let k = Keepalive {
+            ping_secs: 540,
+            pings: 10,
+            // Each ping reads its connection and pongs; every other one writes.
+            ping_calls: BTreeMap::from([
+                ("connections.get", t(10, 10)),
+                ("connections.touch", t(5, 0)),
+                ("pusher.post", t(10, 0)),
+            ]),
+            ping_lambda: Invocation {
+                invocations: 10,
+                billed_ms: 20.0,
+                ..Invocation::default()
+            },
+            contacts: 9,
+            reconnect_calls: BTreeMap::from([("pusher.post", t(18, 0))]),
+            connect_lambda: Invocation::default(),
+            disconnect_lambda: Invocation::default(),
+        };
+        let m = idle_month(&k, 256.0, 10.0, &PRICES);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(close(m.pings_per_client, 4800.0));
+        assert!(close(m.writes_per_ping, 0.5));
+        assert!(close(m.connection_minutes, 10.8));
+        // 4,800 pings in, 4,800 pongs out, per client: $9.60 per 1,000.
+        assert!(close(m.ping_apigw_messages, 9.6));
+        // 1 RRU and half a WRU per ping.
+        assert!(close(m.ping_dynamodb, 4.8 * (0.125 + 0.5 * 0.625)));
+        // 360 reconnects, each announcing offline then online to 9 contacts.
+        assert!(close(m.reconnect_apigw_messages, 360.0 * 18.0 / 1000.0));
+        let parts = m.connection_minutes
+            + m.ping_apigw_messages
+            + m.ping_lambda
+            + m.ping_dynamodb
+            + m.reconnect_apigw_messages
+            + m.reconnect_lambda
+            + m.reconnect_dynamodb;
+        assert!(close(m.total, parts) && m.ping_lambda > 0.96);
     }
 }

@@ -15,7 +15,12 @@
 //!   a hello-world `lambda_runtime` binary.
 //! - [`cost`]: calls per message counted at the ports
 //!   ([`crate::metering`]), turned into dollars per million messages at
-//!   AWS list prices, with idle connections growing beside them.
+//!   AWS list prices, with idle connections growing beside them, and what
+//!   1,000 idle connected clients cost a month (keepalive and presence).
+//! - [`latency`]: the same decorators waiting, per port call, as long as
+//!   the AWS calls behind it would take, on a paused clock: predicted
+//!   send→ack and send→deliver as deployed, the sequential round trips on
+//!   the critical path, and the λ durations the cost model bills.
 //!
 //! With `--local` the platform and the load generator share one process and
 //! one tokio runtime, so they share the machine's cores: the figures are a
@@ -25,6 +30,7 @@
 pub mod baseline;
 pub mod coldstart;
 pub mod cost;
+pub mod latency;
 pub mod load;
 pub mod metering;
 pub mod report;

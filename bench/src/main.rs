@@ -7,7 +7,7 @@ use std::time::Duration;
 use chat_bench::baseline::Baseline;
 use chat_bench::load::{self, LoadConfig, Target, Tokens};
 use chat_bench::report::{compare, LoadReport};
-use chat_bench::{coldstart, cost};
+use chat_bench::{coldstart, cost, latency};
 use serde_json::json;
 
 const USAGE: &str = "\
@@ -17,13 +17,20 @@ usage:
              [--rate MSGS_PER_SEC] [--warmup SECS] [--duration SECS] [--body-bytes B]
              [--baseline] [--json]
   chat-bench cost [--room-sizes 2,10,50] [--idle 1000,10000] [--messages M] [--rooms R]
-             [--batch-size 25] [--message-ms 60] [--persist-ms 80] [--memory-mb 256] [--json]
+             [--batch-size 25] [--message-ms MS] [--persist-ms MS] [--memory-mb 256]
+             [--ping-secs 540] [--authorizer-ms 10] [latency flags] [--json]
   chat-bench coldstart [--bin-dir target/lambda-release] [--runs 5] [--json]
+  chat-bench latency [--smoke] [--latency-file FILE] [--latency NAME=P50:P99 ...]
+             [--redis] [--seed N] [--memory-mb 256] [--ping-secs 540] [--json]
 
 load defaults: --local, 1000 connections, rooms of 10, 2500 msg/s, 2 s warm-up,
 10 s measured, 64-byte bodies. --baseline also loads a bare WebSocket broadcast
 server the same way and prints the ratio. Exit code 2 when a message was lost,
-duplicated, refused or left unacked.";
+duplicated, refused or left unacked.
+latency: predicted send→ack and send→deliver as deployed (rooms of 10, channels
+of 1,000 and 10,000), from a per-AWS-call latency table (--latency-file: JSON
+{\"dynamodb.GetItem\": {\"p50Ms\": 4, \"p99Ms\": 12}, …}); --smoke sends a few
+messages per shape.";
 
 struct Args(Vec<String>);
 
@@ -87,13 +94,14 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let mode = match raw.first().map(String::as_str) {
-        Some("load") | Some("cost") | Some("coldstart") => raw.remove(0),
+        Some("load") | Some("cost") | Some("coldstart") | Some("latency") => raw.remove(0),
         _ => "load".to_owned(),
     };
     let args = Args(raw);
     let result = match mode.as_str() {
         "cost" => run_cost(args).await,
         "coldstart" => run_coldstart(args).await,
+        "latency" => run_latency(args),
         _ => run_load(args).await,
     };
     match result {
@@ -200,23 +208,49 @@ async fn run_cost(mut args: Args) -> Result<ExitCode, String> {
     let json_out = args.flag("--json");
     let sizes = args.list("--room-sizes", &[2, 10, 50])?;
     let idles = args.list("--idle", &[1000, 10_000])?;
+    let number = |v: Option<String>, name: &str| -> Result<Option<f64>, String> {
+        v.map(|x| x.parse().map_err(|_| format!("{name}: cannot parse {x:?}")))
+            .transpose()
+    };
+    let message_ms = number(args.value("--message-ms")?, "--message-ms")?;
+    let persist_ms = number(args.value("--persist-ms")?, "--persist-ms")?;
+    let lat = latency_config(&mut args)?;
     let base = cost::CostConfig {
         messages: args.parse("--messages", 2000)?,
         rooms: args.parse("--rooms", 20)?,
-        batch_size: args.parse("--batch-size", 25)?,
-        message_ms: args.parse("--message-ms", 60.0)?,
-        persist_ms: args.parse("--persist-ms", 80.0)?,
-        memory_mb: args.parse("--memory-mb", 256.0)?,
+        batch_size: lat.batch_size,
+        memory_mb: lat.memory_mb,
         body_bytes: args.parse("--body-bytes", 64)?,
+        authorizer_ms: args.parse("--authorizer-ms", 10.0)?,
         ..cost::CostConfig::default()
     };
     args.finish()?;
     let mut ms = Vec::new();
     for &k in &sizes {
+        // The λ durations of this room size under modeled latency, and one
+        // idle member's keepalive.
+        let shape = latency::Shape {
+            name: format!("rooms of {k}"),
+            channel: false,
+            members: k,
+            rooms: base.rooms,
+            messages: base.messages.min(400),
+        };
+        if !json_out {
+            eprintln!("timing the functions under modeled latency, rooms of {k}…");
+        }
+        let timed = latency::run(std::slice::from_ref(&shape), &lat)
+            .map_err(|e| e.to_string())?
+            .pop()
+            .ok_or("the latency run returned nothing")?;
         for &idle in &idles {
             let cfg = cost::CostConfig {
                 room_size: k,
                 idle,
+                message_ms: message_ms.unwrap_or(timed.message_lambda.billed_ms),
+                persist_ms: persist_ms.unwrap_or(timed.persist_lambda.billed_ms),
+                durations_measured: message_ms.is_none() && persist_ms.is_none(),
+                keepalive: Some(timed.keepalive.clone()),
                 ..base.clone()
             };
             ms.push(cost::measure(&cfg).await);
@@ -265,4 +299,47 @@ async fn run_coldstart(mut args: Args) -> Result<ExitCode, String> {
         print!("{}", coldstart::table(&rows));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The latency table of the defaults, the file and the flags, in that order.
+fn latency_config(args: &mut Args) -> Result<latency::LatencyConfig, String> {
+    let mut table = latency::Table::default();
+    if let Some(path) = args.value("--latency-file")? {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        table.apply_json(&text).map_err(|e| e.to_string())?;
+    }
+    while let Some(spec) = args.value("--latency")? {
+        table.apply(&spec).map_err(|e| e.to_string())?;
+    }
+    let d = latency::LatencyConfig::default();
+    Ok(latency::LatencyConfig {
+        table,
+        seed: args.parse("--seed", d.seed)?,
+        redis_rate_limit: args.flag("--redis"),
+        memory_mb: args.parse("--memory-mb", d.memory_mb)?,
+        batch_size: args.parse("--batch-size", d.batch_size)?,
+        ping_secs: args.parse("--ping-secs", d.ping_secs)?,
+    })
+}
+
+fn run_latency(mut args: Args) -> Result<ExitCode, String> {
+    let json_out = args.flag("--json");
+    let smoke = args.flag("--smoke");
+    let cfg = latency_config(&mut args)?;
+    args.finish()?;
+    let started = std::time::Instant::now();
+    let reports = latency::run(&latency::shapes(smoke), &cfg).map_err(|e| e.to_string())?;
+    if json_out {
+        let v = json!({ "table": cfg.table, "redisRateLimit": cfg.redis_rate_limit, "memoryMb": cfg.memory_mb, "seed": cfg.seed, "shapes": reports });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!("{}", latency::table(&reports, &cfg));
+        println!("  ({:.1} s wall)", started.elapsed().as_secs_f64());
+    }
+    let refused: usize = reports.iter().map(|r| r.refused).sum();
+    Ok(if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }

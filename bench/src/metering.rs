@@ -27,7 +27,10 @@ use chat_core::model::{
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
 };
+use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::service::Chat;
+
+use crate::latency::Latency;
 
 /// What one port operation added up to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -156,29 +159,83 @@ impl Meter {
     }
 }
 
-/// A port decorated with counting: delegates to `inner`, adds to `meter`.
+/// A port decorated with counting: delegates to `inner`, adds to `meter`,
+/// and, given a [`Latency`], waits as long as the AWS calls behind the port
+/// call would take (`chat-bench latency`).
 pub struct Metered<T: ?Sized> {
     inner: Arc<T>,
     meter: Arc<Meter>,
+    latency: Option<Arc<Latency>>,
 }
 
 impl<T: ?Sized> Metered<T> {
     pub fn new(inner: Arc<T>, meter: Arc<Meter>) -> Self {
-        Self { inner, meter }
+        Self {
+            inner,
+            meter,
+            latency: None,
+        }
+    }
+
+    fn with_latency(inner: Arc<T>, meter: Arc<Meter>, latency: Option<Arc<Latency>>) -> Self {
+        Self {
+            inner,
+            meter,
+            latency,
+        }
+    }
+
+    /// The modeled time of port operation `op` of size `n` (nothing unmodeled).
+    async fn pause(&self, op: &str, n: usize) {
+        if let Some(l) = &self.latency {
+            l.wait(op, n).await;
+        }
     }
 }
 
 /// The same [`Chat`] with every port counted by `meter`.
 pub fn metered(chat: &Chat, meter: &Arc<Meter>) -> Chat {
+    decorated(chat, meter, None)
+}
+
+/// The same [`Chat`] with every port counted by `meter` and, when `latency`
+/// is given, taking the modeled time of the AWS calls behind it.
+pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>) -> Chat {
+    let m = meter.clone();
+    let l = latency;
     Chat {
-        connections: Arc::new(Metered::new(chat.connections.clone(), meter.clone())),
-        rooms: Arc::new(Metered::new(chat.rooms.clone(), meter.clone())),
-        messages: Arc::new(Metered::new(chat.messages.clone(), meter.clone())),
-        profiles: Arc::new(Metered::new(chat.profiles.clone(), meter.clone())),
-        queue: Arc::new(Metered::new(chat.queue.clone(), meter.clone())),
-        pusher: Arc::new(Metered::new(chat.pusher.clone(), meter.clone())),
+        connections: Arc::new(Metered::with_latency(
+            chat.connections.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        rooms: Arc::new(Metered::with_latency(
+            chat.rooms.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        messages: Arc::new(Metered::with_latency(
+            chat.messages.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        profiles: Arc::new(Metered::with_latency(
+            chat.profiles.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        queue: Arc::new(Metered::with_latency(
+            chat.queue.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        pusher: Arc::new(Metered::with_latency(
+            chat.pusher.clone(),
+            m.clone(),
+            l.clone(),
+        )),
         clock: chat.clock.clone(),
-        rate_limiter: chat.rate_limiter.clone(),
+        rate_limiter: Arc::new(Metered::with_latency(chat.rate_limiter.clone(), m, l)),
         limits: chat.limits.clone(),
     }
 }
@@ -186,6 +243,7 @@ pub fn metered(chat: &Chat, meter: &Arc<Meter>) -> Chat {
 #[async_trait]
 impl ConnectionStore for Metered<dyn ConnectionStore> {
     async fn put(&self, conn: &ConnectionRecord) -> Result<(), StoreError> {
+        self.pause("connections.put", 1).await;
         self.meter.add(
             "connections.put",
             Call::new().wrote(std::slice::from_ref(conn)),
@@ -194,6 +252,7 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
     }
 
     async fn get(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.pause("connections.get", 1).await;
         let r = self.inner.get(id).await?;
         let found: Vec<_> = r.iter().collect();
         self.meter
@@ -202,11 +261,13 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
     }
 
     async fn touch(&self, id: &ConnectionId, expires_at: Millis) -> Result<bool, StoreError> {
+        self.pause("connections.touch", 1).await;
         self.meter.add("connections.touch", Call::new().sent([0]));
         self.inner.touch(id, expires_at).await
     }
 
     async fn delete(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        self.pause("connections.delete", 1).await;
         let r = self.inner.delete(id).await?;
         let gone: Vec<_> = r.iter().collect();
         self.meter
@@ -215,6 +276,14 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
     }
 
     async fn for_users(&self, users: &[UserId]) -> Result<Vec<ConnectionRecord>, StoreError> {
+        self.pause(
+            "connections.for_users",
+            users
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+        )
+        .await;
         let r = self.inner.for_users(users).await?;
         // One lookup per distinct user (one index query each).
         let mut per_user: BTreeMap<&UserId, Vec<&ConnectionRecord>> =
@@ -234,6 +303,7 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
 #[async_trait]
 impl RoomStore for Metered<dyn RoomStore> {
     async fn create(&self, room: &Room, members: &[Membership]) -> Result<bool, StoreError> {
+        self.pause("rooms.create", 1).await;
         self.meter.add(
             "rooms.create",
             Call::new().wrote(std::slice::from_ref(room)).wrote(members),
@@ -242,6 +312,7 @@ impl RoomStore for Metered<dyn RoomStore> {
     }
 
     async fn get(&self, id: &RoomId) -> Result<Option<Room>, StoreError> {
+        self.pause("rooms.get", 1).await;
         let r = self.inner.get(id).await?;
         let found: Vec<_> = r.iter().collect();
         self.meter.add("rooms.get", Call::new().looked_up(&found));
@@ -249,6 +320,7 @@ impl RoomStore for Metered<dyn RoomStore> {
     }
 
     async fn get_many(&self, ids: &[RoomId]) -> Result<Vec<Room>, StoreError> {
+        self.pause("rooms.get_many", ids.len()).await;
         let r = self.inner.get_many(ids).await?;
         let mut call = Call::new();
         for room in &r {
@@ -264,6 +336,7 @@ impl RoomStore for Metered<dyn RoomStore> {
         room: &RoomId,
         user: &UserId,
     ) -> Result<Option<Membership>, StoreError> {
+        self.pause("rooms.membership", 1).await;
         let r = self.inner.membership(room, user).await?;
         let found: Vec<_> = r.iter().collect();
         self.meter
@@ -273,17 +346,28 @@ impl RoomStore for Metered<dyn RoomStore> {
 
     async fn members(&self, room: &RoomId) -> Result<Vec<Membership>, StoreError> {
         let r = self.inner.members(room).await?;
+        self.pause(
+            "rooms.members",
+            r.iter().map(encoded_len).sum::<u64>() as usize,
+        )
+        .await;
         self.meter.add("rooms.members", Call::new().looked_up(&r));
         Ok(r)
     }
 
     async fn rooms_of(&self, user: &UserId) -> Result<Vec<Membership>, StoreError> {
         let r = self.inner.rooms_of(user).await?;
+        self.pause(
+            "rooms.rooms_of",
+            r.iter().map(encoded_len).sum::<u64>() as usize,
+        )
+        .await;
         self.meter.add("rooms.rooms_of", Call::new().looked_up(&r));
         Ok(r)
     }
 
     async fn add_member(&self, m: &Membership) -> Result<bool, StoreError> {
+        self.pause("rooms.add_member", 1).await;
         self.meter.add(
             "rooms.add_member",
             Call::new().wrote(std::slice::from_ref(m)),
@@ -292,6 +376,7 @@ impl RoomStore for Metered<dyn RoomStore> {
     }
 
     async fn remove_member(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
+        self.pause("rooms.remove_member", 1).await;
         self.meter.add("rooms.remove_member", Call::new().sent([0]));
         self.inner.remove_member(room, user).await
     }
@@ -307,12 +392,18 @@ impl RoomStore for Metered<dyn RoomStore> {
             ReceiptStatus::Delivered => "rooms.advance_cursor.delivered",
             ReceiptStatus::Read => "rooms.advance_cursor.read",
         };
+        self.pause(op, 1).await;
         self.meter.add(op, Call::new().sent([0]));
         self.inner.advance_cursor(room, user, status, seq).await
     }
 
     async fn list_channels(&self, limit: usize) -> Result<Vec<Room>, StoreError> {
         let r = self.inner.list_channels(limit).await?;
+        self.pause(
+            "rooms.list_channels",
+            r.iter().map(encoded_len).sum::<u64>() as usize,
+        )
+        .await;
         self.meter
             .add("rooms.list_channels", Call::new().looked_up(&r));
         Ok(r)
@@ -327,12 +418,14 @@ impl MessageStore for Metered<dyn MessageStore> {
             Reservation::New(_) => "messages.reserve.new",
             Reservation::Duplicate(_) => "messages.reserve.duplicate",
         };
+        self.pause(op, 1).await;
         self.meter
             .add(op, Call::new().wrote(std::slice::from_ref(r.message())));
         Ok(r)
     }
 
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        self.pause("messages.last_seq", 1).await;
         self.meter
             .add("messages.last_seq", Call::new().empty_lookups(1));
         self.inner.last_seq(room).await
@@ -349,6 +442,7 @@ impl MessageStore for Metered<dyn MessageStore> {
     }
 
     async fn put_batch(&self, messages: &[Message]) -> Vec<Result<(), StoreError>> {
+        self.pause("messages.put_batch", messages.len()).await;
         self.meter
             .add("messages.put_batch", Call::new().wrote(messages));
         self.inner.put_batch(messages).await
@@ -356,11 +450,17 @@ impl MessageStore for Metered<dyn MessageStore> {
 
     async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError> {
         let r = self.inner.range(room, q).await?;
+        self.pause(
+            "messages.range",
+            r.iter().map(encoded_len).sum::<u64>() as usize,
+        )
+        .await;
         self.meter.add("messages.range", Call::new().looked_up(&r));
         Ok(r)
     }
 
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
+        self.pause("messages.latest", rooms.len()).await;
         let r = self.inner.latest(rooms).await?;
         let mut call = Call::new();
         for m in &r {
@@ -375,6 +475,7 @@ impl MessageStore for Metered<dyn MessageStore> {
 #[async_trait]
 impl ProfileStore for Metered<dyn ProfileStore> {
     async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
+        self.pause("profiles.get", 1).await;
         let r = self.inner.get(user).await?;
         let found: Vec<_> = r.iter().collect();
         self.meter
@@ -383,6 +484,7 @@ impl ProfileStore for Metered<dyn ProfileStore> {
     }
 
     async fn get_many(&self, users: &[UserId]) -> Result<Vec<Profile>, StoreError> {
+        self.pause("profiles.get_many", users.len()).await;
         let r = self.inner.get_many(users).await?;
         let mut call = Call::new();
         for p in &r {
@@ -394,6 +496,7 @@ impl ProfileStore for Metered<dyn ProfileStore> {
     }
 
     async fn create_if_absent(&self, p: &Profile) -> Result<Profile, StoreError> {
+        self.pause("profiles.create_if_absent", 1).await;
         self.meter.add(
             "profiles.create_if_absent",
             Call::new().wrote(std::slice::from_ref(p)),
@@ -407,6 +510,7 @@ impl ProfileStore for Metered<dyn ProfileStore> {
         patch: &ProfilePatch,
         now: Millis,
     ) -> Result<Option<Profile>, StoreError> {
+        self.pause("profiles.update", 1).await;
         let r = self.inner.update(user, patch, now).await?;
         let written: Vec<_> = r.iter().collect();
         self.meter
@@ -418,6 +522,7 @@ impl ProfileStore for Metered<dyn ProfileStore> {
 #[async_trait]
 impl JobQueue for Metered<dyn JobQueue> {
     async fn enqueue(&self, jobs: &[Job]) -> Result<(), QueueError> {
+        self.pause("queue.enqueue", jobs.len()).await;
         self.meter.add(
             "queue.enqueue",
             Call::new().sent(jobs.iter().map(encoded_len)),
@@ -429,7 +534,14 @@ impl JobQueue for Metered<dyn JobQueue> {
 #[async_trait]
 impl Pusher for Metered<dyn Pusher> {
     async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError> {
+        if let Some(l) = &self.latency {
+            l.push_started();
+        }
+        self.pause("pusher.post", 1).await;
         let r = self.inner.post(conn, frame).await;
+        if let (Some(l), Ok(())) = (&self.latency, &r) {
+            l.pushed(frame);
+        }
         let op = match &r {
             Ok(()) => "pusher.post",
             Err(PushError::Gone) => "pusher.post.gone",
@@ -440,8 +552,21 @@ impl Pusher for Metered<dyn Pusher> {
     }
 
     async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError> {
+        self.pause("pusher.disconnect", 1).await;
         self.meter.add("pusher.disconnect", Call::new());
         self.inner.disconnect(conn).await
+    }
+}
+
+#[async_trait]
+impl RateLimiter for Metered<dyn RateLimiter> {
+    async fn acquire(&self, buckets: &[Bucket], now: Millis) -> Result<Verdict, StoreError> {
+        let redis = self.latency.as_ref().is_some_and(|l| l.redis_rate_limit);
+        if redis {
+            self.pause("ratelimit.acquire.redis", 1).await;
+        }
+        self.meter.add("ratelimit.acquire", Call::new());
+        self.inner.acquire(buckets, now).await
     }
 }
 

@@ -131,6 +131,8 @@ pub struct Limits {
     pub max_body_chars: usize,
     /// How long a connection counts as online without a `ping`.
     pub connection_ttl_ms: i64,
+    /// A `ping` refreshes the presence TTL only when less than this is left.
+    pub presence_refresh_ms: i64,
     /// Pushes in flight at once during one fan-out.
     pub fanout_concurrency: usize,
     /// Retries of a push that failed transiently (not a 410).
@@ -166,6 +168,7 @@ impl Limits {
             max_body_bytes,
             max_body_chars,
             connection_ttl_ms: parse_or::<i64>(src, &s.connection_ttl_secs)? * 1000,
+            presence_refresh_ms: parse_or::<i64>(src, &s.presence_refresh_secs)? * 1000,
             fanout_concurrency: parse_or(src, &s.fanout_concurrency)?,
             push_retries: parse_or(src, &s.push_retries)?,
             history_page_max: parse_or(src, &s.history_page_max)?,

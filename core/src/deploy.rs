@@ -45,6 +45,7 @@ pub struct Settings {
     pub max_body_bytes: Setting,
     pub max_body_chars: Setting,
     pub connection_ttl_secs: Setting,
+    pub presence_refresh_secs: Setting,
     pub fanout_concurrency: Setting,
     pub push_retries: Setting,
     pub history_page_max: Setting,
@@ -173,6 +174,7 @@ impl Settings {
             &self.max_body_bytes,
             &self.max_body_chars,
             &self.connection_ttl_secs,
+            &self.presence_refresh_secs,
             &self.fanout_concurrency,
             &self.push_retries,
             &self.history_page_max,
@@ -238,10 +240,16 @@ mod tests {
     }
 
     #[test]
-    fn the_presence_ttl_means_presence_and_defaults_to_five_minutes() {
+    fn the_presence_ttl_means_presence_and_outlives_the_refresh_window() {
         let ttl = &settings().connection_ttl_secs;
-        assert_eq!((ttl.default, ttl.min, ttl.max), (300, 10, 7200));
+        assert_eq!((ttl.default, ttl.min, ttl.max), (1200, 10, 7200));
         assert!(ttl.meaning.starts_with("Presence TTL"), "{}", ttl.meaning);
+        // Every open socket pings within API Gateway's 600 s idle timeout,
+        // so a refresh window of at least that never lets a live client
+        // lapse; the web app's ping after a refresh (540 s) finds more than
+        // the window left and writes nothing.
+        let refresh = &settings().presence_refresh_secs;
+        assert!(refresh.default >= 600 && ttl.default - 540 > refresh.default);
     }
 
     #[test]

@@ -60,7 +60,7 @@ describe('Rust functions', () => {
 
   it('passes a setting given by context to the functions with the stores, within the bounds Rust enforces', () => {
     const ttl = SETTINGS.connectionTtlSecs;
-    expect([ttl.env, ttl.default, ttl.min, ttl.max]).toEqual(['CHAT_CONNECTION_TTL_SECS', 300, 10, 7200]);
+    expect([ttl.env, ttl.default, ttl.min, ttl.max]).toEqual(['CHAT_CONNECTION_TTL_SECS', 1200, 10, 7200]);
     const r = synth({ connectionTtlSecs: '600', maxBodyBytes: 8192 });
     for (const name of FUNCTION_NAMES) {
       const env = fnResource(r, name).Properties.Environment.Variables;

@@ -12,7 +12,9 @@
 
   const SESSION_KEY = 'chat.session.v1';
   const PAGE_SIZE = 50;
-  const PING_MS = 60_000;
+  // Under API Gateway's 10-minute idle timeout, with a minute to spare; the
+  // server refreshes presence only when it nears expiry (docs/PROTOCOL.md).
+  const PING_MS = 540_000;
   const TYPING_SEND_MS = 3_000;   // at most one typing=true per 3 s
   const TYPING_IDLE_MS = 4_000;   // typing=false after this long without input
   const TYPING_SHOW_MS = 5_000;   // others' typing expires after this long

@@ -1,3 +1,4 @@
+use chat_core::ports::Clock;
 use chat_tests::Platform;
 use serde_json::json;
 
@@ -117,4 +118,74 @@ async fn disconnect_is_idempotent() {
     let alice = p.connect("alice").await;
     assert_eq!(p.disconnect(&alice).await.status_code, 200);
     assert_eq!(p.disconnect(&alice).await.status_code, 200);
+}
+
+/// bob's connection record as the store holds it.
+async fn record(p: &Platform, c: &chat_tests::Client) -> chat_core::model::ConnectionRecord {
+    p.chat.connections.get(&c.conn).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn an_early_ping_answers_pong_without_writing_and_one_near_expiry_refreshes_the_ttl() {
+    let p = Platform::default();
+    let mut bob = p.connect("bob").await;
+    let ttl = p.chat.limits.connection_ttl_ms;
+    let window = p.chat.limits.presence_refresh_ms;
+    let connected = record(&p, &bob).await.expires_at;
+
+    // Well before expiry: pong, and the expiry is where $connect put it (a
+    // write would have moved it, the clock having moved).
+    p.clock.advance(60_000);
+    p.send(&bob, json!({"action":"ping"})).await;
+    bob.one("pong");
+    assert_eq!(record(&p, &bob).await.expires_at, connected);
+
+    // Inside the refresh window: the expiry moves to a full TTL from now.
+    p.clock.advance(ttl - window + 1_000 - 60_000);
+    p.send(&bob, json!({"action":"ping"})).await;
+    bob.one("pong");
+    assert_eq!(record(&p, &bob).await.expires_at, p.clock.now() + ttl);
+}
+
+#[tokio::test]
+async fn a_client_pinging_every_540_s_stays_online_and_once_it_vanishes_goes_offline_within_the_ttl(
+) {
+    let p = Platform::default();
+    let alice = p.connect("alice").await;
+    let mut bob = p.connect("bob").await;
+    p.create_room(&alice, "direct", "dm", &[&bob]).await;
+    let presence = |v: serde_json::Value| v["presence"].as_str().unwrap().to_owned();
+    let ttl = p.chat.limits.connection_ttl_ms;
+    let mut expiry = record(&p, &bob).await.expires_at;
+    let mut writes = 0;
+    for _ in 0..8 {
+        // Just before each ping bob is still online: it never lapses.
+        p.clock.advance(540_000 - 1);
+        let (_, b) = p.rest(Some(&alice.token), "GET", "/users/bob", None).await;
+        assert_eq!(presence(b), "online");
+        p.clock.advance(1);
+        p.send(&bob, json!({"action":"ping"})).await;
+        bob.one("pong");
+        let now = record(&p, &bob).await.expires_at;
+        if now != expiry {
+            writes += 1;
+            expiry = now;
+        }
+    }
+    // Every other ping writes with the default TTL and window: 4 of 8.
+    assert!((1..8).contains(&writes), "{writes} writes for 8 pings");
+
+    // bob's socket dies after that last ping and $disconnect never comes.
+    let last_ping = p.clock.now();
+    assert!(expiry - last_ping <= ttl, "the bound is the TTL");
+    p.clock.advance(expiry - last_ping - 1);
+    let (_, b) = p.rest(Some(&alice.token), "GET", "/users/bob", None).await;
+    assert_eq!(presence(b), "online");
+    p.clock.advance(last_ping + ttl + 1 - p.clock.now());
+    let (_, b) = p.rest(Some(&alice.token), "GET", "/users/bob", None).await;
+    assert_eq!(
+        presence(b),
+        "offline",
+        "offline at most a TTL after the last ping"
+    );
 }

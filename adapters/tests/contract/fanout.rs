@@ -130,6 +130,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
     let caller = Caller {
         user_id: members[0].clone(),
         connection_id: conns[0].clone(),
+        expires_at: 0,
     };
     let req = SendMessage {
         room_id: r.room_id.clone(),

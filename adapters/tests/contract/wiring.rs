@@ -40,6 +40,7 @@ async fn send_and_check(chat: &Chat, stub: &crate::pusher::Stub, queue_url: &str
     let caller = Caller {
         user_id: a,
         connection_id: ca.clone(),
+        expires_at: 0,
     };
     let req = SendMessage {
         room_id: r.room_id.clone(),

@@ -22,7 +22,7 @@ pub use rooms::Created;
 use crate::authz::{authorize, Action};
 use crate::config::Limits;
 use crate::error::ChatError;
-use crate::ids::{ConnectionId, RoomId, UserId};
+use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
     ManualClock, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher, MemoryQueue,
     MemoryRooms,
@@ -39,6 +39,9 @@ use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 pub struct Caller {
     pub user_id: UserId,
     pub connection_id: ConnectionId,
+    /// The connection's presence expiry as read with it (0 when unknown:
+    /// a `ping` then refreshes it).
+    pub expires_at: Millis,
 }
 
 /// The ports and limits every service function works with.

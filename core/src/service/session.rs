@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{Caller, Chat};
 use crate::auth::Identity;
@@ -55,9 +55,17 @@ impl Chat {
         Ok(())
     }
 
-    /// Refreshes the connection's presence TTL and answers `pong`.
+    /// Answers `pong`, refreshing the connection's presence TTL only when
+    /// less than `presence_refresh_ms` is left of it: a client pinging every
+    /// few minutes costs a write every few pings, not one per ping.
     pub async fn ping(&self, caller: &Caller) -> Result<(), ChatError> {
-        let expires_at = self.clock.now() + self.limits.connection_ttl_ms;
+        let now = self.clock.now();
+        if caller.expires_at - now > self.limits.presence_refresh_ms {
+            debug!(connection_id = %caller.connection_id, left_ms = caller.expires_at - now, "presence fresh enough; ping writes nothing");
+            self.reply(&caller.connection_id, &ServerFrame::Pong).await;
+            return Ok(());
+        }
+        let expires_at = now + self.limits.connection_ttl_ms;
         if !self
             .connections
             .touch(&caller.connection_id, expires_at)
@@ -80,6 +88,7 @@ impl Chat {
         Ok(Caller {
             user_id: record.user_id,
             connection_id: record.connection_id,
+            expires_at: record.expires_at,
         })
     }
 

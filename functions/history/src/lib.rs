@@ -64,6 +64,7 @@ mod tests {
         let caller = chat_core::Caller {
             user_id: alice.user_id.clone(),
             connection_id: ConnectionId::parse("c=").unwrap(),
+            expires_at: 0,
         };
         for i in 0..3 {
             let req = SendMessage {
