@@ -197,9 +197,12 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
         "rooms.advance_cursor.read" => (0.0, 2.0 * calls),
         // TransactWriteItems: twice the units.
         "rooms.create" => (0.0, 2.0 * kib),
-        // GetItem of the claim, UpdateItem ADD seq, conditional PutItem of the
-        // reservation (the whole message).
-        "messages.reserve.new" => (calls, calls + kib),
+        // GetItem of the claim, UpdateItem ADD seq, then one transaction of
+        // two conditional puts: the reservation (the whole message) and the
+        // seq's slot (small), each at twice the units.
+        "messages.reserve.new" => (calls, calls + 2.0 * (kib + calls)),
+        // A conditional PutItem of the burned marker (1 WRU, failed or not).
+        "messages.settle" => (0.0, calls),
         "messages.reserve.duplicate" => (calls, 0.0),
         // BatchWriteItem: each item by its size.
         "messages.put_batch" => (0.0, kib),
@@ -803,10 +806,15 @@ mod tests {
             dynamodb_units("connections.for_users", &tally(1, 0, 10)),
             (5.0, 0.0)
         );
-        // Reserve: read the claim, bump the sequence, put the reservation.
+        // Reserve: read the claim, bump the sequence, then the reservation
+        // (2 KiB here) and the seq's slot in one transaction, twice each.
         assert_eq!(
             dynamodb_units("messages.reserve.new", &tally(2, 2, 0)),
-            (2.0, 4.0)
+            (2.0, 2.0 + 2.0 * (2.0 + 2.0))
+        );
+        assert_eq!(
+            dynamodb_units("messages.settle", &tally(3, 0, 0)),
+            (0.0, 3.0)
         );
         // Read cursors move two attributes with two updates.
         assert_eq!(

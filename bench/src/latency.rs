@@ -280,12 +280,15 @@ pub fn plan(op: &str, n: usize) -> Vec<(&'static str, usize, usize)> {
         "rooms.get_many" | "profiles.get_many" => {
             seq("dynamodb.BatchGetItem", n.div_ceil(BATCH_GET))
         }
-        // Read the claim, count, claim: three calls, one after the other.
+        // Read the claim, count, then claim it and the seq's slot in one
+        // transaction: three calls, one after the other.
         "messages.reserve.new" => vec![
             ("dynamodb.GetItem", 1, 1),
             ("dynamodb.UpdateItem", 1, 1),
-            ("dynamodb.PutItem", 1, 1),
+            ("dynamodb.TransactWriteItems", 1, 1),
         ],
+        // A conditional PutItem of the burned marker.
+        "messages.settle" => seq("dynamodb.PutItem", 1),
         "messages.put_batch" => seq("dynamodb.BatchWriteItem", n.div_ceil(BATCH_WRITE)),
         "queue.enqueue" => seq("sqs.SendMessage", n.div_ceil(SQS_BATCH)),
         "pusher.post" | "pusher.disconnect" => seq("apigw.PostToConnection", 1),
