@@ -92,8 +92,9 @@ impl Faults {
 
     /// Stages what `body` asks for; answers what was staged.
     pub async fn stage(&self, body: &[u8]) -> Result<Value, StageError> {
-        let stage: Stage = serde_json::from_slice(body)
-            .map_err(|e| StageError::BadRequest(format!("invalid faults request: {e}")))?;
+        let stage: Stage = chat_core::protocol::decode::from_slice(body).map_err(|e| {
+            StageError::BadRequest(format!("invalid faults request: {}", e.public_message()))
+        })?;
         let mut staged = serde_json::Map::new();
         if stage.clear {
             self.lab.clear();
@@ -170,5 +171,42 @@ impl Faults {
             ));
         }
         Ok(Value::Object(staged))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_core::config::Limits;
+
+    #[tokio::test]
+    async fn a_bad_staging_request_is_refused_by_what_was_wrong_never_by_what_was_sent() {
+        let (mut chat, _) = Chat::in_memory(Limits::default());
+        let faults = Faults::install(&mut chat, FaultLab::new(), false);
+        for (body, want) in [
+            (
+                r#"{"<img src=x>": 1}"#,
+                "invalid faults request: ?: unknown field",
+            ),
+            (
+                r#"{"refuseEnqueues": "<img src=x>"}"#,
+                "invalid faults request: refuseEnqueues: wrong type, expected u32",
+            ),
+            (
+                r#"{"failStore": {"op": 1"#,
+                "invalid faults request: JSON ends",
+            ),
+        ] {
+            let err = faults.stage(body.as_bytes()).await.unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with(want), "{body}: {shown}");
+            assert!(!shown.contains("img"), "{shown}");
+        }
+        // A good one is staged.
+        let staged = faults
+            .stage(br#"{"refuseEnqueues": 2}"#)
+            .await
+            .expect("staged");
+        assert!(staged.to_string().contains("refuseEnqueues"), "{staged}");
     }
 }
