@@ -19,7 +19,7 @@ use chat_core::protocol::ws::ACTIONS;
 use chat_core::service::MemoryBackends;
 use chat_core::Chat;
 use chat_twin::events::{self, SqsRecord, WsApi, WsConn};
-use chat_twin::{mint_hs256, MintOptions};
+use chat_twin::token_for;
 use chat_twin::{FailingPuts, FaultLab};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -117,13 +117,7 @@ impl Platform {
     }
 
     pub fn token(&self, user: &str) -> String {
-        mint_hs256(
-            SECRET,
-            &UserId::parse(user).expect("valid user"),
-            SystemClock.now(),
-            3600,
-            MintOptions::default(),
-        )
+        token_for(SECRET, &UserId::parse(user).expect("valid user"), 3600)
     }
 
     fn ws_conn(&self, connection_id: &str) -> WsConn {

@@ -126,19 +126,13 @@ mod tests {
     use chat_core::auth::Hs256Verifier;
     use chat_core::ids::UserId;
     use chat_core::ports::{Clock, SystemClock};
-    use chat_twin::{mint_hs256, MintOptions};
+    use chat_twin::{mint_hs256, token_for, MintOptions};
 
     const SECRET: &[u8] = b"authorizer-test-secret-012345";
 
     /// A token for `user`, valid for a minute from now.
     fn valid_token(user: &str) -> String {
-        mint_hs256(
-            SECRET,
-            &UserId::parse(user).unwrap(),
-            SystemClock.now(),
-            60,
-            MintOptions::default(),
-        )
+        token_for(SECRET, &UserId::parse(user).unwrap(), 60)
     }
 
     fn fixture(token: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {

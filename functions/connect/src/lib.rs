@@ -80,8 +80,7 @@ mod tests {
     use chat_core::auth::Hs256Verifier;
     use chat_core::config::Limits;
     use chat_core::ids::{ConnectionId, UserId};
-    use chat_core::ports::{Clock, SystemClock};
-    use chat_twin::{mint_hs256, MintOptions};
+    use chat_twin::token_for;
 
     const SECRET: &[u8] = b"connect-test-secret-0123456789";
 
@@ -93,13 +92,7 @@ mod tests {
     }
 
     fn token(user: &str) -> String {
-        mint_hs256(
-            SECRET,
-            &UserId::parse(user).unwrap(),
-            SystemClock.now(),
-            60,
-            MintOptions::default(),
-        )
+        token_for(SECRET, &UserId::parse(user).unwrap(), 60)
     }
 
     #[tokio::test]

@@ -60,20 +60,13 @@ mod tests {
     use chat_core::auth::Hs256Verifier;
     use chat_core::config::Limits;
     use chat_core::ids::UserId;
-    use chat_core::ports::{Clock, SystemClock};
     use chat_twin::events::http_request;
-    use chat_twin::{mint_hs256, MintOptions};
+    use chat_twin::token_for;
 
     const SECRET: &[u8] = b"rooms-test-secret-0123456789";
 
     fn auth(user: &str) -> Vec<(String, String)> {
-        let t = mint_hs256(
-            SECRET,
-            &UserId::parse(user).unwrap(),
-            SystemClock.now(),
-            60,
-            MintOptions::default(),
-        );
+        let t = token_for(SECRET, &UserId::parse(user).unwrap(), 60);
         vec![
             ("authorization".into(), format!("Bearer {t}")),
             ("content-type".into(), "application/json".into()),

@@ -18,4 +18,4 @@ pub mod faults;
 pub mod tokens;
 
 pub use faults::{FailingPuts, FaultLab, PushFailure, StoreOp};
-pub use tokens::{mint_hs256, MintOptions};
+pub use tokens::{mint_hs256, token_for, MintOptions};

@@ -5,6 +5,7 @@
 
 use chat_core::auth::Claims;
 use chat_core::ids::{Millis, UserId};
+use chat_core::ports::Clock;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 
 /// Options for minting a development token.
@@ -40,6 +41,18 @@ pub fn mint_hs256(
         &EncodingKey::from_secret(secret),
     )
     .unwrap_or_default()
+}
+
+/// A token for `user`, valid for `ttl_secs` from now, with no other claims:
+/// what most tests connect with.
+pub fn token_for(secret: &[u8], user: &UserId, ttl_secs: i64) -> String {
+    mint_hs256(
+        secret,
+        user,
+        chat_core::ports::SystemClock.now(),
+        ttl_secs,
+        MintOptions::default(),
+    )
 }
 
 #[cfg(test)]
