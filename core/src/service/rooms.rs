@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::Chat;
 use crate::auth::Identity;
-use crate::authz::{authorize, Action};
+use crate::authz::Action;
 use crate::error::ChatError;
 use crate::ids::{DisplayName, RoomId, RoomName, UserId};
 use crate::model::{Membership, PresenceStatus, Role, Room, RoomKind};
@@ -220,17 +220,9 @@ impl Chat {
         room_id: &RoomId,
         target: &UserId,
     ) -> Result<RoomDetail, ChatError> {
-        let (room, membership) = tokio::try_join!(
-            self.rooms.get(room_id),
-            self.rooms.membership(room_id, &actor.user_id)
-        )?;
-        let room = room.ok_or(ChatError::NotFound("room"))?;
-        authorize(
-            &actor.user_id,
-            Action::AddMember { target },
-            &room,
-            membership.as_ref(),
-        )?;
+        let (room, _) = self
+            .authorized_room(&actor.user_id, room_id, Action::AddMember { target })
+            .await?;
         if self.rooms.membership(room_id, target).await?.is_none() {
             let count = self.rooms.members(room_id).await?.len();
             if count >= self.limits.max_room_members {
@@ -261,17 +253,9 @@ impl Chat {
         room_id: &RoomId,
         target: &UserId,
     ) -> Result<(), ChatError> {
-        let (room, membership) = tokio::try_join!(
-            self.rooms.get(room_id),
-            self.rooms.membership(room_id, &actor.user_id)
-        )?;
-        let room = room.ok_or(ChatError::NotFound("room"))?;
-        authorize(
-            &actor.user_id,
-            Action::RemoveMember { target },
-            &room,
-            membership.as_ref(),
-        )?;
+        let (_, _) = self
+            .authorized_room(&actor.user_id, room_id, Action::RemoveMember { target })
+            .await?;
         if !self.rooms.remove_member(room_id, target).await? {
             return Err(ChatError::NotFound("member"));
         }
