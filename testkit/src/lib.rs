@@ -148,8 +148,12 @@ pub fn spawn_with_env(
 pub fn moto() -> &'static Server {
     static MOTO: OnceLock<Server> = OnceLock::new();
     MOTO.get_or_init(|| {
-        spawn("moto_server", "pip install 'moto[server]'", None, |port| {
+        // moto's server through `moto_atomic.py`: each DynamoDB request
+        // atomic, as in DynamoDB (see the script for why).
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/moto_atomic.py");
+        spawn("python3", "pip install 'moto[server]'", None, |port| {
             vec![
+                script.into(),
                 "-H".into(),
                 "127.0.0.1".into(),
                 "-p".into(),
