@@ -94,7 +94,8 @@ cargo build --bins
 target_dir=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOG_DIR/moto.log" 2>&1 &
+# moto with each DynamoDB request atomic, as in DynamoDB (see the script).
+python3 testkit/moto_atomic.py -H 127.0.0.1 -p "$MOTO_PORT" >"$LOG_DIR/moto.log" 2>&1 &
 pids+=($!)
 wait_for_port moto "$MOTO_PORT" "$LOG_DIR/moto.log"
 
