@@ -570,15 +570,8 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
     let cpu_scale = (1769.0 / cfg.memory_mb.max(1.0)).max(1.0);
     let (trips_first, trips_ack, trips_last) = round_trips(shape, cfg).await;
 
-    let mem = MemoryBackends::default();
-    let chat = mem.chat(cost::unlimited_limits(), Arc::new(SystemClock));
-    let kind = if shape.channel {
-        RoomKind::Channel
-    } else {
-        RoomKind::Group
-    };
     let k = shape.members.max(2);
-    let mut pop = cost::populate(&mem, &chat, kind, k, shape.rooms, 0).await;
+    let (mem, chat, mut pop) = populated(shape, shape.rooms).await;
     let latency = Latency::new(cfg.table.clone(), cfg.seed, cfg.redis_rate_limit);
     let meter = Meter::new();
     let chat = decorated(&chat, &meter, Some(latency.clone()));
@@ -723,9 +716,12 @@ async fn keepalive(k: usize, cfg: &LatencyConfig, cpu_scale: f64) -> Keepalive {
     }
 }
 
-/// Sequential round trips of one message, by running it with every call
-/// taking exactly 1 ms (and no invocation overhead).
-async fn round_trips(shape: &Shape, cfg: &LatencyConfig) -> (u32, u32, u32) {
+/// In-memory backends with `rooms` rooms of `shape`'s kind and size, every
+/// member connected, rate limits lifted.
+async fn populated(
+    shape: &Shape,
+    rooms: usize,
+) -> (MemoryBackends, chat_core::Chat, cost::Population) {
     let mem = MemoryBackends::default();
     let chat = mem.chat(cost::unlimited_limits(), Arc::new(SystemClock));
     let kind = if shape.channel {
@@ -733,8 +729,14 @@ async fn round_trips(shape: &Shape, cfg: &LatencyConfig) -> (u32, u32, u32) {
     } else {
         RoomKind::Group
     };
-    let k = shape.members.max(2);
-    let mut pop = cost::populate(&mem, &chat, kind, k, 1, 0).await;
+    let pop = cost::populate(&mem, &chat, kind, shape.members.max(2), rooms, 0).await;
+    (mem, chat, pop)
+}
+
+/// Sequential round trips of one message, by running it with every call
+/// taking exactly 1 ms (and no invocation overhead).
+async fn round_trips(shape: &Shape, cfg: &LatencyConfig) -> (u32, u32, u32) {
+    let (_mem, chat, mut pop) = populated(shape, 1).await;
     let latency = Latency::new(Table::constant(1.0), cfg.seed, cfg.redis_rate_limit);
     let chat = decorated(&chat, &Meter::new(), Some(latency.clone()));
     let (room, conn) = &pop.senders[1];
