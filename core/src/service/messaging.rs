@@ -187,7 +187,7 @@ impl Chat {
         let members = self.member_ids(&req.room_id).await?;
         let frame = ServerFrame::Receipt {
             room_id: req.room_id,
-            user_id: caller.user_id.clone(),
+            user_ids: vec![caller.user_id.clone()],
             status: ReceiptStatus::Read,
             seq: req.seq,
         };
