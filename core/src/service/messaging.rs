@@ -25,14 +25,29 @@ impl Chat {
     /// Handles one text frame from a connection: resolve the caller, decode,
     /// act. Every failure is answered with an `error` frame to that connection
     /// (and returned, for the handler's log); the connection stays usable.
+    ///
+    /// `verified` is the user the `$connect` authorizer verified, which API
+    /// Gateway hands every route of the connection in the request context
+    /// (a client cannot set it). With it, no store read stands between a
+    /// frame and its action; without it (no authorizer ran), and for `ping`,
+    /// which needs the connection's presence expiry, the caller is read from
+    /// the connection record written at `$connect`.
     pub async fn handle_text(
         &self,
         connection_id: &ConnectionId,
+        verified: Option<&UserId>,
         text: &str,
     ) -> Result<(), ChatError> {
         let result = async {
-            let caller = self.caller(connection_id).await?;
             let frame = ClientFrame::decode(text);
+            let caller = match verified {
+                Some(user) if !matches!(frame, Ok(ClientFrame::Ping)) => Caller {
+                    user_id: user.clone(),
+                    connection_id: connection_id.clone(),
+                    expires_at: 0,
+                },
+                _ => self.caller(connection_id).await?,
+            };
             // Before anything acts on the frame: a refused frame changes
             // nothing (no seq, no queue, no push, no cursor, no TTL). Frames
             // that fail to decode count too, so garbage cannot flood for free.
@@ -98,25 +113,19 @@ impl Chat {
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
         };
-        let (message, resend) = match self.messages.reserve(draft).await? {
-            // A resend: the same message, never a second one. Its first attempt
-            // may have died anywhere after reserving (before the enqueue, or
-            // mid fan-out), so it is enqueued and pushed again; persisting is
-            // idempotent and clients de-duplicate pushes by `messageId`.
+        // Reserving the message and finding the members' connections are
+        // independent: both run at once (one round trip fewer before the
+        // first push).
+        let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        let (reservation, conns) = tokio::join!(
+            self.messages.reserve(draft),
+            self.connections.for_users(&member_ids)
+        );
+        let (message, resend) = match reservation? {
             Reservation::Duplicate(existing) => (existing, true),
             Reservation::New(m) => (m, false),
         };
-        // Durable first: only a queued message is delivered and acked.
-        self.queue
-            .enqueue(&[Job::PersistMessage {
-                message: message.clone(),
-            }])
-            .await?;
-        // From here on the message is durable: nothing below answers an
-        // error, since that would invite a retry of a message that exists.
-        // A member this push misses recovers it with `sync`.
-        let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
-        let targets: Vec<_> = match self.connections.for_users(&member_ids).await {
+        let targets: Vec<_> = match conns {
             Ok(conns) => conns
                 .into_iter()
                 .filter(|c| c.connection_id != caller.connection_id)
@@ -130,10 +139,23 @@ impl Chat {
         let bytes = ServerFrame::Message(MessageView::from(&message))
             .encode()
             .into_bytes();
-        let round = self.push_round(targets, &bytes).await;
+        // The reservation holds the whole message, so members may have it
+        // before the persistence job is queued: pushes and the enqueue run
+        // at once. The ack waits for both. If the enqueue fails the sender
+        // gets an error and resends; a member who already has the message
+        // de-duplicates the repeat by `messageId`, and one who never resends
+        // still leaves it reserved, which `sync` answers (PROTOCOL.md).
+        let job = [Job::PersistMessage {
+            message: message.clone(),
+        }];
+        let (queued, round) =
+            tokio::join!(self.queue.enqueue(&job), self.push_round(targets, &bytes));
+        if let Err(e) = queued {
+            self.settle(round, &bytes).await;
+            return Err(e.into());
+        }
         self.reply(&caller.connection_id, &ServerFrame::ack(&message))
             .await;
-        // Retries and cleanup happen after the ack: they never delay it.
         let round = self.settle(round, &bytes).await;
         if resend {
             info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "duplicate clientMsgId: enqueued and pushed again, acked again");
