@@ -38,6 +38,9 @@ enum Command {
     /// Predicted send→ack and send→deliver as deployed (rooms of 10,
     /// channels of 1,000 and 10,000), from a per-AWS-call latency table.
     Latency(LatencyArgs),
+    /// Prints a completion script for a shell, e.g.
+    /// `chat-bench completions bash > /etc/bash_completion.d/chat-bench`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +184,16 @@ async fn main() -> ExitCode {
         Some(Command::Coldstart(a)) => run_coldstart(a).await,
         Some(Command::Latency(a)) => run_latency(a),
         Some(Command::Load(a)) => run_load(a).await,
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            use std::io::Write;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "chat-bench", &mut script);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| format!("could not write the completion script: {e}"))
+        }
         None => run_load(cli.load).await,
     };
     match result {
@@ -523,5 +536,7 @@ mod tests {
         assert_eq!(c.latency.latencies.len(), 2);
         assert!(Cli::try_parse_from(["chat-bench", "--url", "ws://x/local"]).is_err());
         assert!(Cli::try_parse_from(["chat-bench", "latency", "--bogus"]).is_err());
+        let cli = Cli::try_parse_from(["chat-bench", "completions", "bash"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Completions { .. })));
     }
 }
