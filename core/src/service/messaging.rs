@@ -1,9 +1,10 @@
 //! The WebSocket message actions. The send path is:
-//! validate → assign id + `seq` (idempotent on `clientMsgId`) → enqueue for
-//! persistence (durable first) → push to every connection of every member →
-//! ack the sender → settle retries/gone → note deliveries for receipts.
-//! Storage never blocks delivery: the message is pushed as soon as it is
-//! queued, and written to the database by the persistence worker.
+//! validate → assign id + `seq` (idempotent on `clientMsgId`; the
+//! reservation is durable) → push to every connection of every member,
+//! and at the same time queue the persistence job, then ack the sender →
+//! settle retries/gone → note deliveries for receipts. Storage never blocks
+//! delivery: the message is pushed as soon as it is reserved, and written to
+//! the history by the persistence worker.
 
 use std::collections::BTreeSet;
 
@@ -113,50 +114,62 @@ impl Chat {
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
         };
-        // Reserving the message and finding the members' connections are
-        // independent: both run at once (one round trip fewer before the
-        // first push).
-        let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
-        let (reservation, conns) = tokio::join!(
-            self.messages.reserve(draft),
-            self.connections.for_users(&member_ids)
-        );
-        let (message, resend) = match reservation? {
-            Reservation::Duplicate(existing) => (existing, true),
-            Reservation::New(m) => (m, false),
-        };
-        let targets: Vec<_> = match conns {
-            Ok(conns) => conns
-                .into_iter()
-                .filter(|c| c.connection_id != caller.connection_id)
-                .collect(),
-            Err(e) => {
-                warn!(message_id = %message.message_id, error = %crate::error::chain(&e), "could not look up the members' connections; they recover the message with sync");
-                Vec::new()
-            }
-        };
-        let fanout = targets.len();
-        let bytes = ServerFrame::Message(MessageView::from(&message))
-            .encode()
-            .into_bytes();
-        // The reservation holds the whole message, so members may have it
-        // before the persistence job is queued: pushes and the enqueue run
-        // at once. The ack waits for both. If the enqueue fails the sender
-        // gets an error and resends; a member who already has the message
+        // Two branches run at once. The ack side reserves the message (it
+        // is durable from then on), queues its persistence job and acks:
+        // its time does not grow with the room. The push side looks up the
+        // members' connections meanwhile, then pushes the reserved message
+        // (in a big room, many waves). If the enqueue fails the sender gets
+        // an error and resends; a member who already has the message
         // de-duplicates the repeat by `messageId`, and one who never resends
         // still leaves it reserved, which `sync` answers (PROTOCOL.md).
-        let job = [Job::PersistMessage {
-            message: message.clone(),
-        }];
-        let (queued, round) =
-            tokio::join!(self.queue.enqueue(&job), self.push_round(targets, &bytes));
-        if let Err(e) = queued {
-            self.settle(round, &bytes).await;
-            return Err(e.into());
-        }
-        self.reply(&caller.connection_id, &ServerFrame::ack(&message))
-            .await;
-        let round = self.settle(round, &bytes).await;
+        let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        let (reserved_tx, reserved_rx) = tokio::sync::oneshot::channel::<Message>();
+        let ack_side = async {
+            let (message, resend) = match self.messages.reserve(draft).await? {
+                Reservation::Duplicate(existing) => (existing, true),
+                Reservation::New(m) => (m, false),
+            };
+            // The push side may have given up already (it never does
+            // before the reservation is known): nothing to tell then.
+            let _ = reserved_tx.send(message.clone());
+            let job = [Job::PersistMessage {
+                message: message.clone(),
+            }];
+            self.queue.enqueue(&job).await?;
+            self.reply(&caller.connection_id, &ServerFrame::ack(&message))
+                .await;
+            Ok::<_, ChatError>((message, resend))
+        };
+        let push_side = async {
+            let conns = self.connections.for_users(&member_ids).await;
+            // No message: the reservation failed, and the ack side says why.
+            let message = reserved_rx.await.ok()?;
+            let targets: Vec<_> = match conns {
+                Ok(conns) => conns
+                    .into_iter()
+                    .filter(|c| c.connection_id != caller.connection_id)
+                    .collect(),
+                Err(e) => {
+                    warn!(message_id = %message.message_id, error = %crate::error::chain(&e), "could not look up the members' connections; they recover the message with sync");
+                    Vec::new()
+                }
+            };
+            let fanout = targets.len();
+            let bytes = ServerFrame::Message(MessageView::from(&message))
+                .encode()
+                .into_bytes();
+            let round = self.push_round(targets, &bytes).await;
+            Some((round, bytes, fanout))
+        };
+        let (acked, pushed) = tokio::join!(ack_side, push_side);
+        let settled = match pushed {
+            Some((round, bytes, fanout)) => Some((self.settle(round, &bytes).await, fanout)),
+            None => None,
+        };
+        let (message, resend) = acked?;
+        let Some((round, fanout)) = settled else {
+            return Ok(());
+        };
         if resend {
             info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "duplicate clientMsgId: enqueued and pushed again, acked again");
         } else {
