@@ -177,6 +177,8 @@ struct App {
     faults: Arc<Faults>,
     functions: Arc<Functions>,
     secret: String,
+    /// The `iss` and `aud` of the tokens `/dev/token` mints.
+    issuer: TokenIssuer,
     stage: String,
     addr: SocketAddr,
     clock: Arc<dyn Clock>,
@@ -196,6 +198,7 @@ pub struct Running {
     /// Every call IAM refused (template mode), oldest first.
     pub denials: DenialLog,
     secret: String,
+    issuer: TokenIssuer,
     stage: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
@@ -218,7 +221,7 @@ impl Running {
 
     /// A development token for `user`, valid for a day.
     pub fn token(&self, user: &str) -> String {
-        mint_token(&self.secret, user, None, 86_400).unwrap_or_default()
+        mint_token_by(&self.issuer, &self.secret, user, None, 86_400).unwrap_or_default()
     }
 
     /// Stops serving and the queue worker.
@@ -236,8 +239,43 @@ impl Running {
     }
 }
 
-/// Signs a development token; `None` for an invalid user id.
+/// Who the local identity provider says it is: the `iss` and `aud` claims
+/// of the tokens it mints. In template mode, what the HTTP API's JWT
+/// authorizer accepts (its issuer and first audience: in AWS the Cognito
+/// user pool and its app client), so the tokens pass it as Cognito's do.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenIssuer {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+impl TokenIssuer {
+    /// The issuer of `stack`'s HTTP API JWT authorizer (none without one).
+    pub fn of(stack: &Stack, locals: &Locals) -> Result<Self, template::TemplateError> {
+        Ok(match stack.jwt(locals)? {
+            Some(j) => Self {
+                issuer: Some(j.issuer),
+                audience: j.audience.into_iter().next(),
+            },
+            None => Self::default(),
+        })
+    }
+}
+
+/// Signs a development token with no `iss` or `aud`; `None` for an invalid
+/// user id.
 pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -> Option<String> {
+    mint_token_by(&TokenIssuer::default(), secret, user, name, ttl_secs)
+}
+
+/// Signs a development token as `issuer` says; `None` for an invalid user id.
+pub fn mint_token_by(
+    issuer: &TokenIssuer,
+    secret: &str,
+    user: &str,
+    name: Option<&str>,
+    ttl_secs: i64,
+) -> Option<String> {
     let user = UserId::parse(user).ok()?;
     Some(mint_hs256(
         secret.as_bytes(),
@@ -246,7 +284,8 @@ pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -
         ttl_secs,
         MintOptions {
             name,
-            ..Default::default()
+            issuer: issuer.issuer.as_deref(),
+            audience: issuer.audience.as_deref(),
         },
     ))
 }
@@ -264,8 +303,6 @@ fn is_loopback_url(url: &str) -> bool {
 
 /// Starts the platform and returns once it listens.
 pub async fn start(opts: Options) -> std::io::Result<Running> {
-    let verifier: Arc<dyn TokenVerifier> =
-        Arc::new(Hs256Verifier::new(opts.secret.as_bytes(), None, None));
     let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
     let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
@@ -320,22 +357,47 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let lag_beneath = matches!(opts.backend, Backend::Aws(_));
     let faults = Arc::new(Faults::install(&mut chat, lab, lag_beneath));
     let denials = DenialLog::default();
-    let deployed = match &opts.template {
-        Some(stack) => {
-            let queue_url = match &sqs {
-                Some((_, url, _)) => url.clone(),
-                None => format!("http://{addr}/{}/{table_name}-messages", iam::LOCAL_ACCOUNT),
-            };
-            let locals = Locals {
-                queue_name: queue_url.rsplit('/').next().unwrap_or_default().to_owned(),
-                queue_url,
-                table_name: table_name.clone(),
-                api_id: API_ID.into(),
-                base_url: format!("http://{addr}"),
-            };
-            Some(template_functions(stack, &locals, &denials).map_err(other)?)
+    let locals = opts.template.as_ref().map(|_| {
+        let queue_url = match &sqs {
+            Some((_, url, _)) => url.clone(),
+            None => format!("http://{addr}/{}/{table_name}-messages", iam::LOCAL_ACCOUNT),
+        };
+        Locals {
+            queue_name: queue_url.rsplit('/').next().unwrap_or_default().to_owned(),
+            queue_url,
+            table_name: table_name.clone(),
+            api_id: API_ID.into(),
+            base_url: format!("http://{addr}"),
         }
-        None => None,
+    });
+    // The HTTP API's JWT authorizer checks the template's issuer and
+    // audience; the tokens /dev/token mints carry them.
+    let jwt = match (&opts.template, &locals) {
+        (Some(stack), Some(l)) => stack.jwt(l).map_err(other)?,
+        _ => None,
+    };
+    let issuer = match (&opts.template, &locals) {
+        (Some(stack), Some(l)) => TokenIssuer::of(stack, l).map_err(other)?,
+        _ => TokenIssuer::default(),
+    };
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(
+        opts.secret.as_bytes(),
+        issuer.issuer.as_deref(),
+        issuer.audience.as_deref(),
+    ));
+    let http_verifier: Arc<dyn TokenVerifier> = match &jwt {
+        Some(j) => Arc::new(Hs256Verifier::accepting(
+            opts.secret.as_bytes(),
+            Some(&j.issuer),
+            &j.audience.iter().map(String::as_str).collect::<Vec<_>>(),
+        )),
+        None => verifier.clone(),
+    };
+    let deployed = match (&opts.template, &locals) {
+        (Some(stack), Some(locals)) => {
+            Some(template_functions(stack, locals, &denials, &opts.secret).map_err(other)?)
+        }
+        _ => None,
     };
     let functions = match (&opts.lambda_endpoint, &deployed) {
         (Some(url), _) => Functions::remote(url),
@@ -412,13 +474,14 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
 
     let app = Arc::new(App {
         http_routes: opts.template.as_ref().map(|t| t.http.clone()),
-        verifier,
+        verifier: http_verifier,
         denials: denials.clone(),
         gateway: gateway.clone(),
         queue: queue.clone(),
         faults: faults.clone(),
         functions,
         secret: opts.secret.clone(),
+        issuer: issuer.clone(),
         stage: opts.stage.clone(),
         addr,
         clock: opts.clock.clone(),
@@ -485,6 +548,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         queue,
         denials,
         secret: opts.secret,
+        issuer,
         stage: opts.stage,
         shutdown: Some(tx),
         server,
@@ -504,6 +568,7 @@ fn template_functions(
     stack: &Stack,
     locals: &Locals,
     denials: &DenialLog,
+    secret: &str,
 ) -> Result<(Guards, HashMap<String, Deployed>), template::TemplateError> {
     let mut guards = HashMap::new();
     let mut deployed = HashMap::new();
@@ -523,7 +588,10 @@ fn template_functions(
             }
         })?;
         let env = stack.environment(&f.name, locals)?;
-        let init_error = stack.environment_problem(&f.name, &env, locals);
+        let (verifier, auth_error) = function_verifier(&f.name, &env, secret);
+        let init_error = stack
+            .environment_problem(&f.name, &env, locals)
+            .or(auth_error);
         if let Some(why) = &init_error {
             tracing::warn!(function = %f.name, reason = %why, "this function's cold start would fail");
         }
@@ -540,6 +608,7 @@ fn template_functions(
             Deployed {
                 timeout: Some(f.timeout),
                 init_error,
+                verifier,
                 invoke_policy: Some(Arc::new(
                     iam::FunctionPolicy::new(
                         &f.name,
@@ -596,6 +665,49 @@ fn template_functions(
     Ok((guards, deployed))
 }
 
+/// The token verifier function `name` builds at cold start from its
+/// environment `env`, if it verifies tokens (its `verifier` port), or why
+/// that cold start fails. `CHAT_AUTH_MODE=jwks` (Cognito's keys in AWS)
+/// becomes the local identity provider's HS256 `secret`, with the issuer
+/// and audience the environment gives: a token for another pool or client
+/// is refused as in AWS.
+fn function_verifier(
+    name: &str,
+    env: &std::collections::BTreeMap<String, String>,
+    secret: &str,
+) -> (Option<Arc<dyn TokenVerifier>>, Option<String>) {
+    use chat_core::config::AuthConfig;
+    let verifies = chat_core::deploy::manifest()
+        .function(name)
+        .is_some_and(|f| f.has(chat_core::deploy::PortName::Verifier));
+    if !verifies {
+        return (None, None);
+    }
+    match AuthConfig::from_source(env) {
+        Ok(AuthConfig::Jwks(s)) => (
+            Some(Arc::new(Hs256Verifier::new(
+                secret.as_bytes(),
+                Some(&s.issuer),
+                Some(&s.audience),
+            ))),
+            None,
+        ),
+        Ok(AuthConfig::Hs256 {
+            jwt_secret,
+            issuer,
+            audience,
+        }) => (
+            Some(Arc::new(Hs256Verifier::new(
+                jwt_secret.expose().as_bytes(),
+                issuer.as_deref(),
+                audience.as_deref(),
+            ))),
+            None,
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     r.headers_mut()
@@ -630,7 +742,13 @@ async fn dev_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Resp
             json!({"error":{"code":"bad_request","message":"expected {\"userId\": \"…\"}"}}),
         );
     };
-    match mint_token(&app.secret, &req.user_id, req.name.as_deref(), 86_400) {
+    match mint_token_by(
+        &app.issuer,
+        &app.secret,
+        &req.user_id,
+        req.name.as_deref(),
+        86_400,
+    ) {
         Some(token) => json_response(
             StatusCode::OK,
             json!({ "token": token, "userId": req.user_id }),

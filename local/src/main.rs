@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use chat_local::{mint_token, AwsBackend, Backend, Options, DEFAULT_SECRET};
+use chat_local::template::Locals;
+use chat_local::{mint_token_by, AwsBackend, Backend, Options, TokenIssuer, DEFAULT_SECRET};
 
 const ENVIRONMENT: &str = "\
 Environment:
@@ -87,14 +88,8 @@ struct ServeArgs {
     /// environment the functions need).
     #[arg(long, value_name = "URL")]
     lambda_endpoint: Option<String>,
-    /// Run the stack a synthesized CloudFormation template describes
-    /// (`SKIP_BUNDLING=1 npx cdk synth`, then cdk.out/<Stack>.template.json):
-    /// its stage, routes, authorizers, each function's timeout, environment
-    /// and IAM policies (every call they do not allow fails as AccessDenied;
-    /// GET /dev/denied lists them), the event source and queue settings, the
-    /// table. Every other option overrides the template.
-    #[arg(long, value_name = "PATH")]
-    template: Option<PathBuf>,
+    #[command(flatten)]
+    template: TemplateArgs,
     /// SQS event source batch size [default: 10, or the template's].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
@@ -121,6 +116,47 @@ struct ServeArgs {
     max_message_bytes: usize,
 }
 
+/// Where the stack to run comes from.
+#[derive(Args, Debug)]
+struct TemplateArgs {
+    /// Run the stack a synthesized CloudFormation template describes
+    /// (`SKIP_BUNDLING=1 npx cdk synth`, then cdk.out/<Stack>.template.json):
+    /// its stage, routes, authorizers (issuer and audience), CORS,
+    /// throttling, each function's timeout, environment and IAM policies
+    /// (every call they do not allow fails as AccessDenied; GET /dev/denied
+    /// lists them), the event source and queue settings, the table. Every
+    /// other option overrides the template.
+    #[arg(long, value_name = "PATH", conflicts_with = "stack")]
+    template: Option<PathBuf>,
+    /// As --template, synthesizing the CDK app first (`SKIP_BUNDLING=1 npx
+    /// cdk synth -q -o <tmp>`, in --cdk-app) and running its stack NAME
+    /// (e.g. Chat-dev).
+    #[arg(long, value_name = "NAME")]
+    stack: Option<String>,
+    /// The CDK app's directory for --stack [default: the nearest directory
+    /// with a cdk.json, from the current one up].
+    #[arg(long, value_name = "DIR", requires = "stack")]
+    cdk_app: Option<PathBuf>,
+}
+
+impl TemplateArgs {
+    fn load(&self) -> Result<Option<chat_local::template::Stack>, String> {
+        use chat_local::template;
+        if let Some(path) = &self.template {
+            return template::Stack::load(&path.to_string_lossy())
+                .map(Some)
+                .map_err(|e| e.to_string());
+        }
+        let Some(name) = &self.stack else {
+            return Ok(None);
+        };
+        let dir = template::cdk_app_dir(self.cdk_app.as_deref()).map_err(|e| e.to_string())?;
+        template::synth(&dir, name)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Args, Debug)]
 struct TokenArgs {
     /// The user id (1-128 characters of [A-Za-z0-9-_.@]).
@@ -131,6 +167,10 @@ struct TokenArgs {
     /// Lifetime of the token, in seconds.
     #[arg(long, value_name = "N", default_value_t = 86_400)]
     ttl_secs: i64,
+    /// With --template or --stack: the token carries the issuer and audience
+    /// that stack's HTTP API JWT authorizer accepts.
+    #[command(flatten)]
+    template: TemplateArgs,
 }
 
 fn stage_name(s: &str) -> Result<String, String> {
@@ -152,8 +192,18 @@ fn secret() -> String {
 }
 
 fn token(args: TokenArgs) -> Result<(), String> {
-    let t = mint_token(&secret(), &args.user, args.name.as_deref(), args.ttl_secs)
-        .ok_or("user names are 1-128 characters of [A-Za-z0-9-_.@]")?;
+    let issuer = match args.template.load()? {
+        Some(stack) => TokenIssuer::of(&stack, &Locals::default()).map_err(|e| e.to_string())?,
+        None => TokenIssuer::default(),
+    };
+    let t = mint_token_by(
+        &issuer,
+        &secret(),
+        &args.user,
+        args.name.as_deref(),
+        args.ttl_secs,
+    )
+    .ok_or("user names are 1-128 characters of [A-Za-z0-9-_.@]")?;
     println!("{t}");
     Ok(())
 }
@@ -167,9 +217,7 @@ fn options(a: ServeArgs) -> Result<Options, String> {
         ..Options::default()
     };
     // The template first: every other option overrides what it says.
-    if let Some(path) = &a.template {
-        let stack = chat_local::template::Stack::load(&path.to_string_lossy())
-            .map_err(|e| e.to_string())?;
+    if let Some(stack) = a.template.load()? {
         chat_local::apply_template(&mut o, stack);
     }
     o.host = a.host;

@@ -19,6 +19,7 @@
 //! `@connections` endpoint of this machine.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -43,6 +44,121 @@ pub enum TemplateError {
     /// The template describes something the local twin cannot run.
     #[error("cannot run this template: {resource}: {reason}")]
     Unsupported { resource: String, reason: String },
+}
+
+/// Why `chat-local --stack` could not get the stack's template.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("no cdk.json in {start} or any directory above it: give the CDK app's directory (--cdk-app DIR)")]
+    NoApp { start: String },
+    #[error("cannot run `{command}` in {dir}: {source}")]
+    Spawn {
+        command: String,
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}):\n{stderr}")]
+    Failed {
+        command: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("the CDK app has no stack {stack:?}; its stacks: {}", if available.is_empty() { "none".to_owned() } else { available.join(", ") })]
+    NoSuchStack {
+        stack: String,
+        available: Vec<String>,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// The directory of the CDK app: `dir` when given, else the nearest
+/// directory from the current one up that holds a `cdk.json`.
+pub fn cdk_app_dir(dir: Option<&Path>) -> Result<PathBuf, SynthError> {
+    if let Some(d) = dir {
+        return Ok(d.to_owned());
+    }
+    let start = std::env::current_dir()?;
+    start
+        .ancestors()
+        .find(|d| d.join("cdk.json").is_file())
+        .map(Path::to_owned)
+        .ok_or_else(|| SynthError::NoApp {
+            start: start.display().to_string(),
+        })
+}
+
+/// Synthesizes the CDK app in `app_dir` with bundling skipped
+/// (`SKIP_BUNDLING=1 npx cdk synth -q -o <tmp>`) and reads stack `name`
+/// from it. The synth's stderr is the error if it fails; a name the app
+/// does not have lists those it has.
+pub fn synth(app_dir: &Path, name: &str) -> Result<Stack, SynthError> {
+    synth_with(app_dir, name, &["npx", "cdk", "synth", "-q", "-o"])
+}
+
+/// [`synth`] with `command` (the output directory appended) as the synth.
+pub fn synth_with(app_dir: &Path, name: &str, command: &[&str]) -> Result<Stack, SynthError> {
+    let out = std::env::temp_dir().join(format!("chat-local-synth-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&out)?;
+    let result = synth_into(app_dir, name, command, &out);
+    if let Err(e) = std::fs::remove_dir_all(&out) {
+        tracing::debug!(dir = %out.display(), error = %e, "could not remove the synth's output");
+    }
+    result
+}
+
+fn synth_into(
+    app_dir: &Path,
+    name: &str,
+    command: &[&str],
+    out: &Path,
+) -> Result<Stack, SynthError> {
+    let shown = format!("{} {}", command.join(" "), out.display());
+    let (program, args) = command.split_first().ok_or_else(|| SynthError::Spawn {
+        command: shown.clone(),
+        dir: app_dir.display().to_string(),
+        source: std::io::Error::other("empty command"),
+    })?;
+    tracing::info!(dir = %app_dir.display(), command = %shown, "synthesizing the CDK app");
+    let output = std::process::Command::new(program)
+        .args(args)
+        .arg(out)
+        .current_dir(app_dir)
+        .env("SKIP_BUNDLING", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| SynthError::Spawn {
+            command: shown.clone(),
+            dir: app_dir.display().to_string(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(SynthError::Failed {
+            command: shown,
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_owned(),
+        });
+    }
+    let path = out.join(format!("{name}.template.json"));
+    if !path.is_file() {
+        let mut available: Vec<String> = std::fs::read_dir(out)?
+            .filter_map(|e| {
+                let file = e.ok()?.file_name().into_string().ok()?;
+                file.strip_suffix(".template.json").map(str::to_owned)
+            })
+            .collect();
+        available.sort();
+        return Err(SynthError::NoSuchStack {
+            stack: name.to_owned(),
+            available,
+        });
+    }
+    Ok(Stack::load(&path.to_string_lossy())?)
 }
 
 fn unsupported(resource: &str, reason: impl Into<String>) -> TemplateError {
@@ -91,6 +207,23 @@ pub struct WsApi {
     pub routes: BTreeMap<String, String>,
     /// The authorizer of `$connect`, if it has one.
     pub authorizer: Option<WsAuthorizer>,
+}
+
+/// The HTTP API's JWT authorizer (`JwtConfiguration`), unresolved: see
+/// [`Stack::jwt`].
+#[derive(Clone, Debug)]
+pub struct HttpJwtAuthorizer {
+    pub logical_id: String,
+    issuer: Value,
+    audience: Vec<Value>,
+}
+
+/// What the HTTP API's JWT authorizer accepts, resolved: a token's `iss`
+/// must be `issuer` and its `aud` one of `audience`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwtConfig {
+    pub issuer: String,
+    pub audience: Vec<String>,
 }
 
 /// One HTTP API route, `GET /rooms/{roomId}/messages`.
@@ -170,6 +303,8 @@ pub struct Stack {
     pub region: String,
     pub ws: WsApi,
     pub http: Vec<HttpRoute>,
+    /// The JWT authorizer of the HTTP API's routes (at most one).
+    pub http_jwt: Option<HttpJwtAuthorizer>,
     pub functions: BTreeMap<String, FunctionDef>,
     pub queue: QueueDef,
     pub table: TableDef,
@@ -188,6 +323,21 @@ pub struct Locals {
     pub api_id: String,
     /// `http://host:port`, where both APIs and `@connections` listen.
     pub base_url: String,
+}
+
+impl Default for Locals {
+    /// What `chat-local --template` gives the resources by default, on
+    /// 127.0.0.1:8080 (for what needs the template but no running platform,
+    /// such as `chat-local token`).
+    fn default() -> Self {
+        Self {
+            table_name: "chat-local".into(),
+            queue_url: format!("http://127.0.0.1:8080/{LOCAL_ACCOUNT}/chat-local-messages"),
+            queue_name: "chat-local-messages".into(),
+            api_id: "local".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+        }
+    }
 }
 
 const DEFAULT_REGION: &str = "us-east-1";
@@ -459,6 +609,7 @@ impl Stack {
 
         // The HTTP API.
         let mut http = Vec::new();
+        let mut http_jwt: Option<HttpJwtAuthorizer> = None;
         for (api, _) in of_type("AWS::ApiGatewayV2::Api")
             .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
         {
@@ -477,7 +628,46 @@ impl Stack {
                 })?;
                 let jwt = match r.properties["AuthorizationType"].as_str() {
                     None | Some("NONE") => false,
-                    Some("JWT") => true,
+                    Some("JWT") => {
+                        let auth_id =
+                            referenced(&r.properties["AuthorizerId"]).ok_or_else(|| {
+                                unsupported(id, "JWT authorization without an authorizer")
+                            })?;
+                        match &http_jwt {
+                            Some(a) if a.logical_id != auth_id => {
+                                return Err(unsupported(
+                                    auth_id,
+                                    format!(
+                                    "a second JWT authorizer (besides {}): only one runs locally",
+                                    a.logical_id
+                                ),
+                                ))
+                            }
+                            Some(_) => {}
+                            None => {
+                                let a = resources.get(auth_id).ok_or_else(|| {
+                                    unsupported(
+                                        id,
+                                        format!("authorizer {auth_id} is not in the template"),
+                                    )
+                                })?;
+                                let c = &a.properties["JwtConfiguration"];
+                                if a.properties["AuthorizerType"] != "JWT" || c["Issuer"].is_null()
+                                {
+                                    return Err(unsupported(
+                                        auth_id,
+                                        "a JWT route's authorizer has no JwtConfiguration.Issuer",
+                                    ));
+                                }
+                                http_jwt = Some(HttpJwtAuthorizer {
+                                    logical_id: auth_id.to_owned(),
+                                    issuer: c["Issuer"].clone(),
+                                    audience: c["Audience"].as_array().cloned().unwrap_or_default(),
+                                });
+                            }
+                        }
+                        true
+                    }
                     Some(other) => return Err(unsupported(id, format!("authorization {other}"))),
                 };
                 http.push(HttpRoute {
@@ -590,6 +780,7 @@ impl Stack {
                 authorizer,
             },
             http,
+            http_jwt,
             functions,
             queue,
             table,
@@ -645,6 +836,33 @@ impl Stack {
             ));
         }
         Ok(())
+    }
+
+    /// What the HTTP API's JWT authorizer accepts, resolved (its issuer is
+    /// the user pool's: `https://cognito-idp.<region>.amazonaws.com/<pool>`,
+    /// the pool's logical id standing for its id; its audience the app
+    /// client's logical id).
+    pub fn jwt(&self, l: &Locals) -> Result<Option<JwtConfig>, TemplateError> {
+        let Some(a) = &self.http_jwt else {
+            return Ok(None);
+        };
+        let text = |v: &Value, what: &str| -> Result<String, TemplateError> {
+            match self.resolve(v, l, &a.logical_id)? {
+                Value::String(s) => Ok(s),
+                other => Err(unsupported(
+                    &a.logical_id,
+                    format!("{what} is not a string: {other}"),
+                )),
+            }
+        };
+        Ok(Some(JwtConfig {
+            issuer: text(&a.issuer, "JwtConfiguration.Issuer")?,
+            audience: a
+                .audience
+                .iter()
+                .map(|v| text(v, "JwtConfiguration.Audience"))
+                .collect::<Result<_, _>>()?,
+        }))
     }
 
     /// The function `name`'s environment, resolved to this machine's
@@ -1074,6 +1292,50 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(e.contains("Resources"), "{e}");
+    }
+
+    /// A stand-in for `npx cdk synth -q -o DIR`: `sh -c SCRIPT sh DIR`.
+    fn fake_synth(script: &str, name: &str) -> Result<Stack, SynthError> {
+        let dir = std::env::temp_dir();
+        synth_with(&dir, name, &["sh", "-c", script, "sh"])
+    }
+
+    #[test]
+    fn a_synth_yields_the_named_stack_and_a_wrong_name_lists_the_stacks() {
+        let copy = format!(
+            "cp {}/tests/fixtures/Chat-dev.template.json \"$1\"/ && echo '{{}}' > \"$1\"/Other.template.json && echo '{{}}' > \"$1\"/manifest.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let s = fake_synth(&copy, "Chat-dev").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.ws.stage, "dev");
+        let e = fake_synth(&copy, "Chat-prod").unwrap_err();
+        assert!(
+            matches!(&e, SynthError::NoSuchStack { available, .. } if available == &["Chat-dev", "Other"]),
+            "{e}"
+        );
+        assert!(e.to_string().contains("Chat-dev, Other"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_synth_says_what_it_printed_on_stderr() {
+        let e = fake_synth(
+            "echo 'Error: jwtIssuer needs jwtAudience' >&2; exit 3",
+            "Chat-dev",
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, SynthError::Failed { .. }) && text.contains("jwtIssuer needs jwtAudience"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_cdk_app_is_found_above_the_current_directory() {
+        // Tests run in local/; cdk.json is at the repository root.
+        let dir = cdk_app_dir(None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(dir.join("cdk.json").is_file());
+        assert_eq!(cdk_app_dir(Some(Path::new("/x"))).unwrap(), Path::new("/x"));
     }
 
     #[test]

@@ -241,3 +241,81 @@ async fn a_route_whose_function_api_gateway_may_not_invoke_fails_with_the_denial
         ("chat-history", "lambda:InvokeFunction")
     );
 }
+
+/// The synthesized template, as every test of this module starts from.
+fn synthesized() -> Stack {
+    Stack::parse("template", &template_text()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn the_http_api_refuses_a_token_of_another_issuer_or_audience_as_its_jwt_authorizer_does() {
+    let stack = synthesized();
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let secret = chat_local::DEFAULT_SECRET;
+    let jwt = synthesized()
+        .jwt(&chat_local::template::Locals::default())
+        .unwrap()
+        .expect("the HTTP API has a JWT authorizer");
+    let (issuer, audience) = (jwt.issuer.clone(), jwt.audience[0].clone());
+    assert!(
+        issuer.starts_with("https://cognito-idp.us-east-1.amazonaws.com/"),
+        "{issuer}"
+    );
+    let mint = |iss: Option<&str>, aud: Option<&str>| {
+        let by = chat_local::TokenIssuer {
+            issuer: iss.map(str::to_owned),
+            audience: aud.map(str::to_owned),
+        };
+        chat_local::mint_token_by(&by, secret, "alice", None, 600).unwrap()
+    };
+    let url = format!("{}/users/me", e.p.http_url());
+    let http = reqwest::Client::new();
+    for (what, token) in [
+        (
+            "another issuer",
+            mint(
+                Some("https://issuer.example.com/x"),
+                Some(audience.as_str()),
+            ),
+        ),
+        (
+            "another audience",
+            mint(Some(issuer.as_str()), Some("another-client")),
+        ),
+        ("no issuer or audience", mint(None, None)),
+    ] {
+        let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{what}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Unauthorized"}),
+            "{what}"
+        );
+        // The $connect authorizer checks the same (its function's
+        // CHAT_JWT_ISSUER and CHAT_JWT_AUDIENCE).
+        let c = chat_client::ChatClient::connect(&e.p.ws_url(), &token).await;
+        assert!(c.is_err(), "connected with a token of {what}");
+    }
+    // What chat-local mints carries the template's issuer and audience.
+    let r = http
+        .get(&url)
+        .bearer_auth(e.p.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let minted: Value = http
+        .post(format!("{}/dev/token", e.p.http_url()))
+        .json(&serde_json::json!({"userId": "bob"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let r = http.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    e.connect("alice").await;
+}
