@@ -20,6 +20,7 @@
 //! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
+pub mod cors;
 pub mod enforce;
 pub mod faults;
 pub mod functions;
@@ -28,6 +29,7 @@ pub mod iam;
 pub mod queue;
 pub mod sqs_source;
 pub mod template;
+pub mod throttle;
 
 use axum::serve::ListenerExt;
 use std::collections::HashMap;
@@ -170,6 +172,10 @@ impl Queue {
 struct App {
     /// The HTTP API's routes (template mode); else [`rest_function`].
     http_routes: Option<Vec<HttpRoute>>,
+    /// The HTTP API's CORS configuration and stage throttling (template
+    /// mode).
+    cors: Option<cors::Cors>,
+    http_throttle: Option<throttle::Throttle>,
     verifier: Arc<dyn TokenVerifier>,
     denials: DenialLog,
     gateway: Arc<Gateway>,
@@ -451,6 +457,10 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 )
             }),
         };
+        gateway.throttle = Some(throttle::Throttle::new(
+            stack.ws.throttle.clone(),
+            opts.clock.clone(),
+        ));
     }
     let gateway = Arc::new(gateway);
     let (queue, worker) = match sqs {
@@ -474,6 +484,11 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
 
     let app = Arc::new(App {
         http_routes: opts.template.as_ref().map(|t| t.http.clone()),
+        cors: opts.template.as_ref().and_then(|t| t.http_cors.clone()),
+        http_throttle: opts
+            .template
+            .as_ref()
+            .map(|t| throttle::Throttle::new(t.http_throttle.clone(), opts.clock.clone())),
         verifier: http_verifier,
         denials: denials.clone(),
         gateway: gateway.clone(),
@@ -830,6 +845,13 @@ async fn dispatch(
     {
         return app.gateway.clone().upgrade(peer, req).await;
     }
+    if let (Some(cors), true, false) = (
+        &app.cors,
+        cors::Cors::is_preflight(req.method(), req.headers()),
+        path.contains("/@connections/"),
+    ) {
+        return cors.preflight(req.headers());
+    }
     let (parts, body) = req.into_parts();
     let Ok(body) = to_bytes(body, MAX_REST_BODY).await else {
         return json_response(
@@ -850,7 +872,12 @@ async fn dispatch(
             return resp;
         }
     }
-    rest(&app, parts, body).await
+    let request_headers = parts.headers.clone();
+    let mut resp = rest(&app, parts, body).await;
+    if let Some(cors) = &app.cors {
+        cors.apply(&request_headers, &mut resp);
+    }
+    resp
 }
 
 /// The HTTP API's JWT authorizer, mapped to the local token verifier: a
@@ -900,6 +927,18 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
                 // What the HTTP API answers for a route it does not have.
                 return json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
             };
+            let admitted = app
+                .http_throttle
+                .as_ref()
+                .is_none_or(|t| t.admit(&route.key()));
+            if !admitted {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    throttle::HTTP_THROTTLED,
+                )
+                    .into_response();
+            }
             if route.jwt && !jwt_authorized(app, &parts.headers).await {
                 return json_response(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
             }

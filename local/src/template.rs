@@ -25,7 +25,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::cors::Cors;
 use crate::iam::LOCAL_ACCOUNT;
+use crate::throttle::StageLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -207,6 +209,8 @@ pub struct WsApi {
     pub routes: BTreeMap<String, String>,
     /// The authorizer of `$connect`, if it has one.
     pub authorizer: Option<WsAuthorizer>,
+    /// Its stage's throttling.
+    pub throttle: StageLimits,
 }
 
 /// The HTTP API's JWT authorizer (`JwtConfiguration`), unresolved: see
@@ -239,6 +243,11 @@ pub struct HttpRoute {
 }
 
 impl HttpRoute {
+    /// Its route key, `GET /rooms/{roomId}/messages`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
     /// Whether this route serves `method` `path` (`{param}` matches one
     /// segment, `{proxy+}` the rest, `ANY` every method).
     pub fn matches(&self, method: &str, path: &str) -> bool {
@@ -305,6 +314,10 @@ pub struct Stack {
     pub http: Vec<HttpRoute>,
     /// The JWT authorizer of the HTTP API's routes (at most one).
     pub http_jwt: Option<HttpJwtAuthorizer>,
+    /// The HTTP API's `CorsConfiguration`.
+    pub http_cors: Option<Cors>,
+    /// The HTTP API's stage throttling.
+    pub http_throttle: StageLimits,
     pub functions: BTreeMap<String, FunctionDef>,
     pub queue: QueueDef,
     pub table: TableDef,
@@ -540,11 +553,11 @@ impl Stack {
             })?
             .to_owned();
         let on_api = |r: &RawResource, api: &str| referenced(&r.properties["ApiId"]) == Some(api);
-        let stage = of_type("AWS::ApiGatewayV2::Stage")
+        let (stage_id, stage_res) = of_type("AWS::ApiGatewayV2::Stage")
             .find(|(_, r)| on_api(r, api_id))
-            .map(|(id, r)| as_str(&r.properties["StageName"], id, "StageName").map(str::to_owned))
-            .transpose()?
             .ok_or_else(|| unsupported(api_id, "no stage"))?;
+        let stage = as_str(&stage_res.properties["StageName"], stage_id, "StageName")?.to_owned();
+        let ws_throttle = StageLimits::from_stage(&stage_res.properties);
         let integration_function = |target: &Value, route: &str| -> Result<String, TemplateError> {
             let mut ids = Vec::new();
             refs_in(target, &mut ids);
@@ -610,11 +623,23 @@ impl Stack {
         // The HTTP API.
         let mut http = Vec::new();
         let mut http_jwt: Option<HttpJwtAuthorizer> = None;
-        for (api, _) in of_type("AWS::ApiGatewayV2::Api")
+        let mut http_cors = None;
+        let mut http_throttle = StageLimits::default();
+        let mut http_apis = of_type("AWS::ApiGatewayV2::Api")
+            .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
+            .peekable();
+        if let (Some(_), Some((second, _))) = (http_apis.next(), http_apis.peek()) {
+            return Err(unsupported(second, "more than one HTTP API"));
+        }
+        for (api, api_res) in of_type("AWS::ApiGatewayV2::Api")
             .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
         {
-            let http_stage = of_type("AWS::ApiGatewayV2::Stage")
-                .find(|(_, r)| on_api(r, api))
+            http_cors = Cors::from_api(&api_res.properties);
+            let http_stage_res = of_type("AWS::ApiGatewayV2::Stage").find(|(_, r)| on_api(r, api));
+            if let Some((_, r)) = http_stage_res {
+                http_throttle = StageLimits::from_stage(&r.properties);
+            }
+            let http_stage = http_stage_res
                 .and_then(|(_, r)| r.properties["StageName"].as_str())
                 .unwrap_or("$default")
                 .to_owned();
@@ -778,9 +803,12 @@ impl Stack {
                 selection_field,
                 routes,
                 authorizer,
+                throttle: ws_throttle,
             },
             http,
             http_jwt,
+            http_cors,
+            http_throttle,
             functions,
             queue,
             table,
@@ -1216,6 +1244,20 @@ mod tests {
         assert!(s.queue.report_batch_item_failures);
         assert_eq!(s.queue.max_receive_count, Some(5));
         assert_eq!(s.table.ttl_attribute.as_deref(), Some("expiresAt"));
+        let cors = s.http_cors.as_ref().expect("CORS");
+        assert_eq!(cors.allow_origins, ["*"]);
+        assert_eq!(cors.max_age, Some(3600));
+        let limit = |l: &StageLimits| l.default.map(|d| (d.burst, d.rate));
+        assert_eq!(limit(&s.http_throttle), Some((Some(400), Some(200.0))));
+        assert_eq!(limit(&s.ws.throttle), Some((Some(1000), Some(500.0))));
+        let jwt = s.jwt(&locals()).unwrap().expect("JWT authorizer");
+        assert_eq!(
+            jwt,
+            JwtConfig {
+                issuer: "https://cognito-idp.us-east-1.amazonaws.com/AuthUserPool8115E87F".into(),
+                audience: vec!["AuthUserPoolWebClient147E4E38".into()],
+            }
+        );
     }
 
     #[test]
