@@ -374,8 +374,32 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             table_name: table_name.clone(),
             api_id: API_ID.into(),
             base_url: format!("http://{addr}"),
+            redis: match &opts.backend {
+                Backend::Aws(aws) => aws
+                    .config
+                    .redis
+                    .as_ref()
+                    .and_then(|r| Locals::redis_endpoint(r.url.expose())),
+                Backend::Memory => None,
+            },
         }
     });
+    if let (Some(stack), Some(l)) = (&opts.template, &locals) {
+        let cached = stack.functions.keys().any(|f| {
+            stack
+                .environment(f, l)
+                .is_ok_and(|env| env.contains_key(chat_core::config::vars::REDIS_URL))
+        });
+        match (&l.redis, cached) {
+            (Some((host, port)), true) => {
+                tracing::info!(host = %host, port, "the stack's cache is the local Redis")
+            }
+            (None, true) => tracing::warn!(
+                "the stack deploys a cache and no local Redis is given (--backend aws with CHAT_REDIS_URL): the functions run without it, as when the cache is down"
+            ),
+            _ => {}
+        }
+    }
     // The HTTP API's JWT authorizer checks the template's issuer and
     // audience; the tokens /dev/token mints carry them.
     let jwt = match (&opts.template, &locals) {

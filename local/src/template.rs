@@ -336,6 +336,22 @@ pub struct Locals {
     pub api_id: String,
     /// `http://host:port`, where both APIs and `@connections` listen.
     pub base_url: String,
+    /// The local Redis (`host`, `port`) standing for the stack's cache
+    /// (`CHAT_REDIS_URL` of the aws backend); none: the cache's endpoint
+    /// resolves to a port nothing listens on, so a function that used it
+    /// would find the cache down, which the platform lives with.
+    pub redis: Option<(String, u16)>,
+}
+
+impl Locals {
+    /// `(host, port)` of a `redis://` or `rediss://` URL.
+    pub fn redis_endpoint(url: &str) -> Option<(String, u16)> {
+        let u = reqwest::Url::parse(url).ok()?;
+        if !matches!(u.scheme(), "redis" | "rediss") {
+            return None;
+        }
+        Some((u.host_str()?.to_owned(), u.port().unwrap_or(6379)))
+    }
 }
 
 impl Default for Locals {
@@ -349,6 +365,7 @@ impl Default for Locals {
             queue_name: "chat-local-messages".into(),
             api_id: "local".into(),
             base_url: "http://127.0.0.1:8080".into(),
+            redis: None,
         }
     }
 }
@@ -1157,9 +1174,18 @@ impl Stack {
                 format!("arn:aws:logs:{region}:{acct}:log-group:{id}:*")
             }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{acct}:role/{id}"),
-            // The cache: the local one, configured apart (CHAT_REDIS_URL).
-            ("AWS::ElastiCache::ServerlessCache", "Endpoint.Address") => "127.0.0.1".into(),
-            ("AWS::ElastiCache::ServerlessCache", "Endpoint.Port") => "6379".into(),
+            // The cache: the local Redis, if one is given.
+            (
+                "AWS::ElastiCache::ServerlessCache" | "AWS::ElastiCache::ReplicationGroup",
+                "Endpoint.Address" | "ConfigurationEndPoint.Address",
+            ) => l
+                .redis
+                .as_ref()
+                .map_or("127.0.0.1".into(), |(h, _)| h.clone()),
+            (
+                "AWS::ElastiCache::ServerlessCache" | "AWS::ElastiCache::ReplicationGroup",
+                "Endpoint.Port" | "ConfigurationEndPoint.Port",
+            ) => l.redis.as_ref().map_or("0".into(), |(_, p)| p.to_string()),
             (kind, attr) => {
                 return Err(unsupported(
                     at,
@@ -1210,6 +1236,7 @@ mod tests {
             queue_name: "q".into(),
             api_id: "local".into(),
             base_url: "http://127.0.0.1:8080".into(),
+            redis: Some(("127.0.0.1".into(), 7001)),
         }
     }
 
@@ -1266,6 +1293,19 @@ mod tests {
         let l = locals();
         let env = s.environment("chat-message", &l).unwrap();
         assert_eq!(env["CHAT_TABLE_NAME"], "chat-local");
+        // The cache is the local Redis, with the scheme the stack gives it.
+        assert_eq!(env["CHAT_REDIS_URL"], "rediss://127.0.0.1:7001");
+        let without = Locals {
+            redis: None,
+            ..l.clone()
+        };
+        let env_without = s.environment("chat-message", &without).unwrap();
+        assert_eq!(env_without["CHAT_REDIS_URL"], "rediss://127.0.0.1:0");
+        assert_eq!(
+            Locals::redis_endpoint("redis://10.0.0.5:7000"),
+            Some(("10.0.0.5".into(), 7000))
+        );
+        assert_eq!(Locals::redis_endpoint("http://x"), None);
         assert_eq!(env["CHAT_QUEUE_URL"], l.queue_url);
         assert_eq!(
             env["CHAT_WS_ENDPOINT"],
