@@ -270,6 +270,14 @@ fn options(a: ServeArgs) -> Result<Options, String> {
 async fn serve(opts: Options) -> Result<(), String> {
     let remote = opts.lambda_endpoint.clone();
     let template = opts.template.is_some();
+    // Each function as the template deploys it: its timeout is enforced, its
+    // memory size is not (it cannot be, in one process).
+    let deployed: Vec<String> = opts
+        .template
+        .iter()
+        .flat_map(|t| t.functions.values())
+        .map(|f| format!("{} {} MB {} s", f.name, f.memory_mb, f.timeout.as_secs()))
+        .collect();
     let memory = matches!(opts.backend, Backend::Memory);
     let running = chat_local::start(opts)
         .await
@@ -286,6 +294,8 @@ async fn serve(opts: Options) -> Result<(), String> {
     );
     println!("  queue depth   {http}/dev/queue");
     if template {
+        println!("  deployed as   {}", deployed.join(", "));
+        println!("                (memory, timeout: timeouts enforced, memory sizes not)");
         println!("  IAM denials   {http}/dev/denied   (each also logged as AccessDenied)");
         if remote.is_some() {
             println!(
@@ -293,7 +303,13 @@ async fn serve(opts: Options) -> Result<(), String> {
             );
         }
     }
-    println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");
+    if template {
+        // The tokens must carry the issuer and audience the template's
+        // authorizers check.
+        println!("  tokens        POST {http}/dev/token {{\"userId\":\"alice\"}}    or    chat-local token alice --template/--stack (the same)");
+    } else {
+        println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");
+    }
     match remote {
         Some(url) => println!("  functions     invoked through the Lambda Invoke API at {url}"),
         None if memory => {
