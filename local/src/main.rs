@@ -373,6 +373,18 @@ mod tests {
         assert!(
             matches!(c.command, Some(Command::Token(t)) if t.user == "alice" && t.ttl_secs == 60)
         );
+        let c =
+            Cli::try_parse_from(["chat-local", "--stack", "Chat-dev", "--cdk-app", "/x"]).unwrap();
+        assert_eq!(c.serve.template.stack.as_deref(), Some("Chat-dev"));
+        let c = Cli::try_parse_from(["chat-local", "token", "bob", "--stack", "Chat-dev"]).unwrap();
+        assert!(
+            matches!(c.command, Some(Command::Token(t)) if t.template.stack.as_deref() == Some("Chat-dev"))
+        );
+        // One source of the stack; --cdk-app only with --stack.
+        assert!(
+            Cli::try_parse_from(["chat-local", "--stack", "A", "--template", "t.json"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["chat-local", "--cdk-app", "/x"]).is_err());
         assert!(Cli::try_parse_from(["chat-local", "--stage", "a/b"]).is_err());
         assert!(Cli::try_parse_from(["chat-local", "--nope"]).is_err());
     }
