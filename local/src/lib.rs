@@ -258,13 +258,19 @@ pub struct TokenIssuer {
 impl TokenIssuer {
     /// The issuer of `stack`'s HTTP API JWT authorizer (none without one).
     pub fn of(stack: &Stack, locals: &Locals) -> Result<Self, template::TemplateError> {
-        Ok(match stack.jwt(locals)? {
-            Some(j) => Self {
-                issuer: Some(j.issuer),
-                audience: j.audience.into_iter().next(),
-            },
-            None => Self::default(),
-        })
+        Ok(stack
+            .jwt(locals)?
+            .as_ref()
+            .map(Self::accepted_by)
+            .unwrap_or_default())
+    }
+
+    /// A token `jwt` accepts: its issuer, its first audience.
+    pub fn accepted_by(jwt: &template::JwtConfig) -> Self {
+        Self {
+            issuer: Some(jwt.issuer.clone()),
+            audience: jwt.audience.first().cloned(),
+        }
     }
 }
 
@@ -406,10 +412,10 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         (Some(stack), Some(l)) => stack.jwt(l).map_err(other)?,
         _ => None,
     };
-    let issuer = match (&opts.template, &locals) {
-        (Some(stack), Some(l)) => TokenIssuer::of(stack, l).map_err(other)?,
-        _ => TokenIssuer::default(),
-    };
+    let issuer = jwt
+        .as_ref()
+        .map(TokenIssuer::accepted_by)
+        .unwrap_or_default();
     let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(
         opts.secret.as_bytes(),
         issuer.issuer.as_deref(),
