@@ -239,6 +239,12 @@ pub struct Hs256Verifier {
 
 impl Hs256Verifier {
     pub fn new(secret: &[u8], issuer: Option<&str>, audience: Option<&str>) -> Self {
+        Self::accepting(secret, issuer, audience.as_slice())
+    }
+
+    /// As [`Hs256Verifier::new`], a token's `aud` being any of `audiences`
+    /// (API Gateway's JWT authorizer takes a list); none: `aud` unchecked.
+    pub fn accepting(secret: &[u8], issuer: Option<&str>, audiences: &[&str]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 30;
         validation.validate_nbf = true;
@@ -247,12 +253,11 @@ impl Hs256Verifier {
             validation.set_issuer(&[iss]);
             validation.required_spec_claims.insert("iss".into());
         }
-        match audience {
-            Some(aud) => {
-                validation.set_audience(&[aud]);
-                validation.required_spec_claims.insert("aud".into());
-            }
-            None => validation.validate_aud = false,
+        if audiences.is_empty() {
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(audiences);
+            validation.required_spec_claims.insert("aud".into());
         }
         Self {
             key: DecodingKey::from_secret(secret),

@@ -88,6 +88,16 @@ impl Source for Env {
     }
 }
 
+/// A function's environment as a map (the local platform resolves one from
+/// a template).
+impl Source for std::collections::BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        std::collections::BTreeMap::get(self, name)
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+}
+
 impl<const N: usize> Source for [(&str, &str); N] {
     fn get(&self, name: &str) -> Option<String> {
         self.iter()

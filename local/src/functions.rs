@@ -71,7 +71,7 @@ enum How {
 }
 
 /// A function as the template deploys it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Deployed {
     /// An invocation past it fails as Lambda's does.
     pub timeout: Option<Duration>,
@@ -80,6 +80,9 @@ pub struct Deployed {
     pub init_error: Option<String>,
     /// Its resource-based policy: who may invoke it from where.
     pub invoke_policy: Option<Arc<crate::iam::FunctionPolicy>>,
+    /// The token verifier its environment configures (issuer, audience),
+    /// instead of the platform's.
+    pub verifier: Option<Arc<dyn TokenVerifier>>,
 }
 
 fn decode<T: DeserializeOwned>(function: &str, payload: Value) -> Result<T, InvokeError> {
@@ -203,7 +206,14 @@ impl Functions {
     async fn invoke_now(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
         match &self.how {
             How::InProcess { chats, verifier } => match chats.get(function) {
-                Some(chat) => invoke_in_process(chat, verifier.as_ref(), function, payload).await,
+                Some(chat) => {
+                    let verifier = self
+                        .deployed
+                        .get(function)
+                        .and_then(|d| d.verifier.as_ref())
+                        .unwrap_or(verifier);
+                    invoke_in_process(chat, verifier.as_ref(), function, payload).await
+                }
                 None => Err(InvokeError::Transport {
                     function: function.into(),
                     message: "no such function".into(),

@@ -130,6 +130,8 @@ pub struct Gateway {
     pub pusher: Arc<MemoryPusher>,
     pub limits: GatewayLimits,
     pub clock: Arc<dyn Clock>,
+    /// The stage's throttling (template mode).
+    pub throttle: Option<crate::throttle::Throttle>,
     sockets: Mutex<HashMap<String, SocketInfo>>,
 }
 
@@ -184,6 +186,7 @@ impl Gateway {
             pusher,
             limits,
             clock,
+            throttle: None,
             sockets: Mutex::default(),
         }
     }
@@ -268,6 +271,11 @@ impl Gateway {
         }
     }
 
+    /// Whether the stage's throttling lets a request of `route` through.
+    fn admit(&self, route: &str) -> bool {
+        self.throttle.as_ref().is_none_or(|t| t.admit(route))
+    }
+
     /// `GET /{stage}` with an upgrade: the WebSocket handshake.
     pub async fn upgrade(self: Arc<Self>, peer: SocketAddr, mut req: Request<Body>) -> Response {
         let is_ws = req
@@ -305,6 +313,13 @@ impl Gateway {
             source_ip: peer.ip().to_string(),
         };
         let span = tracing::info_span!("ws", connection_id = %connection_id);
+        if !self.admit("$connect") {
+            return text_response(
+                429,
+                crate::throttle::HTTP_THROTTLED.into(),
+                "application/json",
+            );
+        }
 
         let authorizer = match self
             .authorize(&conn, &query, &headers)
@@ -513,6 +528,19 @@ impl Gateway {
         route: &str,
         ev: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest,
     ) {
+        if !self.admit(route) {
+            // The integration never runs; the client is told, and its
+            // connection stays open.
+            let id = ev.request_context.connection_id.clone().unwrap_or_default();
+            if let Ok(conn) = ConnectionId::parse(&id) {
+                let frame = crate::throttle::ws_throttled_frame(
+                    &id,
+                    ev.request_context.request_id.as_deref(),
+                );
+                let _ = self.pusher.post(&conn, frame.to_string().as_bytes()).await;
+            }
+            return;
+        }
         let Some(function) = self.routes.routes.get(route) else {
             // No such route and no $default: API Gateway answers the client.
             let id = ev.request_context.connection_id.clone().unwrap_or_default();

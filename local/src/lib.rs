@@ -20,6 +20,7 @@
 //! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
+pub mod cors;
 pub mod enforce;
 pub mod faults;
 pub mod functions;
@@ -28,6 +29,7 @@ pub mod iam;
 pub mod queue;
 pub mod sqs_source;
 pub mod template;
+pub mod throttle;
 
 use axum::serve::ListenerExt;
 use std::collections::HashMap;
@@ -170,6 +172,10 @@ impl Queue {
 struct App {
     /// The HTTP API's routes (template mode); else [`rest_function`].
     http_routes: Option<Vec<HttpRoute>>,
+    /// The HTTP API's CORS configuration and stage throttling (template
+    /// mode).
+    cors: Option<cors::Cors>,
+    http_throttle: Option<throttle::Throttle>,
     verifier: Arc<dyn TokenVerifier>,
     denials: DenialLog,
     gateway: Arc<Gateway>,
@@ -177,6 +183,8 @@ struct App {
     faults: Arc<Faults>,
     functions: Arc<Functions>,
     secret: String,
+    /// The `iss` and `aud` of the tokens `/dev/token` mints.
+    issuer: TokenIssuer,
     stage: String,
     addr: SocketAddr,
     clock: Arc<dyn Clock>,
@@ -196,6 +204,7 @@ pub struct Running {
     /// Every call IAM refused (template mode), oldest first.
     pub denials: DenialLog,
     secret: String,
+    issuer: TokenIssuer,
     stage: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
@@ -218,7 +227,7 @@ impl Running {
 
     /// A development token for `user`, valid for a day.
     pub fn token(&self, user: &str) -> String {
-        mint_token(&self.secret, user, None, 86_400).unwrap_or_default()
+        mint_token_by(&self.issuer, &self.secret, user, None, 86_400).unwrap_or_default()
     }
 
     /// Stops serving and the queue worker.
@@ -236,8 +245,49 @@ impl Running {
     }
 }
 
-/// Signs a development token; `None` for an invalid user id.
+/// Who the local identity provider says it is: the `iss` and `aud` claims
+/// of the tokens it mints. In template mode, what the HTTP API's JWT
+/// authorizer accepts (its issuer and first audience: in AWS the Cognito
+/// user pool and its app client), so the tokens pass it as Cognito's do.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenIssuer {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+impl TokenIssuer {
+    /// The issuer of `stack`'s HTTP API JWT authorizer (none without one).
+    pub fn of(stack: &Stack, locals: &Locals) -> Result<Self, template::TemplateError> {
+        Ok(stack
+            .jwt(locals)?
+            .as_ref()
+            .map(Self::accepted_by)
+            .unwrap_or_default())
+    }
+
+    /// A token `jwt` accepts: its issuer, its first audience.
+    pub fn accepted_by(jwt: &template::JwtConfig) -> Self {
+        Self {
+            issuer: Some(jwt.issuer.clone()),
+            audience: jwt.audience.first().cloned(),
+        }
+    }
+}
+
+/// Signs a development token with no `iss` or `aud`; `None` for an invalid
+/// user id.
 pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -> Option<String> {
+    mint_token_by(&TokenIssuer::default(), secret, user, name, ttl_secs)
+}
+
+/// Signs a development token as `issuer` says; `None` for an invalid user id.
+pub fn mint_token_by(
+    issuer: &TokenIssuer,
+    secret: &str,
+    user: &str,
+    name: Option<&str>,
+    ttl_secs: i64,
+) -> Option<String> {
     let user = UserId::parse(user).ok()?;
     Some(mint_hs256(
         secret.as_bytes(),
@@ -246,7 +296,8 @@ pub fn mint_token(secret: &str, user: &str, name: Option<&str>, ttl_secs: i64) -
         ttl_secs,
         MintOptions {
             name,
-            ..Default::default()
+            issuer: issuer.issuer.as_deref(),
+            audience: issuer.audience.as_deref(),
         },
     ))
 }
@@ -264,8 +315,6 @@ fn is_loopback_url(url: &str) -> bool {
 
 /// Starts the platform and returns once it listens.
 pub async fn start(opts: Options) -> std::io::Result<Running> {
-    let verifier: Arc<dyn TokenVerifier> =
-        Arc::new(Hs256Verifier::new(opts.secret.as_bytes(), None, None));
     let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
     let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
@@ -320,22 +369,71 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let lag_beneath = matches!(opts.backend, Backend::Aws(_));
     let faults = Arc::new(Faults::install(&mut chat, lab, lag_beneath));
     let denials = DenialLog::default();
-    let deployed = match &opts.template {
-        Some(stack) => {
-            let queue_url = match &sqs {
-                Some((_, url, _)) => url.clone(),
-                None => format!("http://{addr}/{}/{table_name}-messages", iam::LOCAL_ACCOUNT),
-            };
-            let locals = Locals {
-                queue_name: queue_url.rsplit('/').next().unwrap_or_default().to_owned(),
-                queue_url,
-                table_name: table_name.clone(),
-                api_id: API_ID.into(),
-                base_url: format!("http://{addr}"),
-            };
-            Some(template_functions(stack, &locals, &denials).map_err(other)?)
+    let locals = opts.template.as_ref().map(|_| {
+        let queue_url = match &sqs {
+            Some((_, url, _)) => url.clone(),
+            None => format!("http://{addr}/{}/{table_name}-messages", iam::LOCAL_ACCOUNT),
+        };
+        Locals {
+            queue_name: queue_url.rsplit('/').next().unwrap_or_default().to_owned(),
+            queue_url,
+            table_name: table_name.clone(),
+            api_id: API_ID.into(),
+            base_url: format!("http://{addr}"),
+            redis: match &opts.backend {
+                Backend::Aws(aws) => aws
+                    .config
+                    .redis
+                    .as_ref()
+                    .and_then(|r| Locals::redis_endpoint(r.url.expose())),
+                Backend::Memory => None,
+            },
         }
-        None => None,
+    });
+    if let (Some(stack), Some(l)) = (&opts.template, &locals) {
+        let cached = stack.functions.keys().any(|f| {
+            stack
+                .environment(f, l)
+                .is_ok_and(|env| env.contains_key(chat_core::config::vars::REDIS_URL))
+        });
+        match (&l.redis, cached) {
+            (Some((host, port)), true) => {
+                tracing::info!(host = %host, port, "the stack's cache is the local Redis")
+            }
+            (None, true) => tracing::warn!(
+                "the stack deploys a cache and no local Redis is given (--backend aws with CHAT_REDIS_URL): the functions run without it, as when the cache is down"
+            ),
+            _ => {}
+        }
+    }
+    // The HTTP API's JWT authorizer checks the template's issuer and
+    // audience; the tokens /dev/token mints carry them.
+    let jwt = match (&opts.template, &locals) {
+        (Some(stack), Some(l)) => stack.jwt(l).map_err(other)?,
+        _ => None,
+    };
+    let issuer = jwt
+        .as_ref()
+        .map(TokenIssuer::accepted_by)
+        .unwrap_or_default();
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(Hs256Verifier::new(
+        opts.secret.as_bytes(),
+        issuer.issuer.as_deref(),
+        issuer.audience.as_deref(),
+    ));
+    let http_verifier: Arc<dyn TokenVerifier> = match &jwt {
+        Some(j) => Arc::new(Hs256Verifier::accepting(
+            opts.secret.as_bytes(),
+            Some(&j.issuer),
+            &j.audience.iter().map(String::as_str).collect::<Vec<_>>(),
+        )),
+        None => verifier.clone(),
+    };
+    let deployed = match (&opts.template, &locals) {
+        (Some(stack), Some(locals)) => {
+            Some(template_functions(stack, locals, &denials, &opts.secret).map_err(other)?)
+        }
+        _ => None,
     };
     let functions = match (&opts.lambda_endpoint, &deployed) {
         (Some(url), _) => Functions::remote(url),
@@ -389,6 +487,10 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 )
             }),
         };
+        gateway.throttle = Some(throttle::Throttle::new(
+            stack.ws.throttle.clone(),
+            opts.clock.clone(),
+        ));
     }
     let gateway = Arc::new(gateway);
     let (queue, worker) = match sqs {
@@ -412,13 +514,19 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
 
     let app = Arc::new(App {
         http_routes: opts.template.as_ref().map(|t| t.http.clone()),
-        verifier,
+        cors: opts.template.as_ref().and_then(|t| t.http_cors.clone()),
+        http_throttle: opts
+            .template
+            .as_ref()
+            .map(|t| throttle::Throttle::new(t.http_throttle.clone(), opts.clock.clone())),
+        verifier: http_verifier,
         denials: denials.clone(),
         gateway: gateway.clone(),
         queue: queue.clone(),
         faults: faults.clone(),
         functions,
         secret: opts.secret.clone(),
+        issuer: issuer.clone(),
         stage: opts.stage.clone(),
         addr,
         clock: opts.clock.clone(),
@@ -485,6 +593,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         queue,
         denials,
         secret: opts.secret,
+        issuer,
         stage: opts.stage,
         shutdown: Some(tx),
         server,
@@ -504,6 +613,7 @@ fn template_functions(
     stack: &Stack,
     locals: &Locals,
     denials: &DenialLog,
+    secret: &str,
 ) -> Result<(Guards, HashMap<String, Deployed>), template::TemplateError> {
     let mut guards = HashMap::new();
     let mut deployed = HashMap::new();
@@ -523,7 +633,10 @@ fn template_functions(
             }
         })?;
         let env = stack.environment(&f.name, locals)?;
-        let init_error = stack.environment_problem(&f.name, &env, locals);
+        let (verifier, auth_error) = function_verifier(&f.name, &env, secret);
+        let init_error = stack
+            .environment_problem(&f.name, &env, locals)
+            .or(auth_error);
         if let Some(why) = &init_error {
             tracing::warn!(function = %f.name, reason = %why, "this function's cold start would fail");
         }
@@ -540,6 +653,7 @@ fn template_functions(
             Deployed {
                 timeout: Some(f.timeout),
                 init_error,
+                verifier,
                 invoke_policy: Some(Arc::new(
                     iam::FunctionPolicy::new(
                         &f.name,
@@ -596,6 +710,49 @@ fn template_functions(
     Ok((guards, deployed))
 }
 
+/// The token verifier function `name` builds at cold start from its
+/// environment `env`, if it verifies tokens (its `verifier` port), or why
+/// that cold start fails. `CHAT_AUTH_MODE=jwks` (Cognito's keys in AWS)
+/// becomes the local identity provider's HS256 `secret`, with the issuer
+/// and audience the environment gives: a token for another pool or client
+/// is refused as in AWS.
+fn function_verifier(
+    name: &str,
+    env: &std::collections::BTreeMap<String, String>,
+    secret: &str,
+) -> (Option<Arc<dyn TokenVerifier>>, Option<String>) {
+    use chat_core::config::AuthConfig;
+    let verifies = chat_core::deploy::manifest()
+        .function(name)
+        .is_some_and(|f| f.has(chat_core::deploy::PortName::Verifier));
+    if !verifies {
+        return (None, None);
+    }
+    match AuthConfig::from_source(env) {
+        Ok(AuthConfig::Jwks(s)) => (
+            Some(Arc::new(Hs256Verifier::new(
+                secret.as_bytes(),
+                Some(&s.issuer),
+                Some(&s.audience),
+            ))),
+            None,
+        ),
+        Ok(AuthConfig::Hs256 {
+            jwt_secret,
+            issuer,
+            audience,
+        }) => (
+            Some(Arc::new(Hs256Verifier::new(
+                jwt_secret.expose().as_bytes(),
+                issuer.as_deref(),
+                audience.as_deref(),
+            ))),
+            None,
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     r.headers_mut()
@@ -630,7 +787,13 @@ async fn dev_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Resp
             json!({"error":{"code":"bad_request","message":"expected {\"userId\": \"…\"}"}}),
         );
     };
-    match mint_token(&app.secret, &req.user_id, req.name.as_deref(), 86_400) {
+    match mint_token_by(
+        &app.issuer,
+        &app.secret,
+        &req.user_id,
+        req.name.as_deref(),
+        86_400,
+    ) {
         Some(token) => json_response(
             StatusCode::OK,
             json!({ "token": token, "userId": req.user_id }),
@@ -712,6 +875,13 @@ async fn dispatch(
     {
         return app.gateway.clone().upgrade(peer, req).await;
     }
+    if let (Some(cors), true, false) = (
+        &app.cors,
+        cors::Cors::is_preflight(req.method(), req.headers()),
+        path.contains("/@connections/"),
+    ) {
+        return cors.preflight(req.headers());
+    }
     let (parts, body) = req.into_parts();
     let Ok(body) = to_bytes(body, MAX_REST_BODY).await else {
         return json_response(
@@ -732,7 +902,12 @@ async fn dispatch(
             return resp;
         }
     }
-    rest(&app, parts, body).await
+    let request_headers = parts.headers.clone();
+    let mut resp = rest(&app, parts, body).await;
+    if let Some(cors) = &app.cors {
+        cors.apply(&request_headers, &mut resp);
+    }
+    resp
 }
 
 /// The HTTP API's JWT authorizer, mapped to the local token verifier: a
@@ -782,6 +957,18 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
                 // What the HTTP API answers for a route it does not have.
                 return json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
             };
+            let admitted = app
+                .http_throttle
+                .as_ref()
+                .is_none_or(|t| t.admit(&route.key()));
+            if !admitted {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    throttle::HTTP_THROTTLED,
+                )
+                    .into_response();
+            }
             if route.jwt && !jwt_authorized(app, &parts.headers).await {
                 return json_response(StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"}));
             }

@@ -3,11 +3,22 @@
 //! event Lambda would build, and deletes exactly the records the function
 //! did not list in `batchItemFailures`. Retries and the dead-letter queue are
 //! the queue's own (visibility timeout, redrive policy), as in AWS.
+//!
+//! Batches are gathered as Lambda's SQS poller gathers them: one
+//! `ReceiveMessage` returns at most 10 messages, so a batch size above 10
+//! takes several receives, until the batch is full or the batching window
+//! (`MaximumBatchingWindowInSeconds`, counted from the first message)
+//! closes; with no window, a batch is what one receive returns. At most
+//! `MaximumConcurrency` invocations run at once, and the poller receives
+//! only when one may start, so no message waits out its visibility timeout
+//! in a batch that cannot be delivered.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
@@ -23,7 +34,9 @@ pub struct SqsEventSource {
     queue_url: String,
     dlq_url: Option<String>,
     functions: Arc<Functions>,
-    batch_size: i32,
+    batch_size: usize,
+    batch_window: Duration,
+    concurrency: usize,
     function: String,
     report_batch_item_failures: bool,
     in_flight: AtomicUsize,
@@ -115,8 +128,10 @@ impl SqsEventSource {
             queue_url,
             dlq_url,
             functions,
-            // One ReceiveMessage returns at most 10.
-            batch_size: config.batch_size.clamp(1, 10) as i32,
+            // SQS event sources take 1-10,000.
+            batch_size: config.batch_size.clamp(1, 10_000),
+            batch_window: config.batch_window,
+            concurrency: config.concurrency.max(1),
             function: config.function,
             report_batch_item_failures: config.report_batch_item_failures,
             in_flight: AtomicUsize::new(0),
@@ -194,32 +209,89 @@ impl SqsEventSource {
             .unwrap_or_default()
     }
 
+    /// Runs until the process ends (or the task is aborted).
     pub async fn run(self: Arc<Self>) {
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         loop {
-            let received = self
-                .client
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(self.batch_size)
-                .wait_time_seconds(1)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .send()
-                .await;
-            let messages = match received {
-                Ok(o) => o.messages.unwrap_or_default(),
-                Err(e) => {
-                    warn!(error = ?e, "receive from SQS failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
             };
-            if messages.is_empty() {
+            let batch = self.gather().await;
+            if batch.is_empty() {
                 continue;
             }
-            self.in_flight.fetch_add(messages.len(), Ordering::SeqCst);
-            self.deliver(&messages).await;
-            self.in_flight.fetch_sub(messages.len(), Ordering::SeqCst);
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.deliver(&batch).await;
+                me.in_flight.fetch_sub(batch.len(), Ordering::SeqCst);
+                drop(permit);
+            });
+        }
+    }
+
+    /// One `ReceiveMessage` of at most `max` (≤ 10) messages, long polling
+    /// up to `wait` (whole seconds, as SQS takes it).
+    async fn receive(&self, max: usize, wait: Duration) -> Vec<aws_sdk_sqs::types::Message> {
+        let received = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .wait_time_seconds(wait.as_secs().min(20) as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        match received {
+            Ok(o) => o.messages.unwrap_or_default(),
+            Err(e) => {
+                warn!(error = ?e, "receive from SQS failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Vec::new()
+            }
+        }
+    }
+
+    /// The next batch: receives until it holds `batch_size` messages or the
+    /// batching window, opened by its first message, closes. Empty when a
+    /// long poll found nothing.
+    async fn gather(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut batch: Vec<aws_sdk_sqs::types::Message> = Vec::new();
+        let mut closes: Option<Instant> = None;
+        loop {
+            let want = self.batch_size - batch.len();
+            let wait = match closes {
+                None => Duration::from_secs(1),
+                Some(at) => at.saturating_duration_since(Instant::now()),
+            };
+            let got = self.receive(want.min(10), wait).await;
+            let before = batch.len();
+            // A message whose visibility timeout ran out while the batch
+            // was gathering comes back: keep it once, with its newest
+            // receipt handle.
+            for m in got {
+                match batch.iter_mut().find(|b| b.message_id == m.message_id) {
+                    Some(b) => *b = m,
+                    None => batch.push(m),
+                }
+            }
+            if batch.is_empty() {
+                return batch;
+            }
+            self.in_flight
+                .fetch_add(batch.len() - before, Ordering::SeqCst);
+            if closes.is_none() {
+                closes = Some(Instant::now() + self.batch_window);
+            }
+            let full = batch.len() >= self.batch_size;
+            let closed = closes.is_some_and(|at| Instant::now() >= at);
+            if full || closed {
+                return batch;
+            }
+            if wait < Duration::from_secs(1) {
+                // A short poll (under a second of window left): not a spin.
+                tokio::time::sleep(wait.min(Duration::from_millis(50))).await;
+            }
         }
     }
 
@@ -321,4 +393,153 @@ fn lambda_record(m: &aws_sdk_sqs::types::Message, queue_url: &str) -> Value {
         "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:{queue_name}"),
         "awsRegion": "us-east-1"
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use axum::extract::State;
+    use axum::routing::post;
+    use axum::{Json, Router};
+
+    use super::*;
+
+    /// A function behind the Lambda Invoke API that records each batch and
+    /// how many invocations ran at once. With `hold` > 1 an invocation
+    /// returns only once `hold` run together (or after 10 s, which the
+    /// recorded peak then shows).
+    #[derive(Default)]
+    struct Recorder {
+        batches: Mutex<Vec<Vec<String>>>,
+        running: AtomicUsize,
+        peak: AtomicUsize,
+        hold: usize,
+    }
+
+    async fn invoked(State(r): State<Arc<Recorder>>, Json(ev): Json<Value>) -> Json<Value> {
+        let bodies = ev["Records"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["body"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let now = r.running.fetch_add(1, Ordering::SeqCst) + 1;
+        r.peak.fetch_max(now, Ordering::SeqCst);
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while r.running.load(Ordering::SeqCst) < r.hold {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        r.batches.lock().unwrap().push(bodies);
+        r.running.fetch_sub(1, Ordering::SeqCst);
+        Json(json!({ "batchItemFailures": [] }))
+    }
+
+    /// Queues `n` messages in a fresh queue of moto, then runs the event
+    /// source with `config` until the function has seen all of them.
+    async fn deliver(n: usize, config: QueueConfig, hold: usize) -> Arc<Recorder> {
+        let recorder = Arc::new(Recorder {
+            hold,
+            ..Recorder::default()
+        });
+        let app = Router::new()
+            .route("/2015-03-31/functions/{name}/invocations", post(invoked))
+            .with_state(recorder.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let sdk = chat_adapters::aws::emulator_config(&chat_testkit::moto().url("http")).await;
+        let client = aws_sdk_sqs::Client::new(&sdk);
+        let name = format!("esm-{}", uuid::Uuid::new_v4().simple());
+        let (url, dlq) = create_queues(&client, &name, Duration::from_secs(30), 5)
+            .await
+            .unwrap();
+        for i in 0..n {
+            client
+                .send_message()
+                .queue_url(&url)
+                .message_body(format!("m{i}"))
+                .send()
+                .await
+                .unwrap();
+        }
+        let source = SqsEventSource::new(
+            client,
+            url,
+            Some(dlq),
+            Arc::new(Functions::remote(&endpoint)),
+            config,
+        );
+        let worker = tokio::spawn(source.run());
+        let all = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let seen: usize = recorder.batches.lock().unwrap().iter().map(Vec::len).sum();
+                if seen >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        worker.abort();
+        server.abort();
+        all.expect("every message reached the function");
+        recorder
+    }
+
+    #[tokio::test]
+    async fn a_batch_above_ten_gathers_several_receives_and_the_window_closes_a_short_one() {
+        // 25 queued: three receives (10, 10, 5) make one batch; a long
+        // window, so only a full batch ends it early.
+        let full = deliver(
+            25,
+            QueueConfig {
+                batch_size: 25,
+                batch_window: Duration::from_secs(20),
+                concurrency: 1,
+                ..QueueConfig::default()
+            },
+            1,
+        )
+        .await;
+        let sizes: Vec<usize> = full.batches.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25]);
+        // 3 queued, room for 25: the window closes the batch with 3.
+        let short = deliver(
+            3,
+            QueueConfig {
+                batch_size: 25,
+                batch_window: Duration::from_secs(1),
+                concurrency: 1,
+                ..QueueConfig::default()
+            },
+            1,
+        )
+        .await;
+        let mut bodies = short.batches.lock().unwrap().clone();
+        bodies.iter_mut().for_each(|b| b.sort());
+        assert_eq!(bodies, [["m0", "m1", "m2"]]);
+    }
+
+    #[tokio::test]
+    async fn invocations_run_at_once_up_to_the_maximum_concurrency_and_no_more() {
+        let r = deliver(
+            6,
+            QueueConfig {
+                batch_size: 1,
+                batch_window: Duration::ZERO,
+                concurrency: 2,
+                ..QueueConfig::default()
+            },
+            2,
+        )
+        .await;
+        assert_eq!(r.peak.load(Ordering::SeqCst), 2);
+        let sizes: Vec<usize> = r.batches.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1; 6]);
+    }
 }

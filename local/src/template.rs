@@ -19,12 +19,15 @@
 //! `@connections` endpoint of this machine.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::cors::Cors;
 use crate::iam::LOCAL_ACCOUNT;
+use crate::throttle::StageLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -43,6 +46,121 @@ pub enum TemplateError {
     /// The template describes something the local twin cannot run.
     #[error("cannot run this template: {resource}: {reason}")]
     Unsupported { resource: String, reason: String },
+}
+
+/// Why `chat-local --stack` could not get the stack's template.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("no cdk.json in {start} or any directory above it: give the CDK app's directory (--cdk-app DIR)")]
+    NoApp { start: String },
+    #[error("cannot run `{command}` in {dir}: {source}")]
+    Spawn {
+        command: String,
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}):\n{stderr}")]
+    Failed {
+        command: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("the CDK app has no stack {stack:?}; its stacks: {}", if available.is_empty() { "none".to_owned() } else { available.join(", ") })]
+    NoSuchStack {
+        stack: String,
+        available: Vec<String>,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// The directory of the CDK app: `dir` when given, else the nearest
+/// directory from the current one up that holds a `cdk.json`.
+pub fn cdk_app_dir(dir: Option<&Path>) -> Result<PathBuf, SynthError> {
+    if let Some(d) = dir {
+        return Ok(d.to_owned());
+    }
+    let start = std::env::current_dir()?;
+    start
+        .ancestors()
+        .find(|d| d.join("cdk.json").is_file())
+        .map(Path::to_owned)
+        .ok_or_else(|| SynthError::NoApp {
+            start: start.display().to_string(),
+        })
+}
+
+/// Synthesizes the CDK app in `app_dir` with bundling skipped
+/// (`SKIP_BUNDLING=1 npx cdk synth -q -o <tmp>`) and reads stack `name`
+/// from it. The synth's stderr is the error if it fails; a name the app
+/// does not have lists those it has.
+pub fn synth(app_dir: &Path, name: &str) -> Result<Stack, SynthError> {
+    synth_with(app_dir, name, &["npx", "cdk", "synth", "-q", "-o"])
+}
+
+/// [`synth`] with `command` (the output directory appended) as the synth.
+pub fn synth_with(app_dir: &Path, name: &str, command: &[&str]) -> Result<Stack, SynthError> {
+    let out = std::env::temp_dir().join(format!("chat-local-synth-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&out)?;
+    let result = synth_into(app_dir, name, command, &out);
+    if let Err(e) = std::fs::remove_dir_all(&out) {
+        tracing::debug!(dir = %out.display(), error = %e, "could not remove the synth's output");
+    }
+    result
+}
+
+fn synth_into(
+    app_dir: &Path,
+    name: &str,
+    command: &[&str],
+    out: &Path,
+) -> Result<Stack, SynthError> {
+    let shown = format!("{} {}", command.join(" "), out.display());
+    let (program, args) = command.split_first().ok_or_else(|| SynthError::Spawn {
+        command: shown.clone(),
+        dir: app_dir.display().to_string(),
+        source: std::io::Error::other("empty command"),
+    })?;
+    tracing::info!(dir = %app_dir.display(), command = %shown, "synthesizing the CDK app");
+    let output = std::process::Command::new(program)
+        .args(args)
+        .arg(out)
+        .current_dir(app_dir)
+        .env("SKIP_BUNDLING", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| SynthError::Spawn {
+            command: shown.clone(),
+            dir: app_dir.display().to_string(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(SynthError::Failed {
+            command: shown,
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_owned(),
+        });
+    }
+    let path = out.join(format!("{name}.template.json"));
+    if !path.is_file() {
+        let mut available: Vec<String> = std::fs::read_dir(out)?
+            .filter_map(|e| {
+                let file = e.ok()?.file_name().into_string().ok()?;
+                file.strip_suffix(".template.json").map(str::to_owned)
+            })
+            .collect();
+        available.sort();
+        return Err(SynthError::NoSuchStack {
+            stack: name.to_owned(),
+            available,
+        });
+    }
+    Ok(Stack::load(&path.to_string_lossy())?)
 }
 
 fn unsupported(resource: &str, reason: impl Into<String>) -> TemplateError {
@@ -91,6 +209,25 @@ pub struct WsApi {
     pub routes: BTreeMap<String, String>,
     /// The authorizer of `$connect`, if it has one.
     pub authorizer: Option<WsAuthorizer>,
+    /// Its stage's throttling.
+    pub throttle: StageLimits,
+}
+
+/// The HTTP API's JWT authorizer (`JwtConfiguration`), unresolved: see
+/// [`Stack::jwt`].
+#[derive(Clone, Debug)]
+pub struct HttpJwtAuthorizer {
+    pub logical_id: String,
+    issuer: Value,
+    audience: Vec<Value>,
+}
+
+/// What the HTTP API's JWT authorizer accepts, resolved: a token's `iss`
+/// must be `issuer` and its `aud` one of `audience`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwtConfig {
+    pub issuer: String,
+    pub audience: Vec<String>,
 }
 
 /// One HTTP API route, `GET /rooms/{roomId}/messages`.
@@ -106,6 +243,11 @@ pub struct HttpRoute {
 }
 
 impl HttpRoute {
+    /// Its route key, `GET /rooms/{roomId}/messages`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
     /// Whether this route serves `method` `path` (`{param}` matches one
     /// segment, `{proxy+}` the rest, `ANY` every method).
     pub fn matches(&self, method: &str, path: &str) -> bool {
@@ -170,6 +312,12 @@ pub struct Stack {
     pub region: String,
     pub ws: WsApi,
     pub http: Vec<HttpRoute>,
+    /// The JWT authorizer of the HTTP API's routes (at most one).
+    pub http_jwt: Option<HttpJwtAuthorizer>,
+    /// The HTTP API's `CorsConfiguration`.
+    pub http_cors: Option<Cors>,
+    /// The HTTP API's stage throttling.
+    pub http_throttle: StageLimits,
     pub functions: BTreeMap<String, FunctionDef>,
     pub queue: QueueDef,
     pub table: TableDef,
@@ -188,6 +336,38 @@ pub struct Locals {
     pub api_id: String,
     /// `http://host:port`, where both APIs and `@connections` listen.
     pub base_url: String,
+    /// The local Redis (`host`, `port`) standing for the stack's cache
+    /// (`CHAT_REDIS_URL` of the aws backend); none: the cache's endpoint
+    /// resolves to a port nothing listens on, so a function that used it
+    /// would find the cache down, which the platform lives with.
+    pub redis: Option<(String, u16)>,
+}
+
+impl Locals {
+    /// `(host, port)` of a `redis://` or `rediss://` URL.
+    pub fn redis_endpoint(url: &str) -> Option<(String, u16)> {
+        let u = reqwest::Url::parse(url).ok()?;
+        if !matches!(u.scheme(), "redis" | "rediss") {
+            return None;
+        }
+        Some((u.host_str()?.to_owned(), u.port().unwrap_or(6379)))
+    }
+}
+
+impl Default for Locals {
+    /// What `chat-local --template` gives the resources by default, on
+    /// 127.0.0.1:8080 (for what needs the template but no running platform,
+    /// such as `chat-local token`).
+    fn default() -> Self {
+        Self {
+            table_name: "chat-local".into(),
+            queue_url: format!("http://127.0.0.1:8080/{LOCAL_ACCOUNT}/chat-local-messages"),
+            queue_name: "chat-local-messages".into(),
+            api_id: "local".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            redis: None,
+        }
+    }
 }
 
 const DEFAULT_REGION: &str = "us-east-1";
@@ -390,11 +570,11 @@ impl Stack {
             })?
             .to_owned();
         let on_api = |r: &RawResource, api: &str| referenced(&r.properties["ApiId"]) == Some(api);
-        let stage = of_type("AWS::ApiGatewayV2::Stage")
+        let (stage_id, stage_res) = of_type("AWS::ApiGatewayV2::Stage")
             .find(|(_, r)| on_api(r, api_id))
-            .map(|(id, r)| as_str(&r.properties["StageName"], id, "StageName").map(str::to_owned))
-            .transpose()?
             .ok_or_else(|| unsupported(api_id, "no stage"))?;
+        let stage = as_str(&stage_res.properties["StageName"], stage_id, "StageName")?.to_owned();
+        let ws_throttle = StageLimits::from_stage(&stage_res.properties);
         let integration_function = |target: &Value, route: &str| -> Result<String, TemplateError> {
             let mut ids = Vec::new();
             refs_in(target, &mut ids);
@@ -459,11 +639,24 @@ impl Stack {
 
         // The HTTP API.
         let mut http = Vec::new();
-        for (api, _) in of_type("AWS::ApiGatewayV2::Api")
+        let mut http_jwt: Option<HttpJwtAuthorizer> = None;
+        let mut http_cors = None;
+        let mut http_throttle = StageLimits::default();
+        let mut http_apis = of_type("AWS::ApiGatewayV2::Api")
+            .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
+            .peekable();
+        if let (Some(_), Some((second, _))) = (http_apis.next(), http_apis.peek()) {
+            return Err(unsupported(second, "more than one HTTP API"));
+        }
+        for (api, api_res) in of_type("AWS::ApiGatewayV2::Api")
             .filter(|(_, r)| r.properties["ProtocolType"] == "HTTP")
         {
-            let http_stage = of_type("AWS::ApiGatewayV2::Stage")
-                .find(|(_, r)| on_api(r, api))
+            http_cors = Cors::from_api(&api_res.properties);
+            let http_stage_res = of_type("AWS::ApiGatewayV2::Stage").find(|(_, r)| on_api(r, api));
+            if let Some((_, r)) = http_stage_res {
+                http_throttle = StageLimits::from_stage(&r.properties);
+            }
+            let http_stage = http_stage_res
                 .and_then(|(_, r)| r.properties["StageName"].as_str())
                 .unwrap_or("$default")
                 .to_owned();
@@ -477,7 +670,46 @@ impl Stack {
                 })?;
                 let jwt = match r.properties["AuthorizationType"].as_str() {
                     None | Some("NONE") => false,
-                    Some("JWT") => true,
+                    Some("JWT") => {
+                        let auth_id =
+                            referenced(&r.properties["AuthorizerId"]).ok_or_else(|| {
+                                unsupported(id, "JWT authorization without an authorizer")
+                            })?;
+                        match &http_jwt {
+                            Some(a) if a.logical_id != auth_id => {
+                                return Err(unsupported(
+                                    auth_id,
+                                    format!(
+                                    "a second JWT authorizer (besides {}): only one runs locally",
+                                    a.logical_id
+                                ),
+                                ))
+                            }
+                            Some(_) => {}
+                            None => {
+                                let a = resources.get(auth_id).ok_or_else(|| {
+                                    unsupported(
+                                        id,
+                                        format!("authorizer {auth_id} is not in the template"),
+                                    )
+                                })?;
+                                let c = &a.properties["JwtConfiguration"];
+                                if a.properties["AuthorizerType"] != "JWT" || c["Issuer"].is_null()
+                                {
+                                    return Err(unsupported(
+                                        auth_id,
+                                        "a JWT route's authorizer has no JwtConfiguration.Issuer",
+                                    ));
+                                }
+                                http_jwt = Some(HttpJwtAuthorizer {
+                                    logical_id: auth_id.to_owned(),
+                                    issuer: c["Issuer"].clone(),
+                                    audience: c["Audience"].as_array().cloned().unwrap_or_default(),
+                                });
+                            }
+                        }
+                        true
+                    }
                     Some(other) => return Err(unsupported(id, format!("authorization {other}"))),
                 };
                 http.push(HttpRoute {
@@ -588,8 +820,12 @@ impl Stack {
                 selection_field,
                 routes,
                 authorizer,
+                throttle: ws_throttle,
             },
             http,
+            http_jwt,
+            http_cors,
+            http_throttle,
             functions,
             queue,
             table,
@@ -645,6 +881,33 @@ impl Stack {
             ));
         }
         Ok(())
+    }
+
+    /// What the HTTP API's JWT authorizer accepts, resolved (its issuer is
+    /// the user pool's: `https://cognito-idp.<region>.amazonaws.com/<pool>`,
+    /// the pool's logical id standing for its id; its audience the app
+    /// client's logical id).
+    pub fn jwt(&self, l: &Locals) -> Result<Option<JwtConfig>, TemplateError> {
+        let Some(a) = &self.http_jwt else {
+            return Ok(None);
+        };
+        let text = |v: &Value, what: &str| -> Result<String, TemplateError> {
+            match self.resolve(v, l, &a.logical_id)? {
+                Value::String(s) => Ok(s),
+                other => Err(unsupported(
+                    &a.logical_id,
+                    format!("{what} is not a string: {other}"),
+                )),
+            }
+        };
+        Ok(Some(JwtConfig {
+            issuer: text(&a.issuer, "JwtConfiguration.Issuer")?,
+            audience: a
+                .audience
+                .iter()
+                .map(|v| text(v, "JwtConfiguration.Audience"))
+                .collect::<Result<_, _>>()?,
+        }))
     }
 
     /// The function `name`'s environment, resolved to this machine's
@@ -911,9 +1174,18 @@ impl Stack {
                 format!("arn:aws:logs:{region}:{acct}:log-group:{id}:*")
             }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{acct}:role/{id}"),
-            // The cache: the local one, configured apart (CHAT_REDIS_URL).
-            ("AWS::ElastiCache::ServerlessCache", "Endpoint.Address") => "127.0.0.1".into(),
-            ("AWS::ElastiCache::ServerlessCache", "Endpoint.Port") => "6379".into(),
+            // The cache: the local Redis, if one is given.
+            (
+                "AWS::ElastiCache::ServerlessCache" | "AWS::ElastiCache::ReplicationGroup",
+                "Endpoint.Address" | "ConfigurationEndPoint.Address",
+            ) => l
+                .redis
+                .as_ref()
+                .map_or("127.0.0.1".into(), |(h, _)| h.clone()),
+            (
+                "AWS::ElastiCache::ServerlessCache" | "AWS::ElastiCache::ReplicationGroup",
+                "Endpoint.Port" | "ConfigurationEndPoint.Port",
+            ) => l.redis.as_ref().map_or("0".into(), |(_, p)| p.to_string()),
             (kind, attr) => {
                 return Err(unsupported(
                     at,
@@ -964,6 +1236,7 @@ mod tests {
             queue_name: "q".into(),
             api_id: "local".into(),
             base_url: "http://127.0.0.1:8080".into(),
+            redis: Some(("127.0.0.1".into(), 7001)),
         }
     }
 
@@ -998,6 +1271,20 @@ mod tests {
         assert!(s.queue.report_batch_item_failures);
         assert_eq!(s.queue.max_receive_count, Some(5));
         assert_eq!(s.table.ttl_attribute.as_deref(), Some("expiresAt"));
+        let cors = s.http_cors.as_ref().expect("CORS");
+        assert_eq!(cors.allow_origins, ["*"]);
+        assert_eq!(cors.max_age, Some(3600));
+        let limit = |l: &StageLimits| l.default.map(|d| (d.burst, d.rate));
+        assert_eq!(limit(&s.http_throttle), Some((Some(400), Some(200.0))));
+        assert_eq!(limit(&s.ws.throttle), Some((Some(1000), Some(500.0))));
+        let jwt = s.jwt(&locals()).unwrap().expect("JWT authorizer");
+        assert_eq!(
+            jwt,
+            JwtConfig {
+                issuer: "https://cognito-idp.us-east-1.amazonaws.com/AuthUserPool8115E87F".into(),
+                audience: vec!["AuthUserPoolWebClient147E4E38".into()],
+            }
+        );
     }
 
     #[test]
@@ -1006,6 +1293,19 @@ mod tests {
         let l = locals();
         let env = s.environment("chat-message", &l).unwrap();
         assert_eq!(env["CHAT_TABLE_NAME"], "chat-local");
+        // The cache is the local Redis, with the scheme the stack gives it.
+        assert_eq!(env["CHAT_REDIS_URL"], "rediss://127.0.0.1:7001");
+        let without = Locals {
+            redis: None,
+            ..l.clone()
+        };
+        let env_without = s.environment("chat-message", &without).unwrap();
+        assert_eq!(env_without["CHAT_REDIS_URL"], "rediss://127.0.0.1:0");
+        assert_eq!(
+            Locals::redis_endpoint("redis://10.0.0.5:7000"),
+            Some(("10.0.0.5".into(), 7000))
+        );
+        assert_eq!(Locals::redis_endpoint("http://x"), None);
         assert_eq!(env["CHAT_QUEUE_URL"], l.queue_url);
         assert_eq!(
             env["CHAT_WS_ENDPOINT"],
@@ -1074,6 +1374,50 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(e.contains("Resources"), "{e}");
+    }
+
+    /// A stand-in for `npx cdk synth -q -o DIR`: `sh -c SCRIPT sh DIR`.
+    fn fake_synth(script: &str, name: &str) -> Result<Stack, SynthError> {
+        let dir = std::env::temp_dir();
+        synth_with(&dir, name, &["sh", "-c", script, "sh"])
+    }
+
+    #[test]
+    fn a_synth_yields_the_named_stack_and_a_wrong_name_lists_the_stacks() {
+        let copy = format!(
+            "cp {}/tests/fixtures/Chat-dev.template.json \"$1\"/ && echo '{{}}' > \"$1\"/Other.template.json && echo '{{}}' > \"$1\"/manifest.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let s = fake_synth(&copy, "Chat-dev").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.ws.stage, "dev");
+        let e = fake_synth(&copy, "Chat-prod").unwrap_err();
+        assert!(
+            matches!(&e, SynthError::NoSuchStack { available, .. } if available == &["Chat-dev", "Other"]),
+            "{e}"
+        );
+        assert!(e.to_string().contains("Chat-dev, Other"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_synth_says_what_it_printed_on_stderr() {
+        let e = fake_synth(
+            "echo 'Error: jwtIssuer needs jwtAudience' >&2; exit 3",
+            "Chat-dev",
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, SynthError::Failed { .. }) && text.contains("jwtIssuer needs jwtAudience"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_cdk_app_is_found_above_the_current_directory() {
+        // Tests run in local/; cdk.json is at the repository root.
+        let dir = cdk_app_dir(None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(dir.join("cdk.json").is_file());
+        assert_eq!(cdk_app_dir(Some(Path::new("/x"))).unwrap(), Path::new("/x"));
     }
 
     #[test]

@@ -241,3 +241,275 @@ async fn a_route_whose_function_api_gateway_may_not_invoke_fails_with_the_denial
         ("chat-history", "lambda:InvokeFunction")
     );
 }
+
+/// The synthesized template, as every test of this module starts from.
+fn synthesized() -> Stack {
+    Stack::parse("template", &template_text()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn the_http_api_refuses_a_token_of_another_issuer_or_audience_as_its_jwt_authorizer_does() {
+    let stack = synthesized();
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let secret = chat_local::DEFAULT_SECRET;
+    let jwt = synthesized()
+        .jwt(&chat_local::template::Locals::default())
+        .unwrap()
+        .expect("the HTTP API has a JWT authorizer");
+    let (issuer, audience) = (jwt.issuer.clone(), jwt.audience[0].clone());
+    assert!(
+        issuer.starts_with("https://cognito-idp.us-east-1.amazonaws.com/"),
+        "{issuer}"
+    );
+    let mint = |iss: Option<&str>, aud: Option<&str>| {
+        let by = chat_local::TokenIssuer {
+            issuer: iss.map(str::to_owned),
+            audience: aud.map(str::to_owned),
+        };
+        chat_local::mint_token_by(&by, secret, "alice", None, 600).unwrap()
+    };
+    let url = format!("{}/users/me", e.p.http_url());
+    let http = reqwest::Client::new();
+    for (what, token) in [
+        (
+            "another issuer",
+            mint(
+                Some("https://issuer.example.com/x"),
+                Some(audience.as_str()),
+            ),
+        ),
+        (
+            "another audience",
+            mint(Some(issuer.as_str()), Some("another-client")),
+        ),
+        ("no issuer or audience", mint(None, None)),
+    ] {
+        let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{what}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"message": "Unauthorized"}),
+            "{what}"
+        );
+        // The $connect authorizer checks the same (its function's
+        // CHAT_JWT_ISSUER and CHAT_JWT_AUDIENCE), in-process: under watch
+        // the functions get watch's environment, not the template's.
+        if !crate::watch::enabled() {
+            let c = chat_client::ChatClient::connect(&e.p.ws_url(), &token).await;
+            assert!(c.is_err(), "connected with a token of {what}");
+        }
+    }
+    // What chat-local mints carries the template's issuer and audience.
+    let r = http
+        .get(&url)
+        .bearer_auth(e.p.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let minted: Value = http
+        .post(format!("{}/dev/token", e.p.http_url()))
+        .json(&serde_json::json!({"userId": "bob"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let r = http.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    e.connect("alice").await;
+}
+
+/// The template with `edit` applied to the first resource of type `kind`
+/// that `which` picks.
+fn with_resource(
+    kind: &str,
+    which: impl Fn(&Value) -> bool,
+    edit: impl FnOnce(&mut Value),
+) -> Stack {
+    let mut t: Value = serde_json::from_str(&template_text()).unwrap();
+    let r = t["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .find(|r| r["Type"] == kind && which(r))
+        .unwrap_or_else(|| panic!("no {kind} in the template"));
+    edit(&mut r["Properties"]);
+    Stack::parse("edited template", &t.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn protocol(p: &'static str) -> impl Fn(&Value) -> bool {
+    move |r| r["Properties"]["ProtocolType"] == p
+}
+
+/// The stage of the API of `protocol` in `t`.
+fn stage_of(protocol: &'static str) -> impl Fn(&Value) -> bool {
+    let t: Value = serde_json::from_str(&template_text()).unwrap();
+    let api = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| {
+            r["Type"] == "AWS::ApiGatewayV2::Api" && r["Properties"]["ProtocolType"] == protocol
+        })
+        .map(|(id, _)| id.clone())
+        .unwrap_or_else(|| panic!("no {protocol} API"));
+    move |r| r["Properties"]["ApiId"]["Ref"] == api.as_str()
+}
+
+fn cors_headers(r: &reqwest::Response) -> Vec<(String, String)> {
+    r.headers()
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("access-control-"))
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_http_api_answers_preflights_and_adds_cors_headers_for_allowed_origins_only() {
+    const APP: &str = "https://chat.example.com";
+    let stack = with_resource("AWS::ApiGatewayV2::Api", protocol("HTTP"), |p| {
+        p["CorsConfiguration"]["AllowOrigins"] = serde_json::json!([APP]);
+    });
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/rooms", e.p.http_url());
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    // Answered by the gateway: no token needed, no route for OPTIONS.
+    let r = preflight(APP).await.unwrap();
+    assert_eq!(r.status(), 204);
+    let mut got = cors_headers(&r);
+    got.sort();
+    let want = [
+        ("access-control-allow-headers", "authorization,content-type"),
+        (
+            "access-control-allow-methods",
+            "GET,POST,PATCH,DELETE,OPTIONS",
+        ),
+        ("access-control-allow-origin", APP),
+        ("access-control-max-age", "3600"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    assert_eq!(got, want);
+    let r = preflight("https://elsewhere.example.com").await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(cors_headers(&r), []);
+    // A simple request: the route's answer, with the CORS headers of an
+    // allowed origin only.
+    let token = e.p.token("alice");
+    let get = |origin: &'static str| {
+        http.get(format!("{}/users/me", e.p.http_url()))
+            .bearer_auth(&token)
+            .header("origin", origin)
+            .send()
+    };
+    let r = get(APP).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        cors_headers(&r),
+        [("access-control-allow-origin".to_owned(), APP.to_owned())]
+    );
+    let r = get("https://elsewhere.example.com").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(cors_headers(&r), []);
+    // The synthesized stack allows every origin.
+    let e = spawn_with(|o| apply(o, synthesized())).await;
+    let r = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/rooms", e.p.http_url()),
+        )
+        .header("origin", "https://elsewhere.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        cors_headers(&r).contains(&("access-control-allow-origin".into(), "*".into())),
+        "{:?}",
+        cors_headers(&r)
+    );
+}
+
+#[tokio::test]
+async fn an_http_route_past_its_stage_throttle_gets_429_until_its_bucket_refills() {
+    let stack = with_resource("AWS::ApiGatewayV2::Stage", stage_of("HTTP"), |p| {
+        p["DefaultRouteSettings"] =
+            serde_json::json!({"ThrottlingBurstLimit": 2, "ThrottlingRateLimit": 1});
+    });
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let rest = e.rest("alice");
+    assert_eq!(rest.get("/users/me").await.unwrap().0, 200);
+    assert_eq!(rest.get("/users/me").await.unwrap().0, 200);
+    let (s, body) = rest.get("/users/me").await.unwrap();
+    assert_eq!(
+        (s, body),
+        (429, serde_json::json!({"message": "Too Many Requests"}))
+    );
+    // Each route has its own bucket.
+    assert_eq!(rest.get("/channels").await.unwrap().0, 200);
+    // One token a second.
+    e.clock.advance(1_000);
+    assert_eq!(rest.get("/users/me").await.unwrap().0, 200);
+    assert_eq!(rest.get("/users/me").await.unwrap().0, 429);
+}
+
+#[tokio::test]
+async fn a_websocket_message_past_its_route_throttle_is_answered_too_many_requests_and_the_connection_stays(
+) {
+    let stack = with_resource("AWS::ApiGatewayV2::Stage", stage_of("WEBSOCKET"), |p| {
+        p["RouteSettings"] = serde_json::json!({
+            "sendMessage": {"ThrottlingBurstLimit": 1, "ThrottlingRateLimit": 1}
+        });
+    });
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let room = e.room("alice", "group", &[]).await;
+    let mut c = e.connect("alice").await;
+    c.send(&room, "first")
+        .await
+        .expect("the burst lets one through");
+    c.send_json(&serde_json::json!({"action":"sendMessage","roomId":room,"clientMsgId":uuid::Uuid::now_v7().to_string(),"body":"second"}))
+        .unwrap();
+    let mut throttled = None;
+    while let Some(f) = c.next().await {
+        if f.get("message").is_some() {
+            throttled = Some(f);
+            break;
+        }
+    }
+    let f = throttled.expect("a frame for the throttled message");
+    assert_eq!(f["message"], "Too Many Requests", "{f}");
+    assert!(
+        f["connectionId"].as_str().is_some_and(|id| !id.is_empty()),
+        "{f}"
+    );
+    // Other routes are not throttled, and the connection is still open.
+    c.send_json(&serde_json::json!({"action":"ping"})).unwrap();
+    e.clock.advance(1_000);
+    c.send(&room, "third").await.expect("a token a second");
+    e.persisted().await;
+    let bodies: Vec<String> = e.history("alice", &room, "").await["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        bodies.contains(&"first".to_owned())
+            && bodies.contains(&"third".to_owned())
+            && !bodies.contains(&"second".to_owned()),
+        "{bodies:?}"
+    );
+}

@@ -88,6 +88,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_verifier_of_several_audiences_accepts_any_of_them_and_no_other() {
+        let now = SystemClock.now();
+        let v = Hs256Verifier::accepting(SECRET, Some("iss"), &["web", "mobile"]);
+        let token = |aud| {
+            mint_hs256(
+                SECRET,
+                &alice(),
+                now,
+                60,
+                MintOptions {
+                    issuer: Some("iss"),
+                    audience: Some(aud),
+                    ..Default::default()
+                },
+            )
+        };
+        assert!(v.verify(&token("web")).await.is_ok());
+        assert!(v.verify(&token("mobile")).await.is_ok());
+        assert!(v.verify(&token("cli")).await.is_err());
+    }
+
+    #[tokio::test]
     async fn refuses_forged_expired_none_and_mismatched_tokens() {
         let now = SystemClock.now();
         let v = Hs256Verifier::new(SECRET, Some("chat-local"), Some("chat"));
