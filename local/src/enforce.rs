@@ -52,10 +52,12 @@ impl Guard {
         Ok(())
     }
 
-    fn push(&self, method: &str, conn: &ConnectionId) -> Result<(), AccessDenied> {
+    /// `execute-api:ManageConnections` on `…/{method}/@connections/{conn}`
+    /// (the in-process pusher and the `@connections` twin alike).
+    pub fn push(&self, method: &str, conn: &str) -> Result<(), AccessDenied> {
         self.policies.check(
             "execute-api:ManageConnections",
-            &arns::connection(&self.resources, method, conn.as_str()),
+            &arns::connection(&self.resources, method, conn),
         )
     }
 }
@@ -249,13 +251,13 @@ impl Pusher for Guarded<dyn Pusher> {
     async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError> {
         // 403 ForbiddenException: the adapter's Transient, as in AWS.
         self.1
-            .push("POST", conn)
+            .push("POST", conn.as_str())
             .map_err(|e| PushError::Transient(Box::new(e)))?;
         self.0.post(conn, frame).await
     }
     async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError> {
         self.1
-            .push("DELETE", conn)
+            .push("DELETE", conn.as_str())
             .map_err(|e| PushError::Transient(Box::new(e)))?;
         self.0.disconnect(conn).await
     }

@@ -42,6 +42,13 @@ SERVE OPTIONS:
                               fails as AccessDenied; GET /dev/denied lists them),
                               the event source and queue settings, the table.
                               Every other option overrides the template
+  --functions in-process|watch
+                              with --template and --backend aws, `watch` runs
+                              each function's binary under its own `cargo
+                              lambda watch` with the template's environment
+                              for it, and enforces its role on its real AWS
+                              and @connections calls [in-process]; logs in
+                              $TMPDIR/chat-local-functions/<function>.log
   --batch-size N              SQS event source batch size     [10]
   --batch-window-ms N         SQS event source batching window [0]
   --visibility-timeout-secs N retry delay of failed records   [30]
@@ -99,6 +106,7 @@ fn options(args: impl Iterator<Item = String>) -> Result<Options, String> {
         ..Options::default()
     };
     let (mut backend, mut create) = ("memory".to_owned(), false);
+    let mut functions = "in-process".to_owned();
     // The template first, wherever it is given: every other option
     // overrides what it says.
     let mut args = args;
@@ -117,6 +125,7 @@ fn options(args: impl Iterator<Item = String>) -> Result<Options, String> {
         match a.as_str() {
             "--backend" => backend = value(&mut args, "--backend")?,
             "--create-resources" => create = true,
+            "--functions" => functions = value(&mut args, "--functions")?,
             "--host" => o.host = value(&mut args, "--host")?,
             "--port" => o.port = value(&mut args, "--port")?,
             "--stage" => o.stage = value(&mut args, "--stage")?,
@@ -171,6 +180,18 @@ fn options(args: impl Iterator<Item = String>) -> Result<Options, String> {
         }
         other => return Err(format!("--backend: expected memory or aws, got {other:?}")),
     }
+    match functions.as_str() {
+        "in-process" => {}
+        "watch" if o.template.is_none() || matches!(o.backend, Backend::Memory) => {
+            return Err("--functions watch needs --template and --backend aws".into())
+        }
+        "watch" => o.watch = Some(chat_local::watch::workspace_launcher()),
+        other => {
+            return Err(format!(
+                "--functions: expected in-process or watch, got {other:?}"
+            ))
+        }
+    }
     if o.lambda_endpoint.is_some() && matches!(o.backend, Backend::Memory) {
         return Err("--lambda-endpoint needs --backend aws: functions in other processes cannot share this one's memory".into());
     }
@@ -188,6 +209,7 @@ fn options(args: impl Iterator<Item = String>) -> Result<Options, String> {
 async fn serve(opts: Options) -> Result<(), String> {
     let remote = opts.lambda_endpoint.clone();
     let template = opts.template.is_some();
+    let under_watch = opts.watch.is_some();
     let memory = matches!(opts.backend, Backend::Memory);
     let running = chat_local::start(opts)
         .await
@@ -205,7 +227,12 @@ async fn serve(opts: Options) -> Result<(), String> {
     println!("  queue depth   {http}/dev/queue");
     if template {
         println!("  IAM denials   {http}/dev/denied   (each also logged as AccessDenied)");
-        if remote.is_some() {
+        if under_watch {
+            println!(
+                "  functions     each under its own cargo lambda watch, logs in {}",
+                chat_local::watch::log_dir().display()
+            );
+        } else if remote.is_some() {
             println!(
                 "  (IAM is enforced on in-process functions only: not under --lambda-endpoint)"
             );
@@ -213,6 +240,7 @@ async fn serve(opts: Options) -> Result<(), String> {
     }
     println!("  tokens        chat-local token alice    or    POST {http}/dev/token {{\"userId\":\"alice\"}}");
     match remote {
+        None if under_watch => {}
         Some(url) => println!("  functions     invoked through the Lambda Invoke API at {url}"),
         None if memory => {
             println!("  functions     in-process; data lives in memory and is gone when this stops")
