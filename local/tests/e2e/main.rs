@@ -34,6 +34,7 @@ pub struct Env {
     /// The `cargo lambda watch` running this test's functions
     /// (`CHAT_E2E_FUNCTIONS=watch`), stopped with it.
     pub watch: Option<watch::Watch>,
+    table: String,
     /// The Redis server, or the cluster's nodes, of this test (aws
     /// backend), stopped with it.
     _redis: Vec<chat_testkit::Server>,
@@ -101,14 +102,21 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
         template::apply(&mut o, stack);
     }
     tweak(&mut o);
-    let watch = if watch::enabled() {
+    let watch = if watch::enabled() && o.template.is_some() {
+        Some(watch::template_functions_under_watch(&mut o).await)
+    } else if watch::enabled() {
         Some(watch::functions_under_watch(&mut o).await)
     } else {
         None
     };
+    let table = match &o.backend {
+        chat_local::Backend::Aws(a) => a.config.table_name.clone(),
+        chat_local::Backend::Memory => "chat-local".to_owned(),
+    };
     let p = chat_local::start(o).await.expect("platform starts");
     Env {
         p,
+        table,
         clock,
         watch,
         _redis: redis,
@@ -124,6 +132,12 @@ impl Env {
 
     pub fn rest(&self, user: &str) -> Rest {
         Rest::new(&self.p.http_url(), Some(&self.p.token(user)))
+    }
+
+    /// The table this test's platform uses (`chat-local` on the memory
+    /// backend's template mode).
+    pub fn table_name(&self) -> String {
+        self.table.clone()
     }
 
     pub async fn room(&self, owner: &str, kind: &str, members: &[&str]) -> String {

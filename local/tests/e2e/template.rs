@@ -121,12 +121,8 @@ fn without_permission(function: &str, action: &str) -> Stack {
 #[tokio::test]
 async fn without_manage_connections_the_rooms_function_cannot_tell_members_and_the_denial_is_logged(
 ) {
-    if crate::watch::in_process_only(
-        "without_manage_connections_…",
-        "IAM is enforced on the functions chat-local hosts in-process",
-    ) {
-        return;
-    }
+    // Under watch the rooms binary's own `@connections` call is refused by
+    // the twin, which reads its SigV4 credential.
     let stack = without_permission("chat-rooms", "execute-api:ManageConnections");
     let e = spawn_with(|o| apply(o, stack)).await;
     let denials = e.p.denials.clone();
@@ -194,6 +190,14 @@ async fn a_renamed_environment_variable_fails_the_functions_cold_start() {
         refused.is_err(),
         "connected with chat-connect unable to start"
     );
+    if e.watch.is_some() {
+        // The binary itself read the template's environment and failed.
+        let log = function_log(&e);
+        assert!(
+            log.contains("Missing(\"CHAT_QUEUE_URL\")"),
+            "chat-connect's cold start did not fail on CHAT_QUEUE_URL:\n{log}"
+        );
+    }
     // The functions that do not need it still work.
     e.room("alice", "group", &[]).await;
 }
@@ -240,4 +244,54 @@ async fn a_route_whose_function_api_gateway_may_not_invoke_fails_with_the_denial
         (denied[0].function.as_str(), denied[0].action.as_str()),
         ("chat-history", "lambda:InvokeFunction")
     );
+}
+
+/// The function's own log under watch (empty in-process).
+fn function_log(e: &crate::Env) -> String {
+    e.watch.as_ref().map(|w| w.logs()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn without_one_dynamodb_action_the_feature_that_needs_it_fails_and_the_denial_is_logged() {
+    // Creating a room is one TransactWriteItems of Puts (the room, each
+    // member), each needing dynamodb:PutItem. Under watch the proxy reads
+    // that from the request the rooms binary sends.
+    let stack = without_permission("chat-rooms", "dynamodb:PutItem");
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let (s, body) = e
+        .rest("alice")
+        .post(
+            "/rooms",
+            &serde_json::json!({"name":"room","kind":"group","members":[]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 500, "{body}");
+    let denied = chat_local::iam::lock(&e.p.denials).clone();
+    assert!(!denied.is_empty(), "no AccessDenied logged");
+    for d in &denied {
+        assert_eq!(
+            (d.function.as_str(), d.action.as_str(), d.resource.as_str()),
+            (
+                "chat-rooms",
+                "dynamodb:PutItem",
+                format!(
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/{}",
+                    e.table_name()
+                )
+                .as_str()
+            )
+        );
+    }
+    if e.watch.is_some() {
+        // The binary's SDK decoded the proxy's answer as DynamoDB's own.
+        let log = function_log(&e);
+        assert!(
+            log.contains("AccessDeniedException"),
+            "the rooms function did not see an AccessDeniedException:\n{log}"
+        );
+    }
+    // Everything else still works: the users function reads and writes.
+    let (s, _) = e.rest("alice").get("/users/me").await.unwrap();
+    assert_eq!(s, 200);
 }
