@@ -13,6 +13,7 @@ mod chat;
 mod connections_api;
 mod crash;
 mod gateway;
+mod iam_table;
 mod lost;
 mod queue;
 mod secrets;
