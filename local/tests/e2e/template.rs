@@ -295,3 +295,40 @@ async fn without_one_dynamodb_action_the_feature_that_needs_it_fails_and_the_den
     let (s, _) = e.rest("alice").get("/users/me").await.unwrap();
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn without_sqs_send_message_a_message_is_refused_and_the_denial_is_logged() {
+    let stack = without_permission("chat-message", "sqs:SendMessage");
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    assert!(
+        alice.send(&room, "never queued").await.is_err(),
+        "a message was accepted that could not be queued"
+    );
+    let denied = chat_local::iam::lock(&e.p.denials).clone();
+    assert!(!denied.is_empty(), "no AccessDenied logged");
+    for d in &denied {
+        assert_eq!(
+            (d.function.as_str(), d.action.as_str()),
+            ("chat-message", "sqs:SendMessage"),
+            "{d:?}"
+        );
+        assert!(
+            d.resource
+                .starts_with("arn:aws:sqs:us-east-1:123456789012:")
+                && d.resource.ends_with("-messages"),
+            "{}",
+            d.resource
+        );
+    }
+    if e.watch.is_some() {
+        // The binary's SDK decoded the proxy's answer as SQS's own
+        // (`x-amzn-query-error: AccessDenied;Sender`).
+        let log = function_log(&e);
+        assert!(
+            log.contains("AccessDenied"),
+            "the message function did not see an AccessDenied:\n{log}"
+        );
+    }
+}
