@@ -247,12 +247,15 @@ async fn serve(opts: Options) -> Result<(), String> {
         }
         None => println!("  functions     in-process, on DynamoDB, SQS and Redis"),
     }
+    // SIGTERM too: stopping drops the function hosts (--functions watch).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
-            println!("stopping");
-            running.stop().await;
-        }
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
+    println!("stopping");
+    running.stop().await;
     Ok(())
 }
 

@@ -177,15 +177,16 @@ impl ExitWatch {
 /// `manifest` on a free loopback port, with `env` as the function's whole
 /// configuration: the `CHAT_*` and `AWS_*` variables of this process are
 /// not passed on, so a variable the template lacks is missing, as in
-/// Lambda. Its output goes to `<log_dir>/<name>.log`. Dropping the handle
-/// stops watch and the function (its process group).
+/// Lambda. Its output goes to `<log_dir>/<name>.log`. Watch stays in this
+/// process's group, so stopping the group (Ctrl-C in a terminal, a
+/// script's `kill -- -PGID`) stops it too; dropping the handle stops it
+/// (`SIGTERM`, on which watch stops its function first).
 pub fn cargo_lambda_watch(
     manifest: &Path,
     log_dir: &Path,
     name: &str,
     env: &[(String, String)],
 ) -> std::io::Result<Launched> {
-    use std::os::unix::process::CommandExt;
     std::fs::create_dir_all(log_dir)?;
     let log = log_dir.join(format!("{name}.log"));
     let out = std::fs::File::create(&log)?;
@@ -198,8 +199,7 @@ pub fn cargo_lambda_watch(
         .args(["-A", "127.0.0.1", "-P", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
-        .stderr(out)
-        .process_group(0);
+        .stderr(out);
     for (k, _) in std::env::vars() {
         if k.starts_with("CHAT_") || k.starts_with("AWS_") {
             cmd.env_remove(k);
@@ -207,7 +207,7 @@ pub fn cargo_lambda_watch(
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let child = cmd.spawn()?;
-    let group = Group(child);
+    let watch = Watch(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {
@@ -221,7 +221,7 @@ pub fn cargo_lambda_watch(
     Ok(Launched {
         endpoint: format!("http://127.0.0.1:{port}"),
         log,
-        handle: Box::new(group),
+        handle: Box::new(watch),
     })
 }
 
@@ -240,13 +240,13 @@ pub fn workspace_launcher() -> Launcher {
     Arc::new(move |name, env| cargo_lambda_watch(&manifest, &log_dir(), name, env))
 }
 
-/// A process group, terminated when dropped (watch and its functions).
-struct Group(Child);
+/// A running watch, terminated when dropped (it stops its function).
+struct Watch(Child);
 
-impl Drop for Group {
+impl Drop for Watch {
     fn drop(&mut self) {
         let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+            .args(["-TERM", &self.0.id().to_string()])
             .status();
         let _ = self.0.wait();
     }
