@@ -7,7 +7,10 @@
 //! function binaries under `cargo lambda watch`: see [`watch`]). Any of them
 //! can run the stack a synthesized template describes, each function's IAM
 //! policies enforced: `CHAT_E2E_TEMPLATE=cdk.out/Chat-dev.template.json`
-//! (see [`template`]).
+//! (see [`template`]); with `CHAT_E2E_FUNCTIONS=watch` too, on the binaries,
+//! each with its template environment and its role enforced on its real
+//! AWS calls. [`iam_table`] checks the in-process guard's table against
+//! what the adapters send.
 
 mod chat;
 mod connections_api;

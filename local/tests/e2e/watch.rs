@@ -19,6 +19,15 @@
 //! starts, measured on 2 busy cores) and a cold start of milliseconds: the
 //! 20 tests took 41–76 s here against 20 s in-process on the same adapters.
 //!
+//! **With a template** (`CHAT_E2E_TEMPLATE`, or a template test's own edited
+//! one) the platform starts the watches itself, one per function, each
+//! with that function's environment from the template and its own
+//! credentials, which its AWS proxy and `@connections` twin enforce the
+//! function's role on ([`template_functions_under_watch`];
+//! `chat_local::watch`). Eight watches per test: the 40 tests took 73 s
+//! (4 threads) to 135 s (2 threads, load average 10-17 from other builds)
+//! here.
+//!
 //! Tests that reach into the platform's own process (fault injection in
 //! front of its message store, the manual clock) cannot reach functions in
 //! other processes: they call [`in_process_only`], which logs why they skip,
