@@ -157,9 +157,12 @@ impl Env {
         r["roomId"].as_str().unwrap().to_owned()
     }
 
-    /// Waits until the queue has nothing visible or in flight.
+    /// Waits until the queue has nothing visible or in flight. Gives up
+    /// after ~30 s: under watch with a template each function's first
+    /// invocation waits for its `cargo run`, which queue up behind one
+    /// another on the shared target directory when every test starts eight.
     pub async fn persisted(&self) {
-        for _ in 0..1000 {
+        for _ in 0..3000 {
             let d = self.p.queue.depth().await;
             if d.visible == 0 && d.not_visible == 0 {
                 return;
