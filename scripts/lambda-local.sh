@@ -6,7 +6,13 @@
 # twins), on DynamoDB and SQS in moto and, with --redis, the Redis cache.
 # No AWS account, no Docker. Ctrl-C stops everything it started.
 #
-#   scripts/lambda-local.sh [--redis]
+#   scripts/lambda-local.sh [--redis] [--template cdk.out/<Stack>.template.json]
+#
+# --template runs the stack the template describes: chat-local starts one
+# watch per function itself, each with its environment from the template
+# and its role enforced on its AWS and @connections calls (logs in
+# $TMPDIR/chat-local-functions/), and this script sets no function
+# environment.
 #
 # Ports (environment): PORT (chat-local, 8080), LAMBDA_PORT (cargo lambda
 # watch, 9000), MOTO_PORT (5000), REDIS_PORT (6379, with --redis).
@@ -16,13 +22,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 redis=false
-for arg in "$@"; do
-  case "$arg" in
+template=
+while [ $# -gt 0 ]; do
+  case "$1" in
     --redis) redis=true ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "lambda-local: unknown option $arg (see --help)" >&2; exit 2 ;;
+    --template)
+      [ $# -ge 2 ] || { echo "lambda-local: --template needs a path" >&2; exit 2; }
+      template=$2
+      shift
+      ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "lambda-local: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
+  shift
 done
+if [ -n "$template" ] && [ ! -f "$template" ]; then
+  echo "lambda-local: no template at $template" >&2
+  exit 2
+fi
 
 PORT=${PORT:-8080}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
@@ -45,7 +62,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PORT" "$LAMBDA_PORT" "$MOTO_PORT"; do
+ports=("$PORT" "$MOTO_PORT")
+if [ -z "$template" ]; then ports+=("$LAMBDA_PORT"); fi
+for p in "${ports[@]}"; do
   if listening "$p"; then echo "lambda-local: port $p is taken" >&2; exit 1; fi
 done
 
@@ -104,6 +123,28 @@ if $redis; then
     >"$LOG_DIR/redis.log" 2>&1 &
   pids+=($!)
   wait_for_port redis "$REDIS_PORT" "$LOG_DIR/redis.log"
+fi
+
+if [ -n "$template" ]; then
+  # chat-local creates the table and queues as the template describes them,
+  # and starts each function under its own watch with the template's
+  # environment (none of this shell's CHAT_* or AWS_* variables).
+  "$target_dir/debug/chat-local" --template "$template" --backend aws --create-resources \
+    --functions watch --port "$PORT" >"$LOG_DIR/chat-local.log" 2>&1 &
+  pids+=($!)
+  wait_for_port chat-local "$PORT" "$LOG_DIR/chat-local.log"
+  set +m
+  cat "$LOG_DIR/chat-local.log"
+  cat <<EOF
+
+Functions: one cargo lambda watch each, started by chat-local with the
+template's environment; their logs are in ${TMPDIR:-/tmp}/chat-local-functions/.
+What IAM refused: curl -s http://127.0.0.1:$PORT/dev/denied
+Logs in $LOG_DIR: chat-local.log, moto.log. Ctrl-C stops everything.
+EOF
+  wait -n "${pids[@]}" || true
+  echo "lambda-local: a process exited; see the logs in $LOG_DIR" >&2
+  exit 1
 fi
 
 # chat-local creates the table, the queue and its DLQ.

@@ -41,6 +41,11 @@ TEMPLATE=$(ls "$TEMPLATE_DIR"/*.template.json)
 cmp -s "$TEMPLATE" local/tests/fixtures/Chat-dev.template.json ||
   echo "note: infra changed the template; refresh the unit tests' copy: cp $TEMPLATE local/tests/fixtures/"
 CHAT_E2E_TEMPLATE="$TEMPLATE" cargo test -p chat-local --test e2e
+# The same stack on the function binaries (built above): one cargo lambda
+# watch per function with its environment from the template, its role
+# enforced on its real DynamoDB, SQS and @connections calls by chat-local's
+# SigV4-reading proxy (~1-2.5 min here).
+CHAT_E2E_TEMPLATE="$TEMPLATE" CHAT_E2E_FUNCTIONS=watch cargo test -p chat-local --test e2e -- --show-output
 # Every setting the template's, its 1 s batching window included: a sync
 # settles the seqs still in the queue (stores and returns them), so a
 # reconnect within the window misses nothing.

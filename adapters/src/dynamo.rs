@@ -168,7 +168,7 @@ pub mod schema {
 }
 
 /// Most items in one TransactWriteItems call.
-pub(crate) const MAX_TRANSACT: usize = 100;
+pub const MAX_TRANSACT: usize = 100;
 /// Most requests in one BatchWriteItem call.
 pub(crate) const MAX_BATCH_WRITE: usize = 25;
 /// Most keys in one BatchGetItem call.

@@ -68,6 +68,19 @@ enum How {
         endpoint: String,
         http: reqwest::Client,
     },
+    /// Each function behind its own Lambda Invoke API (template mode under
+    /// watch: one `cargo lambda watch` per function).
+    Each {
+        hosts: HashMap<String, Host>,
+        http: reqwest::Client,
+    },
+}
+
+/// Where one function's own Invoke API listens, and how to tell its
+/// process exited.
+pub struct Host {
+    pub endpoint: String,
+    pub exit: Arc<crate::watch::ExitWatch>,
 }
 
 /// A function as the template deploys it.
@@ -153,6 +166,17 @@ impl Functions {
         }
     }
 
+    /// Each function through its own Invoke API (`hosts` by function name).
+    pub fn remote_each(hosts: HashMap<String, Host>) -> Self {
+        Self {
+            how: How::Each {
+                hosts,
+                http: reqwest::Client::new(),
+            },
+            deployed: HashMap::new(),
+        }
+    }
+
     /// Runs each function as the template deploys it.
     pub fn deployed(mut self, deployed: HashMap<String, Deployed>) -> Self {
         self.deployed = deployed;
@@ -222,6 +246,13 @@ impl Functions {
             How::Remote { endpoint, http } => {
                 invoke_remote(http, endpoint, function, payload).await
             }
+            How::Each { hosts, http } => match hosts.get(function) {
+                Some(host) => invoke_host(http, host, function, payload).await,
+                None => Err(InvokeError::Transport {
+                    function: function.into(),
+                    message: "no such function".into(),
+                }),
+            },
         }
     }
 }
@@ -287,6 +318,39 @@ async fn invoke_in_process(
             function: other.into(),
             message: "no such function".into(),
         }),
+    }
+}
+
+/// Invokes `f` on its own host; fails at once, as Lambda's
+/// `Runtime.ExitError`, when its process has exited (watch would never
+/// answer).
+async fn invoke_host(
+    http: &reqwest::Client,
+    host: &Host,
+    f: &str,
+    payload: Value,
+) -> Result<Value, InvokeError> {
+    let exited = |why: String| {
+        warn!(function = f, reason = %why, "Runtime.ExitError: the function failed its cold start");
+        InvokeError::Function {
+            function: f.into(),
+            message: format!("Runtime.ExitError: {why}"),
+        }
+    };
+    if let Some(why) = host.exit.exited() {
+        return Err(exited(why));
+    }
+    let exit = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(why) = host.exit.exited() {
+                return why;
+            }
+        }
+    };
+    tokio::select! {
+        r = invoke_remote(http, &host.endpoint, f, payload) => r,
+        why = exit => Err(exited(why)),
     }
 }
 

@@ -132,6 +132,10 @@ pub struct Gateway {
     pub clock: Arc<dyn Clock>,
     /// The stage's throttling (template mode).
     pub throttle: Option<crate::throttle::Throttle>,
+    /// The functions' roles, by the access key id their processes sign
+    /// `@connections` calls with (template mode under watch): each call is
+    /// checked against `execute-api:ManageConnections` first.
+    pub connection_roles: Option<Arc<crate::aws_proxy::Roles>>,
     sockets: Mutex<HashMap<String, SocketInfo>>,
 }
 
@@ -187,6 +191,7 @@ impl Gateway {
             limits,
             clock,
             throttle: None,
+            connection_roles: None,
             sockets: Mutex::default(),
         }
     }
@@ -649,7 +654,6 @@ pub async fn management(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Option<Response> {
-    let _ = headers; // SigV4 is not checked locally.
     let stage_prefix = format!("/{}/@connections/", gw.api.stage);
     let id = path
         .strip_prefix(&stage_prefix)
@@ -657,6 +661,27 @@ pub async fn management(
     let id = id.trim_end_matches('/').to_owned();
     // SDKs percent-encode the id's `=` padding in the path.
     let id = id.replace("%3D", "=").replace("%3d", "=");
+    // A function process's call: its role must allow it, as API Gateway's
+    // IAM authorization does (the signature itself is not verified).
+    if let Some((guard, _)) = gw.connection_roles.as_ref().and_then(|r| r.of(headers)) {
+        if let Err(e) = guard.push(method.as_str(), &id) {
+            // API Gateway's ACCESS_DENIED answer: 403, `{"Message": …}`.
+            let message = format!(
+                "User: {} is not authorized to perform: {} on resource: {}",
+                e.role_session, e.action, e.resource
+            );
+            let mut r = text_response(
+                403,
+                json!({ "Message": message }).to_string(),
+                "application/json",
+            );
+            r.headers_mut().insert(
+                "x-amzn-errortype",
+                HeaderValue::from_static("AccessDeniedException"),
+            );
+            return Some(r);
+        }
+    }
     Some(match *method {
         http::Method::POST => gw.post_to_connection(&id, body).await,
         http::Method::GET => gw.get_connection(&id),

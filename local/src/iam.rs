@@ -61,12 +61,16 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Every `(action, resource)` a role was asked about, in order.
+pub type Audit = Arc<Mutex<Vec<(String, String)>>>;
+
 /// The identity policies of one function's execution role.
 pub struct RolePolicies {
     function: String,
     principal: String,
     evaluator: PolicyEvaluator,
     log: DenialLog,
+    audit: Option<Audit>,
 }
 
 impl RolePolicies {
@@ -93,7 +97,15 @@ impl RolePolicies {
             principal: format!("arn:aws:sts::{LOCAL_ACCOUNT}:assumed-role/{role}/{function}"),
             evaluator: PolicyEvaluator::with_policies(policies),
             log,
+            audit: None,
         })
+    }
+
+    /// Records every request [`RolePolicies::check`] is asked, allowed or
+    /// not, in `audit` (tests that compare what two enforcers ask).
+    pub fn audited(mut self, audit: Audit) -> Self {
+        self.audit = Some(audit);
+        self
     }
 
     pub fn function(&self) -> &str {
@@ -103,6 +115,9 @@ impl RolePolicies {
     /// Whether the role may perform `action` on `resource` (an ARN). A
     /// refusal is logged, naming the function, the action and the resource.
     pub fn check(&self, action: &str, resource: &str) -> Result<(), AccessDenied> {
+        if let Some(a) = &self.audit {
+            lock(a).push((action.to_owned(), resource.to_owned()));
+        }
         let denied = |why| {
             let e = AccessDenied {
                 function: self.function.clone(),

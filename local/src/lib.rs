@@ -20,6 +20,7 @@
 //! and a web server; keeping it out of `core/` and `functions/` keeps the
 //! Lambda binaries small.
 
+pub mod aws_proxy;
 pub mod cors;
 pub mod enforce;
 pub mod faults;
@@ -30,6 +31,7 @@ pub mod queue;
 pub mod sqs_source;
 pub mod template;
 pub mod throttle;
+pub mod watch;
 
 use axum::serve::ListenerExt;
 use std::collections::HashMap;
@@ -107,6 +109,13 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Run the stack a synthesized template describes ([`apply_template`]).
     pub template: Option<Arc<Stack>>,
+    /// With a template and the `aws` backend: run each function's binary
+    /// in its own host ([`watch`]: one `cargo lambda watch` each) with the
+    /// template's environment for it, and its role enforced on its real
+    /// AWS calls ([`aws_proxy`]) and `@connections` calls.
+    pub watch: Option<watch::Launcher>,
+    /// Every request the AWS proxy checks, appended here (tests).
+    pub aws_record: Option<Arc<std::sync::Mutex<Vec<aws_proxy::Checked>>>>,
 }
 
 impl Default for Options {
@@ -123,6 +132,8 @@ impl Default for Options {
             lambda_endpoint: None,
             clock: Arc::new(SystemClock),
             template: None,
+            watch: None,
+            aws_record: None,
         }
     }
 }
@@ -209,6 +220,10 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     worker: tokio::task::JoinHandle<()>,
+    /// The function hosts and the AWS proxy (template mode under watch),
+    /// stopped with the platform.
+    _hosts: Vec<Box<dyn Send + Sync>>,
+    _aws_proxy: Option<aws_proxy::AwsProxy>,
 }
 
 impl Running {
@@ -369,6 +384,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let lag_beneath = matches!(opts.backend, Backend::Aws(_));
     let faults = Arc::new(Faults::install(&mut chat, lab, lag_beneath));
     let denials = DenialLog::default();
+    let under_watch = opts.template.is_some() && opts.watch.is_some();
     let locals = opts.template.as_ref().map(|_| {
         let queue_url = match &sqs {
             Some((_, url, _)) => url.clone(),
@@ -429,25 +445,97 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         )),
         None => verifier.clone(),
     };
-    let deployed = match (&opts.template, &locals) {
+    let templated = match (&opts.template, locals) {
         (Some(stack), Some(locals)) => {
-            Some(template_functions(stack, locals, &denials, &opts.secret).map_err(other)?)
+            let (guards, deployed) =
+                template_functions(stack, &locals, &denials, &opts.secret, !under_watch)
+                    .map_err(other)?;
+            Some((locals, guards, deployed))
         }
         _ => None,
     };
-    let functions = match (&opts.lambda_endpoint, &deployed) {
+    let mut hosts = Vec::new();
+    let mut aws_proxy = None;
+    let mut connection_roles = None;
+    let functions = match (&opts.lambda_endpoint, &templated) {
         (Some(url), _) => Functions::remote(url),
         (None, None) => Functions::in_process(&chat, verifier.clone()).map_err(other)?,
-        (None, Some((guards, _))) => {
-            Functions::in_process_with(&chat, verifier.clone(), |name, c| match guards.get(name) {
-                Some(g) => enforce::guarded(&c, g.clone()),
-                None => c,
+        (None, Some((locals, guards, _))) => match (&opts.watch, &opts.template) {
+            (Some(launch), Some(stack)) => {
+                let Backend::Aws(aws) = &opts.backend else {
+                    return Err(std::io::Error::other(
+                        "functions under watch need the aws backend: processes cannot share this one's memory",
+                    ));
+                };
+                let upstream = aws.config.endpoint_url.clone().ok_or_else(|| {
+                    std::io::Error::other(
+                        "functions under watch need AWS_ENDPOINT_URL (the emulator)",
+                    )
+                })?;
+                let roles = Arc::new(aws_proxy::Roles::new(
+                    guards
+                        .iter()
+                        .map(|(name, g)| (watch::access_key(name), g.clone()))
+                        .collect(),
+                ));
+                let proxy =
+                    aws_proxy::serve(roles.clone(), &upstream, opts.aws_record.clone()).await?;
+                let local = watch::LocalSide {
+                    connections_endpoint: format!("http://{addr}/{}", opts.stage),
+                    aws_endpoint: proxy.url(),
+                    secret: &opts.secret,
+                    redis: aws.config.redis.as_ref(),
+                };
+                let mut envs = Vec::new();
+                for name in stack.functions.keys() {
+                    envs.push((
+                        name.clone(),
+                        watch::function_env(stack, name, locals, &local).map_err(other)?,
+                    ));
+                }
+                // Started side by side: each waits for its watch to listen.
+                let launched = std::thread::scope(|s| {
+                    let running: Vec<_> = envs
+                        .iter()
+                        .map(|(name, env)| (name, s.spawn(|| launch(name, env))))
+                        .collect();
+                    running
+                        .into_iter()
+                        .map(|(name, t)| {
+                            let r = t.join().unwrap_or_else(|_| {
+                                Err(std::io::Error::other("launcher panicked"))
+                            });
+                            r.map(|l| (name.clone(), l))
+                        })
+                        .collect::<std::io::Result<Vec<_>>>()
+                })?;
+                let mut each = HashMap::new();
+                for (name, l) in launched {
+                    tracing::info!(function = %name, endpoint = %l.endpoint, log = %l.log.display(), "function under cargo lambda watch");
+                    each.insert(
+                        name,
+                        functions::Host {
+                            endpoint: l.endpoint,
+                            exit: Arc::new(watch::ExitWatch::new(l.log)),
+                        },
+                    );
+                    hosts.push(l.handle);
+                }
+                aws_proxy = Some(proxy);
+                connection_roles = Some(roles);
+                Functions::remote_each(each)
+            }
+            _ => Functions::in_process_with(&chat, verifier.clone(), |name, c| {
+                match guards.get(name) {
+                    Some(g) => enforce::guarded(&c, g.clone()),
+                    None => c,
+                }
             })
-            .map_err(other)?
-        }
+            .map_err(other)?,
+        },
     };
-    let functions = Arc::new(match deployed {
-        Some((_, d)) => functions.deployed(d),
+    let functions = Arc::new(match templated {
+        Some((_, _, d)) => functions.deployed(d),
         None => functions,
     });
     let api = WsApi {
@@ -462,6 +550,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         opts.gateway.clone(),
         opts.clock.clone(),
     );
+    gateway.connection_roles = connection_roles;
     if let Some(stack) = &opts.template {
         gateway.routes = WsRoutes {
             selection_field: stack.ws.selection_field.clone(),
@@ -598,6 +687,8 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         shutdown: Some(tx),
         server,
         worker,
+        _hosts: hosts,
+        _aws_proxy: aws_proxy,
     })
 }
 
@@ -607,13 +698,14 @@ const API_ID: &str = "local";
 type Guards = HashMap<String, Arc<enforce::Guard>>;
 
 /// Each function of `stack` as it deploys: its IAM guard (its role's
-/// policies over this machine's resources), its timeout, and the cold-start
-/// failure its environment would cause.
+/// policies over this machine's resources), its timeout, and (with
+/// `check_environment`) the cold-start failure its environment would cause.
 fn template_functions(
     stack: &Stack,
     locals: &Locals,
     denials: &DenialLog,
     secret: &str,
+    check_environment: bool,
 ) -> Result<(Guards, HashMap<String, Deployed>), template::TemplateError> {
     let mut guards = HashMap::new();
     let mut deployed = HashMap::new();
@@ -632,11 +724,17 @@ fn template_functions(
                 reason: e.to_string(),
             }
         })?;
+        // Under watch the binary reads its environment itself, and fails
+        // its own cold start.
         let env = stack.environment(&f.name, locals)?;
         let (verifier, auth_error) = function_verifier(&f.name, &env, secret);
-        let init_error = stack
-            .environment_problem(&f.name, &env, locals)
-            .or(auth_error);
+        let init_error = check_environment
+            .then(|| {
+                stack
+                    .environment_problem(&f.name, &env, locals)
+                    .or(auth_error)
+            })
+            .flatten();
         if let Some(why) = &init_error {
             tracing::warn!(function = %f.name, reason = %why, "this function's cold start would fail");
         }

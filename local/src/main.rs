@@ -51,6 +51,17 @@ enum Command {
     Serve(ServeArgs),
     /// Print a development token for USER, signed with CHAT_JWT_SECRET.
     Token(TokenArgs),
+    /// Print a completion script for a shell, e.g.
+    /// `chat-local completions bash > /etc/bash_completion.d/chat-local`.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FunctionsKind {
+    /// The handlers in this process.
+    InProcess,
+    /// Each function binary under its own `cargo lambda watch`.
+    Watch,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -86,10 +97,24 @@ struct ServeArgs {
     /// http://127.0.0.1:9000) instead of in-process; needs --backend aws so
     /// they share state (scripts/lambda-local.sh starts both, with the
     /// environment the functions need).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "functions")]
     lambda_endpoint: Option<String>,
     #[command(flatten)]
     template: TemplateArgs,
+    /// With --template and --backend aws, `watch` runs each function's
+    /// binary under its own `cargo lambda watch` with the template's
+    /// environment for it, and enforces its role on its real AWS and
+    /// @connections calls; logs in $TMPDIR/chat-local-functions/<function>.log.
+    #[arg(long, value_enum, default_value_t = FunctionsKind::InProcess)]
+    functions: FunctionsKind,
+    /// Log lines as text (coloured only on a terminal) or JSON, as in Lambda.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        env = "CHAT_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: chat_lambda::telemetry::LogFormat,
     /// SQS event source batch size [default: 10, or the template's].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
@@ -264,11 +289,18 @@ fn options(a: ServeArgs) -> Result<Options, String> {
     if o.lambda_endpoint.is_some() && matches!(o.backend, Backend::Memory) {
         return Err("--lambda-endpoint needs --backend aws: functions in other processes cannot share this one's memory".into());
     }
+    if a.functions == FunctionsKind::Watch {
+        if o.template.is_none() || matches!(o.backend, Backend::Memory) {
+            return Err("--functions watch needs --template (or --stack) and --backend aws".into());
+        }
+        o.watch = Some(chat_local::watch::workspace_launcher());
+    }
     Ok(o)
 }
 
 async fn serve(opts: Options) -> Result<(), String> {
     let remote = opts.lambda_endpoint.clone();
+    let under_watch = opts.watch.is_some();
     let template = opts.template.is_some();
     // Each function as the template deploys it: its timeout is enforced, its
     // memory size is not (it cannot be, in one process).
@@ -297,9 +329,14 @@ async fn serve(opts: Options) -> Result<(), String> {
         println!("  deployed as   {}", deployed.join(", "));
         println!("                (memory, timeout: timeouts enforced, memory sizes not)");
         println!("  IAM denials   {http}/dev/denied   (each also logged as AccessDenied)");
-        if remote.is_some() {
+        if under_watch {
             println!(
-                "  (IAM is enforced on in-process functions only: not under --lambda-endpoint)"
+                "  functions     each under its own cargo lambda watch, logs in {}",
+                chat_local::watch::log_dir().display()
+            );
+        } else if remote.is_some() {
+            println!(
+                "  (IAM is enforced on in-process functions and with --functions watch: not under --lambda-endpoint)"
             );
         }
     }
@@ -312,17 +349,21 @@ async fn serve(opts: Options) -> Result<(), String> {
     }
     match remote {
         Some(url) => println!("  functions     invoked through the Lambda Invoke API at {url}"),
+        None if under_watch => {}
         None if memory => {
             println!("  functions     in-process; data lives in memory and is gone when this stops")
         }
         None => println!("  functions     in-process, on DynamoDB, SQS and Redis"),
     }
+    // SIGTERM too: stopping drops the function hosts (--functions watch).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
-            println!("stopping");
-            running.stop().await;
-        }
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
+    println!("stopping");
+    running.stop().await;
     Ok(())
 }
 
@@ -330,6 +371,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Token(t)) => token(t),
+        Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Serve(s)) => run_server(s),
         None => run_server(cli.serve),
     };
@@ -342,9 +384,20 @@ fn main() -> ExitCode {
     }
 }
 
+fn completions(shell: clap_complete::Shell) -> Result<(), String> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "chat-local", &mut script);
+    std::io::stdout()
+        .write_all(&script)
+        .map_err(|e| format!("could not write the completion script: {e}"))
+}
+
 fn run_server(args: ServeArgs) -> Result<(), String> {
+    let log_format = args.log_format;
     let opts = options(args)?;
-    chat_lambda::telemetry::init();
+    chat_lambda::telemetry::init_with(log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

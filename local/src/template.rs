@@ -956,10 +956,7 @@ impl Stack {
                 }
             }
         }
-        let endpoint = format!(
-            "https://{}.execute-api.{}.amazonaws.com/{}",
-            l.api_id, self.region, self.ws.stage
-        );
+        let endpoint = self.connections_endpoint(l);
         let expected = [
             (vars::TABLE_NAME, l.table_name.as_str(), "the table"),
             (
@@ -982,6 +979,15 @@ impl Stack {
             }
         }
         None
+    }
+
+    /// The WebSocket stage's `@connections` endpoint as AWS names it
+    /// (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
+    pub fn connections_endpoint(&self, l: &Locals) -> String {
+        format!(
+            "https://{}.execute-api.{}.amazonaws.com/{}",
+            l.api_id, self.region, self.ws.stage
+        )
     }
 
     /// Who may invoke function `name`: its `AWS::Lambda::Permission`s,

@@ -43,6 +43,11 @@ impl Server {
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
+    /// The file the server's output goes to.
+    pub fn log_path(&self) -> &std::path::Path {
+        &self.log
+    }
+
     /// Everything the server printed so far (stdout and stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -7,12 +7,16 @@
 //! function binaries under `cargo lambda watch`: see [`watch`]). Any of them
 //! can run the stack a synthesized template describes, each function's IAM
 //! policies enforced: `CHAT_E2E_TEMPLATE=cdk.out/Chat-dev.template.json`
-//! (see [`template`]).
+//! (see [`template`]); with `CHAT_E2E_FUNCTIONS=watch` too, on the binaries,
+//! each with its template environment and its role enforced on its real
+//! AWS calls. [`iam_table`] checks the in-process guard's table against
+//! what the adapters send.
 
 mod chat;
 mod connections_api;
 mod crash;
 mod gateway;
+mod iam_table;
 mod lost;
 mod queue;
 mod secrets;
@@ -34,6 +38,7 @@ pub struct Env {
     /// The `cargo lambda watch` running this test's functions
     /// (`CHAT_E2E_FUNCTIONS=watch`), stopped with it.
     pub watch: Option<watch::Watch>,
+    table: String,
     /// The Redis server, or the cluster's nodes, of this test (aws
     /// backend), stopped with it.
     _redis: Vec<chat_testkit::Server>,
@@ -101,14 +106,21 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
         template::apply(&mut o, stack);
     }
     tweak(&mut o);
-    let watch = if watch::enabled() {
+    let watch = if watch::enabled() && o.template.is_some() {
+        Some(watch::template_functions_under_watch(&mut o).await)
+    } else if watch::enabled() {
         Some(watch::functions_under_watch(&mut o).await)
     } else {
         None
     };
+    let table = match &o.backend {
+        chat_local::Backend::Aws(a) => a.config.table_name.clone(),
+        chat_local::Backend::Memory => "chat-local".to_owned(),
+    };
     let p = chat_local::start(o).await.expect("platform starts");
     Env {
         p,
+        table,
         clock,
         watch,
         _redis: redis,
@@ -126,6 +138,12 @@ impl Env {
         Rest::new(&self.p.http_url(), Some(&self.p.token(user)))
     }
 
+    /// The table this test's platform uses (`chat-local` on the memory
+    /// backend's template mode).
+    pub fn table_name(&self) -> String {
+        self.table.clone()
+    }
+
     pub async fn room(&self, owner: &str, kind: &str, members: &[&str]) -> String {
         let (s, r) = self
             .rest(owner)
@@ -139,9 +157,12 @@ impl Env {
         r["roomId"].as_str().unwrap().to_owned()
     }
 
-    /// Waits until the queue has nothing visible or in flight.
+    /// Waits until the queue has nothing visible or in flight. Gives up
+    /// after ~30 s: under watch with a template each function's first
+    /// invocation waits for its `cargo run`, which queue up behind one
+    /// another on the shared target directory when every test starts eight.
     pub async fn persisted(&self) {
-        for _ in 0..1000 {
+        for _ in 0..3000 {
             let d = self.p.queue.depth().await;
             if d.visible == 0 && d.not_visible == 0 {
                 return;

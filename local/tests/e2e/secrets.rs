@@ -95,7 +95,7 @@ async fn no_token_reaches_the_logs_of_the_local_platform() {
     let logs = || {
         let mut logs = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         if let Some(watch) = &e.watch {
-            logs.push_str(&watch.server.log());
+            logs.push_str(&watch.logs());
         }
         logs
     };

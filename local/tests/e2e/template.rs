@@ -121,12 +121,8 @@ fn without_permission(function: &str, action: &str) -> Stack {
 #[tokio::test]
 async fn without_manage_connections_the_rooms_function_cannot_tell_members_and_the_denial_is_logged(
 ) {
-    if crate::watch::in_process_only(
-        "without_manage_connections_…",
-        "IAM is enforced on the functions chat-local hosts in-process",
-    ) {
-        return;
-    }
+    // Under watch the rooms binary's own `@connections` call is refused by
+    // the twin, which reads its SigV4 credential.
     let stack = without_permission("chat-rooms", "execute-api:ManageConnections");
     let e = spawn_with(|o| apply(o, stack)).await;
     let denials = e.p.denials.clone();
@@ -194,6 +190,14 @@ async fn a_renamed_environment_variable_fails_the_functions_cold_start() {
         refused.is_err(),
         "connected with chat-connect unable to start"
     );
+    if e.watch.is_some() {
+        // The binary itself read the template's environment and failed.
+        let log = function_log(&e);
+        assert!(
+            log.contains("Missing(\"CHAT_QUEUE_URL\")"),
+            "chat-connect's cold start did not fail on CHAT_QUEUE_URL:\n{log}"
+        );
+    }
     // The functions that do not need it still work.
     e.room("alice", "group", &[]).await;
 }
@@ -293,12 +297,9 @@ async fn the_http_api_refuses_a_token_of_another_issuer_or_audience_as_its_jwt_a
             "{what}"
         );
         // The $connect authorizer checks the same (its function's
-        // CHAT_JWT_ISSUER and CHAT_JWT_AUDIENCE), in-process: under watch
-        // the functions get watch's environment, not the template's.
-        if !crate::watch::enabled() {
-            let c = chat_client::ChatClient::connect(&e.p.ws_url(), &token).await;
-            assert!(c.is_err(), "connected with a token of {what}");
-        }
+        // CHAT_JWT_ISSUER and CHAT_JWT_AUDIENCE, under watch too).
+        let c = chat_client::ChatClient::connect(&e.p.ws_url(), &token).await;
+        assert!(c.is_err(), "connected with a token of {what}");
     }
     // What chat-local mints carries the template's issuer and audience.
     let r = http
@@ -512,4 +513,91 @@ async fn a_websocket_message_past_its_route_throttle_is_answered_too_many_reques
             && !bodies.contains(&"second".to_owned()),
         "{bodies:?}"
     );
+}
+
+/// The function's own log under watch (empty in-process).
+fn function_log(e: &crate::Env) -> String {
+    e.watch.as_ref().map(|w| w.logs()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn without_one_dynamodb_action_the_feature_that_needs_it_fails_and_the_denial_is_logged() {
+    // Creating a room is one TransactWriteItems of Puts (the room, each
+    // member), each needing dynamodb:PutItem. Under watch the proxy reads
+    // that from the request the rooms binary sends.
+    let stack = without_permission("chat-rooms", "dynamodb:PutItem");
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let (s, body) = e
+        .rest("alice")
+        .post(
+            "/rooms",
+            &serde_json::json!({"name":"room","kind":"group","members":[]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 500, "{body}");
+    let denied = chat_local::iam::lock(&e.p.denials).clone();
+    assert!(!denied.is_empty(), "no AccessDenied logged");
+    for d in &denied {
+        assert_eq!(
+            (d.function.as_str(), d.action.as_str(), d.resource.as_str()),
+            (
+                "chat-rooms",
+                "dynamodb:PutItem",
+                format!(
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/{}",
+                    e.table_name()
+                )
+                .as_str()
+            )
+        );
+    }
+    if e.watch.is_some() {
+        // The binary's SDK decoded the proxy's answer as DynamoDB's own.
+        let log = function_log(&e);
+        assert!(
+            log.contains("AccessDeniedException"),
+            "the rooms function did not see an AccessDeniedException:\n{log}"
+        );
+    }
+    // Everything else still works: the users function reads and writes.
+    let (s, _) = e.rest("alice").get("/users/me").await.unwrap();
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn without_sqs_send_message_a_message_is_refused_and_the_denial_is_logged() {
+    let stack = without_permission("chat-message", "sqs:SendMessage");
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let alice = e.connect("alice").await;
+    let room = e.room("alice", "group", &[]).await;
+    assert!(
+        alice.send(&room, "never queued").await.is_err(),
+        "a message was accepted that could not be queued"
+    );
+    let denied = chat_local::iam::lock(&e.p.denials).clone();
+    assert!(!denied.is_empty(), "no AccessDenied logged");
+    for d in &denied {
+        assert_eq!(
+            (d.function.as_str(), d.action.as_str()),
+            ("chat-message", "sqs:SendMessage"),
+            "{d:?}"
+        );
+        assert!(
+            d.resource
+                .starts_with("arn:aws:sqs:us-east-1:123456789012:")
+                && d.resource.ends_with("-messages"),
+            "{}",
+            d.resource
+        );
+    }
+    if e.watch.is_some() {
+        // The binary's SDK decoded the proxy's answer as SQS's own
+        // (`x-amzn-query-error: AccessDenied;Sender`).
+        let log = function_log(&e);
+        assert!(
+            log.contains("AccessDenied"),
+            "the message function did not see an AccessDenied:\n{log}"
+        );
+    }
 }

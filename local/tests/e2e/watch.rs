@@ -19,10 +19,21 @@
 //! starts, measured on 2 busy cores) and a cold start of milliseconds: the
 //! 20 tests took 41–76 s here against 20 s in-process on the same adapters.
 //!
+//! **With a template** (`CHAT_E2E_TEMPLATE`, or a template test's own edited
+//! one) the platform starts the watches itself, one per function, each
+//! with that function's environment from the template and its own
+//! credentials, which its AWS proxy and `@connections` twin enforce the
+//! function's role on ([`template_functions_under_watch`];
+//! `chat_local::watch`). Eight watches per test: the 40 tests took 73 s
+//! (4 threads) to 135 s (2 threads, load average 10-17 from other builds)
+//! here.
+//!
 //! Tests that reach into the platform's own process (fault injection in
 //! front of its message store, the manual clock) cannot reach functions in
 //! other processes: they call [`in_process_only`], which logs why they skip,
 //! or do the same through the queue ([`Watch::send_to_queue`]).
+
+use std::sync::{Arc, Mutex};
 
 use chat_core::config::{vars, AwsConfig, Limits};
 use chat_local::{AwsBackend, Backend, Options};
@@ -48,23 +59,78 @@ pub fn in_process_only(test: &str, reason: &str) -> bool {
 
 /// The functions of one test under `cargo lambda watch`.
 pub struct Watch {
-    /// Stops watch, and with it the functions, when dropped.
-    pub server: chat_testkit::Server,
-    queue_url: String,
+    /// Stop watch, and with it the functions, when dropped: one for every
+    /// function in template mode, else one for them all.
+    servers: Arc<Mutex<Vec<chat_testkit::Server>>>,
+    queue_name: String,
     sqs: aws_sdk_sqs::Client,
 }
 
 impl Watch {
+    /// Everything the watches and their functions printed so far.
+    pub fn logs(&self) -> String {
+        self.servers
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.log())
+            .collect()
+    }
+
     /// Puts `body` on the queue the platform feeds to the persistence
     /// function, as if the message function had queued it.
     pub async fn send_to_queue(&self, body: &str) {
+        let url = self
+            .sqs
+            .get_queue_url()
+            .queue_name(&self.queue_name)
+            .send()
+            .await
+            .expect("the platform's queue exists");
         self.sqs
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(url.queue_url().unwrap_or_default())
             .message_body(body)
             .send()
             .await
             .expect("sends to the queue");
+    }
+}
+
+/// Template mode under watch: the platform starts one `cargo lambda watch`
+/// per function with the template's environment for it (plus `RUST_LOG`,
+/// as below) and creates the table and queues itself. `o` must be on the
+/// `aws` backend and carry the template.
+pub async fn template_functions_under_watch(o: &mut Options) -> Watch {
+    let Backend::Aws(AwsBackend { config, .. }) = &o.backend else {
+        panic!("watch mode needs the aws backend");
+    };
+    let endpoint = config
+        .endpoint_url
+        .clone()
+        .expect("the aws backend of the e2e suite runs on moto");
+    let sdk = chat_adapters::aws::emulator_config(&endpoint).await;
+    let servers: Arc<Mutex<Vec<chat_testkit::Server>>> = Arc::default();
+    let keep = servers.clone();
+    o.watch = Some(Arc::new(move |_name: &str, env: &[(String, String)]| {
+        let mut env = env.to_vec();
+        if std::env::var_os("RUST_LOG").is_none() {
+            env.retain(|(k, _)| k != "RUST_LOG");
+            env.push(("RUST_LOG".into(), PROJECT_AT_TRACE.into()));
+        }
+        let server = chat_testkit::cargo_lambda_watch(&env);
+        let launched = chat_local::watch::Launched {
+            endpoint: server.url("http"),
+            log: server.log_path().to_owned(),
+            handle: Box::new(()),
+        };
+        keep.lock().unwrap().push(server);
+        Ok(launched)
+    }));
+    Watch {
+        servers,
+        queue_name: format!("{}-messages", config.table_name),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
     }
 }
 
@@ -101,7 +167,7 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
     // starts, and the platform needs watch's address: fix the port first.
     o.port = chat_testkit::free_port();
     let config = AwsConfig {
-        queue_url: Some(queue_url.clone()),
+        queue_url: Some(queue_url),
         dlq_url: Some(dlq_url),
         ws_endpoint: Some(format!("http://127.0.0.1:{}/{}", o.port, o.stage)),
         ..config.clone()
@@ -142,12 +208,12 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
     let server = chat_testkit::cargo_lambda_watch(&env);
     o.lambda_endpoint = Some(server.url("http"));
     o.backend = Backend::Aws(AwsBackend {
-        config,
+        config: config.clone(),
         create_resources: false,
     });
     Watch {
-        server,
-        queue_url,
+        servers: Arc::new(Mutex::new(vec![server])),
+        queue_name: format!("{}-messages", config.table_name),
         sqs,
     }
 }

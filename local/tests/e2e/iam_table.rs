@@ -1,0 +1,328 @@
+//! The in-process guard's table (`chat_local::enforce`: each port call →
+//! the IAM requests it needs, written by hand) checked against the wire:
+//! every port call runs once on the real AWS adapters through the AWS proxy
+//! (`chat_local::aws_proxy`, which decodes each request the SDK sends and
+//! records what it asks IAM), and once on the in-memory adapters behind the
+//! guard (which records what it asks). Both must ask the same: an adapter
+//! that starts sending another request, or a table line that names an
+//! action the adapter never needs, fails here instead of drifting apart.
+//!
+//! Independent of the suite's mode: the real side always runs on moto.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_core::config::{AwsConfig, Limits};
+use chat_core::contract::{conn_record, connection, draft, member, profile, room, user};
+use chat_core::model::{Job, Message, ProfilePatch, ReceiptStatus, Role, RoomKind};
+use chat_core::ports::RangeQuery;
+use chat_core::Chat;
+use chat_local::aws_proxy::{self, Checked, Roles};
+use chat_local::enforce::{self, Guard};
+use chat_local::iam::{lock, Audit, DenialLog, Resources, RolePolicies};
+use serde_json::json;
+
+const REGION: &str = "us-east-1";
+
+fn allow_all() -> RolePolicies {
+    RolePolicies::new(
+        "chat-probe",
+        "ProbeRole",
+        vec![(
+            "all".into(),
+            json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}),
+        )],
+        DenialLog::default(),
+    )
+    .expect("a valid policy")
+}
+
+type Asked = BTreeSet<(String, String)>;
+
+#[tokio::test]
+async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire() {
+    let moto = chat_testkit::moto().url("http");
+    let table = format!("xcheck-{}", uuid::Uuid::now_v7().simple());
+    let admin = chat_adapters::aws::emulator_config(&moto).await;
+    chat_adapters::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&admin), &table)
+        .await
+        .expect("creates the table");
+    let (queue_url, dlq_url) = chat_local::sqs_source::create_queues(
+        &aws_sdk_sqs::Client::new(&admin),
+        &format!("{table}-messages"),
+        Duration::from_secs(30),
+        5,
+    )
+    .await
+    .expect("creates the queues");
+    let resources = Resources {
+        region: REGION.into(),
+        table_name: table.clone(),
+        queue_name: queue_url.rsplit('/').next().unwrap().to_owned(),
+        api_id: "local".into(),
+        stage: "dev".into(),
+    };
+
+    // The wire: the real adapters, signing as "probe", through the proxy.
+    let record: Arc<Mutex<Vec<Checked>>> = Arc::default();
+    let roles = Roles::new(
+        [(
+            "probe".to_owned(),
+            Arc::new(Guard {
+                policies: allow_all(),
+                resources: resources.clone(),
+            }),
+        )]
+        .into(),
+    );
+    let proxy = aws_proxy::serve(Arc::new(roles), &moto, Some(record.clone()))
+        .await
+        .expect("the proxy listens");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(proxy.url())
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "probe", "local", None, None, "test",
+        ))
+        .load()
+        .await;
+    let wire = chat_adapters::wiring::aws_chat(
+        &sdk,
+        &AwsConfig {
+            table_name: table.clone(),
+            queue_url: Some(queue_url),
+            dlq_url: Some(dlq_url),
+            ws_endpoint: Some("http://127.0.0.1:9/dev".into()),
+            endpoint_url: Some(proxy.url()),
+            redis: None,
+        },
+        Limits::default(),
+    )
+    .expect("the real adapters");
+
+    // The table: the in-memory adapters behind the guard.
+    let audit: Audit = Arc::default();
+    let (memory, _mem) = Chat::in_memory(Limits::default());
+    let table_side = enforce::guarded(
+        &memory,
+        Arc::new(Guard {
+            policies: allow_all().audited(audit.clone()),
+            resources,
+        }),
+    );
+
+    let (u, u2) = (user("u"), user("v"));
+    let c = connection("c");
+    let r = room(RoomKind::Group, &u, 1_000);
+    let owner = member(&r, &u, Role::Owner);
+    let second = member(&r, &u2, Role::Member);
+    let d = draft(&r.room_id, &u, "m1", "hello");
+    let mut last: [Option<Message>; 2] = [None, None];
+
+    let mut drift = Vec::new();
+    for step in 0..28 {
+        let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
+        for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
+            lock(&record).clear();
+            lock(&audit).clear();
+            let what = run(
+                step,
+                chat,
+                &mut last[side],
+                Ctx {
+                    u: &u,
+                    u2: &u2,
+                    c: &c,
+                    r: &r,
+                    owner: &owner,
+                    second: &second,
+                    d: &d,
+                },
+            )
+            .await;
+            asked[side] = if side == 0 {
+                lock(&record)
+                    .iter()
+                    .map(|k| (k.needs.action.clone(), k.needs.resource.clone()))
+                    .collect()
+            } else {
+                lock(&audit).iter().cloned().collect()
+            };
+            if side == 1 && asked[0] != asked[1] {
+                drift.push(format!(
+                    "{what}: the adapters send {:?}, the guard asks {:?}",
+                    asked[0], asked[1]
+                ));
+            }
+        }
+    }
+    assert!(
+        drift.is_empty(),
+        "enforce.rs and the adapters disagree:\n{}",
+        drift.join("\n")
+    );
+}
+
+struct Ctx<'a> {
+    u: &'a chat_core::ids::UserId,
+    u2: &'a chat_core::ids::UserId,
+    c: &'a chat_core::ids::ConnectionId,
+    r: &'a chat_core::model::Room,
+    owner: &'a chat_core::model::Membership,
+    second: &'a chat_core::model::Membership,
+    d: &'a chat_core::model::MessageDraft,
+}
+
+/// Port call number `step` on `chat`; its name. Results are not compared
+/// (the contract suites do that): only what each side asks IAM.
+async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -> &'static str {
+    let rid = &x.r.room_id;
+    match step {
+        0 => {
+            let _ = chat.profiles.create_if_absent(&profile(x.u, "U")).await;
+            "profiles.create_if_absent"
+        }
+        1 => {
+            let _ = chat.profiles.get(x.u).await;
+            "profiles.get"
+        }
+        2 => {
+            let _ = chat.profiles.get_many(std::slice::from_ref(x.u)).await;
+            "profiles.get_many"
+        }
+        3 => {
+            let patch = ProfilePatch {
+                display_name: None,
+                avatar_url: None,
+            };
+            let _ = chat.profiles.update(x.u, &patch, 2_000).await;
+            "profiles.update"
+        }
+        4 => {
+            let _ = chat.connections.put(&conn_record(x.c, x.u, 5_000)).await;
+            "connections.put"
+        }
+        5 => {
+            let _ = chat.connections.get(x.c).await;
+            "connections.get"
+        }
+        6 => {
+            let _ = chat.connections.touch(x.c, 9_000).await;
+            "connections.touch"
+        }
+        7 => {
+            let _ = chat.connections.for_users(std::slice::from_ref(x.u)).await;
+            "connections.for_users"
+        }
+        8 => {
+            let _ = chat.connections.delete(x.c).await;
+            "connections.delete"
+        }
+        9 => {
+            let _ = chat.rooms.create(x.r, std::slice::from_ref(x.owner)).await;
+            "rooms.create"
+        }
+        10 => {
+            let _ = chat.rooms.get(rid).await;
+            "rooms.get"
+        }
+        11 => {
+            let _ = chat.rooms.get_many(std::slice::from_ref(rid)).await;
+            "rooms.get_many"
+        }
+        12 => {
+            let _ = chat.rooms.membership(rid, x.u).await;
+            "rooms.membership"
+        }
+        13 => {
+            let _ = chat.rooms.members(rid).await;
+            "rooms.members"
+        }
+        14 => {
+            let _ = chat.rooms.rooms_of(x.u).await;
+            "rooms.rooms_of"
+        }
+        15 => {
+            let _ = chat.rooms.add_member(x.second).await;
+            "rooms.add_member"
+        }
+        16 => {
+            let _ = chat
+                .rooms
+                .advance_cursor(rid, x.u, ReceiptStatus::Delivered, 1)
+                .await;
+            "rooms.advance_cursor"
+        }
+        17 => {
+            let _ = chat.rooms.remove_member(rid, x.u2).await;
+            "rooms.remove_member"
+        }
+        18 => {
+            let _ = chat.rooms.list_channels(10).await;
+            "rooms.list_channels"
+        }
+        19 => {
+            if let Ok(r) = chat.messages.reserve(x.d.clone()).await {
+                *last = Some(r.message().clone());
+            }
+            "messages.reserve"
+        }
+        20 => {
+            let _ = chat.messages.last_seq(rid).await;
+            "messages.last_seq"
+        }
+        21 => {
+            let batch: Vec<Message> = last.iter().cloned().collect();
+            let _ = chat.messages.put_batch(&batch).await;
+            "messages.put_batch"
+        }
+        22 => {
+            let q = RangeQuery {
+                after: None,
+                before: None,
+                limit: 10,
+                newest_first: true,
+            };
+            let _ = chat.messages.range(rid, q).await;
+            "messages.range"
+        }
+        23 => {
+            let _ = chat.messages.latest(std::slice::from_ref(rid)).await;
+            "messages.latest"
+        }
+        24 => {
+            // A seq nobody reserved: burned.
+            let _ = chat.messages.settle(rid, 7).await;
+            "messages.settle"
+        }
+        25 => {
+            // The seq a message was reserved at: the slot comes back with
+            // the failed condition.
+            if let Some(m) = last {
+                let _ = chat.messages.settle(rid, m.seq).await;
+            }
+            "messages.settle (reserved)"
+        }
+        26 => {
+            // Too many members for one transaction: chunks guarded by a
+            // ConditionCheck that the room is still absent.
+            let big = room(RoomKind::Channel, x.u, 1_000);
+            let members: Vec<_> = (0..chat_adapters::dynamo::MAX_TRANSACT)
+                .map(|i| member(&big, &user(&format!("m{i}")), Role::Member))
+                .collect();
+            let _ = chat.rooms.create(&big, &members).await;
+            "rooms.create (over one transaction)"
+        }
+        _ => {
+            let job = Job::MarkDelivered {
+                room_id: rid.clone(),
+                seq: 1,
+                user_ids: vec![x.u.clone()],
+                notify: vec![],
+            };
+            let _ = chat.queue.enqueue(&[job]).await;
+            "queue.enqueue"
+        }
+    }
+}
