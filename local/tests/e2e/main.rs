@@ -12,6 +12,7 @@
 mod chat;
 mod connections_api;
 mod crash;
+mod fault_table;
 mod gateway;
 mod lost;
 mod queue;

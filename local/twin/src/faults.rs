@@ -40,6 +40,11 @@ impl FailingPuts {
         self.remaining.store(n, Ordering::SeqCst);
     }
 
+    /// How many staged write failures are still to come.
+    pub fn pending(&self) -> u32 {
+        self.remaining.load(Ordering::SeqCst)
+    }
+
     fn take_failure(&self) -> bool {
         self.remaining
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -189,6 +194,10 @@ struct PushFault {
 pub struct FaultLab {
     pushes: Mutex<Vec<PushFault>>,
     enqueues: AtomicU32,
+    /// Queue records the persistence function is to fail.
+    records: AtomicU32,
+    /// Reservations to fail between counting their seq and claiming it.
+    claims: AtomicU32,
     ops: Mutex<HashMap<StoreOp, u32>>,
     index: Mutex<IndexLag>,
 }
@@ -372,15 +381,72 @@ impl FaultLab {
         lock(&self.ops).insert(op, n);
     }
 
+    /// The persistence function fails the next `n` queue records it is
+    /// handed: it reports them in `batchItemFailures` without acting on
+    /// them, as when DynamoDB is down for it. The event source then does
+    /// what it does with any failed record (visibility timeout, redelivery,
+    /// the dead-letter queue past `maxReceiveCount`).
+    pub fn fail_records(&self, n: u32) {
+        self.records.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` reservations count a seq and then fail before claiming
+    /// it (a Lambda that died, or a claim transaction DynamoDB refused):
+    /// each leaves a burned seq, and the send fails.
+    pub fn fail_claims(&self, n: u32) {
+        self.claims.store(n, Ordering::SeqCst);
+    }
+
+    /// How many staged claim failures are still to come.
+    pub fn claims_pending(&self) -> u32 {
+        self.claims.load(Ordering::SeqCst)
+    }
+
+    /// Takes up to `k` of the staged record failures; answers how many.
+    pub fn take_record_failures(&self, k: usize) -> usize {
+        let k = u32::try_from(k).unwrap_or(u32::MAX);
+        let mut taken = 0;
+        let _ = self
+            .records
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                taken = n.min(k);
+                Some(n - taken)
+            });
+        taken as usize
+    }
+
     /// How many staged push failures are still to come.
     pub fn pushes_pending(&self) -> u32 {
         lock(&self.pushes).iter().map(|f| f.remaining).sum()
+    }
+
+    /// How many staged record failures are still to come.
+    pub fn records_pending(&self) -> u32 {
+        self.records.load(Ordering::SeqCst)
+    }
+
+    /// How many staged queue refusals are still to come.
+    pub fn enqueues_pending(&self) -> u32 {
+        self.enqueues.load(Ordering::SeqCst)
+    }
+
+    /// The store operations with failures still to come, and how many.
+    pub fn store_pending(&self) -> Vec<(StoreOp, u32)> {
+        let mut left: Vec<(StoreOp, u32)> = lock(&self.ops)
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(op, n)| (*op, *n))
+            .collect();
+        left.sort_by_key(|(op, _)| op.name());
+        left
     }
 
     /// Clears every staged fault of the lab.
     pub fn clear(&self) {
         lock(&self.pushes).clear();
         self.enqueues.store(0, Ordering::SeqCst);
+        self.records.store(0, Ordering::SeqCst);
+        self.claims.store(0, Ordering::SeqCst);
         lock(&self.ops).clear();
         self.lag_index(Duration::ZERO);
     }
@@ -515,10 +581,43 @@ struct FaultyMessages {
     lab: Arc<FaultLab>,
 }
 
+impl FaultyMessages {
+    /// A reservation that counted the room's next seq and failed before
+    /// claiming it, through the port: the next seq is settled first, which
+    /// burns it (the race [`MessageStore::settle`] documents, won by the
+    /// settle), so the next reservation counts past it as it would past a
+    /// seq left unclaimed. What the room's members see is the same: a seq
+    /// that holds no message, which `sync` lists in `burned`.
+    async fn fail_claim(&self, room: &RoomId) -> StoreError {
+        let burned = match self.inner.last_seq(room).await {
+            Ok(last) => self
+                .inner
+                .settle(room, last + 1)
+                .await
+                .map(|f| (last + 1, f == SeqFate::Burned)),
+            Err(e) => Err(e),
+        };
+        match burned {
+            Ok((seq, true)) => StoreError::unavailable(format!(
+                "injected failure: the reservation counted seq {seq} and failed before its claim"
+            )),
+            // A concurrent reservation claimed that seq first: this one
+            // fails all the same.
+            Ok((seq, false)) => StoreError::unavailable(format!(
+                "injected failure: the reservation failed (seq {seq} was claimed by another)"
+            )),
+            Err(e) => e,
+        }
+    }
+}
+
 #[async_trait]
 impl MessageStore for FaultyMessages {
     async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
         self.lab.store_fault(StoreOp::MessagesReserve)?;
+        if take_one(&self.lab.claims) {
+            return Err(self.fail_claim(&draft.room_id).await);
+        }
         self.inner.reserve(draft).await
     }
     async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
