@@ -219,18 +219,38 @@ async fn nothing_lost_under(case: &str, on_send: Value, on_sync: Value) {
         want,
         "{case}: carol, offline throughout"
     );
-    assert_eq!(
-        still_staged(&e).await,
-        json!({}),
-        "{case}: every staged fault happened"
-    );
     e.persisted().await;
     assert_eq!(
         history_ids(&e, "alice", &room).await,
         want,
         "{case}: and history still does"
     );
+    assert_eq!(
+        still_staged(&e).await,
+        json!({}),
+        "{case}: every staged fault happened"
+    );
     assert_eq!(e.p.queue.depth().await.dead_letter, 0, "{case}");
+    // The cursors the worker writes: sending reads up to one's own message,
+    // and carol's sync delivered her everything.
+    let (_, detail) = e
+        .rest("alice")
+        .get(&format!("/rooms/{room}"))
+        .await
+        .unwrap();
+    let cursor = |user: &str, which: &str| {
+        detail["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["userId"] == user)
+            .map(|m| m[which].clone())
+    };
+    assert_eq!(
+        (cursor("alice", "readSeq"), cursor("carol", "deliveredSeq")),
+        (Some(json!(last)), Some(json!(last))),
+        "{case}: {detail}"
+    );
 }
 
 /// One test per row: its name, the faults staged before the sends, and
@@ -267,8 +287,10 @@ fault_table! {
         json!({"failRecords": 4}), json!({});
     the_message_writes_fail:
         json!({"failNextPuts": 3}), json!({});
+    // The sender's read cursors, then carol's delivered cursor after her sync.
     the_cursor_advances_fail:
-        json!({"failStore": {"op": "rooms.advanceCursor", "n": 3}}), json!({});
+        json!({"failStore": {"op": "rooms.advanceCursor", "n": 3}}),
+        json!({"failStore": {"op": "rooms.advanceCursor", "n": 1}});
     // The sync path.
     the_sync_reads_of_the_last_seq_fail:
         json!({}), json!({"failStore": {"op": "messages.lastSeq", "n": 2}});
