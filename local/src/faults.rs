@@ -61,6 +61,9 @@ struct PushStage {
 struct StoreStage {
     op: String,
     n: u32,
+    /// Calls to let through before the `n` that fail.
+    #[serde(default)]
+    after: u32,
 }
 
 impl Faults {
@@ -179,8 +182,11 @@ impl Faults {
                 let names: Vec<&str> = StoreOp::ALL.iter().map(|(_, n)| *n).collect();
                 StageError::BadRequest(format!("failStore.op must be one of {}", names.join(", ")))
             })?;
-            self.lab.fail_store(op, s.n);
-            staged.insert("failStore".into(), json!({"op": op.name(), "n": s.n}));
+            self.lab.fail_store_after(op, s.after, s.n);
+            staged.insert(
+                "failStore".into(),
+                json!({"op": op.name(), "n": s.n, "after": s.after}),
+            );
         }
         if let Some(ms) = stage.index_lag_ms {
             self.lab.lag_index(std::time::Duration::from_millis(ms));

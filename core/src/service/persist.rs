@@ -4,7 +4,7 @@
 //! (SQS partial batch response), and a record that can never succeed ends in
 //! the dead-letter queue instead of blocking the others.
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 use tracing::{error, info_span, warn, Instrument};
 
 use super::Chat;
@@ -134,34 +134,59 @@ impl Chat {
         // One cursor per member (999 for a message delivered to a full
         // room): written concurrently. Each only ever rises, so a record
         // retried after a partial failure repeats them without effect, and
-        // only the cursors that moved send a receipt.
+        // only the cursors that moved send a receipt. Every write runs to
+        // its end even when another fails, and the cursors it moved are told
+        // before the record fails: the retry finds them moved already, so
+        // their receipts would otherwise never be sent.
         let rooms = &self.rooms;
         let room = &room_id;
-        let moved: Vec<(UserId, bool)> = stream::iter(user_ids)
+        let written: Vec<(UserId, Result<bool, StoreError>)> = stream::iter(user_ids)
             .map(|user| async move {
                 let moved = rooms
                     .advance_cursor(room, &user, ReceiptStatus::Delivered, seq)
-                    .await?;
-                Ok::<_, StoreError>((user, moved))
+                    .await;
+                (user, moved)
             })
             .buffer_unordered(CURSOR_CONCURRENCY)
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
         let mut receipts = Vec::new();
-        for (user, _) in moved.into_iter().filter(|(_, m)| *m) {
-            receipts.push(ServerFrame::Receipt {
-                room_id: room_id.clone(),
-                user_id: user,
-                status: ReceiptStatus::Delivered,
-                seq,
-            });
+        let mut failed = None;
+        for (user, moved) in written {
+            match moved {
+                Ok(true) => receipts.push(ServerFrame::Receipt {
+                    room_id: room_id.clone(),
+                    user_id: user,
+                    status: ReceiptStatus::Delivered,
+                    seq,
+                }),
+                Ok(false) => {}
+                Err(e) => failed = Some(e),
+            }
         }
+        self.tell_receipts(receipts, &notify).await;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Pushes delivered receipts to every connection of `notify`.
+    async fn tell_receipts(&self, receipts: Vec<ServerFrame>, notify: &[UserId]) {
         if receipts.is_empty() || notify.is_empty() {
-            return Ok(());
+            return;
         }
         // Receipts are a courtesy: a push that fails is not a reason to retry
-        // the cursor write, which already happened.
-        let conns = &self.connections.for_users(&notify).await?;
+        // the cursor write, which already happened (the cursor is what
+        // `GET /rooms/{id}` shows).
+        let conns = match self.connections.for_users(notify).await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %crate::error::chain(&e), "could not look up whom to tell of delivered receipts");
+                return;
+            }
+        };
+        let conns = &conns;
         stream::iter(receipts)
             .for_each_concurrent(RECEIPT_CONCURRENCY, |frame| async move {
                 let bytes = frame.encode();
@@ -169,6 +194,5 @@ impl Chat {
                 self.settle(round, bytes.as_bytes()).await;
             })
             .await;
-        Ok(())
     }
 }

@@ -486,3 +486,60 @@ async fn a_sync_of_thirty_rooms_answers_every_room_in_request_order() {
         assert_eq!(answer["burned"], json!([]));
     }
 }
+
+#[tokio::test]
+async fn a_receipt_job_for_a_big_room_that_partly_fails_moves_each_cursor_and_tells_each_receipt_once(
+) {
+    if in_process_only("a_receipt_job_for_a_big_room…", FAULTS) {
+        return;
+    }
+    let e = spawn().await;
+    let members: Vec<String> = (0..40).map(|i| format!("member{i}")).collect();
+    let names: Vec<&str> = members.iter().map(String::as_str).collect();
+    let room = e.room("alice", "group", &names).await;
+    let mut alice = e.connect("alice").await;
+    let mut online = Vec::new();
+    for m in &members {
+        online.push(e.connect(m).await);
+    }
+    // Two cursor writes in the middle of the receipt record fail (the
+    // first write is the sender's read cursor): the record is retried
+    // after the visibility timeout; its writes run concurrently each time.
+    e.stage_faults(json!({"failStore": {"op": "rooms.advanceCursor", "n": 2, "after": 21}}))
+        .await;
+    alice.send(&room, "to everyone").await.unwrap();
+    e.persisted().await;
+    assert_eq!(still_staged(&e).await, json!({}));
+    // The next message's receipts come after every one of the first's.
+    alice.send(&room, "again").await.unwrap();
+    let mut told = std::collections::BTreeMap::<String, u32>::new();
+    let mut second = 0;
+    while second < members.len() {
+        let r = alice.next_of("receipt").await.unwrap();
+        assert_eq!(r["status"], "delivered", "{r}");
+        match r["seq"].as_u64() {
+            Some(1) => {
+                *told
+                    .entry(r["userId"].as_str().unwrap().to_owned())
+                    .or_default() += 1
+            }
+            _ => second += 1,
+        }
+    }
+    let want: std::collections::BTreeMap<String, u32> =
+        members.iter().map(|m| (m.clone(), 1)).collect();
+    assert_eq!(
+        told, want,
+        "each member's delivered receipt for seq 1, once"
+    );
+    let (_, detail) = e
+        .rest("alice")
+        .get(&format!("/rooms/{room}"))
+        .await
+        .unwrap();
+    for m in detail["members"].as_array().unwrap() {
+        if m["userId"] != "alice" {
+            assert_eq!(m["deliveredSeq"], 2, "{m}");
+        }
+    }
+}

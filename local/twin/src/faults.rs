@@ -198,7 +198,8 @@ pub struct FaultLab {
     records: AtomicU32,
     /// Reservations to fail between counting their seq and claiming it.
     claims: AtomicU32,
-    ops: Mutex<HashMap<StoreOp, u32>>,
+    /// Per operation: calls to let through first, then calls to fail.
+    ops: Mutex<HashMap<StoreOp, (u32, u32)>>,
     index: Mutex<IndexLag>,
 }
 
@@ -378,7 +379,13 @@ impl FaultLab {
 
     /// The next `n` calls to `op` fail as if the database were down.
     pub fn fail_store(&self, op: StoreOp, n: u32) {
-        lock(&self.ops).insert(op, n);
+        self.fail_store_after(op, 0, n);
+    }
+
+    /// The `n` calls to `op` that follow the next `after` fail as if the
+    /// database were down (a failure in the middle of a batch of calls).
+    pub fn fail_store_after(&self, op: StoreOp, after: u32, n: u32) {
+        lock(&self.ops).insert(op, (after, n));
     }
 
     /// The persistence function fails the next `n` queue records it is
@@ -434,8 +441,8 @@ impl FaultLab {
     pub fn store_pending(&self) -> Vec<(StoreOp, u32)> {
         let mut left: Vec<(StoreOp, u32)> = lock(&self.ops)
             .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(op, n)| (*op, *n))
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(op, (_, n))| (*op, *n))
             .collect();
         left.sort_by_key(|(op, _)| op.name());
         left
@@ -465,7 +472,11 @@ impl FaultLab {
     fn store_fault(&self, op: StoreOp) -> Result<(), StoreError> {
         let mut g = lock(&self.ops);
         match g.get_mut(&op) {
-            Some(n) if *n > 0 => {
+            Some((after, _)) if *after > 0 => {
+                *after -= 1;
+                Ok(())
+            }
+            Some((_, n)) if *n > 0 => {
                 *n -= 1;
                 Err(StoreError::unavailable(format!(
                     "injected failure: {} unavailable",
