@@ -90,6 +90,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
                 url: Secret::new(nodes[0].url("redis")),
                 timeout_ms: 200,
                 mode,
+                index_hold_ms: chat_core::deploy::settings().redis_index_hold_ms.default,
             }),
         };
         redis = nodes;
