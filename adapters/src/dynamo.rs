@@ -38,7 +38,7 @@
 //! | `RoomStore::rooms_of` (user → rooms) | Query GSI1 `GSI1PK=USER#{u}`, `begins_with(GSI1SK, "ROOM#")` |
 //! | `RoomStore::advance_cursor` | UpdateItem `SET x = :s` with condition `x < :s` |
 //! | `RoomStore::list_channels` | Query GSI1 `GSI1PK=CHANNELS`, newest first, `Limit` |
-//! | `MessageStore::reserve` | GetItem `CMID#…`, UpdateItem `ADD seq` on `SEQ`, TransactWriteItems: `CMID#…` + `SEQS#…` slot, both conditional |
+//! | `MessageStore::reserve` | GetItem `CMID#…` and UpdateItem `ADD seq` on `SEQ` at once, then TransactWriteItems: `CMID#…` + `SEQS#…` slot, both conditional |
 //! | `MessageStore::settle` | conditional PutItem of a `burned` slot (`ALL_OLD` on failure) |
 //! | `MessageStore::last_seq` | GetItem `SEQ` |
 //! | `MessageStore::put_batch` | BatchWriteItem (25 per call, `UnprocessedItems` retried with backoff) |
@@ -51,19 +51,24 @@
 //! for the index's propagation delay (typically well under a second). The
 //! domain tolerates it: a message missed that way is recovered by `sync`.
 //!
-//! # `reserve`: read, count, claim
+//! # `reserve`: read and count at once, then claim
 //!
-//! 1. GetItem the `CMID#` item (consistent): found → `Duplicate` with the
-//!    message it holds. This is what keeps a resend from burning a `seq`.
-//! 2. UpdateItem `ADD seq :1` on `SEQ` (`UPDATED_NEW`): atomic, so concurrent
-//!    senders in a busy room never conflict and never share a value; it is
-//!    never decremented, so a `seq` is never reused (and the counter lives in
-//!    DynamoDB, so flushing Redis cannot reset it).
-//! 3. TransactWriteItems: the `CMID#` item and the seq's slot
+//! 1. At once (one round trip): GetItem the `CMID#` item (consistent), and
+//!    UpdateItem `ADD seq :1` on `SEQ` (`UPDATED_NEW`). The counter is atomic,
+//!    so concurrent senders in a busy room never conflict and never share a
+//!    value; it is never decremented, so a `seq` is never reused (and the
+//!    counter lives in DynamoDB, so flushing Redis cannot reset it). If the
+//!    `CMID#` item exists, this is a resend: `Duplicate` with the message it
+//!    holds, and the seq just counted is left unused (a gap that `settle`
+//!    later reports as burned). Reading before counting would spare that
+//!    gap at the price of one more round trip on every new message, before
+//!    the first push; resends are rare, and a gap costs the members one
+//!    `sync` that answers it.
+//! 2. TransactWriteItems: the `CMID#` item and the seq's slot
 //!    (`SEQS#{room}`/`{seq}`), both holding the whole message, each with
 //!    condition `attribute_not_exists(PK)`. Success → `New`. A cancelled
 //!    transaction means either a concurrent reservation of the same key won
-//!    between steps 1 and 3 (a consistent GetItem of `CMID#` finds its
+//!    between steps 1 and 2 (a consistent GetItem of `CMID#` finds its
 //!    message: `Duplicate`, and our `seq` is left unused), or `settle` burned
 //!    our seq in that instant (no `CMID#`: count again, at most 3 times).
 //!

@@ -423,7 +423,9 @@ pub struct Population {
     /// Every member's socket, to be drained now and then.
     pub inboxes: Vec<UnboundedReceiver<String>>,
     /// (room, connection) of every member, room by room.
-    pub senders: Vec<(RoomId, ConnectionId)>,
+    /// (room, connection, user): the user is what the `$connect` authorizer
+    /// verified, which API Gateway hands every message event.
+    pub senders: Vec<(RoomId, ConnectionId, UserId)>,
     /// Connections registered: online members plus idle ones.
     pub connections: usize,
 }
@@ -480,7 +482,7 @@ pub async fn populate(
                 })
                 .await
                 .expect("memory store");
-            senders.push((room.room_id.clone(), conn));
+            senders.push((room.room_id.clone(), conn, m.user_id.clone()));
         }
     }
     // Idle connections: registered (as `$connect` leaves them), never pushed to.
@@ -520,11 +522,11 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
     let mut refused = 0usize;
     for m in 0..cfg.messages {
         // Round-robin over rooms, then over each room's members.
-        let (room_id, conn) = &senders[(m % rooms) * k + (m / rooms) % k];
+        let (room_id, conn, user) = &senders[(m % rooms) * k + (m / rooms) % k];
         let frame = format!(
             r#"{{"action":"sendMessage","roomId":"{room_id}","clientMsgId":"cost-{m}","body":"{body}"}}"#
         );
-        if counted.handle_text(conn, &frame).await.is_err() {
+        if counted.handle_text(conn, Some(user), &frame).await.is_err() {
             refused += 1;
         }
         if m % 256 == 0 {

@@ -35,3 +35,4 @@ pub mod load;
 pub mod metering;
 pub mod report;
 pub mod stats;
+pub mod sweep;

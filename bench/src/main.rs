@@ -7,153 +7,303 @@ use std::time::Duration;
 use chat_bench::baseline::Baseline;
 use chat_bench::load::{self, LoadConfig, Target, Tokens};
 use chat_bench::report::{compare, LoadReport};
+use chat_bench::sweep::{self, Sweep, SweepConfig};
 use chat_bench::{coldstart, cost, latency};
+use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-const USAGE: &str = "\
-usage:
-  chat-bench [load] [--local | --url ws[s]://HOST/STAGE --rest http[s]://HOST]
-             [--tokens FILE | --secret SECRET] [--connections N] [--room-size K]
-             [--rate MSGS_PER_SEC] [--warmup SECS] [--duration SECS] [--body-bytes B]
-             [--baseline] [--json]
-  chat-bench cost [--room-sizes 2,10,50] [--idle 1000,10000] [--messages M] [--rooms R]
-             [--batch-size 25] [--message-ms MS] [--persist-ms MS] [--memory-mb 256]
-             [--ping-secs 540] [--authorizer-ms 10] [latency flags] [--json]
-  chat-bench coldstart [--bin-dir target/lambda-release] [--runs 5] [--json]
-  chat-bench latency [--smoke] [--latency-file FILE] [--latency NAME=P50:P99 ...]
-             [--redis] [--seed N] [--memory-mb 256] [--ping-secs 540] [--json]
+/// Benchmarks of the chat platform: load against a running platform (or
+/// one started in this process), modeled latency and cost as deployed on
+/// AWS, and Lambda cold starts. Without a command, runs `load`.
+#[derive(Parser, Debug)]
+#[command(name = "chat-bench", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    load: LoadArgs,
+}
 
-load defaults: --local, 1000 connections, rooms of 10, 2500 msg/s, 2 s warm-up,
-10 s measured, 64-byte bodies. --baseline also loads a bare WebSocket broadcast
-server the same way and prints the ratio. Exit code 2 when a message was lost,
-duplicated, refused or left unacked.
-latency: predicted send→ack and send→deliver as deployed (rooms of 10, channels
-of 1,000 and 10,000), from a per-AWS-call latency table (--latency-file: JSON
-{\"dynamodb.GetItem\": {\"p50Ms\": 4, \"p99Ms\": 12}, …}); --smoke sends a few
-messages per shape.";
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Connections in rooms sending at a fixed rate; checks that every acked
+    /// message reaches every other member exactly once. Exit code 2 when a
+    /// message was lost, duplicated, refused or left unacked.
+    Load(LoadArgs),
+    /// Dollars per million messages and per 1,000 idle clients a month, from
+    /// the AWS calls counted while the functions run.
+    Cost(CostArgs),
+    /// Cold start of each function binary against a local Runtime API.
+    Coldstart(ColdstartArgs),
+    /// Predicted send→ack and send→deliver as deployed (rooms of 10,
+    /// channels of 1,000 and 10,000), from a per-AWS-call latency table.
+    Latency(LatencyArgs),
+    /// Prints a completion script for a shell, e.g.
+    /// `chat-bench completions bash > /etc/bash_completion.d/chat-bench`.
+    Completions { shell: clap_complete::Shell },
+}
 
-struct Args(Vec<String>);
+#[derive(Args, Debug)]
+struct LoadArgs {
+    /// Load the platform started in this process (the default).
+    #[arg(long, conflicts_with = "url")]
+    local: bool,
+    /// Load a running platform instead: its WebSocket URL, ws[s]://HOST/STAGE.
+    #[arg(long, requires = "rest")]
+    url: Option<String>,
+    /// The REST base URL of the platform given with --url.
+    #[arg(long)]
+    rest: Option<String>,
+    /// A file of tokens, one connection a line: `USER TOKEN` or `TOKEN`.
+    #[arg(long, conflicts_with = "secret")]
+    tokens: Option<PathBuf>,
+    /// Mint HS256 tokens with this secret (default: the local platform's).
+    #[arg(long)]
+    secret: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Members per room.
+    #[arg(long, default_value_t = 10)]
+    room_size: usize,
+    /// Messages per second, all connections together.
+    #[arg(long, default_value_t = 2500.0)]
+    rate: f64,
+    /// Seconds of load before the measured window.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 64)]
+    body_bytes: usize,
+    /// Also load a bare WebSocket broadcast server the same way, and compare.
+    #[arg(long)]
+    baseline: bool,
+    /// Find the highest rate each target sustains (the knee) instead of one
+    /// run at --rate: each step runs --warmup and --duration at a higher rate.
+    #[arg(long)]
+    sweep: bool,
+    /// The sweep's first rate.
+    #[arg(long, default_value_t = SweepConfig::default().from)]
+    sweep_from: f64,
+    /// Each sweep step multiplies the rate by this.
+    #[arg(long, default_value_t = SweepConfig::default().factor)]
+    sweep_factor: f64,
+    /// The sweep goes no higher.
+    #[arg(long, default_value_t = SweepConfig::default().max)]
+    sweep_max: f64,
+    /// A sweep step holds only with p99 send→deliver within this.
+    #[arg(long, default_value_t = SweepConfig::default().p99_target_ms)]
+    p99_target_ms: f64,
+    #[arg(long)]
+    json: bool,
+}
 
-impl Args {
-    fn flag(&mut self, name: &str) -> bool {
-        match self.0.iter().position(|a| a == name) {
-            Some(i) => {
-                self.0.remove(i);
-                true
-            }
-            None => false,
-        }
-    }
+#[derive(Args, Debug)]
+struct CostArgs {
+    /// Room sizes to price.
+    #[arg(long, value_delimiter = ',', default_values_t = [2, 10, 50])]
+    room_sizes: Vec<usize>,
+    /// Idle connections registered alongside.
+    #[arg(long, value_delimiter = ',', default_values_t = [1000, 10_000])]
+    idle: Vec<usize>,
+    #[arg(long, default_value_t = 2000)]
+    messages: usize,
+    #[arg(long, default_value_t = 20)]
+    rooms: usize,
+    #[arg(long, default_value_t = 64)]
+    body_bytes: usize,
+    /// Billed ms of a message λ invocation (default: measured under the
+    /// modeled latency).
+    #[arg(long)]
+    message_ms: Option<f64>,
+    /// Billed ms of a persist λ invocation (default: measured).
+    #[arg(long)]
+    persist_ms: Option<f64>,
+    /// Billed ms of an authorizer invocation.
+    #[arg(long, default_value_t = 10.0)]
+    authorizer_ms: f64,
+    #[command(flatten)]
+    latency: LatencyFlags,
+    #[arg(long)]
+    json: bool,
+}
 
-    fn value(&mut self, name: &str) -> Result<Option<String>, String> {
-        match self.0.iter().position(|a| a == name) {
-            Some(i) if i + 1 < self.0.len() => {
-                let v = self.0.remove(i + 1);
-                self.0.remove(i);
-                Ok(Some(v))
-            }
-            Some(_) => Err(format!("{name} needs a value")),
-            None => Ok(None),
-        }
-    }
+#[derive(Args, Debug)]
+struct ColdstartArgs {
+    /// Where the release-built function binaries are.
+    #[arg(long, default_value_t = format!("target/{}", coldstart::PROFILE))]
+    bin_dir: String,
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    #[arg(long)]
+    json: bool,
+}
 
-    fn parse<T: std::str::FromStr>(&mut self, name: &str, default: T) -> Result<T, String> {
-        match self.value(name)? {
-            Some(v) => v.parse().map_err(|_| format!("{name}: cannot parse {v:?}")),
-            None => Ok(default),
-        }
-    }
+#[derive(Args, Debug)]
+struct LatencyArgs {
+    /// A few messages per shape (what CI runs).
+    #[arg(long)]
+    smoke: bool,
+    #[command(flatten)]
+    latency: LatencyFlags,
+    #[arg(long)]
+    json: bool,
+}
 
-    fn list(&mut self, name: &str, default: &[usize]) -> Result<Vec<usize>, String> {
-        match self.value(name)? {
-            Some(v) => v
-                .split(',')
-                .map(|x| {
-                    x.trim()
-                        .parse()
-                        .map_err(|_| format!("{name}: cannot parse {x:?}"))
-                })
-                .collect(),
-            None => Ok(default.to_vec()),
-        }
-    }
-
-    fn finish(self) -> Result<(), String> {
-        match self.0.first() {
-            Some(a) => Err(format!("unknown argument {a:?}")),
-            None => Ok(()),
-        }
-    }
+/// The latency model shared by `latency` and `cost`.
+#[derive(Args, Debug)]
+struct LatencyFlags {
+    /// A JSON latency table: {"dynamodb.GetItem": {"p50Ms": 4, "p99Ms": 12}, …}.
+    #[arg(long)]
+    latency_file: Option<PathBuf>,
+    /// One AWS call's latency, NAME=P50:P99 (ms); repeatable; applied after
+    /// --latency-file.
+    #[arg(long = "latency", value_name = "NAME=P50:P99")]
+    latencies: Vec<String>,
+    #[arg(long, default_value_t = latency::LatencyConfig::default().seed)]
+    seed: u64,
+    /// The rate limiter in Redis (one more round trip) instead of in-process.
+    #[arg(long)]
+    redis: bool,
+    #[arg(long, default_value_t = latency::LatencyConfig::default().memory_mb)]
+    memory_mb: f64,
+    /// Persist λ batch size.
+    #[arg(long, default_value_t = latency::LatencyConfig::default().batch_size)]
+    batch_size: usize,
+    /// Seconds between an idle client's pings.
+    #[arg(long, default_value_t = latency::LatencyConfig::default().ping_secs)]
+    ping_secs: u64,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut raw: Vec<String> = std::env::args().skip(1).collect();
-    if raw.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let mode = match raw.first().map(String::as_str) {
-        Some("load") | Some("cost") | Some("coldstart") | Some("latency") => raw.remove(0),
-        _ => "load".to_owned(),
-    };
-    let args = Args(raw);
-    let result = match mode.as_str() {
-        "cost" => run_cost(args).await,
-        "coldstart" => run_coldstart(args).await,
-        "latency" => run_latency(args),
-        _ => run_load(args).await,
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Cost(a)) => run_cost(a).await,
+        Some(Command::Coldstart(a)) => run_coldstart(a).await,
+        Some(Command::Latency(a)) => run_latency(a),
+        Some(Command::Load(a)) => run_load(a).await,
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            use std::io::Write;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "chat-bench", &mut script);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| format!("could not write the completion script: {e}"))
+        }
+        None => run_load(cli.load).await,
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("chat-bench: {e}\n\n{USAGE}");
+            eprintln!("chat-bench: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run_load(mut args: Args) -> Result<ExitCode, String> {
-    let json_out = args.flag("--json");
-    let with_baseline = args.flag("--baseline");
-    let _ = args.flag("--local");
-    let url = args.value("--url")?;
-    let rest = args.value("--rest")?;
-    let tokens_file = args.value("--tokens")?;
-    let secret = args.value("--secret")?;
-    let cfg = LoadConfig {
-        connections: args.parse("--connections", 1000)?,
-        room_size: args.parse("--room-size", 10)?,
-        rate: args.parse("--rate", 2500.0)?,
-        warmup: Duration::from_secs_f64(args.parse("--warmup", 2.0)?),
-        duration: Duration::from_secs_f64(args.parse("--duration", 10.0)?),
-        body_bytes: args.parse("--body-bytes", 64)?,
-        progress: !json_out,
+fn load_config(args: &LoadArgs, rate: f64) -> LoadConfig {
+    LoadConfig {
+        connections: args.connections,
+        room_size: args.room_size,
+        rate,
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+        body_bytes: args.body_bytes,
+        progress: !args.json && !args.sweep,
         ..LoadConfig::default()
+    }
+}
+
+/// Runs one load per rate the caller asks for against `target` (one run, or
+/// each step of a sweep).
+async fn load_at(target: &Target, args: &LoadArgs, rate: f64) -> Result<LoadReport, String> {
+    if args.sweep && !args.json {
+        eprintln!("{} at {rate:.0} msg/s…", target_label(target));
+    }
+    load::run(target, &load_config(args, rate))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn target_label(target: &Target) -> &'static str {
+    match target {
+        Target::Platform { .. } => "platform",
+        Target::Baseline { .. } => "baseline",
+    }
+}
+
+/// What a load command measured of one target.
+enum Measured {
+    Once(Box<LoadReport>),
+    Swept(Sweep),
+}
+
+impl Measured {
+    fn clean(&self) -> bool {
+        match self {
+            Measured::Once(r) => r.is_clean(),
+            // A sweep goes past what holds on purpose; it fails only when
+            // nothing held at all.
+            Measured::Swept(s) => s.knee.is_some(),
+        }
+    }
+}
+
+async fn measure(target: &Target, args: &LoadArgs) -> Result<Measured, String> {
+    if !args.sweep {
+        return Ok(Measured::Once(Box::new(
+            load_at(target, args, args.rate).await?,
+        )));
+    }
+    let cfg = SweepConfig {
+        from: args.sweep_from,
+        factor: args.sweep_factor,
+        max: args.sweep_max,
+        p99_target_ms: args.p99_target_ms,
     };
-    args.finish()?;
-    let tokens = match (&tokens_file, secret) {
+    let label = target_label(target);
+    let s = sweep::run(label, cfg, |rate| load_at(target, args, rate)).await?;
+    Ok(Measured::Swept(s))
+}
+
+async fn run_load(args: LoadArgs) -> Result<ExitCode, String> {
+    if args.sweep {
+        SweepConfig {
+            from: args.sweep_from,
+            factor: args.sweep_factor,
+            max: args.sweep_max,
+            p99_target_ms: args.p99_target_ms,
+        }
+        .check()?;
+    }
+    let tokens = match (&args.tokens, &args.secret) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             Tokens::List(load::parse_tokens(&text).map_err(|e| e.to_string())?)
         }
-        (None, Some(secret)) => Tokens::Mint { secret },
+        (None, Some(secret)) => Tokens::Mint {
+            secret: secret.clone(),
+        },
         (None, None) => Tokens::Mint {
             secret: chat_local::DEFAULT_SECRET.to_owned(),
         },
     };
 
-    let platform = match url {
-        Some(ws_url) => {
-            let rest_url = rest.ok_or("--url needs --rest (the REST base URL)")?;
+    let platform = match (&args.url, &args.rest) {
+        (Some(ws_url), Some(rest_url)) => {
             let target = Target::Platform {
-                ws_url,
-                rest_url,
+                ws_url: ws_url.clone(),
+                rest_url: rest_url.clone(),
                 tokens,
             };
-            load::run(&target, &cfg).await.map_err(|e| e.to_string())?
+            measure(&target, &args).await?
         }
-        None => {
+        _ => {
             let running = chat_local::start(chat_local::Options {
                 port: 0,
                 ..chat_local::Options::default()
@@ -165,38 +315,66 @@ async fn run_load(mut args: Args) -> Result<ExitCode, String> {
                 rest_url: running.http_url(),
                 tokens,
             };
-            let r = load::run(&target, &cfg).await;
+            let r = measure(&target, &args).await;
             running.stop().await;
-            r.map_err(|e| e.to_string())?
+            r?
         }
     };
-    let baseline: Option<LoadReport> = if with_baseline {
+    let baseline = if args.baseline {
         let server = Baseline::start()
             .await
             .map_err(|e| format!("could not start the baseline server: {e}"))?;
         let target = Target::Baseline {
             ws_url: server.ws_url(),
         };
-        let r = load::run(&target, &cfg).await.map_err(|e| e.to_string())?;
+        let r = measure(&target, &args).await;
         server.stop();
-        Some(r)
+        Some(r?)
     } else {
         None
     };
-    let comparison = baseline.as_ref().map(|b| compare(&platform, b));
-    if json_out {
-        let v = json!({ "platform": platform, "baseline": baseline, "comparison": comparison });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-    } else {
-        print!("{}", platform.table());
-        if let Some(b) = &baseline {
-            print!("{}", b.table());
+    let clean = platform.clean() && baseline.as_ref().is_none_or(Measured::clean);
+    match (&platform, &baseline) {
+        (Measured::Swept(p), b) => {
+            let b = match b {
+                Some(Measured::Swept(b)) => Some(b),
+                _ => None,
+            };
+            let ratio = b.and_then(|b| sweep::knee_ratio(p, b));
+            if args.json {
+                let v = json!({ "platform": p, "baseline": b, "kneeRatio": ratio });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                print!("{}", p.table());
+                if let Some(b) = b {
+                    print!("{}", b.table());
+                }
+                if let Some(r) = ratio {
+                    println!("platform knee ÷ bare broadcast server knee: ×{r:.2}");
+                }
+            }
         }
-        if let Some(c) = &comparison {
-            print!("{}", c.table());
+        (Measured::Once(p), b) => {
+            let b = match b {
+                Some(Measured::Once(b)) => Some(b.as_ref()),
+                _ => None,
+            };
+            let p = p.as_ref();
+            let comparison = b.map(|b| compare(p, b));
+            if args.json {
+                let v = json!({ "platform": p, "baseline": b, "comparison": comparison });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                print!("{}", p.table());
+                if let Some(b) = b {
+                    print!("{}", b.table());
+                }
+                if let Some(c) = &comparison {
+                    print!("{}", c.table());
+                }
+            }
         }
     }
-    let clean = platform.is_clean() && baseline.as_ref().is_none_or(LoadReport::is_clean);
     Ok(if clean {
         ExitCode::SUCCESS
     } else {
@@ -204,29 +382,19 @@ async fn run_load(mut args: Args) -> Result<ExitCode, String> {
     })
 }
 
-async fn run_cost(mut args: Args) -> Result<ExitCode, String> {
-    let json_out = args.flag("--json");
-    let sizes = args.list("--room-sizes", &[2, 10, 50])?;
-    let idles = args.list("--idle", &[1000, 10_000])?;
-    let number = |v: Option<String>, name: &str| -> Result<Option<f64>, String> {
-        v.map(|x| x.parse().map_err(|_| format!("{name}: cannot parse {x:?}")))
-            .transpose()
-    };
-    let message_ms = number(args.value("--message-ms")?, "--message-ms")?;
-    let persist_ms = number(args.value("--persist-ms")?, "--persist-ms")?;
-    let lat = latency_config(&mut args)?;
+async fn run_cost(args: CostArgs) -> Result<ExitCode, String> {
+    let lat = latency_config(&args.latency)?;
     let base = cost::CostConfig {
-        messages: args.parse("--messages", 2000)?,
-        rooms: args.parse("--rooms", 20)?,
+        messages: args.messages,
+        rooms: args.rooms,
         batch_size: lat.batch_size,
         memory_mb: lat.memory_mb,
-        body_bytes: args.parse("--body-bytes", 64)?,
-        authorizer_ms: args.parse("--authorizer-ms", 10.0)?,
+        body_bytes: args.body_bytes,
+        authorizer_ms: args.authorizer_ms,
         ..cost::CostConfig::default()
     };
-    args.finish()?;
     let mut ms = Vec::new();
-    for &k in &sizes {
+    for &k in &args.room_sizes {
         // The λ durations of this room size under modeled latency, and one
         // idle member's keepalive.
         let shape = latency::Shape {
@@ -236,27 +404,27 @@ async fn run_cost(mut args: Args) -> Result<ExitCode, String> {
             rooms: base.rooms,
             messages: base.messages.min(400),
         };
-        if !json_out {
+        if !args.json {
             eprintln!("timing the functions under modeled latency, rooms of {k}…");
         }
         let timed = latency::run(std::slice::from_ref(&shape), &lat)
             .map_err(|e| e.to_string())?
             .pop()
             .ok_or("the latency run returned nothing")?;
-        for &idle in &idles {
+        for &idle in &args.idle {
             let cfg = cost::CostConfig {
                 room_size: k,
                 idle,
-                message_ms: message_ms.unwrap_or(timed.message_lambda.billed_ms),
-                persist_ms: persist_ms.unwrap_or(timed.persist_lambda.billed_ms),
-                durations_measured: message_ms.is_none() && persist_ms.is_none(),
+                message_ms: args.message_ms.unwrap_or(timed.message_lambda.billed_ms),
+                persist_ms: args.persist_ms.unwrap_or(timed.persist_lambda.billed_ms),
+                durations_measured: args.message_ms.is_none() && args.persist_ms.is_none(),
                 keepalive: Some(timed.keepalive.clone()),
                 ..base.clone()
             };
             ms.push(cost::measure(&cfg).await);
         }
     }
-    if json_out {
+    if args.json {
         let v = json!({ "prices": cost::PRICES, "scenarios": ms });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
@@ -265,18 +433,13 @@ async fn run_cost(mut args: Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_coldstart(mut args: Args) -> Result<ExitCode, String> {
-    let json_out = args.flag("--json");
-    let bin_dir = PathBuf::from(
-        args.value("--bin-dir")?
-            .unwrap_or_else(|| format!("target/{}", coldstart::PROFILE)),
-    );
-    let runs: usize = args.parse("--runs", 5)?;
-    args.finish()?;
+async fn run_coldstart(args: ColdstartArgs) -> Result<ExitCode, String> {
+    let bin_dir = PathBuf::from(&args.bin_dir);
+    let runs = args.runs;
     let mut rows = Vec::new();
     let hello = coldstart::summarize(&bin_dir, coldstart::HELLO, runs).await;
     for name in coldstart::FUNCTIONS {
-        if !json_out {
+        if !args.json {
             eprintln!("measuring {name} ({runs} runs)…");
         }
         let mut s = coldstart::summarize(&bin_dir, name, runs).await;
@@ -286,7 +449,7 @@ async fn run_coldstart(mut args: Args) -> Result<ExitCode, String> {
     let mut hello = hello;
     hello.init_vs_hello = 1.0;
     rows.push(hello);
-    if json_out {
+    if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
@@ -302,34 +465,30 @@ async fn run_coldstart(mut args: Args) -> Result<ExitCode, String> {
 }
 
 /// The latency table of the defaults, the file and the flags, in that order.
-fn latency_config(args: &mut Args) -> Result<latency::LatencyConfig, String> {
+fn latency_config(flags: &LatencyFlags) -> Result<latency::LatencyConfig, String> {
     let mut table = latency::Table::default();
-    if let Some(path) = args.value("--latency-file")? {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    if let Some(path) = &flags.latency_file {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         table.apply_json(&text).map_err(|e| e.to_string())?;
     }
-    while let Some(spec) = args.value("--latency")? {
-        table.apply(&spec).map_err(|e| e.to_string())?;
+    for spec in &flags.latencies {
+        table.apply(spec).map_err(|e| e.to_string())?;
     }
-    let d = latency::LatencyConfig::default();
     Ok(latency::LatencyConfig {
         table,
-        seed: args.parse("--seed", d.seed)?,
-        redis_rate_limit: args.flag("--redis"),
-        memory_mb: args.parse("--memory-mb", d.memory_mb)?,
-        batch_size: args.parse("--batch-size", d.batch_size)?,
-        ping_secs: args.parse("--ping-secs", d.ping_secs)?,
+        seed: flags.seed,
+        redis_rate_limit: flags.redis,
+        memory_mb: flags.memory_mb,
+        batch_size: flags.batch_size,
+        ping_secs: flags.ping_secs,
     })
 }
 
-fn run_latency(mut args: Args) -> Result<ExitCode, String> {
-    let json_out = args.flag("--json");
-    let smoke = args.flag("--smoke");
-    let cfg = latency_config(&mut args)?;
-    args.finish()?;
+fn run_latency(args: LatencyArgs) -> Result<ExitCode, String> {
+    let cfg = latency_config(&args.latency)?;
     let started = std::time::Instant::now();
-    let reports = latency::run(&latency::shapes(smoke), &cfg).map_err(|e| e.to_string())?;
-    if json_out {
+    let reports = latency::run(&latency::shapes(args.smoke), &cfg).map_err(|e| e.to_string())?;
+    if args.json {
         let v = json!({ "table": cfg.table, "redisRateLimit": cfg.redis_rate_limit, "memoryMb": cfg.memory_mb, "seed": cfg.seed, "shapes": reports });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
@@ -342,4 +501,42 @@ fn run_latency(mut args: Args) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_load_and_flags_keep_their_old_spelling() {
+        let cli = Cli::try_parse_from(["chat-bench", "--rate", "500", "--baseline"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!((cli.load.rate, cli.load.baseline), (500.0, true));
+        let cli = Cli::try_parse_from([
+            "chat-bench",
+            "cost",
+            "--room-sizes",
+            "2,10",
+            "--latency",
+            "dynamodb.GetItem=4:12",
+            "--latency",
+            "sqs.SendMessage=10:40",
+        ])
+        .unwrap();
+        let Some(Command::Cost(c)) = cli.command else {
+            panic!("expected cost")
+        };
+        assert_eq!(c.room_sizes, vec![2, 10]);
+        assert_eq!(c.latency.latencies.len(), 2);
+        assert!(Cli::try_parse_from(["chat-bench", "--url", "ws://x/local"]).is_err());
+        assert!(Cli::try_parse_from(["chat-bench", "latency", "--bogus"]).is_err());
+        let cli = Cli::try_parse_from(["chat-bench", "completions", "bash"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Completions { .. })));
+    }
 }

@@ -722,16 +722,21 @@
 
   function onReceipt(f) {
     const room = state.rooms.get(f.roomId);
-    if (!room || typeof f.userId !== 'string' || !Number.isSafeInteger(f.seq)) return;
-    if (f.userId === state.session.userId) {
-      if (f.status === 'read' && f.seq > room.readSeq) { room.readSeq = f.seq; renderSidebar(); }
-      return;
+    if (!room || !Array.isArray(f.userIds) || !Number.isSafeInteger(f.seq)) return;
+    let changed = false;
+    for (const userId of f.userIds) {
+      if (typeof userId !== 'string') continue;
+      if (userId === state.session.userId) {
+        if (f.status === 'read' && f.seq > room.readSeq) { room.readSeq = f.seq; renderSidebar(); }
+        continue;
+      }
+      let m = room.members.get(userId);
+      if (!m) { m = { role: 'member', deliveredSeq: 0, readSeq: 0 }; room.members.set(userId, m); }
+      if (f.status === 'read') { m.readSeq = Math.max(m.readSeq, f.seq); m.deliveredSeq = Math.max(m.deliveredSeq, f.seq); }
+      else if (f.status === 'delivered') m.deliveredSeq = Math.max(m.deliveredSeq, f.seq);
+      changed = true;
     }
-    let m = room.members.get(f.userId);
-    if (!m) { m = { role: 'member', deliveredSeq: 0, readSeq: 0 }; room.members.set(f.userId, m); }
-    if (f.status === 'read') { m.readSeq = Math.max(m.readSeq, f.seq); m.deliveredSeq = Math.max(m.deliveredSeq, f.seq); }
-    else if (f.status === 'delivered') m.deliveredSeq = Math.max(m.deliveredSeq, f.seq);
-    if (state.currentId === room.id) renderMessages();
+    if (changed && state.currentId === room.id) renderMessages();
   }
 
   function onPresence(f) {

@@ -277,7 +277,8 @@ async fn a_big_rooms_delivered_receipt_writes_its_cursors_concurrently_and_each_
         probe.max_in_flight.load(SeqCst)
     );
     let receipts = alice.take("receipt");
-    assert_eq!(receipts.len(), 200, "one receipt per member");
+    assert_eq!(receipts.len(), 1, "one receipt names every member");
+    assert_eq!(receipts[0]["userIds"].as_array().map(Vec::len), Some(200));
     // The same record again (SQS redelivers): no cursor moves, no receipt.
     p.mem.queue.enqueue(&[job]).await.unwrap();
     p.persist().await;
@@ -287,4 +288,53 @@ async fn a_big_rooms_delivered_receipt_writes_its_cursors_concurrently_and_each_
         .filter(|m| m.user_id != alice.user)
         .all(|m| m.delivered_seq == 1));
     assert!(alice.take("receipt").is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_writes_each_members_cursor_once_however_many_of_its_messages_they_got() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut p = Platform::default();
+    let (alice, mut bob, mut carol) = (
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("carol").await,
+    );
+    let room = p.create_room(&alice, "group", "g", &[&bob, &carol]).await;
+    let probe = std::sync::Arc::new(CursorProbe {
+        inner: p.chat.rooms.clone(),
+        gate: std::sync::Arc::new(tokio::sync::Barrier::new(1)),
+        gated: 0,
+        calls: Default::default(),
+        in_flight: Default::default(),
+        max_in_flight: Default::default(),
+    });
+    p.chat.rooms = probe.clone();
+    for i in 0..4 {
+        p.send(
+            &alice,
+            json!({"action":"sendMessage","roomId":room,"clientMsgId":format!("c{i}"),"body":"x"}),
+        )
+        .await;
+    }
+    assert_eq!(
+        (bob.take("message").len(), carol.take("message").len()),
+        (4, 4)
+    );
+    p.persist().await;
+    // Four messages: alice's read cursor once, bob's and carol's delivered
+    // cursors once each (it was twelve writes, one per message and member).
+    assert_eq!(probe.calls.load(SeqCst), 3);
+    let members = p
+        .chat
+        .rooms
+        .members(&chat_core::ids::RoomId::parse(&room).unwrap())
+        .await
+        .unwrap();
+    let cursors: Vec<(String, u64, u64)> = members
+        .iter()
+        .map(|m| (m.user_id.to_string(), m.delivered_seq, m.read_seq))
+        .collect();
+    assert!(cursors.contains(&("alice".into(), 4, 4)), "{cursors:?}");
+    assert!(cursors.contains(&("bob".into(), 4, 0)), "{cursors:?}");
+    assert!(cursors.contains(&("carol".into(), 4, 0)), "{cursors:?}");
 }

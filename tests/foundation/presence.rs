@@ -189,3 +189,45 @@ async fn a_client_pinging_every_540_s_stays_online_and_once_it_vanishes_goes_off
         "offline at most a TTL after the last ping"
     );
 }
+
+#[tokio::test]
+async fn a_channel_carries_no_presence_pushes_and_its_members_presence_is_read_on_demand() {
+    let p = Platform::default();
+    let mut alice = p.connect("alice").await;
+    let bob_setup = p.connect("bob").await;
+    let carol_setup = p.connect("carol").await;
+    let channel = p
+        .create_room(&alice, "channel", "town square", &[&bob_setup])
+        .await;
+    p.create_room(&alice, "group", "pair", &[&carol_setup])
+        .await;
+    p.disconnect(&bob_setup).await;
+    p.disconnect(&carol_setup).await;
+    alice.take("presence");
+
+    // bob shares only the channel with alice: no push. carol shares a group.
+    let _bob = p.connect("bob").await;
+    let _carol = p.connect("carol").await;
+    let pushed: Vec<String> = alice
+        .take("presence")
+        .iter()
+        .map(|f| f["userId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(pushed, vec!["carol".to_owned()]);
+    let (_, detail) = p
+        .rest(
+            Some(&alice.token),
+            "GET",
+            &format!("/rooms/{channel}"),
+            None,
+        )
+        .await;
+    let bob = detail["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["userId"] == "bob")
+        .unwrap()
+        .clone();
+    assert_eq!(bob["presence"], "online");
+}

@@ -16,7 +16,7 @@ async fn the_sender_gets_a_delivered_receipt_once_the_worker_records_it() {
     let r = alice.one("receipt");
     assert_eq!(
         r,
-        json!({"type":"receipt","roomId":room,"userId":"bob","status":"delivered","seq":1})
+        json!({"type":"receipt","roomId":room,"userIds":["bob"],"status":"delivered","seq":1})
     );
     let (_, detail) = p
         .rest(Some(&alice.token), "GET", &format!("/rooms/{room}"), None)
@@ -63,7 +63,7 @@ async fn mark_read_sends_read_receipts_and_clears_unread_counts() {
     let r = alice.one("receipt");
     assert_eq!(
         (
-            r["userId"].as_str(),
+            r["userIds"][0].as_str(),
             r["status"].as_str(),
             r["seq"].as_u64()
         ),
@@ -88,4 +88,51 @@ async fn mark_read_sends_read_receipts_and_clears_unread_counts() {
         .await;
     assert_eq!(alice.one("receipt")["seq"], 3);
     assert!(bob.take("error").is_empty());
+}
+
+#[tokio::test]
+async fn deliveries_persisted_together_come_to_the_sender_as_one_receipt_naming_every_member() {
+    let p = Platform::default();
+    let (mut alice, mut bob, mut carol) = (
+        p.connect("alice").await,
+        p.connect("bob").await,
+        p.connect("carol").await,
+    );
+    let room = p.create_room(&alice, "group", "g", &[&bob, &carol]).await;
+    for i in 0..3 {
+        p.send(
+            &alice,
+            json!({"action":"sendMessage","roomId":room,"clientMsgId":format!("c{i}"),"body":"x"}),
+        )
+        .await;
+    }
+    assert_eq!(
+        (bob.take("message").len(), carol.take("message").len()),
+        (3, 3)
+    );
+    // The three messages' delivery jobs land in one batch: each member's
+    // cursor is written once, to seq 3, and alice hears it in one frame.
+    p.persist().await;
+    let receipts = alice.take("receipt");
+    assert_eq!(
+        receipts,
+        vec![
+            json!({"type":"receipt","roomId":room,"userIds":["bob","carol"],"status":"delivered","seq":3})
+        ]
+    );
+    let (_, detail) = p
+        .rest(Some(&alice.token), "GET", &format!("/rooms/{room}"), None)
+        .await;
+    let delivered: Vec<(String, u64)> = detail["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["userId"].as_str().unwrap().to_owned(),
+                m["deliveredSeq"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(delivered.contains(&("bob".into(), 3)) && delivered.contains(&("carol".into(), 3)));
 }

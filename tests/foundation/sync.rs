@@ -39,7 +39,9 @@ async fn a_client_that_missed_messages_recovers_exactly_them_with_sync() {
     let receipts = alice.take("receipt");
     assert_eq!(
         receipts,
-        vec![json!({"type":"receipt","roomId":room,"userId":"bob","status":"delivered","seq":4})]
+        vec![
+            json!({"type":"receipt","roomId":room,"userIds":["bob"],"status":"delivered","seq":4})
+        ]
     );
 }
 

@@ -112,16 +112,26 @@ impl DynamoMessages {
 #[async_trait]
 impl MessageStore for DynamoMessages {
     async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
-        // Read, count, claim: see the module docs for why and for the races.
+        // Read and count at once, then claim: see the module docs for why
+        // and for the races.
         let claim_key = key(
             keys::room(&draft.room_id),
             keys::cmid(&draft.sender_id, &draft.client_msg_id),
         );
-        if let Some(existing) = self.get_item(claim_key.clone()).await? {
+        let (existing, first_seq) = tokio::try_join!(
+            self.get_item(claim_key.clone()),
+            self.next_seq(&draft.room_id)
+        )?;
+        if let Some(existing) = existing {
+            tracing::debug!(room_id = %draft.room_id, burned_seq = first_seq, "a resend: the seq counted alongside is left unused");
             return Ok(Reservation::Duplicate(codec::message(&existing)?));
         }
+        let mut counted = Some(first_seq);
         for _ in 0..CLAIM_ATTEMPTS {
-            let seq = self.next_seq(&draft.room_id).await?;
+            let seq = match counted.take() {
+                Some(seq) => seq,
+                None => self.next_seq(&draft.room_id).await?,
+            };
             let message = draft.clone().with_seq(seq);
             match self.claim(&message).await? {
                 Claim::Won => return Ok(Reservation::New(message)),

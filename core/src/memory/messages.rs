@@ -49,15 +49,20 @@ impl MessageStore for MemoryMessages {
             draft.sender_id.clone(),
             draft.client_msg_id.clone(),
         );
-        if let Some(existing) = g.reservations.get(&key) {
-            return Ok(Reservation::Duplicate(existing.clone()));
-        }
         let Inner {
-            counters, slots, ..
+            counters,
+            slots,
+            reservations,
+            ..
         } = &mut *g;
-        let slots = slots.entry(draft.room_id.clone()).or_default();
+        // Counted before the claim is read, as DynamoDB does both at once: a
+        // resend leaves the seq it counted unused.
         let counter = counters.entry(draft.room_id.clone()).or_insert(0);
         *counter += 1;
+        if let Some(existing) = reservations.get(&key) {
+            return Ok(Reservation::Duplicate(existing.clone()));
+        }
+        let slots = slots.entry(draft.room_id.clone()).or_default();
         // A seq settled as burned is never taken (in DynamoDB the claim fails
         // on its slot and the reservation counts again).
         while matches!(slots.get(&*counter), Some(None)) {

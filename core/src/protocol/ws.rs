@@ -177,10 +177,12 @@ pub enum ServerFrame {
         seq: Seq,
         status: AckStatus,
     },
+    /// `userIds` have received (`delivered`) or read (`read`) the room up to
+    /// `seq`. One frame covers every member whose cursor moved to `seq`.
     #[serde(rename_all = "camelCase")]
     Receipt {
         room_id: RoomId,
-        user_id: UserId,
+        user_ids: Vec<UserId>,
         status: ReceiptStatus,
         seq: Seq,
     },

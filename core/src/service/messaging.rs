@@ -1,9 +1,10 @@
 //! The WebSocket message actions. The send path is:
-//! validate → assign id + `seq` (idempotent on `clientMsgId`) → enqueue for
-//! persistence (durable first) → push to every connection of every member →
-//! ack the sender → settle retries/gone → note deliveries for receipts.
-//! Storage never blocks delivery: the message is pushed as soon as it is
-//! queued, and written to the database by the persistence worker.
+//! validate → assign id + `seq` (idempotent on `clientMsgId`; the
+//! reservation is durable) → push to every connection of every member,
+//! and at the same time queue the persistence job, then ack the sender →
+//! settle retries/gone → note deliveries for receipts. Storage never blocks
+//! delivery: the message is pushed as soon as it is reserved, and written to
+//! the history by the persistence worker.
 
 use std::collections::BTreeSet;
 
@@ -25,14 +26,29 @@ impl Chat {
     /// Handles one text frame from a connection: resolve the caller, decode,
     /// act. Every failure is answered with an `error` frame to that connection
     /// (and returned, for the handler's log); the connection stays usable.
+    ///
+    /// `verified` is the user the `$connect` authorizer verified, which API
+    /// Gateway hands every route of the connection in the request context
+    /// (a client cannot set it). With it, no store read stands between a
+    /// frame and its action; without it (no authorizer ran), and for `ping`,
+    /// which needs the connection's presence expiry, the caller is read from
+    /// the connection record written at `$connect`.
     pub async fn handle_text(
         &self,
         connection_id: &ConnectionId,
+        verified: Option<&UserId>,
         text: &str,
     ) -> Result<(), ChatError> {
         let result = async {
-            let caller = self.caller(connection_id).await?;
             let frame = ClientFrame::decode(text);
+            let caller = match verified {
+                Some(user) if !matches!(frame, Ok(ClientFrame::Ping)) => Caller {
+                    user_id: user.clone(),
+                    connection_id: connection_id.clone(),
+                    expires_at: 0,
+                },
+                _ => self.caller(connection_id).await?,
+            };
             // Before anything acts on the frame: a refused frame changes
             // nothing (no seq, no queue, no push, no cursor, no TTL). Frames
             // that fail to decode count too, so garbage cannot flood for free.
@@ -98,43 +114,62 @@ impl Chat {
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
         };
-        let (message, resend) = match self.messages.reserve(draft).await? {
-            // A resend: the same message, never a second one. Its first attempt
-            // may have died anywhere after reserving (before the enqueue, or
-            // mid fan-out), so it is enqueued and pushed again; persisting is
-            // idempotent and clients de-duplicate pushes by `messageId`.
-            Reservation::Duplicate(existing) => (existing, true),
-            Reservation::New(m) => (m, false),
-        };
-        // Durable first: only a queued message is delivered and acked.
-        self.queue
-            .enqueue(&[Job::PersistMessage {
-                message: message.clone(),
-            }])
-            .await?;
-        // From here on the message is durable: nothing below answers an
-        // error, since that would invite a retry of a message that exists.
-        // A member this push misses recovers it with `sync`.
+        // Two branches run at once. The ack side reserves the message (it
+        // is durable from then on), queues its persistence job and acks:
+        // its time does not grow with the room. The push side looks up the
+        // members' connections meanwhile, then pushes the reserved message
+        // (in a big room, many waves). If the enqueue fails the sender gets
+        // an error and resends; a member who already has the message
+        // de-duplicates the repeat by `messageId`, and one who never resends
+        // still leaves it reserved, which `sync` answers (PROTOCOL.md).
         let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
-        let targets: Vec<_> = match self.connections.for_users(&member_ids).await {
-            Ok(conns) => conns
-                .into_iter()
-                .filter(|c| c.connection_id != caller.connection_id)
-                .collect(),
-            Err(e) => {
-                warn!(message_id = %message.message_id, error = %crate::error::chain(&e), "could not look up the members' connections; they recover the message with sync");
-                Vec::new()
-            }
+        let (reserved_tx, reserved_rx) = tokio::sync::oneshot::channel::<Message>();
+        let ack_side = async {
+            let (message, resend) = match self.messages.reserve(draft).await? {
+                Reservation::Duplicate(existing) => (existing, true),
+                Reservation::New(m) => (m, false),
+            };
+            // The push side may have given up already (it never does
+            // before the reservation is known): nothing to tell then.
+            let _ = reserved_tx.send(message.clone());
+            let job = [Job::PersistMessage {
+                message: message.clone(),
+            }];
+            self.queue.enqueue(&job).await?;
+            self.reply(&caller.connection_id, &ServerFrame::ack(&message))
+                .await;
+            Ok::<_, ChatError>((message, resend))
         };
-        let fanout = targets.len();
-        let bytes = ServerFrame::Message(MessageView::from(&message))
-            .encode()
-            .into_bytes();
-        let round = self.push_round(targets, &bytes).await;
-        self.reply(&caller.connection_id, &ServerFrame::ack(&message))
-            .await;
-        // Retries and cleanup happen after the ack: they never delay it.
-        let round = self.settle(round, &bytes).await;
+        let push_side = async {
+            let conns = self.connections.for_users(&member_ids).await;
+            // No message: the reservation failed, and the ack side says why.
+            let message = reserved_rx.await.ok()?;
+            let targets: Vec<_> = match conns {
+                Ok(conns) => conns
+                    .into_iter()
+                    .filter(|c| c.connection_id != caller.connection_id)
+                    .collect(),
+                Err(e) => {
+                    warn!(message_id = %message.message_id, error = %crate::error::chain(&e), "could not look up the members' connections; they recover the message with sync");
+                    Vec::new()
+                }
+            };
+            let fanout = targets.len();
+            let bytes = ServerFrame::Message(MessageView::from(&message))
+                .encode()
+                .into_bytes();
+            let round = self.push_round(targets, &bytes).await;
+            Some((round, bytes, fanout))
+        };
+        let (acked, pushed) = tokio::join!(ack_side, push_side);
+        let settled = match pushed {
+            Some((round, bytes, fanout)) => Some((self.settle(round, &bytes).await, fanout)),
+            None => None,
+        };
+        let (message, resend) = acked?;
+        let Some((round, fanout)) = settled else {
+            return Ok(());
+        };
         if resend {
             info!(message_id = %message.message_id, seq = message.seq, fanout, delivered = round.delivered.len(), gone = round.gone.len(), "duplicate clientMsgId: enqueued and pushed again, acked again");
         } else {
@@ -187,7 +222,7 @@ impl Chat {
         let members = self.member_ids(&req.room_id).await?;
         let frame = ServerFrame::Receipt {
             room_id: req.room_id,
-            user_id: caller.user_id.clone(),
+            user_ids: vec![caller.user_id.clone()],
             status: ReceiptStatus::Read,
             seq: req.seq,
         };

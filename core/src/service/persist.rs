@@ -4,12 +4,13 @@
 //! (SQS partial batch response), and a record that can never succeed ends in
 //! the dead-letter queue instead of blocking the others.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use futures::stream::{self, StreamExt};
-use tracing::{error, info_span, warn, Instrument};
+use tracing::{error, info_span, warn};
 
 use super::Chat;
-use crate::error::{ChatError, StoreError};
-use crate::ids::UserId;
+use crate::ids::{RoomId, Seq, UserId};
 use crate::model::{Job, Message, ReceiptStatus};
 use crate::protocol::ws::ServerFrame;
 
@@ -74,125 +75,167 @@ impl Chat {
                 }
             }
             crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
-            // The sender has read their own message. Cursor writes only
-            // raise a cursor, so they run concurrently and a retried record
-            // repeats them harmlessly.
-            // Owned items: a closure over borrowed ones makes the future
-            // not `Send` for every lifetime, which `tokio::spawn` requires.
-            let stored: Vec<(usize, Message)> = to_store
+            // The sender has read their own message: one read-cursor write
+            // per sender and room of the batch, to their highest stored seq.
+            let reads: Vec<CursorTarget> = to_store
                 .iter()
                 .filter(|(i, _)| outcomes[*i] != RecordOutcome::Failed)
-                .cloned()
-                .collect();
-            let rooms = &self.rooms;
-            let cursors: Vec<(usize, Result<bool, StoreError>)> = stream::iter(stored)
-                .map(|(i, m)| async move {
-                    let r = rooms
-                        .advance_cursor(&m.room_id, &m.sender_id, ReceiptStatus::Read, m.seq)
-                        .await;
-                    (i, r)
+                .map(|(i, m)| CursorTarget {
+                    record: *i,
+                    room_id: m.room_id.clone(),
+                    user_id: m.sender_id.clone(),
+                    seq: m.seq,
                 })
-                .buffer_unordered(CURSOR_CONCURRENCY)
-                .collect()
-                .await;
-            for (i, r) in cursors {
-                if let Err(e) = r {
-                    warn!(record_id = %records[i].0, error = %crate::error::chain(&e), "could not advance the sender's read cursor");
-                    outcomes[i] = RecordOutcome::Failed;
-                }
+                .collect();
+            for i in self
+                .advance_cursors(reads, ReceiptStatus::Read)
+                .await
+                .failed
+            {
+                warn!(record_id = %records[i].0, "could not advance the sender's read cursor; will retry");
+                outcomes[i] = RecordOutcome::Failed;
             }
         }
 
-        // Records of a batch are independent: their cursor writes overlap.
-        let delivered: Vec<(usize, Result<(), ChatError>)> = stream::iter(deliveries)
-            .map(|(i, job)| {
-                let span = info_span!("record", record_id = %records[i].0);
-                async move { (i, self.mark_delivered(job).await) }.instrument(span)
-            })
-            .buffer_unordered(4)
-            .collect()
-            .await;
-        for (i, r) in delivered {
-            if let Err(e) = r {
-                warn!(record_id = %records[i].0, error = %crate::error::chain(&e), "delivery cursor update failed; will retry");
-                outcomes[i] = RecordOutcome::Failed;
-            }
+        for i in self.mark_delivered(&deliveries).await {
+            warn!(record_id = %records[i].0, "delivery cursor update failed; will retry");
+            outcomes[i] = RecordOutcome::Failed;
         }
         outcomes
     }
 
-    async fn mark_delivered(&self, job: Job) -> Result<(), ChatError> {
-        let Job::MarkDelivered {
-            room_id,
-            seq,
-            user_ids,
-            notify,
-        } = job
-        else {
-            return Ok(());
-        };
-        // One cursor per member (999 for a message delivered to a full
-        // room): written concurrently. Each only ever rises, so a record
-        // retried after a partial failure repeats them without effect, and
-        // only the cursors that moved send a receipt. Every write runs to
-        // its end even when another fails, and the cursors it moved are told
-        // before the record fails: the retry finds them moved already, so
-        // their receipts would otherwise never be sent.
-        let rooms = &self.rooms;
-        let room = &room_id;
-        let written: Vec<(UserId, Result<bool, StoreError>)> = stream::iter(user_ids)
-            .map(|user| async move {
-                let moved = rooms
-                    .advance_cursor(room, &user, ReceiptStatus::Delivered, seq)
-                    .await;
-                (user, moved)
+    /// Advances the delivered cursors of a batch's `MarkDelivered` jobs and
+    /// tells whom they name: the members whose cursors moved to the same seq
+    /// share one `receipt` frame. Returns the indexes of the records to
+    /// retry.
+    async fn mark_delivered(&self, jobs: &[(usize, Job)]) -> Vec<usize> {
+        let mut targets = Vec::new();
+        let mut notify: BTreeMap<RoomId, BTreeSet<UserId>> = BTreeMap::new();
+        for (i, job) in jobs {
+            let Job::MarkDelivered {
+                room_id,
+                seq,
+                user_ids,
+                notify: whom,
+            } = job
+            else {
+                continue;
+            };
+            targets.extend(user_ids.iter().map(|u| CursorTarget {
+                record: *i,
+                room_id: room_id.clone(),
+                user_id: u.clone(),
+                seq: *seq,
+            }));
+            notify
+                .entry(room_id.clone())
+                .or_default()
+                .extend(whom.iter().cloned());
+        }
+        let advanced = self
+            .advance_cursors(targets, ReceiptStatus::Delivered)
+            .await;
+
+        // Receipts are a courtesy: a push that fails is not a reason to retry
+        // the cursor write, which already happened.
+        for (room, by_seq) in advanced.moved {
+            let whom: Vec<UserId> = notify
+                .remove(&room)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            if whom.is_empty() {
+                continue;
+            }
+            let conns = match self.connections.for_users(&whom).await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(room_id = %room, error = %crate::error::chain(&e), "could not look up whom to send delivered receipts; they see the cursors on their next read of the room");
+                    continue;
+                }
+            };
+            stream::iter(by_seq)
+                .for_each_concurrent(RECEIPT_CONCURRENCY, |(seq, user_ids)| {
+                    let (conns, room) = (conns.clone(), &room);
+                    async move {
+                        let frame = ServerFrame::Receipt {
+                            room_id: room.clone(),
+                            user_ids,
+                            status: ReceiptStatus::Delivered,
+                            seq,
+                        };
+                        let bytes = frame.encode();
+                        let round = self.push_round(conns, bytes.as_bytes()).await;
+                        self.settle(round, bytes.as_bytes()).await;
+                    }
+                })
+                .await;
+        }
+        advanced.failed
+    }
+
+    /// Raises cursors, coalesced: each member's cursor in a room is written
+    /// once, to the highest seq any target of the batch gives it, so a busy
+    /// room's batch costs one write per member, not one per message. Writes
+    /// run concurrently; cursors only rise, so a retried record repeats its
+    /// writes without effect.
+    async fn advance_cursors(&self, targets: Vec<CursorTarget>, status: ReceiptStatus) -> Advanced {
+        let mut highest: BTreeMap<(RoomId, UserId), (Seq, Vec<usize>)> = BTreeMap::new();
+        for t in targets {
+            let (seq, records) = highest.entry((t.room_id, t.user_id)).or_default();
+            *seq = (*seq).max(t.seq);
+            records.push(t.record);
+        }
+        let store = &self.rooms;
+        // Owned items: a closure over borrowed ones makes the future not
+        // `Send` for every lifetime, which `tokio::spawn` requires.
+        let results: Vec<_> = stream::iter(highest)
+            .map(|((room, user), (seq, records))| async move {
+                let r = store.advance_cursor(&room, &user, status, seq).await;
+                (room, user, seq, records, r)
             })
             .buffer_unordered(CURSOR_CONCURRENCY)
             .collect()
             .await;
-        let mut receipts = Vec::new();
-        let mut failed = None;
-        for (user, moved) in written {
-            match moved {
-                Ok(true) => receipts.push(ServerFrame::Receipt {
-                    room_id: room_id.clone(),
-                    user_id: user,
-                    status: ReceiptStatus::Delivered,
-                    seq,
-                }),
+        let mut advanced = Advanced::default();
+        for (room, user, seq, records, r) in results {
+            match r {
+                Ok(true) => advanced
+                    .moved
+                    .entry(room)
+                    .or_default()
+                    .entry(seq)
+                    .or_default()
+                    .push(user),
                 Ok(false) => {}
-                Err(e) => failed = Some(e),
+                Err(e) => {
+                    warn!(room_id = %room, user_id = %user, seq, error = %crate::error::chain(&e), "cursor write failed");
+                    advanced.failed.extend(records);
+                }
             }
         }
-        self.tell_receipts(receipts, &notify).await;
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
+        advanced.failed.sort_unstable();
+        advanced.failed.dedup();
+        for users in advanced.moved.values_mut().flat_map(BTreeMap::values_mut) {
+            users.sort();
         }
+        advanced
     }
+}
 
-    /// Pushes delivered receipts to every connection of `notify`.
-    async fn tell_receipts(&self, receipts: Vec<ServerFrame>, notify: &[UserId]) {
-        if receipts.is_empty() || notify.is_empty() {
-            return;
-        }
-        // Receipts are a courtesy: a push that fails is not a reason to retry
-        // the cursor write, which already happened (the cursor is what
-        // `GET /rooms/{id}` shows).
-        let conns = match self.connections.for_users(notify).await {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(error = %crate::error::chain(&e), "could not look up whom to tell of delivered receipts");
-                return;
-            }
-        };
-        let conns = &conns;
-        stream::iter(receipts)
-            .for_each_concurrent(RECEIPT_CONCURRENCY, |frame| async move {
-                let bytes = frame.encode();
-                let round = self.push_round(conns.clone(), bytes.as_bytes()).await;
-                self.settle(round, bytes.as_bytes()).await;
-            })
-            .await;
-    }
+/// A record's request to raise `user_id`'s cursor in `room_id` to `seq`.
+struct CursorTarget {
+    record: usize,
+    room_id: RoomId,
+    user_id: UserId,
+    seq: Seq,
+}
+
+/// What [`Chat::advance_cursors`] did.
+#[derive(Default)]
+struct Advanced {
+    /// Per room: seq → the members whose cursor moved to it.
+    moved: BTreeMap<RoomId, BTreeMap<Seq, Vec<UserId>>>,
+    /// The records to retry (a cursor they asked for was not written).
+    failed: Vec<usize>,
 }

@@ -11,8 +11,8 @@ use tracing::{debug, info, warn};
 use super::{Caller, Chat};
 use crate::auth::Identity;
 use crate::error::ChatError;
-use crate::ids::{ConnectionId, DisplayName, UserId};
-use crate::model::{ConnectionRecord, PresenceStatus, Profile};
+use crate::ids::{ConnectionId, DisplayName, RoomId, UserId};
+use crate::model::{ConnectionRecord, PresenceStatus, Profile, RoomKind};
 use crate::protocol::ws::ServerFrame;
 
 impl Chat {
@@ -112,11 +112,33 @@ impl Chat {
             .collect())
     }
 
-    /// Everyone who shares a room with `user`, except `user`.
+    /// Whom `user`'s presence changes are pushed to: everyone who shares a
+    /// direct or group room with them, except `user`. Channels carry no
+    /// presence pushes: in a channel of n online members, every connect and
+    /// disconnect would push to all n, n² pushes per reconnect wave, and list
+    /// all n members first. Channel members' presence is read on demand
+    /// (`GET /rooms/{id}`, `GET /users/{id}`).
     pub(crate) async fn contacts_of(&self, user: &UserId) -> Result<Vec<UserId>, ChatError> {
-        let rooms = self.rooms.rooms_of(user).await?;
+        let ids: Vec<RoomId> = self
+            .rooms
+            .rooms_of(user)
+            .await?
+            .into_iter()
+            .map(|m| m.room_id)
+            .collect();
+        let rooms: Vec<RoomId> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.rooms
+                .get_many(&ids)
+                .await?
+                .into_iter()
+                .filter(|r| r.kind != RoomKind::Channel)
+                .map(|r| r.room_id)
+                .collect()
+        };
         let sets: Vec<Vec<UserId>> = stream::iter(rooms)
-            .map(|m| async move { self.member_ids(&m.room_id).await })
+            .map(|room| async move { self.member_ids(&room).await })
             .buffer_unordered(8)
             .try_collect()
             .await?;

@@ -50,7 +50,14 @@ pub async fn handle(
                 return ws::ok();
             }
         };
-        if let Err(e) = chat.handle_text(&connection_id, &text).await {
+        let verified = match ws::authorizer_identity(&event) {
+            Ok(identity) => identity.map(|i| i.user_id),
+            Err(e) => return ws::error_response(&e),
+        };
+        if let Err(e) = chat
+            .handle_text(&connection_id, verified.as_ref(), &text)
+            .await
+        {
             if e.is_internal() {
                 tracing::error!(error = %chat_core::error::chain(&e), "action failed");
             } else {
@@ -148,6 +155,34 @@ mod tests {
             (Some("error"), Some("unauthorized"))
         );
         assert!(mem.queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn with_the_authorizers_identity_a_send_reads_no_connection_record_but_a_ping_does() {
+        use chat_core::ports::ConnectionStore;
+        let (chat, mem, room) = setup().await;
+        let conn = ConnectionId::parse(CONN).unwrap();
+        let mut rx = mem.pusher.open(&conn);
+        // The record is gone (a 410 cleanup raced the frame, say): the
+        // identity API Gateway hands the route is still the verified one.
+        mem.connections.delete(&conn).await.unwrap();
+        let mut event = fixture(&room);
+        event
+            .request_context
+            .authorizer
+            .fields
+            .insert(ws::AUTHORIZER_USER_ID.into(), "alice".into());
+        assert_eq!(handle(&chat, event.clone()).await.status_code, 200);
+        let ack: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            (ack["type"].as_str(), ack["seq"].as_u64()),
+            (Some("ack"), Some(1))
+        );
+        // A ping refreshes presence, which lives on the record.
+        event.body = Some(r#"{"action":"ping"}"#.into());
+        assert_eq!(handle(&chat, event).await.status_code, 200);
+        let err: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(err["code"], "unauthorized");
     }
 
     #[tokio::test]

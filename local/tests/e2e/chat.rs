@@ -107,7 +107,7 @@ async fn delivered_and_read_receipts_and_unread_counts() {
     bob.next_of("message").await.unwrap();
     let r = alice.next_of("receipt").await.unwrap();
     assert_eq!(
-        (r["userId"].as_str(), r["status"].as_str()),
+        (r["userIds"][0].as_str(), r["status"].as_str()),
         (Some("bob"), Some("delivered"))
     );
     e.persisted().await;
@@ -119,7 +119,7 @@ async fn delivered_and_read_receipts_and_unread_counts() {
         let r = alice.next_of("receipt").await.unwrap();
         if r["status"] == "read" {
             assert_eq!(
-                (r["userId"].as_str(), r["seq"].as_u64()),
+                (r["userIds"][0].as_str(), r["seq"].as_u64()),
                 (Some("bob"), Some(2))
             );
             break;
