@@ -31,7 +31,8 @@
 //! user → connections and user → rooms. Right after a change the index may
 //! not show it yet, and a fill from it would hide a new device or a new room
 //! for a whole TTL. So a change to those puts a *hold* on the entry
-//! ([`Ttls::index_settle`], 5 s): while it lasts, reads are served from the
+//! ([`Ttls::index_settle`]: `redisIndexHoldMs` in deploy/settings.json, 5 s
+//! by default): while it lasts, reads are served from the
 //! inner store and never cached, so the cache is never staler than the index
 //! once the index has caught up within the hold. Everything else is loaded by
 //! consistent reads of base-table items, and needs no hold.
@@ -187,7 +188,9 @@ impl Default for Ttls {
             profiles: Duration::from_secs(300),
             recent: Duration::from_secs(600),
             generations: Duration::from_secs(3600),
-            index_settle: Duration::from_secs(5),
+            index_settle: Duration::from_millis(
+                chat_core::deploy::settings().redis_index_hold_ms.default,
+            ),
         }
     }
 }
@@ -230,10 +233,15 @@ impl CacheConfig {
     }
 
     pub fn from_config(c: &RedisConfig) -> Self {
+        let base = Self::new(c.url.expose());
         Self {
             timeout: Duration::from_millis(c.timeout_ms),
             mode: c.mode,
-            ..Self::new(c.url.expose())
+            ttl: Ttls {
+                index_settle: Duration::from_millis(c.index_hold_ms),
+                ..base.ttl.clone()
+            },
+            ..base
         }
     }
 }
@@ -1041,8 +1049,12 @@ mod tests {
                 url: Secret::new("rediss://cache.example.internal:6379"),
                 timeout_ms: 50,
                 mode,
+                index_hold_ms: 1234,
             });
-            assert_eq!((c.timeout, c.mode), (Duration::from_millis(50), mode));
+            assert_eq!(
+                (c.timeout, c.mode, c.ttl.index_settle),
+                (Duration::from_millis(50), mode, Duration::from_millis(1234))
+            );
             assert!(
                 RedisCache::new(c).is_ok(),
                 "rediss:// needs the TLS feature ({mode:?})"

@@ -134,6 +134,29 @@ impl Timeline {
             .collect()
     }
 
+    /// The `sync` frames to send again for every room whose sync is
+    /// outstanding: after an `internal` error frame (a sync that failed is
+    /// answered with one, naming no room), or when its answer is overdue (the
+    /// push of the answer can fail like any other). Asking again is harmless:
+    /// a repeated answer changes nothing.
+    pub fn retry(&self) -> Vec<Value> {
+        let mut rooms: Vec<&String> = self
+            .rooms
+            .iter()
+            .filter(|(_, l)| l.syncing)
+            .map(|(id, _)| id)
+            .collect();
+        rooms.sort();
+        let entries: Vec<Value> = rooms
+            .into_iter()
+            .map(|id| json!({"roomId": id, "afterSeq": self.rooms[id].through}))
+            .collect();
+        entries
+            .chunks(100)
+            .map(|c| json!({"action": "sync", "rooms": c}))
+            .collect()
+    }
+
     /// The room's messages in `seq` order, each once, without holes.
     pub fn messages(&self, room: &str) -> &[Value] {
         self.rooms.get(room).map_or(&[], |l| l.released.as_slice())
@@ -201,5 +224,26 @@ mod tests {
         assert_eq!(t.apply(&last), None);
         assert_eq!(seqs(&t, "r"), vec![1, 2, 3, 4]);
         assert!(t.is_settled("r"));
+    }
+
+    #[test]
+    fn a_sync_that_failed_is_asked_again_from_where_the_room_stands() {
+        let mut t = Timeline::new();
+        t.apply(&msg("a", 1));
+        t.apply(&msg("b", 1));
+        assert_eq!(t.retry(), Vec::<Value>::new(), "nothing outstanding");
+        t.apply(&msg("a", 3));
+        // The sync failed (an `internal` error frame): only "a" is asked again.
+        let again = t.retry();
+        assert_eq!(
+            again,
+            vec![json!({"action":"sync","rooms":[{"roomId":"a","afterSeq":1}]})]
+        );
+        let r = json!({"type":"syncResult","roomId":"a","messages":[msg("a",2)],"throughSeq":3,"hasMore":false});
+        assert_eq!(t.apply(&r), None);
+        // A repeated answer (the first one came late) changes nothing.
+        assert_eq!(t.apply(&r), None);
+        assert_eq!(seqs(&t, "a"), vec![1, 2, 3]);
+        assert_eq!(t.retry(), Vec::<Value>::new());
     }
 }

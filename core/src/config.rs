@@ -362,6 +362,10 @@ pub struct RedisConfig {
     /// operation is served by DynamoDB alone.
     pub timeout_ms: u64,
     pub mode: RedisMode,
+    /// How long after a change an entry loaded from the eventually
+    /// consistent index is served without being cached (the index lag the
+    /// cache tolerates).
+    pub index_hold_ms: u64,
 }
 
 /// Which protocol the Redis behind [`RedisConfig::url`] speaks.
@@ -426,6 +430,7 @@ impl AwsConfig {
                     url: Secret::new(url),
                     timeout_ms: parse_or(src, &settings().redis_timeout_ms)?,
                     mode: RedisMode::from_source(src)?,
+                    index_hold_ms: parse_or(src, &settings().redis_index_hold_ms)?,
                 })
             }
             Some(_) => {
@@ -468,7 +473,9 @@ mod tests {
                 (setting.max + 1).to_string(),
             );
             let check = |v: &str| -> Result<(), ConfigError> {
-                if std::ptr::eq(setting, &settings().redis_timeout_ms) {
+                if std::ptr::eq(setting, &settings().redis_timeout_ms)
+                    || std::ptr::eq(setting, &settings().redis_index_hold_ms)
+                {
                     let src = [
                         (vars::TABLE_NAME, "t"),
                         (vars::REDIS_URL, "redis://127.0.0.1:6379"),

@@ -59,6 +59,7 @@ pub struct Settings {
     pub rate_rest_per_sec: Setting,
     pub rate_rest_burst: Setting,
     pub redis_timeout_ms: Setting,
+    pub redis_index_hold_ms: Setting,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +189,7 @@ impl Settings {
             &self.rate_rest_per_sec,
             &self.rate_rest_burst,
             &self.redis_timeout_ms,
+            &self.redis_index_hold_ms,
         ]
         .into_iter()
     }

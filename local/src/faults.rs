@@ -37,6 +37,8 @@ struct Stage {
     fail_next_puts: Option<u32>,
     fail_pushes: Option<PushStage>,
     refuse_enqueues: Option<u32>,
+    fail_records: Option<u32>,
+    fail_claims: Option<u32>,
     fail_store: Option<StoreStage>,
     index_lag_ms: Option<u64>,
     #[serde(default)]
@@ -59,6 +61,9 @@ struct PushStage {
 struct StoreStage {
     op: String,
     n: u32,
+    /// Calls to let through before the `n` that fail.
+    #[serde(default)]
+    after: u32,
 }
 
 impl Faults {
@@ -81,11 +86,23 @@ impl Faults {
         self.puts.fail_next_puts(n);
     }
 
-    /// What is still staged: `{"pushesPending": n, "indexPending": m}`
-    /// (push failures to come, index writes the lag still hides).
+    /// What is still staged: the push failures, queue refusals, record
+    /// failures, message write failures and store failures (by operation)
+    /// to come, and the index writes the lag still hides.
     pub fn pending(&self) -> Value {
+        let store: serde_json::Map<String, Value> = self
+            .lab
+            .store_pending()
+            .into_iter()
+            .map(|(op, n)| (op.name().to_owned(), json!(n)))
+            .collect();
         json!({
             "pushesPending": self.lab.pushes_pending(),
+            "enqueuesPending": self.lab.enqueues_pending(),
+            "recordsPending": self.lab.records_pending(),
+            "claimsPending": self.lab.claims_pending(),
+            "putsPending": self.puts.pending(),
+            "storePending": store,
             "indexPending": self.lab.index_pending(),
         })
     }
@@ -152,13 +169,24 @@ impl Faults {
             self.lab.refuse_enqueues(n);
             staged.insert("refuseEnqueues".into(), json!(n));
         }
+        if let Some(n) = stage.fail_records {
+            self.lab.fail_records(n);
+            staged.insert("failRecords".into(), json!(n));
+        }
+        if let Some(n) = stage.fail_claims {
+            self.lab.fail_claims(n);
+            staged.insert("failClaims".into(), json!(n));
+        }
         if let Some(s) = stage.fail_store {
             let op = StoreOp::parse(&s.op).ok_or_else(|| {
                 let names: Vec<&str> = StoreOp::ALL.iter().map(|(_, n)| *n).collect();
                 StageError::BadRequest(format!("failStore.op must be one of {}", names.join(", ")))
             })?;
-            self.lab.fail_store(op, s.n);
-            staged.insert("failStore".into(), json!({"op": op.name(), "n": s.n}));
+            self.lab.fail_store_after(op, s.after, s.n);
+            staged.insert(
+                "failStore".into(),
+                json!({"op": op.name(), "n": s.n, "after": s.after}),
+            );
         }
         if let Some(ms) = stage.index_lag_ms {
             self.lab.lag_index(std::time::Duration::from_millis(ms));
@@ -166,7 +194,7 @@ impl Faults {
         }
         if staged.is_empty() {
             return Err(StageError::BadRequest(
-                "expected failNextPuts, failPushes, refuseEnqueues, failStore, indexLagMs or clear"
+                "expected failNextPuts, failPushes, refuseEnqueues, failRecords, failClaims, failStore, indexLagMs or clear"
                     .into(),
             ));
         }

@@ -587,6 +587,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             let twin = QueueTwin::new(
                 mem.queue.clone(),
                 functions.clone(),
+                faults.lab.clone(),
                 opts.clock.clone(),
                 opts.queue.clone(),
             );
@@ -594,8 +595,14 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             (Arc::new(Queue::Memory(twin)), worker)
         }
         Some((client, url, dlq)) => {
-            let source =
-                SqsEventSource::new(client, url, dlq, functions.clone(), opts.queue.clone());
+            let source = SqsEventSource::new(
+                client,
+                url,
+                dlq,
+                functions.clone(),
+                faults.lab.clone(),
+                opts.queue.clone(),
+            );
             let worker = tokio::spawn(source.clone().run());
             (Arc::new(Queue::Sqs(source)), worker)
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use chat_core::memory::MemoryQueue;
 use chat_core::ports::Clock;
 use chat_twin::events::{self, SqsRecord};
+use chat_twin::FaultLab;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -89,6 +90,7 @@ pub struct QueueDepth {
 pub struct QueueTwin {
     source: Arc<MemoryQueue>,
     functions: Arc<Functions>,
+    lab: Arc<FaultLab>,
     clock: Arc<dyn Clock>,
     config: QueueConfig,
     state: Mutex<State>,
@@ -103,12 +105,14 @@ impl QueueTwin {
     pub fn new(
         source: Arc<MemoryQueue>,
         functions: Arc<Functions>,
+        lab: Arc<FaultLab>,
         clock: Arc<dyn Clock>,
         config: QueueConfig,
     ) -> Arc<Self> {
         Arc::new(Self {
             source,
             functions,
+            lab,
             clock,
             config,
             state: Mutex::default(),
@@ -234,22 +238,7 @@ impl QueueTwin {
             self.clock.now(),
         );
         let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
-        let failed: Vec<String> = match self.functions.invoke(&self.config.function, payload).await
-        {
-            Ok(_) if !self.config.report_batch_item_failures => Vec::new(),
-            Ok(resp) => resp["batchItemFailures"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(e) => {
-                warn!(error = %e, "persist invocation failed; the whole batch will be retried");
-                batch.iter().map(|r| r.id.clone()).collect()
-            }
-        };
+        let failed = invoke_batch(&self.functions, &self.config, &self.lab, payload).await;
         let retry_at = Instant::now() + self.config.visibility_timeout;
         let mut s = lock(&self.state);
         s.in_flight -= batch.len();
@@ -268,6 +257,57 @@ impl QueueTwin {
                     ..r
                 });
             }
+        }
+    }
+}
+
+/// Hands `payload` (an SQS event) to the event source's function as Lambda
+/// does; answers the ids of the records to retry: those the response lists
+/// in `batchItemFailures` (none without `ReportBatchItemFailures`: Lambda
+/// ignores the list then), or every record when the invocation fails.
+/// Record failures staged in the fault lab (`failRecords`) are taken out of
+/// the event and listed as the function lists a record it failed.
+pub(crate) async fn invoke_batch(
+    functions: &Functions,
+    config: &QueueConfig,
+    lab: &FaultLab,
+    mut payload: Value,
+) -> Vec<String> {
+    let id_of = |r: &Value| r["messageId"].as_str().map(str::to_owned);
+    let withheld: Vec<String> = match payload["Records"].as_array_mut() {
+        Some(records) => {
+            let k = lab.take_record_failures(records.len());
+            records.drain(..k).filter_map(|r| id_of(&r)).collect()
+        }
+        None => Vec::new(),
+    };
+    for id in &withheld {
+        warn!(record_id = %id, "injected failure: the persistence function fails this record");
+    }
+    let rest: Vec<String> = payload["Records"]
+        .as_array()
+        .map(|a| a.iter().filter_map(id_of).collect())
+        .unwrap_or_default();
+    let answered = if rest.is_empty() {
+        Ok(serde_json::json!({"batchItemFailures": []}))
+    } else {
+        functions.invoke(&config.function, payload).await
+    };
+    match answered {
+        Ok(_) if !config.report_batch_item_failures => Vec::new(),
+        Ok(resp) => withheld
+            .into_iter()
+            .chain(
+                resp["batchItemFailures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned)),
+            )
+            .collect(),
+        Err(e) => {
+            warn!(error = %e, "persist invocation failed; the whole batch will be retried");
+            withheld.into_iter().chain(rest).collect()
         }
     }
 }

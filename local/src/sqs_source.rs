@@ -26,6 +26,8 @@ use aws_sdk_sqs::types::{
 use serde_json::{json, Value};
 use tracing::warn;
 
+use chat_twin::FaultLab;
+
 use crate::functions::Functions;
 use crate::queue::{QueueConfig, QueueDepth};
 
@@ -34,11 +36,12 @@ pub struct SqsEventSource {
     queue_url: String,
     dlq_url: Option<String>,
     functions: Arc<Functions>,
+    lab: Arc<FaultLab>,
     batch_size: usize,
     batch_window: Duration,
     concurrency: usize,
-    function: String,
-    report_batch_item_failures: bool,
+    /// The function, its report-batch-item-failures setting, and the rest.
+    config: QueueConfig,
     in_flight: AtomicUsize,
     invocations: AtomicU64,
 }
@@ -121,6 +124,7 @@ impl SqsEventSource {
         queue_url: String,
         dlq_url: Option<String>,
         functions: Arc<Functions>,
+        lab: Arc<FaultLab>,
         config: QueueConfig,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -128,12 +132,12 @@ impl SqsEventSource {
             queue_url,
             dlq_url,
             functions,
+            lab,
             // SQS event sources take 1-10,000.
             batch_size: config.batch_size.clamp(1, 10_000),
             batch_window: config.batch_window,
             concurrency: config.concurrency.max(1),
-            function: config.function,
-            report_batch_item_failures: config.report_batch_item_failures,
+            config,
             in_flight: AtomicUsize::new(0),
             invocations: AtomicU64::new(0),
         })
@@ -300,28 +304,9 @@ impl SqsEventSource {
             .iter()
             .map(|m| lambda_record(m, &self.queue_url))
             .collect();
-        let failed: Vec<String> = match self
-            .functions
-            .invoke(&self.function, json!({ "Records": records }))
-            .await
-        {
-            Ok(_) if !self.report_batch_item_failures => Vec::new(),
-            Ok(resp) => resp["batchItemFailures"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(e) => {
-                warn!(error = %e, "persist invocation failed; the batch will be retried");
-                messages
-                    .iter()
-                    .filter_map(|m| m.message_id().map(str::to_owned))
-                    .collect()
-            }
-        };
+        let payload = json!({ "Records": records });
+        let failed =
+            crate::queue::invoke_batch(&self.functions, &self.config, &self.lab, payload).await;
         self.invocations.fetch_add(1, Ordering::Relaxed);
         let done: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
@@ -472,6 +457,7 @@ mod tests {
             url,
             Some(dlq),
             Arc::new(Functions::remote(&endpoint)),
+            chat_twin::FaultLab::new(),
             config,
         );
         let worker = tokio::spawn(source.run());

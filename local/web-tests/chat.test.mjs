@@ -185,7 +185,8 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
 
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
   const alice = await newUser('Alice', { controlSockets: true });
-  const bob = await newUser('Bob');
+  // Bob's sockets are counted too: his page recovers holes on the socket it has.
+  const bob = await newUser('Bob', { controlSockets: true });
 
   try {
     // Sign in: the page mints a dev token and connects the WebSocket.
@@ -237,7 +238,13 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
 
     // Every push to bob fails for a stretch (each try of a few frames): his
     // page misses messages. The next one that reaches him shows the hole
-    // below it, and the page syncs it, without a reload.
+    // below it, and the page syncs it, without a reload (the marker set on
+    // this document survives) or a reconnect (the same socket).
+    const bobSockets = await bob.page.evaluate(() => { window.__sameDocument = true; return window.__sockets.length; });
+    const stageFaults = (faults) => fetch(`${server.url}/dev/faults`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(faults),
+    }).then((r) => r.json());
     const stage = await fetch(`${server.url}/dev/faults`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ failPushes: { userId: 'bob', n: 9 } }),
@@ -265,6 +272,30 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     for (const text of [...lost, found]) {
       assert.equal(await messageWithBody(bob.page, text).count(), 1, `bob shows ${text} once`);
     }
+    const sameSocket = () => bob.page.evaluate(() => [window.__sameDocument === true, window.__sockets.length]);
+    assert.deepEqual(await sameSocket(), [true, bobSockets], 'no reload, no reconnect');
+
+    // Again, and the sync that fills the hole fails on the server: the page
+    // asks again by itself.
+    const again = await stageFaults({ failPushes: { userId: 'bob', n: 3 }, failStore: { op: 'messages.range', n: 1 } });
+    assert.equal(again.failPushes.connections.length, 1, JSON.stringify(again));
+    const missedOnce = 'Lost, and its sync failed';
+    await send(alice.page, missedOnce);
+    await waitForAttr(messageWithBody(alice.page, missedOnce), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
+    for (let i = 0; ; i++) {
+      const { pushesPending } = await fetch(`${server.url}/dev/faults`).then((r) => r.json());
+      if (pushesPending === 0) break;
+      if (i > 150) throw new Error(`the staged push failures did not happen: ${pushesPending} left`);
+      await alice.page.waitForTimeout(100);
+    }
+    const revealer = 'This one reveals the hole';
+    await send(alice.page, revealer);
+    await messageWithBody(bob.page, revealer).waitFor({ timeout: STEP_MS });
+    await messageWithBody(bob.page, missedOnce).waitFor({ timeout: STEP_MS });
+    const left = await fetch(`${server.url}/dev/faults`).then((r) => r.json());
+    assert.deepEqual(left.storePending, {}, `the sync did fail once: ${JSON.stringify(left)}`);
+    assert.equal(await messageWithBody(bob.page, missedOnce).count(), 1, 'shown once');
+    assert.deepEqual(await sameSocket(), [true, bobSockets], 'no reload, no reconnect');
 
     // HTML in a message is text, never markup.
     const xss = '<img src=x onerror=window.__xss=1>';

@@ -23,6 +23,8 @@
   const ACK_RESEND_MS = 15_000;
   const MAX_BODY_BYTES = 4096;
   const MAX_SYNC_ROOMS = 100;
+  const SYNC_RETRY_MS = 1_000;    // a sync answered `internal` is asked again after this
+  const SYNC_OVERDUE_MS = 10_000; // a sync unanswered this long is asked again
   const BACKOFF_BASE_MS = 1_000;
   const BACKOFF_MAX_MS = 30_000;
 
@@ -40,6 +42,7 @@
     failedOpens: 0,           // handshakes in a row that never opened
     reconnectAt: 0,
     reconnectTimer: null,
+    syncRetryTimer: null,
     rooms: new Map(),         // roomId -> room
     users: new Map(),         // userId -> {displayName, avatarUrl, presence}
     currentId: null,
@@ -294,7 +297,7 @@
       // Gap-free recovery (docs/PROTOCOL.md, "Recovering missed messages"):
       // every seq up to `through` is held or burned; null until the first
       // sync (or live message) sets the baseline.
-      through: null, seqs: new Set(), syncing: false,
+      through: null, seqs: new Set(), syncing: false, syncSentAt: 0,
       members: new Map(),       // userId -> {role, deliveredSeq, readSeq, joinedAt}
       detailLoaded: false, detailLoading: null,
       msgs: new Map(),          // messageId -> message
@@ -634,9 +637,11 @@
    * highest seq we hold (or know of): older messages come from history.
    */
   function syncRooms(rooms) {
+    const now = Date.now();
     const entries = rooms.map((r) => {
       if (r.through === null) r.through = maxHeldSeq(r) || r.lastSeq;
       r.syncing = true;
+      r.syncSentAt = now;
       return { roomId: r.id, afterSeq: r.through };
     });
     for (let i = 0; i < entries.length; i += MAX_SYNC_ROOMS) {
@@ -769,8 +774,24 @@
     if (added) afterNewMessages(room);
   }
 
+  /**
+   * Asks again, from `through`, for every room whose sync is outstanding:
+   * after an `internal` error that names no message (a sync that failed),
+   * or when an answer is overdue (its push can be lost like any other).
+   * Asking again is harmless: a repeated answer changes nothing.
+   */
+  function retrySyncs(olderThan) {
+    const now = Date.now();
+    const rooms = Array.from(state.rooms.values()).filter((r) => r.syncing && now - r.syncSentAt >= olderThan);
+    if (rooms.length && state.connected) syncRooms(rooms);
+  }
+
   function onErrorFrame(f) {
     const message = typeof f.message === 'string' ? f.message : 'Something went wrong';
+    if (f.code === 'internal' && typeof f.clientMsgId !== 'string') {
+      clearTimeout(state.syncRetryTimer);
+      state.syncRetryTimer = setTimeout(() => retrySyncs(0), SYNC_RETRY_MS);
+    }
     if (typeof f.clientMsgId === 'string') {
       for (const room of state.rooms.values()) {
         const p = room.pending.get(f.clientMsgId);
@@ -1435,6 +1456,7 @@
     setInterval(() => { if (state.connected) wsSend({ action: 'ping' }); }, PING_MS);
     setInterval(expireTyping, 1000);
     setInterval(checkPendingAcks, 5000);
+    setInterval(() => retrySyncs(SYNC_OVERDUE_MS), 5000);
     setInterval(() => { if (document.visibilityState === 'visible') updateBanner(); }, 1000);
     state.refreshTimer = setInterval(() => {
       if (document.visibilityState === 'visible' && state.connected) refreshRooms();

@@ -53,7 +53,49 @@ on_both!(
     a_new_device_is_not_hidden_by_a_lagging_index,
     a_closed_device_is_not_kept_by_a_lagging_index,
     a_new_room_is_not_hidden_by_a_lagging_index,
+    a_hold_shorter_than_the_index_lag_lets_a_stale_list_in_and_the_default_does_not,
 );
+
+/// The index shows a new device 300 ms after it connected; the cache holds
+/// the user's list back for `redisIndexHoldMs` after the change. A hold of
+/// 50 ms lapses first: the read in between caches the list without the
+/// device, and the cache keeps hiding it once the index shows it. The
+/// default hold (deploy/settings.json) outlasts the lag.
+async fn a_hold_shorter_than_the_index_lag_lets_a_stale_list_in_and_the_default_does_not(
+    t: Topology,
+) {
+    let default = chat_core::deploy::settings().redis_index_hold_ms.default;
+    assert!(default > 300, "the default tolerates the lag of this test");
+    for (hold_ms, devices_after_catch_up) in [(50, 1), (default, 2)] {
+        let index = Index::new();
+        let conns =
+            CachedConnections::new(index.connections.clone(), t.cache_from_settings(hold_ms));
+        let u = user("u");
+        let (phone, laptop) = (connection("phone"), connection("laptop"));
+        conns.put(&conn_record(&phone, &u, 5_000)).await.unwrap();
+        index.catch_up();
+        assert_eq!(
+            conns
+                .for_users(std::slice::from_ref(&u))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        conns.put(&conn_record(&laptop, &u, 5_000)).await.unwrap();
+        // A fan-out 300 ms later: the index does not show the laptop yet.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let during = conns.for_users(std::slice::from_ref(&u)).await.unwrap();
+        assert_eq!(during.len(), 1, "hold {hold_ms} ms: the index lags");
+        index.catch_up();
+        let after = conns.for_users(std::slice::from_ref(&u)).await.unwrap();
+        assert_eq!(
+            after.len(),
+            devices_after_catch_up,
+            "hold {hold_ms} ms, index lag 300 ms: {after:?}"
+        );
+    }
+}
 
 fn ids(conns: &[ConnectionRecord]) -> Vec<String> {
     let mut v: Vec<String> = conns.iter().map(|c| c.connection_id.to_string()).collect();

@@ -105,6 +105,30 @@ impl Topology {
         RedisCache::new(config).expect("a valid redis url")
     }
 
+    /// A cache configured as the functions configure theirs
+    /// ([`CacheConfig::from_config`]), with `redisIndexHoldMs` =
+    /// `index_hold_ms`, the contract tests' timeout and a fresh prefix.
+    pub fn cache_from_settings(self, index_hold_ms: u64) -> RedisCache {
+        let port = match self {
+            Topology::Single => redis().port,
+            Topology::Cluster => cluster().nodes[0].port,
+        };
+        let config = CacheConfig::from_config(&chat_core::config::RedisConfig {
+            url: chat_core::config::Secret::new(format!("redis://127.0.0.1:{port}")),
+            timeout_ms: 500,
+            mode: match self {
+                Topology::Single => RedisMode::Single,
+                Topology::Cluster => RedisMode::Cluster,
+            },
+            index_hold_ms,
+        });
+        RedisCache::new(CacheConfig {
+            key_prefix: format!("test:{}:", unique()),
+            ..config
+        })
+        .expect("a valid redis url")
+    }
+
     /// `n` caches with one fresh prefix, each with its own connection: the
     /// Lambda instances of one deployment.
     pub fn instances(self, n: usize) -> Vec<RedisCache> {

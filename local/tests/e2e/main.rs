@@ -15,6 +15,7 @@
 mod chat;
 mod connections_api;
 mod crash;
+mod fault_table;
 mod gateway;
 mod iam_table;
 mod lost;
@@ -94,6 +95,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
                 url: Secret::new(nodes[0].url("redis")),
                 timeout_ms: 200,
                 mode,
+                index_hold_ms: chat_core::deploy::settings().redis_index_hold_ms.default,
             }),
         };
         redis = nodes;

@@ -194,6 +194,13 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
             config.redis.as_ref().map(|r| r.timeout_ms.to_string()),
         ),
         (
+            chat_core::deploy::settings()
+                .redis_index_hold_ms
+                .env
+                .as_str(),
+            config.redis.as_ref().map(|r| r.index_hold_ms.to_string()),
+        ),
+        (
             vars::REDIS_MODE,
             config.redis.as_ref().map(|r| r.mode.as_str().to_owned()),
         ),

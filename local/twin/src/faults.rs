@@ -40,6 +40,11 @@ impl FailingPuts {
         self.remaining.store(n, Ordering::SeqCst);
     }
 
+    /// How many staged write failures are still to come.
+    pub fn pending(&self) -> u32 {
+        self.remaining.load(Ordering::SeqCst)
+    }
+
     fn take_failure(&self) -> bool {
         self.remaining
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -189,7 +194,12 @@ struct PushFault {
 pub struct FaultLab {
     pushes: Mutex<Vec<PushFault>>,
     enqueues: AtomicU32,
-    ops: Mutex<HashMap<StoreOp, u32>>,
+    /// Queue records the persistence function is to fail.
+    records: AtomicU32,
+    /// Reservations to fail between counting their seq and claiming it.
+    claims: AtomicU32,
+    /// Per operation: calls to let through first, then calls to fail.
+    ops: Mutex<HashMap<StoreOp, (u32, u32)>>,
     index: Mutex<IndexLag>,
 }
 
@@ -369,7 +379,47 @@ impl FaultLab {
 
     /// The next `n` calls to `op` fail as if the database were down.
     pub fn fail_store(&self, op: StoreOp, n: u32) {
-        lock(&self.ops).insert(op, n);
+        self.fail_store_after(op, 0, n);
+    }
+
+    /// The `n` calls to `op` that follow the next `after` fail as if the
+    /// database were down (a failure in the middle of a batch of calls).
+    pub fn fail_store_after(&self, op: StoreOp, after: u32, n: u32) {
+        lock(&self.ops).insert(op, (after, n));
+    }
+
+    /// The persistence function fails the next `n` queue records it is
+    /// handed: it reports them in `batchItemFailures` without acting on
+    /// them, as when DynamoDB is down for it. The event source then does
+    /// what it does with any failed record (visibility timeout, redelivery,
+    /// the dead-letter queue past `maxReceiveCount`).
+    pub fn fail_records(&self, n: u32) {
+        self.records.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` reservations count a seq and then fail before claiming
+    /// it (a Lambda that died, or a claim transaction DynamoDB refused):
+    /// each leaves a burned seq, and the send fails.
+    pub fn fail_claims(&self, n: u32) {
+        self.claims.store(n, Ordering::SeqCst);
+    }
+
+    /// How many staged claim failures are still to come.
+    pub fn claims_pending(&self) -> u32 {
+        self.claims.load(Ordering::SeqCst)
+    }
+
+    /// Takes up to `k` of the staged record failures; answers how many.
+    pub fn take_record_failures(&self, k: usize) -> usize {
+        let k = u32::try_from(k).unwrap_or(u32::MAX);
+        let mut taken = 0;
+        let _ = self
+            .records
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                taken = n.min(k);
+                Some(n - taken)
+            });
+        taken as usize
     }
 
     /// How many staged push failures are still to come.
@@ -377,10 +427,33 @@ impl FaultLab {
         lock(&self.pushes).iter().map(|f| f.remaining).sum()
     }
 
+    /// How many staged record failures are still to come.
+    pub fn records_pending(&self) -> u32 {
+        self.records.load(Ordering::SeqCst)
+    }
+
+    /// How many staged queue refusals are still to come.
+    pub fn enqueues_pending(&self) -> u32 {
+        self.enqueues.load(Ordering::SeqCst)
+    }
+
+    /// The store operations with failures still to come, and how many.
+    pub fn store_pending(&self) -> Vec<(StoreOp, u32)> {
+        let mut left: Vec<(StoreOp, u32)> = lock(&self.ops)
+            .iter()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(op, (_, n))| (*op, *n))
+            .collect();
+        left.sort_by_key(|(op, _)| op.name());
+        left
+    }
+
     /// Clears every staged fault of the lab.
     pub fn clear(&self) {
         lock(&self.pushes).clear();
         self.enqueues.store(0, Ordering::SeqCst);
+        self.records.store(0, Ordering::SeqCst);
+        self.claims.store(0, Ordering::SeqCst);
         lock(&self.ops).clear();
         self.lag_index(Duration::ZERO);
     }
@@ -399,7 +472,11 @@ impl FaultLab {
     fn store_fault(&self, op: StoreOp) -> Result<(), StoreError> {
         let mut g = lock(&self.ops);
         match g.get_mut(&op) {
-            Some(n) if *n > 0 => {
+            Some((after, _)) if *after > 0 => {
+                *after -= 1;
+                Ok(())
+            }
+            Some((_, n)) if *n > 0 => {
                 *n -= 1;
                 Err(StoreError::unavailable(format!(
                     "injected failure: {} unavailable",
@@ -515,10 +592,43 @@ struct FaultyMessages {
     lab: Arc<FaultLab>,
 }
 
+impl FaultyMessages {
+    /// A reservation that counted the room's next seq and failed before
+    /// claiming it, through the port: the next seq is settled first, which
+    /// burns it (the race [`MessageStore::settle`] documents, won by the
+    /// settle), so the next reservation counts past it as it would past a
+    /// seq left unclaimed. What the room's members see is the same: a seq
+    /// that holds no message, which `sync` lists in `burned`.
+    async fn fail_claim(&self, room: &RoomId) -> StoreError {
+        let burned = match self.inner.last_seq(room).await {
+            Ok(last) => self
+                .inner
+                .settle(room, last + 1)
+                .await
+                .map(|f| (last + 1, f == SeqFate::Burned)),
+            Err(e) => Err(e),
+        };
+        match burned {
+            Ok((seq, true)) => StoreError::unavailable(format!(
+                "injected failure: the reservation counted seq {seq} and failed before its claim"
+            )),
+            // A concurrent reservation claimed that seq first: this one
+            // fails all the same.
+            Ok((seq, false)) => StoreError::unavailable(format!(
+                "injected failure: the reservation failed (seq {seq} was claimed by another)"
+            )),
+            Err(e) => e,
+        }
+    }
+}
+
 #[async_trait]
 impl MessageStore for FaultyMessages {
     async fn reserve(&self, draft: MessageDraft) -> Result<Reservation, StoreError> {
         self.lab.store_fault(StoreOp::MessagesReserve)?;
+        if take_one(&self.lab.claims) {
+            return Err(self.fail_claim(&draft.room_id).await);
+        }
         self.inner.reserve(draft).await
     }
     async fn settle(&self, room: &RoomId, seq: Seq) -> Result<SeqFate, StoreError> {
