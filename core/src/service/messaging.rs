@@ -167,6 +167,8 @@ impl Chat {
             None => None,
         };
         let (message, resend) = acked?;
+        // The push side gives up only when the reservation failed, which
+        // `acked?` has just returned.
         let Some((round, fanout)) = settled else {
             return Ok(());
         };
