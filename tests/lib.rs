@@ -254,6 +254,19 @@ impl Platform {
         panic!("queue did not drain: {} jobs left", self.mem.queue.len());
     }
 
+    /// `user` as `GET /rooms/{room}` shows them to the holder of `token`
+    /// (role, cursors, presence); panics when they are not a member.
+    pub async fn member_view(&self, token: &str, room: &str, user: &str) -> Value {
+        let (_, detail) = self
+            .rest(Some(token), "GET", &format!("/rooms/{room}"), None)
+            .await;
+        detail["members"]
+            .as_array()
+            .and_then(|ms| ms.iter().find(|m| m["userId"] == user))
+            .cloned()
+            .unwrap_or_else(|| panic!("{user} is not among the members of {room}: {detail}"))
+    }
+
     /// A REST call through the handler that serves `path`, like the HTTP API.
     pub async fn rest(
         &self,

@@ -214,20 +214,6 @@ async fn a_channel_carries_no_presence_pushes_and_its_members_presence_is_read_o
         .map(|f| f["userId"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(pushed, vec!["carol".to_owned()]);
-    let (_, detail) = p
-        .rest(
-            Some(&alice.token),
-            "GET",
-            &format!("/rooms/{channel}"),
-            None,
-        )
-        .await;
-    let bob = detail["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["userId"] == "bob")
-        .unwrap()
-        .clone();
+    let bob = p.member_view(&alice.token, &channel, "bob").await;
     assert_eq!(bob["presence"], "online");
 }

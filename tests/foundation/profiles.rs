@@ -50,16 +50,7 @@ async fn after_an_avatar_update_every_reader_sees_the_new_avatar() {
         (seen["avatarUrl"].as_str(), seen["displayName"].as_str()),
         (Some(new), Some("Alice"))
     );
-    let (_, detail) = p
-        .rest(Some(&bob.token), "GET", &format!("/rooms/{room}"), None)
-        .await;
-    let a = detail["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["userId"] == "alice")
-        .unwrap()
-        .clone();
+    let a = p.member_view(&bob.token, &room, "alice").await;
     assert_eq!(a["avatarUrl"], new);
     let (_, mine) = p.rest(Some(&alice.token), "GET", "/users/me", None).await;
     assert_eq!(mine["avatarUrl"], new);

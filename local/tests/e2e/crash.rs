@@ -11,7 +11,7 @@ use std::time::Duration;
 use chat_client::{ChatClient, Rest, Timeline};
 use serde_json::json;
 
-use crate::lost::follow;
+use crate::lost::{catch_up, follow};
 
 const SECRET: &str = "crash-test-secret-0123456789abcdef";
 
@@ -225,10 +225,7 @@ async fn after_a_sigkill_mid_stream_and_a_restart_every_acked_message_is_there_o
 
     // bob resyncs from where he was; carol, away all along, from the start.
     let mut bob = p.connect("bob").await;
-    for sync in bob_timeline.resync() {
-        bob.send_json(&sync).unwrap();
-    }
-    follow(&mut bob, &mut bob_timeline, &room, last).await;
+    catch_up(&mut bob, &mut bob_timeline, &room, last).await;
     let mut carol = p.connect("carol").await;
     let mut carol_timeline = Timeline::new();
     carol

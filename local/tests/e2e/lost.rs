@@ -48,6 +48,15 @@ pub async fn follow(client: &mut ChatClient, timeline: &mut Timeline, room: &str
     }
 }
 
+/// What every client does on (re)connecting: sends the timeline's resync
+/// frames, then [`follow`]s `room` through `seq`.
+pub async fn catch_up(client: &mut ChatClient, timeline: &mut Timeline, room: &str, seq: u64) {
+    for sync in timeline.resync() {
+        client.send_json(&sync).unwrap();
+    }
+    follow(client, timeline, room, seq).await;
+}
+
 fn bodies(timeline: &Timeline, room: &str) -> Vec<String> {
     timeline
         .messages(room)
@@ -102,10 +111,7 @@ async fn a_fan_out_failure_after_the_enqueue_is_acked_and_the_member_syncs_it() 
         .expect("acked, not internal");
     let mut timeline = Timeline::new();
     timeline.track(&room, 0);
-    for sync in timeline.resync() {
-        bob.send_json(&sync).unwrap();
-    }
-    follow(&mut bob, &mut timeline, &room, ack.seq).await;
+    catch_up(&mut bob, &mut timeline, &room, ack.seq).await;
     assert_eq!(bodies(&timeline, &room), vec!["durable"]);
 }
 
@@ -202,10 +208,7 @@ async fn a_device_the_lagging_index_hides_recovers_the_message_with_sync() {
     // The laptop syncs when it comes online, as every client must.
     let mut timeline = Timeline::new();
     timeline.track(&room, 0);
-    for sync in timeline.resync() {
-        laptop.send_json(&sync).unwrap();
-    }
-    follow(&mut laptop, &mut timeline, &room, ack.seq).await;
+    catch_up(&mut laptop, &mut timeline, &room, ack.seq).await;
     assert_eq!(bodies(&timeline, &room), vec!["while the index lags"]);
 }
 
@@ -229,10 +232,7 @@ async fn a_connection_api_gateway_calls_gone_reconnects_and_misses_nothing() {
     // bob's client finds its connection dead and reconnects.
     drop(bob);
     let mut bob = e.connect("bob").await;
-    for sync in timeline.resync() {
-        bob.send_json(&sync).unwrap();
-    }
-    follow(&mut bob, &mut timeline, &room, 3).await;
+    catch_up(&mut bob, &mut timeline, &room, 3).await;
     assert_eq!(
         bodies(&timeline, &room),
         vec!["before", "into the void", "after"]
@@ -304,10 +304,7 @@ async fn a_record_the_worker_fails_past_max_receive_count_is_dead_lettered_and_s
     let mut bob = e.connect("bob").await;
     let mut timeline = Timeline::new();
     timeline.track(&room, 0);
-    for sync in timeline.resync() {
-        bob.send_json(&sync).unwrap();
-    }
-    follow(&mut bob, &mut timeline, &room, doomed.seq).await;
+    catch_up(&mut bob, &mut timeline, &room, doomed.seq).await;
     assert_eq!(bodies(&timeline, &room), vec!["stored", "dead-lettered"]);
     assert_eq!(
         history_ids(&e, "alice", &room).await,
@@ -427,10 +424,7 @@ async fn a_send_the_queue_refused_and_nobody_resent_is_recovered_by_sync_not_bur
     assert_eq!(s, 200);
     let mut carol_sees = Timeline::new();
     carol_sees.track(&room, 0);
-    for sync in carol_sees.resync() {
-        carol.send_json(&sync).unwrap();
-    }
-    follow(&mut carol, &mut carol_sees, &room, 3).await;
+    catch_up(&mut carol, &mut carol_sees, &room, 3).await;
     assert_eq!(bodies(&carol_sees, &room), bodies(&timeline, &room));
     assert_eq!(
         crate::seqs(&e.history("bob", &room, "").await),
