@@ -45,6 +45,7 @@ pub enum PushError {
 }
 
 /// The error codes of the wire protocol's `error` frame and REST error body.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
