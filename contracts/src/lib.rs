@@ -24,10 +24,16 @@ pub struct Document {
 
 /// Every contract document, freshly generated.
 pub fn documents() -> Result<Vec<Document>, String> {
-    Ok(vec![Document {
-        path: "docs/schema/frames.schema.json",
-        text: pretty(&chat_core::protocol::schema::frames()?)?,
-    }])
+    Ok(vec![
+        Document {
+            path: "docs/schema/frames.schema.json",
+            text: pretty(&chat_core::protocol::schema::frames()?)?,
+        },
+        Document {
+            path: "docs/openapi.json",
+            text: pretty(&chat_lambda::openapi::document()?)?,
+        },
+    ])
 }
 
 fn pretty(value: &serde_json::Value) -> Result<String, String> {

@@ -134,6 +134,7 @@ pub struct HistoryPage {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+/// The body of every error this API answers: `{"error": {"code", "message"}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -143,5 +144,16 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     pub code: crate::error::ErrorCode,
+    pub message: String,
+}
+
+/// What API Gateway itself answers when it refuses a request before any
+/// function runs, or when the function failed: `{"message": "Unauthorized"}`
+/// (401, from the JWT authorizer), `"Too Many Requests"` (429, the stage's
+/// throttle), `"Internal Server Error"` (500). The local platform answers the
+/// same in template mode.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayMessage {
     pub message: String,
 }
