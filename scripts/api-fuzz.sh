@@ -10,6 +10,9 @@
 # examples per operation, under ~2 minutes here.
 #
 # Env: CHAT_LOCAL_BIN (default $CARGO_TARGET_DIR/debug/chat-local),
+#      API_FUZZ_TEMPLATE (a synthesized template: run the stack it describes,
+#        its JWT authorizer, throttle and unauthenticated /openapi.json route
+#        included, as `chat-local --template`),
 #      API_FUZZ_EXAMPLES (examples per operation, default 60),
 #      API_FUZZ_SEED (default: a random seed, printed).
 set -euo pipefail
@@ -25,7 +28,7 @@ WORK=$(mktemp -d)
 # The per-user REST limit (20/s) would answer most generated requests with
 # a (documented) 429 and test nothing else: lift it for this run.
 CHAT_RATE_REST_PER_SEC=100000 CHAT_RATE_REST_BURST=100000 RUST_LOG=warn \
-  "$BIN" --port 0 >"$WORK/out.log" 2>"$WORK/err.log" &
+  "$BIN" ${API_FUZZ_TEMPLATE:+--template "$API_FUZZ_TEMPLATE"} --port 0 >"$WORK/out.log" 2>"$WORK/err.log" &
 PID=$!
 stop() {
   kill -INT "$PID" 2>/dev/null || true
@@ -46,7 +49,7 @@ done
 TOKEN=$(curl -fsS -X POST "$URL/dev/token" -H 'content-type: application/json' \
   -d '{"userId":"fuzzer","name":"Fuzzer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
-echo "api-fuzz: chat-local at $URL, seed $SEED, $EXAMPLES examples per operation"
+echo "api-fuzz: chat-local at $URL${API_FUZZ_TEMPLATE:+ (template $API_FUZZ_TEMPLATE)}, seed $SEED, $EXAMPLES examples per operation"
 status=0
 schemathesis run "$URL/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \

@@ -54,6 +54,10 @@ CHAT_E2E_TEMPLATE="$TEMPLATE" CHAT_E2E_FUNCTIONS=watch cargo test -p chat-local 
 # reconnect within the window misses nothing.
 CHAT_LOCAL_TEMPLATE="$TEMPLATE" \
   CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
+# The REST API as the stack deploys it (gateway refusals included) against
+# the same OpenAPI document.
+API_FUZZ_TEMPLATE="$TEMPLATE" \
+  CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" scripts/api-fuzz.sh
 rm -rf "$TEMPLATE_DIR"
 
 if [ -f infra/package.json ]; then

@@ -1130,6 +1130,7 @@ mod tests {
 
     #[test]
     fn rest_paths_go_to_the_function_that_owns_them() {
+        use crate::functions::names;
         assert_eq!(rest_function("/rooms/r_1/messages"), Some(names::HISTORY));
         assert_eq!(rest_function("/rooms"), Some(names::ROOMS));
         assert_eq!(rest_function("/rooms/r_1/members/bob"), Some(names::ROOMS));
