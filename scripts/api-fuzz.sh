@@ -51,6 +51,9 @@ TOKEN=$(curl -fsS -X POST "$URL/dev/token" -H 'content-type: application/json' \
 
 echo "api-fuzz: chat-local at $URL${API_FUZZ_TEMPLATE:+ (template $API_FUZZ_TEMPLATE)}, seed $SEED, $EXAMPLES examples per operation"
 status=0
+# From the scratch directory: schemathesis keeps a cache of what failed in
+# ./.schemathesis, which belongs to no checkout.
+cd "$WORK"
 schemathesis run "$URL/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
