@@ -30,6 +30,9 @@ echo "== browser test of the web app (headless Chromium)"
 cargo build -p chat-local
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
 
+echo "== the REST API against its OpenAPI document (schemathesis: no 5xx, documented statuses and bodies)"
+CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" scripts/api-fuzz.sh
+
 echo "== the stack about to deploy, run locally from its synthesized template (IAM enforced)"
 # Bundling skipped: the template is read, never deployed. Every e2e test and
 # the browser test run on its routes, authorizers, timeouts, environments and
@@ -51,6 +54,10 @@ CHAT_E2E_TEMPLATE="$TEMPLATE" CHAT_E2E_FUNCTIONS=watch cargo test -p chat-local 
 # reconnect within the window misses nothing.
 CHAT_LOCAL_TEMPLATE="$TEMPLATE" \
   CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
+# The REST API as the stack deploys it (gateway refusals included) against
+# the same OpenAPI document.
+API_FUZZ_TEMPLATE="$TEMPLATE" \
+  CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" scripts/api-fuzz.sh
 rm -rf "$TEMPLATE_DIR"
 
 if [ -f infra/package.json ]; then
