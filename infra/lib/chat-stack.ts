@@ -6,12 +6,14 @@
  *                       ▼                                       ▼
  *                 (PostToConnection) ◀── persist ◀── SQS (+ DLQ)
  *   browser ──https─▶ HTTP API (JWT) ──▶ history / users / rooms ──▶ DynamoDB, Redis
+ *   browser ──https─▶ CloudFront ──▶ S3: the web app + config.json (lib/web-app.ts);
+ *                     it signs in at the Cognito hosted UI (code + PKCE)
  *
  * Replies reach clients only through the API Gateway Management API, never
  * as route responses. Every function gets exactly the table, queue and
  * `@connections` actions its ports need (deploy/functions.json), never `dynamodb:Scan`.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Lazy, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -29,6 +31,7 @@ import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from './nag';
 import { ChatNetwork } from './network';
 import { ChatFunction } from './rust-function';
 import { ChatTable, GSI1 } from './table';
+import { WebApp } from './web-app';
 
 /** The WebSocket action routes; all of them, and `$default`, go to chat-message. */
 export const WS_ACTION_ROUTES = ['sendMessage', 'markRead', 'typing', 'sync', 'ping'] as const;
@@ -47,6 +50,8 @@ export class ChatStack extends Stack {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly network?: ChatNetwork;
+  /** The hosted web app (`config.webApp`). */
+  readonly webApp?: WebApp;
 
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id, props);
@@ -252,7 +257,12 @@ export class ChatStack extends Stack {
       defaultAuthorizer: jwt,
       createDefaultStage: false,
       corsPreflight: {
-        allowOrigins: config.corsOrigins,
+        // A restricted list gets the web app's own origin too (known only
+        // once its distribution exists, hence lazily).
+        allowOrigins:
+          config.webApp && !config.corsOrigins.includes('*')
+            ? [...config.corsOrigins, Lazy.string({ produce: () => this.webApp?.url.replace(/\/$/, '') })]
+            : config.corsOrigins,
         allowMethods: [
           apigw.CorsHttpMethod.GET,
           apigw.CorsHttpMethod.POST,
@@ -309,6 +319,19 @@ export class ChatStack extends Stack {
         ),
       },
     });
+
+    // ---- web app ------------------------------------------------------------------
+    if (config.webApp) {
+      if (!auth.client || !auth.domain) throw new Error('the web app needs the stack\'s user pool client and hosted UI domain');
+      this.webApp = new WebApp(this, 'WebApp', {
+        stage: config.stage,
+        webSocketUrl: this.webSocketStage.url,
+        restUrl: this.httpStage.url,
+        authDomainUrl: auth.domain.baseUrl(),
+        clientId: auth.client.userPoolClientId,
+      });
+      auth.webAppUrl = this.webApp.url;
+    }
 
     // ---- operations ------------------------------------------------------------
     new ChatMonitoring(this, 'Monitoring', {

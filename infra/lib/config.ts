@@ -79,6 +79,12 @@ export interface ChatConfig {
    * `oauthCallbackUrls` are given. Absent: the app client has no OAuth flows.
    */
   readonly hostedUi?: HostedUiConfig;
+  /**
+   * Host the web app (S3 + CloudFront, lib/web-app.ts) and let it sign in
+   * through the user pool's hosted UI. On by default with the stack's own
+   * user pool; `webApp=false` turns it off. Not with `jwtIssuer`.
+   */
+  readonly webApp: boolean;
 }
 
 export interface HostedUiConfig {
@@ -233,6 +239,15 @@ function hostedUi(raw: Raw, prod: boolean, externalIssuer: boolean): HostedUiCon
   return { domainPrefix, callbackUrls, logoutUrls };
 }
 
+/** `webApp`: default on, except with an external issuer, which has no hosted UI here. */
+function webApp(raw: Raw, externalIssuer: boolean): boolean {
+  const on = bool(raw, 'webApp', !externalIssuer);
+  if (on && externalIssuer) {
+    throw new ConfigError('webApp', 'the web app signs in through the user pool this stack creates: not with jwtIssuer');
+  }
+  return on;
+}
+
 /** Reads and validates the configuration from a construct node's context. */
 export function loadConfig(node: Node): ChatConfig {
   return parseConfig((key) => node.tryGetContext(key));
@@ -304,5 +319,6 @@ export function parseConfig(raw: Raw): ChatConfig {
     apigwAccountRole: bool(raw, 'apigwAccountRole', true),
     nag: bool(raw, 'nag', true),
     hostedUi: hostedUi(raw, prod, jwtIssuer !== undefined),
+    webApp: webApp(raw, jwtIssuer !== undefined),
   };
 }

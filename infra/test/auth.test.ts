@@ -19,8 +19,8 @@ function cognito(ctx: Ctx = {}) {
 const OAUTH_KEYS = ['AllowedOAuthFlows', 'AllowedOAuthScopes', 'CallbackURLs', 'LogoutURLs'];
 
 describe('the Cognito app client', () => {
-  it('in dev: no OAuth at all, SRP plus the password flow the README recipe uses', () => {
-    const { client, domains } = cognito();
+  it('without the web app, in dev: no OAuth at all, SRP plus the password flow the README recipe uses', () => {
+    const { client, domains } = cognito({ webApp: 'false' });
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(false);
     for (const k of OAUTH_KEYS) expect(client[k], k).toBeUndefined();
     expect([...client.ExplicitAuthFlows].sort()).toEqual(['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']);
@@ -28,8 +28,8 @@ describe('the Cognito app client', () => {
     expect(domains).toEqual([]);
   });
 
-  it('in prod: no OAuth and SRP only, never the password in the request', () => {
-    const { client, domains } = cognito({ stage: 'prod' });
+  it('without the web app, in prod: no OAuth and SRP only, never the password in the request', () => {
+    const { client, domains } = cognito({ stage: 'prod', webApp: 'false' });
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(false);
     for (const k of OAUTH_KEYS) expect(client[k], k).toBeUndefined();
     expect([...client.ExplicitAuthFlows].sort()).toEqual(['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_SRP_AUTH']);
@@ -37,7 +37,7 @@ describe('the Cognito app client', () => {
   });
 
   it('with a hosted UI: the authorization-code grant only, OIDC scopes, the given URLs and the Cognito domain', () => {
-    const { client, domains, t } = cognito(HOSTED_UI);
+    const { client, domains, t } = cognito({ ...HOSTED_UI, webApp: 'false' });
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(true);
     expect(client.AllowedOAuthFlows).toEqual(['code']);
     expect([...client.AllowedOAuthScopes].sort()).toEqual(['email', 'openid', 'profile']);
