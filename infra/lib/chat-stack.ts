@@ -13,7 +13,7 @@
  * as route responses. Every function gets exactly the table, queue and
  * `@connections` actions its ports need (deploy/functions.json), never `dynamodb:Scan`.
  */
-import { CfnOutput, Duration, Lazy, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -257,12 +257,10 @@ export class ChatStack extends Stack {
       defaultAuthorizer: jwt,
       createDefaultStage: false,
       corsPreflight: {
-        // A restricted list gets the web app's own origin too (known only
-        // once its distribution exists, hence lazily).
-        allowOrigins:
-          config.webApp && !config.corsOrigins.includes('*')
-            ? [...config.corsOrigins, Lazy.string({ produce: () => this.webApp?.url.replace(/\/$/, '') })]
-            : config.corsOrigins,
+        // The web app's origin cannot be added here by itself: its CSP names
+        // this API, so the API cannot name its distribution (a cycle). With a
+        // restricted list, add the WebAppUrl origin (infra/README.md).
+        allowOrigins: config.corsOrigins,
         allowMethods: [
           apigw.CorsHttpMethod.GET,
           apigw.CorsHttpMethod.POST,

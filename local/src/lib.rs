@@ -1089,7 +1089,8 @@ struct LogoutParams {
 
 /// `GET /logout?client_id&logout_uri`.
 async fn oauth_logout(State(app): State<Arc<App>>, uri: http::Uri) -> Response {
-    let p: LogoutParams = serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+    let p: LogoutParams =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
     match app.hosted_ui.logout(&p.client_id, &p.logout_uri) {
         Ok(to) => oauth::redirect(&to),
         Err(e) => oauth::redirect(&format!("/error?error={e}")),

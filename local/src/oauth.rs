@@ -184,7 +184,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// An opaque, unguessable handle (two random UUIDs: 244 random bits).
 fn opaque() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// The PKCE S256 challenge of `verifier`: BASE64URL(SHA256(verifier)), no padding.
@@ -210,7 +214,11 @@ pub fn user_id_of(name: &str) -> Option<UserId> {
             id.push('-');
         }
     }
-    let id: String = id.trim_matches(|c| c == '-' || c == '.').chars().take(64).collect();
+    let id: String = id
+        .trim_matches(|c| c == '-' || c == '.')
+        .chars()
+        .take(64)
+        .collect();
     UserId::parse(id.trim_end_matches(['-', '.'])).ok()
 }
 
@@ -232,7 +240,10 @@ impl HostedUi {
             secret,
             token_ttl_secs,
             clock,
-            redirect_uris: own_origins(addr).into_iter().map(|o| format!("{o}/")).collect(),
+            redirect_uris: own_origins(addr)
+                .into_iter()
+                .map(|o| format!("{o}/"))
+                .collect(),
             codes: Mutex::default(),
             sessions: Mutex::default(),
         }
@@ -275,20 +286,35 @@ impl HostedUi {
         }
         if let Some(scope) = &p.scope {
             if scope.split_whitespace().any(|s| !SCOPES.contains(&s)) {
-                return Ok(back("invalid_scope", "allowed scopes: openid email profile"));
+                return Ok(back(
+                    "invalid_scope",
+                    "allowed scopes: openid email profile",
+                ));
             }
         }
-        match (p.code_challenge.as_deref(), p.code_challenge_method.as_deref()) {
+        match (
+            p.code_challenge.as_deref(),
+            p.code_challenge_method.as_deref(),
+        ) {
             (None, None) => {}
             (Some(c), Some("S256")) if c.len() == 43 => {}
             (Some(_), Some("S256")) => {
-                return Ok(back("invalid_request", "code_challenge is not an S256 challenge"))
+                return Ok(back(
+                    "invalid_request",
+                    "code_challenge is not an S256 challenge",
+                ))
             }
             (Some(_), _) => {
-                return Ok(back("invalid_request", "code_challenge_method must be S256"))
+                return Ok(back(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ))
             }
             (None, Some(_)) => {
-                return Ok(back("invalid_request", "code_challenge_method without code_challenge"))
+                return Ok(back(
+                    "invalid_request",
+                    "code_challenge_method without code_challenge",
+                ))
             }
         }
         Ok(Ok(()))
@@ -296,7 +322,11 @@ impl HostedUi {
 
     /// The sign-in page was submitted with `name`: a code for the client's
     /// redirect URI, or why not.
-    pub fn sign_in(&self, p: &AuthorizeParams, name: &str) -> Result<Result<String, String>, PageError> {
+    pub fn sign_in(
+        &self,
+        p: &AuthorizeParams,
+        name: &str,
+    ) -> Result<Result<String, String>, PageError> {
         if let Err(url) = self.check_authorize(p)? {
             return Ok(Err(url));
         }
@@ -321,7 +351,11 @@ impl HostedUi {
                 expires_at: now + CODE_TTL_MS,
             },
         );
-        Ok(Ok(with_query(&p.redirect_uri, &[("code", &code)], p.state.as_deref())))
+        Ok(Ok(with_query(
+            &p.redirect_uri,
+            &[("code", &code)],
+            p.state.as_deref(),
+        )))
     }
 
     /// `POST /oauth2/token`.
@@ -379,10 +413,9 @@ impl HostedUi {
                 Ok(self.tokens(&grant.user, &grant.name, now, Some(refresh)))
             }
             "refresh_token" => {
-                let rt = p
-                    .refresh_token
-                    .as_deref()
-                    .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
+                let rt = p.refresh_token.as_deref().ok_or_else(|| {
+                    OAuthError::InvalidRequest("refresh_token is required".into())
+                })?;
                 let sessions = lock(&self.sessions);
                 let s = sessions
                     .get(rt)
@@ -403,8 +436,7 @@ impl HostedUi {
         if client_id != Some(self.client_id.as_str()) {
             return Err(OAuthError::InvalidClient);
         }
-        let token =
-            token.ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+        let token = token.ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
         let mut sessions = lock(&self.sessions);
         match sessions.get(token) {
             Some(s) if s.client_id != client_id.unwrap_or_default() => {
@@ -465,7 +497,10 @@ fn with_query(base: &str, pairs: &[(&str, &str)], state: Option<&str>) -> String
         q.push(("state", s));
     }
     let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}{}", serde_urlencoded::to_string(q).unwrap_or_default())
+    format!(
+        "{base}{sep}{}",
+        serde_urlencoded::to_string(q).unwrap_or_default()
+    )
 }
 
 fn no_store(r: &mut Response) {
@@ -506,7 +541,12 @@ pub fn error_page(e: &PageError) -> Response {
 /// The local sign-in page: pick a name (no password).
 pub fn login_page(query: &str, error: Option<&str>) -> Response {
     let error = error
-        .map(|e| format!("<p class=\"form-error\" role=\"alert\" data-testid=\"signin-error\">{}</p>", escape(e)))
+        .map(|e| {
+            format!(
+                "<p class=\"form-error\" role=\"alert\" data-testid=\"signin-error\">{}</p>",
+                escape(e)
+            )
+        })
         .unwrap_or_default();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -569,7 +609,13 @@ mod tests {
             issuer: Some("https://issuer.example".into()),
             audience: Some("WebClient".into()),
         };
-        let ui = HostedUi::new(issuer, "s3cret".into(), 60, clock.clone(), ADDR.parse().unwrap());
+        let ui = HostedUi::new(
+            issuer,
+            "s3cret".into(),
+            60,
+            clock.clone(),
+            ADDR.parse().unwrap(),
+        );
         (ui, clock)
     }
 
@@ -604,19 +650,30 @@ mod tests {
     }
 
     fn verifier() -> chat_core::auth::Hs256Verifier {
-        chat_core::auth::Hs256Verifier::new(b"s3cret", Some("https://issuer.example"), Some("WebClient"))
+        chat_core::auth::Hs256Verifier::new(
+            b"s3cret",
+            Some("https://issuer.example"),
+            Some("WebClient"),
+        )
     }
 
     #[test]
     fn s256_is_the_rfc_7636_example() {
-        assert_eq!(s256(VERIFIER), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            s256(VERIFIER),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[tokio::test]
-    async fn a_code_with_its_verifier_gives_tokens_the_platform_accepts_and_a_refresh_renews_them() {
+    async fn a_code_with_its_verifier_gives_tokens_the_platform_accepts_and_a_refresh_renews_them()
+    {
         use chat_core::auth::TokenVerifier;
         let (ui, clock) = ui();
-        let url = ui.sign_in(&authorize(), "  Alice   Smith ").unwrap().unwrap();
+        let url = ui
+            .sign_in(&authorize(), "  Alice   Smith ")
+            .unwrap()
+            .unwrap();
         assert!(url.starts_with("http://localhost:8080/?code="), "{url}");
         let tokens = ui.token(&exchange(&code_of(&url))).unwrap();
         assert_eq!((tokens.expires_in, tokens.token_type), (60, "Bearer"));
@@ -634,7 +691,10 @@ mod tests {
                 ..TokenParams::default()
             })
             .unwrap();
-        assert_eq!(renewed.refresh_token, None, "Cognito keeps the refresh token");
+        assert_eq!(
+            renewed.refresh_token, None,
+            "Cognito keeps the refresh token"
+        );
         assert_ne!(renewed.id_token, tokens.id_token);
 
         ui.revoke(Some("WebClient"), Some(&rt)).unwrap();
@@ -644,7 +704,10 @@ mod tests {
             refresh_token: Some(rt),
             ..TokenParams::default()
         });
-        assert_eq!(after, Err(OAuthError::InvalidGrant("invalid refresh token")));
+        assert_eq!(
+            after,
+            Err(OAuthError::InvalidGrant("invalid refresh token"))
+        );
     }
 
     #[test]
@@ -655,7 +718,9 @@ mod tests {
         bad.code_verifier = Some("x".repeat(43));
         assert_eq!(
             ui.token(&bad),
-            Err(OAuthError::InvalidGrant("code_verifier does not match the code_challenge"))
+            Err(OAuthError::InvalidGrant(
+                "code_verifier does not match the code_challenge"
+            ))
         );
         assert_eq!(
             ui.token(&exchange(&code)),
@@ -664,7 +729,10 @@ mod tests {
         let code = code_of(&ui.sign_in(&authorize(), "bob").unwrap().unwrap());
         let mut missing = exchange(&code);
         missing.code_verifier = None;
-        assert!(matches!(ui.token(&missing), Err(OAuthError::InvalidGrant(_))));
+        assert!(matches!(
+            ui.token(&missing),
+            Err(OAuthError::InvalidGrant(_))
+        ));
     }
 
     #[test]
@@ -690,14 +758,20 @@ mod tests {
         let code = code_of(&ui.sign_in(&authorize(), "bob").unwrap().unwrap());
         let mut other_uri = exchange(&code);
         other_uri.redirect_uri = Some("http://127.0.0.1:8080/".into());
-        assert!(matches!(ui.token(&other_uri), Err(OAuthError::InvalidGrant(_))));
+        assert!(matches!(
+            ui.token(&other_uri),
+            Err(OAuthError::InvalidGrant(_))
+        ));
 
         let mut unknown = exchange("whatever");
         unknown.client_id = Some("someone-else".into());
         assert_eq!(ui.token(&unknown), Err(OAuthError::InvalidClient));
         let mut no_client = exchange("whatever");
         no_client.client_id = None;
-        assert!(matches!(ui.token(&no_client), Err(OAuthError::InvalidRequest(_))));
+        assert!(matches!(
+            ui.token(&no_client),
+            Err(OAuthError::InvalidRequest(_))
+        ));
         let mut implicit = exchange("whatever");
         implicit.grant_type = "client_credentials".into();
         assert_eq!(ui.token(&implicit), Err(OAuthError::UnsupportedGrantType));
@@ -707,37 +781,86 @@ mod tests {
     fn authorize_refuses_to_redirect_to_an_unknown_uri_or_for_an_unknown_client() {
         let (ui, _) = ui();
         for p in [
-            AuthorizeParams { redirect_uri: "https://evil.example/".into(), ..authorize() },
-            AuthorizeParams { redirect_uri: "http://localhost:8080/x".into(), ..authorize() },
-            AuthorizeParams { client_id: "other".into(), ..authorize() },
+            AuthorizeParams {
+                redirect_uri: "https://evil.example/".into(),
+                ..authorize()
+            },
+            AuthorizeParams {
+                redirect_uri: "http://localhost:8080/x".into(),
+                ..authorize()
+            },
+            AuthorizeParams {
+                client_id: "other".into(),
+                ..authorize()
+            },
         ] {
-            assert_eq!(ui.check_authorize(&p), Err(PageError::RedirectMismatch), "{p:?}");
+            assert_eq!(
+                ui.check_authorize(&p),
+                Err(PageError::RedirectMismatch),
+                "{p:?}"
+            );
             assert_eq!(ui.sign_in(&p, "bob"), Err(PageError::RedirectMismatch));
         }
-        assert_eq!(ui.logout("WebClient", "https://evil.example/"), Err(PageError::RedirectMismatch));
-        assert_eq!(ui.logout("WebClient", "http://127.0.0.1:8080/").as_deref(), Ok("http://127.0.0.1:8080/"));
+        assert_eq!(
+            ui.logout("WebClient", "https://evil.example/"),
+            Err(PageError::RedirectMismatch)
+        );
+        assert_eq!(
+            ui.logout("WebClient", "http://127.0.0.1:8080/").as_deref(),
+            Ok("http://127.0.0.1:8080/")
+        );
     }
 
     #[test]
     fn authorize_sends_other_errors_back_to_the_client_with_its_state() {
         let (ui, _) = ui();
         let cases = [
-            (AuthorizeParams { response_type: "token".into(), ..authorize() }, "unsupported_response_type"),
-            (AuthorizeParams { code_challenge_method: Some("plain".into()), ..authorize() }, "invalid_request"),
-            (AuthorizeParams { code_challenge: Some("short".into()), ..authorize() }, "invalid_request"),
-            (AuthorizeParams { scope: Some("openid aws.cognito.signin.user.admin".into()), ..authorize() }, "invalid_scope"),
+            (
+                AuthorizeParams {
+                    response_type: "token".into(),
+                    ..authorize()
+                },
+                "unsupported_response_type",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge_method: Some("plain".into()),
+                    ..authorize()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge: Some("short".into()),
+                    ..authorize()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    scope: Some("openid aws.cognito.signin.user.admin".into()),
+                    ..authorize()
+                },
+                "invalid_scope",
+            ),
         ];
         for (p, error) in cases {
             let url = ui.check_authorize(&p).unwrap().unwrap_err();
             assert!(url.starts_with("http://localhost:8080/?error="), "{url}");
-            assert!(url.contains(&format!("error={error}")) && url.ends_with("state=st4te"), "{url}");
+            assert!(
+                url.contains(&format!("error={error}")) && url.ends_with("state=st4te"),
+                "{url}"
+            );
         }
     }
 
     #[test]
     fn a_name_without_letters_or_digits_gets_no_code() {
         let (ui, _) = ui();
-        assert!(matches!(ui.sign_in(&authorize(), " -- "), Err(PageError::InvalidRequest(_))));
+        assert!(matches!(
+            ui.sign_in(&authorize(), " -- "),
+            Err(PageError::InvalidRequest(_))
+        ));
         assert_eq!(user_id_of("Zoë O'Neil").unwrap().as_str(), "zo-o-neil");
     }
 }
