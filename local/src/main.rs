@@ -324,6 +324,7 @@ async fn serve(opts: Options) -> Result<(), String> {
     // The first line is what scripts wait for.
     println!("chat-local listening on {http}");
     println!("  web app       {http}/");
+    println!("  sign-in       {http}/oauth2/authorize   (the Cognito hosted UI's endpoints; app config {http}/config.json)");
     println!("  WebSocket     {}?token=<jwt>", running.ws_url());
     println!("  REST          {http}   (Authorization: Bearer <jwt>)");
     println!(

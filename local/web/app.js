@@ -249,10 +249,10 @@ import { Auth } from './auth.js';
     try { data = await res.json(); } catch { /* empty or not JSON */ }
     if (!res.ok) {
       const err = data && data.error ? data.error : {};
+      // A refused refresh fires the 'expired' event: boot() signs out then.
       if (res.status === 401 && !retried) {
-        const fresh = await state.auth.refresh().catch(() => undefined);
+        const fresh = await state.auth.refresh().catch(() => null);
         if (fresh) return api(method, path, body, true);
-        if (fresh === null) signOut('Your session has expired. Sign in again.');
       }
       throw new ApiError(res.status, err.code || 'http', typeof err.message === 'string' ? err.message : `Request failed (${res.status})`);
     }

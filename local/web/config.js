@@ -18,7 +18,7 @@
 
 export class ConfigError extends Error {
   constructor(field, problem) {
-    super(`config.json: ${field} ${problem}`);
+    super(field ? `config.json: ${field} ${problem}` : `config.json ${problem}`);
     this.name = 'ConfigError';
   }
 }
