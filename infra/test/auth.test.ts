@@ -72,6 +72,10 @@ describe('hosted UI context', () => {
     expect(parse({}).hostedUi).toBeUndefined();
   });
 
+  it('needs no callback URL of its own with the web app, whose URL is one', () => {
+    expect(parse({ hostedUiDomainPrefix: 'chat-example' }).hostedUi).toEqual({ domainPrefix: 'chat-example', callbackUrls: [], logoutUrls: [] });
+  });
+
   it('reads the prefix and comma-separated URLs', () => {
     expect(parse(HOSTED_UI).hostedUi).toEqual({
       domainPrefix: 'chat-example-dev',
@@ -81,7 +85,7 @@ describe('hosted UI context', () => {
   });
 
   it.each([
-    [{ hostedUiDomainPrefix: 'chat' }, /"oauthCallbackUrls": the hosted UI needs at least one callback URL/],
+    [{ hostedUiDomainPrefix: 'chat', webApp: 'false' }, /"oauthCallbackUrls": the hosted UI needs at least one callback URL/],
     [{ oauthCallbackUrls: 'https://a.example.com/cb' }, /"oauthCallbackUrls": only meaningful with hostedUiDomainPrefix/],
     [{ oauthLogoutUrls: 'https://a.example.com/' }, /"oauthLogoutUrls": only meaningful with hostedUiDomainPrefix/],
     [{ ...HOSTED_UI, hostedUiDomainPrefix: 'Chat' }, /"hostedUiDomainPrefix": expected 1-63 lowercase/],
