@@ -8,10 +8,11 @@
  * which is what both the WebSocket authorizer and the HTTP API JWT authorizer
  * check, and it carries `name`.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import type { ChatConfig } from './config';
+import { defaultDomainPrefix, WEB_SCOPES } from './web-app';
 
 export class ChatAuth extends Construct {
   readonly issuer: string;
@@ -19,8 +20,14 @@ export class ChatAuth extends Construct {
   readonly jwksUrl: string;
   readonly userPool?: cognito.UserPool;
   readonly client?: cognito.UserPoolClient;
-  /** The hosted UI's domain, when configured (`hostedUiDomainPrefix`). */
+  /** The hosted UI's domain, when configured (`hostedUiDomainPrefix`) or the web app is on. */
   readonly domain?: cognito.UserPoolDomain;
+  /**
+   * The web app's URL, the app client's first callback and logout URL
+   * (`config.webApp`). Set once the web app exists: its distribution needs
+   * the APIs, which need this client, so the client reads it lazily.
+   */
+  webAppUrl?: string;
 
   constructor(scope: Construct, id: string, config: ChatConfig) {
     super(scope, id);
@@ -55,23 +62,35 @@ export class ChatAuth extends Construct {
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const hostedUi = config.hostedUi;
+    const appUrl = config.webApp
+      ? Lazy.string({
+          produce: () => {
+            if (!this.webAppUrl) throw new Error('ChatAuth: webApp is on but no web app URL was set');
+            return this.webAppUrl;
+          },
+        })
+      : undefined;
+    const withApp = (urls: string[]) => (appUrl ? [appUrl, ...urls] : urls);
+    const callbackUrls = withApp(hostedUi?.callbackUrls ?? []);
+    const logoutUrls = withApp(hostedUi?.logoutUrls ?? []);
     this.client = this.userPool.addClient('WebClient', {
       // SRP (what browser SDKs use) never sends the password. Plain
       // USER_PASSWORD_AUTH lets the README fetch a token with the AWS CLI:
       // dev only.
       authFlows: { userSrp: true, userPassword: !prod },
-      // No OAuth unless a hosted UI is configured; then only the
+      // No OAuth unless a hosted UI is configured or the web app is on
+      // (its CloudFront URL first among the URLs); then only the
       // authorization-code grant. The client has no secret (a browser cannot
       // keep one), so it must send a PKCE code_challenge: Cognito has no
       // switch to demand it, the clients' OAuth libraries do. Never the
       // implicit grant, which hands tokens over in the URL.
-      ...(hostedUi
+      ...(callbackUrls.length > 0
         ? {
             oAuth: {
               flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
-              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-              callbackUrls: hostedUi.callbackUrls,
-              logoutUrls: hostedUi.logoutUrls.length > 0 ? hostedUi.logoutUrls : undefined,
+              scopes: WEB_SCOPES.map((s) => cognito.OAuthScope.custom(s)),
+              callbackUrls,
+              logoutUrls: logoutUrls.length > 0 ? logoutUrls : undefined,
             },
             supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
           }
@@ -84,8 +103,9 @@ export class ChatAuth extends Construct {
       enableTokenRevocation: true,
     });
 
-    if (hostedUi) {
-      this.domain = this.userPool.addDomain('HostedUi', { cognitoDomain: { domainPrefix: hostedUi.domainPrefix } });
+    if (hostedUi || config.webApp) {
+      const domainPrefix = hostedUi?.domainPrefix ?? defaultDomainPrefix(config.stage);
+      this.domain = this.userPool.addDomain('HostedUi', { cognitoDomain: { domainPrefix } });
       const output = new CfnOutput(this, 'HostedUiUrl', {
         description: 'Base URL of the Cognito hosted UI (/oauth2/authorize, /oauth2/token, /logout)',
         value: this.domain.baseUrl(),

@@ -6,6 +6,8 @@
  *                       ▼                                       ▼
  *                 (PostToConnection) ◀── persist ◀── SQS (+ DLQ)
  *   browser ──https─▶ HTTP API (JWT) ──▶ history / users / rooms ──▶ DynamoDB, Redis
+ *   browser ──https─▶ CloudFront ──▶ S3: the web app + config.json (lib/web-app.ts);
+ *                     it signs in at the Cognito hosted UI (code + PKCE)
  *
  * Replies reach clients only through the API Gateway Management API, never
  * as route responses. Every function gets exactly the table, queue and
@@ -29,6 +31,7 @@ import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from './nag';
 import { ChatNetwork } from './network';
 import { ChatFunction } from './rust-function';
 import { ChatTable, GSI1 } from './table';
+import { WebApp } from './web-app';
 
 /** The WebSocket action routes; all of them, and `$default`, go to chat-message. */
 export const WS_ACTION_ROUTES = ['sendMessage', 'markRead', 'typing', 'sync', 'ping'] as const;
@@ -47,6 +50,8 @@ export class ChatStack extends Stack {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly network?: ChatNetwork;
+  /** The hosted web app (`config.webApp`). */
+  readonly webApp?: WebApp;
 
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id, props);
@@ -252,6 +257,9 @@ export class ChatStack extends Stack {
       defaultAuthorizer: jwt,
       createDefaultStage: false,
       corsPreflight: {
+        // The web app's origin cannot be added here by itself: its CSP names
+        // this API, so the API cannot name its distribution (a cycle). With a
+        // restricted list, add the WebAppUrl origin (infra/README.md).
         allowOrigins: config.corsOrigins,
         allowMethods: [
           apigw.CorsHttpMethod.GET,
@@ -324,6 +332,19 @@ export class ChatStack extends Stack {
         ),
       },
     });
+
+    // ---- web app ------------------------------------------------------------------
+    if (config.webApp) {
+      if (!auth.client || !auth.domain) throw new Error('the web app needs the stack\'s user pool client and hosted UI domain');
+      this.webApp = new WebApp(this, 'WebApp', {
+        stage: config.stage,
+        webSocketUrl: this.webSocketStage.url,
+        restUrl: this.httpStage.url,
+        authDomainUrl: auth.domain.baseUrl(),
+        clientId: auth.client.userPoolClientId,
+      });
+      auth.webAppUrl = this.webApp.url;
+    }
 
     // ---- operations ------------------------------------------------------------
     new ChatMonitoring(this, 'Monitoring', {

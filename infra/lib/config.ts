@@ -79,6 +79,12 @@ export interface ChatConfig {
    * `oauthCallbackUrls` are given. Absent: the app client has no OAuth flows.
    */
   readonly hostedUi?: HostedUiConfig;
+  /**
+   * Host the web app (S3 + CloudFront, lib/web-app.ts) and let it sign in
+   * through the user pool's hosted UI. On by default with the stack's own
+   * user pool; `webApp=false` turns it off. Not with `jwtIssuer`.
+   */
+  readonly webApp: boolean;
 }
 
 export interface HostedUiConfig {
@@ -202,8 +208,11 @@ function urls(raw: Raw, key: string, prod: boolean): string[] {
   return list;
 }
 
-/** `hostedUiDomainPrefix` + `oauthCallbackUrls` (+ optional `oauthLogoutUrls`): both or neither. */
-function hostedUi(raw: Raw, prod: boolean, externalIssuer: boolean): HostedUiConfig | undefined {
+/**
+ * `hostedUiDomainPrefix` + `oauthCallbackUrls` (+ optional `oauthLogoutUrls`):
+ * both or neither, unless the web app is on (its URL is a callback URL itself).
+ */
+function hostedUi(raw: Raw, prod: boolean, externalIssuer: boolean, withWebApp: boolean): HostedUiConfig | undefined {
   const domainPrefix = str(raw, 'hostedUiDomainPrefix');
   const callbackUrls = urls(raw, 'oauthCallbackUrls', prod);
   const logoutUrls = urls(raw, 'oauthLogoutUrls', prod);
@@ -227,10 +236,19 @@ function hostedUi(raw: Raw, prod: boolean, externalIssuer: boolean): HostedUiCon
   if (/aws|amazon|cognito/.test(domainPrefix)) {
     throw new ConfigError('hostedUiDomainPrefix', 'Cognito reserves "aws", "amazon" and "cognito" in domain prefixes');
   }
-  if (callbackUrls.length === 0) {
+  if (callbackUrls.length === 0 && !withWebApp) {
     throw new ConfigError('oauthCallbackUrls', 'the hosted UI needs at least one callback URL (comma-separated)');
   }
   return { domainPrefix, callbackUrls, logoutUrls };
+}
+
+/** `webApp`: default on, except with an external issuer, which has no hosted UI here. */
+function webApp(raw: Raw, externalIssuer: boolean): boolean {
+  const on = bool(raw, 'webApp', !externalIssuer);
+  if (on && externalIssuer) {
+    throw new ConfigError('webApp', 'the web app signs in through the user pool this stack creates: not with jwtIssuer');
+  }
+  return on;
 }
 
 /** Reads and validates the configuration from a construct node's context. */
@@ -260,6 +278,8 @@ export function parseConfig(raw: Raw): ChatConfig {
   for (const [k, v] of [['jwtIssuer', jwtIssuer], ['jwksUrl', jwksUrl]] as const) {
     if (v && !v.startsWith('https://')) throw new ConfigError(k, 'must be an https:// URL');
   }
+
+  const withWebApp = webApp(raw, jwtIssuer !== undefined);
 
   const alarmEmail = str(raw, 'alarmEmail');
   if (alarmEmail && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
@@ -303,6 +323,7 @@ export function parseConfig(raw: Raw): ChatConfig {
     jwksUrl,
     apigwAccountRole: bool(raw, 'apigwAccountRole', true),
     nag: bool(raw, 'nag', true),
-    hostedUi: hostedUi(raw, prod, jwtIssuer !== undefined),
+    hostedUi: hostedUi(raw, prod, jwtIssuer !== undefined, withWebApp),
+    webApp: withWebApp,
   };
 }

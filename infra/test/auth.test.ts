@@ -19,8 +19,8 @@ function cognito(ctx: Ctx = {}) {
 const OAUTH_KEYS = ['AllowedOAuthFlows', 'AllowedOAuthScopes', 'CallbackURLs', 'LogoutURLs'];
 
 describe('the Cognito app client', () => {
-  it('in dev: no OAuth at all, SRP plus the password flow the README recipe uses', () => {
-    const { client, domains } = cognito();
+  it('without the web app, in dev: no OAuth at all, SRP plus the password flow the README recipe uses', () => {
+    const { client, domains } = cognito({ webApp: 'false' });
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(false);
     for (const k of OAUTH_KEYS) expect(client[k], k).toBeUndefined();
     expect([...client.ExplicitAuthFlows].sort()).toEqual(['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']);
@@ -28,8 +28,8 @@ describe('the Cognito app client', () => {
     expect(domains).toEqual([]);
   });
 
-  it('in prod: no OAuth and SRP only, never the password in the request', () => {
-    const { client, domains } = cognito({ stage: 'prod' });
+  it('without the web app, in prod: no OAuth and SRP only, never the password in the request', () => {
+    const { client, domains } = cognito({ stage: 'prod', webApp: 'false' });
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(false);
     for (const k of OAUTH_KEYS) expect(client[k], k).toBeUndefined();
     expect([...client.ExplicitAuthFlows].sort()).toEqual(['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_SRP_AUTH']);
@@ -37,7 +37,7 @@ describe('the Cognito app client', () => {
   });
 
   it('with a hosted UI: the authorization-code grant only, OIDC scopes, the given URLs and the Cognito domain', () => {
-    const { client, domains, t } = cognito(HOSTED_UI);
+    const { client, domains, t } = cognito({ ...HOSTED_UI, webApp: 'false' });
     expect(client.AllowedOAuthFlowsUserPoolClient).toBe(true);
     expect(client.AllowedOAuthFlows).toEqual(['code']);
     expect([...client.AllowedOAuthScopes].sort()).toEqual(['email', 'openid', 'profile']);
@@ -72,6 +72,10 @@ describe('hosted UI context', () => {
     expect(parse({}).hostedUi).toBeUndefined();
   });
 
+  it('needs no callback URL of its own with the web app, whose URL is one', () => {
+    expect(parse({ hostedUiDomainPrefix: 'chat-example' }).hostedUi).toEqual({ domainPrefix: 'chat-example', callbackUrls: [], logoutUrls: [] });
+  });
+
   it('reads the prefix and comma-separated URLs', () => {
     expect(parse(HOSTED_UI).hostedUi).toEqual({
       domainPrefix: 'chat-example-dev',
@@ -81,7 +85,7 @@ describe('hosted UI context', () => {
   });
 
   it.each([
-    [{ hostedUiDomainPrefix: 'chat' }, /"oauthCallbackUrls": the hosted UI needs at least one callback URL/],
+    [{ hostedUiDomainPrefix: 'chat', webApp: 'false' }, /"oauthCallbackUrls": the hosted UI needs at least one callback URL/],
     [{ oauthCallbackUrls: 'https://a.example.com/cb' }, /"oauthCallbackUrls": only meaningful with hostedUiDomainPrefix/],
     [{ oauthLogoutUrls: 'https://a.example.com/' }, /"oauthLogoutUrls": only meaningful with hostedUiDomainPrefix/],
     [{ ...HOSTED_UI, hostedUiDomainPrefix: 'Chat' }, /"hostedUiDomainPrefix": expected 1-63 lowercase/],

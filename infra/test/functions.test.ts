@@ -125,10 +125,17 @@ describe('Rust functions', () => {
     expect(logGroup.DeletionPolicy).toBe('Retain');
   });
 
-  it('has no Lambda besides the eight chat binaries and CDK\'s default-security-group cleaner', () => {
+  it('has no Lambda besides the eight chat binaries, CDK\'s default-security-group cleaner and the web app\'s deployment', () => {
     const fns = resources(s.template, 'AWS::Lambda::Function');
     const ours = new Set(FUNCTION_NAMES.map((n) => logicalId(s.stack, s.stack.functions[n].fn)));
     const others = fns.filter(([id]) => !ours.has(id));
-    expect(others.map(([id]) => id)).toEqual([expect.stringMatching(/CustomVpcRestrictDefaultSG/)]);
+    // The web app's BucketDeployment handler and, in dev, the bucket's
+    // auto-delete handler (lib/web-app.ts); none runs a custom runtime.
+    expect(others.map(([id]) => id).sort()).toEqual([
+      expect.stringMatching(/^CustomCDKBucketDeployment/),
+      expect.stringMatching(/^CustomS3AutoDeleteObjects/),
+      expect.stringMatching(/CustomVpcRestrictDefaultSG/),
+    ]);
+    for (const [, r] of others) expect(r.Properties.Runtime).not.toMatch(/^provided/);
   });
 });

@@ -10,7 +10,9 @@
 //!   batches, with partial batch failures, visibility timeout and a DLQ;
 //! - the **REST API**, each request turned into the HTTP API payload-2.0 event
 //!   the Lambda would get;
-//! - the **web app** at `/`, and development endpoints under `/dev/`.
+//! - the **web app** at `/` with its runtime `/config.json`, signing in
+//!   through a twin of the Cognito hosted UI's OAuth 2.0 endpoints
+//!   ([`oauth`]), and development endpoints under `/dev/`.
 //!
 //! Every function is the same handler code the Lambdas run, invoked with the
 //! JSON event AWS would send, in-process or through `cargo lambda watch`
@@ -27,6 +29,7 @@ pub mod faults;
 pub mod functions;
 pub mod gateway;
 pub mod iam;
+pub mod oauth;
 pub mod queue;
 pub mod sqs_source;
 pub mod template;
@@ -100,6 +103,8 @@ pub struct Options {
     pub port: u16,
     pub stage: String,
     pub secret: String,
+    /// Lifetime of the ID tokens the hosted UI twin issues ([`oauth`]).
+    pub token_ttl_secs: i64,
     pub limits: Limits,
     pub gateway: GatewayLimits,
     pub queue: QueueConfig,
@@ -126,6 +131,7 @@ impl Default for Options {
             port: 8080,
             stage: "local".into(),
             secret: DEFAULT_SECRET.into(),
+            token_ttl_secs: oauth::DEFAULT_TOKEN_TTL_SECS,
             limits: Limits::default(),
             gateway: GatewayLimits::default(),
             queue: QueueConfig::default(),
@@ -199,6 +205,10 @@ struct App {
     stage: String,
     addr: SocketAddr,
     clock: Arc<dyn Clock>,
+    /// The Cognito hosted UI twin the web app signs in through.
+    hosted_ui: oauth::HostedUi,
+    /// The region `/config.json` names (the template's, or `local`).
+    region: String,
 }
 
 /// A running platform.
@@ -626,6 +636,17 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         stage: opts.stage.clone(),
         addr,
         clock: opts.clock.clone(),
+        hosted_ui: oauth::HostedUi::new(
+            issuer.clone(),
+            opts.secret.clone(),
+            opts.token_ttl_secs,
+            opts.clock.clone(),
+            addr,
+        ),
+        region: opts
+            .template
+            .as_ref()
+            .map_or_else(|| "local".to_owned(), |t| t.region.clone()),
     });
     let router = Router::new()
         .route(
@@ -652,6 +673,31 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 static_file("text/css; charset=utf-8", include_str!("../web/app.css"))
             }),
         )
+        .route(
+            "/auth.js",
+            get(|| async {
+                static_file(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../web/auth.js"),
+                )
+            }),
+        )
+        .route(
+            "/config.js",
+            get(|| async {
+                static_file(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../web/config.js"),
+                )
+            }),
+        )
+        .route("/config.json", get(runtime_config))
+        .route("/oauth2/authorize", get(oauth_authorize))
+        .route("/login", get(oauth_login_page).post(oauth_login))
+        .route("/oauth2/token", post(oauth_token))
+        .route("/oauth2/revoke", post(oauth_revoke))
+        .route("/logout", get(oauth_logout))
+        .route("/error", get(oauth_error))
         .route("/dev/token", post(dev_token))
         .route("/dev/config", get(dev_config))
         .route("/dev/queue", get(dev_queue))
@@ -908,6 +954,157 @@ async fn dev_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Resp
             json!({"error":{"code":"bad_request","message":"userId must be 1-128 characters of [A-Za-z0-9-_.@]"}}),
         ),
     }
+}
+
+/// `GET /config.json`: the web app's runtime configuration, the same shape
+/// `cdk deploy` writes next to the app (infra/lib/web-app.ts), naming this
+/// server under the name the browser used for it.
+async fn runtime_config(State(app): State<Arc<App>>, headers: http::HeaderMap) -> Response {
+    let origins = oauth::own_origins(app.addr);
+    let asked = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| format!("http://{h}"));
+    let origin = asked
+        .filter(|o| origins.contains(o))
+        .unwrap_or_else(|| origins[0].clone());
+    let ws = origin.replacen("http://", "ws://", 1);
+    let mut r = json_response(
+        StatusCode::OK,
+        json!({
+            "region": app.region,
+            "wsUrl": format!("{ws}/{}", app.stage),
+            "restUrl": origin,
+            "auth": {
+                "domain": origin,
+                "clientId": app.hosted_ui.client_id(),
+                "redirectUri": format!("{origin}/"),
+                "logoutUri": format!("{origin}/"),
+                "scopes": oauth::SCOPES,
+            },
+        }),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn authorize_params(query: Option<&str>) -> oauth::AuthorizeParams {
+    serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default()
+}
+
+/// `GET /oauth2/authorize`: checked, then on to the sign-in page, as Cognito
+/// does.
+async fn oauth_authorize(State(app): State<Arc<App>>, uri: http::Uri) -> Response {
+    let p = authorize_params(uri.query());
+    match app.hosted_ui.check_authorize(&p) {
+        Ok(Ok(())) => oauth::redirect(&format!("/login?{}", uri.query().unwrap_or_default())),
+        Ok(Err(back)) => oauth::redirect(&back),
+        Err(e) => oauth::redirect(&format!("/error?error={e}")),
+    }
+}
+
+async fn oauth_login_page(State(app): State<Arc<App>>, uri: http::Uri) -> Response {
+    let p = authorize_params(uri.query());
+    match app.hosted_ui.check_authorize(&p) {
+        Ok(Ok(())) => oauth::login_page(uri.query().unwrap_or_default(), None),
+        Ok(Err(back)) => oauth::redirect(&back),
+        Err(e) => oauth::error_page(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /login`: the name picked; back to the client with a code.
+async fn oauth_login(
+    State(app): State<Arc<App>>,
+    uri: http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    let p = authorize_params(uri.query());
+    let name = serde_urlencoded::from_bytes::<LoginForm>(&body)
+        .map(|f| f.name)
+        .unwrap_or_default();
+    match app.hosted_ui.sign_in(&p, &name) {
+        Ok(Ok(to)) | Ok(Err(to)) => oauth::redirect(&to),
+        Err(oauth::PageError::InvalidRequest(why)) => {
+            oauth::login_page(uri.query().unwrap_or_default(), Some(why))
+        }
+        Err(e) => oauth::error_page(&e),
+    }
+}
+
+/// `POST /oauth2/token` (form-encoded, as Cognito's).
+async fn oauth_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let params = match serde_urlencoded::from_bytes::<oauth::TokenParams>(&body) {
+        Ok(p) => p,
+        Err(e) => return oauth::OAuthError::InvalidRequest(e.to_string()).into_response(),
+    };
+    match app.hosted_ui.token(&params) {
+        Ok(tokens) => {
+            let mut r = json_response(StatusCode::OK, json!(tokens));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "token request refused");
+            e.into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /oauth2/revoke`.
+async fn oauth_revoke(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let form = match serde_urlencoded::from_bytes::<RevokeForm>(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth::OAuthError::InvalidRequest(e.to_string()).into_response(),
+    };
+    match app
+        .hosted_ui
+        .revoke(form.client_id.as_deref(), form.token.as_deref())
+    {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct LogoutParams {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    logout_uri: String,
+}
+
+/// `GET /logout?client_id&logout_uri`.
+async fn oauth_logout(State(app): State<Arc<App>>, uri: http::Uri) -> Response {
+    let p: LogoutParams =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+    match app.hosted_ui.logout(&p.client_id, &p.logout_uri) {
+        Ok(to) => oauth::redirect(&to),
+        Err(e) => oauth::redirect(&format!("/error?error={e}")),
+    }
+}
+
+/// `GET /error?error=…`: the page Cognito shows when it cannot redirect back.
+async fn oauth_error(uri: http::Uri) -> Response {
+    let invalid = uri.query().unwrap_or_default().contains("invalid_request");
+    oauth::error_page(&if invalid {
+        oauth::PageError::InvalidRequest("the request is malformed")
+    } else {
+        oauth::PageError::RedirectMismatch
+    })
 }
 
 async fn dev_config(State(app): State<Arc<App>>) -> Response {

@@ -139,6 +139,11 @@ struct ServeArgs {
     /// Largest WebSocket message, in bytes (API Gateway's: 128 KB).
     #[arg(long, value_name = "N", default_value_t = 131_072)]
     max_message_bytes: usize,
+    /// Lifetime of the ID tokens the hosted UI twin issues at
+    /// /oauth2/token, in seconds (the stack's app client: 1 h). Short
+    /// lifetimes exercise the web app's refresh.
+    #[arg(long, value_name = "N", default_value_t = chat_local::oauth::DEFAULT_TOKEN_TTL_SECS, value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    token_ttl_secs: i64,
 }
 
 /// Where the stack to run comes from.
@@ -266,6 +271,7 @@ fn options(a: ServeArgs) -> Result<Options, String> {
     o.gateway.idle_timeout = Duration::from_secs(a.idle_timeout_secs);
     o.gateway.max_connection = Duration::from_secs(a.max_connection_secs);
     o.gateway.max_message_bytes = a.max_message_bytes;
+    o.token_ttl_secs = a.token_ttl_secs;
     if a.backend == BackendKind::Aws {
         struct WithDefaultTable;
         impl chat_core::config::Source for WithDefaultTable {
@@ -318,6 +324,7 @@ async fn serve(opts: Options) -> Result<(), String> {
     // The first line is what scripts wait for.
     println!("chat-local listening on {http}");
     println!("  web app       {http}/");
+    println!("  sign-in       {http}/oauth2/authorize   (the Cognito hosted UI's endpoints; app config {http}/config.json)");
     println!("  WebSocket     {}?token=<jwt>", running.ws_url());
     println!("  REST          {http}   (Authorization: Bearer <jwt>)");
     println!(

@@ -1,5 +1,7 @@
 // Browser test of the web app served by chat-local: two users in two browser
-// contexts sign in, open a direct room, see each other's presence, exchange
+// contexts sign in through the hosted UI twin (authorization code + PKCE, the
+// same code path as against Cognito), their short-lived ID tokens are
+// refreshed while they chat, they open a direct room, see each other's presence, exchange
 // messages, and an HTML-looking message stays text.
 //
 //   npm test --prefix local/web-tests
@@ -31,6 +33,8 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 const STEP_MS = 15_000;
+// ID token lifetime the server issues: short, so the app refreshes during the test.
+const TOKEN_TTL_SECS = 6;
 
 function binaryPath() {
   if (process.env.CHAT_LOCAL_BIN) return resolve(process.env.CHAT_LOCAL_BIN);
@@ -51,7 +55,7 @@ function startServer() {
   }
   const template = process.env.CHAT_LOCAL_TEMPLATE ? ['--template', resolve(process.env.CHAT_LOCAL_TEMPLATE)] : [];
   const extra = (process.env.CHAT_LOCAL_ARGS || '').split(' ').filter(Boolean);
-  const child = spawn(bin, [...template, '--port', '0', ...extra], {
+  const child = spawn(bin, [...template, '--port', '0', '--token-ttl-secs', String(TOKEN_TTL_SECS), ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
@@ -113,11 +117,36 @@ after(async () => {
 
 // ------------------------------------------------------------------ helpers
 
-async function signIn(page, name) {
-  await page.getByTestId('signin-name').fill(name);
+/**
+ * Signs in as the app does against Cognito: the app's button goes to
+ * /oauth2/authorize (PKCE S256), the hosted UI twin's page takes the name,
+ * and the app exchanges the code it gets back for tokens.
+ */
+async function signIn(user, name) {
+  const { page, oauth } = user;
   await page.getByTestId('signin-submit').click();
+  await page.getByTestId('hosted-ui-name').fill(name);
+  await shot(user, `hosted-ui-${name.toLowerCase()}.png`);
+  await page.getByTestId('hosted-ui-submit').click();
   await page.getByTestId('me-name').filter({ hasText: name }).waitFor({ timeout: STEP_MS });
   await page.locator('[data-testid="connection-status"][data-state="online"]').waitFor({ timeout: STEP_MS });
+  // What went over the wire: an S256 challenge out, its verifier back.
+  const authorize = new URL(oauth.find((r) => r.url.includes('/oauth2/authorize')).url);
+  assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+  assert.match(authorize.searchParams.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(authorize.searchParams.get('response_type'), 'code');
+  const exchange = oauth.find((r) => r.grant === 'authorization_code');
+  assert.ok(exchange, 'the app exchanged the code');
+  assert.match(exchange.body.get('code_verifier'), /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(exchange.body.get('redirect_uri'), `${server.url}/`);
+  assert.equal(exchange.status, 200);
+  // The code and state are gone from the address bar.
+  assert.equal(new URL(page.url()).search, '', `address bar: ${page.url()}`);
+}
+
+/** The ID token the page holds now. */
+function idToken(page) {
+  return page.evaluate(() => (JSON.parse(sessionStorage.getItem('chat.auth.v1') || 'null') || {}).idToken);
 }
 
 // Lets the test drop a page's WebSocket and hold off its reconnection, to
@@ -140,11 +169,20 @@ async function newUser(name, { controlSockets = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   if (controlSockets) await context.addInitScript(socketControl);
   const page = await context.newPage();
+  // Every request to the hosted UI twin's endpoints, with its form body.
+  const oauth = [];
+  page.on('request', (r) => {
+    if (!/\/oauth2\/|\/logout/.test(r.url())) return;
+    const body = new URLSearchParams(r.postData() || '');
+    const entry = { url: r.url(), grant: body.get('grant_type'), body, status: null, at: Date.now() };
+    oauth.push(entry);
+    r.response().then((res) => { entry.status = res && res.status(); }).catch(() => {});
+  });
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   await page.goto(`${server.url}/`);
-  return { name, context, page, errors };
+  return { name, context, page, errors, oauth };
 }
 
 /** The message in the open conversation whose body is exactly `text`. */
@@ -189,11 +227,23 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
   const bob = await newUser('Bob', { controlSockets: true });
 
   try {
-    // Sign in: the page mints a dev token and connects the WebSocket.
-    await alice.page.getByTestId('signin-name').waitFor();
+    // Sign in through the hosted UI twin; the page connects the WebSocket.
+    await alice.page.getByTestId('signin-submit').waitFor();
     await shot(alice, 'signin.png');
-    await signIn(alice.page, 'Alice');
-    await signIn(bob.page, 'Bob');
+    await signIn(alice, 'Alice');
+    await signIn(bob, 'Bob');
+
+    // The ID token lives TOKEN_TTL_SECS: the page refreshes it before it
+    // expires, with the refresh token, and carries on with the new one.
+    const first = await idToken(alice.page);
+    const deadline = Date.now() + TOKEN_TTL_SECS * 1000 + STEP_MS;
+    while ((await idToken(alice.page)) === first) {
+      if (Date.now() > deadline) throw new Error('alice\'s ID token was not refreshed');
+      await alice.page.waitForTimeout(200);
+    }
+    const refreshes = alice.oauth.filter((r) => r.grant === 'refresh_token');
+    assert.ok(refreshes.length >= 1, 'a refresh_token grant was sent');
+    assert.ok(refreshes.every((r) => r.status === 200 || r.status === null), JSON.stringify(refreshes.map((r) => r.status)));
 
     // Alice starts a direct conversation with bob and sees him online.
     await alice.page.getByTestId('new-chat-button').click();
@@ -325,9 +375,34 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     const offline = 'Sorry, my train went into a tunnel.';
     await send(alice.page, offline);
     await waitForAttr(messageWithBody(alice.page, offline), 'data-status', 'pending', 'alice\'s offline message waits');
+    // Back online the page reloads its rooms; that request gets a 401 (as
+    // from an HTTP API whose JWT authorizer refuses the token): the page
+    // refreshes its tokens and retries, and stays signed in.
+    const rooms = [];
+    await alice.page.route(/\/rooms$/, async (route) => {
+      const req = route.request();
+      if (req.method() !== 'GET') return route.continue();
+      const entry = { at: Date.now(), status: 401 };
+      rooms.push(entry);
+      if (rooms.length === 1) {
+        return route.fulfill({ status: 401, contentType: 'application/json', body: '{"message":"Unauthorized"}' });
+      }
+      const response = await route.fetch();
+      entry.status = response.status();
+      return route.fulfill({ response });
+    });
     await alice.page.evaluate(() => { window.__blockWs = false; });
     await alice.page.locator('#conn-retry').click();
     await waitForAttr(alice.page.getByTestId('connection-status'), 'data-state', 'online', 'alice reconnects');
+    for (let i = 0; rooms.length < 2 || rooms[1].status === 401; i++) {
+      if (i > 150) throw new Error(`the page did not retry GET /rooms after its 401: ${JSON.stringify(rooms)}`);
+      await alice.page.waitForTimeout(100);
+    }
+    await alice.page.unroute(/\/rooms$/);
+    const refreshAfter401 = alice.oauth.find((r) => r.grant === 'refresh_token' && r.at >= rooms[0].at && r.at <= rooms[1].at);
+    assert.ok(refreshAfter401, 'a refresh between the 401 and the retry');
+    assert.equal(rooms[1].status, 200, 'the retry, with the refreshed ID token, goes through');
+    assert.equal(await alice.page.getByTestId('signin-submit').isVisible(), false, 'still signed in');
     for (const text of missed) await messageWithBody(alice.page, text).waitFor({ timeout: STEP_MS });
     await waitForAttr(messageWithBody(alice.page, offline), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s resent message is acked');
     await messageWithBody(bob.page, offline).waitFor({ timeout: STEP_MS });
@@ -355,7 +430,26 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     await alice.page.setViewportSize({ width: 390, height: 780 });
     await shot(alice, 'alice-mobile.png');
 
+    // Alice signs out: her refresh token is revoked, the hosted UI's /logout
+    // sends her back to the app's sign-in page, and nothing is kept.
+    await alice.page.setViewportSize({ width: 1280, height: 800 });
+    await alice.page.getByTestId('signout').click();
+    await alice.page.getByTestId('signin-submit').waitFor({ timeout: STEP_MS });
+    assert.equal(await idToken(alice.page), undefined, 'no tokens left');
+    const revoke = alice.oauth.find((r) => r.url.endsWith('/oauth2/revoke'));
+    assert.ok(revoke && revoke.body.get('token'), 'the refresh token was revoked');
+    assert.ok(alice.oauth.some((r) => new URL(r.url).pathname === '/logout'), 'the hosted UI logout was visited');
+    const reuse = await fetch(`${server.url}/oauth2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: revoke.body.get('client_id'), refresh_token: revoke.body.get('token') }),
+    });
+    assert.equal(reuse.status, 400);
+    assert.deepEqual((await reuse.json()).error, 'invalid_grant');
+
     // The blocked reconnect dials a dead port on purpose; nothing else may fail.
+    // ... and the 401 staged above is logged by the browser, once.
+    const staged401 = alice.errors.findIndex((e) => e.includes('status of 401'));
+    if (staged401 >= 0) alice.errors.splice(staged401, 1);
     assert.deepEqual(alice.errors.filter((e) => !e.includes('ws://127.0.0.1:9/')), [], 'alice\'s page logged no errors');
     assert.deepEqual(bob.errors.filter((e) => !/WebSocket/.test(e)), [], 'bob\'s page logged no errors');
     if (process.env.CHAT_LOCAL_TEMPLATE) {

@@ -1,16 +1,17 @@
 // Chat web app for the local platform (protocol v1, docs/PROTOCOL.md).
 //
-// Plain script, no build step, no external resources. SECURITY: every piece
+// An ES module, no build step, no external resources. Sign-in and tokens:
+// auth.js (Cognito hosted UI, code + PKCE); endpoints: config.js. SECURITY: every piece
 // of user content (message bodies, names, room names, ids, avatar URLs)
 // reaches the DOM through textContent, element properties or setAttribute on
 // inert attributes. innerHTML is never used. Avatar images are shown only
 // for http(s) URLs.
-'use strict';
+import { loadConfig as loadRuntimeConfig } from './config.js';
+import { Auth } from './auth.js';
 
 (() => {
   // ---------------------------------------------------------------- constants
 
-  const SESSION_KEY = 'chat.session.v1';
   const PAGE_SIZE = 50;
   // Under API Gateway's 10-minute idle timeout, with a minute to spare; the
   // server refreshes presence only when it nears expiry (docs/PROTOCOL.md).
@@ -31,7 +32,9 @@
   // ------------------------------------------------------------------- state
 
   const state = {
-    session: null,            // {token, userId, name}
+    session: null,            // {userId, name}, from the ID token
+    config: null,             // config.json, checked (config.js)
+    auth: null,               // Auth (auth.js): the tokens
     restUrl: location.origin,
     wsUrl: null,
     ws: null,
@@ -137,16 +140,6 @@
   const utf8 = new TextEncoder();
   const byteLength = (s) => utf8.encode(s).length;
 
-  /** A user id from a typed name: "Alice Smith" -> "alice-smith". */
-  function toUserId(name) {
-    return name
-      .normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
-      .toLowerCase()
-      .replace(/[^a-z0-9._@-]+/g, '-')
-      .replace(/^[-.]+|[-.]+$/g, '')
-      .slice(0, 64);
-  }
-
   function hashHue(s) {
     let h = 0;
     for (const ch of String(s)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
@@ -198,35 +191,23 @@
 
   // ---------------------------------------------------------------- session
 
-  function loadSession() {
-    try {
-      const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
-      if (s && typeof s.token === 'string' && typeof s.userId === 'string') return s;
-    } catch { /* ignore */ }
-    return null;
-  }
-  function saveSession(s) { sessionStorage.setItem(SESSION_KEY, JSON.stringify(s)); }
-
+  // With a message: the session ended by itself (refresh refused); back to
+  // the sign-in page. Without: the user signs out, at the hosted UI too.
   function signOut(message) {
     state.stopped = true;
     stopTyping();
     try { state.ws && state.ws.close(1000, 'sign out'); } catch { /* ignore */ }
-    sessionStorage.removeItem(SESSION_KEY);
-    if (message) sessionStorage.setItem('chat.signin.message', message);
+    if (!message) { state.auth.signOut(); return; }
+    state.auth.clear();
+    sessionStorage.setItem('chat.signin.message', message);
     location.reload();
   }
 
   // ----------------------------------------------------------------- config
 
-  async function loadConfig() {
-    let cfg = {};
-    try {
-      const res = await fetch('/dev/config', { cache: 'no-store' });
-      if (res.ok) cfg = await res.json();
-    } catch { /* fall back to this page's origin */ }
-    state.restUrl = pickRestUrl(cfg.restUrl);
-    const wsDefault = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/local`;
-    state.wsUrl = typeof cfg.wsUrl === 'string' && /^wss?:\/\//.test(cfg.wsUrl) ? cfg.wsUrl : wsDefault;
+  function loadConfig() {
+    state.restUrl = pickRestUrl(state.config.restUrl);
+    state.wsUrl = state.config.wsUrl;
   }
 
   // The page is served by the same process: if the configured REST URL is
@@ -251,8 +232,9 @@
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
 
-  async function api(method, path, body) {
-    const headers = { authorization: `Bearer ${state.session.token}` };
+  // A 401 refreshes the tokens once and retries; a refused refresh signs out.
+  async function api(method, path, body, retried = false) {
+    const headers = { authorization: `Bearer ${state.auth.token()}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
     try {
@@ -267,7 +249,11 @@
     try { data = await res.json(); } catch { /* empty or not JSON */ }
     if (!res.ok) {
       const err = data && data.error ? data.error : {};
-      if (res.status === 401) signOut('Your session has expired. Sign in again.');
+      // A refused refresh fires the 'expired' event: boot() signs out then.
+      if (res.status === 401 && !retried) {
+        const fresh = await state.auth.refresh().catch(() => null);
+        if (fresh) return api(method, path, body, true);
+      }
       throw new ApiError(res.status, err.code || 'http', typeof err.message === 'string' ? err.message : `Request failed (${res.status})`);
     }
     return data;
@@ -560,7 +546,7 @@
     const sep = state.wsUrl.includes('?') ? '&' : '?';
     let ws;
     try {
-      ws = new WebSocket(`${state.wsUrl}${sep}token=${enc(state.session.token)}`);
+      ws = new WebSocket(`${state.wsUrl}${sep}token=${enc(state.auth.token())}`);
     } catch {
       scheduleReconnect();
       return;
@@ -588,7 +574,8 @@
       state.ws = null;
       state.connected = false;
       if (state.stopped) return;
-      if (!opened) state.failedOpens++;
+      // A refused handshake may be an expired token: refresh one that is due.
+      if (!opened) { state.failedOpens++; state.auth.freshToken().catch(() => {}); }
       // Others' presence and typing may be stale until we are back.
       for (const room of state.rooms.values()) room.typing.clear();
       renderTyping();
@@ -1377,48 +1364,27 @@
 
   // ---------------------------------------------------------------- sign in
 
-  function showSignIn() {
+  // Sign-in happens at the hosted UI (auth.js); this page only sends the
+  // browser there and shows why the last attempt failed.
+  function showSignIn(problem) {
     $('app').hidden = true;
     $('signin').hidden = false;
-    const msg = sessionStorage.getItem('chat.signin.message');
-    if (msg) { sessionStorage.removeItem('chat.signin.message'); showError($('signin-error'), msg); }
-    const input = $('signin-name');
-    const handle = $('signin-handle');
-    const update = () => {
-      const id = toUserId(input.value);
-      handle.replaceChildren();
-      if (id) handle.append('Your user id will be ', el('b', { text: `@${id}` }));
-    };
-    input.addEventListener('input', update);
-    update();
+    const msg = problem || sessionStorage.getItem('chat.signin.message');
+    sessionStorage.removeItem('chat.signin.message');
+    if (msg) showError($('signin-error'), msg);
     $('signin-form').addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const name = input.value.trim().replace(/\s+/g, ' ');
-      const userId = toUserId(name);
-      const err = $('signin-error');
-      if (!name || !userId) return showError(err, 'Use at least one letter or digit.');
       const btn = ev.submitter || $('signin-form').querySelector('button[type=submit]');
+      if (!state.auth) return showError($('signin-error'), msg || 'The app is not configured.');
       btn.disabled = true;
-      showError(err, '');
       try {
-        const res = await fetch('/dev/token', {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId, name }),
-        });
-        const data = await res.json().catch(() => null);
-        if (!res.ok || !data || typeof data.token !== 'string') {
-          throw new Error((data && data.error && data.error.message) || `Sign-in failed (${res.status})`);
-        }
-        const session = { token: data.token, userId: typeof data.userId === 'string' ? data.userId : userId, name };
-        saveSession(session);
-        $('signin').hidden = true;
-        startApp(session);
+        await state.auth.signIn();
       } catch (e) {
-        showError(err, e.message === 'Failed to fetch' ? 'Cannot reach the local server.' : e.message);
-      } finally {
         btn.disabled = false;
+        showError($('signin-error'), e.message);
       }
     });
-    input.focus();
+    $('signin-form').querySelector('button[type=submit]').focus();
   }
 
   // The profile is created on the first authenticated call; make sure it
@@ -1434,7 +1400,7 @@
         if (updated && typeof updated.displayName === 'string') u.displayName = updated.displayName;
       } else if (typeof me.displayName === 'string') {
         u.displayName = me.displayName;
-        if (!state.session.name) { state.session.name = me.displayName; saveSession(state.session); }
+        if (!state.session.name) state.session.name = me.displayName;
       }
       renderMe();
     } catch (e) {
@@ -1448,7 +1414,8 @@
     $('app').hidden = false;
     renderMe();
     setConnState('connecting');
-    await loadConfig();
+    loadConfig();
+    state.auth.start();
     await ensureProfile();
     if (state.stopped) return;
     await refreshRooms();
@@ -1541,9 +1508,21 @@
     window.addEventListener('pagehide', () => stopTyping());
   }
 
-  function boot() {
+  async function boot() {
     wire();
-    const session = loadSession();
+    try {
+      state.config = await loadRuntimeConfig();
+    } catch (e) {
+      return showSignIn(e.message);
+    }
+    state.auth = new Auth(state.config.auth);
+    state.auth.addEventListener('expired', () => signOut('Your session has expired. Sign in again.'));
+    try {
+      await state.auth.handleRedirect();
+    } catch (e) {
+      return showSignIn(e.message);
+    }
+    const session = state.auth.session();
     if (session) startApp(session);
     else showSignIn();
   }

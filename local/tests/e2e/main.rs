@@ -17,6 +17,7 @@ mod connections_api;
 mod crash;
 mod fault_table;
 mod gateway;
+mod hosted_ui;
 mod iam_table;
 mod lost;
 mod queue;
