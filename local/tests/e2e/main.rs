@@ -161,11 +161,14 @@ impl Env {
     }
 
     /// Waits until the queue has nothing visible or in flight. Gives up
-    /// after ~30 s: under watch with a template each function's first
+    /// after 2 minutes: under watch with a template each function's first
     /// invocation waits for its `cargo run`, which queue up behind one
-    /// another on the shared target directory when every test starts eight.
+    /// another on the shared target directory when every test starts eight
+    /// (30 s was once not enough on a loaded CI machine). It returns as
+    /// soon as the queue is empty, so the bound costs nothing when fast.
     pub async fn persisted(&self) {
-        for _ in 0..3000 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
             let d = self.p.queue.depth().await;
             if d.visible == 0 && d.not_visible == 0 {
                 return;
