@@ -29,7 +29,7 @@ use crate::trace::TraceContext;
 /// Entries per SendMessageBatch.
 pub const MAX_BATCH: usize = 10;
 /// SQS's limit on a message, and on a batch's total payload.
-pub const MAX_PAYLOAD: usize = 256 * 1024;
+pub const MAX_PAYLOAD: usize = chat_core::model::JOB_MAX_BYTES;
 
 /// The queue the message Lambda feeds and the persist Lambda drains.
 #[derive(Clone, Debug)]
