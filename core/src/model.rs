@@ -271,12 +271,16 @@ mod tests {
     use super::*;
 
     fn message(body_bytes: usize) -> Message {
+        message_of(&"x".repeat(body_bytes))
+    }
+
+    fn message_of(body: &str) -> Message {
         Message {
             room_id: RoomId::parse("r_big").unwrap(),
             message_id: MessageId::generate(),
             seq: 7,
             sender_id: UserId::parse("alice").unwrap(),
-            body: MessageBody::parse(&"x".repeat(body_bytes), 122_880, 122_880).unwrap(),
+            body: MessageBody::parse(body, 122_880, 122_880).unwrap(),
             sent_at: 1,
             client_msg_id: ClientMsgId::parse("c1").unwrap(),
         }
@@ -311,11 +315,12 @@ mod tests {
 
     #[test]
     fn a_long_body_makes_shards_smaller_so_every_job_fits_the_queue() {
-        let m = message(120_000);
+        // 120 KB of quotes is 240 KB of JSON: room for few ids beside it.
+        let m = message_of(&"\"".repeat(120_000));
         let users = members(1000);
         let skip = ConnectionId::parse("c=").unwrap();
         let jobs = Job::fan_out(&m, &users, &skip, 1000);
-        assert!(jobs.len() > 1, "1,000 ids of 128 bytes and 120 KB of body");
+        assert!(jobs.len() > 1, "1,000 ids of 128 bytes beside 240 KB of body");
         let mut all = Vec::new();
         for j in &jobs {
             let size = serde_json::to_string(j).unwrap().len();
