@@ -26,8 +26,10 @@ const CURSOR_CONCURRENCY: usize = 32;
 const RECEIPT_CONCURRENCY: usize = 8;
 
 /// How many fan-out shards of one batch are pushed at a time (each with
-/// `fanout_concurrency` pushes in flight).
-const SHARD_CONCURRENCY: usize = 10;
+/// `fanout_concurrency` pushes in flight): the stack's default batch size,
+/// so the shards of a 10,000-member channel's message (20 of 500) go at
+/// once.
+const SHARD_CONCURRENCY: usize = 25;
 
 /// What became of one queue record.
 #[derive(Clone, Debug, PartialEq, Eq)]
