@@ -2,7 +2,7 @@
 //! worker is idempotent, so neither order nor exactly-once matters).
 //!
 //! One job is one SendMessage; several go in SendMessageBatch calls of at
-//! most 10 entries and 256 KiB. A batch can partly fail: entries SQS failed on
+//! most 10 entries and 256 KiB, sent at once. A batch can partly fail: entries SQS failed on
 //! its side are retried with backoff, and an entry that still fails, or that
 //! SQS refuses as our fault (`SenderFault`), fails the whole call. That keeps
 //! the port's promise ("`Ok` means every job is durable"); on `Err` some jobs
@@ -29,7 +29,7 @@ use crate::trace::TraceContext;
 /// Entries per SendMessageBatch.
 pub const MAX_BATCH: usize = 10;
 /// SQS's limit on a message, and on a batch's total payload.
-pub const MAX_PAYLOAD: usize = 256 * 1024;
+pub const MAX_PAYLOAD: usize = chat_core::model::JOB_MAX_BYTES;
 
 /// The queue the message Lambda feeds and the persist Lambda drains.
 #[derive(Clone, Debug)]
@@ -179,12 +179,15 @@ impl JobQueue for SqsQueue {
         match bodies.as_slice() {
             [] => Ok(()),
             [one] => self.send_one(one, attrs).await,
-            many => {
-                for batch in batches(many, attributes_size(&attrs)) {
-                    self.send_batch(batch, &attrs).await?;
-                }
-                Ok(())
-            }
+            // The batches go at once: a big room's fan-out shards wait one
+            // round trip, not one per ten jobs.
+            many => futures::future::try_join_all(
+                batches(many, attributes_size(&attrs))
+                    .into_iter()
+                    .map(|batch| self.send_batch(batch, &attrs)),
+            )
+            .await
+            .map(|_| ()),
         }
     }
 }

@@ -131,6 +131,12 @@ pub const DEFAULT_TABLE: &[(&str, f64, f64, &str)] = &[
         35.0,
         "API Gateway WebSocket route to a warm Lambda, integration overhead",
     ),
+    (
+        "lambda.SqsPoll",
+        25.0,
+        120.0,
+        "SQS event source: a visible message reaches a warm function through Lambda's long-polling pollers, commonly tens of ms (plus any batching window, modeled apart)",
+    ),
 ];
 
 /// Why a latency override could not be used.
@@ -293,7 +299,11 @@ pub fn plan(op: &str, n: usize) -> Plan {
         // A conditional PutItem of the burned marker.
         "messages.settle" => seq("dynamodb.PutItem", 1),
         "messages.put_batch" => seq("dynamodb.BatchWriteItem", n.div_ceil(BATCH_WRITE)),
-        "queue.enqueue" => seq("sqs.SendMessage", n.div_ceil(SQS_BATCH)),
+        // SendMessageBatch calls of 10, all at once.
+        "queue.enqueue" => {
+            let calls = n.div_ceil(SQS_BATCH).max(1);
+            vec![vec![("sqs.SendMessage", calls, calls)]]
+        }
         "pusher.post" | "pusher.disconnect" => seq("apigw.PostToConnection", 1),
         "ratelimit.acquire.redis" => seq("redis.Command", 1),
         _ => Vec::new(),
@@ -457,6 +467,12 @@ pub struct LatencyConfig {
     pub memory_mb: f64,
     /// Persist λ batch size (the event source's).
     pub batch_size: usize,
+    /// The persist event source's batching window, ms: a batch smaller than
+    /// `batch_size` waits it out (the stack's `persistBatchWindowSecs`).
+    pub batch_window_ms: u64,
+    /// Persist λ invocations at once (the event source's maximum
+    /// concurrency, the stack's `persistMaxConcurrency`).
+    pub persist_concurrency: usize,
     /// How often an idle client pings (the web app's `PING_MS`).
     pub ping_secs: u64,
 }
@@ -469,6 +485,8 @@ impl Default for LatencyConfig {
             redis_rate_limit: false,
             memory_mb: 256.0,
             batch_size: 25,
+            batch_window_ms: 1000,
+            persist_concurrency: 10,
             ping_secs: 540,
         }
     }
@@ -585,7 +603,10 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
     let rooms = shape.rooms.max(1);
     let (mut acks, mut delivers) = (Vec::new(), Vec::new());
     let mut message_lambda = DurationSum::default();
+    let mut persist_lambda = DurationSum::default();
     let mut refused = 0;
+    // A room this big is pushed to by the persist workers, from the queue.
+    let queued = k > chat.limits.fanout_inline_max;
     for m in 0..shape.messages {
         let (room, conn, user) = &pop.senders[(m % rooms) * k + (m / rooms) % k];
         let invoke = latency.draw("lambda.Invoke");
@@ -600,6 +621,12 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
         }
         let (wait, cpu) = (t0.elapsed(), c0.elapsed());
         message_lambda.add(wait, cpu, cpu_scale);
+        if queued {
+            let window = Duration::from_millis(cfg.batch_window_ms);
+            for (w, c) in event_source(&mem, &chat, &latency, cfg, window).await {
+                persist_lambda.add(w, c, cpu_scale);
+            }
+        }
         let t = latency.begin();
         let ms = |d: Duration| invoke + d.as_secs_f64() * 1000.0;
         for (kind, at) in t.pushes {
@@ -612,7 +639,6 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
         pop.drain();
     }
     // The persist λ, one invocation per batch of what the sends queued.
-    let mut persist_lambda = DurationSum::default();
     loop {
         let jobs = mem.queue.take(cfg.batch_size.max(1));
         if jobs.is_empty() {
@@ -652,6 +678,44 @@ async fn simulate(shape: &Shape, cfg: &LatencyConfig) -> ShapeReport {
         keepalive,
         refused,
     }
+}
+
+/// The persist event source handing what is queued to the persist λ: a
+/// batch smaller than `batch_size` waits out `window`, then Lambda's pollers
+/// deliver it; the batches run at once, up to `persist_concurrency`.
+/// Returns each invocation's (modeled wait, CPU) time. Time starts when the
+/// message function returned, just after the enqueue: a few ms late.
+async fn event_source(
+    mem: &MemoryBackends,
+    chat: &chat_core::Chat,
+    latency: &Latency,
+    cfg: &LatencyConfig,
+    window: Duration,
+) -> Vec<(Duration, Duration)> {
+    let jobs = mem.queue.take(usize::MAX);
+    if jobs.is_empty() {
+        return Vec::new();
+    }
+    let size = cfg.batch_size.max(1);
+    let wait = if jobs.len() >= size {
+        Duration::ZERO
+    } else {
+        window
+    };
+    tokio::time::sleep(wait + latency.sample("lambda.SqsPoll")).await;
+    let batches: Vec<Vec<(String, String)>> = jobs
+        .chunks(size)
+        .map(|c| c.iter().map(|j| (j.id.clone(), j.body.clone())).collect())
+        .collect();
+    stream::iter(batches)
+        .map(|batch| async move {
+            let (t0, c0) = (tokio::time::Instant::now(), std::time::Instant::now());
+            chat.persist_batch(&batch).await;
+            (t0.elapsed(), c0.elapsed())
+        })
+        .buffer_unordered(cfg.persist_concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// Times a future: modeled waits and this machine's CPU, scaled.
@@ -747,13 +811,18 @@ async fn populated(
 /// Sequential round trips of one message, by running it with every call
 /// taking exactly 1 ms (and no invocation overhead).
 async fn round_trips(shape: &Shape, cfg: &LatencyConfig) -> (u32, u32, u32) {
-    let (_mem, chat, mut pop) = populated(shape, 1).await;
+    let (mem, chat, mut pop) = populated(shape, 1).await;
     let latency = Latency::new(Table::constant(1.0), cfg.seed, cfg.redis_rate_limit);
     let chat = decorated(&chat, &Meter::new(), Some(latency.clone()));
     let (room, conn, user) = &pop.senders[1];
     latency.begin();
     // The outcome shows in the pushes: a refused send has no ack.
     let _ = chat.handle_text(conn, Some(user), &frame(room, 0)).await;
+    // A big room's pushes come from the queue: its poll counts as one
+    // round trip, the batching window as none.
+    if shape.members.max(2) > chat.limits.fanout_inline_max {
+        event_source(&mem, &chat, &latency, cfg, Duration::ZERO).await;
+    }
     let t = latency.begin();
     pop.drain();
     let ms = |d: Duration| d.as_millis() as u32;
@@ -918,7 +987,7 @@ mod tests {
         );
         assert_eq!(
             plan("queue.enqueue", 11),
-            vec![vec![("sqs.SendMessage", 2, 1)]]
+            vec![vec![("sqs.SendMessage", 2, 2)]]
         );
         assert!(plan("connections.for_users", 0).is_empty());
     }

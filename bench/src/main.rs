@@ -171,6 +171,13 @@ struct LatencyFlags {
     /// Persist λ batch size.
     #[arg(long, default_value_t = latency::LatencyConfig::default().batch_size)]
     batch_size: usize,
+    /// Persist event source batching window, ms (the stack's
+    /// persistBatchWindowSecs).
+    #[arg(long, value_name = "MS", default_value_t = latency::LatencyConfig::default().batch_window_ms)]
+    batch_window_ms: u64,
+    /// Persist λ invocations at once (the stack's persistMaxConcurrency).
+    #[arg(long, value_name = "N", default_value_t = latency::LatencyConfig::default().persist_concurrency)]
+    persist_concurrency: usize,
     /// Seconds between an idle client's pings.
     #[arg(long, default_value_t = latency::LatencyConfig::default().ping_secs)]
     ping_secs: u64,
@@ -480,6 +487,8 @@ fn latency_config(flags: &LatencyFlags) -> Result<latency::LatencyConfig, String
         redis_rate_limit: flags.redis,
         memory_mb: flags.memory_mb,
         batch_size: flags.batch_size,
+        batch_window_ms: flags.batch_window_ms,
+        persist_concurrency: flags.persist_concurrency,
         ping_secs: flags.ping_secs,
     })
 }

@@ -145,6 +145,10 @@ pub struct Limits {
     pub presence_refresh_ms: i64,
     /// Pushes in flight at once during one fan-out.
     pub fanout_concurrency: usize,
+    /// Rooms with more members are fanned out through the queue, in shards.
+    pub fanout_inline_max: usize,
+    /// Members per fan-out job.
+    pub fanout_shard_size: usize,
     /// Retries of a push that failed transiently (not a 410).
     pub push_retries: u32,
     /// Largest history page and sync batch.
@@ -180,6 +184,8 @@ impl Limits {
             connection_ttl_ms: parse_or::<i64>(src, &s.connection_ttl_secs)? * 1000,
             presence_refresh_ms: parse_or::<i64>(src, &s.presence_refresh_secs)? * 1000,
             fanout_concurrency: parse_or(src, &s.fanout_concurrency)?,
+            fanout_inline_max: parse_or(src, &s.fanout_inline_max)?,
+            fanout_shard_size: parse_or(src, &s.fanout_shard_size)?,
             push_retries: parse_or(src, &s.push_retries)?,
             history_page_max: parse_or(src, &s.history_page_max)?,
             history_page_default: 50,

@@ -112,6 +112,16 @@ pub enum Reservation {
     Duplicate(Message),
 }
 
+impl Reservation {
+    /// The message, and whether an earlier send already created it.
+    pub fn into_message(self) -> (Message, bool) {
+        match self {
+            Reservation::New(m) => (m, false),
+            Reservation::Duplicate(m) => (m, true),
+        }
+    }
+}
+
 /// What became of an allocated `seq` that has no stored message
 /// ([`crate::ports::MessageStore::settle`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,4 +212,133 @@ pub enum Job {
         user_ids: Vec<UserId>,
         notify: Vec<UserId>,
     },
+    /// One shard of a big room's fan-out: push `message` to every
+    /// connection of `user_ids` except `skip` (the sending connection), then
+    /// advance their delivered cursors and tell the sender, as the message
+    /// function does for a small room (see [`Job::fan_out`]).
+    #[serde(rename_all = "camelCase")]
+    FanOut {
+        message: Message,
+        user_ids: Vec<UserId>,
+        skip: ConnectionId,
+    },
+}
+
+/// The largest job body the queue carries: SQS's limit on one message
+/// (256 KiB). The SQS adapter batches by it; [`Job::fan_out`] keeps each
+/// shard within it, less [`JOB_HEADROOM`].
+pub const JOB_MAX_BYTES: usize = 256 * 1024;
+
+/// Room left in a job for what travels beside its body (the trace
+/// attributes).
+pub const JOB_HEADROOM: usize = 2048;
+
+impl Job {
+    /// The fan-out jobs of `message` to `members`: shards of at most
+    /// `shard_size` members, fewer where the encoded job would pass
+    /// [`JOB_MAX_BYTES`] (a long body leaves room for fewer ids). Every
+    /// member is in exactly one shard, in the order given.
+    pub fn fan_out(
+        message: &Message,
+        members: &[UserId],
+        skip: &ConnectionId,
+        shard_size: usize,
+    ) -> Vec<Job> {
+        let job = |user_ids: Vec<UserId>| Job::FanOut {
+            message: message.clone(),
+            user_ids,
+            skip: skip.clone(),
+        };
+        let base = serde_json::to_string(&job(Vec::new())).map_or(0, |s| s.len());
+        let budget = JOB_MAX_BYTES.saturating_sub(JOB_HEADROOM + base);
+        let mut jobs = Vec::new();
+        let (mut shard, mut size) = (Vec::new(), 0);
+        for m in members {
+            // `"id",`: ids hold no character JSON escapes.
+            let cost = m.as_str().len() + 3;
+            if !shard.is_empty() && (shard.len() >= shard_size.max(1) || size + cost > budget) {
+                jobs.push(job(std::mem::take(&mut shard)));
+                size = 0;
+            }
+            shard.push(m.clone());
+            size += cost;
+        }
+        if !shard.is_empty() {
+            jobs.push(job(shard));
+        }
+        jobs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body_bytes: usize) -> Message {
+        message_of(&"x".repeat(body_bytes))
+    }
+
+    fn message_of(body: &str) -> Message {
+        Message {
+            room_id: RoomId::parse("r_big").unwrap(),
+            message_id: MessageId::generate(),
+            seq: 7,
+            sender_id: UserId::parse("alice").unwrap(),
+            body: MessageBody::parse(body, 122_880, 122_880).unwrap(),
+            sent_at: 1,
+            client_msg_id: ClientMsgId::parse("c1").unwrap(),
+        }
+    }
+
+    fn members(n: usize) -> Vec<UserId> {
+        // The longest ids there are: the byte bound bites first.
+        (0..n)
+            .map(|i| UserId::parse(&format!("{i:0>128}")).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn fan_out_puts_every_member_in_one_shard_of_at_most_the_shard_size() {
+        let m = message(64);
+        let users = members(1234);
+        let skip = ConnectionId::parse("c=").unwrap();
+        let jobs = Job::fan_out(&m, &users, &skip, 500);
+        let shards: Vec<Vec<UserId>> = jobs
+            .into_iter()
+            .map(|j| match j {
+                Job::FanOut { user_ids, .. } => user_ids,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shards.iter().map(Vec::len).collect::<Vec<_>>(),
+            [500, 500, 234]
+        );
+        assert_eq!(shards.concat(), users);
+    }
+
+    #[test]
+    fn a_long_body_makes_shards_smaller_so_every_job_fits_the_queue() {
+        // 120 KB of quotes is 240 KB of JSON: room for few ids beside it.
+        let m = message_of(&"\"".repeat(120_000));
+        let users = members(1000);
+        let skip = ConnectionId::parse("c=").unwrap();
+        let jobs = Job::fan_out(&m, &users, &skip, 1000);
+        assert!(jobs.len() > 1, "1,000 ids of 128 bytes beside 240 KB of body");
+        let mut all = Vec::new();
+        for j in &jobs {
+            let size = serde_json::to_string(j).unwrap().len();
+            assert!(size + JOB_HEADROOM <= JOB_MAX_BYTES, "{size}");
+            if let Job::FanOut { user_ids, .. } = j {
+                all.extend(user_ids.iter().cloned());
+            }
+        }
+        assert_eq!(all, users);
+    }
+
+    #[test]
+    fn nobody_to_tell_is_no_job() {
+        let skip = ConnectionId::parse("c=").unwrap();
+        assert!(Job::fan_out(&message(1), &[], &skip, 10).is_empty());
+    }
 }

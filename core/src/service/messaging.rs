@@ -4,7 +4,9 @@
 //! and at the same time queue the persistence job, then ack the sender →
 //! settle retries/gone → note deliveries for receipts. Storage never blocks
 //! delivery: the message is pushed as soon as it is reserved, and written to
-//! the history by the persistence worker.
+//! the history by the persistence worker. A room of more than
+//! `fanout_inline_max` members is pushed to by the persistence workers
+//! instead, in shards queued with the persistence job, before the ack.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +17,7 @@ use super::{Caller, Chat};
 use crate::authz::{authorize, Action};
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, MessageBody, MessageId, RoomId, Seq, UserId};
-use crate::model::{Job, Message, MessageDraft, ReceiptStatus, Reservation, SeqFate};
+use crate::model::{Job, Message, MessageDraft, ReceiptStatus, SeqFate};
 use crate::ports::RangeQuery;
 use crate::protocol::ws::ServerFrame;
 use crate::protocol::ws::{
@@ -123,12 +125,12 @@ impl Chat {
         // de-duplicates the repeat by `messageId`, and one who never resends
         // still leaves it reserved, which `sync` answers (PROTOCOL.md).
         let member_ids: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        if member_ids.len() > self.limits.fanout_inline_max {
+            return self.send_through_queue(caller, draft, &member_ids).await;
+        }
         let (reserved_tx, reserved_rx) = tokio::sync::oneshot::channel::<Message>();
         let ack_side = async {
-            let (message, resend) = match self.messages.reserve(draft).await? {
-                Reservation::Duplicate(existing) => (existing, true),
-                Reservation::New(m) => (m, false),
-            };
+            let (message, resend) = self.messages.reserve(draft).await?.into_message();
             // The push side may have given up already (it never does
             // before the reservation is known): nothing to tell then.
             let _ = reserved_tx.send(message.clone());
@@ -182,23 +184,50 @@ impl Chat {
             ]);
         }
 
-        let reached: BTreeSet<UserId> = round
-            .delivered
-            .into_iter()
-            .map(|c| c.user_id)
-            .filter(|u| u != &caller.user_id)
-            .collect();
-        if !reached.is_empty() {
-            let job = Job::MarkDelivered {
-                room_id: message.room_id.clone(),
-                seq: message.seq,
-                user_ids: reached.into_iter().collect(),
-                notify: vec![caller.user_id.clone()],
-            };
+        if let Some(job) = delivered_job(&message, round.delivered) {
             if let Err(e) = self.queue.enqueue(&[job]).await {
                 // Only the delivered receipt is lost; the message is safe.
                 warn!(error = %crate::error::chain(&e), "could not queue delivery receipts");
             }
+        }
+        Ok(())
+    }
+
+    /// A big room's send (more than `fanout_inline_max` members): reserve,
+    /// then queue the persistence job and the fan-out shards together, and
+    /// ack. The persist workers push the shards in parallel
+    /// ([`Job::FanOut`]), so neither the ack nor this function's duration
+    /// grows with the room. If the enqueue fails the sender gets an error and
+    /// resends, which queues the shards again (members de-duplicate a repeat
+    /// by `messageId`).
+    async fn send_through_queue(
+        &self,
+        caller: &Caller,
+        draft: MessageDraft,
+        members: &[UserId],
+    ) -> Result<(), ChatError> {
+        let (message, resend) = self.messages.reserve(draft).await?.into_message();
+        let mut jobs = vec![Job::PersistMessage {
+            message: message.clone(),
+        }];
+        jobs.extend(Job::fan_out(
+            &message,
+            members,
+            &caller.connection_id,
+            self.limits.fanout_shard_size,
+        ));
+        self.queue.enqueue(&jobs).await?;
+        self.reply(&caller.connection_id, &ServerFrame::ack(&message))
+            .await;
+        let (fanout, shards) = (members.len(), jobs.len() - 1);
+        if resend {
+            info!(message_id = %message.message_id, seq = message.seq, fanout, shards, "duplicate clientMsgId: queued for fan-out again, acked again");
+        } else {
+            info!(message_id = %message.message_id, seq = message.seq, fanout, shards, "message accepted, queued for fan-out");
+            crate::metrics::record(&[
+                (crate::metrics::Metric::MessagesAccepted, 1.0),
+                (crate::metrics::Metric::FanoutSize, fanout as f64),
+            ]);
         }
         Ok(())
     }
@@ -388,6 +417,26 @@ impl Chat {
             has_more: through < high,
         })
     }
+}
+
+/// The delivered-receipt job of `message` for the members whose
+/// connections it `reached` (the sender's own excluded); none when it
+/// reached nobody else.
+pub(crate) fn delivered_job(
+    message: &Message,
+    reached: Vec<crate::model::ConnectionRecord>,
+) -> Option<Job> {
+    let users: BTreeSet<UserId> = reached
+        .into_iter()
+        .map(|c| c.user_id)
+        .filter(|u| u != &message.sender_id)
+        .collect();
+    (!users.is_empty()).then(|| Job::MarkDelivered {
+        room_id: message.room_id.clone(),
+        seq: message.seq,
+        user_ids: users.into_iter().collect(),
+        notify: vec![message.sender_id.clone()],
+    })
 }
 
 /// How many rooms one `sync` reads at a time.

@@ -1,5 +1,6 @@
 //! The persistence worker: consumes queue batches, writes messages
-//! idempotently, advances delivery cursors and sends their receipts. Each
+//! idempotently, pushes the shards of big rooms' fan-outs, advances delivery
+//! cursors and sends their receipts. Each
 //! record succeeds or fails on its own, so only failed records are retried
 //! (SQS partial batch response), and a record that can never succeed ends in
 //! the dead-letter queue instead of blocking the others.
@@ -7,12 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt};
-use tracing::{error, info_span, warn};
+use tracing::{error, info, info_span, warn, Instrument};
 
 use super::Chat;
-use crate::ids::{RoomId, Seq, UserId};
+use super::messaging::delivered_job;
+use crate::ids::{ConnectionId, RoomId, Seq, UserId};
 use crate::model::{Job, Message, ReceiptStatus};
-use crate::protocol::ws::ServerFrame;
+use crate::protocol::ws::{MessageView, ServerFrame};
 
 /// How many cursor writes one batch keeps in flight (DynamoDB UpdateItems:
 /// enough to turn a 1,000-member room's delivered receipt from 999 round
@@ -22,6 +24,12 @@ const CURSOR_CONCURRENCY: usize = 32;
 /// How many receipt frames of one record are pushed at a time (each to every
 /// connection of the members to notify).
 const RECEIPT_CONCURRENCY: usize = 8;
+
+/// How many fan-out shards of one batch are pushed at a time (each with
+/// `fanout_concurrency` pushes in flight): the stack's default batch size,
+/// so the shards of a 10,000-member channel's message (20 of 500) go at
+/// once.
+const SHARD_CONCURRENCY: usize = 25;
 
 /// What became of one queue record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,15 +50,33 @@ impl Chat {
         let mut outcomes = vec![RecordOutcome::Done; records.len()];
         let mut to_store: Vec<(usize, Message)> = Vec::new();
         let mut deliveries = Vec::new();
+        let mut shards = Vec::new();
         for (i, (id, body)) in records.iter().enumerate() {
             match serde_json::from_str::<Job>(body) {
                 Ok(Job::PersistMessage { message }) => to_store.push((i, message)),
                 Ok(job @ Job::MarkDelivered { .. }) => deliveries.push((i, job)),
+                Ok(Job::FanOut {
+                    message,
+                    user_ids,
+                    skip,
+                }) => shards.push(Shard {
+                    record: i,
+                    message,
+                    user_ids,
+                    skip,
+                }),
                 Err(e) => {
                     error!(record_id = %id, error = %e, "undecodable queue record; it will be retried and dead-lettered");
                     outcomes[i] = RecordOutcome::Failed;
                 }
             }
+        }
+
+        // Pushes first: a big room's members wait on them, nobody waits on
+        // the writes below.
+        let fanned = self.fan_out_shards(records, shards).await;
+        for &i in &fanned.failed {
+            outcomes[i] = RecordOutcome::Failed;
         }
 
         if !to_store.is_empty() {
@@ -97,11 +123,67 @@ impl Chat {
             }
         }
 
+        // The shards' receipts share the batch's coalesced cursor writes. A
+        // shard's pushes are done: a failed cursor write of its members is
+        // not worth pushing the shard again (their next sync moves it).
+        let from_shards: BTreeSet<usize> = fanned.receipts.iter().map(|(i, _)| *i).collect();
+        deliveries.extend(fanned.receipts);
         for i in self.mark_delivered(&deliveries).await {
+            if from_shards.contains(&i) {
+                warn!(record_id = %records[i].0, "could not advance the delivered cursors of a fan-out shard's members; their next sync does");
+                continue;
+            }
             warn!(record_id = %records[i].0, "delivery cursor update failed; will retry");
             outcomes[i] = RecordOutcome::Failed;
         }
         outcomes
+    }
+
+    /// Pushes each shard of a big room's fan-out ([`Job::FanOut`]), the
+    /// shards of the batch at once: looks up the members' connections, pushes
+    /// the message to each but the sender's, retries transient failures and
+    /// removes the connections API Gateway reports gone, as the message
+    /// function does for a small room. A shard whose lookup fails is retried
+    /// whole (members de-duplicate a repeat by `messageId`); pushes that
+    /// still fail after retries are left to `sync`, as in a small room.
+    async fn fan_out_shards(&self, records: &[(String, String)], shards: Vec<Shard>) -> Fanned {
+        let results: Vec<(usize, Option<Option<Job>>)> = stream::iter(shards)
+            .map(|shard| async move {
+                let span = info_span!("record", record_id = %records[shard.record].0, message_id = %shard.message.message_id, room_id = %shard.message.room_id);
+                let receipt = async {
+                    let conns = match self.connections.for_users(&shard.user_ids).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            warn!(error = %crate::error::chain(&e), "could not look up a fan-out shard's connections; will retry");
+                            return None;
+                        }
+                    };
+                    let targets: Vec<_> = conns
+                        .into_iter()
+                        .filter(|c| c.connection_id != shard.skip)
+                        .collect();
+                    let pushes = targets.len();
+                    let frame = ServerFrame::Message(MessageView::from(&shard.message));
+                    let round = self.deliver(targets, &frame).await;
+                    info!(seq = shard.message.seq, members = shard.user_ids.len(), pushes, delivered = round.delivered.len(), gone = round.gone.len(), "fan-out shard pushed");
+                    Some(delivered_job(&shard.message, round.delivered))
+                }
+                .instrument(span)
+                .await;
+                (shard.record, receipt)
+            })
+            .buffer_unordered(SHARD_CONCURRENCY)
+            .collect()
+            .await;
+        let mut fanned = Fanned::default();
+        for (record, receipt) in results {
+            match receipt {
+                None => fanned.failed.push(record),
+                Some(Some(job)) => fanned.receipts.push((record, job)),
+                Some(None) => {}
+            }
+        }
+        fanned
     }
 
     /// Advances the delivered cursors of a batch's `MarkDelivered` jobs and
@@ -221,6 +303,23 @@ impl Chat {
         }
         advanced
     }
+}
+
+/// One [`Job::FanOut`] of a batch.
+struct Shard {
+    record: usize,
+    message: Message,
+    user_ids: Vec<UserId>,
+    skip: ConnectionId,
+}
+
+/// What [`Chat::fan_out_shards`] did.
+#[derive(Default)]
+struct Fanned {
+    /// The records to retry (their lookup failed).
+    failed: Vec<usize>,
+    /// Per shard record, the delivered receipt of whom it reached.
+    receipts: Vec<(usize, Job)>,
 }
 
 /// A record's request to raise `user_id`'s cursor in `room_id` to `seq`.

@@ -86,3 +86,36 @@ async fn without_report_batch_item_failures_a_record_the_function_reports_failed
     assert_eq!(seqs(&page), vec![2], "{page}");
     assert_eq!(d.dead_letter, 0, "{d:?}");
 }
+
+#[tokio::test]
+async fn a_room_too_big_to_push_inline_reaches_every_member_through_the_queue() {
+    if in_process_only(
+        "a_room_too_big_to_push_inline…",
+        "lowers CHAT_FANOUT_INLINE_MAX for the platform's own functions; \
+         the function processes under watch run with the defaults",
+    ) {
+        return;
+    }
+    // Shards of two: four members make two fan-out jobs beside the
+    // persistence job, pushed by the persist function from the queue.
+    let e = spawn_with(|o| {
+        o.limits.fanout_inline_max = 2;
+        o.limits.fanout_shard_size = 2;
+    })
+    .await;
+    let alice = e.connect("alice").await;
+    let mut others = Vec::new();
+    for u in ["bob", "carol", "dave"] {
+        others.push(e.connect(u).await);
+    }
+    let room = e.room("alice", "group", &["bob", "carol", "dave"]).await;
+    let ack = alice.send(&room, "to every shard").await.unwrap();
+    for c in others.iter_mut() {
+        let m = c.next_of("message").await.unwrap();
+        assert_eq!(m["messageId"].as_str(), Some(ack.message_id.as_str()));
+    }
+    e.persisted().await;
+    assert_eq!(seqs(&e.history("bob", &room, "").await), vec![1]);
+    let d = e.p.queue.depth().await;
+    assert_eq!(d.dead_letter, 0, "{d:?}");
+}
