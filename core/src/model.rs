@@ -324,7 +324,10 @@ mod tests {
         let users = members(1000);
         let skip = ConnectionId::parse("c=").unwrap();
         let jobs = Job::fan_out(&m, &users, &skip, 1000);
-        assert!(jobs.len() > 1, "1,000 ids of 128 bytes beside 240 KB of body");
+        assert!(
+            jobs.len() > 1,
+            "1,000 ids of 128 bytes beside 240 KB of body"
+        );
         let mut all = Vec::new();
         for j in &jobs {
             let size = serde_json::to_string(j).unwrap().len();

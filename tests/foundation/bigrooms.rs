@@ -60,10 +60,16 @@ async fn a_big_rooms_message_is_acked_when_queued_and_the_workers_push_every_sha
     p.persist().await;
     for c in others.iter_mut() {
         let m = c.one("message");
-        assert_eq!((m["seq"].as_u64(), m["body"].as_str()), (Some(1), Some("to everyone")));
+        assert_eq!(
+            (m["seq"].as_u64(), m["body"].as_str()),
+            (Some(1), Some("to everyone"))
+        );
     }
     assert_eq!(phone.one("message")["body"], "to everyone");
-    assert!(laptop.take("message").is_empty(), "not to the sending connection");
+    assert!(
+        laptop.take("message").is_empty(),
+        "not to the sending connection"
+    );
     // The sender learns who got it, in receipts (one per cursor moved
     // together), and the history holds it once.
     let mut told: Vec<String> = laptop
@@ -77,7 +83,12 @@ async fn a_big_rooms_message_is_acked_when_queued_and_the_workers_push_every_sha
     let view = p.member_view(&laptop.token, &room, "erin").await;
     assert_eq!(view["deliveredSeq"], 1);
     let (_, h) = p
-        .rest(Some(&laptop.token), "GET", &format!("/rooms/{room}/messages"), None)
+        .rest(
+            Some(&laptop.token),
+            "GET",
+            &format!("/rooms/{room}/messages"),
+            None,
+        )
         .await;
     assert_eq!(h["messages"].as_array().map(Vec::len), Some(1));
 }
@@ -95,8 +106,7 @@ async fn a_shard_whose_lookup_fails_is_retried_and_its_members_still_get_the_mes
     p.send(&alice, send(&room, "c1", "eventually")).await;
     // The first shard's lookup fails: the record is reported failed and
     // comes back; the others are done.
-    p.lab
-        .fail_store(chat_twin::StoreOp::ConnectionsForUsers, 1);
+    p.lab.fail_store(chat_twin::StoreOp::ConnectionsForUsers, 1);
     let resp = p.persist_batch(10).await;
     assert_eq!(resp.batch_item_failures.len(), 1, "{resp:?}");
     p.persist().await;
@@ -141,7 +151,12 @@ async fn a_resend_in_a_big_room_is_queued_again_and_stored_once() {
     assert_eq!(got.len(), 2, "pushed again, by its id");
     assert_eq!(got[0]["messageId"], got[1]["messageId"]);
     let (_, h) = p
-        .rest(Some(&alice.token), "GET", &format!("/rooms/{room}/messages"), None)
+        .rest(
+            Some(&alice.token),
+            "GET",
+            &format!("/rooms/{room}/messages"),
+            None,
+        )
         .await;
     assert_eq!(h["messages"].as_array().map(Vec::len), Some(1));
 }

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt};
 use tracing::{error, info, info_span, warn, Instrument};
 
-use super::Chat;
 use super::messaging::delivered_job;
+use super::Chat;
 use crate::ids::{ConnectionId, RoomId, Seq, UserId};
 use crate::model::{Job, Message, ReceiptStatus};
 use crate::protocol::ws::{MessageView, ServerFrame};
