@@ -53,6 +53,11 @@ pub struct LoadConfig {
     pub drain: Duration,
     /// Draw progress bars on stderr (when it is a terminal).
     pub progress: bool,
+    /// Rooms are public channels that their first member creates and the
+    /// others join themselves, so a room may have any size up to
+    /// `CHAT_MAX_ROOM_MEMBERS`; else groups created with their members (at
+    /// most the 100 `POST /rooms` takes).
+    pub channels: bool,
 }
 
 impl Default for LoadConfig {
@@ -67,6 +72,7 @@ impl Default for LoadConfig {
             connect_concurrency: 32,
             drain: Duration::from_secs(10),
             progress: true,
+            channels: false,
         }
     }
 }
@@ -209,11 +215,15 @@ async fn set_up(
                         .collect();
                     let owner_token = creds[r * k].1.clone();
                     let rest = chat_client::Rest::new(rest_url, Some(&owner_token));
-                    let body = serde_json::json!({
-                        "name": format!("bench room {r}"),
-                        "kind": "group",
-                        "members": members[1..],
-                    });
+                    let body = if cfg.channels {
+                        serde_json::json!({"name": format!("bench channel {r}"), "kind": "channel"})
+                    } else {
+                        serde_json::json!({
+                            "name": format!("bench room {r}"),
+                            "kind": "group",
+                            "members": members[1..],
+                        })
+                    };
                     async move {
                         let (status, v) = rest
                             .post("/rooms", &body)
@@ -232,6 +242,9 @@ async fn set_up(
                 .collect()
                 .await;
             let rooms: Vec<String> = results.into_iter().collect::<Result<_, _>>()?;
+            if cfg.channels {
+                join_channels(rest_url, &creds, &rooms, k, bar).await?;
+            }
             let plans = creds
                 .into_iter()
                 .enumerate()
@@ -243,6 +256,46 @@ async fn set_up(
             Ok((rooms, plans))
         }
     }
+}
+
+/// Every member but each channel's creator joins it, with their own token
+/// (a channel is open to whoever joins), 32 at a time.
+async fn join_channels(
+    rest_url: &str,
+    creds: &[(String, String)],
+    rooms: &[String],
+    k: usize,
+    bar: &ProgressBar,
+) -> Result<(), LoadError> {
+    let joiners: Vec<usize> = (0..creds.len()).filter(|i| i % k != 0).collect();
+    bar.set_position(0);
+    bar.set_length(joiners.len() as u64);
+    bar.set_message("joining channels");
+    let results: Vec<Result<(), LoadError>> = stream::iter(joiners)
+        .map(|i| {
+            let (user, token) = &creds[i];
+            let rest = chat_client::Rest::new(rest_url, Some(token));
+            let path = format!("/rooms/{}/members", rooms[i / k]);
+            let body = serde_json::json!({ "userId": user });
+            async move {
+                let (status, v) = rest
+                    .post(&path, &body)
+                    .await
+                    .map_err(|e| LoadError::Setup(format!("POST {path}: {e}")))?;
+                bar.inc(1);
+                if status == 200 || status == 201 {
+                    Ok(())
+                } else {
+                    Err(LoadError::Setup(format!(
+                        "POST {path} as {user} answered {status}: {v}"
+                    )))
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 /// Where the run is.

@@ -65,6 +65,11 @@ struct LoadArgs {
     /// Members per room.
     #[arg(long, default_value_t = 10)]
     room_size: usize,
+    /// Rooms are public channels their members join themselves (any
+    /// --room-size up to the platform's CHAT_MAX_ROOM_MEMBERS) instead of
+    /// groups created with their members (at most 100).
+    #[arg(long)]
+    channels: bool,
     /// Messages per second, all connections together.
     #[arg(long, default_value_t = 2500.0)]
     rate: f64,
@@ -221,6 +226,7 @@ fn load_config(args: &LoadArgs, rate: f64) -> LoadConfig {
         duration: Duration::from_secs_f64(args.duration),
         body_bytes: args.body_bytes,
         progress: !args.json && !args.sweep,
+        channels: args.channels,
         ..LoadConfig::default()
     }
 }
