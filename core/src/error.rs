@@ -45,6 +45,7 @@ pub enum PushError {
 }
 
 /// The error codes of the wire protocol's `error` frame and REST error body.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -56,6 +57,35 @@ pub enum ErrorCode {
     TooLarge,
     RateLimited,
     Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for tables and documents that list them.
+    pub const ALL: [ErrorCode; 8] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::TooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+
+    /// The one mapping of an error to its HTTP status (REST answers, the
+    /// `$connect` refusal, the OpenAPI document's responses).
+    pub const fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
 }
 
 /// Every failure a handler can meet.
@@ -126,16 +156,7 @@ impl ChatError {
     }
 
     pub fn http_status(&self) -> u16 {
-        match self.code() {
-            ErrorCode::BadRequest => 400,
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
-            ErrorCode::TooLarge => 413,
-            ErrorCode::RateLimited => 429,
-            ErrorCode::Internal => 500,
-        }
+        self.code().http_status()
     }
 }
 

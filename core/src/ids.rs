@@ -29,6 +29,19 @@ fn parse_id(kind: &'static str, raw: &str, max: usize, extra: &str) -> Result<St
     Ok(raw.to_owned())
 }
 
+/// The JSON Schema `pattern` of an id whose characters are `[A-Za-z0-9]`
+/// and `extra` (an ECMA-262 character class, as JSON Schema patterns are).
+#[cfg(feature = "schema")]
+fn id_pattern(extra: &str) -> String {
+    format!("^[A-Za-z0-9{}]+$", extra.replace('-', "\\-"))
+}
+
+/// Unicode's control characters (what `char::is_control` refuses) and the
+/// bidirectional controls [`is_bidi_control`] refuses, as a JSON Schema
+/// `pattern` that refuses them.
+#[cfg(feature = "schema")]
+const NO_CONTROLS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$";
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:expr, $extra:literal) => {
         $(#[$doc])*
@@ -65,6 +78,21 @@ macro_rules! id_type {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let raw = String::deserialize(d)?;
                 Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": $max,
+                    "pattern": id_pattern($extra),
+                })
             }
         }
     };
@@ -220,6 +248,23 @@ macro_rules! text_type {
                 Self::parse(&raw).map_err(serde::de::Error::custom)
             }
         }
+
+        /// Characters as JSON Schema counts them (code points), as
+        /// [`clean_text`] does, after trimming.
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": $max,
+                    "pattern": NO_CONTROLS,
+                })
+            }
+        }
     };
 }
 
@@ -281,6 +326,22 @@ impl<'de> Deserialize<'de> for AvatarUrl {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
         Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `maxLength` counts characters where [`AvatarUrl::parse`] counts bytes:
+/// the same for the ASCII URLs are in practice, never stricter.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for AvatarUrl {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AvatarUrl".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "maxLength": AvatarUrl::MAX_LEN,
+            "pattern": "^https?://[^\\s\\u0000-\\u001f\\u007f-\\u009f\"'<>`]*$",
+        })
     }
 }
 

@@ -7,9 +7,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use chat_core::auth::{bearer, Identity, TokenVerifier};
-use chat_core::error::ChatError;
+use chat_core::error::{ChatError, ErrorCode};
 use chat_core::ids::{RoomId, UserId};
 use chat_core::protocol::decode;
+#[cfg(feature = "openapi")]
+use chat_core::protocol::rest::{
+    AddMemberRequest, ChannelList, CreateRoomRequest, HistoryPage, ProfileView, RoomDetail,
+    RoomList, UpdateProfileRequest,
+};
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
 
@@ -29,37 +34,403 @@ pub enum Route {
     GetMe,
     UpdateMe,
     GetUser(UserId),
+    /// This API's OpenAPI document; the one route without a token.
+    OpenApi,
+}
+
+/// A JSON body type of an endpoint: with the `openapi` feature, how to
+/// describe it (schemars); without it, only its name, so a deployed
+/// function links no schema code.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyType {
+    pub name: &'static str,
+    #[cfg(feature = "openapi")]
+    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+}
+
+macro_rules! body {
+    ($t:ty) => {
+        BodyType {
+            name: stringify!($t),
+            #[cfg(feature = "openapi")]
+            schema: |g| g.subschema_for::<$t>(),
+        }
+    };
+}
+
+/// What a query parameter holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryKind {
+    /// An opaque pagination cursor ([`chat_core::protocol::cursor`]).
+    Cursor,
+    /// A count, at least `minimum`.
+    Count { minimum: u64 },
+}
+
+/// A query string parameter of an endpoint (all are optional).
+#[derive(Clone, Copy, Debug)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: QueryKind,
+    pub description: &'static str,
+}
+
+/// A successful answer of an endpoint: its status and body (none: 204).
+#[derive(Clone, Copy, Debug)]
+pub struct Success {
+    pub status: u16,
+    pub description: &'static str,
+    pub body: Option<BodyType>,
+}
+
+/// One REST endpoint. [`ENDPOINTS`] is the single source of the router
+/// ([`Route::parse`]), of the local platform's function dispatch, and of the
+/// OpenAPI document (`chat-contracts`), whose route coverage the stack's
+/// assertion tests check against the HTTP API's routes.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The OpenAPI `operationId`.
+    pub operation: &'static str,
+    pub method: http::Method,
+    /// The path template, parameters in braces as API Gateway and OpenAPI
+    /// write them: `/rooms/{roomId}/messages`.
+    pub path: &'static str,
+    /// The function that serves it (the HTTP API's integration).
+    pub function: &'static str,
+    /// Behind the JWT authorizer (a bearer token is required).
+    pub authenticated: bool,
+    pub summary: &'static str,
+    pub query: &'static [QueryParam],
+    pub request: Option<BodyType>,
+    pub success: &'static [Success],
+    /// The errors its handler may answer beyond those every endpoint may
+    /// ([`Endpoint::errors`] adds them); each answers the status
+    /// [`ErrorCode::http_status`] gives.
+    pub errors: &'static [ErrorCode],
+    /// The route, from the path's parameters in order.
+    build: fn(&[&str]) -> Result<Route, ChatError>,
+}
+
+impl Endpoint {
+    /// Every error it may answer: its own, a malformed path parameter or
+    /// body (400) and an oversize body (413), a missing or bad token (401),
+    /// the rate limit (429, the gateway's throttle included), and ours (500).
+    pub fn errors(&self) -> Vec<ErrorCode> {
+        let mut codes: Vec<ErrorCode> = self.errors.to_vec();
+        if self.path.contains('{') || self.request.is_some() {
+            codes.push(ErrorCode::BadRequest);
+        }
+        if self.request.is_some() {
+            codes.push(ErrorCode::TooLarge);
+        }
+        if self.authenticated {
+            codes.push(ErrorCode::Unauthorized);
+        }
+        codes.extend([ErrorCode::RateLimited, ErrorCode::Internal]);
+        ErrorCode::ALL
+            .into_iter()
+            .filter(|c| codes.contains(c))
+            .collect()
+    }
+
+    /// The path parameters' values if `segs` (a path without its stage)
+    /// fits the template.
+    fn capture<'a>(&self, segs: &[&'a str]) -> Option<Vec<&'a str>> {
+        let template: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        if template.len() != segs.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (t, s) in template.iter().zip(segs) {
+            if t.starts_with('{') {
+                params.push(*s);
+            } else if t != s {
+                return None;
+            }
+        }
+        Some(params)
+    }
+
+    /// The names of its path parameters, in order.
+    pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+}
+
+const LIMIT: QueryParam = QueryParam {
+    name: "limit",
+    kind: QueryKind::Count { minimum: 0 },
+    description: "How many to return at most.",
+};
+
+use ErrorCode as E;
+
+/// Every REST endpoint. Order matters where two templates fit one path:
+/// the first wins (`/users/me` before `/users/{userId}`), as API Gateway
+/// prefers the literal segment.
+pub static ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        operation: "getHistory",
+        method: http::Method::GET,
+        path: "/rooms/{roomId}/messages",
+        function: "chat-history",
+        authenticated: true,
+        summary: "A page of a room's messages, ascending by seq (members only)",
+        query: &[
+            QueryParam {
+                name: "before",
+                kind: QueryKind::Cursor,
+                description: "A `prevCursor`: the page before it (default: the newest messages).",
+            },
+            QueryParam {
+                name: "after",
+                kind: QueryKind::Cursor,
+                description: "A `nextCursor`: the page after it.",
+            },
+            QueryParam {
+                name: "limit",
+                kind: QueryKind::Count { minimum: 1 },
+                description: "Page size, at most the deployment's maximum (100 by default).",
+            },
+        ],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The page",
+            body: Some(body!(HistoryPage)),
+        }],
+        errors: &[E::BadRequest, E::Forbidden, E::NotFound],
+        build: |p| Ok(Route::History(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "createRoom",
+        method: http::Method::POST,
+        path: "/rooms",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "Creates a group, channel or direct room (a direct room is found if it exists)",
+        query: &[],
+        request: Some(body!(CreateRoomRequest)),
+        success: &[
+            Success {
+                status: 201,
+                description: "Created",
+                body: Some(body!(RoomDetail)),
+            },
+            Success {
+                status: 200,
+                description: "The direct room with that user already exists",
+                body: Some(body!(RoomDetail)),
+            },
+        ],
+        errors: &[],
+        build: |_| Ok(Route::CreateRoom),
+    },
+    Endpoint {
+        operation: "listRooms",
+        method: http::Method::GET,
+        path: "/rooms",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "The caller's rooms, most recently active first",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The rooms",
+            body: Some(body!(RoomList)),
+        }],
+        errors: &[],
+        build: |_| Ok(Route::ListRooms),
+    },
+    Endpoint {
+        operation: "getRoom",
+        method: http::Method::GET,
+        path: "/rooms/{roomId}",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "A room and its members (members, or anyone for a channel)",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The room",
+            body: Some(body!(RoomDetail)),
+        }],
+        errors: &[E::Forbidden, E::NotFound],
+        build: |p| Ok(Route::GetRoom(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "addMember",
+        method: http::Method::POST,
+        path: "/rooms/{roomId}/members",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "Adds a member (the owner), or joins a channel (yourself)",
+        query: &[],
+        request: Some(body!(AddMemberRequest)),
+        success: &[Success {
+            status: 200,
+            description: "The room with its members",
+            body: Some(body!(RoomDetail)),
+        }],
+        errors: &[E::Forbidden, E::NotFound, E::Conflict],
+        build: |p| Ok(Route::AddMember(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "removeMember",
+        method: http::Method::DELETE,
+        path: "/rooms/{roomId}/members/{userId}",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "Removes a member (the owner), or leaves (yourself)",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 204,
+            description: "Removed",
+            body: None,
+        }],
+        errors: &[E::Forbidden, E::NotFound],
+        build: |p| Ok(Route::RemoveMember(RoomId::parse(p[0])?, UserId::parse(p[1])?)),
+    },
+    Endpoint {
+        operation: "listChannels",
+        method: http::Method::GET,
+        path: "/channels",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "Public channels anyone may join",
+        query: &[LIMIT],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The channels",
+            body: Some(body!(ChannelList)),
+        }],
+        errors: &[E::BadRequest],
+        build: |_| Ok(Route::ListChannels),
+    },
+    Endpoint {
+        operation: "getMe",
+        method: http::Method::GET,
+        path: "/users/me",
+        function: "chat-users",
+        authenticated: true,
+        summary: "The caller's profile (created from the token on first use)",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The profile",
+            body: Some(body!(ProfileView)),
+        }],
+        errors: &[],
+        build: |_| Ok(Route::GetMe),
+    },
+    Endpoint {
+        operation: "updateMe",
+        method: http::Method::PATCH,
+        path: "/users/me",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Changes the caller's profile: absent fields are left alone, `\"avatarUrl\": null` clears",
+        query: &[],
+        request: Some(body!(UpdateProfileRequest)),
+        success: &[Success {
+            status: 200,
+            description: "The profile",
+            body: Some(body!(ProfileView)),
+        }],
+        errors: &[E::NotFound],
+        build: |_| Ok(Route::UpdateMe),
+    },
+    Endpoint {
+        operation: "getUser",
+        method: http::Method::GET,
+        path: "/users/{userId}",
+        function: "chat-users",
+        authenticated: true,
+        summary: "A user's profile (presence only to users who share a room with them)",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The profile",
+            body: Some(body!(ProfileView)),
+        }],
+        errors: &[E::NotFound],
+        build: |p| Ok(Route::GetUser(UserId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "getOpenApi",
+        method: http::Method::GET,
+        path: "/openapi.json",
+        function: "chat-users",
+        authenticated: false,
+        summary: "This document",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The OpenAPI 3.1 document of this API",
+            body: Some(BodyType {
+                name: "OpenAPI",
+                #[cfg(feature = "openapi")]
+                schema: |_| schemars::json_schema!({"type": "object"}),
+            }),
+        }],
+        errors: &[],
+        build: |_| Ok(Route::OpenApi),
+    },
+];
+
+/// This API's OpenAPI document, as committed (generated by
+/// `chat-contracts`, whose test fails when it drifts from [`ENDPOINTS`]).
+pub const OPENAPI_JSON: &str = include_str!("../../docs/openapi.json");
+
+/// The endpoint whose template fits `path` (with or without a stage
+/// segment), whatever the method, and its path parameters.
+fn endpoint_for<'p>(
+    method: Option<&http::Method>,
+    path: &'p str,
+) -> Option<(&'static Endpoint, Vec<&'p str>)> {
+    let mut segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let ours = |first: &str| {
+        ENDPOINTS
+            .iter()
+            .any(|e| e.path.trim_start_matches('/').split('/').next() == Some(first))
+    };
+    if segs.len() > 1 && !ours(segs[0]) {
+        segs.remove(0);
+    }
+    ENDPOINTS
+        .iter()
+        .filter(|e| method.is_none_or(|m| e.method == *m))
+        .find_map(|e| e.capture(&segs).map(|params| (e, params)))
+}
+
+/// The function that serves `path` (any method; the function answers 404
+/// for a method it has no route for), if any.
+pub fn function_for(path: &str) -> Option<&'static str> {
+    endpoint_for(None, path).map(|(e, _)| e.function)
 }
 
 impl Route {
-    /// Matches a method and path. A leading stage segment (`/prod/rooms`) is
-    /// ignored, so the same code serves `$default` and named stages.
+    /// Matches a method and path against [`ENDPOINTS`]. A leading stage
+    /// segment (`/prod/rooms`) is ignored, so the same code serves
+    /// `$default` and named stages.
     pub fn parse(method: &http::Method, path: &str) -> Result<Route, ChatError> {
-        let mut segs: Vec<&str> = path
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
-        if segs.len() > 1 && !matches!(segs[0], "rooms" | "users" | "channels") {
-            segs.remove(0);
+        match endpoint_for(Some(method), path) {
+            Some((endpoint, params)) => (endpoint.build)(&params),
+            None => Err(ChatError::NotFound("route")),
         }
-        use http::Method as M;
-        let route = match (method, segs.as_slice()) {
-            (&M::GET, ["rooms", id, "messages"]) => Route::History(RoomId::parse(id)?),
-            (&M::POST, ["rooms"]) => Route::CreateRoom,
-            (&M::GET, ["rooms"]) => Route::ListRooms,
-            (&M::GET, ["rooms", id]) => Route::GetRoom(RoomId::parse(id)?),
-            (&M::POST, ["rooms", id, "members"]) => Route::AddMember(RoomId::parse(id)?),
-            (&M::DELETE, ["rooms", id, "members", user]) => {
-                Route::RemoveMember(RoomId::parse(id)?, UserId::parse(user)?)
-            }
-            (&M::GET, ["channels"]) => Route::ListChannels,
-            (&M::GET, ["users", "me"]) => Route::GetMe,
-            (&M::PATCH, ["users", "me"]) => Route::UpdateMe,
-            (&M::GET, ["users", id]) => Route::GetUser(UserId::parse(id)?),
-            _ => return Err(ChatError::NotFound("route")),
-        };
-        Ok(route)
     }
 
     pub fn of(req: &Request) -> Result<Route, ChatError> {
@@ -176,6 +547,11 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
         Ok(bytes) => build(status, Body::Binary(bytes)),
         Err(e) => error(&ChatError::Internal(e.to_string())),
     }
+}
+
+/// `GET /openapi.json`: [`OPENAPI_JSON`].
+pub fn openapi() -> Response<Body> {
+    build(200, Body::Text(OPENAPI_JSON.to_owned()))
 }
 
 /// An empty response (204).

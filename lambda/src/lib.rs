@@ -12,6 +12,8 @@
 //! deployed function runs is linked into it.
 
 pub mod http;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod sqs;
 pub mod telemetry;
 pub mod ws;

@@ -1001,15 +1001,10 @@ async fn jwt_authorized(app: &App, headers: &http::HeaderMap) -> bool {
     }
 }
 
-/// Which function serves a REST path (the HTTP API's routes in the stack).
+/// Which function serves a REST path: the route table's (the HTTP API's
+/// routes in the stack are checked against the same table).
 fn rest_function(path: &str) -> Option<&'static str> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segs.as_slice() {
-        ["rooms", _, "messages"] => Some(names::HISTORY),
-        ["users", ..] => Some(names::USERS),
-        ["rooms", ..] | ["channels"] => Some(names::ROOMS),
-        _ => None,
-    }
+    chat_lambda::http::function_for(path)
 }
 
 async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -> Response {
@@ -1110,6 +1105,16 @@ mod tests {
         assert_eq!(rest_function("/rooms/r_1/members/bob"), Some(names::ROOMS));
         assert_eq!(rest_function("/channels"), Some(names::ROOMS));
         assert_eq!(rest_function("/users/me"), Some(names::USERS));
+        assert_eq!(rest_function("/openapi.json"), Some(names::USERS));
         assert_eq!(rest_function("/etc/passwd"), None);
+        for e in chat_lambda::http::ENDPOINTS {
+            assert!(
+                [names::HISTORY, names::ROOMS, names::USERS].contains(&e.function),
+                "{} {} names an unknown function {}",
+                e.method,
+                e.path,
+                e.function
+            );
+        }
     }
 }

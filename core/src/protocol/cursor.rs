@@ -10,7 +10,7 @@ use crate::ids::Seq;
 
 const PREFIX: &str = "v1:";
 /// Longest cursor accepted; real ones are ~30 bytes.
-const MAX_LEN: usize = 64;
+pub const MAX_LEN: usize = 64;
 
 /// A position in a room's message sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,4 +4,6 @@
 pub mod cursor;
 pub mod decode;
 pub mod rest;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod ws;

@@ -7,10 +7,12 @@ use crate::model::{PresenceStatus, Role, RoomKind};
 use crate::protocol::ws::MessageView;
 
 /// `POST /rooms`. The name is optional for direct rooms.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRoomRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<crate::ids::RoomName>"))]
     pub name: Option<String>,
     pub kind: RoomKind,
     #[serde(default)]
@@ -18,6 +20,7 @@ pub struct CreateRoomRequest {
 }
 
 /// `POST /rooms/{roomId}/members`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AddMemberRequest {
@@ -25,12 +28,15 @@ pub struct AddMemberRequest {
 }
 
 /// `PATCH /users/me`: absent fields are left alone; `"avatarUrl": null` clears.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateProfileRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DisplayName>"))]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "present_or_null")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<AvatarUrl>"))]
     pub avatar_url: Option<Option<String>>,
 }
 
@@ -40,6 +46,7 @@ fn present_or_null<'de, D: serde::Deserializer<'de>>(
     Option::<String>::deserialize(d).map(Some)
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomView {
@@ -51,6 +58,7 @@ pub struct RoomView {
 }
 
 /// One entry of `GET /rooms`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomSummary {
@@ -61,12 +69,14 @@ pub struct RoomSummary {
     pub read_seq: Seq,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomList {
     pub rooms: Vec<RoomSummary>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberView {
@@ -81,6 +91,7 @@ pub struct MemberView {
 }
 
 /// `GET /rooms/{roomId}`, and the answer of `POST /rooms`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomDetail {
@@ -90,12 +101,14 @@ pub struct RoomDetail {
 }
 
 /// `GET /channels`: public channels anyone may join.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelList {
     pub channels: Vec<RoomView>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
@@ -111,6 +124,7 @@ pub struct ProfileView {
 /// `GET /rooms/{roomId}/messages`: messages ascending by `seq`.
 /// `prevCursor` is present when older messages exist (pass it as `before`),
 /// `nextCursor` when newer ones exist (pass it as `after`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {
@@ -119,13 +133,27 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+/// The body of every error this API answers: `{"error": {"code", "message"}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     pub code: crate::error::ErrorCode,
+    pub message: String,
+}
+
+/// What API Gateway itself answers when it refuses a request before any
+/// function runs, or when the function failed: `{"message": "Unauthorized"}`
+/// (401, from the JWT authorizer), `"Too Many Requests"` (429, the stage's
+/// throttle), `"Internal Server Error"` (500). The local platform answers the
+/// same in template mode.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayMessage {
     pub message: String,
 }

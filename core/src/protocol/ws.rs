@@ -20,6 +20,12 @@ pub const MAX_SYNC_ROOMS: usize = 100;
 /// The gateway enforces it in AWS; this keeps every other path honest.
 pub const MAX_FRAME_BYTES: usize = 128 * 1024;
 
+/// A frame a client sends, routed by `action`.
+// Decoded by hand (`ClientFrame::decode`: `action` first, then the frame's
+// own fields, for precise errors); its schema says the same with the tag
+// serde would use, and `protocol::schema` checks its actions are `ACTIONS`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(tag = "action", rename_all = "camelCase"))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientFrame {
     SendMessage(SendMessage),
@@ -29,8 +35,12 @@ pub enum ClientFrame {
     Ping,
 }
 
-/// `body` stays a raw string here: its limits are configuration, so it is
-/// parsed into a [`crate::ids::MessageBody`] by the service.
+/// Posts `body` to a room. `clientMsgId` is the idempotency key: sending
+/// the same one again never posts twice. The body must not be blank and is
+/// limited by the deployment's configuration (4 KiB by default).
+// `body` stays a raw string here: its limits are configuration, so it is
+// parsed into a `MessageBody` by the service.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessage {
@@ -39,6 +49,7 @@ pub struct SendMessage {
     pub body: String,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MarkRead {
@@ -46,6 +57,7 @@ pub struct MarkRead {
     pub seq: Seq,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Typing {
@@ -53,12 +65,15 @@ pub struct Typing {
     pub is_typing: bool,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRequest {
+    #[cfg_attr(feature = "schema", schemars(length(max = MAX_SYNC_ROOMS)))]
     pub rooms: Vec<SyncRoom>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRoom {
@@ -132,6 +147,7 @@ pub fn salvage_client_msg_id(text: &str) -> Option<ClientMsgId> {
 }
 
 /// A message as it travels to clients (`message` frames, sync and history).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
@@ -159,12 +175,14 @@ impl From<&Message> for MessageView {
 }
 
 /// `ack.status`: the message is accepted and durably queued.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AckStatus {
     Sent,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ServerFrame {

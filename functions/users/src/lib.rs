@@ -1,4 +1,5 @@
-//! `GET /users/me`, `PATCH /users/me`, `GET /users/{userId}`.
+//! `GET /users/me`, `PATCH /users/me`, `GET /users/{userId}`, and
+//! `GET /openapi.json` (the REST API's OpenAPI document, without a token).
 
 use chat_core::auth::TokenVerifier;
 use chat_core::{Chat, ChatError};
@@ -14,8 +15,12 @@ pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Fun
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
+        let route = Route::of(&req);
+        if let Ok(Route::OpenApi) = route {
+            return Ok(http::openapi());
+        }
         let me = http::authenticated(&req, chat, verifier).await?;
-        match Route::of(&req)? {
+        match route? {
             Route::GetMe => Ok(http::json(200, &chat.me(&me).await?)),
             Route::UpdateMe => Ok(http::json(
                 200,
