@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ApiError, ChatClient } from '../dist/index.js';
 import {
-  client, devToken, freshUser, pushesSpent, sleep, stageFaults, startServer, tcpProxy, until, waitFor,
+  client, devToken, freshUser, pushesSpent, sleep, stageFaults, startServer, tcpProxy, until, waitFor, within,
 } from './helpers.mjs';
 
 let server;
@@ -48,7 +48,8 @@ function assertGapFree(c, roomId, what) {
 
 test('a send whose ack was lost is resent after the reconnect and arrives once', async () => {
   const proxy = await tcpProxy(server.port);
-  const { alice, bob, roomId } = await pair({ wsBase: proxy.url });
+  // No ack timeout within the test: only the reconnect can resend.
+  const { alice, bob, roomId } = await pair({ wsBase: proxy.url, ackTimeoutMs: 120_000 });
   // The server gets the send and pushes it to bob, but the ack never reaches alice.
   proxy.freeze('down');
   const sent = alice.send(roomId, 'ack lost on the way');
@@ -62,7 +63,7 @@ test('a send whose ack was lost is resent after the reconnect and arrives once',
   await sleep(200);
   assert.equal(alice.pending(roomId).length, 2, 'both pending while offline');
   proxy.refuse(false);
-  const [first, second] = await Promise.all([sent, offline]);
+  const [first, second] = await within(Promise.all([sent, offline]), 5_000, 'both acked after the reconnect');
   // The resend answered the same message: bob's copy has the same id.
   const bobFirst = bob.messages(roomId).find((m) => m.body === 'ack lost on the way');
   assert.equal(first.messageId, bobFirst.messageId);
@@ -151,6 +152,22 @@ test('a socket gone silent is declared dead by the pong deadline and replaced', 
   assert.ok(took < 2_000, `declared dead after ${took} ms (ping after 300 ms, deadline 400 ms)`);
   await waitFor(alice, 'connection', (e) => e.state === 'online', 5_000);
   assert.equal(alice.connectionState, 'online');
+  await proxy.close();
+});
+
+test('reconnect attempts back off exponentially, capped, with full jitter', async () => {
+  const proxy = await tcpProxy(server.port);
+  const alice = await user('alice', { wsBase: proxy.url, backoff: { baseMs: 100, maxMs: 400 } });
+  const delays = [];
+  alice.on('connection', (e) => { if (e.state === 'offline') delays.push(e.retryAt - Date.now()); });
+  proxy.refuse(true);
+  proxy.cut();
+  await until(() => delays.length >= 8, 'eight failed attempts', 15_000);
+  // Attempt n waits at most min(400, 100 * 2^n) ms; jitter spreads them.
+  delays.slice(0, 8).forEach((d, n) => assert.ok(d <= Math.min(400, 100 * 2 ** n) + 5, `attempt ${n} waited ${d} ms`));
+  assert.ok(new Set(delays.map((d) => Math.round(d / 10))).size > 2, `jittered: ${delays}`);
+  proxy.refuse(false);
+  await waitFor(alice, 'connection', (e) => e.state === 'online', 5_000);
   await proxy.close();
 });
 

@@ -149,6 +149,13 @@ export async function until(cond, what, ms = 10_000) {
   throw new Error(`timed out: ${what}`);
 }
 
+/** `promise`, or a rejection naming `what` after `ms`. */
+export function within(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
