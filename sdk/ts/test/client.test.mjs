@@ -76,6 +76,11 @@ test('a send whose ack was lost is resent after the reconnect and arrives once',
   assert.deepEqual(bodiesOf(alice, roomId), ['ack lost on the way', 'written offline', 'after']);
   assert.equal(alice.pending(roomId).length, 0);
   assertGapFree(bob, roomId, 'bob');
+  // Each resend burned a seq (the server counts one while it looks the key
+  // up): bob's timeline went past them through sync, and holds no hole.
+  const s = seqsOf(bob, roomId);
+  assert.ok(s.at(-1) - s[0] + 1 > s.length, `a burned seq among ${s}`);
+  await until(() => bob.isSettled(roomId), 'bob settled');
   await proxy.close();
 });
 
