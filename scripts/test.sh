@@ -33,6 +33,8 @@ echo "== TypeScript SDK (sdk/ts): types from the contracts, build, drift check, 
 # rebuilding must change nothing.
 npm run --prefix sdk/ts gen
 npm run --prefix sdk/ts build
+# As a third party imports it (by name, Node ESM resolution, the shipped .d.ts).
+npm run --prefix sdk/ts typecheck
 if [ -n "$(git status --porcelain -- sdk/ts/src/generated sdk/ts/dist)" ]; then
   git status --porcelain -- sdk/ts/src/generated sdk/ts/dist
   echo "sdk/ts: the committed generated types or dist differ from a fresh build:" \
