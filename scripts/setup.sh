@@ -2,8 +2,8 @@
 # Installs what the tests need, skipping what is already there:
 #   redis-server (Debian package), moto's server (PyPI) for DynamoDB and SQS,
 #   cargo-lambda (PyPI: prebuilt, with zig for the arm64 build; `cargo install`
-#   would take ~18 minutes), and the npm packages of the CDK app, the browser
-#   test and the TypeScript SDK. Safe to run again.
+#   would take ~18 minutes), schemathesis (PyPI), and the npm packages of the
+#   CDK app, the browser test and the TypeScript SDK. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,13 @@ fi
 if ! cargo lambda --version >/dev/null 2>&1; then
   echo "setup: installing cargo-lambda (pip)"
   python3 -m pip install -q cargo-lambda
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+# Property-based tests of the REST API against docs/openapi.json (scripts/api-fuzz.sh).
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "setup: installing schemathesis (pip)"
+  python3 -m pip install -q 'schemathesis>=4,<5'
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 

@@ -47,6 +47,9 @@ CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --pr
 echo "== browser test of the web app (headless Chromium)"
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
 
+echo "== the REST API against its OpenAPI document (schemathesis: no 5xx, documented statuses and bodies)"
+CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" scripts/api-fuzz.sh
+
 echo "== the stack about to deploy, run locally from its synthesized template (IAM enforced)"
 # Bundling skipped: the template is read, never deployed. Every e2e test and
 # the browser test run on its routes, authorizers, timeouts, environments and

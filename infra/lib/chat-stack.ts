@@ -283,6 +283,21 @@ export class ChatStack extends Stack {
     for (const [method, path, integration] of routes) {
       this.httpApi.addRoutes({ path, methods: [method], integration });
     }
+    // The API's OpenAPI document (docs/openapi.json, which lists every route
+    // above: test/http.test.ts checks both ways), public like any API
+    // description, served by the users function as `chat-local` serves it.
+    const [openApiRoute] = this.httpApi.addRoutes({
+      path: '/openapi.json',
+      methods: [M.GET],
+      integration: users,
+      authorizer: new apigw.HttpNoneAuthorizer(),
+    });
+    Validations.of(openApiRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'GET /openapi.json serves the API description (public by nature, as any published API reference); the ' +
+        'function answers it before reading a token and it is throttled with the stage. Every other route has the JWT authorizer.',
+    });
     const httpAccessLogs = new logs.LogGroup(this, 'HttpAccessLogs', {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: logRemoval,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { logicalId, resources, synth } from './helpers';
@@ -13,7 +15,19 @@ const ROUTES: [string, string][] = [
   ['POST /rooms/{roomId}/members', 'chat-rooms'],
   ['DELETE /rooms/{roomId}/members/{userId}', 'chat-rooms'],
   ['GET /channels', 'chat-rooms'],
+  ['GET /openapi.json', 'chat-users'],
 ];
+
+/** Served without a token (the API's description). */
+const PUBLIC = ['GET /openapi.json'];
+
+/** Every operation of the committed OpenAPI document, as route keys. */
+function documentedRoutes(): string[] {
+  const doc = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docs', 'openapi.json'), 'utf8'));
+  return Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+    Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}
 
 describe('HTTP API', () => {
   const s = synth();
@@ -34,12 +48,16 @@ describe('HTTP API', () => {
     });
   });
 
-  it('routes every REST endpoint to its function, each behind the JWT authorizer', () => {
+  it('routes exactly the operations docs/openapi.json documents (what chat-local routes)', () => {
+    expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(documentedRoutes().sort());
+  });
+
+  it('routes every REST endpoint to its function, each behind the JWT authorizer but the OpenAPI document', () => {
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(ROUTES.map(([k]) => k).sort());
     const integrations = t.toJSON().Resources;
     for (const [key, fnName] of ROUTES) {
       const route = routes.find(([, r]) => r.Properties.RouteKey === key)![1].Properties;
-      expect(route.AuthorizationType, key).toBe('JWT');
+      expect(route.AuthorizationType, key).toBe(PUBLIC.includes(key) ? 'NONE' : 'JWT');
       const integrationId = route.Target['Fn::Join'][1][1].Ref;
       const target = integrations[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0];
       expect(target, key).toBe(logicalId(s.stack, s.stack.functions[fnName as 'chat-rooms'].fn));

@@ -83,6 +83,18 @@ pub struct Success {
     pub body: Option<BodyType>,
 }
 
+/// An OpenAPI link from an endpoint's successful answer to another
+/// operation: where that operation's parameters come from (runtime
+/// expressions such as `$response.body#/roomId`). Clients and test
+/// generators follow them from one call to the next.
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    pub name: &'static str,
+    /// The target's `operationId`.
+    pub operation: &'static str,
+    pub parameters: &'static [(&'static str, &'static str)],
+}
+
 /// One REST endpoint. [`ENDPOINTS`] is the single source of the router
 /// ([`Route::parse`]), of the local platform's function dispatch, and of the
 /// OpenAPI document (`chat-contracts`), whose route coverage the stack's
@@ -107,6 +119,8 @@ pub struct Endpoint {
     /// ([`Endpoint::errors`] adds them); each answers the status
     /// [`ErrorCode::http_status`] gives.
     pub errors: &'static [ErrorCode],
+    /// Links from its successful answers to other operations.
+    pub links: &'static [Link],
     /// The route, from the path's parameters in order.
     build: fn(&[&str]) -> Result<Route, ChatError>,
 }
@@ -202,6 +216,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(HistoryPage)),
         }],
         errors: &[E::BadRequest, E::Forbidden, E::NotFound],
+        links: &[],
         build: |p| Ok(Route::History(RoomId::parse(p[0])?)),
     },
     Endpoint {
@@ -226,6 +241,23 @@ pub static ENDPOINTS: &[Endpoint] = &[
             },
         ],
         errors: &[],
+        links: &[
+            Link {
+                name: "GetRoom",
+                operation: "getRoom",
+                parameters: &[("roomId", "$response.body#/roomId")],
+            },
+            Link {
+                name: "GetHistory",
+                operation: "getHistory",
+                parameters: &[("roomId", "$response.body#/roomId")],
+            },
+            Link {
+                name: "AddMember",
+                operation: "addMember",
+                parameters: &[("roomId", "$response.body#/roomId")],
+            },
+        ],
         build: |_| Ok(Route::CreateRoom),
     },
     Endpoint {
@@ -243,6 +275,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(RoomList)),
         }],
         errors: &[],
+        links: &[],
         build: |_| Ok(Route::ListRooms),
     },
     Endpoint {
@@ -260,6 +293,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(RoomDetail)),
         }],
         errors: &[E::Forbidden, E::NotFound],
+        links: &[],
         build: |p| Ok(Route::GetRoom(RoomId::parse(p[0])?)),
     },
     Endpoint {
@@ -277,6 +311,14 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(RoomDetail)),
         }],
         errors: &[E::Forbidden, E::NotFound, E::Conflict],
+        links: &[Link {
+            name: "RemoveMember",
+            operation: "removeMember",
+            parameters: &[
+                ("roomId", "$request.path.roomId"),
+                ("userId", "$request.body#/userId"),
+            ],
+        }],
         build: |p| Ok(Route::AddMember(RoomId::parse(p[0])?)),
     },
     Endpoint {
@@ -294,6 +336,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: None,
         }],
         errors: &[E::Forbidden, E::NotFound],
+        links: &[],
         build: |p| Ok(Route::RemoveMember(RoomId::parse(p[0])?, UserId::parse(p[1])?)),
     },
     Endpoint {
@@ -311,6 +354,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(ChannelList)),
         }],
         errors: &[E::BadRequest],
+        links: &[],
         build: |_| Ok(Route::ListChannels),
     },
     Endpoint {
@@ -328,6 +372,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(ProfileView)),
         }],
         errors: &[],
+        links: &[],
         build: |_| Ok(Route::GetMe),
     },
     Endpoint {
@@ -345,6 +390,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(ProfileView)),
         }],
         errors: &[E::NotFound],
+        links: &[],
         build: |_| Ok(Route::UpdateMe),
     },
     Endpoint {
@@ -362,6 +408,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             body: Some(body!(ProfileView)),
         }],
         errors: &[E::NotFound],
+        links: &[],
         build: |p| Ok(Route::GetUser(UserId::parse(p[0])?)),
     },
     Endpoint {
@@ -383,6 +430,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             }),
         }],
         errors: &[],
+        links: &[],
         build: |_| Ok(Route::OpenApi),
     },
 ];

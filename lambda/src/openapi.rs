@@ -69,7 +69,11 @@ fn operation(
     for q in e.query {
         let schema = match q.kind {
             QueryKind::Cursor => {
-                json!({"type": "string", "minLength": 1, "maxLength": cursor::MAX_LEN})
+                json!({
+                    "type": "string",
+                    "maxLength": cursor::MAX_LEN,
+                    "pattern": cursor::Cursor::pattern(),
+                })
             }
             QueryKind::Count { minimum } => json!({"type": "integer", "minimum": minimum}),
         };
@@ -83,6 +87,24 @@ fn operation(
         let mut r = json!({"description": s.description});
         if let Some(body) = s.body {
             r["content"] = json!({"application/json": {"schema": (body.schema)(resp).to_value()}});
+            if !e.links.is_empty() {
+                let links: Map<String, Value> = e
+                    .links
+                    .iter()
+                    .map(|l| {
+                        let params: Map<String, Value> = l
+                            .parameters
+                            .iter()
+                            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                            .collect();
+                        (
+                            l.name.to_owned(),
+                            json!({"operationId": l.operation, "parameters": params}),
+                        )
+                    })
+                    .collect();
+                r["links"] = Value::Object(links);
+            }
         }
         responses.insert(s.status.to_string(), r);
     }
@@ -152,6 +174,16 @@ pub fn document() -> Result<Value, String> {
             return Err(format!("{} {} is declared twice", e.method, e.path));
         }
         item[method] = operation(e, &mut req, &mut resp)?;
+    }
+    for e in ENDPOINTS {
+        for l in e.links {
+            if !ENDPOINTS.iter().any(|t| t.operation == l.operation) {
+                return Err(format!(
+                    "{} links to no operation {}",
+                    e.operation, l.operation
+                ));
+            }
+        }
     }
     let responses = error_responses(&mut resp);
     let mut schemas = Map::new();

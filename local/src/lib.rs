@@ -58,7 +58,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use crate::faults::Faults;
-use crate::functions::{names, Deployed, Functions};
+use crate::functions::{Deployed, Functions};
 use crate::gateway::{Gateway, GatewayLimits, WsRoutes};
 use crate::iam::{DenialLog, Resources, RolePolicies};
 use crate::queue::{QueueConfig, QueueDepth, QueueTwin};

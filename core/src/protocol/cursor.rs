@@ -29,6 +29,12 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("{PREFIX}{}", self.0))
     }
 
+    /// What every cursor matches, as a JSON Schema `pattern`: the encoded
+    /// prefix (3 bytes, so 4 characters of its own) and base64url.
+    pub fn pattern() -> String {
+        format!("^{}[A-Za-z0-9_-]+$", URL_SAFE_NO_PAD.encode(PREFIX))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, ChatError> {
         let bad = || ChatError::BadRequest("invalid cursor".into());
         if raw.is_empty() || raw.len() > MAX_LEN {
@@ -52,6 +58,25 @@ mod tests {
     fn round_trips_any_seq() {
         for seq in [0, 1, 42, u64::MAX] {
             assert_eq!(Cursor::parse(&Cursor::at(seq).encode()).unwrap().seq(), seq);
+        }
+    }
+
+    #[test]
+    fn every_cursor_matches_the_documented_pattern() {
+        // The prefix encodes on its own only if it is a multiple of 3 bytes.
+        assert_eq!(PREFIX.len() % 3, 0);
+        let pattern = Cursor::pattern();
+        let encoded_prefix = pattern
+            .strip_prefix('^')
+            .and_then(|p| p.strip_suffix("[A-Za-z0-9_-]+$"))
+            .unwrap();
+        for seq in [0, 7, 1_000_000, u64::MAX] {
+            let c = Cursor::at(seq).encode();
+            assert!(c.starts_with(encoded_prefix), "{c}");
+            assert!(c.len() > encoded_prefix.len() && c.len() <= MAX_LEN, "{c}");
+            assert!(c[encoded_prefix.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
         }
     }
 

@@ -6,8 +6,17 @@ use crate::ids::{AvatarUrl, DisplayName, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{PresenceStatus, Role, RoomKind};
 use crate::protocol::ws::MessageView;
 
-/// `POST /rooms`. The name is optional for direct rooms.
+/// `POST /rooms`. The name is optional for direct rooms, which name the
+/// other user in `members` (yourself may be named too).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(extend(
+        "if" = {"properties": {"kind": {"const": "direct"}}},
+        "then" = {"properties": {"members": {"minItems": 1, "maxItems": 2}}, "required": ["members"]},
+        "else" = {"properties": {"name": {"type": "string"}}, "required": ["name"]},
+    ))
+)]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRoomRequest {

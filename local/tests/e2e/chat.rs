@@ -339,3 +339,21 @@ async fn a_burst_on_one_connection_gets_its_burst_then_rate_limited() {
     assert_eq!(limited, 5, "20 allowed, then rate_limited");
     assert_eq!(opened(), before, "the cache's circuit stayed closed");
 }
+
+/// `GET /openapi.json` answers the committed document without a token, in
+/// every mode (embedded, template: the stack's unauthenticated route to the
+/// users function, and the function binaries under watch), as the deployed
+/// HTTP API does; every other route still wants one.
+#[tokio::test]
+async fn the_openapi_document_is_served_without_a_token_and_only_it() {
+    let e = spawn().await;
+    let anonymous = chat_client::Rest::new(&e.p.http_url(), None);
+    let (status, doc) = anonymous.get("/openapi.json").await.unwrap();
+    assert_eq!(status, 200);
+    let committed: serde_json::Value =
+        serde_json::from_str(chat_lambda::http::OPENAPI_JSON).unwrap();
+    assert_eq!(doc, committed);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(anonymous.get("/users/me").await.unwrap().0, 401);
+    assert_eq!(anonymous.get("/channels").await.unwrap().0, 401);
+}

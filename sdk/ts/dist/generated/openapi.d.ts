@@ -168,7 +168,10 @@ export interface components {
             channels: components["schemas"]["RoomView"][];
         };
         ClientMsgId: string;
-        /** @description `POST /rooms`. The name is optional for direct rooms. */
+        /**
+         * @description `POST /rooms`. The name is optional for direct rooms, which name the
+         *     other user in `members` (yourself may be named too).
+         */
         CreateRoomRequest: {
             kind: components["schemas"]["RoomKind"];
             /** @default [] */
