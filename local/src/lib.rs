@@ -1097,6 +1097,7 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::functions::names;
 
     #[test]
     fn rest_paths_go_to_the_function_that_owns_them() {
