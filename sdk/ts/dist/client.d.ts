@@ -197,7 +197,11 @@ export interface ClientEvents {
         roomId: string;
         removedBy: string | null;
     };
-    /** An error frame that names no pending send (besides those the client handles by itself). */
+    /**
+     * An error frame the client does not handle by itself: not about a pending
+     * send, not a rate limit, not an `internal` naming no message (a failed
+     * sync, asked again).
+     */
     serverError: ErrorFrame;
 }
 export declare class ChatClient extends Emitter<ClientEvents> {

@@ -599,6 +599,8 @@ export class ChatClient extends Emitter {
                 this.syncRetryTimer = null;
                 this.sendSync(this.timeline.retry(0));
             }, this.o.syncRetryMs);
+            // Handled here: nothing for the user to act on.
+            return;
         }
         this.emit('serverError', f);
     }

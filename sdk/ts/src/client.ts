@@ -188,7 +188,11 @@ export interface ClientEvents {
   room: { roomId: string };
   /** You were removed from a room (or left it). */
   roomRemoved: { roomId: string; removedBy: string | null };
-  /** An error frame that names no pending send (besides those the client handles by itself). */
+  /**
+   * An error frame the client does not handle by itself: not about a pending
+   * send, not a rate limit, not an `internal` naming no message (a failed
+   * sync, asked again).
+   */
   serverError: ErrorFrame;
 }
 
@@ -722,6 +726,8 @@ export class ChatClient extends Emitter<ClientEvents> {
         this.syncRetryTimer = null;
         this.sendSync(this.timeline.retry(0));
       }, this.o.syncRetryMs);
+      // Handled here: nothing for the user to act on.
+      return;
     }
     this.emit('serverError', f);
   }
