@@ -24,6 +24,8 @@ export function updateBanner() {
 
 export function wireConnection() {
   $('conn-retry').addEventListener('click', () => ui.client && ui.client.reconnectNow());
-  window.addEventListener('online', () => ui.client && ui.client.reconnectNow());
+  // Back on a network: reconnect now if offline, else check the socket
+  // survived (a dead one never says so by itself).
+  window.addEventListener('online', () => { if (ui.client) { ui.client.reconnectNow(); ui.client.checkAlive(); } });
   setInterval(() => { if (document.visibilityState === 'visible') updateBanner(); }, 1000);
 }
