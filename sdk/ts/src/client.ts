@@ -558,7 +558,8 @@ export class ChatClient extends Emitter<ClientEvents> {
         this.onAck(f);
         break;
       case 'syncResult':
-        this.onReleased(f.roomId, this.timeline.applySync(f), true);
+        // A late answer for a room we left is dropped.
+        if (this.timeline.has(f.roomId)) this.onReleased(f.roomId, this.timeline.applySync(f), true);
         break;
       case 'receipt':
         this.onReceipt(f);
@@ -717,6 +718,14 @@ export class ChatClient extends Emitter<ClientEvents> {
       } else {
         this.failSend(p, f.code, f.message, true);
       }
+      return;
+    }
+    if (f.code === 'forbidden' || f.code === 'not_found') {
+      // A room we may no longer read (a sync, markRead or typing for it; the
+      // frame names no room): the room list drops it, and with it its
+      // outstanding sync, which would otherwise be asked again and again.
+      void this.loadRooms().catch(() => undefined);
+      this.emit('serverError', f);
       return;
     }
     if (f.code === 'internal') {

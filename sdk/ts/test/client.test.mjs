@@ -126,6 +126,28 @@ test('holes are recovered live, and after a reconnect when the lost push was the
   await proxy.close();
 });
 
+test('a room you were removed from while its push was lost is dropped at the next sync', async () => {
+  const proxy = await tcpProxy(server.port);
+  const alice = await user('alice');
+  const bob = await user('bob', { wsBase: proxy.url });
+  const added = waitFor(bob, 'rooms', () => bob.rooms.size === 1);
+  const room = await alice.createRoom('group', [bob.userId], 'team');
+  await added;
+  // The roomRemoved push to bob is lost.
+  const staged = await stageFaults(server.url, { failPushes: { userId: bob.userId, n: 3 } });
+  assert.equal(staged.failPushes.connections.length, 1, JSON.stringify(staged));
+  await alice.removeMember(room.roomId, bob.userId);
+  await pushesSpent(server.url);
+  assert.ok(bob.rooms.has(room.roomId), 'bob does not know yet');
+  // Reconnected, his sync of the room is refused: the room list drops it.
+  const dropped = waitFor(bob, 'roomRemoved', (e) => e.roomId === room.roomId);
+  proxy.cut();
+  await dropped;
+  assert.ok(!bob.rooms.has(room.roomId));
+  assert.ok(bob.isSettled(room.roomId), 'no sync left outstanding for it');
+  await proxy.close();
+});
+
 test('rate-limited sends are resent after retryAfterMs until each is acked once', async () => {
   const { alice, bob, roomId } = await pair();
   const limited = [];
