@@ -1097,10 +1097,10 @@ async fn rest(app: &App, parts: http::request::Parts, body: axum::body::Bytes) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::names;
 
     #[test]
     fn rest_paths_go_to_the_function_that_owns_them() {
+        use crate::functions::names;
         assert_eq!(rest_function("/rooms/r_1/messages"), Some(names::HISTORY));
         assert_eq!(rest_function("/rooms"), Some(names::ROOMS));
         assert_eq!(rest_function("/rooms/r_1/members/bob"), Some(names::ROOMS));
