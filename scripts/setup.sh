@@ -2,8 +2,8 @@
 # Installs what the tests need, skipping what is already there:
 #   redis-server (Debian package), moto's server (PyPI) for DynamoDB and SQS,
 #   cargo-lambda (PyPI: prebuilt, with zig for the arm64 build; `cargo install`
-#   would take ~18 minutes), schemathesis (PyPI), and the CDK app's npm
-#   packages. Safe to run again.
+#   would take ~18 minutes), schemathesis (PyPI), and the npm packages of the
+#   CDK app, the browser test and the TypeScript SDK. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +39,7 @@ if ! command -v schemathesis >/dev/null 2>&1; then
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 
-for pkg in infra local/web-tests; do
+for pkg in infra local/web-tests sdk/ts; do
   if [ -f "$pkg/package-lock.json" ]; then
     if [ ! -d "$pkg/node_modules" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
       echo "setup: npm ci in $pkg/"

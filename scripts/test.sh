@@ -26,8 +26,25 @@ cargo build --bins
 # --show-output: the steps skipped under watch say why.
 CHAT_E2E_FUNCTIONS=watch cargo test -p chat-local --test e2e -- --show-output
 
-echo "== browser test of the web app (headless Chromium)"
+echo "== TypeScript SDK (sdk/ts): types from the contracts, build, drift check, tests against chat-local"
+# The wire types are generated from docs/schema/frames.schema.json and
+# docs/openapi.json (themselves checked against the Rust types above), and
+# the compiled ESM is committed (chat-local embeds it): regenerating and
+# rebuilding must change nothing.
+npm run --prefix sdk/ts gen
+npm run --prefix sdk/ts build
+# As a third party imports it (by name, Node ESM resolution, the shipped .d.ts).
+npm run --prefix sdk/ts typecheck
+if [ -n "$(git status --porcelain -- sdk/ts/src/generated sdk/ts/dist)" ]; then
+  git status --porcelain -- sdk/ts/src/generated sdk/ts/dist
+  echo "sdk/ts: the committed generated types or dist differ from a fresh build:" \
+    "run 'npm run gen --prefix sdk/ts && npm run build --prefix sdk/ts' and commit the result" >&2
+  exit 1
+fi
 cargo build -p chat-local
+CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix sdk/ts
+
+echo "== browser test of the web app (headless Chromium)"
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
 
 echo "== the REST API against its OpenAPI document (schemathesis: no 5xx, documented statuses and bodies)"

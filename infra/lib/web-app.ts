@@ -30,6 +30,14 @@ import { acknowledgeManagedPolicy, acknowledgeWildcardResource } from './nag';
 /** The app's files: what chat-local embeds and serves. */
 export const WEB_DIR = path.join(__dirname, '../../local/web');
 
+/**
+ * The TypeScript SDK's compiled ESM, which the app imports as `./sdk/index.js`
+ * (chat-local serves the same files at `/sdk/`). Its `.d.ts` files are for
+ * compilers, not browsers: not uploaded.
+ */
+export const SDK_DIR = path.join(__dirname, '../../sdk/ts/dist');
+export const SDK_PREFIX = 'sdk/';
+
 /** The OAuth scopes the app asks for (the app client allows exactly these). */
 export const WEB_SCOPES = ['openid', 'email', 'profile'];
 
@@ -67,6 +75,8 @@ export class WebApp extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly headers: cloudfront.ResponseHeadersPolicy;
   readonly deployment: s3deploy.BucketDeployment;
+  /** The SDK's files, under `sdk/` beside the app's. */
+  readonly sdkDeployment: s3deploy.BucketDeployment;
   /** `https://<distribution>.cloudfront.net/`: the app, and the OAuth redirect URI. */
   readonly url: string;
 
@@ -160,6 +170,18 @@ export class WebApp extends Construct {
     this.deployment = new s3deploy.BucketDeployment(this, 'Files', {
       destinationBucket: this.bucket,
       sources: [s3deploy.Source.asset(WEB_DIR), s3deploy.Source.jsonData('config.json', config)],
+      cacheControl: [s3deploy.CacheControl.noCache()],
+      prune: true,
+      // The SDK's deployment owns `sdk/`: this one's prune leaves it be.
+      exclude: [`${SDK_PREFIX}*`],
+      memoryLimit: 256,
+    });
+    // BucketDeployment has no prefix per source: the SDK goes in a second
+    // one, pruning only under its prefix.
+    this.sdkDeployment = new s3deploy.BucketDeployment(this, 'Sdk', {
+      destinationBucket: this.bucket,
+      destinationKeyPrefix: SDK_PREFIX,
+      sources: [s3deploy.Source.asset(SDK_DIR, { exclude: ['*.d.ts', '**/*.d.ts'] })],
       cacheControl: [s3deploy.CacheControl.noCache()],
       prune: true,
       memoryLimit: 256,

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config';
-import { contentSecurityPolicy, WEB_DIR } from '../lib/web-app';
+import { contentSecurityPolicy, SDK_DIR, SDK_PREFIX, WEB_DIR } from '../lib/web-app';
 import { resources, synth, TEST_REGION, type Synth } from './helpers';
 
 /** A template value as text: literals kept, references as ${Ref:Id} / ${Id.Attr}. */
@@ -26,6 +26,15 @@ function flat(v: unknown): string {
 function only(s: Synth, type: string): [string, any] {
   const rs = resources(s.template, type);
   expect(rs, type).toHaveLength(1);
+  return rs[0];
+}
+
+/** The bucket deployment of the app's files, or (`sdk`) of the SDK's. */
+function deployment(s: Synth, sdk = false): [string, any] {
+  const rs = resources(s.template, 'Custom::CDKBucketDeployment').filter(
+    ([, r]) => (r.Properties.DestinationBucketKeyPrefix === SDK_PREFIX) === sdk,
+  );
+  expect(rs, sdk ? 'the SDK deployment' : 'the files deployment').toHaveLength(1);
   return rs[0];
 }
 
@@ -159,7 +168,7 @@ describe('the distribution', () => {
 describe('the files and their runtime configuration', () => {
   /** config.json as deployed: the asset's text with its deploy-time markers replaced by what they stand for. */
   function deployedConfig(s: Synth): Record<string, any> {
-    const [, dep] = only(s, 'Custom::CDKBucketDeployment');
+    const [, dep] = deployment(s);
     const keys: string[] = dep.Properties.SourceObjectKeys;
     const markers: Record<string, unknown>[] = dep.Properties.SourceMarkers;
     const i = markers.findIndex((m) => Object.keys(m).length > 0);
@@ -172,9 +181,10 @@ describe('the files and their runtime configuration', () => {
 
   it('deploys local/web and config.json into the bucket, no-cache, pruning old files', () => {
     const s = dev();
-    const [, dep] = only(s, 'Custom::CDKBucketDeployment');
+    const [, dep] = deployment(s);
     expect(dep.Properties.DestinationBucketName).toEqual({ Ref: id(s, 'AWS::S3::Bucket') });
     expect(dep.Properties.Prune).toBe(true);
+    expect(dep.Properties.Exclude).toEqual(['sdk/*']);
     expect(dep.Properties.SystemMetadata).toEqual({ 'cache-control': 'no-cache' });
     expect(dep.Properties.SourceObjectKeys).toHaveLength(2);
     const web = dep.Properties.SourceMarkers.findIndex((m: object) => Object.keys(m).length === 0);
@@ -182,6 +192,25 @@ describe('the files and their runtime configuration', () => {
     const files = readdirSync(dir).sort();
     expect(files).toEqual(readdirSync(WEB_DIR).sort());
     for (const f of ['index.html', 'app.js', 'app.css', 'auth.js', 'config.js']) expect(files).toContain(f);
+  });
+
+  it('deploys the SDK\'s compiled ESM under sdk/, where app.js imports it, without its type declarations', () => {
+    const s = dev();
+    const [, dep] = deployment(s, true);
+    expect(dep.Properties.DestinationBucketName).toEqual({ Ref: id(s, 'AWS::S3::Bucket') });
+    expect(dep.Properties.DestinationBucketKeyPrefix).toBe('sdk/');
+    expect(dep.Properties.Prune).toBe(true);
+    expect(dep.Properties.SystemMetadata).toEqual({ 'cache-control': 'no-cache' });
+    expect(dep.Properties.SourceObjectKeys).toHaveLength(1);
+    const dir = path.join(s.app.outdir, `asset.${dep.Properties.SourceObjectKeys[0].replace(/\.zip$/, '')}`);
+    const list = (d: string, base = ''): string[] =>
+      readdirSync(path.join(d, base), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? list(d, path.join(base, e.name)) : [path.join(base, e.name)],
+      );
+    const shipped = list(dir).sort();
+    expect(shipped).toEqual(list(SDK_DIR).filter((f) => !f.endsWith('.d.ts')).sort());
+    expect(shipped).toContain('index.js');
+    expect(readFileSync(path.join(WEB_DIR, 'app.js'), 'utf8')).toContain('./sdk/index.js');
   });
 
   it('writes the stack\'s endpoints and app client into config.json, resolved at deploy time', () => {

@@ -35,6 +35,7 @@ pub mod sqs_source;
 pub mod template;
 pub mod throttle;
 pub mod watch;
+pub mod web;
 
 use axum::serve::ListenerExt;
 use std::collections::HashMap;
@@ -648,49 +649,14 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             .as_ref()
             .map_or_else(|| "local".to_owned(), |t| t.region.clone()),
     });
-    let router = Router::new()
-        .route(
-            "/",
-            get(|| async {
-                static_file(
-                    "text/html; charset=utf-8",
-                    include_str!("../web/index.html"),
-                )
-            }),
-        )
-        .route(
-            "/app.js",
-            get(|| async {
-                static_file(
-                    "text/javascript; charset=utf-8",
-                    include_str!("../web/app.js"),
-                )
-            }),
-        )
-        .route(
-            "/app.css",
-            get(|| async {
-                static_file("text/css; charset=utf-8", include_str!("../web/app.css"))
-            }),
-        )
-        .route(
-            "/auth.js",
-            get(|| async {
-                static_file(
-                    "text/javascript; charset=utf-8",
-                    include_str!("../web/auth.js"),
-                )
-            }),
-        )
-        .route(
-            "/config.js",
-            get(|| async {
-                static_file(
-                    "text/javascript; charset=utf-8",
-                    include_str!("../web/config.js"),
-                )
-            }),
-        )
+    // The web app: each embedded file at its own path (REST and the
+    // WebSocket stage go to the fallback).
+    let mut router = Router::new();
+    for path in web::paths() {
+        let served = path.clone();
+        router = router.route(&path, get(move || async move { web::serve(&served) }));
+    }
+    let router = router
         .route("/config.json", get(runtime_config))
         .route("/oauth2/authorize", get(oauth_authorize))
         .route("/login", get(oauth_login_page).post(oauth_login))
@@ -902,20 +868,6 @@ fn function_verifier(
         ),
         Err(e) => (None, Some(e.to_string())),
     }
-}
-
-fn static_file(content_type: &'static str, body: &'static str) -> Response {
-    let mut r = Response::new(Body::from(body));
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // The page loads nothing from elsewhere; say so to the browser.
-    r.headers_mut().insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' http: https: data:; style-src 'self'; script-src 'self'"),
-    );
-    r
 }
 
 fn json_response(status: StatusCode, v: Value) -> Response {

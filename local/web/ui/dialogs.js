@@ -1,0 +1,183 @@
+// Dialogs: start a conversation (direct, group, channel, browse channels),
+// add a member, the member list, and leaving a room.
+import { $, dateFmt, el, hashHue, icon, showError, toast } from './dom.js';
+import { avatarFor, BAD_USER_ID, currentRoom, me, nameOf, presenceOf, roomTitle, ui, USER_ID_RE } from './state.js';
+import { closeRoom, openRoom, renderHeader } from './conversation.js';
+
+export function openNewChat(kind) {
+  const d = $('new-chat-dialog');
+  for (const id of ['new-chat-user', 'new-chat-name', 'new-chat-members']) $(id).value = '';
+  showError($('new-chat-error'), '');
+  setNewChatKind(kind || 'direct');
+  if (!d.open) d.showModal();
+}
+
+function setNewChatKind(kind) {
+  ui.newChatKind = kind;
+  const d = $('new-chat-dialog');
+  for (const tab of d.querySelectorAll('.tab')) tab.setAttribute('aria-selected', String(tab.dataset.kind === kind));
+  for (const node of d.querySelectorAll('[data-for]')) node.hidden = !node.dataset.for.split(' ').includes(kind);
+  showError($('new-chat-error'), '');
+  $('new-chat-submit').textContent = kind === 'direct' ? 'Start chat' : kind === 'group' ? 'Create group' : 'Create channel';
+  if (kind === 'browse') loadChannels();
+  else setTimeout(() => (kind === 'direct' ? $('new-chat-user') : $('new-chat-name')).focus(), 0);
+}
+
+function parseIds(raw) {
+  return Array.from(new Set(raw.split(/[\s,;]+/).map((s) => s.trim().replace(/^@/, '')).filter(Boolean)));
+}
+
+async function submitNewChat(ev) {
+  ev.preventDefault();
+  const kind = ui.newChatKind;
+  if (kind === 'browse') return;
+  const err = $('new-chat-error');
+  let members;
+  let name;
+  if (kind === 'direct') {
+    const other = $('new-chat-user').value.trim().replace(/^@/, '');
+    if (!other) return showError(err, 'Enter the user id of the person to chat with.');
+    if (!USER_ID_RE.test(other)) return showError(err, BAD_USER_ID);
+    if (other === me()) return showError(err, 'That is you. Pick someone else.');
+    members = [other];
+  } else {
+    name = $('new-chat-name').value.trim();
+    if (!name) return showError(err, 'Give it a name.');
+    members = parseIds($('new-chat-members').value);
+    const bad = members.find((id) => !USER_ID_RE.test(id));
+    if (bad !== undefined) return showError(err, `"${bad}": ${BAD_USER_ID}`);
+  }
+  const submit = $('new-chat-submit');
+  submit.disabled = true;
+  try {
+    const room = await ui.client.createRoom(kind, members, name);
+    $('new-chat-dialog').close();
+    openRoom(room.roomId);
+  } catch (e) {
+    showError(err, e.message);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function loadChannels() {
+  const list = $('channel-list');
+  list.replaceChildren(el('li', { class: 'list-empty', text: 'Loading channels…' }));
+  try {
+    const { channels } = await ui.client.rest.channels(50);
+    list.replaceChildren();
+    if (channels.length === 0) {
+      list.append(el('li', { class: 'list-empty', text: 'No public channels yet. Create one!' }));
+      return;
+    }
+    for (const c of channels) {
+      const joined = ui.client.rooms.has(c.roomId);
+      const btn = el('button', {
+        type: 'button', class: `btn btn-sm${joined ? '' : ' btn-primary'}`, testid: 'channel-join',
+        onclick: () => (joined ? ($('new-chat-dialog').close(), openRoom(c.roomId)) : joinChannel(c.roomId, btn)),
+      }, joined ? 'Open' : 'Join');
+      list.append(el('li', { class: 'channel-row', testid: 'channel-item', dataset: { roomId: c.roomId } },
+        el('span', { class: `avatar square avatar-md av-${hashHue(c.roomId)}`, 'aria-hidden': 'true' }, icon('hash')),
+        el('div', { class: 'row-info' },
+          el('div', { class: 'row-title', text: c.name || c.roomId }),
+          el('div', { class: 'row-sub', text: `Created ${dateFmt.format(c.createdAt)}` })),
+        btn));
+    }
+  } catch (e) {
+    list.replaceChildren(el('li', { class: 'list-empty', text: `Could not load channels: ${e.message}` }));
+  }
+}
+
+async function joinChannel(roomId, btn) {
+  btn.disabled = true;
+  try {
+    await ui.client.addMember(roomId);
+    $('new-chat-dialog').close();
+    openRoom(roomId);
+  } catch (e) {
+    showError($('new-chat-error'), e.message);
+    btn.disabled = false;
+  }
+}
+
+async function submitAddMember(ev) {
+  ev.preventDefault();
+  const room = currentRoom();
+  const userId = $('add-member-input').value.trim().replace(/^@/, '');
+  const err = $('add-member-error');
+  if (!room) return;
+  if (!userId) return showError(err, 'Enter a user id.');
+  if (!USER_ID_RE.test(userId)) return showError(err, BAD_USER_ID);
+  try {
+    await ui.client.addMember(room.roomId, userId);
+    $('add-member-dialog').close();
+    toast(`Added ${nameOf(userId)} to ${roomTitle(room)}.`, 'info');
+    renderHeader();
+  } catch (e) {
+    showError(err, e.message);
+  }
+}
+
+export function renderMembers() {
+  const room = currentRoom();
+  const list = $('member-list');
+  list.replaceChildren();
+  if (!room) return;
+  const ids = Array.from(room.members.keys()).sort((a, b) => {
+    const on = (id) => (presenceOf(id) === 'online' ? 0 : 1);
+    return on(a) - on(b) || nameOf(a).localeCompare(nameOf(b));
+  });
+  for (const id of ids) {
+    const presence = presenceOf(id);
+    const a = avatarFor(id, 'avatar-md');
+    a.append(el('span', { class: 'presence-dot', dataset: { status: presence } }));
+    const m = room.members.get(id);
+    list.append(el('li', { class: 'member-row', testid: 'member-item', dataset: { userId: id, presence } },
+      a,
+      el('div', { class: 'row-info' },
+        el('div', { class: 'row-title', text: id === me() ? `${nameOf(id)} (you)` : nameOf(id) }),
+        el('div', { class: 'row-sub', text: `@${id} · ${presence === 'online' ? 'Online' : 'Offline'}` })),
+      m && m.role === 'owner' ? el('span', { class: 'role-pill', text: 'Owner' }) : null));
+  }
+}
+
+async function leaveCurrent() {
+  const room = currentRoom();
+  if (!room) return;
+  if (!confirm(`Leave ${roomTitle(room)}?`)) return;
+  try {
+    await ui.client.removeMember(room.roomId);
+    closeRoom();
+  } catch (e) {
+    toast(e.message);
+  }
+}
+
+export function wireDialogs() {
+  $('new-chat-button').addEventListener('click', () => openNewChat('direct'));
+  $('empty-new-chat').addEventListener('click', () => openNewChat('direct'));
+  for (const tab of document.querySelectorAll('#new-chat-dialog .tab')) {
+    tab.addEventListener('click', () => setNewChatKind(tab.dataset.kind));
+  }
+  $('new-chat-form').addEventListener('submit', submitNewChat);
+  $('add-member-form').addEventListener('submit', submitAddMember);
+  $('add-member-button').addEventListener('click', () => {
+    $('add-member-input').value = '';
+    showError($('add-member-error'), '');
+    $('add-member-dialog').showModal();
+  });
+  $('members-button').addEventListener('click', () => {
+    const room = currentRoom();
+    $('members-title').textContent = room ? `Members of ${roomTitle(room)}` : 'Members';
+    renderMembers();
+    $('members-dialog').showModal();
+    if (room) ui.client.loadRoom(room.roomId).then(renderMembers).catch(() => {});
+  });
+  $('leave-button').addEventListener('click', leaveCurrent);
+  for (const b of document.querySelectorAll('[data-close]')) {
+    b.addEventListener('click', () => b.closest('dialog').close());
+  }
+  for (const d of document.querySelectorAll('dialog')) {
+    d.addEventListener('click', (ev) => { if (ev.target === d) d.close(); }); // backdrop
+  }
+}

@@ -1,0 +1,62 @@
+// The conversation list: one row per room, most recently active first, with
+// the last message (or who is typing) and the unread badge.
+import { $, el, shortTime } from './dom.js';
+import { activity, me, nameOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
+import { openRoom } from './conversation.js';
+import { openNewChat } from './dialogs.js';
+
+let queued = false;
+/** Redraws the list on the next frame (many events coalesce into one draw). */
+export function renderSidebar() {
+  if (queued) return;
+  queued = true;
+  requestAnimationFrame(() => { queued = false; drawSidebar(); });
+}
+
+function unreadShown(room) {
+  return ui.currentId === room.roomId && document.visibilityState === 'visible' ? 0 : room.unreadCount;
+}
+
+function drawSidebar() {
+  const client = ui.client;
+  const list = $('room-list');
+  const q = $('room-search').value.trim().toLowerCase();
+  const rooms = Array.from(client.rooms.values())
+    .sort((a, b) => activity(b) - activity(a) || (a.roomId < b.roomId ? -1 : 1))
+    .filter((r) => !q || roomTitle(r).toLowerCase().includes(q));
+  const frag = document.createDocumentFragment();
+  let totalUnread = 0;
+  for (const room of rooms) {
+    const unread = unreadShown(room);
+    totalUnread += unread;
+    const typers = client.typingIn(room.roomId);
+    let preview;
+    if (typers.length) preview = typingText(typers);
+    else if (room.lastMessage) {
+      const lm = room.lastMessage;
+      const who = lm.senderId === me() ? 'You: ' : room.kind === 'direct' ? '' : `${nameOf(lm.senderId)}: `;
+      preview = who + lm.body.replace(/\s+/g, ' ');
+    } else preview = room.kind === 'channel' ? 'Channel · no messages yet' : room.kind === 'group' ? 'Group · no messages yet' : 'Say hello 👋';
+    const item = el('button', {
+      type: 'button', class: `room-item${unread ? ' has-unread' : ''}`, testid: 'room-item',
+      dataset: { roomId: room.roomId, kind: room.kind }, 'aria-current': ui.currentId === room.roomId ? 'true' : 'false',
+      onclick: () => openRoom(room.roomId),
+    },
+    roomAvatar(room),
+    el('span', { class: 'room-item-info' },
+      el('span', { class: 'room-item-top' },
+        el('span', { class: 'room-item-name', testid: 'room-name', text: roomTitle(room) }),
+        el('span', { class: 'room-item-time', text: shortTime(activity(room)) })),
+      el('span', { class: 'room-item-bottom' },
+        el('span', { class: `room-item-preview${typers.length ? ' is-typing' : ''}`, text: preview }),
+        unread ? el('span', { class: 'unread-badge', testid: 'room-unread', text: unread > 99 ? '99+' : unread, 'aria-label': `${unread} unread` }) : null)));
+    frag.append(item);
+  }
+  list.replaceChildren(frag);
+  if (rooms.length === 0) {
+    list.append(el('div', { class: 'room-list-empty' },
+      q ? 'No conversations match.' : 'No conversations yet.',
+      q ? null : el('div', null, el('button', { type: 'button', class: 'btn btn-primary btn-sm', onclick: () => openNewChat('direct') }, 'Start one'))));
+  }
+  document.title = totalUnread ? `(${totalUnread}) Chat` : 'Chat';
+}

@@ -1,0 +1,1035 @@
+/**
+ * `ChatClient`: one user's connection to the platform, and the state a UI
+ * shows, kept by the protocol's rules (docs/PROTOCOL.md):
+ *
+ * - **Connection.** The WebSocket carries the token as `?token=` (browsers
+ *   cannot set headers on a WebSocket; the deployed authorizer reads the
+ *   query string). A dropped socket is reconnected with capped exponential
+ *   backoff and full jitter ({@link backoffDelay}). A handshake that never
+ *   opens looks the same in a browser whatever the reason, so the client
+ *   asks `GET /users/me` with the same token: a 401 there makes the next
+ *   attempt call `getToken({ forceRefresh: true })`.
+ * - **Liveness.** After `pingIntervalMs` without a frame from the server the
+ *   client sends `ping`; no frame within `pongTimeoutMs` declares the socket
+ *   dead (a peer that vanished without a FIN never fires `close`) and it
+ *   reconnects.
+ * - **Sends** are idempotent: each has a `clientMsgId` and stays pending until
+ *   its `ack`; pending sends are resent with the same id after a reconnect,
+ *   when an ack is overdue, after `internal`, and after a `rate_limited`
+ *   refusal's `retryAfterMs`. The server answers a resend with the same ack
+ *   and never stores it twice.
+ * - **Rooms** keep their messages gap-free and in `seq` order through a
+ *   {@link Timeline}; every (re)connect syncs every followed room from its
+ *   `through`, a live gap asks for a sync, an `internal` error or an overdue
+ *   answer asks again.
+ * - **Presence, typing, receipts, unread counts** are folded into
+ *   `rooms`/`users`; a UI subscribes to events ({@link ClientEvents}).
+ */
+import { backoffDelay } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { ApiError, RestClient } from './rest.js';
+import { MAX_SYNC_ROOMS, Timeline } from './timeline.js';
+/** A send the server refused (or that ran out of tries). */
+export class SendError extends Error {
+    code;
+    clientMsgId;
+    constructor(code, message, clientMsgId) {
+        super(message);
+        this.code = code;
+        this.clientMsgId = clientMsgId;
+        this.name = 'SendError';
+    }
+}
+const OPEN = 1;
+function uuid() {
+    const c = globalThis.crypto;
+    if (c && typeof c.randomUUID === 'function') {
+        try {
+            return c.randomUUID();
+        }
+        catch {
+            // insecure context (plain http on a LAN address): fall through
+        }
+    }
+    const b = c.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+export class ChatClient extends Emitter {
+    opts;
+    rest;
+    /** Rooms you are in, by id. */
+    rooms = new Map();
+    /** Users met in rooms, by id. */
+    users = new Map();
+    timeline = new Timeline();
+    pendingSends = new Map();
+    o;
+    me;
+    ws = null;
+    wsState = 'idle';
+    stopped = true;
+    attempt = 0;
+    refreshToken = false;
+    reconnectTimer = null;
+    pingTimer = null;
+    pongTimer = null;
+    housekeeping = null;
+    syncRetryTimer = null;
+    typingRoom = null;
+    typingSentAt = new Map();
+    typingIdleTimer = null;
+    /** Highest seq told to the server per room with `markRead`. */
+    markedSeq = new Map();
+    /** Messages of others counted into `unreadCount` up to this seq, per room. */
+    countedSeq = new Map();
+    refreshing = null;
+    refreshAgain = false;
+    constructor(opts) {
+        super();
+        this.opts = opts;
+        this.me = opts.userId ?? null;
+        this.rest = new RestClient({ baseUrl: opts.restUrl, getToken: opts.getToken, fetch: opts.fetch });
+        this.o = {
+            wsUrl: opts.wsUrl,
+            restUrl: opts.restUrl,
+            getToken: opts.getToken,
+            backoff: opts.backoff ?? {},
+            pingIntervalMs: opts.pingIntervalMs ?? 540_000,
+            pongTimeoutMs: opts.pongTimeoutMs ?? 10_000,
+            connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+            ackTimeoutMs: opts.ackTimeoutMs ?? 15_000,
+            maxSendAttempts: opts.maxSendAttempts ?? 5,
+            syncOverdueMs: opts.syncOverdueMs ?? 10_000,
+            syncRetryMs: opts.syncRetryMs ?? 1_000,
+            typingSendEveryMs: opts.typingSendEveryMs ?? 3_000,
+            typingIdleMs: opts.typingIdleMs ?? 4_000,
+            typingShowMs: opts.typingShowMs ?? 5_000,
+        };
+    }
+    // ------------------------------------------------------------ lifecycle
+    /** The signed-in user's id (known after `start`). */
+    get userId() {
+        if (this.me === null)
+            throw new Error('the user id is known once start() resolved');
+        return this.me;
+    }
+    get connectionState() {
+        return this.wsState;
+    }
+    get isOnline() {
+        return this.wsState === 'online';
+    }
+    /**
+     * Loads who you are (unless given) and your rooms, then connects. Resolves
+     * once the first connection attempt is under way; follow `connection`.
+     */
+    async start() {
+        this.stopped = false;
+        if (this.me === null) {
+            const me = await this.rest.me();
+            this.me = me.userId;
+            this.user(me.userId).displayName = me.displayName;
+            this.user(me.userId).avatarUrl = me.avatarUrl;
+        }
+        await this.loadRooms().catch(() => undefined);
+        if (this.stopped)
+            return;
+        this.connect();
+    }
+    /**
+     * Connects without loading anything first (`start` loads who you are and
+     * your rooms, then calls this). Needs `userId` in the options.
+     */
+    connect() {
+        if (this.me === null)
+            throw new Error('connect() needs the `userId` option (or call start())');
+        this.stopped = false;
+        if (!this.housekeeping)
+            this.housekeeping = setInterval(() => this.tick(), 1_000);
+        void this.open();
+    }
+    /** Closes the socket for good; pending sends fail with `closed`. */
+    close() {
+        this.stopped = true;
+        this.stopTyping();
+        this.clearTimers();
+        if (this.housekeeping)
+            clearInterval(this.housekeeping);
+        this.housekeeping = null;
+        const ws = this.ws;
+        this.ws = null;
+        try {
+            ws?.close(1000, 'bye');
+        }
+        catch {
+            // already closed
+        }
+        for (const p of Array.from(this.pendingSends.values())) {
+            this.failSend(p, 'closed', 'the client was closed', false);
+        }
+        this.setState('closed', null);
+    }
+    /** Reconnects at once if offline (e.g. on the browser's `online` event or a "Retry" button). */
+    reconnectNow() {
+        if (this.stopped || this.ws)
+            return;
+        if (this.reconnectTimer)
+            clearTimeout(this.reconnectTimer);
+        this.reconnectTimer = null;
+        void this.open();
+    }
+    /**
+     * Checks the socket now: sends `ping` and declares it dead if nothing
+     * arrives within `pongTimeoutMs` (e.g. when a page comes back to the
+     * foreground after the device slept).
+     */
+    checkAlive() {
+        if (this.wsState === 'online')
+            this.sendPing();
+    }
+    clearTimers() {
+        for (const t of [this.reconnectTimer, this.pingTimer, this.pongTimer, this.syncRetryTimer]) {
+            if (t)
+                clearTimeout(t);
+        }
+        this.reconnectTimer = this.pingTimer = this.pongTimer = this.syncRetryTimer = null;
+    }
+    setState(state, retryAt, reason = null) {
+        this.wsState = state;
+        this.emit('connection', { state, retryAt, reason });
+    }
+    async open() {
+        if (this.stopped || this.ws)
+            return;
+        this.setState('connecting', null);
+        let token;
+        try {
+            token = await this.o.getToken({ forceRefresh: this.refreshToken });
+            this.refreshToken = false;
+        }
+        catch (e) {
+            this.scheduleReconnect(`getToken failed: ${e.message}`);
+            return;
+        }
+        if (this.stopped || this.ws)
+            return;
+        const Ctor = this.opts.WebSocket ?? globalThis.WebSocket;
+        if (!Ctor)
+            throw new Error('no WebSocket: pass the `WebSocket` option (e.g. `ws` on Node 20)');
+        const sep = this.o.wsUrl.includes('?') ? '&' : '?';
+        let ws;
+        try {
+            ws = new Ctor(`${this.o.wsUrl}${sep}token=${encodeURIComponent(token)}`);
+        }
+        catch (e) {
+            this.scheduleReconnect(`cannot open a WebSocket: ${e.message}`);
+            return;
+        }
+        this.ws = ws;
+        let opened = false;
+        const openTimer = setTimeout(() => {
+            if (this.ws === ws && !opened)
+                this.drop(ws, 'handshake timed out');
+        }, this.o.connectTimeoutMs);
+        ws.addEventListener('open', () => {
+            clearTimeout(openTimer);
+            if (this.ws !== ws)
+                return;
+            opened = true;
+            this.attempt = 0;
+            this.setState('online', null);
+            this.armPing();
+            this.onConnected();
+        });
+        ws.addEventListener('message', (ev) => {
+            if (this.ws !== ws || typeof ev.data !== 'string')
+                return;
+            this.armPing();
+            let frame;
+            try {
+                frame = JSON.parse(ev.data);
+            }
+            catch {
+                return;
+            }
+            if (frame && typeof frame === 'object' && typeof frame.type === 'string') {
+                this.handleFrame(frame);
+            }
+        });
+        const onGone = () => {
+            clearTimeout(openTimer);
+            if (this.ws !== ws)
+                return;
+            this.lost(opened ? 'connection lost' : 'handshake failed', opened, token);
+        };
+        ws.addEventListener('close', onGone);
+        ws.addEventListener('error', onGone);
+    }
+    /** Abandons a socket that is dead or stuck, without waiting for its close handshake. */
+    drop(ws, reason) {
+        if (this.ws !== ws)
+            return;
+        const terminate = ws.terminate;
+        try {
+            if (typeof terminate === 'function')
+                terminate.call(ws);
+            else
+                ws.close(4000, reason);
+        }
+        catch {
+            // already closed
+        }
+        this.lost(reason, true, null);
+    }
+    lost(reason, opened, token) {
+        this.ws = null;
+        if (this.pingTimer)
+            clearTimeout(this.pingTimer);
+        if (this.pongTimer)
+            clearTimeout(this.pongTimer);
+        this.pingTimer = this.pongTimer = null;
+        // Others' typing may be stale until we are back.
+        for (const room of this.rooms.values()) {
+            if (room.typing.size) {
+                room.typing.clear();
+                this.emit('typing', { roomId: room.roomId, userIds: [] });
+            }
+        }
+        if (this.stopped)
+            return;
+        if (!opened && token !== null) {
+            // A refused upgrade (401) is indistinguishable from a network failure in
+            // a browser: ask REST whether this token is still good.
+            void this.probeToken(token);
+        }
+        this.scheduleReconnect(reason);
+    }
+    async probeToken(token) {
+        try {
+            const res = await (this.opts.fetch ?? globalThis.fetch)(`${this.o.restUrl.replace(/\/+$/, '')}/users/me`, {
+                headers: { authorization: `Bearer ${token}` },
+                cache: 'no-store',
+            });
+            if (res.status === 401)
+                this.refreshToken = true;
+        }
+        catch {
+            // unreachable: the reconnect's backoff covers it
+        }
+    }
+    scheduleReconnect(reason) {
+        if (this.stopped || this.reconnectTimer)
+            return;
+        const delay = backoffDelay(this.attempt, this.o.backoff);
+        this.attempt = Math.min(this.attempt + 1, 30);
+        const retryAt = Date.now() + delay;
+        this.reconnectTimer = setTimeout(() => {
+            this.reconnectTimer = null;
+            void this.open();
+        }, delay);
+        this.setState('offline', retryAt, reason);
+    }
+    armPing() {
+        if (this.pongTimer)
+            clearTimeout(this.pongTimer);
+        this.pongTimer = null;
+        if (this.pingTimer)
+            clearTimeout(this.pingTimer);
+        this.pingTimer = setTimeout(() => this.sendPing(), this.o.pingIntervalMs);
+    }
+    sendPing() {
+        const ws = this.ws;
+        if (!ws || this.pongTimer)
+            return;
+        this.sendFrame({ action: 'ping' });
+        this.pongTimer = setTimeout(() => this.drop(ws, 'no pong: the socket is dead'), this.o.pongTimeoutMs);
+    }
+    sendFrame(frame) {
+        const ws = this.ws;
+        if (!ws || ws.readyState !== OPEN || this.wsState !== 'online')
+            return false;
+        try {
+            ws.send(JSON.stringify(frame));
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    onConnected() {
+        this.sendSync(this.timeline.resync());
+        for (const p of this.pendingSends.values())
+            if (p.status === 'pending')
+                this.transmit(p);
+        for (const room of this.rooms.values()) {
+            const marked = this.markedSeq.get(room.roomId) ?? 0;
+            if (room.readSeq > marked)
+                this.sendMarkRead(room.roomId, room.readSeq);
+        }
+    }
+    sendSync(rooms) {
+        for (let i = 0; i < rooms.length; i += MAX_SYNC_ROOMS) {
+            const chunk = rooms.slice(i, i + MAX_SYNC_ROOMS);
+            if (!this.sendFrame({ action: 'sync', rooms: chunk }))
+                this.timeline.unsent(chunk);
+        }
+    }
+    /** Once a second: overdue syncs and acks, expired typing indicators. */
+    tick() {
+        const now = Date.now();
+        if (this.wsState === 'online') {
+            this.sendSync(this.timeline.retry(this.o.syncOverdueMs, now));
+            for (const p of this.pendingSends.values()) {
+                if (p.status !== 'pending' || p.timer || now - p.sentAt < this.o.ackTimeoutMs)
+                    continue;
+                if (p.tries >= this.o.maxSendAttempts)
+                    this.failSend(p, 'timeout', 'no acknowledgement from the server', true);
+                else
+                    this.transmit(p);
+            }
+        }
+        for (const room of this.rooms.values()) {
+            let changed = false;
+            for (const [id, exp] of room.typing) {
+                if (exp <= now) {
+                    room.typing.delete(id);
+                    changed = true;
+                }
+            }
+            if (changed)
+                this.emit('typing', { roomId: room.roomId, userIds: this.typingIn(room.roomId) });
+        }
+    }
+    // ---------------------------------------------------------------- frames
+    handleFrame(f) {
+        switch (f.type) {
+            case 'message':
+                this.onReleased(f.roomId, this.timeline.applyMessage(stripType(f)), true);
+                break;
+            case 'ack':
+                this.onAck(f);
+                break;
+            case 'syncResult':
+                // A late answer for a room we left is dropped.
+                if (this.timeline.has(f.roomId))
+                    this.onReleased(f.roomId, this.timeline.applySync(f), true);
+                break;
+            case 'receipt':
+                this.onReceipt(f);
+                break;
+            case 'presence':
+                this.user(f.userId).presence = f.status;
+                if (f.status === 'offline') {
+                    for (const room of this.rooms.values()) {
+                        if (room.typing.delete(f.userId))
+                            this.emit('typing', { roomId: room.roomId, userIds: this.typingIn(room.roomId) });
+                    }
+                }
+                this.emit('presence', { userId: f.userId, status: f.status });
+                break;
+            case 'typing': {
+                const room = this.rooms.get(f.roomId);
+                if (!room || f.userId === this.me)
+                    break;
+                if (f.isTyping)
+                    room.typing.set(f.userId, Date.now() + this.o.typingShowMs);
+                else
+                    room.typing.delete(f.userId);
+                this.emit('typing', { roomId: f.roomId, userIds: this.typingIn(f.roomId) });
+                break;
+            }
+            case 'roomAdded':
+                this.upsertRoom(f);
+                this.emit('rooms', { roomIds: this.roomIds() });
+                // Its summary (last message, unread) sets where its timeline starts.
+                void this.loadRooms().catch(() => undefined);
+                break;
+            case 'roomRemoved':
+                this.removeRoom(f.roomId, f.removedBy);
+                break;
+            case 'error':
+                this.onError(f);
+                break;
+            case 'pong':
+                break;
+            default:
+                break; // a newer server's frame: ignored
+        }
+    }
+    onReleased(roomId, applied, live) {
+        this.sendSync(applied.sync);
+        if (applied.released.length === 0)
+            return;
+        const room = this.rooms.get(roomId);
+        if (room) {
+            let typingChanged = false;
+            for (const m of applied.released) {
+                if (!room.lastMessage || m.seq > room.lastMessage.seq)
+                    room.lastMessage = m;
+                if (room.typing.delete(m.senderId))
+                    typingChanged = true;
+                const sender = room.members.get(m.senderId);
+                // A member's own message is their read (and delivered) point.
+                if (sender) {
+                    sender.readSeq = Math.max(sender.readSeq, m.seq);
+                    sender.deliveredSeq = Math.max(sender.deliveredSeq, m.seq);
+                }
+                if (m.senderId === this.me)
+                    room.readSeq = Math.max(room.readSeq, m.seq);
+                // A pending send of ours that arrives as a message (another device
+                // resent it, or a sync found it) is settled.
+                if (m.senderId === this.me && this.pendingSends.has(m.clientMsgId)) {
+                    this.settle(m.clientMsgId, { clientMsgId: m.clientMsgId, roomId, messageId: m.messageId, seq: m.seq });
+                }
+                const counted = this.countedSeq.get(roomId) ?? 0;
+                if (m.seq > counted) {
+                    this.countedSeq.set(roomId, m.seq);
+                    if (m.senderId !== this.me && m.seq > room.readSeq)
+                        room.unreadCount += 1;
+                }
+            }
+            if (room.readSeq > 0)
+                this.recount(room);
+            if (typingChanged)
+                this.emit('typing', { roomId, userIds: this.typingIn(roomId) });
+        }
+        else if (live) {
+            // A message of a room we did not know yet: its summary comes from REST.
+            void this.loadRooms().catch(() => undefined);
+        }
+        this.emit('messages', { roomId, added: applied.released });
+        if (live)
+            this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    onAck(f) {
+        const p = this.pendingSends.get(f.clientMsgId);
+        if (!p)
+            return; // already settled (a resend answered twice)
+        const result = { clientMsgId: f.clientMsgId, roomId: f.roomId, messageId: f.messageId, seq: f.seq };
+        const own = {
+            roomId: f.roomId,
+            messageId: f.messageId,
+            seq: f.seq,
+            senderId: this.me ?? '',
+            body: p.body,
+            sentAt: p.createdAt,
+            clientMsgId: f.clientMsgId,
+        };
+        this.settle(f.clientMsgId, result);
+        // Your own message goes into the timeline like any other (a later push
+        // or sync of it is a repeat).
+        if (this.rooms.has(f.roomId) || this.timeline.has(f.roomId)) {
+            this.onReleased(f.roomId, this.timeline.applyMessage(own), true);
+        }
+    }
+    settle(clientMsgId, result) {
+        const p = this.pendingSends.get(clientMsgId);
+        if (!p)
+            return;
+        if (p.timer)
+            clearTimeout(p.timer);
+        this.pendingSends.delete(clientMsgId);
+        for (const w of p.waiters)
+            w.resolve(result);
+        this.emit('ack', result);
+        this.emit('pending', { roomId: p.roomId });
+    }
+    onReceipt(f) {
+        const room = this.rooms.get(f.roomId);
+        if (!room)
+            return;
+        for (const userId of f.userIds) {
+            if (userId === this.me) {
+                if (f.status === 'read' && f.seq > room.readSeq) {
+                    room.readSeq = f.seq;
+                    this.recount(room);
+                    this.emit('rooms', { roomIds: this.roomIds() });
+                }
+                continue;
+            }
+            let m = room.members.get(userId);
+            if (!m) {
+                m = { userId, role: 'member', joinedAt: 0, deliveredSeq: 0, readSeq: 0 };
+                room.members.set(userId, m);
+            }
+            m.deliveredSeq = Math.max(m.deliveredSeq, f.seq);
+            if (f.status === 'read')
+                m.readSeq = Math.max(m.readSeq, f.seq);
+        }
+        this.emit('receipt', { roomId: f.roomId, userIds: f.userIds, status: f.status, seq: f.seq });
+    }
+    onError(f) {
+        const p = f.clientMsgId ? this.pendingSends.get(f.clientMsgId) : undefined;
+        if (f.code === 'rate_limited') {
+            const wait = Math.max(0, f.retryAfterMs ?? 1_000);
+            this.emit('rateLimited', { clientMsgId: f.clientMsgId ?? null, retryAfterMs: wait });
+            if (p) {
+                this.later(p, wait);
+            }
+            else {
+                // A sync or markRead was refused: ask again once allowed.
+                setTimeout(() => {
+                    if (this.wsState !== 'online')
+                        return;
+                    this.sendSync(this.timeline.retry(0));
+                    for (const room of this.rooms.values()) {
+                        if (room.readSeq > (this.markedSeq.get(room.roomId) ?? 0))
+                            this.sendMarkRead(room.roomId, room.readSeq);
+                    }
+                }, wait);
+            }
+            return;
+        }
+        if (p) {
+            if (f.code === 'internal' && p.tries < this.o.maxSendAttempts) {
+                // Safe to resend: the same clientMsgId never makes a second message.
+                this.later(p, backoffDelay(p.tries, { baseMs: 250, maxMs: 5_000 }));
+            }
+            else {
+                this.failSend(p, f.code, f.message, true);
+            }
+            return;
+        }
+        if (f.code === 'forbidden' || f.code === 'not_found') {
+            // A room we may no longer read (a sync, markRead or typing for it; the
+            // frame names no room): the room list drops it, and with it its
+            // outstanding sync, which would otherwise be asked again and again.
+            void this.loadRooms().catch(() => undefined);
+            this.emit('serverError', f);
+            return;
+        }
+        if (f.code === 'internal') {
+            // A sync failed on the server (it names no room): ask again shortly.
+            if (this.syncRetryTimer)
+                clearTimeout(this.syncRetryTimer);
+            this.syncRetryTimer = setTimeout(() => {
+                this.syncRetryTimer = null;
+                this.sendSync(this.timeline.retry(0));
+            }, this.o.syncRetryMs);
+            // Handled here: nothing for the user to act on.
+            return;
+        }
+        this.emit('serverError', f);
+    }
+    // -------------------------------------------------------------- sending
+    /**
+     * Sends a message; resolves with its ack. It stays pending (shown by
+     * `pending(roomId)`) and is resent with the same `clientMsgId` until
+     * acked: offline sends go out on the next connect. Rejects with a
+     * {@link SendError} when refused for good.
+     */
+    send(roomId, body, opts = {}) {
+        const clientMsgId = opts.clientMsgId ?? uuid();
+        const existing = this.pendingSends.get(clientMsgId);
+        if (existing)
+            return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
+        const p = {
+            clientMsgId,
+            roomId,
+            body,
+            createdAt: Date.now(),
+            status: 'pending',
+            tries: 0,
+            error: null,
+            sentAt: 0,
+            waiters: [],
+            timer: null,
+        };
+        const done = new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
+        this.pendingSends.set(clientMsgId, p);
+        if (this.typingRoom === roomId)
+            this.stopTyping();
+        this.transmit(p);
+        this.emit('pending', { roomId });
+        return done;
+    }
+    /** Tries a failed send again (same `clientMsgId`). */
+    retrySend(clientMsgId) {
+        const p = this.pendingSends.get(clientMsgId);
+        if (!p)
+            return Promise.reject(new SendError('bad_request', 'no such pending send', clientMsgId));
+        const done = new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
+        if (p.status === 'failed') {
+            p.status = 'pending';
+            p.error = null;
+            p.tries = 0;
+            this.transmit(p);
+            this.emit('pending', { roomId: p.roomId });
+        }
+        return done;
+    }
+    /** Gives up a pending or failed send. */
+    discardSend(clientMsgId) {
+        const p = this.pendingSends.get(clientMsgId);
+        if (!p)
+            return;
+        this.failSend(p, 'closed', 'discarded', false);
+    }
+    /** Your unacknowledged sends in a room, oldest first. */
+    pending(roomId) {
+        return Array.from(this.pendingSends.values())
+            .filter((p) => p.roomId === roomId)
+            .sort((a, b) => a.createdAt - b.createdAt)
+            .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error }) => ({
+            clientMsgId,
+            roomId: r,
+            body,
+            createdAt,
+            status,
+            tries,
+            error,
+        }));
+    }
+    transmit(p) {
+        if (p.timer)
+            clearTimeout(p.timer);
+        p.timer = null;
+        p.sentAt = Date.now();
+        if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
+            p.tries += 1;
+        }
+    }
+    later(p, ms) {
+        if (p.timer)
+            clearTimeout(p.timer);
+        p.timer = setTimeout(() => {
+            p.timer = null;
+            if (this.pendingSends.get(p.clientMsgId) === p && p.status === 'pending')
+                this.transmit(p);
+        }, ms);
+    }
+    failSend(p, code, message, keep) {
+        if (p.timer)
+            clearTimeout(p.timer);
+        p.timer = null;
+        p.status = 'failed';
+        p.error = { code, message };
+        const waiters = p.waiters;
+        p.waiters = [];
+        if (!keep)
+            this.pendingSends.delete(p.clientMsgId);
+        for (const w of waiters)
+            w.reject(new SendError(code, message, p.clientMsgId));
+        this.emit('sendFailed', { roomId: p.roomId, clientMsgId: p.clientMsgId, code, message });
+        this.emit('pending', { roomId: p.roomId });
+    }
+    // ------------------------------------------------------- read and typing
+    /**
+     * Marks the room read up to `seq` (default: its newest message). Sent at
+     * once when online, else on the next connect; a cursor never moves back.
+     */
+    markRead(roomId, seq) {
+        const room = this.rooms.get(roomId);
+        const msgs = this.timeline.messages(roomId);
+        const upTo = seq ?? msgs[msgs.length - 1]?.seq ?? 0;
+        if (!room || upTo <= 0)
+            return;
+        if (upTo > room.readSeq)
+            room.readSeq = upTo;
+        this.recount(room);
+        if (upTo > (this.markedSeq.get(roomId) ?? 0))
+            this.sendMarkRead(roomId, upTo);
+        this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    sendMarkRead(roomId, seq) {
+        if (this.sendFrame({ action: 'markRead', roomId, seq }))
+            this.markedSeq.set(roomId, seq);
+    }
+    recount(room) {
+        const msgs = this.timeline.messages(room.roomId);
+        let n = 0;
+        for (let i = msgs.length - 1; i >= 0; i--) {
+            const m = msgs[i];
+            if (m.seq <= room.readSeq)
+                break;
+            if (m.senderId !== this.me)
+                n += 1;
+        }
+        // Messages counted from the summary but not held cannot be recounted:
+        // only a read cursor at or past the newest seq clears them.
+        const newest = room.lastMessage?.seq ?? 0;
+        room.unreadCount = room.readSeq >= newest ? n : Math.max(n, Math.min(room.unreadCount, newest - room.readSeq));
+    }
+    /**
+     * Call on each keystroke in a room's composer: sends `typing: true` at most
+     * once per `typingSendEveryMs` per room, and `typing: false` after `typingIdleMs`
+     * without a call (or at once with `stopTyping`, or when you send).
+     */
+    typed(roomId) {
+        const now = Date.now();
+        if (this.typingRoom && this.typingRoom !== roomId)
+            this.stopTyping();
+        // Per room, and kept across stops: typing, sending, typing again within
+        // the interval costs no second `typing: true` (the `typing` limit is
+        // 2 a second, and every frame is a push to each member).
+        if (now - (this.typingSentAt.get(roomId) ?? 0) >= this.o.typingSendEveryMs) {
+            if (this.sendFrame({ action: 'typing', roomId, isTyping: true })) {
+                this.typingRoom = roomId;
+                this.typingSentAt.set(roomId, now);
+            }
+        }
+        if (this.typingIdleTimer)
+            clearTimeout(this.typingIdleTimer);
+        this.typingIdleTimer = setTimeout(() => this.stopTyping(), this.o.typingIdleMs);
+    }
+    /** Tells the room you stopped typing (if you had said you were). */
+    stopTyping() {
+        if (this.typingIdleTimer)
+            clearTimeout(this.typingIdleTimer);
+        this.typingIdleTimer = null;
+        const room = this.typingRoom;
+        if (!room)
+            return;
+        this.typingRoom = null;
+        this.sendFrame({ action: 'typing', roomId: room, isTyping: false });
+    }
+    /** Users typing in a room now (you excluded). */
+    typingIn(roomId) {
+        const room = this.rooms.get(roomId);
+        if (!room)
+            return [];
+        const now = Date.now();
+        return Array.from(room.typing.entries())
+            .filter(([, exp]) => exp > now)
+            .map(([id]) => id);
+    }
+    // ------------------------------------------------------------ room state
+    /** Room ids, most recently active first. */
+    roomIds() {
+        const activity = (r) => r.lastMessage?.sentAt ?? r.createdAt;
+        return Array.from(this.rooms.values())
+            .sort((a, b) => activity(b) - activity(a) || (a.roomId < b.roomId ? -1 : 1))
+            .map((r) => r.roomId);
+    }
+    /** A room's messages: in seq order, each once, without holes. */
+    messages(roomId) {
+        return this.timeline.messages(roomId);
+    }
+    /** No hole is known in the room and no sync of it is outstanding. */
+    isSettled(roomId) {
+        return this.timeline.isSettled(roomId);
+    }
+    /** `read` when every other member read `seq`, `delivered` when each has it, else `sent`. */
+    receiptStatus(roomId, seq) {
+        const room = this.rooms.get(roomId);
+        if (!room)
+            return 'sent';
+        const others = Array.from(room.members.values()).filter((m) => m.userId !== this.me);
+        if (others.length === 0)
+            return 'sent';
+        if (others.every((m) => m.readSeq >= seq))
+            return 'read';
+        if (others.every((m) => Math.max(m.deliveredSeq, m.readSeq) >= seq))
+            return 'delivered';
+        return 'sent';
+    }
+    /** What is known of a user (a blank record if nothing yet). */
+    user(userId) {
+        let u = this.users.get(userId);
+        if (!u) {
+            u = { userId, displayName: null, avatarUrl: null, presence: null };
+            this.users.set(userId, u);
+        }
+        return u;
+    }
+    upsertRoom(v) {
+        let room = this.rooms.get(v.roomId);
+        if (!room) {
+            room = {
+                roomId: v.roomId,
+                kind: v.kind,
+                name: v.name,
+                ownerId: v.ownerId,
+                createdAt: v.createdAt,
+                members: new Map(),
+                detailLoaded: false,
+                lastMessage: null,
+                readSeq: 0,
+                unreadCount: 0,
+                typing: new Map(),
+                prevCursor: null,
+                historyLoaded: false,
+            };
+            this.rooms.set(v.roomId, room);
+        }
+        else {
+            room.kind = v.kind;
+            room.name = v.name;
+            room.ownerId = v.ownerId;
+            room.createdAt = v.createdAt;
+        }
+        return room;
+    }
+    /** Starts a room's timeline where nothing older needs recovering, and syncs it when online. */
+    follow(roomId, through, first) {
+        if (this.timeline.has(roomId))
+            return;
+        this.timeline.track(roomId, through);
+        if (first)
+            this.onReleased(roomId, this.timeline.applyMessage(first), false);
+        if (this.wsState === 'online')
+            this.sendSync(this.timeline.resync().filter((r) => r.roomId === roomId));
+    }
+    removeRoom(roomId, removedBy) {
+        if (!this.rooms.delete(roomId))
+            return;
+        this.timeline.forget(roomId);
+        this.emit('roomRemoved', { roomId, removedBy });
+        this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    applySummary(s) {
+        const known = this.rooms.has(s.roomId);
+        const room = this.upsertRoom(s);
+        const last = s.lastMessage;
+        if (known && s.readSeq > room.readSeq) {
+            // Read on another device: your own cursor's moves are not pushed.
+            room.readSeq = s.readSeq;
+            if (last && (!room.lastMessage || last.seq > room.lastMessage.seq))
+                room.lastMessage = last;
+            this.recount(room);
+        }
+        room.readSeq = Math.max(room.readSeq, s.readSeq);
+        if (!known || !this.timeline.has(s.roomId)) {
+            // The server's count covers every message up to its last one.
+            room.unreadCount = s.unreadCount;
+            this.countedSeq.set(s.roomId, Math.max(this.countedSeq.get(s.roomId) ?? 0, last?.seq ?? 0));
+        }
+        if (!this.timeline.has(s.roomId)) {
+            // Start just below the newest stored message (never at it: one accepted
+            // but not yet stored may sit below) and hold that message.
+            this.follow(s.roomId, last ? last.seq - 1 : 0, last);
+        }
+        if (last && (!room.lastMessage || last.seq > room.lastMessage.seq))
+            room.lastMessage = last;
+    }
+    applyDetail(d) {
+        const room = this.upsertRoom(d);
+        const members = new Map();
+        for (const m of d.members) {
+            const prev = room.members.get(m.userId);
+            members.set(m.userId, {
+                userId: m.userId,
+                role: m.role,
+                joinedAt: m.joinedAt,
+                deliveredSeq: Math.max(m.deliveredSeq, prev?.deliveredSeq ?? 0),
+                readSeq: Math.max(m.readSeq, prev?.readSeq ?? 0),
+            });
+            const u = this.user(m.userId);
+            u.displayName = m.displayName;
+            u.avatarUrl = m.avatarUrl ?? null;
+            u.presence = m.presence;
+            if (m.userId === this.me)
+                room.readSeq = Math.max(room.readSeq, m.readSeq);
+        }
+        room.members = members;
+        room.detailLoaded = true;
+        this.emit('room', { roomId: room.roomId });
+        return room;
+    }
+    // ------------------------------------------------------------------ REST
+    /** `GET /rooms`, merged into `rooms` (rooms you left are dropped). Concurrent calls coalesce. */
+    loadRooms() {
+        if (this.refreshing) {
+            this.refreshAgain = true;
+            return this.refreshing;
+        }
+        this.refreshing = (async () => {
+            try {
+                const list = await this.rest.listRooms();
+                const seen = new Set();
+                for (const s of list.rooms) {
+                    seen.add(s.roomId);
+                    this.applySummary(s);
+                }
+                for (const id of Array.from(this.rooms.keys()))
+                    if (!seen.has(id))
+                        this.removeRoom(id, null);
+                this.emit('rooms', { roomIds: this.roomIds() });
+            }
+            finally {
+                this.refreshing = null;
+                if (this.refreshAgain) {
+                    this.refreshAgain = false;
+                    void this.loadRooms().catch(() => undefined);
+                }
+            }
+        })();
+        return this.refreshing;
+    }
+    /** `GET /rooms/{roomId}`: members, their cursors and presence. A 403/404 drops the room. */
+    async loadRoom(roomId) {
+        try {
+            return this.applyDetail(await this.rest.getRoom(roomId));
+        }
+        catch (e) {
+            if (e instanceof ApiError && (e.status === 403 || e.status === 404))
+                this.removeRoom(roomId, null);
+            throw e;
+        }
+    }
+    /** The newest history page (`limit`, default 50). */
+    async loadHistory(roomId, limit = 50) {
+        const page = await this.rest.history(roomId, { limit });
+        const room = this.rooms.get(roomId);
+        if (room) {
+            room.prevCursor = page.prevCursor ?? null;
+            room.historyLoaded = true;
+        }
+        const fresh = !this.timeline.has(roomId);
+        this.onReleased(roomId, this.timeline.addHistory(roomId, page.messages), false);
+        if (fresh && this.wsState === 'online')
+            this.sendSync(this.timeline.resync().filter((r) => r.roomId === roomId));
+    }
+    /** The history page before the oldest loaded; false when there is none. */
+    async loadOlder(roomId, limit = 50) {
+        const room = this.rooms.get(roomId);
+        if (!room?.prevCursor)
+            return false;
+        const page = await this.rest.history(roomId, { before: room.prevCursor, limit });
+        room.prevCursor = page.prevCursor ?? null;
+        this.onReleased(roomId, this.timeline.addHistory(roomId, page.messages), false);
+        return true;
+    }
+    /** `POST /rooms`; the room is followed at once. */
+    async createRoom(kind, members, name) {
+        const d = await this.rest.createRoom({ kind, members, ...(name === undefined ? {} : { name }) });
+        const room = this.applyDetail(d);
+        // A new room starts at 0; an existing direct room, from its summary.
+        if (!this.timeline.has(room.roomId))
+            await this.loadRooms().catch(() => undefined);
+        this.emit('rooms', { roomIds: this.roomIds() });
+        return room;
+    }
+    /** Adds a member (the owner), or joins a channel yourself (`userId` omitted). */
+    async addMember(roomId, userId) {
+        const d = await this.rest.addMember(roomId, userId ?? this.userId);
+        const room = this.applyDetail(d);
+        if (!this.timeline.has(roomId))
+            await this.loadRooms().catch(() => undefined);
+        this.emit('rooms', { roomIds: this.roomIds() });
+        return room;
+    }
+    /** Leaves a room (or, as its owner, removes `userId`). */
+    async removeMember(roomId, userId) {
+        const who = userId ?? this.userId;
+        await this.rest.removeMember(roomId, who);
+        if (who === this.me)
+            this.removeRoom(roomId, this.me);
+        else
+            await this.loadRoom(roomId).catch(() => undefined);
+    }
+}
+function stripType(f) {
+    return {
+        roomId: f.roomId,
+        messageId: f.messageId,
+        seq: f.seq,
+        senderId: f.senderId,
+        body: f.body,
+        sentAt: f.sentAt,
+        clientMsgId: f.clientMsgId,
+    };
+}

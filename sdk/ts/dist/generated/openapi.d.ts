@@ -1,0 +1,703 @@
+export interface paths {
+    "/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public channels anyone may join */
+        get: operations["listChannels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document */
+        get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's rooms, most recently active first */
+        get: operations["listRooms"];
+        put?: never;
+        /** Creates a group, channel or direct room (a direct room is found if it exists) */
+        post: operations["createRoom"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{roomId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A room and its members (members, or anyone for a channel) */
+        get: operations["getRoom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{roomId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adds a member (the owner), or joins a channel (yourself) */
+        post: operations["addMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{roomId}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes a member (the owner), or leaves (yourself) */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{roomId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of a room's messages, ascending by seq (members only) */
+        get: operations["getHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's profile (presence only to users who share a room with them) */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's profile (created from the token on first use) */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes the caller's profile: absent fields are left alone, `"avatarUrl": null` clears */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description `POST /rooms/{roomId}/members`. */
+        AddMemberRequest: {
+            userId: components["schemas"]["UserId"];
+        };
+        AvatarUrl: string;
+        /** @description `GET /channels`: public channels anyone may join. */
+        ChannelList: {
+            channels: components["schemas"]["RoomView"][];
+        };
+        ClientMsgId: string;
+        /**
+         * @description `POST /rooms`. The name is optional for direct rooms, which name the
+         *     other user in `members` (yourself may be named too).
+         */
+        CreateRoomRequest: {
+            kind: components["schemas"]["RoomKind"];
+            /** @default [] */
+            members?: components["schemas"]["UserId"][];
+            /** @default null */
+            name?: components["schemas"]["RoomName"] | null;
+        };
+        DisplayName: string;
+        /** @description The body of every error this API answers: `{"error": {"code", "message"}}`. */
+        ErrorBody: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * @description The error codes of the wire protocol's `error` frame and REST error body.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "rate_limited" | "internal";
+        ErrorDetail: {
+            code: components["schemas"]["ErrorCode"];
+            message: string;
+        };
+        /**
+         * @description What API Gateway itself answers when it refuses a request before any
+         *     function runs, or when the function failed: `{"message": "Unauthorized"}`
+         *     (401, from the JWT authorizer), `"Too Many Requests"` (429, the stage's
+         *     throttle), `"Internal Server Error"` (500). The local platform answers the
+         *     same in template mode.
+         */
+        GatewayMessage: {
+            message: string;
+        };
+        /**
+         * @description `GET /rooms/{roomId}/messages`: messages ascending by `seq`.
+         *     `prevCursor` is present when older messages exist (pass it as `before`),
+         *     `nextCursor` when newer ones exist (pass it as `after`).
+         */
+        HistoryPage: {
+            messages: components["schemas"]["MessageView"][];
+            nextCursor: string | null;
+            prevCursor: string | null;
+        };
+        MemberView: {
+            avatarUrl: components["schemas"]["AvatarUrl"] | null;
+            /** Format: uint64 */
+            deliveredSeq: number;
+            displayName: components["schemas"]["DisplayName"];
+            /** Format: int64 */
+            joinedAt: number;
+            presence: components["schemas"]["PresenceStatus"];
+            /** Format: uint64 */
+            readSeq: number;
+            role: components["schemas"]["Role"];
+            userId: components["schemas"]["UserId"];
+        };
+        MessageId: string;
+        /** @description A message as it travels to clients (`message` frames, sync and history). */
+        MessageView: {
+            body: string;
+            clientMsgId: components["schemas"]["ClientMsgId"];
+            messageId: components["schemas"]["MessageId"];
+            roomId: components["schemas"]["RoomId"];
+            senderId: components["schemas"]["UserId"];
+            /** Format: int64 */
+            sentAt: number;
+            /** Format: uint64 */
+            seq: number;
+        };
+        /**
+         * @description Presence as shown to other users.
+         * @enum {string}
+         */
+        PresenceStatus: "online" | "offline";
+        ProfileView: {
+            avatarUrl: components["schemas"]["AvatarUrl"] | null;
+            displayName: components["schemas"]["DisplayName"];
+            /** @description Shown to the user themself and to users who share a room with them. */
+            presence?: components["schemas"]["PresenceStatus"] | null;
+            /** Format: int64 */
+            updatedAt: number;
+            userId: components["schemas"]["UserId"];
+        };
+        /** @enum {string} */
+        Role: "owner" | "member";
+        /** @description `GET /rooms/{roomId}`, and the answer of `POST /rooms`. */
+        RoomDetail: {
+            /** Format: int64 */
+            createdAt: number;
+            kind: components["schemas"]["RoomKind"];
+            members: components["schemas"]["MemberView"][];
+            name: components["schemas"]["RoomName"];
+            ownerId: components["schemas"]["UserId"];
+            roomId: components["schemas"]["RoomId"];
+        };
+        RoomId: string;
+        /** @description What kind of room this is decides who may join and who may add members. */
+        RoomKind: "group" | "channel" | "direct";
+        RoomList: {
+            rooms: components["schemas"]["RoomSummary"][];
+        };
+        RoomName: string;
+        /** @description One entry of `GET /rooms`. */
+        RoomSummary: {
+            /** Format: int64 */
+            createdAt: number;
+            kind: components["schemas"]["RoomKind"];
+            lastMessage: components["schemas"]["MessageView"] | null;
+            name: components["schemas"]["RoomName"];
+            ownerId: components["schemas"]["UserId"];
+            /** Format: uint64 */
+            readSeq: number;
+            roomId: components["schemas"]["RoomId"];
+            /** Format: uint64 */
+            unreadCount: number;
+        };
+        RoomView: {
+            /** Format: int64 */
+            createdAt: number;
+            kind: components["schemas"]["RoomKind"];
+            name: components["schemas"]["RoomName"];
+            ownerId: components["schemas"]["UserId"];
+            roomId: components["schemas"]["RoomId"];
+        };
+        /** @description `PATCH /users/me`: absent fields are left alone; `"avatarUrl": null` clears. */
+        UpdateProfileRequest: {
+            /** @default null */
+            avatarUrl?: components["schemas"]["AvatarUrl"] | null;
+            /** @default null */
+            displayName?: components["schemas"]["DisplayName"] | null;
+        };
+        UserId: string;
+    };
+    responses: {
+        /** @description `bad_request` */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `conflict` */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `forbidden` */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `internal` */
+        Internal: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["GatewayMessage"];
+            };
+        };
+        /** @description `not_found` */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `rate_limited` */
+        RateLimited: {
+            headers: {
+                /** @description Seconds to wait before the same request succeeds (absent when the gateway throttled). */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["GatewayMessage"];
+            };
+        };
+        /** @description `too_large` */
+        TooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["GatewayMessage"];
+            };
+        };
+        /** @description `unauthorized` */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["GatewayMessage"];
+            };
+        };
+    };
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    listChannels: {
+        parameters: {
+            query?: {
+                /** @description How many to return at most. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channels */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getOpenApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.1 document of this API */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listRooms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rooms */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    createRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRoomRequest"];
+            };
+        };
+        responses: {
+            /** @description The direct room with that user already exists */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDetail"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    addMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description The room with its members */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+                userId: components["schemas"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getHistory: {
+        parameters: {
+            query?: {
+                /** @description A `nextCursor`: the page after it. */
+                after?: string;
+                /** @description A `prevCursor`: the page before it (default: the newest messages). */
+                before?: string;
+                /** @description Page size, at most the deployment's maximum (100 by default). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: components["schemas"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateProfileRequest"];
+            };
+        };
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+}

@@ -1,0 +1,46 @@
+/**
+ * The wire types of protocol v1 (docs/PROTOCOL.md), under the names the SDK
+ * uses. Nothing is written here: every type is an alias of one generated
+ * from the Rust types' contracts (src/generated/, from
+ * docs/schema/frames.schema.json and docs/openapi.json; CI fails if they
+ * drift).
+ */
+import type * as F from './generated/frames.js';
+import type { components } from './generated/openapi.js';
+type S = components['schemas'];
+export type ClientFrame = F.ClientFrame;
+export type ServerFrame = F.ServerFrame;
+export type SyncRoom = F.SyncRoom;
+export type ErrorCode = F.ErrorCode;
+export type RoomKind = F.RoomKind;
+export type PresenceStatus = F.PresenceStatus;
+export type ReceiptStatus = F.ReceiptStatus;
+export type MessageView = F.MessageView;
+type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, {
+    type: T;
+}>;
+export type MessageFrame = FrameOf<'message'>;
+export type AckFrame = FrameOf<'ack'>;
+export type ReceiptFrame = FrameOf<'receipt'>;
+export type PresenceFrame = FrameOf<'presence'>;
+export type TypingFrame = FrameOf<'typing'>;
+export type SyncResultFrame = FrameOf<'syncResult'>;
+export type PongFrame = FrameOf<'pong'>;
+export type RoomAddedFrame = FrameOf<'roomAdded'>;
+export type RoomRemovedFrame = FrameOf<'roomRemoved'>;
+export type ErrorFrame = FrameOf<'error'>;
+export type Role = S['Role'];
+export type CreateRoomRequest = S['CreateRoomRequest'];
+export type AddMemberRequest = S['AddMemberRequest'];
+export type UpdateProfileRequest = S['UpdateProfileRequest'];
+export type RoomView = S['RoomView'];
+export type RoomSummary = S['RoomSummary'];
+export type RoomList = S['RoomList'];
+export type MemberView = S['MemberView'];
+export type RoomDetail = S['RoomDetail'];
+export type ChannelList = S['ChannelList'];
+export type ProfileView = S['ProfileView'];
+export type HistoryPage = S['HistoryPage'];
+export type ErrorBody = S['ErrorBody'];
+/** The REST API's paths and operations, as generated (for typed calls of your own). */
+export type { paths as RestPaths, components as RestComponents } from './generated/openapi.js';

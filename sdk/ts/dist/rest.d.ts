@@ -1,0 +1,48 @@
+/**
+ * The REST API, typed (docs/PROTOCOL.md, "REST"). Every call carries the
+ * token from `getToken()`; a 401 asks for a fresh one (`forceRefresh`) and
+ * retries once. A 429 is retried after its `Retry-After` (up to
+ * `maxRateLimitRetries` times): the server did nothing.
+ */
+import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, UpdateProfileRequest } from './protocol.js';
+/** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
+export type GetToken = (opts: {
+    forceRefresh: boolean;
+}) => Promise<string>;
+/** A REST call that failed: `status` 0 when the server could not be reached. */
+export declare class ApiError extends Error {
+    readonly status: number;
+    readonly code: ErrorCode | 'network' | 'http';
+    constructor(status: number, code: ErrorCode | 'network' | 'http', message: string);
+}
+export interface RestOptions {
+    /** e.g. `https://abc.execute-api.eu-west-1.amazonaws.com` or `http://127.0.0.1:8080`. */
+    baseUrl: string;
+    getToken: GetToken;
+    fetch?: typeof fetch;
+    /** 429s retried after `Retry-After` before the call fails (default 2). */
+    maxRateLimitRetries?: number;
+}
+export interface HistoryQuery {
+    before?: string;
+    after?: string;
+    limit?: number;
+}
+export declare class RestClient {
+    private readonly opts;
+    private readonly base;
+    private readonly fetchImpl;
+    constructor(opts: RestOptions);
+    /** Any call; answers the parsed JSON body (`null` for 204). */
+    call<T>(method: string, path: string, body?: unknown): Promise<T>;
+    listRooms(): Promise<RoomList>;
+    createRoom(req: CreateRoomRequest): Promise<RoomDetail>;
+    getRoom(roomId: string): Promise<RoomDetail>;
+    addMember(roomId: string, userId: string): Promise<RoomDetail>;
+    removeMember(roomId: string, userId: string): Promise<null>;
+    history(roomId: string, q?: HistoryQuery): Promise<HistoryPage>;
+    channels(limit?: number): Promise<ChannelList>;
+    me(): Promise<ProfileView>;
+    updateMe(req: UpdateProfileRequest): Promise<ProfileView>;
+    user(userId: string): Promise<ProfileView>;
+}

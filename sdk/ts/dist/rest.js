@@ -1,0 +1,111 @@
+/** A REST call that failed: `status` 0 when the server could not be reached. */
+export class ApiError extends Error {
+    status;
+    code;
+    constructor(status, code, message) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.name = 'ApiError';
+    }
+}
+const enc = encodeURIComponent;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export class RestClient {
+    opts;
+    base;
+    fetchImpl;
+    constructor(opts) {
+        this.opts = opts;
+        this.base = opts.baseUrl.replace(/\/+$/, '');
+        this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    }
+    /** Any call; answers the parsed JSON body (`null` for 204). */
+    async call(method, path, body) {
+        let refreshed = false;
+        let limited = 0;
+        for (;;) {
+            const token = await this.opts.getToken({ forceRefresh: refreshed });
+            const headers = { authorization: `Bearer ${token}` };
+            if (body !== undefined)
+                headers['content-type'] = 'application/json';
+            let res;
+            try {
+                res = await this.fetchImpl(this.base + path, {
+                    method,
+                    headers,
+                    body: body === undefined ? undefined : JSON.stringify(body),
+                    cache: 'no-store',
+                });
+            }
+            catch (e) {
+                throw new ApiError(0, 'network', `cannot reach the server: ${e.message}`);
+            }
+            if (res.status === 401 && !refreshed) {
+                refreshed = true;
+                continue;
+            }
+            if (res.status === 429 && limited < (this.opts.maxRateLimitRetries ?? 2)) {
+                limited += 1;
+                const secs = Number(res.headers.get('retry-after'));
+                await sleep(Number.isFinite(secs) && secs > 0 ? secs * 1000 : 1000);
+                continue;
+            }
+            if (res.status === 204)
+                return null;
+            const text = await res.text();
+            let data = null;
+            if (text) {
+                try {
+                    data = JSON.parse(text);
+                }
+                catch {
+                    data = null;
+                }
+            }
+            if (!res.ok) {
+                const err = data?.error;
+                throw new ApiError(res.status, err?.code ?? 'http', typeof err?.message === 'string' ? err.message : `request failed (${res.status})`);
+            }
+            return data;
+        }
+    }
+    listRooms() {
+        return this.call('GET', '/rooms');
+    }
+    createRoom(req) {
+        return this.call('POST', '/rooms', req);
+    }
+    getRoom(roomId) {
+        return this.call('GET', `/rooms/${enc(roomId)}`);
+    }
+    addMember(roomId, userId) {
+        return this.call('POST', `/rooms/${enc(roomId)}/members`, { userId });
+    }
+    removeMember(roomId, userId) {
+        return this.call('DELETE', `/rooms/${enc(roomId)}/members/${enc(userId)}`);
+    }
+    history(roomId, q = {}) {
+        const params = new URLSearchParams();
+        if (q.before !== undefined)
+            params.set('before', q.before);
+        if (q.after !== undefined)
+            params.set('after', q.after);
+        if (q.limit !== undefined)
+            params.set('limit', String(q.limit));
+        const qs = params.toString();
+        return this.call('GET', `/rooms/${enc(roomId)}/messages${qs ? `?${qs}` : ''}`);
+    }
+    channels(limit) {
+        return this.call('GET', `/channels${limit === undefined ? '' : `?limit=${limit}`}`);
+    }
+    me() {
+        return this.call('GET', '/users/me');
+    }
+    updateMe(req) {
+        return this.call('PATCH', '/users/me', req);
+    }
+    user(userId) {
+        return this.call('GET', `/users/${enc(userId)}`);
+    }
+}

@@ -1,0 +1,143 @@
+// GENERATED from docs/schema/frames.schema.json by sdk/ts/scripts/gen.mjs: do not edit.
+// Regenerate with `npm run gen --prefix sdk/ts`; CI fails when this file differs.
+
+
+/**
+ * Every WebSocket frame, both directions (docs/PROTOCOL.md). A client sends a ClientFrame (routed by `action`) as a text frame of at most 128 KiB; the server sends a ServerFrame (told apart by `type`). Unknown fields are ignored in both directions: a client must ignore fields and frame types it does not know. Generated from the Rust types by chat-contracts: do not edit.
+ */
+export type ChatWebSocketFramesProtocolV1 = (ClientFrame | ServerFrame)
+/**
+ * A frame a client sends, routed by `action`.
+ */
+export type ClientFrame = ((SendMessage & {
+action: "sendMessage"
+}) | (MarkRead & {
+action: "markRead"
+}) | (Typing & {
+action: "typing"
+}) | (SyncRequest & {
+action: "sync"
+}) | {
+action: "ping"
+})
+export type ClientMsgId = string
+export type RoomId = string
+export type ServerFrame = ((MessageView & {
+type: "message"
+}) | {
+clientMsgId: ClientMsgId
+messageId: MessageId
+roomId: RoomId
+seq: number
+status: AckStatus
+type: "ack"
+} | {
+roomId: RoomId
+seq: number
+status: ReceiptStatus
+type: "receipt"
+userIds: UserId[]
+} | {
+status: PresenceStatus
+type: "presence"
+userId: UserId
+} | {
+isTyping: boolean
+roomId: RoomId
+type: "typing"
+userId: UserId
+} | {
+burned: number[]
+hasMore: boolean
+messages: MessageView[]
+roomId: RoomId
+throughSeq: number
+type: "syncResult"
+} | {
+type: "pong"
+} | {
+addedBy: UserId
+createdAt: number
+kind: RoomKind
+name: RoomName
+ownerId: UserId
+roomId: RoomId
+type: "roomAdded"
+} | {
+removedBy: UserId
+roomId: RoomId
+type: "roomRemoved"
+} | {
+clientMsgId?: (ClientMsgId | null)
+code: ErrorCode
+message: string
+/**
+ * With `rate_limited`: how long to wait before sending again.
+ */
+retryAfterMs?: (number | null)
+type: "error"
+})
+export type MessageId = string
+export type UserId = string
+/**
+ * `ack.status`: the message is accepted and durably queued.
+ */
+export type AckStatus = "sent"
+/**
+ * Which cursor a receipt is about.
+ */
+export type ReceiptStatus = ("delivered" | "read")
+/**
+ * Presence as shown to other users.
+ */
+export type PresenceStatus = ("online" | "offline")
+/**
+ * What kind of room this is decides who may join and who may add members.
+ */
+export type RoomKind = ("group" | "channel" | "direct")
+export type RoomName = string
+/**
+ * The error codes of the wire protocol's `error` frame and REST error body.
+ */
+export type ErrorCode = ("bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "too_large" | "rate_limited" | "internal")
+
+/**
+ * Posts `body` to a room. `clientMsgId` is the idempotency key: sending
+ * the same one again never posts twice. The body must not be blank and is
+ * limited by the deployment's configuration (4 KiB by default).
+ */
+export interface SendMessage {
+body: string
+clientMsgId: ClientMsgId
+roomId: RoomId
+}
+export interface MarkRead {
+roomId: RoomId
+seq: number
+}
+export interface Typing {
+isTyping: boolean
+roomId: RoomId
+}
+export interface SyncRequest {
+/**
+ * @maxItems 100
+ */
+rooms: SyncRoom[]
+}
+export interface SyncRoom {
+afterSeq?: number
+roomId: RoomId
+}
+/**
+ * A message as it travels to clients (`message` frames, sync and history).
+ */
+export interface MessageView {
+body: string
+clientMsgId: ClientMsgId
+messageId: MessageId
+roomId: RoomId
+senderId: UserId
+sentAt: number
+seq: number
+}

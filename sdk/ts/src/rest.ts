@@ -1,0 +1,146 @@
+/**
+ * The REST API, typed (docs/PROTOCOL.md, "REST"). Every call carries the
+ * token from `getToken()`; a 401 asks for a fresh one (`forceRefresh`) and
+ * retries once. A 429 is retried after its `Retry-After` (up to
+ * `maxRateLimitRetries` times): the server did nothing.
+ */
+import type {
+  ChannelList,
+  CreateRoomRequest,
+  ErrorCode,
+  HistoryPage,
+  ProfileView,
+  RoomDetail,
+  RoomList,
+  UpdateProfileRequest,
+} from './protocol.js';
+
+/** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
+export type GetToken = (opts: { forceRefresh: boolean }) => Promise<string>;
+
+/** A REST call that failed: `status` 0 when the server could not be reached. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'network' | 'http',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface RestOptions {
+  /** e.g. `https://abc.execute-api.eu-west-1.amazonaws.com` or `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  getToken: GetToken;
+  fetch?: typeof fetch;
+  /** 429s retried after `Retry-After` before the call fails (default 2). */
+  maxRateLimitRetries?: number;
+}
+
+export interface HistoryQuery {
+  before?: string;
+  after?: string;
+  limit?: number;
+}
+
+const enc = encodeURIComponent;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class RestClient {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly opts: RestOptions) {
+    this.base = opts.baseUrl.replace(/\/+$/, '');
+    this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Any call; answers the parsed JSON body (`null` for 204). */
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let refreshed = false;
+    let limited = 0;
+    for (;;) {
+      const token = await this.opts.getToken({ forceRefresh: refreshed });
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      let res: Response;
+      try {
+        res = await this.fetchImpl(this.base + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          cache: 'no-store',
+        });
+      } catch (e) {
+        throw new ApiError(0, 'network', `cannot reach the server: ${(e as Error).message}`);
+      }
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
+        continue;
+      }
+      if (res.status === 429 && limited < (this.opts.maxRateLimitRetries ?? 2)) {
+        limited += 1;
+        const secs = Number(res.headers.get('retry-after'));
+        await sleep(Number.isFinite(secs) && secs > 0 ? secs * 1000 : 1000);
+        continue;
+      }
+      if (res.status === 204) return null as T;
+      const text = await res.text();
+      let data: unknown = null;
+      if (text) {
+        try {
+          data = JSON.parse(text);
+        } catch {
+          data = null;
+        }
+      }
+      if (!res.ok) {
+        const err = (data as { error?: { code?: ErrorCode; message?: string } } | null)?.error;
+        throw new ApiError(
+          res.status,
+          err?.code ?? 'http',
+          typeof err?.message === 'string' ? err.message : `request failed (${res.status})`,
+        );
+      }
+      return data as T;
+    }
+  }
+
+  listRooms(): Promise<RoomList> {
+    return this.call('GET', '/rooms');
+  }
+  createRoom(req: CreateRoomRequest): Promise<RoomDetail> {
+    return this.call('POST', '/rooms', req);
+  }
+  getRoom(roomId: string): Promise<RoomDetail> {
+    return this.call('GET', `/rooms/${enc(roomId)}`);
+  }
+  addMember(roomId: string, userId: string): Promise<RoomDetail> {
+    return this.call('POST', `/rooms/${enc(roomId)}/members`, { userId });
+  }
+  removeMember(roomId: string, userId: string): Promise<null> {
+    return this.call('DELETE', `/rooms/${enc(roomId)}/members/${enc(userId)}`);
+  }
+  history(roomId: string, q: HistoryQuery = {}): Promise<HistoryPage> {
+    const params = new URLSearchParams();
+    if (q.before !== undefined) params.set('before', q.before);
+    if (q.after !== undefined) params.set('after', q.after);
+    if (q.limit !== undefined) params.set('limit', String(q.limit));
+    const qs = params.toString();
+    return this.call('GET', `/rooms/${enc(roomId)}/messages${qs ? `?${qs}` : ''}`);
+  }
+  channels(limit?: number): Promise<ChannelList> {
+    return this.call('GET', `/channels${limit === undefined ? '' : `?limit=${limit}`}`);
+  }
+  me(): Promise<ProfileView> {
+    return this.call('GET', '/users/me');
+  }
+  updateMe(req: UpdateProfileRequest): Promise<ProfileView> {
+    return this.call('PATCH', '/users/me', req);
+  }
+  user(userId: string): Promise<ProfileView> {
+    return this.call('GET', `/users/${enc(userId)}`);
+  }
+}

@@ -1,0 +1,58 @@
+// RestClient's own rules, against a scripted fetch: a 401 refreshes the
+// token once, a 429 waits its Retry-After, errors decode into ApiError.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError, RestClient } from '../dist/index.js';
+
+function scripted(answers) {
+  const calls = [];
+  const fetch = async (url, init) => {
+    calls.push({ url, auth: init.headers.authorization, method: init.method, body: init.body });
+    const a = answers.shift();
+    if (!a) throw new Error('no more answers');
+    return new Response(a.body === undefined ? null : JSON.stringify(a.body), { status: a.status, headers: a.headers });
+  };
+  return { fetch, calls };
+}
+
+test('a 401 asks for a fresh token once and retries with it', async () => {
+  const { fetch, calls } = scripted([
+    { status: 401, body: { error: { code: 'unauthorized', message: 'expired' } } },
+    { status: 200, body: { userId: 'u', displayName: 'U', avatarUrl: null, updatedAt: 1 } },
+  ]);
+  const asked = [];
+  const rest = new RestClient({ baseUrl: 'http://x/', fetch, getToken: async ({ forceRefresh }) => { asked.push(forceRefresh); return forceRefresh ? 'new' : 'old'; } });
+  assert.equal((await rest.me()).userId, 'u');
+  assert.deepEqual(asked, [false, true]);
+  assert.deepEqual(calls.map((c) => [c.url, c.auth]), [['http://x/users/me', 'Bearer old'], ['http://x/users/me', 'Bearer new']]);
+});
+
+test('a second 401 is the caller\'s: ApiError with the code', async () => {
+  const { fetch } = scripted([
+    { status: 401, body: { error: { code: 'unauthorized', message: 'no' } } },
+    { status: 401, body: { error: { code: 'unauthorized', message: 'still no' } } },
+  ]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  await assert.rejects(rest.me(), (e) => e instanceof ApiError && e.status === 401 && e.code === 'unauthorized' && e.message === 'still no');
+});
+
+test('a 429 is retried after its Retry-After, and nothing else is', async () => {
+  const { fetch, calls } = scripted([
+    { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'rate_limited', message: 'slow down' } } },
+    { status: 201, body: { roomId: 'r', kind: 'group', name: 'n', ownerId: 'u', createdAt: 1, members: [] } },
+    { status: 403, body: { error: { code: 'forbidden', message: 'not a member' } } },
+  ]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  const t0 = Date.now();
+  const room = await rest.createRoom({ kind: 'group', name: 'n', members: [] });
+  assert.equal(room.roomId, 'r');
+  assert.ok(Date.now() - t0 >= 950, 'waited the Retry-After');
+  assert.deepEqual(JSON.parse(calls[1].body), { kind: 'group', name: 'n', members: [] });
+  await assert.rejects(rest.getRoom('r/../x'), (e) => e instanceof ApiError && e.status === 403 && e.code === 'forbidden');
+  assert.equal(calls[2].url, 'http://x/rooms/r%2F..%2Fx', 'path parameters are encoded');
+});
+
+test('an unreachable server is an ApiError with status 0', async () => {
+  const rest = new RestClient({ baseUrl: 'http://x', fetch: async () => { throw new TypeError('fetch failed'); }, getToken: async () => 't' });
+  await assert.rejects(rest.channels(), (e) => e instanceof ApiError && e.status === 0 && e.code === 'network');
+});

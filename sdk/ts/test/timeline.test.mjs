@@ -1,0 +1,87 @@
+// The Timeline on its own: the recovery contract's steps, frame by frame
+// (the same cases as client/src/timeline.rs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Timeline, backoffDelay } from '../dist/index.js';
+
+const msg = (room, seq) => ({ roomId: room, seq, messageId: `m${seq}`, senderId: 'a', body: `b${seq}`, sentAt: seq, clientMsgId: `c${seq}` });
+const seqs = (t, room) => t.messages(room).map((m) => m.seq);
+
+test('a hole in live seqs asks one sync and the answer fills it in order', () => {
+  const t = new Timeline();
+  t.track('r', 0);
+  assert.deepEqual(t.applyMessage(msg('r', 1)).sync, []);
+  assert.deepEqual(t.applyMessage(msg('r', 4)).sync, [{ roomId: 'r', afterSeq: 1 }]);
+  // Another live message while the sync is out asks nothing more.
+  assert.deepEqual(t.applyMessage(msg('r', 5)).sync, []);
+  assert.deepEqual(seqs(t, 'r'), [1]);
+  const r = { type: 'syncResult', roomId: 'r', messages: [msg('r', 2), msg('r', 4)], burned: [3], throughSeq: 4, hasMore: false };
+  const applied = t.applySync(r);
+  assert.deepEqual(applied.released.map((m) => m.seq), [2, 4, 5]);
+  assert.deepEqual(applied.sync, []);
+  assert.deepEqual(seqs(t, 'r'), [1, 2, 4, 5]);
+  assert.ok(t.isSettled('r'));
+  // A late repeat push of a held message changes nothing.
+  assert.deepEqual(t.applyMessage(msg('r', 2)).released, []);
+  assert.deepEqual(seqs(t, 'r'), [1, 2, 4, 5]);
+});
+
+test('pages are followed and a resync starts below the first hole', () => {
+  const t = new Timeline();
+  t.track('r', 0);
+  t.applyMessage(msg('r', 1));
+  t.applyMessage(msg('r', 3));
+  // Reconnected: the sync starts at the hole, not at the highest seq.
+  assert.deepEqual(t.resync(), [{ roomId: 'r', afterSeq: 1 }]);
+  const next = t.applySync({ type: 'syncResult', roomId: 'r', messages: [msg('r', 2)], throughSeq: 2, hasMore: true });
+  // 2 fills the hole: the held 3 follows, and the next page starts there.
+  assert.deepEqual(next.sync, [{ roomId: 'r', afterSeq: 3 }]);
+  assert.deepEqual(t.applySync({ type: 'syncResult', roomId: 'r', messages: [msg('r', 4)], throughSeq: 4, hasMore: false }).sync, []);
+  assert.deepEqual(seqs(t, 'r'), [1, 2, 3, 4]);
+  assert.ok(t.isSettled('r'));
+});
+
+test('a sync that failed is asked again from where the room stands', () => {
+  const t = new Timeline();
+  t.track('a', 0);
+  t.track('b', 0);
+  t.applyMessage(msg('a', 1));
+  t.applyMessage(msg('b', 1));
+  assert.deepEqual(t.retry(0), [], 'nothing outstanding');
+  t.applyMessage(msg('a', 3));
+  assert.deepEqual(t.retry(0), [{ roomId: 'a', afterSeq: 1 }]);
+  const r = { type: 'syncResult', roomId: 'a', messages: [msg('a', 2)], throughSeq: 3, hasMore: false };
+  t.applySync(r);
+  // A repeated answer (the first one came late) changes nothing.
+  assert.deepEqual(t.applySync(r).released, []);
+  assert.deepEqual(seqs(t, 'a'), [1, 2, 3]);
+  assert.deepEqual(t.retry(0), []);
+});
+
+test('history starts just below its oldest message, and a gap in it is synced', () => {
+  const t = new Timeline();
+  // 3 was accepted but not stored yet when the page was read.
+  const a = t.addHistory('r', [msg('r', 4), msg('r', 1), msg('r', 2)]);
+  assert.deepEqual(a.released.map((m) => m.seq), [1, 2]);
+  assert.deepEqual(a.sync, [{ roomId: 'r', afterSeq: 2 }]);
+  t.applySync({ type: 'syncResult', roomId: 'r', messages: [msg('r', 3), msg('r', 4)], throughSeq: 4, hasMore: false });
+  // An older page fills in below, in order, without repeats.
+  const older = t.addHistory('r', [msg('r', 1)]);
+  assert.deepEqual(older.released, []);
+  assert.deepEqual(seqs(t, 'r'), [1, 2, 3, 4]);
+});
+
+test('an older history page is merged below what is held', () => {
+  const t = new Timeline();
+  t.addHistory('r', [msg('r', 5), msg('r', 6)]);
+  t.addHistory('r', [msg('r', 3), msg('r', 4)]);
+  assert.deepEqual(seqs(t, 'r'), [3, 4, 5, 6]);
+  assert.equal(t.through('r'), 6);
+});
+
+test('backoff is capped and fully jittered', () => {
+  assert.equal(backoffDelay(0, { baseMs: 100, maxMs: 1000 }, () => 0.999999), 99);
+  assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000 }, () => 0.5), 400);
+  assert.equal(backoffDelay(20, { baseMs: 100, maxMs: 1000 }, () => 0.999999), 999);
+  assert.equal(backoffDelay(20, { baseMs: 100, maxMs: 1000 }, () => 0), 0);
+});
