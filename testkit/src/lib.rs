@@ -13,10 +13,11 @@
 //! when the process was killed. Statics are never dropped, so this is what
 //! keeps servers from piling up across runs.
 
+use std::collections::HashSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Kills the server when the parent (this test process) exits, or exits
@@ -77,10 +78,23 @@ fn on_path(program: &str) -> bool {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    // A port is free only until someone binds it: the tests of a binary run
+    // in parallel, and the kernel may hand a released port to the next
+    // `bind(0)`. Handing each port out once per process keeps two of them
+    // from starting servers on one port (a Redis Cluster node once found a
+    // plain node of another test on its port).
+    static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let handed_out = HANDED_OUT.get_or_init(Mutex::default);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut g = handed_out.lock().unwrap_or_else(|p| p.into_inner());
+        if g.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Starts `program` with `args(port)` under the watchdog and waits until it
@@ -229,37 +243,7 @@ fn redis_cli(args: &[String]) -> std::process::Output {
 pub fn redis_cluster() -> Cluster {
     let dir = std::env::temp_dir().join("chat-adapters-tests");
     std::fs::create_dir_all(&dir).expect("a directory for cluster files");
-    let nodes: Vec<Server> = (0..3)
-        .map(|_| {
-            spawn(
-                "redis-server",
-                "apt-get update && apt-get install -y redis-server",
-                None,
-                |port| {
-                    // A node reads its state from this file: a stale one from
-                    // an earlier run on the same port would rejoin an old cluster.
-                    let conf = dir.join(format!("nodes-{port}.conf"));
-                    let _ = std::fs::remove_file(&conf);
-                    vec![
-                        "--port".into(),
-                        port.to_string(),
-                        "--bind".into(),
-                        "127.0.0.1".into(),
-                        "--cluster-enabled".into(),
-                        "yes".into(),
-                        "--cluster-port".into(),
-                        free_port().to_string(),
-                        "--cluster-config-file".into(),
-                        conf.display().to_string(),
-                        "--save".into(),
-                        String::new(),
-                        "--appendonly".into(),
-                        "no".into(),
-                    ]
-                },
-            )
-        })
-        .collect();
+    let nodes: Vec<Server> = (0..3).map(|_| cluster_node(&dir)).collect();
     let mut create: Vec<String> = vec!["--cluster".into(), "create".into()];
     create.extend(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)));
     create.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
@@ -292,6 +276,53 @@ pub fn redis_cluster() -> Cluster {
         }
     }
     Cluster { nodes }
+}
+
+/// One `--cluster-enabled` node, checked to be one: whatever answers on its
+/// port must say `cluster_enabled:1` (another test's plain node that took
+/// the port first would pass the TCP check and fail `--cluster create`).
+fn cluster_node(dir: &std::path::Path) -> Server {
+    let mut seen = String::new();
+    for _ in 0..3 {
+        let node = spawn(
+            "redis-server",
+            "apt-get update && apt-get install -y redis-server",
+            None,
+            |port| {
+                // A node reads its state from this file: a stale one from
+                // an earlier run on the same port would rejoin an old cluster.
+                let conf = dir.join(format!("nodes-{port}.conf"));
+                let _ = std::fs::remove_file(&conf);
+                vec![
+                    "--port".into(),
+                    port.to_string(),
+                    "--bind".into(),
+                    "127.0.0.1".into(),
+                    "--cluster-enabled".into(),
+                    "yes".into(),
+                    "--cluster-port".into(),
+                    free_port().to_string(),
+                    "--cluster-config-file".into(),
+                    conf.display().to_string(),
+                    "--save".into(),
+                    String::new(),
+                    "--appendonly".into(),
+                    "no".into(),
+                ]
+            },
+        );
+        let info = redis_cli(&[
+            "-p".into(),
+            node.port.to_string(),
+            "info".into(),
+            "cluster".into(),
+        ]);
+        seen = String::from_utf8_lossy(&info.stdout).into_owned();
+        if seen.lines().any(|l| l.trim() == "cluster_enabled:1") {
+            return node;
+        }
+    }
+    panic!("no cluster node started; the last port answered:\n{seen}");
 }
 
 /// The Redis Cluster shared by the tests of this binary.
