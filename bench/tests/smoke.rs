@@ -61,3 +61,39 @@ async fn the_bare_broadcast_server_delivers_exactly_once_too() {
     assert_eq!(r.delivery.duplicates, 0, "{}", r.table());
     assert!(r.is_clean(), "{}", r.table());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_joined_by_their_members_deliver_once_through_the_queued_fan_out() {
+    // Rooms of 5 above an inline fan-out of 2: every message goes to its
+    // members in shards, from the queue (as 10,000-member channels do).
+    let running = chat_local::start(chat_local::Options {
+        port: 0,
+        limits: chat_core::config::Limits {
+            fanout_inline_max: 2,
+            fanout_shard_size: 2,
+            ..chat_core::config::Limits::default()
+        },
+        ..chat_local::Options::default()
+    })
+    .await
+    .unwrap();
+    let target = Target::Platform {
+        ws_url: running.ws_url(),
+        rest_url: running.http_url(),
+        tokens: Tokens::Mint {
+            secret: chat_local::DEFAULT_SECRET.into(),
+        },
+    };
+    let cfg = LoadConfig {
+        channels: true,
+        ..small()
+    };
+    let r = load::run(&target, &cfg).await.unwrap();
+    running.stop().await;
+    assert_eq!(r.connected, 20, "{}", r.table());
+    assert!(r.acked > 0, "{}", r.table());
+    assert_eq!(r.delivery.missing, 0, "{}", r.table());
+    assert_eq!(r.delivery.duplicates, 0, "{}", r.table());
+    assert_eq!(r.delivery.expected, r.acked * 4, "{}", r.table());
+    assert!(r.is_clean(), "{}", r.table());
+}
