@@ -55,6 +55,12 @@ pub struct Functions {
     how: How,
     /// What the template deploys each function with (template mode).
     deployed: HashMap<String, Deployed>,
+    /// The functions in other processes that have answered once. Until
+    /// then an invocation also waits for the process to build and start
+    /// (`cargo lambda watch` runs `cargo run` on the first one), which
+    /// Lambda charges to its separate init phase, never to the function's
+    /// timeout.
+    warm: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 enum How {
@@ -153,6 +159,7 @@ impl Functions {
         Ok(Self {
             how: How::InProcess { chats, verifier },
             deployed: HashMap::new(),
+            warm: Default::default(),
         })
     }
 
@@ -163,6 +170,7 @@ impl Functions {
                 http: reqwest::Client::new(),
             },
             deployed: HashMap::new(),
+            warm: Default::default(),
         }
     }
 
@@ -174,6 +182,7 @@ impl Functions {
                 http: reqwest::Client::new(),
             },
             deployed: HashMap::new(),
+            warm: Default::default(),
         }
     }
 
@@ -221,10 +230,28 @@ impl Functions {
             });
         }
         let run = self.invoke_now(function, payload);
-        match deployed.and_then(|d| d.timeout) {
+        let limit = deployed
+            .and_then(|d| d.timeout)
+            .filter(|_| self.started(function));
+        let result = match limit {
             Some(limit) => timed(function, limit, run).await,
             None => run.await,
+        };
+        if !matches!(self.how, How::InProcess { .. }) {
+            self.lock_warm().insert(function.to_owned());
         }
+        result
+    }
+
+    /// Whether `function`'s process is up, so an invocation's time is its
+    /// own: always in-process, after its first answer otherwise.
+    fn started(&self, function: &str) -> bool {
+        matches!(self.how, How::InProcess { .. }) || self.lock_warm().contains(function)
+    }
+
+    fn lock_warm(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        // A poisoned set still names the functions that answered.
+        self.warm.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn invoke_now(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
@@ -414,6 +441,40 @@ mod tests {
                 .await
                 .unwrap(),
             json!({"ok": true})
+        );
+    }
+
+    /// Under `cargo lambda watch` the first invocation also waits for the
+    /// build and start of the process, which Lambda charges to init: only
+    /// the invocations after it are held to the timeout.
+    #[tokio::test]
+    async fn a_remote_function_is_held_to_its_timeout_once_it_has_started() {
+        // An Invoke API whose every answer takes 1.5 s.
+        let app = axum::Router::new().route(
+            "/2015-03-31/functions/{f}/invocations",
+            axum::routing::post(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                axum::Json(json!({"ok": true}))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let limit = Deployed {
+            timeout: Some(Duration::from_millis(500)),
+            ..Deployed::default()
+        };
+        let functions =
+            Functions::remote(&endpoint).deployed(HashMap::from([("chat-x".to_owned(), limit)]));
+        assert_eq!(
+            functions.invoke("chat-x", json!({})).await.unwrap(),
+            json!({"ok": true}),
+            "the cold invocation is not timed"
+        );
+        let e = functions.invoke("chat-x", json!({})).await.unwrap_err();
+        assert!(
+            matches!(&e, InvokeError::Function { message, .. } if message == "Task timed out after 0.50 seconds"),
+            "{e}"
         );
     }
 
