@@ -768,6 +768,21 @@ impl Stack {
                 .map(|n| n as usize),
             report_batch_item_failures: report,
         };
+        // Lambda refuses an event source whose queue's visibility timeout is
+        // below the function's timeout: a record would come back while its
+        // invocation still runs. The stack would not deploy.
+        if let Some(f) = functions.get(&queue.function) {
+            if queue.visibility_timeout < f.timeout {
+                return Err(unsupported(
+                    esm_id,
+                    format!(
+                        "Queue visibility timeout: {} seconds is less than Function timeout: {} seconds",
+                        queue.visibility_timeout.as_secs(),
+                        f.timeout.as_secs()
+                    ),
+                ));
+            }
+        }
 
         // The table.
         let mut tables = of_type("AWS::DynamoDB::Table");
@@ -1376,6 +1391,13 @@ mod tests {
         assert!(e.contains("TTL"), "{e}");
         let e = edit("\"IndexName\": \"GSI1\"", "\"IndexName\": \"ByUser\"");
         assert!(e.contains("GSI1"), "{e}");
+        let e = edit("\"VisibilityTimeout\": 181", "\"VisibilityTimeout\": 29");
+        assert!(
+            e.contains(
+                "Queue visibility timeout: 29 seconds is less than Function timeout: 30 seconds"
+            ),
+            "{e}"
+        );
         let e = Stack::parse("t", "{\"Resources\": 3}")
             .expect_err("refused")
             .to_string();

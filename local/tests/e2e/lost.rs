@@ -286,8 +286,8 @@ async fn a_record_the_worker_fails_past_max_receive_count_is_dead_lettered_and_s
     // dead-lettered (bob is offline: no receipt record shares the fault).
     e.stage_faults(json!({"failRecords": 2})).await;
     let doomed = alice.send(&room, "dead-lettered").await.unwrap();
-    // Two receives, each a persist invocation (under watch the first may
-    // wait for its `cargo run`): up to 2 minutes, done as soon as it moves.
+    // Two failed receives (under watch 20 s apart, the visibility timeout
+    // there), then the redrive: up to 2 minutes, done as soon as it moves.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while e.p.queue.depth().await.dead_letter != 1 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -76,7 +76,17 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
         clock: clock.clone(),
         ..Options::default()
     };
-    o.queue.visibility_timeout = Duration::from_millis(50);
+    // A failed record comes back after 50 ms in the platform's own
+    // process. Function binaries take seconds (the first invocation waits
+    // for its process to start): a record must stay hidden longer than an
+    // invocation, or SQS hands it out again mid-invocation and redrives a
+    // message that was stored. Lambda refuses such a mapping (visibility
+    // below the function's timeout).
+    o.queue.visibility_timeout = if watch::enabled() {
+        Duration::from_secs(20)
+    } else {
+        Duration::from_millis(50)
+    };
     let mut redis = Vec::new();
     if aws_backend() || watch::enabled() {
         use chat_core::config::{AwsConfig, RedisConfig, RedisMode, Secret};
