@@ -131,6 +131,7 @@ mod connections;
 mod messages;
 mod profiles;
 mod rooms;
+mod search;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -150,6 +151,7 @@ pub use connections::DynamoConnections;
 pub use messages::DynamoMessages;
 pub use profiles::DynamoProfiles;
 pub use rooms::DynamoRooms;
+pub use search::{DynamoSearch, READ_BUDGET as SEARCH_READ_BUDGET};
 
 use crate::backoff;
 
@@ -190,6 +192,7 @@ pub struct DynamoStores {
     pub rooms: DynamoRooms,
     pub messages: DynamoMessages,
     pub profiles: DynamoProfiles,
+    pub search: DynamoSearch,
 }
 
 impl Table {
@@ -270,6 +273,7 @@ impl Table {
             rooms: DynamoRooms::new(self.clone()),
             messages: DynamoMessages::new(self.clone()),
             profiles: DynamoProfiles::new(self.clone()),
+            search: DynamoSearch::new(self.clone()),
         }
     }
 

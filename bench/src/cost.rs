@@ -206,6 +206,13 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
         "messages.reserve.duplicate" => (calls, 0.0),
         // BatchWriteItem: each item by its size.
         "messages.put_batch" => (0.0, kib),
+        // BatchWriteItem of the search index: one item per distinct
+        // 3-character prefix of the message's words, plus its manifest.
+        "search.index" => (0.0, kib),
+        // One consistent Query page per room searched (at least 1 RRU).
+        "search.search" => (lookups, 0.0),
+        // GetItem of the manifest; the deletes are counted by the caller.
+        "search.remove" => (calls, 0.0),
         _ => (0.0, 0.0),
     }
 }

@@ -1,8 +1,9 @@
-//! `GET /rooms/{roomId}/messages?before=&after=&limit=`: paginated history,
-//! members only.
+//! `GET /rooms/{roomId}/messages?before=&after=&around=&limit=`: paginated
+//! history, and `GET /rooms/{roomId}/search` / `GET /search`: message
+//! search; members only.
 
 use chat_core::auth::TokenVerifier;
-use chat_core::service::HistoryQuery;
+use chat_core::service::{HistoryQuery, SearchRequest};
 use chat_core::{Chat, ChatError};
 use chat_lambda::http::{self, Route};
 use lambda_http::{Body, Request, Response};
@@ -17,15 +18,30 @@ pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Fun
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
     http::serve(&req, async {
         let me = http::authenticated(&req, chat, verifier).await?;
-        let Route::History(room_id) = Route::of(&req)? else {
-            return Err(ChatError::NotFound("route"));
+        let search = || {
+            SearchRequest::parse(
+                http::query(&req, "q"),
+                http::query(&req, "cursor"),
+                http::query(&req, "limit"),
+            )
         };
-        let q = HistoryQuery::parse(
-            http::query(&req, "before"),
-            http::query(&req, "after"),
-            http::query(&req, "limit"),
-        )?;
-        Ok(http::json(200, &chat.history(&me, &room_id, q).await?))
+        match Route::of(&req)? {
+            Route::History(room_id) => {
+                let q = HistoryQuery::parse(
+                    http::query(&req, "before"),
+                    http::query(&req, "after"),
+                    http::query(&req, "around"),
+                    http::query(&req, "limit"),
+                )?;
+                Ok(http::json(200, &chat.history(&me, &room_id, q).await?))
+            }
+            Route::SearchRoom(room_id) => Ok(http::json(
+                200,
+                &chat.search_room(&me, &room_id, search()?).await?,
+            )),
+            Route::SearchAll => Ok(http::json(200, &chat.search_all(&me, search()?).await?)),
+            _ => Err(ChatError::NotFound("route")),
+        }
     })
     .await
 }
