@@ -1,4 +1,4 @@
-//! The four stores over one DynamoDB table.
+//! The four stores and the search index over one DynamoDB table.
 //!
 //! # Key design
 //!
@@ -17,6 +17,8 @@
 //! | seq slot (`slot` or `burned`) | `SEQS#{roomId}` | `{seq:020}` | | | 30 days |
 //! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
+//! | search entry | `SRCH#{roomId}#{prefix}` | `{sentAt:020}#{seq:020}` | | | |
+//! | search manifest | `SRCHM#{roomId}` | `{seq:020}` | | | |
 //!
 //! User ids and client message ids cannot contain `#` (see
 //! [`chat_core::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
@@ -45,6 +47,9 @@
 //! | `MessageStore::range` | Query `PK=MSGS#{r}`, `SK BETWEEN`, `ScanIndexForward`, `Limit` |
 //! | `MessageStore::latest` | one Query per room, newest first, `Limit=1` |
 //! | `ProfileStore::*` | GetItem / BatchGetItem / conditional PutItem / UpdateItem on `USER#{u}`,`PROFILE` |
+//! | `SearchIndex::index` | BatchWriteItem of each message's entries (one per distinct 3-character word prefix) and manifest |
+//! | `SearchIndex::search` | Query `PK=SRCH#{r}#{prefix}`, `SK < :cursor`, newest first, pages of 100, at most 1,000 items read |
+//! | `SearchIndex::remove` | GetItem the manifest, BatchWriteItem deletes of the entries, then of the manifest |
 //!
 //! Table reads are strongly consistent. GSI1 reads cannot be: a connection or
 //! membership written a moment ago may be missing from `for_users`/`rooms_of`

@@ -45,6 +45,9 @@ use crate::model::Message;
 pub const MAX_TERMS: usize = 32;
 /// Longer words are indexed (and searched) by their first this many characters.
 pub const MAX_TERM_CHARS: usize = 32;
+/// Most UTF-8 bytes of a message's indexed terms together: every index item
+/// carries them all, and this keeps each item under 1 KB, one write unit.
+pub const MAX_TERMS_BYTES: usize = 768;
 /// Query words this long or longer match as prefixes; index entries are
 /// grouped by this many leading characters.
 pub const PREFIX_MIN_CHARS: usize = 3;
@@ -69,15 +72,18 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .into_iter()
 }
 
-/// The distinct terms of a message body that are indexed: at most
-/// [`MAX_TERMS`], in order of first appearance.
+/// The distinct terms of a message body that are indexed, in order of first
+/// appearance: at most [`MAX_TERMS`] of them and [`MAX_TERMS_BYTES`] bytes
+/// together.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut bytes = 0;
     for w in words(text) {
-        if out.len() == MAX_TERMS {
+        if out.len() == MAX_TERMS || bytes + w.len() > MAX_TERMS_BYTES {
             break;
         }
         if !out.contains(&w) {
+            bytes += w.len();
             out.push(w);
         }
     }
@@ -354,6 +360,14 @@ mod tests {
         assert_eq!(t.len(), MAX_TERMS);
         assert_eq!(t[0], "w0");
         assert_eq!(terms("a a a b a"), vec!["a", "b"]);
+        // However long the words, the terms stay within the byte budget.
+        // (Hangul syllables, 3 bytes each, make one word per run.)
+        let wide: String = (0..40)
+            .map(|i| format!("{}{i} ", "한".repeat(30)))
+            .collect();
+        let t = terms(&wide);
+        assert!(t.iter().map(String::len).sum::<usize>() <= MAX_TERMS_BYTES);
+        assert_eq!(t.len(), 8, "{t:?}");
         let long = "x".repeat(100);
         assert_eq!(terms(&long)[0].chars().count(), MAX_TERM_CHARS);
         // A long query word is cut the same way, so it still matches.
