@@ -9,10 +9,12 @@ use crate::ids::{Millis, RoomId, Seq};
 use crate::ports::SearchIndex;
 use crate::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 
-/// Per room: `(sentAt, seq)` → the message's terms.
+/// One room's entries: `(sentAt, seq)` → the message's terms.
+type RoomEntries = BTreeMap<(Millis, Seq), Vec<String>>;
+
 #[derive(Default)]
 pub struct MemorySearch {
-    inner: Mutex<HashMap<RoomId, BTreeMap<(Millis, Seq), Vec<String>>>>,
+    inner: Mutex<HashMap<RoomId, RoomEntries>>,
 }
 
 #[async_trait]
