@@ -6,7 +6,7 @@
 //!
 //! # Terms
 //!
-//! A message body is normalized (Unicode NFKC, then lowercased) and split
+//! A message body is normalized (Unicode NFKC, then case folded) and split
 //! into words by Unicode word boundaries (UAX #29, `unicode-segmentation`'s
 //! `unicode_words`: punctuation and spaces are dropped, `example.com` and
 //! `don't` stay whole). Scripts without spaces between words are split as
@@ -61,10 +61,11 @@ pub const SNIPPET_CHARS: usize = 160;
 /// The normalized words of `text`, in order, repeats included.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     // NFKC first (full-width letters, ligatures, compatibility forms), then
-    // lowercase; lowercasing can leave a string that is not NFKC (rare
-    // letters), so normalize again.
-    let folded: String = text.nfkc().collect::<String>().to_lowercase();
-    let folded: String = folded.nfkc().collect();
+    // Unicode full case folding (`ß` and `SS` alike become `ss`), which can
+    // leave a string that is not NFKC (rare letters): normalize again. This
+    // is Unicode's NFKC_Casefold, bar default-ignorable characters.
+    let nfkc: String = text.nfkc().collect();
+    let folded: String = caseless::default_case_fold_str(&nfkc).nfkc().collect();
     folded
         .unicode_words()
         .map(|w| w.chars().take(MAX_TERM_CHARS).collect::<String>())
@@ -333,7 +334,9 @@ mod tests {
 
     #[test]
     fn words_are_normalized_and_split_on_unicode_boundaries() {
-        assert_eq!(terms("Grüße aus KÖLN!"), vec!["grüße", "aus", "köln"]);
+        // Case folding: ß and SS are one, as are the cases of any script.
+        assert_eq!(terms("Grüße aus KÖLN!"), vec!["grüsse", "aus", "köln"]);
+        assert_eq!(terms("GRÜSSE"), terms("grüße"));
         // NFKC: full-width letters and a ligature become plain ones.
         assert_eq!(terms("ＨＥＬＬＯ ﬁne"), vec!["hello", "fine"]);
         // Decomposed and precomposed ü are one term.
@@ -386,7 +389,8 @@ mod tests {
         assert!(!q("hello yoda").matches(&m));
         assert!(q("東京").matches(&terms("東京に行く")));
         assert!(!q("大阪").matches(&terms("東京に行く")));
-        assert!(q("grüße").matches(&terms("GRÜSSE? no: Grüße")));
+        assert!(q("grüße").matches(&terms("GRÜSSE!")));
+        assert!(q("STRASSE").matches(&terms("die Straße")));
     }
 
     #[test]

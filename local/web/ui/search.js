@@ -42,12 +42,17 @@ function markTarget() {
   return node;
 }
 
-/** Words of `text` as the server sees them: NFKC, lowercase, word segments. */
+/** Words of `text` about as the server sees them: NFKC, case folded (upper then
+ * lower case: ß and SS alike become ss), word segments. */
 function words(text) {
   const seg = new Intl.Segmenter(undefined, { granularity: 'word' });
   return Array.from(seg.segment(text))
     .filter((s) => s.isWordLike)
-    .map((s) => s.segment.normalize('NFKC').toLowerCase());
+    .map((s) => fold(s.segment));
+}
+
+function fold(word) {
+  return word.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 function matchesWord(word, terms) {
@@ -60,7 +65,7 @@ function marked(snippet, q) {
   const seg = new Intl.Segmenter(undefined, { granularity: 'word' });
   const out = [];
   for (const s of seg.segment(snippet)) {
-    const norm = s.segment.normalize('NFKC').toLowerCase();
+    const norm = fold(s.segment);
     out.push(s.isWordLike && matchesWord(norm, terms) ? el('mark', { text: s.segment }) : s.segment);
   }
   return out;
