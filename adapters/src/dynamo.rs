@@ -1,4 +1,4 @@
-//! The four stores over one DynamoDB table.
+//! The four stores and the search index over one DynamoDB table.
 //!
 //! # Key design
 //!
@@ -17,6 +17,8 @@
 //! | seq slot (`slot` or `burned`) | `SEQS#{roomId}` | `{seq:020}` | | | 30 days |
 //! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
+//! | search entry | `SRCH#{roomId}#{prefix}` | `{sentAt:020}#{seq:020}` | | | |
+//! | search manifest | `SRCHM#{roomId}` | `{seq:020}` | | | |
 //!
 //! User ids and client message ids cannot contain `#` (see
 //! [`chat_core::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
@@ -45,6 +47,9 @@
 //! | `MessageStore::range` | Query `PK=MSGS#{r}`, `SK BETWEEN`, `ScanIndexForward`, `Limit` |
 //! | `MessageStore::latest` | one Query per room, newest first, `Limit=1` |
 //! | `ProfileStore::*` | GetItem / BatchGetItem / conditional PutItem / UpdateItem on `USER#{u}`,`PROFILE` |
+//! | `SearchIndex::index` | BatchWriteItem of each message's entries (one per distinct 3-character word prefix) and manifest |
+//! | `SearchIndex::search` | Query `PK=SRCH#{r}#{prefix}`, `SK < :cursor`, newest first, pages of 100, at most 1,000 items read |
+//! | `SearchIndex::remove` | GetItem the manifest, BatchWriteItem deletes of the entries, then of the manifest |
 //!
 //! Table reads are strongly consistent. GSI1 reads cannot be: a connection or
 //! membership written a moment ago may be missing from `for_users`/`rooms_of`
@@ -131,6 +136,7 @@ mod connections;
 mod messages;
 mod profiles;
 mod rooms;
+mod search;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -150,6 +156,7 @@ pub use connections::DynamoConnections;
 pub use messages::DynamoMessages;
 pub use profiles::DynamoProfiles;
 pub use rooms::DynamoRooms;
+pub use search::{DynamoSearch, READ_BUDGET as SEARCH_READ_BUDGET};
 
 use crate::backoff;
 
@@ -190,6 +197,7 @@ pub struct DynamoStores {
     pub rooms: DynamoRooms,
     pub messages: DynamoMessages,
     pub profiles: DynamoProfiles,
+    pub search: DynamoSearch,
 }
 
 impl Table {
@@ -270,6 +278,7 @@ impl Table {
             rooms: DynamoRooms::new(self.clone()),
             messages: DynamoMessages::new(self.clone()),
             profiles: DynamoProfiles::new(self.clone()),
+            search: DynamoSearch::new(self.clone()),
         }
     }
 

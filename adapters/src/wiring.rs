@@ -15,7 +15,8 @@ use chat_core::ids::ConnectionId;
 use chat_core::model::Job;
 use chat_core::ports::Clock;
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
+    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SearchIndex,
+    SystemClock,
 };
 use chat_core::ratelimit::{MemoryRateLimiter, RateLimiter};
 use chat_core::service::Chat;
@@ -241,6 +242,9 @@ fn stores(
         beneath(Arc::new(stores.connections), Arc::new(stores.rooms));
     let mut messages: Arc<dyn MessageStore> = Arc::new(stores.messages);
     let mut profiles: Arc<dyn ProfileStore> = Arc::new(stores.profiles);
+    // The search index is read per query and written once per message:
+    // nothing a cache would save.
+    let search: Arc<dyn SearchIndex> = Arc::new(stores.search);
     // Without Redis, each instance limits on its own.
     let mut rate_limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new());
     if let Some(redis) = &aws.redis {
@@ -266,6 +270,7 @@ fn stores(
         rooms,
         messages,
         profiles,
+        search,
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
         clock: Arc::new(SystemClock),

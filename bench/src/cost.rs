@@ -206,6 +206,13 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
         "messages.reserve.duplicate" => (calls, 0.0),
         // BatchWriteItem: each item by its size.
         "messages.put_batch" => (0.0, kib),
+        // BatchWriteItem of the search index: one item per distinct
+        // 3-character prefix of the message's words, plus its manifest.
+        "search.index" => (0.0, kib),
+        // One consistent Query page per room searched (at least 1 RRU).
+        "search.search" => (lookups, 0.0),
+        // GetItem of the manifest; the deletes are counted by the caller.
+        "search.remove" => (calls, 0.0),
         _ => (0.0, 0.0),
     }
 }
@@ -505,6 +512,17 @@ pub async fn populate(
 }
 
 /// Runs one scenario over metered in-memory adapters.
+/// Words of an everyday chat message, repeated to the body size: what the
+/// search index is billed by is the number of distinct words (their
+/// 3-character prefixes), so the body is text, not one long word.
+const SAMPLE_TEXT: &str = "are we still on for lunch at the usual place tomorrow around noon? \
+I can book a table for four if you like, just tell me before ten ";
+
+/// A message body of `bytes` bytes (ASCII) cut from [`SAMPLE_TEXT`].
+fn sample_body(bytes: usize) -> String {
+    SAMPLE_TEXT.chars().cycle().take(bytes.max(1)).collect()
+}
+
 pub async fn measure(cfg: &CostConfig) -> Measurement {
     let mem = MemoryBackends::default();
     let chat = mem.chat(unlimited_limits(), Arc::new(SystemClock));
@@ -517,7 +535,7 @@ pub async fn measure(cfg: &CostConfig) -> Measurement {
 
     let meter = Meter::new();
     let counted = metered(&chat, &meter);
-    let body: String = "x".repeat(cfg.body_bytes.max(1));
+    let body = sample_body(cfg.body_bytes);
     let rooms = cfg.rooms.max(1);
     let mut refused = 0usize;
     for m in 0..cfg.messages {
@@ -831,6 +849,20 @@ mod tests {
     }
 
     #[test]
+    fn the_search_index_is_billed_per_distinct_word_prefix_and_counted() {
+        use chat_core::search::{buckets, terms};
+        // The default 64-byte body: 13 words, 13 distinct 3-character
+        // prefixes, so 13 entry items and a manifest.
+        let body = sample_body(64);
+        assert_eq!(body.len(), 64);
+        assert_eq!(buckets(&terms(&body)).len(), 13);
+        assert_eq!(
+            dynamodb_units("search.index", &tally(1, 14, 0)),
+            (0.0, 14.0)
+        );
+    }
+
+    #[test]
     fn billed_units_are_per_message() {
         let mut t = BTreeMap::new();
         t.insert("pusher.post", tally(20, 20, 0));
@@ -921,6 +953,15 @@ mod tests {
         // One message reaches the K − 1 other members, plus the sender's ack.
         let posts = a.calls_per_message["pusher.post"];
         assert!(posts >= 10.0, "{posts}");
+        // The persist worker indexes each batch it stores, in one call.
+        let (index, stores) = (
+            a.calls_per_message["search.index"],
+            a.calls_per_message["messages.put_batch"],
+        );
+        assert!(
+            index > 0.0 && (index - stores).abs() < 1e-9,
+            "{index} {stores}"
+        );
     }
 
     #[test]

@@ -299,6 +299,15 @@ pub fn plan(op: &str, n: usize) -> Plan {
         // A conditional PutItem of the burned marker.
         "messages.settle" => seq("dynamodb.PutItem", 1),
         "messages.put_batch" => seq("dynamodb.BatchWriteItem", n.div_ceil(BATCH_WRITE)),
+        // The index items of a batch's messages (`n` items), 25 a call, one
+        // call after the other.
+        "search.index" => seq("dynamodb.BatchWriteItem", n.div_ceil(BATCH_WRITE)),
+        "search.search" => seq("dynamodb.Query", 1),
+        "search.remove" => vec![
+            vec![("dynamodb.GetItem", 1, 1)],
+            vec![("dynamodb.BatchWriteItem", 1, 1)],
+            vec![("dynamodb.BatchWriteItem", 1, 1)],
+        ],
         // SendMessageBatch calls of 10, all at once.
         "queue.enqueue" => {
             let calls = n.div_ceil(SQS_BATCH).max(1);

@@ -26,8 +26,10 @@ use chat_core::model::{
 };
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
+    SearchIndex,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
+use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::service::Chat;
 
 use crate::latency::Latency;
@@ -221,6 +223,11 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
         )),
         profiles: Arc::new(Metered::with_latency(
             chat.profiles.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        search: Arc::new(Metered::with_latency(
+            chat.search.clone(),
             m.clone(),
             l.clone(),
         )),
@@ -515,6 +522,50 @@ impl ProfileStore for Metered<dyn ProfileStore> {
         let written: Vec<_> = r.iter().collect();
         self.meter
             .add("profiles.update", Call::new().wrote(&written));
+        Ok(r)
+    }
+}
+
+/// The size of a search index item beyond its terms: keys and numbers,
+/// as the DynamoDB adapter writes them (`SRCH#{room}#{bucket}`,
+/// `{sentAt:020}#{seq:020}`, type, seq, sentAt).
+const INDEX_ITEM_OVERHEAD: u64 = 120;
+
+#[async_trait]
+impl SearchIndex for Metered<dyn SearchIndex> {
+    async fn index(&self, entries: &[IndexEntry]) -> Vec<Result<(), StoreError>> {
+        // One entry item per distinct bucket, each holding all the terms,
+        // and one manifest of the buckets: what the DynamoDB adapter writes.
+        let mut sizes = Vec::new();
+        for e in entries {
+            let b = buckets(&e.terms);
+            let entry = INDEX_ITEM_OVERHEAD + encoded_len(&e.terms);
+            sizes.extend(std::iter::repeat_n(entry, b.len()));
+            sizes.push(INDEX_ITEM_OVERHEAD + encoded_len(&b));
+        }
+        self.pause("search.index", sizes.len()).await;
+        self.meter.add("search.index", Call::new().sent(sizes));
+        self.inner.index(entries).await
+    }
+
+    async fn remove(&self, room: &RoomId, seq: Seq) -> Result<(), StoreError> {
+        self.pause("search.remove", 1).await;
+        self.meter
+            .add("search.remove", Call::new().empty_lookups(1));
+        self.inner.remove(room, seq).await
+    }
+
+    async fn search(
+        &self,
+        room: &RoomId,
+        q: &SearchQuery,
+        below: Option<&SearchKey>,
+        limit: usize,
+    ) -> Result<RoomMatches, StoreError> {
+        self.pause("search.search", 1).await;
+        let r = self.inner.search(room, q, below, limit).await?;
+        self.meter
+            .add("search.search", Call::new().empty_lookups(1));
         Ok(r)
     }
 }

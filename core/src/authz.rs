@@ -11,6 +11,8 @@ use crate::model::{Membership, Role, Room, RoomKind};
 pub enum Action<'a> {
     /// Read history, sync, see the room and its members.
     Read,
+    /// Search the room's messages (alone, or among all the actor's rooms).
+    Search,
     Send,
     Typing,
     MarkRead,
@@ -35,7 +37,7 @@ pub fn authorize(
     let member = membership.filter(|m| &m.user_id == actor && m.room_id == room.room_id);
     let is_owner = member.is_some_and(|m| m.role == Role::Owner);
     match action {
-        Action::Read | Action::Send | Action::Typing | Action::MarkRead => {
+        Action::Read | Action::Search | Action::Send | Action::Typing | Action::MarkRead => {
             member.map(|_| ()).ok_or(NOT_MEMBER)
         }
         Action::AddMember { target } => match room.kind {
@@ -79,6 +81,7 @@ mod tests {
     #[derive(Clone, Copy, Debug)]
     enum Act {
         Read,
+        Search,
         Send,
         Typing,
         MarkRead,
@@ -119,6 +122,7 @@ mod tests {
         };
         let action = match act {
             Act::Read => Action::Read,
+            Act::Search => Action::Search,
             Act::Send => Action::Send,
             Act::Typing => Action::Typing,
             Act::MarkRead => Action::MarkRead,
@@ -143,6 +147,15 @@ mod tests {
             (Group, Owner, Read, y),
             (Group, Member, Read, y),
             (Group, Stranger, Read, n),
+            // Search: members only, in every kind (a public channel's
+            // history is searched by joining it first).
+            (Group, Owner, Search, y),
+            (Group, Member, Search, y),
+            (Group, Stranger, Search, n),
+            (Channel, Member, Search, y),
+            (Channel, Stranger, Search, n),
+            (Direct, Member, Search, y),
+            (Direct, Stranger, Search, n),
             (Group, Member, Send, y),
             (Group, Stranger, Send, n),
             (Group, Member, Typing, y),

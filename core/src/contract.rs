@@ -738,6 +738,183 @@ macro_rules! rate_limiter_contract {
     };
 }
 
+/// An index entry of a message with `body` at `seq`, sent at `sent_at`.
+pub fn index_entry(room: &RoomId, seq: u64, sent_at: i64, body: &str) -> crate::search::IndexEntry {
+    crate::search::IndexEntry {
+        room_id: room.clone(),
+        seq,
+        sent_at,
+        terms: crate::search::terms(body),
+    }
+}
+
+/// Scenarios for [`crate::ports::SearchIndex`].
+#[macro_export]
+macro_rules! search_index_contract {
+    ($make:expr) => {
+        mod search_index_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::ids::RoomId;
+            use $crate::ports::SearchIndex;
+            use $crate::search::{merge, SearchKey, SearchQuery};
+
+            fn q(s: &str) -> SearchQuery {
+                SearchQuery::parse(s).expect("valid query")
+            }
+
+            async fn seqs(index: &dyn SearchIndex, room: &RoomId, query: &str) -> Vec<u64> {
+                let found = index.search(room, &q(query), None, 50).await.unwrap();
+                found.hits.iter().map(|k| k.seq).collect()
+            }
+
+            /// Every page of one room's matches, `limit` at a time.
+            async fn all_pages(
+                index: &dyn SearchIndex,
+                room: &RoomId,
+                query: &str,
+                limit: usize,
+            ) -> Vec<Vec<u64>> {
+                let mut below: Option<SearchKey> = None;
+                let mut pages = Vec::new();
+                for _ in 0..100 {
+                    let found = index
+                        .search(room, &q(query), below.as_ref(), limit)
+                        .await
+                        .unwrap();
+                    assert!(found.hits.len() <= limit);
+                    let (hits, next) = merge(vec![found], limit);
+                    pages.push(hits.iter().map(|k| k.seq).collect());
+                    match next {
+                        Some(n) => below = Some(n),
+                        None => return pages,
+                    }
+                }
+                panic!("paging did not end");
+            }
+
+            #[tokio::test]
+            async fn a_word_its_prefix_and_other_cases_find_the_message_of_that_room_only() {
+                let index = $make.await;
+                let (a, b) = (room_id(), room_id());
+                let r = index
+                    .index(&[
+                        index_entry(&a, 1, 1_000, "Hello Grüße from Köln"),
+                        index_entry(&a, 2, 2_000, "nothing here"),
+                        index_entry(&b, 1, 1_500, "hello from the other room"),
+                    ])
+                    .await;
+                assert!(r.iter().all(Result::is_ok), "{r:?}");
+                assert_eq!(seqs(&index, &a, "hello").await, vec![1]);
+                assert_eq!(seqs(&index, &a, "HEL").await, vec![1]);
+                assert_eq!(seqs(&index, &a, "GRÜSSE").await, vec![1], "case folded");
+                assert_eq!(seqs(&index, &a, "grüße köln").await, vec![1]);
+                assert_eq!(seqs(&index, &a, "hello here").await, Vec::<u64>::new());
+                assert_eq!(seqs(&index, &a, "absent").await, Vec::<u64>::new());
+                assert_eq!(seqs(&index, &b, "hello").await, vec![1]);
+                assert_eq!(seqs(&index, &room_id(), "hello").await, Vec::<u64>::new());
+                // Short words match whole words only.
+                assert_eq!(seqs(&index, &a, "he").await, Vec::<u64>::new());
+                index.index(&[index_entry(&a, 3, 3_000, "he said")]).await;
+                assert_eq!(seqs(&index, &a, "he").await, vec![3]);
+            }
+
+            #[tokio::test]
+            async fn results_come_newest_first_and_pages_cover_every_match_once() {
+                let index = $make.await;
+                let r = room_id();
+                let entries: Vec<_> = (1..=23u64)
+                    .map(|i| {
+                        let body = if i % 2 == 0 {
+                            "even searchable"
+                        } else {
+                            "odd searchable"
+                        };
+                        index_entry(&r, i, 1_000 * i as i64, body)
+                    })
+                    .collect();
+                // In several calls, and one of them twice: idempotent.
+                index.index(&entries[..10]).await;
+                index.index(&entries[5..]).await;
+                let want: Vec<u64> = (1..=23u64).rev().collect();
+                let pages = all_pages(&index, &r, "search", 5).await;
+                assert!(pages.iter().all(|p| p.len() <= 5), "{pages:?}");
+                assert_eq!(pages.concat(), want);
+                let evens: Vec<u64> = want.iter().copied().filter(|s| s % 2 == 0).collect();
+                assert_eq!(
+                    all_pages(&index, &r, "even search", 4).await.concat(),
+                    evens
+                );
+            }
+
+            #[tokio::test]
+            async fn a_cursor_of_another_room_at_the_same_time_splits_it_by_room_then_seq() {
+                let index = $make.await;
+                let r = room_id();
+                index
+                    .index(&[
+                        index_entry(&r, 1, 5_000, "tick"),
+                        index_entry(&r, 2, 5_000, "tick"),
+                        index_entry(&r, 3, 4_000, "tick"),
+                    ])
+                    .await;
+                let at = |room: &str, seq| SearchKey {
+                    sent_at: 5_000,
+                    room_id: RoomId::parse(room).unwrap(),
+                    seq,
+                };
+                let below = |k: SearchKey| {
+                    let index = &index;
+                    let r = r.clone();
+                    async move {
+                        let found = index.search(&r, &q("tick"), Some(&k), 10).await.unwrap();
+                        found.hits.iter().map(|k| k.seq).collect::<Vec<_>>()
+                    }
+                };
+                // A lower room id at the same time: this room's entries of
+                // that time came first, so only the older one is left.
+                assert_eq!(below(at("-", 0)).await, vec![3]);
+                // A higher room id: all of this room's entries of that time follow it.
+                assert_eq!(below(at("zzzz", 0)).await, vec![2, 1, 3]);
+                // This room: by seq.
+                let same = SearchKey {
+                    room_id: r.clone(),
+                    ..at("x", 2)
+                };
+                assert_eq!(below(same).await, vec![1, 3]);
+            }
+
+            #[tokio::test]
+            async fn a_removed_entry_is_found_no_more_and_removing_twice_is_fine() {
+                let index = $make.await;
+                let r = room_id();
+                index
+                    .index(&[
+                        index_entry(&r, 1, 1_000, "apple banana cherry date elderberry"),
+                        index_entry(&r, 2, 2_000, "apple pie"),
+                    ])
+                    .await;
+                index.remove(&r, 1).await.unwrap();
+                assert_eq!(seqs(&index, &r, "apple").await, vec![2]);
+                for word in ["banana", "cherry", "date", "elderberry"] {
+                    assert_eq!(seqs(&index, &r, word).await, Vec::<u64>::new(), "{word}");
+                }
+                index.remove(&r, 1).await.unwrap();
+                index.remove(&r, 99).await.unwrap();
+                index.remove(&room_id(), 1).await.unwrap();
+                assert_eq!(seqs(&index, &r, "apple").await, vec![2]);
+                // An edit: remove, then index the new body at the same seq.
+                index
+                    .index(&[index_entry(&r, 1, 1_000, "edited text")])
+                    .await;
+                assert_eq!(seqs(&index, &r, "edited").await, vec![1]);
+                assert_eq!(seqs(&index, &r, "banana").await, Vec::<u64>::new());
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod memory_adapters {
     use crate::memory::{
@@ -748,6 +925,7 @@ mod memory_adapters {
     crate::room_store_contract!(async { MemoryRooms::default() });
     crate::message_store_contract!(async { MemoryMessages::default() });
     crate::profile_store_contract!(async { MemoryProfiles::default() });
+    crate::search_index_contract!(async { crate::memory::MemorySearch::default() });
     crate::pusher_contract!(async { MemoryPusher::default() });
     crate::rate_limiter_contract!(async { crate::ratelimit::MemoryRateLimiter::default() });
 }

@@ -52,6 +52,7 @@ pub mod model;
 pub mod ports;
 pub mod protocol;
 pub mod ratelimit;
+pub mod search;
 pub mod service;
 
 pub use error::ChatError;

@@ -15,6 +15,7 @@ use crate::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
+use crate::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 
 /// Live connections and the identity bound to each at `$connect`.
 #[async_trait]
@@ -102,6 +103,31 @@ pub trait MessageStore: Send + Sync {
     async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError>;
     /// The newest stored message of each room that has one.
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError>;
+}
+
+/// The message search index ([`crate::search`] says what is indexed and
+/// what matches). The persist worker indexes each message it stores; an
+/// edit or a delete (when the protocol has them) removes the entry of its
+/// `(room, seq)` and, for an edit, indexes the new body.
+#[async_trait]
+pub trait SearchIndex: Send + Sync {
+    /// Indexes each entry, idempotently (indexing the same entry again
+    /// changes nothing). One outcome per entry, in order.
+    async fn index(&self, entries: &[IndexEntry]) -> Vec<Result<(), StoreError>>;
+    /// Removes the entry of `(room, seq)`, whatever its terms; nothing to
+    /// do when there is none.
+    async fn remove(&self, room: &RoomId, seq: Seq) -> Result<(), StoreError>;
+    /// The entries of `room` matching `q` whose keys are below `below` (all
+    /// when `None`), greatest key first, at most `limit`. When it stops
+    /// before the room's last match (`limit` reached, or the adapter's read
+    /// budget spent), `more_below` names the last key it read.
+    async fn search(
+        &self,
+        room: &RoomId,
+        q: &SearchQuery,
+        below: Option<&SearchKey>,
+        limit: usize,
+    ) -> Result<RoomMatches, StoreError>;
 }
 
 #[async_trait]

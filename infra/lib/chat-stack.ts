@@ -278,6 +278,9 @@ export class ChatStack extends Stack {
     const M = apigw.HttpMethod;
     const routes: [apigw.HttpMethod, string, HttpLambdaIntegration][] = [
       [M.GET, '/rooms/{roomId}/messages', history],
+      // Message search (the index the persist function writes).
+      [M.GET, '/rooms/{roomId}/search', history],
+      [M.GET, '/search', history],
       [M.GET, '/users/me', users],
       [M.PATCH, '/users/me', users],
       [M.GET, '/users/{userId}', users],

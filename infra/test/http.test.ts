@@ -6,6 +6,8 @@ import { logicalId, resources, synth } from './helpers';
 
 const ROUTES: [string, string][] = [
   ['GET /rooms/{roomId}/messages', 'chat-history'],
+  ['GET /rooms/{roomId}/search', 'chat-history'],
+  ['GET /search', 'chat-history'],
   ['GET /users/me', 'chat-users'],
   ['PATCH /users/me', 'chat-users'],
   ['GET /users/{userId}', 'chat-users'],

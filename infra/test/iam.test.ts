@@ -110,6 +110,16 @@ describe('per-function grants', () => {
     expect(actionsOf('chat-history', 'dynamodb:')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
   });
 
+  it('lets persist write the search index (BatchWriteItem, and GetItem + deletes to remove an entry) and history query it and GSI1 (the caller\'s rooms)', () => {
+    const stmts = (name: FunctionName) => fnStatements(s, name).filter((st) => list<string>(st.Action).some((a) => a.startsWith('dynamodb:')));
+    const persist = stmts('chat-persist').flatMap((st) => list<string>(st.Action));
+    expect(persist).toEqual(expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:GetItem']));
+    const history = stmts('chat-history');
+    expect(history.flatMap((st) => list<string>(st.Action))).toContain('dynamodb:Query');
+    const resourcesOf = JSON.stringify(history.flatMap((st) => list(st.Resource)));
+    expect(resourcesOf).toContain('/index/GSI1');
+  });
+
   it('lets only connect, message and disconnect enqueue, and only persist consume', () => {
     for (const name of FUNCTION_NAMES) {
       const sqs = actionsOf(name, 'sqs:');

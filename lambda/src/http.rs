@@ -13,7 +13,7 @@ use chat_core::protocol::decode;
 #[cfg(feature = "openapi")]
 use chat_core::protocol::rest::{
     AddMemberRequest, ChannelList, CreateRoomRequest, HistoryPage, ProfileView, RoomDetail,
-    RoomList, UpdateProfileRequest,
+    RoomList, SearchPage, UpdateProfileRequest,
 };
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
@@ -25,6 +25,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     History(RoomId),
+    SearchRoom(RoomId),
+    SearchAll,
     CreateRoom,
     ListRooms,
     GetRoom(RoomId),
@@ -65,9 +67,15 @@ pub enum QueryKind {
     Cursor,
     /// A count, at least `minimum`.
     Count { minimum: u64 },
+    /// A search cursor ([`chat_core::search::SearchKey`]).
+    SearchCursor,
+    /// The search text ([`chat_core::search::SearchQuery`]): the one
+    /// required parameter.
+    SearchText,
 }
 
-/// A query string parameter of an endpoint (all are optional).
+/// A query string parameter of an endpoint (all are optional but the
+/// search text).
 #[derive(Clone, Copy, Debug)]
 pub struct QueryParam {
     pub name: &'static str,
@@ -179,6 +187,25 @@ const LIMIT: QueryParam = QueryParam {
     description: "How many to return at most.",
 };
 
+/// The query of both search endpoints.
+const SEARCH_QUERY: &[QueryParam] = &[
+    QueryParam {
+        name: "q",
+        kind: QueryKind::SearchText,
+        description: "The words to find (1 to 200 characters, at most 8 words): every word must match a word of the message, words of 3 or more characters as prefixes.",
+    },
+    QueryParam {
+        name: "cursor",
+        kind: QueryKind::SearchCursor,
+        description: "A `nextCursor`: the page after it.",
+    },
+    QueryParam {
+        name: "limit",
+        kind: QueryKind::Count { minimum: 1 },
+        description: "Page size, 1 to 50 (20 by default).",
+    },
+];
+
 use ErrorCode as E;
 
 /// Every REST endpoint. Order matters where two templates fit one path:
@@ -204,6 +231,11 @@ pub static ENDPOINTS: &[Endpoint] = &[
                 description: "A `nextCursor`: the page after it.",
             },
             QueryParam {
+                name: "around",
+                kind: QueryKind::Count { minimum: 1 },
+                description: "A seq (a search result's): the page around it, about half at or before it and the rest after (not with `before` or `after`).",
+            },
+            QueryParam {
                 name: "limit",
                 kind: QueryKind::Count { minimum: 1 },
                 description: "Page size, at most the deployment's maximum (100 by default).",
@@ -218,6 +250,42 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: &[E::BadRequest, E::Forbidden, E::NotFound],
         links: &[],
         build: |p| Ok(Route::History(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "searchRoom",
+        method: http::Method::GET,
+        path: "/rooms/{roomId}/search",
+        function: "chat-history",
+        authenticated: true,
+        summary: "Messages of one room matching a query, newest first (members only)",
+        query: SEARCH_QUERY,
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "A page of matches",
+            body: Some(body!(SearchPage)),
+        }],
+        errors: &[E::BadRequest, E::Forbidden, E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::SearchRoom(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "searchAll",
+        method: http::Method::GET,
+        path: "/search",
+        function: "chat-history",
+        authenticated: true,
+        summary: "Messages of all the caller's rooms matching a query, newest first",
+        query: SEARCH_QUERY,
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "A page of matches",
+            body: Some(body!(SearchPage)),
+        }],
+        errors: &[E::BadRequest],
+        links: &[],
+        build: |_| Ok(Route::SearchAll),
     },
     Endpoint {
         operation: "createRoom",

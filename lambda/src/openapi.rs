@@ -76,9 +76,19 @@ fn operation(
                 })
             }
             QueryKind::Count { minimum } => json!({"type": "integer", "minimum": minimum}),
+            QueryKind::SearchCursor => json!({
+                "type": "string",
+                "maxLength": chat_core::search::MAX_CURSOR_LEN,
+                "pattern": chat_core::search::SearchKey::pattern(),
+            }),
+            QueryKind::SearchText => json!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": chat_core::search::MAX_QUERY_CHARS,
+            }),
         };
         parameters.push(json!({
-            "name": q.name, "in": "query", "required": false,
+            "name": q.name, "in": "query", "required": q.kind == QueryKind::SearchText,
             "description": q.description, "schema": schema,
         }));
     }

@@ -20,7 +20,9 @@ use chat_core::model::{
 };
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
+    SearchIndex,
 };
+use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
 
 use crate::iam::{arns, AccessDenied, Resources, RolePolicies};
@@ -70,6 +72,7 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.rooms = Arc::new(Guarded(chat.rooms.clone(), guard.clone()));
     c.messages = Arc::new(Guarded(chat.messages.clone(), guard.clone()));
     c.profiles = Arc::new(Guarded(chat.profiles.clone(), guard.clone()));
+    c.search = Arc::new(Guarded(chat.search.clone(), guard.clone()));
     c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
     c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard));
     c
@@ -241,6 +244,38 @@ impl ProfileStore for Guarded<dyn ProfileStore> {
     ) -> Result<Option<Profile>, StoreError> {
         self.1.dynamo(&["UpdateItem"], Table)?;
         self.0.update(user, patch, now).await
+    }
+}
+
+#[async_trait]
+impl SearchIndex for Guarded<dyn SearchIndex> {
+    async fn index(&self, entries: &[IndexEntry]) -> Vec<Result<(), StoreError>> {
+        // BatchWriteItem of the entries and their manifests.
+        if !entries.is_empty() {
+            if let Err(e) = self.1.dynamo(&["BatchWriteItem"], Table) {
+                let why = chat_core::error::chain(&e);
+                return entries
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable(why.clone().into())))
+                    .collect();
+            }
+        }
+        self.0.index(entries).await
+    }
+    async fn remove(&self, room: &RoomId, seq: Seq) -> Result<(), StoreError> {
+        // GetItem of the manifest, then BatchWriteItem of the deletes.
+        self.1.dynamo(&["GetItem", "BatchWriteItem"], Table)?;
+        self.0.remove(room, seq).await
+    }
+    async fn search(
+        &self,
+        room: &RoomId,
+        q: &SearchQuery,
+        below: Option<&SearchKey>,
+        limit: usize,
+    ) -> Result<RoomMatches, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.search(room, q, below, limit).await
     }
 }
 

@@ -11,6 +11,7 @@
 //   ui/composer.js     the message box
 //   ui/dialogs.js      new conversation, members, add member, leave
 //   ui/connection.js   connection status and banner
+//   ui/search.js       message search (the search box) and jumping to a result
 //
 // ES modules, no build step, no external resources.
 import { ChatClient } from './sdk/index.js';
@@ -24,6 +25,7 @@ import { wireComposer, stopTyping } from './ui/composer.js';
 import { wireDialogs } from './ui/dialogs.js';
 import { setConnState, wireConnection } from './ui/connection.js';
 import { wireClient } from './ui/live.js';
+import { wireSearch } from './ui/search.js';
 
 let config = null;   // config.json, checked (config.js)
 let auth = null;     // Auth (auth.js): the tokens
@@ -164,6 +166,7 @@ function wire() {
   wireComposer();
   wireDialogs();
   wireConnection();
+  wireSearch();
 }
 
 async function boot() {

@@ -15,6 +15,7 @@ chat_core::connection_store_contract!(async { crate::support::stores().await.con
 chat_core::room_store_contract!(async { crate::support::stores().await.rooms });
 chat_core::message_store_contract!(async { crate::support::stores().await.messages });
 chat_core::profile_store_contract!(async { crate::support::stores().await.profiles });
+chat_core::search_index_contract!(async { crate::support::stores().await.search });
 
 #[tokio::test]
 async fn a_room_larger_than_one_transaction_is_created_whole_and_only_once() {
@@ -212,4 +213,40 @@ async fn items_follow_the_documented_keys_and_carry_their_ttls() {
         meta["GSI1SK"].as_s().unwrap(),
         &format!("00000000000000001234#{}", ch.room_id)
     );
+}
+
+#[tokio::test]
+async fn a_search_reads_a_bounded_number_of_entries_and_says_where_it_stopped() {
+    use chat_adapters::dynamo::SEARCH_READ_BUDGET;
+    use chat_core::ports::SearchIndex;
+    use chat_core::search::{merge, SearchQuery};
+    let index = support::stores().await.search;
+    let r = room_id();
+    // The oldest message holds both words; the newer ones share the first
+    // word's bucket but not the second word.
+    let mut entries = vec![index_entry(&r, 1, 1_000, "tick tock")];
+    entries.extend(
+        (2..=SEARCH_READ_BUDGET as u64 + 50)
+            .map(|i| index_entry(&r, i, 1_000 + i as i64, "ticket")),
+    );
+    assert!(index.index(&entries).await.iter().all(Result::is_ok));
+    let q = SearchQuery::parse("ticking tock").unwrap();
+    assert!(index
+        .search(&r, &q, None, 10)
+        .await
+        .unwrap()
+        .hits
+        .is_empty());
+    let q = SearchQuery::parse("tick tock").unwrap();
+    let first = index.search(&r, &q, None, 10).await.unwrap();
+    assert!(first.hits.is_empty(), "the budget ran out before the match");
+    let (hits, next) = merge(vec![first], 10);
+    assert!(hits.is_empty());
+    let next = next.expect("a cursor to go on from");
+    let second = index.search(&r, &q, Some(&next), 10).await.unwrap();
+    assert_eq!(
+        second.hits.iter().map(|k| k.seq).collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(second.more_below, None);
 }

@@ -120,6 +120,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         rooms: Arc::new(CountingRooms(Arc::new(stores.rooms), counts.clone())),
         messages: Arc::new(stores.messages),
         profiles: Arc::new(stores.profiles),
+        search: Arc::new(stores.search),
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
         clock: Arc::new(SystemClock),

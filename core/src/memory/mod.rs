@@ -13,6 +13,7 @@ mod profiles;
 mod pusher;
 mod queue;
 mod rooms;
+mod search;
 
 pub use clock::ManualClock;
 pub use connections::MemoryConnections;
@@ -21,6 +22,7 @@ pub use profiles::MemoryProfiles;
 pub use pusher::MemoryPusher;
 pub use queue::{MemoryQueue, QueuedJob};
 pub use rooms::MemoryRooms;
+pub use search::MemorySearch;
 
 use std::sync::{Mutex, MutexGuard};
 

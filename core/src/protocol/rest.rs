@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AvatarUrl, DisplayName, Millis, RoomId, RoomName, Seq, UserId};
+use crate::ids::{AvatarUrl, DisplayName, MessageId, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{PresenceStatus, Role, RoomKind};
 use crate::protocol::ws::MessageView;
 
@@ -140,6 +140,32 @@ pub struct HistoryPage {
     pub messages: Vec<MessageView>,
     pub prev_cursor: Option<String>,
     pub next_cursor: Option<String>,
+}
+
+/// `GET /search` and `GET /rooms/{roomId}/search`: matches, newest first.
+/// `nextCursor` is present when more may follow (pass it as `cursor`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    pub next_cursor: Option<String>,
+}
+
+/// One message that matched: where it is (to open the room at `seq`, e.g.
+/// with `GET /rooms/{roomId}/messages?around={seq}`), who sent it when, and
+/// a piece of its body around the match.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub room_id: RoomId,
+    pub seq: Seq,
+    pub message_id: MessageId,
+    pub sender_id: UserId,
+    pub sent_at: Millis,
+    /// At most 160 characters of the body, `…` where it was cut.
+    pub snippet: String,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

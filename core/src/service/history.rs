@@ -5,17 +5,20 @@ use super::Chat;
 use crate::auth::Identity;
 use crate::authz::Action;
 use crate::error::ChatError;
-use crate::ids::RoomId;
+use crate::ids::{RoomId, Seq};
 use crate::ports::RangeQuery;
 use crate::protocol::cursor::Cursor;
 use crate::protocol::rest::HistoryPage;
 use crate::protocol::ws::MessageView;
 
-/// `GET /rooms/{roomId}/messages?before=&after=&limit=`.
+/// `GET /rooms/{roomId}/messages?before=&after=&around=&limit=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
     pub before: Option<Cursor>,
     pub after: Option<Cursor>,
+    /// The page around this seq (a search result's): about half the page
+    /// at or before it, the rest after it.
+    pub around: Option<Seq>,
     pub limit: Option<usize>,
 }
 
@@ -24,6 +27,7 @@ impl HistoryQuery {
     pub fn parse(
         before: Option<&str>,
         after: Option<&str>,
+        around: Option<&str>,
         limit: Option<&str>,
     ) -> Result<Self, ChatError> {
         let limit = limit
@@ -32,9 +36,23 @@ impl HistoryQuery {
                     .map_err(|_| ChatError::BadRequest("limit must be a positive integer".into()))
             })
             .transpose()?;
+        let around = around
+            .map(|a| {
+                a.parse::<Seq>()
+                    .ok()
+                    .filter(|&s| s >= 1)
+                    .ok_or_else(|| ChatError::BadRequest("around must be a seq (1 or more)".into()))
+            })
+            .transpose()?;
+        if around.is_some() && (before.is_some() || after.is_some()) {
+            return Err(ChatError::BadRequest(
+                "around cannot be combined with before or after".into(),
+            ));
+        }
         Ok(Self {
             before: before.map(Cursor::parse).transpose()?,
             after: after.map(Cursor::parse).transpose()?,
+            around,
             limit,
         })
     }
@@ -56,6 +74,9 @@ impl Chat {
         }
         self.authorized_room(&actor.user_id, room_id, Action::Read)
             .await?;
+        if let Some(seq) = q.around {
+            return self.history_around(room_id, seq, limit).await;
+        }
         // Without `after` we page backwards from `before` (or the newest).
         let backwards = q.after.is_none();
         let range = RangeQuery {
@@ -92,6 +113,59 @@ impl Chat {
             messages: messages.iter().map(MessageView::from).collect(),
             prev_cursor: older.then(|| Cursor::at(first).encode()),
             next_cursor: newer.then(|| Cursor::at(last).encode()),
+        })
+    }
+}
+
+impl Chat {
+    /// A page of `limit` messages around `seq`: `seq` and the older half,
+    /// then the newer rest, with cursors to go on either way.
+    async fn history_around(
+        &self,
+        room_id: &RoomId,
+        seq: Seq,
+        limit: usize,
+    ) -> Result<HistoryPage, ChatError> {
+        let older_n = limit.div_ceil(2);
+        let newer_n = limit - older_n;
+        let (mut older, mut newer) = tokio::try_join!(
+            self.messages.range(
+                room_id,
+                RangeQuery {
+                    after: None,
+                    before: seq.checked_add(1),
+                    limit: older_n + 1,
+                    newest_first: true,
+                },
+            ),
+            self.messages.range(
+                room_id,
+                RangeQuery {
+                    after: Some(seq),
+                    before: None,
+                    limit: newer_n + 1,
+                    newest_first: false,
+                },
+            )
+        )?;
+        let more_older = older.len() > older_n;
+        if more_older {
+            older.remove(0);
+        }
+        let more_newer = newer.len() > newer_n;
+        newer.truncate(newer_n);
+        older.append(&mut newer);
+        let messages = older;
+        Ok(HistoryPage {
+            prev_cursor: messages
+                .first()
+                .filter(|_| more_older)
+                .map(|m| Cursor::at(m.seq).encode()),
+            next_cursor: messages
+                .last()
+                .filter(|_| more_newer)
+                .map(|m| Cursor::at(m.seq).encode()),
+            messages: messages.iter().map(MessageView::from).collect(),
         })
     }
 }

@@ -10,6 +10,7 @@ mod history;
 mod messaging;
 mod persist;
 mod rooms;
+mod search;
 mod session;
 mod users;
 
@@ -18,6 +19,7 @@ use std::sync::Arc;
 pub use history::HistoryQuery;
 pub use persist::RecordOutcome;
 pub use rooms::Created;
+pub use search::SearchRequest;
 
 use crate::authz::{authorize, Action};
 use crate::config::Limits;
@@ -25,11 +27,12 @@ use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
     ManualClock, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher, MemoryQueue,
-    MemoryRooms,
+    MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SystemClock,
+    Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SearchIndex,
+    SystemClock,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -51,6 +54,8 @@ pub struct Chat {
     pub rooms: Arc<dyn RoomStore>,
     pub messages: Arc<dyn MessageStore>,
     pub profiles: Arc<dyn ProfileStore>,
+    /// The message search index, kept by the persist worker.
+    pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     pub clock: Arc<dyn Clock>,
@@ -68,6 +73,7 @@ pub struct MemoryBackends {
     pub rooms: Arc<MemoryRooms>,
     pub messages: Arc<MemoryMessages>,
     pub profiles: Arc<MemoryProfiles>,
+    pub search: Arc<MemorySearch>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
     pub rate_limiter: Arc<MemoryRateLimiter>,
@@ -81,6 +87,7 @@ impl MemoryBackends {
             rooms: self.rooms.clone(),
             messages: self.messages.clone(),
             profiles: self.profiles.clone(),
+            search: self.search.clone(),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             clock,

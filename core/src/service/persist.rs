@@ -15,6 +15,7 @@ use super::Chat;
 use crate::ids::{ConnectionId, RoomId, Seq, UserId};
 use crate::model::{Job, Message, ReceiptStatus};
 use crate::protocol::ws::{MessageView, ServerFrame};
+use crate::search::IndexEntry;
 
 /// How many cursor writes one batch keeps in flight (DynamoDB UpdateItems:
 /// enough to turn a 1,000-member room's delivered receipt from 999 round
@@ -101,6 +102,23 @@ impl Chat {
                 }
             }
             crate::metrics::record_all(crate::metrics::Metric::PersistLatencyMs, &lags);
+            // The search index, after the messages it points at: a failed
+            // index write retries the record, whose message write repeats
+            // without effect.
+            let entries: Vec<(usize, IndexEntry)> = to_store
+                .iter()
+                .filter(|(i, _)| outcomes[*i] != RecordOutcome::Failed)
+                .filter_map(|(i, m)| IndexEntry::of(m).map(|e| (*i, e)))
+                .collect();
+            if !entries.is_empty() {
+                let only: Vec<IndexEntry> = entries.iter().map(|(_, e)| e.clone()).collect();
+                for ((i, e), r) in entries.iter().zip(self.search.index(&only).await) {
+                    if let Err(err) = r {
+                        warn!(record_id = %records[*i].0, room_id = %e.room_id, seq = e.seq, error = %crate::error::chain(&err), "search index write failed; will retry");
+                        outcomes[*i] = RecordOutcome::Failed;
+                    }
+                }
+            }
             // The sender has read their own message: one read-cursor write
             // per sender and room of the batch, to their highest stored seq.
             let reads: Vec<CursorTarget> = to_store

@@ -17,6 +17,7 @@ use chat_core::config::{AwsConfig, Limits};
 use chat_core::contract::{conn_record, connection, draft, member, profile, room, user};
 use chat_core::model::{Job, Message, ProfilePatch, ReceiptStatus, Role, RoomKind};
 use chat_core::ports::RangeQuery;
+use chat_core::search::{IndexEntry, SearchQuery};
 use chat_core::Chat;
 use chat_local::aws_proxy::{self, Checked, Roles};
 use chat_local::enforce::{self, Guard};
@@ -121,7 +122,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..28 {
+    for step in 0..31 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -313,6 +314,25 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
                 .collect();
             let _ = chat.rooms.create(&big, &members).await;
             "rooms.create (over one transaction)"
+        }
+        27 => {
+            let entries: Vec<_> = last.iter().filter_map(IndexEntry::of).collect();
+            let _ = chat.search.index(&entries).await;
+            "search.index"
+        }
+        28 => {
+            let q = SearchQuery::parse("hello").expect("a query");
+            let _ = chat.search.search(rid, &q, None, 10).await;
+            "search.search"
+        }
+        29 => {
+            // An indexed message: the manifest read, then the deletes. (Of
+            // a seq never indexed only the read goes out; the guard asks
+            // for both either way.)
+            if let Some(m) = last {
+                let _ = chat.search.remove(rid, m.seq).await;
+            }
+            "search.remove"
         }
         _ => {
             let job = Job::MarkDelivered {

@@ -21,6 +21,7 @@ mod hosted_ui;
 mod iam_table;
 mod lost;
 mod queue;
+mod search;
 mod secrets;
 mod template;
 mod watch;

@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, UpdateProfileRequest } from './protocol.js';
+import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, UpdateProfileRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -26,6 +26,18 @@ export interface RestOptions {
 export interface HistoryQuery {
     before?: string;
     after?: string;
+    /** A seq (a search hit's): the page around it. Not with `before`/`after`. */
+    around?: number;
+    limit?: number;
+}
+export interface SearchQuery {
+    /** The words to find: every word must match, words of 3+ characters as prefixes. */
+    q: string;
+    /** Only this room (else every room of the caller). */
+    roomId?: string;
+    /** A `nextCursor` of the previous page. */
+    cursor?: string;
+    /** 1 to 50 (20 by default). */
     limit?: number;
 }
 export declare class RestClient {
@@ -41,6 +53,11 @@ export declare class RestClient {
     addMember(roomId: string, userId: string): Promise<RoomDetail>;
     removeMember(roomId: string, userId: string): Promise<null>;
     history(roomId: string, q?: HistoryQuery): Promise<HistoryPage>;
+    /**
+     * Messages matching `q.q`, newest first: in one room (`roomId`) or in all
+     * the caller's rooms. Open a hit with `history(hit.roomId, { around: hit.seq })`.
+     */
+    search(q: SearchQuery): Promise<SearchPage>;
     channels(limit?: number): Promise<ChannelList>;
     me(): Promise<ProfileView>;
     updateMe(req: UpdateProfileRequest): Promise<ProfileView>;

@@ -91,10 +91,25 @@ export class RestClient {
             params.set('before', q.before);
         if (q.after !== undefined)
             params.set('after', q.after);
+        if (q.around !== undefined)
+            params.set('around', String(q.around));
         if (q.limit !== undefined)
             params.set('limit', String(q.limit));
         const qs = params.toString();
         return this.call('GET', `/rooms/${enc(roomId)}/messages${qs ? `?${qs}` : ''}`);
+    }
+    /**
+     * Messages matching `q.q`, newest first: in one room (`roomId`) or in all
+     * the caller's rooms. Open a hit with `history(hit.roomId, { around: hit.seq })`.
+     */
+    search(q) {
+        const params = new URLSearchParams({ q: q.q });
+        if (q.cursor !== undefined)
+            params.set('cursor', q.cursor);
+        if (q.limit !== undefined)
+            params.set('limit', String(q.limit));
+        const path = q.roomId === undefined ? '/search' : `/rooms/${enc(q.roomId)}/search`;
+        return this.call('GET', `${path}?${params.toString()}`);
     }
     channels(limit) {
         return this.call('GET', `/channels${limit === undefined ? '' : `?limit=${limit}`}`);

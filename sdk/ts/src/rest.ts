@@ -12,6 +12,7 @@ import type {
   ProfileView,
   RoomDetail,
   RoomList,
+  SearchPage,
   UpdateProfileRequest,
 } from './protocol.js';
 
@@ -42,6 +43,19 @@ export interface RestOptions {
 export interface HistoryQuery {
   before?: string;
   after?: string;
+  /** A seq (a search hit's): the page around it. Not with `before`/`after`. */
+  around?: number;
+  limit?: number;
+}
+
+export interface SearchQuery {
+  /** The words to find: every word must match, words of 3+ characters as prefixes. */
+  q: string;
+  /** Only this room (else every room of the caller). */
+  roomId?: string;
+  /** A `nextCursor` of the previous page. */
+  cursor?: string;
+  /** 1 to 50 (20 by default). */
   limit?: number;
 }
 
@@ -127,9 +141,21 @@ export class RestClient {
     const params = new URLSearchParams();
     if (q.before !== undefined) params.set('before', q.before);
     if (q.after !== undefined) params.set('after', q.after);
+    if (q.around !== undefined) params.set('around', String(q.around));
     if (q.limit !== undefined) params.set('limit', String(q.limit));
     const qs = params.toString();
     return this.call('GET', `/rooms/${enc(roomId)}/messages${qs ? `?${qs}` : ''}`);
+  }
+  /**
+   * Messages matching `q.q`, newest first: in one room (`roomId`) or in all
+   * the caller's rooms. Open a hit with `history(hit.roomId, { around: hit.seq })`.
+   */
+  search(q: SearchQuery): Promise<SearchPage> {
+    const params = new URLSearchParams({ q: q.q });
+    if (q.cursor !== undefined) params.set('cursor', q.cursor);
+    if (q.limit !== undefined) params.set('limit', String(q.limit));
+    const path = q.roomId === undefined ? '/search' : `/rooms/${enc(q.roomId)}/search`;
+    return this.call('GET', `${path}?${params.toString()}`);
   }
   channels(limit?: number): Promise<ChannelList> {
     return this.call('GET', `/channels${limit === undefined ? '' : `?limit=${limit}`}`);

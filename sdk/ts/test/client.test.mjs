@@ -331,3 +331,44 @@ test('REST calls are typed and history pages join the live timeline without hole
   assert.ok(!bob.rooms.has(channel.roomId));
   await assert.rejects(bob.rest.getRoom(channel.roomId), (e) => e instanceof ApiError && e.status === 403 && e.code === 'forbidden');
 });
+
+test('search finds a word of a message sent a moment earlier, for members only, and opens it in context', async () => {
+  const alice = await user('alice');
+  const bob = await user('bob');
+  const carol = await user('carol');
+  const added = waitFor(bob, 'rooms', () => bob.rooms.size === 1);
+  const room = await alice.createRoom('group', [bob.userId], `search-${process.pid}`);
+  await added;
+  for (let i = 0; i < 5; i++) await alice.send(room.roomId, `filler ${i}`);
+  await alice.send(room.roomId, 'The Zeppelin lands at Grüße-Platz 🎈');
+  for (let i = 5; i < 9; i++) await alice.send(room.roomId, `filler ${i}`);
+  // Indexed by the persist worker a moment after the ack.
+  let page;
+  await until(async () => {
+    page = await bob.rest.search({ q: 'zepp' });
+    return page.hits.length === 1;
+  }, 'bob finds it');
+  const [hit] = page.hits;
+  assert.equal(hit.roomId, room.roomId);
+  assert.equal(hit.senderId, alice.userId);
+  assert.equal(hit.seq, 6);
+  assert.match(hit.snippet, /Zeppelin lands/);
+  assert.equal(page.nextCursor ?? null, null);
+  assert.equal((await bob.rest.search({ q: 'grüße zeppelin', roomId: room.roomId })).hits.length, 1);
+  // In context: the page around the hit holds it and its neighbours.
+  const around = await bob.rest.history(room.roomId, { around: hit.seq, limit: 4 });
+  assert.deepEqual(around.messages.map((m) => m.seq), [5, 6, 7, 8]);
+  // Not a member: nothing from all rooms, refused for the room.
+  assert.equal((await carol.rest.search({ q: 'zeppelin' })).hits.length, 0);
+  await assert.rejects(carol.rest.search({ q: 'zeppelin', roomId: room.roomId }),
+    (e) => e instanceof ApiError && e.status === 403 && e.code === 'forbidden');
+  await assert.rejects(bob.rest.search({ q: '  ' }),
+    (e) => e instanceof ApiError && e.status === 400 && /empty/.test(e.message));
+  // Paged, newest first.
+  const first = await alice.rest.search({ q: 'filler', limit: 5 });
+  assert.equal(first.hits.length, 5);
+  assert.ok(first.nextCursor);
+  const second = await alice.rest.search({ q: 'filler', limit: 5, cursor: first.nextCursor });
+  const seqs = [...first.hits, ...second.hits].map((h) => h.seq);
+  assert.deepEqual(seqs, [10, 9, 8, 7, 5, 4, 3, 2, 1]);
+});

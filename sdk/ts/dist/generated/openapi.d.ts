@@ -119,6 +119,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rooms/{roomId}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages of one room matching a query, newest first (members only) */
+        get: operations["searchRoom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages of all the caller's rooms matching a query, newest first */
+        get: operations["searchAll"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{userId}": {
         parameters: {
             query?: never;
@@ -293,6 +327,30 @@ export interface components {
             name: components["schemas"]["RoomName"];
             ownerId: components["schemas"]["UserId"];
             roomId: components["schemas"]["RoomId"];
+        };
+        /**
+         * @description One message that matched: where it is (to open the room at `seq`, e.g.
+         *     with `GET /rooms/{roomId}/messages?around={seq}`), who sent it when, and
+         *     a piece of its body around the match.
+         */
+        SearchHit: {
+            messageId: components["schemas"]["MessageId"];
+            roomId: components["schemas"]["RoomId"];
+            senderId: components["schemas"]["UserId"];
+            /** Format: int64 */
+            sentAt: number;
+            /** Format: uint64 */
+            seq: number;
+            /** @description At most 160 characters of the body, `…` where it was cut. */
+            snippet: string;
+        };
+        /**
+         * @description `GET /search` and `GET /rooms/{roomId}/search`: matches, newest first.
+         *     `nextCursor` is present when more may follow (pass it as `cursor`).
+         */
+        SearchPage: {
+            hits: components["schemas"]["SearchHit"][];
+            nextCursor: string | null;
         };
         /** @description `PATCH /users/me`: absent fields are left alone; `"avatarUrl": null` clears. */
         UpdateProfileRequest: {
@@ -590,6 +648,8 @@ export interface operations {
             query?: {
                 /** @description A `nextCursor`: the page after it. */
                 after?: string;
+                /** @description A seq (a search result's): the page around it, about half at or before it and the rest after (not with `before` or `after`). */
+                around?: number;
                 /** @description A `prevCursor`: the page before it (default: the newest messages). */
                 before?: string;
                 /** @description Page size, at most the deployment's maximum (100 by default). */
@@ -616,6 +676,72 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    searchRoom: {
+        parameters: {
+            query: {
+                /** @description A `nextCursor`: the page after it. */
+                cursor?: string;
+                /** @description Page size, 1 to 50 (20 by default). */
+                limit?: number;
+                /** @description The words to find (1 to 200 characters, at most 8 words): every word must match a word of the message, words of 3 or more characters as prefixes. */
+                q: string;
+            };
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of matches */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    searchAll: {
+        parameters: {
+            query: {
+                /** @description A `nextCursor`: the page after it. */
+                cursor?: string;
+                /** @description Page size, 1 to 50 (20 by default). */
+                limit?: number;
+                /** @description The words to find (1 to 200 characters, at most 8 words): every word must match a word of the message, words of 3 or more characters as prefixes. */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of matches */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
         };
