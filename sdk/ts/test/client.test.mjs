@@ -195,6 +195,32 @@ test('a socket gone silent is declared dead by the pong deadline and replaced', 
   await proxy.close();
 });
 
+test('a send on a socket gone silent is its own ping: dead within pongTimeoutMs, then delivered', async () => {
+  const proxy = await newProxy();
+  // The idle ping is 540 s away: only the send can notice.
+  const alice = await user('alice', { wsBase: proxy.url, pingIntervalMs: 540_000, pongTimeoutMs: 500 });
+  const bob = await user('bob');
+  const added = waitFor(bob, 'rooms', () => bob.rooms.size === 1);
+  const room = await alice.createRoom('direct', [bob.userId]);
+  await added;
+  await until(() => alice.isSettled(room.roomId) && !alice.awaitingReply, 'alice settled and verified');
+  const liveness = [];
+  alice.on('liveness', (e) => liveness.push(e.verified));
+  proxy.freeze('both');
+  const t0 = Date.now();
+  const dead = waitFor(alice, 'connection', (e) => e.state === 'offline', 5_000);
+  const sent = alice.send(room.roomId, 'into the void');
+  const { reason } = await dead;
+  const took = Date.now() - t0;
+  assert.match(reason, /no ack/);
+  assert.ok(took >= 450 && took < 2_000, `declared dead after ${took} ms (deadline 500 ms)`);
+  assert.equal(liveness[0], false, 'unverified while the send awaited its ack');
+  const ack = await within(sent, 10_000, 'the send is acked after the reconnect');
+  await until(() => bob.messages(room.roomId).some((m) => m.messageId === ack.messageId), 'bob gets it');
+  assert.ok(liveness.includes(true), 'verified again once a frame arrived');
+  await proxy.close();
+});
+
 test('reconnect attempts back off exponentially, capped, with full jitter', async () => {
   const proxy = await newProxy();
   const alice = await user('alice', { wsBase: proxy.url, backoff: { baseMs: 100, maxMs: 400 } });
