@@ -252,6 +252,21 @@ test('typing is debounced: one start while typing, one stop when idle', async ()
   assert.deepEqual(seen, [[alice.userId], []]);
 });
 
+test('a send resets the typing throttle: typing the next message shows at once, with no typing: false spent', async () => {
+  const { alice, bob, roomId } = await pair({ typingSendEveryMs: 60_000, typingIdleMs: 60_000 });
+  const seen = [];
+  bob.on('typing', (e) => { if (e.roomId === roomId) seen.push(e.userIds.slice()); });
+  alice.typed(roomId);
+  await until(() => seen.length === 1, 'bob sees alice typing');
+  await alice.send(roomId, 'first');
+  await until(() => bodiesOf(bob, roomId).includes('first'), 'bob got the message');
+  // The message ended the indicator at bob's.
+  assert.deepEqual(seen, [[alice.userId], []]);
+  alice.typed(roomId);
+  await until(() => seen.length === 3, 'bob sees alice typing the next one, inside the 60 s throttle');
+  assert.deepEqual(seen[2], [alice.userId]);
+});
+
 test('unread counts follow messages, markRead and a new device; receipts turn read', async () => {
   const { alice, bob, roomId } = await pair();
   const acks = [];
