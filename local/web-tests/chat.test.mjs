@@ -178,11 +178,16 @@ async function newUser(name, { controlSockets = false } = {}) {
     oauth.push(entry);
     r.response().then((res) => { entry.status = res && res.status(); }).catch(() => {});
   });
+  // Frames the page's sockets received, for sequencing (waitForFrame).
+  const frames = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    try { frames.push(JSON.parse(String(f.payload))); } catch { /* not JSON */ }
+  }));
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   await page.goto(`${server.url}/`);
-  return { name, context, page, errors, oauth };
+  return { name, context, page, errors, oauth, frames };
 }
 
 /** The message in the open conversation whose body is exactly `text`. */
@@ -203,9 +208,27 @@ async function waitForAttr(locator, name, values, what) {
   throw new Error(`${what}: expected ${name} in [${wanted.join(', ')}], last saw ${last}`);
 }
 
+async function waitForFrame(user, pred, what) {
+  const deadline = Date.now() + STEP_MS;
+  while (!user.frames.some(pred)) {
+    if (Date.now() > deadline) throw new Error(`${what}: no such frame within ${STEP_MS} ms: ${JSON.stringify(user.frames.filter((f) => f.type !== 'message' && f.type !== 'syncResult').slice(-8))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function send(page, text) {
   const input = page.getByTestId('composer-input');
   await input.fill(text);
+  await input.press('Enter');
+}
+
+/**
+ * Sends without typing notices (the value is set, not typed): the fault
+ * stages below count bob's frames, three tries of each message's push.
+ */
+async function sendQuiet(page, text) {
+  const input = page.getByTestId('composer-input');
+  await input.evaluate((el, t) => { el.value = t; }, text);
   await input.press('Enter');
 }
 
@@ -302,7 +325,7 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     assert.equal(stage.failPushes.connections.length, 1, `bob's connection is targeted: ${JSON.stringify(stage)}`);
     const lost = ['Lost in transit 1', 'Lost in transit 2', 'Lost in transit 3'];
     for (const text of lost) {
-      await send(alice.page, text);
+      await sendQuiet(alice.page, text);
       await waitForAttr(messageWithBody(alice.page, text), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
     }
     for (let i = 0; ; i++) {
@@ -330,7 +353,7 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     const again = await stageFaults({ failPushes: { userId: 'bob', n: 3 }, failStore: { op: 'messages.range', n: 1 } });
     assert.equal(again.failPushes.connections.length, 1, JSON.stringify(again));
     const missedOnce = 'Lost, and its sync failed';
-    await send(alice.page, missedOnce);
+    await sendQuiet(alice.page, missedOnce);
     await waitForAttr(messageWithBody(alice.page, missedOnce), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
     for (let i = 0; ; i++) {
       const { pushesPending } = await fetch(`${server.url}/dev/faults`).then((r) => r.json());
@@ -391,8 +414,23 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
       entry.status = response.status();
       return route.fulfill({ response });
     });
-    await alice.page.evaluate(() => { window.__blockWs = false; });
-    await alice.page.locator('#conn-retry').click();
+    // Retry now, deterministically: wait until the page has given up an
+    // attempt and shows the countdown (offline, a retry scheduled), then in
+    // one task unblock and press Retry, so the SDK's own backoff timer cannot
+    // reconnect in between (nor the banner move under a pointer).
+    await alice.page.waitForFunction(() => {
+      const s = document.querySelector('[data-testid="connection-status"]');
+      return s.dataset.state === 'offline' && !document.getElementById('conn-banner').hidden;
+    }, null, { timeout: STEP_MS });
+    const pressed = await alice.page.evaluate(() => {
+      window.__blockWs = false;
+      const before = window.__sockets.length;
+      const retry = document.getElementById('conn-retry');
+      if (retry.closest('[hidden]')) return 'the banner was hidden';
+      retry.click();
+      return { before };
+    });
+    assert.equal(typeof pressed, 'object', `Retry was pressed while offline: ${pressed}`);
     await waitForAttr(alice.page.getByTestId('connection-status'), 'data-state', 'online', 'alice reconnects');
     for (let i = 0; rooms.length < 2 || rooms[1].status === 401; i++) {
       if (i > 150) throw new Error(`the page did not retry GET /rooms after its 401: ${JSON.stringify(rooms)}`);

@@ -1,11 +1,11 @@
 // Connects the SDK's events to the views: each event redraws what it
 // changed. This is the only place the UI listens to the client.
-import { $, toast } from './dom.js';
+import { $, humanError, toast } from './dom.js';
 import { currentRoom, ui } from './state.js';
 import { renderSidebar } from './sidebar.js';
 import { closeRoom, maybeMarkRead, renderHeader, renderMessages, renderTyping } from './conversation.js';
 import { renderMembers } from './dialogs.js';
-import { setConnState } from './connection.js';
+import { setConnState, wireLiveness } from './connection.js';
 
 const ROOMS_REFRESH_MS = 30_000;
 
@@ -47,10 +47,14 @@ export function wireClient(client) {
   client.on('room', ({ roomId }) => {
     renderSidebar();
     if (ui.currentId === roomId) { renderHeader(); renderMessages(); renderTyping(); }
+    if (ui.currentId === roomId && $('members-dialog').open) renderMembers();
   });
   client.on('roomRemoved', ({ roomId }) => { if (ui.currentId === roomId) closeRoom(); });
-  client.on('sendFailed', ({ message }) => toast(message));
-  client.on('serverError', (f) => toast(f.message || 'Something went wrong'));
+  // A refused send shows on the message itself (its note and Retry) and is
+  // announced there; other refusals get a toast in words, never the
+  // server's text.
+  client.on('serverError', (f) => toast(humanError(f.code)));
+  wireLiveness(client);
 
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') { maybeMarkRead(); renderSidebar(); client.checkAlive(); }

@@ -799,14 +799,9 @@ export class ChatClient extends Emitter<ClientEvents> {
     };
     const done = new Promise<SendResult>((resolve, reject) => p.waiters.push({ resolve, reject }));
     this.pendingSends.set(clientMsgId, p);
-    // The message itself ends the indicator at every member (they drop the
-    // sender's typing when it arrives), so no `typing: false` is spent; and
-    // the throttle restarts, so typing the next message shows at once.
-    if (this.typingRoom === roomId) {
-      if (this.typingIdleTimer) clearTimeout(this.typingIdleTimer);
-      this.typingIdleTimer = null;
-      this.typingRoom = null;
-    }
+    // The send ends the indicator, and the throttle restarts: typing the
+    // next message shows at once.
+    if (this.typingRoom === roomId) this.stopTyping();
     this.typingSentAt.delete(roomId);
     this.transmit(p);
     this.emit('pending', { roomId });
@@ -931,7 +926,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     // Per room, and kept across stops: typing, pausing, typing again within
     // the interval costs no second `typing: true` (the `typing` limit is
     // 2 a second, and every frame is a push to each member). A send resets
-    // it (see `send`): one `typing: true` per message at most.
+    // it (see `send`).
     if (now - (this.typingSentAt.get(roomId) ?? 0) >= this.o.typingSendEveryMs) {
       if (this.sendFrame({ action: 'typing', roomId, isTyping: true })) {
         this.typingRoom = roomId;
