@@ -149,9 +149,16 @@ export function maybeMarkRead() {
   ui.client.markRead(room.roomId);
 }
 
+let headerSig = '';
 export function renderHeader() {
   const room = currentRoom();
   if (!room) return;
+  // Redrawn only when what it shows changed (it is asked on every message).
+  const peer0 = peerOf(room);
+  const sig = [room.roomId, roomTitle(room), peer0 ? presenceOf(peer0) : '', room.detailLoaded, room.members.size,
+    Array.from(room.members.keys()).filter((id) => presenceOf(id) === 'online').length, room.ownerId, ui.conn].join('\u0001');
+  if (sig === headerSig && $('room-title').textContent) return;
+  headerSig = sig;
   $('room-title').textContent = roomTitle(room);
   $('room-avatar').replaceChildren(roomAvatar(room, 'avatar-md'));
   const sub = $('room-subtitle');
@@ -206,12 +213,17 @@ function drawMessagesNow(opts = {}) {
 // in order and touches only those that are new, changed or moved. A row
 // depends only on itself and the row before it (avatar and name head a
 // run; a day line precedes a new day), so a new message at the end is one
-// insertion whatever the length of the history.
-const drawn = { roomId: null, rows: new Map(), announced: new Set(), lowSeq: Infinity };
+// insertion whatever the length of the history. Rows sit in chunks of
+// CHUNK, each skipped by layout and paint while off screen
+// (content-visibility): the browser's cost per message is that of the
+// visible chunks, not of the history held.
+const CHUNK = 50;
+const drawn = { roomId: null, rows: new Map(), chunks: [], announced: new Set(), lowSeq: Infinity };
 
 function resetDrawn(roomId) {
   drawn.roomId = roomId;
   drawn.rows.clear();
+  drawn.chunks = [];
   drawn.announced.clear();
   drawn.lowSeq = Infinity;
   $('message-list').replaceChildren();
@@ -273,10 +285,23 @@ function drawMessages({ toBottom }) {
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const rows = rowsOf(room);
   const keep = new Set();
-  let cursor = list.firstChild;
   let lastItem = null;
   const fresh = [];
-  for (const row of rows) {
+  let box = null;
+  let cursor = null;
+  const chunkEnd = () => { while (cursor) { const next = cursor.nextSibling; cursor.remove(); cursor = next; } };
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (i % CHUNK === 0) {
+      if (box) chunkEnd();
+      const c = i / CHUNK;
+      if (!drawn.chunks[c]) {
+        drawn.chunks[c] = el('div', { class: 'msg-chunk' });
+        list.append(drawn.chunks[c]);
+      }
+      box = drawn.chunks[c];
+      cursor = box.firstChild;
+    }
     keep.add(row.key);
     let entry = drawn.rows.get(row.key);
     if (!entry || entry.sig !== row.sig) {
@@ -289,10 +314,12 @@ function drawMessages({ toBottom }) {
       drawn.rows.set(row.key, entry);
     }
     if (entry.node === cursor) cursor = cursor.nextSibling;
-    else list.insertBefore(entry.node, cursor);
+    else box.insertBefore(entry.node, cursor);
     if (row.item) { lastItem = row.item; fresh.push(row.item); }
   }
-  while (cursor) { const next = cursor.nextSibling; cursor.remove(); cursor = next; }
+  if (box) chunkEnd();
+  const used = Math.ceil(rows.length / CHUNK);
+  for (const c of drawn.chunks.splice(used)) c.remove();
   for (const key of drawn.rows.keys()) if (!keep.has(key)) drawn.rows.delete(key);
   announce(fresh, first, !!room.historyLoaded);
   renderHistoryStatus();

@@ -32,6 +32,7 @@ function drawSidebar() {
     .filter((r) => !q || roomTitle(r).toLowerCase().includes(q));
   const frag = document.createDocumentFragment();
   let totalUnread = 0;
+  const sigs = [];
   for (const room of rooms) {
     const unread = unreadShown(room);
     totalUnread += unread;
@@ -56,7 +57,24 @@ function drawSidebar() {
       el('span', { class: 'room-item-bottom' },
         el('span', { class: `room-item-preview${typers.length ? ' is-typing' : ''}`, text: preview }),
         unread ? el('span', { class: 'unread-badge', testid: 'room-unread' }, el('span', { 'aria-hidden': 'true', text: unread > 99 ? '99+' : unread }), srOnly(`, ${unread} unread`)) : null)));
+    // What the row shows, to redraw only rows that changed.
+    item.dataset.sig = [roomTitle(room), unread, preview, shortTime(activity(room)), ui.currentId === room.roomId, room.kind,
+      item.querySelector('.presence-dot') ? item.querySelector('.presence-dot').dataset.status : ''].join('\u0001');
+    sigs.push(item);
     frag.append(item);
+  }
+  // Same rows in the same order: swap only the rows that changed (a new
+  // message changes one), so the list is not laid out again as a whole.
+  const now = Array.from(list.children);
+  if (rooms.length > 0 && now.length === sigs.length && now.every((n, i) => n.dataset.roomId === sigs[i].dataset.roomId)) {
+    now.forEach((n, i) => {
+      if (n.dataset.sig === sigs[i].dataset.sig) return;
+      const focused = document.activeElement === n;
+      n.replaceWith(sigs[i]);
+      if (focused) sigs[i].focus();
+    });
+    document.title = totalUnread ? `(${totalUnread}) Chat` : 'Chat';
+    return;
   }
   // Keyboard focus on a row survives the redraw.
   const active = document.activeElement;
