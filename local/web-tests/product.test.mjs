@@ -63,8 +63,10 @@ async function assertNoViolations(page, view) {
   // Evaluated by the devtools protocol: the app's CSP (script-src 'self') stays on.
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
   const violations = await page.evaluate(async () => {
-    // Colours mid-transition (after a colour-scheme switch) are not the page's.
-    await Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished.catch(() => {})));
+    // Colours mid-transition (after a colour-scheme switch) or mid-fade (a
+    // toast coming in) are not the page's: let finite ones end.
+    const finite = document.getAnimations().filter((an) => an.effect && an.effect.getTiming().iterations !== Infinity);
+    await Promise.all(finite.map((an) => an.finished.catch(() => {})));
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
     return r.violations.map((v) => `${v.id} ×${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} (${n.failureSummary.split('\n').slice(1, 2).join('')})`).join('; ')}`);
   });
@@ -272,6 +274,31 @@ test('message states: rate-limited is resent by itself in plain words, failed lo
   const [a, b] = [await toast.boundingBox(), await page.getByTestId('composer-send').boundingBox()];
   const overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
   assert.equal(overlap, false, `toast ${JSON.stringify(a)} covers Send ${JSON.stringify(b)}`);
+});
+
+test('members: joins and leaves show in the conversation, with the count', { timeout: 60_000 }, async () => {
+  const page = alice.page;
+  // Carol exists (her profile is made by her first call) but is not signed in here.
+  const carol = await (await fetch(`${server.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'carol', name: 'Carol' }) })).json();
+  const auth = { authorization: `Bearer ${carol.token}` };
+  assert.equal((await fetch(`${server.url}/users/me`, { headers: auth })).status, 200);
+  await page.locator('[data-testid="room-item"]', { hasText: 'Lunch crew' }).click();
+  const summary = page.getByTestId('room-members-summary');
+  await summary.filter({ hasText: '2 members' }).waitFor({ timeout: STEP_MS });
+  await page.getByTestId('add-member-button').click();
+  await page.getByTestId('add-member-input').fill('carol');
+  await page.getByTestId('add-member-submit').click();
+  await page.getByTestId('member-notice').filter({ hasText: 'Carol joined' }).waitFor({ timeout: STEP_MS });
+  await summary.filter({ hasText: '3 members' }).waitFor({ timeout: STEP_MS });
+  // Carol leaves (elsewhere): seen when alice comes back to the page.
+  const roomId = decodeURIComponent(new URL(page.url()).hash.replace('#/r/', ''));
+  assert.equal((await fetch(`${server.url}/rooms/${encodeURIComponent(roomId)}/members/carol`, { method: 'DELETE', headers: auth })).status, 204);
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await page.getByTestId('member-notice').filter({ hasText: 'Carol left' }).waitFor({ timeout: STEP_MS });
+  await summary.filter({ hasText: '2 members' }).waitFor({ timeout: STEP_MS });
+  const said = await announced(page);
+  assert.ok(said.includes('Carol joined') && said.includes('Carol left'), JSON.stringify(said));
+  await assertNoViolations(page, 'group with notices');
 });
 
 test('deep links: each room has a URL, Back and Forward move inside the app, a reload keeps the room and the draft', { timeout: 60_000 }, async () => {

@@ -249,12 +249,16 @@ function rowsOf(room) {
     });
   }
   const rows = [];
+  // Join/leave notices go where they happened in time among the messages.
+  const notices = (ui.notices.get(room.roomId) || []).slice();
+  const noticeRow = (n) => ({ key: n.key, sig: 'n', notice: n, build: () => el('div', { class: 'member-notice', testid: 'member-notice', role: 'note' }, n.text, ' · ', el('time', { datetime: new Date(n.at).toISOString(), text: timeFmt.format(n.at) })) });
   const from = ui.unreadFrom && ui.unreadFrom.roomId === room.roomId ? ui.unreadFrom.seq : null;
   let marked = false;
   let prev = null;
   let lastDay = null;
   for (const it of items) {
     const { m } = it;
+    while (notices.length && (it.pending || notices[0].at <= m.sentAt)) { rows.push(noticeRow(notices.shift())); prev = null; }
     const day = startOfDay(m.sentAt);
     let head = !prev || prev.senderId !== m.senderId || m.sentAt - prev.sentAt > GROUP_GAP_MS;
     if (day !== lastDay) {
@@ -272,6 +276,7 @@ function rowsOf(room) {
     rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}`, item: it, build: () => messageRow(room, it) });
     prev = m;
   }
+  for (const n of notices) rows.push(noticeRow(n));
   return rows;
 }
 
@@ -316,6 +321,7 @@ function drawMessages({ toBottom }) {
     if (entry.node === cursor) cursor = cursor.nextSibling;
     else box.insertBefore(entry.node, cursor);
     if (row.item) { lastItem = row.item; fresh.push(row.item); }
+    if (row.notice && !drawn.announced.has(row.key)) { drawn.announced.add(row.key); if (!first) $('announcer').append(el('p', { text: row.notice.text })); }
   }
   if (box) chunkEnd();
   const used = Math.ceil(rows.length / CHUNK);

@@ -17,6 +17,9 @@ export const ui = {
   conn: 'connecting',
   /** The open room's read cursor when it was opened: the unread marker. */
   unreadFrom: null,
+  /** Members last seen per room, and the join/leave notices drawn from changes. */
+  memberSnap: new Map(),
+  notices: new Map(),
   /** The new-conversation dialog's tab. */
   newChatKind: 'direct',
   /** Rooms whose newest history page was asked for. */
