@@ -54,6 +54,8 @@ before(async () => {
   await assertNoViolations(alice.page, 'sign-in, dark');
   await alice.page.emulateMedia({ colorScheme: 'light' });
   await signIn(alice, 'Alice');
+  // Focus moved from the sign-in page into the app, not dropped on the body.
+  assert.equal(await alice.page.evaluate(() => document.activeElement.id), 'app-title');
   await signIn(bob, 'Bob');
 });
 after(teardown);
