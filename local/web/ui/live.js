@@ -53,7 +53,7 @@ export function wireClient(client) {
     if (ui.currentId === roomId) { renderHeader(); renderMessages(); renderTyping(); }
     if (ui.currentId === roomId && $('members-dialog').open) renderMembers();
   });
-  client.on('roomRemoved', ({ roomId }) => { if (ui.currentId === roomId) closeRoom(); });
+  client.on('roomRemoved', ({ roomId }) => { if (ui.currentId === roomId) closeRoom('replace'); });
   // A refused send shows on the message itself (its note and Retry) and is
   // announced there; other refusals get a toast in words, never the
   // server's text.
