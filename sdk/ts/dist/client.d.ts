@@ -263,7 +263,10 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     connect(): void;
     /** Closes the socket for good; pending sends fail with `closed`. */
     close(): void;
-    /** Reconnects at once if offline (e.g. on the browser's `online` event or a "Retry" button). */
+    /**
+     * Reconnects at once if offline (e.g. on the browser's `online` event or a
+     * "Retry" button), and restarts the backoff from its first step.
+     */
     reconnectNow(): void;
     /**
      * Checks the socket now: sends `ping` and declares it dead if nothing

@@ -175,8 +175,14 @@ export class ChatClient extends Emitter {
         }
         this.setState('closed', null);
     }
-    /** Reconnects at once if offline (e.g. on the browser's `online` event or a "Retry" button). */
+    /**
+     * Reconnects at once if offline (e.g. on the browser's `online` event or a
+     * "Retry" button), and restarts the backoff from its first step.
+     */
     reconnectNow() {
+        // A network that came back starts the backoff over: an attempt in
+        // flight that fails (it began offline) retries within `baseMs`.
+        this.attempt = 0;
         if (this.stopped || this.ws)
             return;
         if (this.reconnectTimer)

@@ -237,6 +237,25 @@ test('reconnect attempts back off exponentially, capped, with full jitter', asyn
   await proxy.close();
 });
 
+test('reconnectNow (the network is back) restarts the backoff: an attempt that fails after it waits at most baseMs', async () => {
+  const proxy = await newProxy();
+  const alice = await user('alice', { wsBase: proxy.url, backoff: { baseMs: 100, maxMs: 60_000 } });
+  const delays = [];
+  alice.on('connection', (e) => { if (e.state === 'offline') delays.push(e.retryAt - Date.now()); });
+  proxy.refuse(true);
+  proxy.cut();
+  await until(() => delays.length >= 6, 'six failed attempts', 15_000);
+  // The next wait may be up to 6.4 s; the network comes back (still
+  // refused once more: the attempt in flight fails).
+  const before = delays.length;
+  alice.reconnectNow();
+  await until(() => delays.length > before, 'the next attempt failed', 10_000);
+  assert.ok(delays[before] <= 105, `waited ${delays[before]} ms after reconnectNow, not the grown backoff`);
+  proxy.refuse(false);
+  await waitFor(alice, 'connection', (e) => e.state === 'online', 5_000);
+  await proxy.close();
+});
+
 test('typing is debounced: one start while typing, one stop when idle', async () => {
   const { alice, bob, roomId } = await pair({ typingSendEveryMs: 3_000, typingIdleMs: 400 });
   const seen = [];
