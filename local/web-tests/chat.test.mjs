@@ -12,216 +12,25 @@
 // chat-local runs that stack, IAM enforced, and the test fails on any denial),
 // CHAT_LOCAL_ARGS (more chat-local options, space-separated, after those).
 
+
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  launchBrowser, messageWithBody, newUser, OUT, send, sendQuiet, shot, signIn, idToken,
+  startServer, STEP_MS, teardown, TOKEN_TTL_SECS, waitForAttr, waitForFrame,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const OUT = join(here, 'out');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const STEP_MS = 15_000;
-// ID token lifetime the server issues: short, so the app refreshes during the test.
-const TOKEN_TTL_SECS = 6;
-
-function binaryPath() {
-  if (process.env.CHAT_LOCAL_BIN) return resolve(process.env.CHAT_LOCAL_BIN);
-  if (process.env.CARGO_TARGET_DIR) return resolve(process.env.CARGO_TARGET_DIR, 'debug', 'chat-local');
-  return resolve(here, '..', '..', 'target', 'debug', 'chat-local');
-}
-
-// ------------------------------------------------------------------ server
-
-let server = null;       // {child, url, output: string[]}
-let browser = null;
-
-/** Spawns chat-local on a free port; resolves once it says it listens. */
-function startServer() {
-  const bin = binaryPath();
-  if (!existsSync(bin)) {
-    throw new Error(`chat-local binary not found at ${bin}: build it with \`cargo build -p chat-local\` or set CHAT_LOCAL_BIN`);
-  }
-  const template = process.env.CHAT_LOCAL_TEMPLATE ? ['--template', resolve(process.env.CHAT_LOCAL_TEMPLATE)] : [];
-  const extra = (process.env.CHAT_LOCAL_ARGS || '').split(' ').filter(Boolean);
-  const child = spawn(bin, [...template, '--port', '0', '--token-ttl-secs', String(TOKEN_TTL_SECS), ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  const output = [];
-  const keep = (line) => { output.push(line); if (output.length > 400) output.shift(); };
-  const s = { child, url: null, output };
-  server = s;
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chat-local did not report a port within 60 s\n${output.join('\n')}`)), 60_000);
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        keep(`[out] ${line}`);
-        const m = /chat-local listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(line);
-        if (m && !s.url) {
-          s.url = m[1];
-          clearTimeout(timer);
-          resolvePromise(s);
-        }
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => { for (const l of chunk.split('\n')) if (l) keep(`[err] ${l}`); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('exit', (code, signal) => {
-      if (!s.url) {
-        clearTimeout(timer);
-        reject(new Error(`chat-local exited (${code ?? signal}) before listening\n${output.join('\n')}`));
-      }
-    });
-  });
-}
-
-async function stopServer() {
-  const s = server;
-  server = null;
-  if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGINT'); // chat-local stops cleanly on Ctrl-C
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
-  const t0 = Date.now();
-  await exited;
-  clearTimeout(t);
-  if (Date.now() - t0 > 4_000) console.error(`chat-local took ${Date.now() - t0} ms to stop after SIGINT`);
-}
-
-// Last resort if the runner is torn down without the hook.
-process.on('exit', () => { try { server && server.child.kill('SIGKILL'); } catch { /* gone */ } });
-
-after(async () => {
-  try { if (browser) await browser.close(); } catch { /* already closed */ }
-  await stopServer();
-});
-
-// ------------------------------------------------------------------ helpers
-
-/**
- * Signs in as the app does against Cognito: the app's button goes to
- * /oauth2/authorize (PKCE S256), the hosted UI twin's page takes the name,
- * and the app exchanges the code it gets back for tokens.
- */
-async function signIn(user, name) {
-  const { page, oauth } = user;
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId('hosted-ui-name').fill(name);
-  await shot(user, `hosted-ui-${name.toLowerCase()}.png`);
-  await page.getByTestId('hosted-ui-submit').click();
-  await page.getByTestId('me-name').filter({ hasText: name }).waitFor({ timeout: STEP_MS });
-  await page.locator('[data-testid="connection-status"][data-state="online"]').waitFor({ timeout: STEP_MS });
-  // What went over the wire: an S256 challenge out, its verifier back.
-  const authorize = new URL(oauth.find((r) => r.url.includes('/oauth2/authorize')).url);
-  assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
-  assert.match(authorize.searchParams.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/);
-  assert.equal(authorize.searchParams.get('response_type'), 'code');
-  const exchange = oauth.find((r) => r.grant === 'authorization_code');
-  assert.ok(exchange, 'the app exchanged the code');
-  assert.match(exchange.body.get('code_verifier'), /^[A-Za-z0-9_-]{43}$/);
-  assert.equal(exchange.body.get('redirect_uri'), `${server.url}/`);
-  assert.equal(exchange.status, 200);
-  // The code and state are gone from the address bar.
-  assert.equal(new URL(page.url()).search, '', `address bar: ${page.url()}`);
-}
-
-/** The ID token the page holds now. */
-function idToken(page) {
-  return page.evaluate(() => (JSON.parse(sessionStorage.getItem('chat.auth.v1') || 'null') || {}).idToken);
-}
-
-// Lets the test drop a page's WebSocket and hold off its reconnection, to
-// check reconnect + sync + resend. Only the test context is wrapped; the
-// page's own code is what runs.
-function socketControl() {
-  const Native = window.WebSocket;
-  window.__sockets = [];
-  window.__blockWs = false;
-  window.WebSocket = class extends Native {
-    constructor(url, protocols) {
-      // Blocked: dial a port nothing listens on, so the attempt fails.
-      super(window.__blockWs ? 'ws://127.0.0.1:9/' : url, protocols);
-      window.__sockets.push(this);
-    }
-  };
-}
-
-async function newUser(name, { controlSockets = false } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  if (controlSockets) await context.addInitScript(socketControl);
-  const page = await context.newPage();
-  // Every request to the hosted UI twin's endpoints, with its form body.
-  const oauth = [];
-  page.on('request', (r) => {
-    if (!/\/oauth2\/|\/logout/.test(r.url())) return;
-    const body = new URLSearchParams(r.postData() || '');
-    const entry = { url: r.url(), grant: body.get('grant_type'), body, status: null, at: Date.now() };
-    oauth.push(entry);
-    r.response().then((res) => { entry.status = res && res.status(); }).catch(() => {});
-  });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-  await page.goto(`${server.url}/`);
-  return { name, context, page, errors, oauth };
-}
-
-/** The message in the open conversation whose body is exactly `text`. */
-function messageWithBody(page, text) {
-  return page.getByTestId('message-list').getByTestId('message')
-    .filter({ has: page.getByTestId('message-body').getByText(text, { exact: true }) });
-}
-
-async function waitForAttr(locator, name, values, what) {
-  const wanted = Array.isArray(values) ? values : [values];
-  const deadline = Date.now() + STEP_MS;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await locator.getAttribute(name, { timeout: STEP_MS }).catch(() => null);
-    if (wanted.includes(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: expected ${name} in [${wanted.join(', ')}], last saw ${last}`);
-}
-
-async function send(page, text) {
-  const input = page.getByTestId('composer-input');
-  await input.fill(text);
-  await input.press('Enter');
-}
-
-async function shot(user, file) {
-  mkdirSync(OUT, { recursive: true });
-  await user.page.screenshot({ path: join(OUT, file) });
-}
+let server = null;
+after(teardown);
 
 // --------------------------------------------------------------------- test
 
 test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
   const started = Date.now();
-  await startServer();
+  server = await startServer();
   t.diagnostic(`chat-local at ${server.url}`);
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  await launchBrowser();
   const alice = await newUser('Alice', { controlSockets: true });
   // Bob's sockets are counted too: his page recovers holes on the socket it has.
   const bob = await newUser('Bob', { controlSockets: true });
@@ -302,7 +111,7 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     assert.equal(stage.failPushes.connections.length, 1, `bob's connection is targeted: ${JSON.stringify(stage)}`);
     const lost = ['Lost in transit 1', 'Lost in transit 2', 'Lost in transit 3'];
     for (const text of lost) {
-      await send(alice.page, text);
+      await sendQuiet(alice.page, text);
       await waitForAttr(messageWithBody(alice.page, text), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
     }
     for (let i = 0; ; i++) {
@@ -330,7 +139,7 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
     const again = await stageFaults({ failPushes: { userId: 'bob', n: 3 }, failStore: { op: 'messages.range', n: 1 } });
     assert.equal(again.failPushes.connections.length, 1, JSON.stringify(again));
     const missedOnce = 'Lost, and its sync failed';
-    await send(alice.page, missedOnce);
+    await sendQuiet(alice.page, missedOnce);
     await waitForAttr(messageWithBody(alice.page, missedOnce), 'data-status', ['sent', 'delivered', 'read'], 'alice\'s message is acked');
     for (let i = 0; ; i++) {
       const { pushesPending } = await fetch(`${server.url}/dev/faults`).then((r) => r.json());
@@ -391,8 +200,23 @@ test('two users chat through the web app', { timeout: 180_000 }, async (t) => {
       entry.status = response.status();
       return route.fulfill({ response });
     });
-    await alice.page.evaluate(() => { window.__blockWs = false; });
-    await alice.page.locator('#conn-retry').click();
+    // Retry now, deterministically: wait until the page has given up an
+    // attempt and shows the countdown (offline, a retry scheduled), then in
+    // one task unblock and press Retry, so the SDK's own backoff timer cannot
+    // reconnect in between (nor the banner move under a pointer).
+    await alice.page.waitForFunction(() => {
+      const s = document.querySelector('[data-testid="connection-status"]');
+      return s.dataset.state === 'offline' && !document.getElementById('conn-banner').hidden;
+    }, null, { timeout: STEP_MS });
+    const pressed = await alice.page.evaluate(() => {
+      window.__blockWs = false;
+      const before = window.__sockets.length;
+      const retry = document.getElementById('conn-retry');
+      if (retry.closest('[hidden]')) return 'the banner was hidden';
+      retry.click();
+      return { before };
+    });
+    assert.equal(typeof pressed, 'object', `Retry was pressed while offline: ${pressed}`);
     await waitForAttr(alice.page.getByTestId('connection-status'), 'data-state', 'online', 'alice reconnects');
     for (let i = 0; rooms.length < 2 || rooms[1].status === 401; i++) {
       if (i > 150) throw new Error(`the page did not retry GET /rooms after its 401: ${JSON.stringify(rooms)}`);

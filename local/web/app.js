@@ -20,8 +20,9 @@ import { Auth } from './auth.js';
 import { $, icon, showError, toast } from './ui/dom.js';
 import { avatarFor, ui } from './ui/state.js';
 import { renderSidebar } from './ui/sidebar.js';
-import { wireConversation } from './ui/conversation.js';
-import { wireComposer, stopTyping } from './ui/composer.js';
+import { closeRoom, openRoom, renderHeader, roomFromUrl, wireConversation } from './ui/conversation.js';
+import { clearDrafts, restoreDrafts, wireComposer, stopTyping } from './ui/composer.js';
+import { renderMembers } from './ui/dialogs.js';
 import { wireDialogs } from './ui/dialogs.js';
 import { setConnState, wireConnection } from './ui/connection.js';
 import { wireClient } from './ui/live.js';
@@ -37,7 +38,7 @@ let auth = null;     // Auth (auth.js): the tokens
 function signOut(message) {
   stopTyping();
   if (ui.client) ui.client.close();
-  if (!message) { auth.signOut(); return; }
+  if (!message) { clearDrafts(); auth.signOut(); return; }
   auth.clear();
   sessionStorage.setItem('chat.signin.message', message);
   location.reload();
@@ -91,6 +92,9 @@ function showSignIn(problem) {
     const btn = ev.submitter || $('signin-form').querySelector('button[type=submit]');
     if (!auth) return showError($('signin-error'), msg || 'The app is not configured.');
     btn.disabled = true;
+    // The hosted UI sends the browser back to the app's root: keep the
+    // deep link it came with.
+    if (roomFromUrl()) sessionStorage.setItem('chat.deeplink', location.hash);
     try {
       await auth.signIn();
     } catch (e) {
@@ -136,8 +140,11 @@ async function startApp(session) {
   auth.start();
   const client = new ChatClient({ wsUrl, restUrl, getToken, userId: session.userId });
   ui.client = client;
+  restoreDrafts();
   renderMe();
   wireClient(client);
+  // Focus moves from the sign-in page to the app's heading.
+  $('app-title').focus();
   await ensureProfile(client);
   try {
     await client.start();
@@ -145,6 +152,29 @@ async function startApp(session) {
     toast(`Could not load conversations: ${e.message}`);
   }
   renderSidebar();
+  // The URL names the room (a deep link, or the room open before a reload).
+  const linked = sessionStorage.getItem('chat.deeplink');
+  sessionStorage.removeItem('chat.deeplink');
+  if (linked && !roomFromUrl()) history.replaceState(null, '', location.pathname + location.search + linked);
+  route('replace');
+}
+
+/** Shows what the URL names: a room (if it is one of yours) or the list. */
+function route(how) {
+  if (!ui.client) return;
+  const id = roomFromUrl();
+  if (id && ui.client.rooms.has(id)) { if (ui.currentId !== id) openRoom(id, how); }
+  else if (id) {
+    toast('That conversation is not one of yours (or no longer exists).');
+    if (ui.currentId) closeRoom('replace'); else history.replaceState(null, '', location.pathname + location.search);
+  } else if (ui.currentId) closeRoom('none');
+}
+
+// Others' presence is unknown while we are not connected ourselves.
+function presenceShown() {
+  renderSidebar();
+  renderHeader();
+  if ($('members-dialog').open) renderMembers();
 }
 
 // ----------------------------------------------------------------- wiring
@@ -165,8 +195,15 @@ function wire() {
   wireConversation();
   wireComposer();
   wireDialogs();
-  wireConnection();
+  wireConnection(presenceShown);
   wireSearch();
+  // Back and Forward move between rooms and the list inside the app.
+  window.addEventListener('popstate', () => route('none'));
+  $('skip-link').addEventListener('click', (ev) => {
+    ev.preventDefault(); // the fragment is the app's route
+    const target = ui.currentId ? $('composer-input') : $('main');
+    target.focus();
+  });
 }
 
 async function boot() {

@@ -16,8 +16,37 @@ function updateSendButton() {
   $('composer-send').disabled = !$('composer-input').value.trim();
 }
 
+// Drafts live in localStorage per user and room, so a reload (or a crash)
+// keeps what was being written; signing out clears them.
+const draftsKey = () => `chat.drafts.v1.${ui.session ? ui.session.userId : ''}`;
+
+/** Reads the stored drafts (at start). */
+export function restoreDrafts() {
+  ui.drafts.clear();
+  try {
+    const raw = JSON.parse(localStorage.getItem(draftsKey()) || '{}');
+    for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' && v) ui.drafts.set(k, v);
+  } catch { /* unreadable: start empty */ }
+}
+
+function storeDrafts() {
+  try {
+    if (ui.drafts.size) localStorage.setItem(draftsKey(), JSON.stringify(Object.fromEntries(ui.drafts)));
+    else localStorage.removeItem(draftsKey());
+  } catch { /* storage full or denied: drafts stay in memory */ }
+}
+
+export function clearDrafts() {
+  ui.drafts.clear();
+  try { localStorage.removeItem(draftsKey()); } catch { /* denied */ }
+}
+
 export function saveDraft() {
-  if (ui.currentId) ui.drafts.set(ui.currentId, $('composer-input').value);
+  if (!ui.currentId) return;
+  const v = $('composer-input').value;
+  if (v.trim()) ui.drafts.set(ui.currentId, v);
+  else ui.drafts.delete(ui.currentId);
+  storeDrafts();
 }
 
 export function loadDraft(roomId) {
@@ -30,9 +59,12 @@ export function stopTyping() {
   if (ui.client) ui.client.stopTyping();
 }
 
+let draftTimer = null;
 function onInput() {
   autoGrow();
   updateSendButton();
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(saveDraft, 300);
   const room = currentRoom();
   if (!room) return;
   if (!$('composer-input').value.trim()) { stopTyping(); return; }
@@ -45,14 +77,16 @@ function sendCurrent() {
   const body = input.value.replace(/^\s*\n|\s+$/g, '');
   if (!room || !body.trim()) return;
   if (byteLength(body) > MAX_BODY_BYTES) {
-    toast(`Message is too long (at most ${MAX_BODY_BYTES} bytes).`);
+    toast(`That message is too long: at most ${MAX_BODY_BYTES} bytes (about ${Math.floor(MAX_BODY_BYTES / 4)} emoji or ${MAX_BODY_BYTES} letters).`);
     return;
   }
   // Pending until acked; the SDK resends it (same clientMsgId) as needed and
   // reports a refusal as `sendFailed`.
   ui.client.send(room.roomId, body).catch(() => { /* shown as "Not sent · Retry" */ });
   input.value = '';
+  clearTimeout(draftTimer);
   ui.drafts.delete(room.roomId);
+  storeDrafts();
   autoGrow();
   updateSendButton();
   renderMessages({ toBottom: true });
@@ -67,7 +101,8 @@ export function wireComposer() {
       sendCurrent();
     }
   });
-  input.addEventListener('blur', () => { if (!input.value.trim()) stopTyping(); });
+  input.addEventListener('blur', () => { if (!input.value.trim()) stopTyping(); saveDraft(); });
+  window.addEventListener('pagehide', saveDraft);
   $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); sendCurrent(); });
   updateSendButton();
 }

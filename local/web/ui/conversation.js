@@ -1,22 +1,33 @@
 // The open conversation: its header (title, presence, members), the message
 // list (grouped by sender and day, with delivery ticks), the typing line,
 // history paging, and marking it read while it is on screen.
-import { $, dayLabel, el, fullFmt, icon, startOfDay, timeFmt, toast } from './dom.js';
-import { avatarFor, currentRoom, me, nameOf, peerOf, presenceOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
-import { renderSidebar } from './sidebar.js';
+import { $, dayLabel, el, fullFmt, humanError, icon, linkify, srOnly, startOfDay, timeFmt, toast } from './dom.js';
+import { avatarFor, currentRoom, me, nameOf, peerOf, PRESENCE_LABEL, presenceOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
+import { drawSidebarNow, renderSidebar } from './sidebar.js';
 import { loadDraft, saveDraft, stopTyping } from './composer.js';
 
 const PAGE_SIZE = 50;
 const GROUP_GAP_MS = 5 * 60_000;
 
-export function openRoom(id) {
+/**
+ * Opens a room. `how`: 'push' (a new history entry: the Back button
+ * returns), 'replace', or 'none' (the URL already says so: popstate, reload).
+ */
+export function openRoom(id, how = 'push') {
   const client = ui.client;
   const room = client.rooms.get(id);
   if (!room) return;
   const changed = ui.currentId !== id;
-  if (changed) { stopTyping(); saveDraft(); }
+  const fromList = ui.currentId === null;
+  if (changed) {
+    stopTyping();
+    saveDraft();
+    // The unread line goes above the first message you have not read.
+    ui.unreadFrom = room.unreadCount > 0 ? { roomId: id, seq: room.readSeq } : null;
+  }
   ui.currentId = id;
   if (changed) loadDraft(id);
+  setRoute(id, how, fromList);
   $('empty-state').hidden = true;
   $('room-view').hidden = false;
   $('app').classList.add('show-room');
@@ -29,18 +40,53 @@ export function openRoom(id) {
   if (!ui.historyRequested.has(id)) loadNewest(id);
   else maybeMarkRead();
   client.loadRoom(id).catch((e) => { if (e.status && e.status !== 401 && e.status !== 403 && e.status !== 404) toast(e.message); });
-  if (matchMedia('(pointer: fine)').matches) $('composer-input').focus();
+  if (changed) {
+    // Focus follows the navigation: the message box where there is a
+    // keyboard, else the conversation's title.
+    if (matchMedia('(pointer: fine)').matches) $('composer-input').focus();
+    else $('room-title').focus();
+  }
 }
 
-export function closeRoom() {
+/** Closes the open room; `how` as for openRoom. Focus goes back to the list. */
+export function closeRoom(how = 'push') {
+  const was = ui.currentId;
   stopTyping();
   saveDraft();
   $('composer-input').value = '';
   ui.currentId = null;
+  ui.unreadFrom = null;
+  resetDrawn(null);
   $('room-view').hidden = true;
   $('empty-state').hidden = false;
   $('app').classList.remove('show-room');
+  setRoute(null, how);
   renderSidebar();
+  drawSidebarNow();
+  const item = was && document.querySelector(`.room-item[data-room-id="${CSS.escape(was)}"]`);
+  if (item) item.focus();
+  else $('app-title').focus();
+}
+
+// ------------------------------------------------------------------ routes
+// Each room has a URL: #/r/<roomId> (a fragment, so the same index.html
+// answers every deep link locally and behind CloudFront, with no rewrite).
+
+export const ROOM_HASH = /^#\/r\/([^/]+)$/;
+
+export function roomFromUrl() {
+  const m = ROOM_HASH.exec(location.hash);
+  if (!m) return null;
+  try { return decodeURIComponent(m[1]); } catch { return null; }
+}
+
+function setRoute(id, how, fromList = false) {
+  if (how === 'none') return;
+  const want = id ? `#/r/${encodeURIComponent(id)}` : '';
+  if ((location.hash || '') === want) return;
+  const url = location.pathname + location.search + want;
+  if (how === 'replace') history.replaceState({ roomId: id }, '', url);
+  else history.pushState({ roomId: id, fromList }, '', url);
 }
 
 async function loadNewest(roomId) {
@@ -103,9 +149,16 @@ export function maybeMarkRead() {
   ui.client.markRead(room.roomId);
 }
 
+let headerSig = '';
 export function renderHeader() {
   const room = currentRoom();
   if (!room) return;
+  // Redrawn only when what it shows changed (it is asked on every message).
+  const peer0 = peerOf(room);
+  const sig = [room.roomId, roomTitle(room), peer0 ? presenceOf(peer0) : '', room.detailLoaded, room.members.size,
+    Array.from(room.members.keys()).filter((id) => presenceOf(id) === 'online').length, room.ownerId, ui.conn].join('\u0001');
+  if (sig === headerSig && $('room-title').textContent) return;
+  headerSig = sig;
   $('room-title').textContent = roomTitle(room);
   $('room-avatar').replaceChildren(roomAvatar(room, 'avatar-md'));
   const sub = $('room-subtitle');
@@ -113,7 +166,7 @@ export function renderHeader() {
   if (peer) {
     const status = presenceOf(peer);
     sub.replaceChildren(
-      el('span', { class: 'presence-label', testid: 'peer-presence', dataset: { status, userId: peer }, text: status === 'online' ? 'Online' : 'Offline' }),
+      el('span', { class: 'presence-label', testid: 'peer-presence', dataset: { status, userId: peer }, text: status === 'unknown' ? 'Presence unknown' : PRESENCE_LABEL[status] }),
       el('span', { text: `· @${peer}` }));
   } else if (room.kind === 'direct') {
     sub.replaceChildren(el('span', { text: 'Direct message' }));
@@ -155,83 +208,208 @@ function drawMessagesNow(opts = {}) {
   drawMessages({ toBottom: !!opts.toBottom || !!(q && q.toBottom) });
 }
 
-function drawMessages({ toBottom }) {
+// The list is drawn incrementally: every row (message, day line, unread
+// line) has a key and a signature of what it shows; a draw walks the rows
+// in order and touches only those that are new, changed or moved. A row
+// depends only on itself and the row before it (avatar and name head a
+// run; a day line precedes a new day), so a new message at the end is one
+// insertion whatever the length of the history. Rows sit in chunks of
+// CHUNK, each skipped by layout and paint while off screen
+// (content-visibility): the browser's cost per message is that of the
+// visible chunks, not of the history held.
+const CHUNK = 50;
+const drawn = { roomId: null, rows: new Map(), chunks: [], announced: new Set(), lowSeq: Infinity };
+
+function resetDrawn(roomId) {
+  drawn.roomId = roomId;
+  drawn.rows.clear();
+  drawn.chunks = [];
+  drawn.announced.clear();
+  drawn.lowSeq = Infinity;
+  $('message-list').replaceChildren();
+}
+
+/** The rows to show, in order: messages by seq, then your unsent ones by when you wrote them. */
+function rowsOf(room) {
   const client = ui.client;
+  const mine = me();
+  const items = [];
+  for (const m of client.messages(room.roomId)) {
+    const own = m.senderId === mine;
+    items.push({
+      key: own && m.clientMsgId ? `c:${m.clientMsgId}` : `m:${m.messageId}`,
+      m, own, status: own ? client.receiptStatus(room.roomId, m.seq) : null, pending: null,
+    });
+  }
+  for (const p of client.pending(room.roomId)) {
+    items.push({
+      key: `c:${p.clientMsgId}`,
+      m: { messageId: null, seq: null, senderId: mine, body: p.body, sentAt: p.createdAt, clientMsgId: p.clientMsgId },
+      own: true, status: p.status === 'failed' ? 'failed' : 'pending', pending: p,
+    });
+  }
+  const rows = [];
+  // Join/leave notices go where they happened in time among the messages.
+  const notices = (ui.notices.get(room.roomId) || []).slice();
+  const noticeRow = (n) => ({ key: n.key, sig: 'n', notice: n, build: () => el('div', { class: 'member-notice', testid: 'member-notice', role: 'note' }, n.text, ' · ', el('time', { datetime: new Date(n.at).toISOString(), text: timeFmt.format(n.at) })) });
+  const from = ui.unreadFrom && ui.unreadFrom.roomId === room.roomId ? ui.unreadFrom.seq : null;
+  let marked = false;
+  let prev = null;
+  let lastDay = null;
+  for (const it of items) {
+    const { m } = it;
+    while (notices.length && (it.pending || notices[0].at <= m.sentAt)) { rows.push(noticeRow(notices.shift())); prev = null; }
+    const day = startOfDay(m.sentAt);
+    let head = !prev || prev.senderId !== m.senderId || m.sentAt - prev.sentAt > GROUP_GAP_MS;
+    if (day !== lastDay) {
+      rows.push({ key: `d:${day}`, sig: 'd', build: () => el('div', { class: 'day-sep', role: 'separator', 'aria-label': dayLabel(m.sentAt) }, el('span', { 'aria-hidden': 'true', text: dayLabel(m.sentAt) })) });
+      lastDay = day;
+      head = true;
+    }
+    if (from !== null && !marked && m.seq !== null && m.seq > from && !it.own) {
+      rows.push({ key: 'unread', sig: 'u', build: () => el('div', { class: 'unread-sep', testid: 'unread-marker', role: 'separator', 'aria-label': 'New messages' }, el('span', { 'aria-hidden': 'true', text: 'New messages' })) });
+      marked = true;
+      head = true;
+    }
+    const retrying = it.pending && it.pending.retryAt ? 'r' : '';
+    it.head = head;
+    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}`, item: it, build: () => messageRow(room, it) });
+    prev = m;
+  }
+  for (const n of notices) rows.push(noticeRow(n));
+  return rows;
+}
+
+function drawMessages({ toBottom }) {
   const room = currentRoom();
   const list = $('message-list');
   const scroller = $('message-scroll');
-  if (!room) { list.replaceChildren(); return; }
+  if (!room) { resetDrawn(null); return; }
+  const first = drawn.roomId !== room.roomId;
+  if (first) resetDrawn(room.roomId);
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-  const mine = me();
-  const items = client.messages(room.roomId).map((m) => ({ m, status: m.senderId === mine ? client.receiptStatus(room.roomId, m.seq) : null }));
-  for (const p of client.pending(room.roomId)) {
-    items.push({
-      m: { messageId: null, seq: null, senderId: mine, body: p.body, sentAt: p.createdAt, clientMsgId: p.clientMsgId },
-      status: p.status === 'failed' ? 'failed' : 'pending',
-      pending: p,
-    });
-  }
-  const frag = document.createDocumentFragment();
-  let group = null;
-  let lastDay = null;
-  let prev = null;
-  for (const it of items) {
-    const { m } = it;
-    const day = startOfDay(m.sentAt);
-    if (day !== lastDay) {
-      frag.append(el('div', { class: 'day-sep', role: 'separator', text: dayLabel(m.sentAt) }));
-      lastDay = day;
-      group = null;
+  const rows = rowsOf(room);
+  const keep = new Set();
+  let lastItem = null;
+  const fresh = [];
+  let box = null;
+  let cursor = null;
+  const chunkEnd = () => { while (cursor) { const next = cursor.nextSibling; cursor.remove(); cursor = next; } };
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (i % CHUNK === 0) {
+      if (box) chunkEnd();
+      const c = i / CHUNK;
+      if (!drawn.chunks[c]) {
+        drawn.chunks[c] = el('div', { class: 'msg-chunk' });
+        list.append(drawn.chunks[c]);
+      }
+      box = drawn.chunks[c];
+      cursor = box.firstChild;
     }
-    if (!group || prev.senderId !== m.senderId || m.sentAt - prev.sentAt > GROUP_GAP_MS) {
-      group = newGroup(room, m.senderId);
-      frag.append(group.node);
+    keep.add(row.key);
+    let entry = drawn.rows.get(row.key);
+    if (!entry || entry.sig !== row.sig) {
+      const node = row.build();
+      if (entry) {
+        if (cursor === entry.node) cursor = cursor.nextSibling;
+        entry.node.remove();
+      }
+      entry = { node, sig: row.sig };
+      drawn.rows.set(row.key, entry);
     }
-    group.stack.append(messageNode(it));
-    prev = m;
+    if (entry.node === cursor) cursor = cursor.nextSibling;
+    else box.insertBefore(entry.node, cursor);
+    if (row.item) { lastItem = row.item; fresh.push(row.item); }
+    if (row.notice && !drawn.announced.has(row.key)) { drawn.announced.add(row.key); if (!first) $('announcer').append(el('p', { text: row.notice.text })); }
   }
-  list.replaceChildren(frag);
+  if (box) chunkEnd();
+  const used = Math.ceil(rows.length / CHUNK);
+  for (const c of drawn.chunks.splice(used)) c.remove();
+  for (const key of drawn.rows.keys()) if (!keep.has(key)) drawn.rows.delete(key);
+  announce(fresh, first, !!room.historyLoaded);
   renderHistoryStatus();
-  if (toBottom || atBottom) {
+  if (first && toBottom) {
+    const marker = list.querySelector('.unread-sep');
+    if (marker && marker.offsetTop > scroller.clientHeight) marker.scrollIntoView({ block: 'center' });
+    else scroller.scrollTop = scroller.scrollHeight;
+    $('jump-latest').hidden = true;
+  } else if (toBottom || atBottom) {
     scroller.scrollTop = scroller.scrollHeight;
     $('jump-latest').hidden = true;
-  } else if (items.length && items[items.length - 1].m.senderId !== mine) {
+  } else if (lastItem && !lastItem.own) {
     $('jump-latest').hidden = false;
   }
 }
 
-function newGroup(room, senderId) {
-  const mine = senderId === me();
-  const stack = el('div', { class: 'msg-stack' });
-  if (!mine && room.kind !== 'direct') stack.append(el('span', { class: 'msg-sender', testid: 'message-sender', text: nameOf(senderId) }));
-  const node = el('div', { class: `msg-group ${mine ? 'out' : 'in'}`, testid: 'message-group', dataset: { sender: senderId } },
-    mine ? null : avatarFor(senderId, 'avatar-sm'), stack);
-  return { node, stack };
+// Screen readers hear each message once, in the live region: others' as
+// they arrive, yours once the server took it (or refused it). History
+// pages and the messages present when the room opened are not read out.
+function announce(items, first, historyLoaded) {
+  const out = [];
+  let low = drawn.lowSeq;
+  for (const it of items) {
+    if (drawn.announced.has(it.key)) continue;
+    if (it.own && it.status === 'pending') continue;
+    drawn.announced.add(it.key);
+    const seq = it.m.seq;
+    const older = seq !== null && (seq < drawn.lowSeq || (drawn.lowSeq === Infinity && !historyLoaded));
+    if (first || older) continue;
+    out.push(spoken(it));
+  }
+  for (const it of items) if (it.m.seq !== null && it.m.seq < low) low = it.m.seq;
+  drawn.lowSeq = low;
+  if (!out.length) return;
+  const box = $('announcer');
+  for (const text of out) box.append(el('p', { text }));
+  while (box.childElementCount > 5) box.firstElementChild.remove();
+}
+
+const STATUS_WORD = { pending: 'sending', sent: 'sent', delivered: 'delivered', read: 'read', failed: 'not sent' };
+function spoken(it) {
+  const who = it.own ? 'You' : nameOf(it.m.senderId);
+  const status = it.own && it.status ? `, ${STATUS_WORD[it.status]}` : '';
+  return `${who}, ${timeFmt.format(it.m.sentAt)}${status}: ${it.m.body}`;
 }
 
 const TICK_LABEL = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
 const TICK_ICON = { pending: 'clock', sent: 'check', delivered: 'checks', read: 'checks', failed: 'alert' };
 
-function messageNode({ m, status, pending }) {
+function messageRow(room, { m, own, status, pending, head }) {
+  const name = own ? 'You' : nameOf(m.senderId);
   const meta = el('span', { class: 'msg-meta', title: fullFmt.format(m.sentAt) },
     el('time', { datetime: new Date(m.sentAt).toISOString(), text: timeFmt.format(m.sentAt) }));
   if (status) {
-    const title = pending && pending.error ? pending.error.message : TICK_LABEL[status];
-    meta.append(el('span', { class: 'tick', testid: 'message-status', dataset: { status }, title, 'aria-label': TICK_LABEL[status] }, icon(TICK_ICON[status])));
+    const waiting = pending && pending.retryAt;
+    const label = waiting ? 'Waiting to send' : TICK_LABEL[status];
+    meta.append(el('span', { class: 'tick', testid: 'message-status', dataset: { status } },
+      icon(TICK_ICON[status]), srOnly(label)));
   }
-  const bubble = el('div', { class: 'bubble' }, el('span', { class: 'msg-body', testid: 'message-body', text: m.body }), meta);
-  const node = el('div', {
-    class: 'msg', testid: 'message',
-    dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', clientMsgId: m.clientMsgId || undefined },
-  }, bubble);
+  const bubble = el('div', { class: 'bubble' },
+    srOnly(`${name}: `),
+    el('span', { class: 'msg-body', testid: 'message-body' }, linkify(m.body)),
+    meta);
+  const showName = head && !own && room.kind !== 'direct';
+  const col = el('div', { class: 'msg-col' },
+    showName ? el('span', { class: 'msg-sender', testid: 'message-sender', 'aria-hidden': 'true', text: nameOf(m.senderId) }) : null,
+    bubble);
+  if (pending && pending.retryAt) {
+    col.append(el('span', { class: 'msg-note', testid: 'message-note', text: 'Sending too fast: this one goes out in a moment.' }));
+  }
   if (status === 'failed') {
-    return el('div', { class: 'msg-failed-wrap' }, node,
+    const why = pending && pending.error ? humanError(pending.error.code) : 'Not sent.';
+    col.append(el('div', { class: 'msg-failed' },
+      el('span', { class: 'msg-note', testid: 'message-note', text: why }),
       el('button', {
         type: 'button', class: 'msg-retry', testid: 'message-retry',
         onclick: () => ui.client.retrySend(pending.clientMsgId).catch(() => { /* shown as failed again */ }),
-      }, 'Not sent · Retry'));
+      }, 'Retry')));
   }
-  return node;
+  const avatar = own ? null : head ? avatarFor(m.senderId, 'avatar-sm') : el('span', { class: 'avatar-spacer' });
+  return el('div', {
+    class: `msg ${own ? 'out' : 'in'}${head ? ' head' : ''}`, testid: 'message',
+    dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', clientMsgId: m.clientMsgId || undefined },
+  }, avatar, col);
 }
 
 export function renderTyping() {
@@ -254,5 +432,10 @@ export function wireConversation() {
     scroller.scrollTop = scroller.scrollHeight;
     $('jump-latest').hidden = true;
   });
-  $('back-button').addEventListener('click', closeRoom);
+  // The in-app Back arrow is the browser's Back when the room was opened
+  // from the list (so the history stays as the user made it).
+  $('back-button').addEventListener('click', () => {
+    if (history.state && history.state.roomId === ui.currentId && history.state.fromList) history.back();
+    else closeRoom();
+  });
 }

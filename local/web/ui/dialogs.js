@@ -1,7 +1,7 @@
 // Dialogs: start a conversation (direct, group, channel, browse channels),
 // add a member, the member list, and leaving a room.
-import { $, dateFmt, el, hashHue, icon, showError, toast } from './dom.js';
-import { avatarFor, BAD_USER_ID, currentRoom, me, nameOf, presenceOf, roomTitle, ui, USER_ID_RE } from './state.js';
+import { $, dateFmt, el, hashHue, icon, showError, srOnly, toast } from './dom.js';
+import { avatarFor, BAD_USER_ID, currentRoom, me, nameOf, PRESENCE_LABEL, presenceOf, roomTitle, ui, USER_ID_RE } from './state.js';
 import { closeRoom, openRoom, renderHeader } from './conversation.js';
 
 export function openNewChat(kind) {
@@ -10,18 +10,48 @@ export function openNewChat(kind) {
   showError($('new-chat-error'), '');
   setNewChatKind(kind || 'direct');
   if (!d.open) d.showModal();
+  // Focus starts in the first field (the tab list is one Tab away).
+  const first = ui.newChatKind === 'direct' ? $('new-chat-user') : ui.newChatKind === 'browse' ? d.querySelector('.tab[aria-selected="true"]') : $('new-chat-name');
+  first.focus();
 }
 
 function setNewChatKind(kind) {
   ui.newChatKind = kind;
   const d = $('new-chat-dialog');
-  for (const tab of d.querySelectorAll('.tab')) tab.setAttribute('aria-selected', String(tab.dataset.kind === kind));
+  for (const tab of d.querySelectorAll('.tab')) {
+    const on = tab.dataset.kind === kind;
+    tab.setAttribute('aria-selected', String(on));
+    tab.tabIndex = on ? 0 : -1; // roving tabindex: Tab enters the list at the selected tab
+    if (on) $('new-chat-form').setAttribute('aria-labelledby', tab.id);
+  }
   for (const node of d.querySelectorAll('[data-for]')) node.hidden = !node.dataset.for.split(' ').includes(kind);
   showError($('new-chat-error'), '');
   $('new-chat-submit').textContent = kind === 'direct' ? 'Start chat' : kind === 'group' ? 'Create group' : 'Create channel';
   if (kind === 'browse') loadChannels();
-  else setTimeout(() => (kind === 'direct' ? $('new-chat-user') : $('new-chat-name')).focus(), 0);
 }
+
+/**
+ * Looks each id up (GET /users/{id}): a user who never signed in has no
+ * profile, and adding them would silently add no one. Returns the unknown ids.
+ */
+async function unknownUsers(ids) {
+  const unknown = [];
+  for (const id of ids) {
+    try {
+      const p = await ui.client.rest.user(id);
+      const u = ui.client.user(id);
+      if (p.displayName) u.displayName = p.displayName;
+    } catch (e) {
+      if (e.status === 404) unknown.push(id);
+      else throw e;
+    }
+  }
+  return unknown;
+}
+
+const noSuchUsers = (ids) => (ids.length === 1
+  ? `There is no user "${ids[0]}". Check the id: it is the handle under their name, e.g. bob.`
+  : `There are no users ${ids.map((i) => `"${i}"`).join(', ')}. Check the ids.`);
 
 function parseIds(raw) {
   return Array.from(new Set(raw.split(/[\s,;]+/).map((s) => s.trim().replace(/^@/, '')).filter(Boolean)));
@@ -50,6 +80,8 @@ async function submitNewChat(ev) {
   const submit = $('new-chat-submit');
   submit.disabled = true;
   try {
+    const unknown = await unknownUsers(members);
+    if (unknown.length) { showError(err, noSuchUsers(unknown)); return; }
     const room = await ui.client.createRoom(kind, members, name);
     $('new-chat-dialog').close();
     openRoom(room.roomId);
@@ -75,7 +107,7 @@ async function loadChannels() {
       const btn = el('button', {
         type: 'button', class: `btn btn-sm${joined ? '' : ' btn-primary'}`, testid: 'channel-join',
         onclick: () => (joined ? ($('new-chat-dialog').close(), openRoom(c.roomId)) : joinChannel(c.roomId, btn)),
-      }, joined ? 'Open' : 'Join');
+      }, joined ? 'Open' : 'Join', srOnly(` ${c.name || c.roomId}`));
       list.append(el('li', { class: 'channel-row', testid: 'channel-item', dataset: { roomId: c.roomId } },
         el('span', { class: `avatar square avatar-md av-${hashHue(c.roomId)}`, 'aria-hidden': 'true' }, icon('hash')),
         el('div', { class: 'row-info' },
@@ -108,7 +140,10 @@ async function submitAddMember(ev) {
   if (!room) return;
   if (!userId) return showError(err, 'Enter a user id.');
   if (!USER_ID_RE.test(userId)) return showError(err, BAD_USER_ID);
+  if (room.members.has(userId)) return showError(err, `${nameOf(userId)} is already in ${roomTitle(room)}.`);
   try {
+    const unknown = await unknownUsers([userId]);
+    if (unknown.length) return showError(err, noSuchUsers(unknown));
     await ui.client.addMember(room.roomId, userId);
     $('add-member-dialog').close();
     toast(`Added ${nameOf(userId)} to ${roomTitle(room)}.`, 'info');
@@ -131,12 +166,13 @@ export function renderMembers() {
     const presence = presenceOf(id);
     const a = avatarFor(id, 'avatar-md');
     a.append(el('span', { class: 'presence-dot', dataset: { status: presence } }));
+    const label = presence === 'unknown' ? 'Presence unknown' : PRESENCE_LABEL[presence];
     const m = room.members.get(id);
     list.append(el('li', { class: 'member-row', testid: 'member-item', dataset: { userId: id, presence } },
       a,
       el('div', { class: 'row-info' },
         el('div', { class: 'row-title', text: id === me() ? `${nameOf(id)} (you)` : nameOf(id) }),
-        el('div', { class: 'row-sub', text: `@${id} · ${presence === 'online' ? 'Online' : 'Offline'}` })),
+        el('div', { class: 'row-sub', text: `@${id} · ${label}` })),
       m && m.role === 'owner' ? el('span', { class: 'role-pill', text: 'Owner' }) : null));
   }
 }
@@ -156,8 +192,20 @@ async function leaveCurrent() {
 export function wireDialogs() {
   $('new-chat-button').addEventListener('click', () => openNewChat('direct'));
   $('empty-new-chat').addEventListener('click', () => openNewChat('direct'));
-  for (const tab of document.querySelectorAll('#new-chat-dialog .tab')) {
+  // WAI-ARIA tabs: arrows move between tabs (and select: automatic
+  // activation), Home/End jump to the ends.
+  const tabs = Array.from(document.querySelectorAll('#new-chat-dialog .tab'));
+  for (const tab of tabs) {
     tab.addEventListener('click', () => setNewChatKind(tab.dataset.kind));
+    tab.addEventListener('keydown', (ev) => {
+      const i = tabs.indexOf(tab);
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+      if (to === undefined) return;
+      ev.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
+      setNewChatKind(next.dataset.kind);
+      next.focus();
+    });
   }
   $('new-chat-form').addEventListener('submit', submitNewChat);
   $('add-member-form').addEventListener('submit', submitAddMember);

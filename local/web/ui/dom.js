@@ -112,6 +112,55 @@ export function dayLabel(ms) {
   return longDateFmt.format(ms);
 }
 
+/** Text only a screen reader reads. */
+export const srOnly = (text) => el('span', { class: 'sr-only', text });
+
+// Links in message bodies: http(s) only, each checked by the URL parser and
+// set as a property (never markup); trailing punctuation stays text.
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const TRAILING = /[.,;:!?)\]}'"]+$/;
+export function linkify(text) {
+  const frag = document.createDocumentFragment();
+  let at = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    let raw = m[0];
+    const trail = TRAILING.exec(raw);
+    if (trail) raw = raw.slice(0, raw.length - trail[0].length);
+    let href = null;
+    try {
+      const u = new URL(raw);
+      if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+    } catch { /* not a URL: stays text */ }
+    if (!href) continue;
+    if (m.index > at) frag.append(document.createTextNode(text.slice(at, m.index)));
+    const a = document.createElement('a');
+    a.href = href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.className = 'msg-link';
+    a.textContent = raw;
+    frag.append(a);
+    at = m.index + raw.length;
+  }
+  if (at < text.length) frag.append(document.createTextNode(text.slice(at)));
+  return frag;
+}
+
+// What a refusal means to the person, by code: server text is for logs.
+const HUMAN = {
+  bad_request: 'The server could not accept that.',
+  unauthorized: 'Your session has expired. Sign in again.',
+  forbidden: 'You can no longer post in this conversation.',
+  not_found: 'This conversation no longer exists.',
+  conflict: 'That clashed with another change. Try again.',
+  too_large: 'That message is too long.',
+  rate_limited: 'You are sending messages too fast. They will be sent in a moment.',
+  internal: 'Something went wrong on our side. Try again.',
+  timeout: 'The server did not confirm this message.',
+  closed: 'This message was not sent.',
+};
+export const humanError = (code) => HUMAN[code] || 'Something went wrong. Try again.';
+
 export function toast(text, kind = 'error') {
   const t = el('div', { class: 'toast', testid: 'toast', role: kind === 'error' ? 'alert' : 'status', dataset: { kind } },
     icon(kind === 'error' ? 'alert' : 'info'), el('span', { class: 'toast-text', text }));

@@ -1,11 +1,11 @@
 // Connects the SDK's events to the views: each event redraws what it
 // changed. This is the only place the UI listens to the client.
-import { $, toast } from './dom.js';
-import { currentRoom, ui } from './state.js';
+import { $, humanError, toast } from './dom.js';
+import { currentRoom, me, nameOf, ui } from './state.js';
 import { renderSidebar } from './sidebar.js';
 import { closeRoom, maybeMarkRead, renderHeader, renderMessages, renderTyping } from './conversation.js';
 import { renderMembers } from './dialogs.js';
-import { setConnState } from './connection.js';
+import { setConnState, wireLiveness } from './connection.js';
 
 const ROOMS_REFRESH_MS = 30_000;
 
@@ -24,7 +24,10 @@ export function wireClient(client) {
     if (state === 'offline') ui.retryAt = retryAt || 0;
     setConnState(state === 'online' ? 'online' : state === 'connecting' ? 'connecting' : 'offline');
   });
-  client.on('messages', ({ roomId }) => {
+  client.on('messages', ({ roomId, added }) => {
+    // A sender we do not know as a member joined since we looked: refresh.
+    const room = client.rooms.get(roomId);
+    if (room && room.detailLoaded && added.some((m) => !room.members.has(m.senderId))) client.loadRoom(roomId).catch(() => {});
     if (ui.currentId === roomId) {
       renderMessages();
       renderTyping();
@@ -45,21 +48,51 @@ export function wireClient(client) {
   });
   client.on('rooms', () => { renderSidebar(); renderHeader(); });
   client.on('room', ({ roomId }) => {
+    noteMemberChanges(client, roomId);
     renderSidebar();
     if (ui.currentId === roomId) { renderHeader(); renderMessages(); renderTyping(); }
+    if (ui.currentId === roomId && $('members-dialog').open) renderMembers();
   });
-  client.on('roomRemoved', ({ roomId }) => { if (ui.currentId === roomId) closeRoom(); });
-  client.on('sendFailed', ({ message }) => toast(message));
-  client.on('serverError', (f) => toast(f.message || 'Something went wrong'));
+  client.on('roomRemoved', ({ roomId }) => { if (ui.currentId === roomId) closeRoom('replace'); });
+  // A refused send shows on the message itself (its note and Retry) and is
+  // announced there; other refusals get a toast in words, never the
+  // server's text.
+  client.on('serverError', (f) => toast(humanError(f.code)));
+  wireLiveness(client);
 
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') { maybeMarkRead(); renderSidebar(); client.checkAlive(); }
     else client.stopTyping();
   });
   window.addEventListener('pagehide', () => client.stopTyping());
+  // The server tells only the person added or removed (roomAdded,
+  // roomRemoved): others' joins and leaves are seen by refreshing the open
+  // room now and then, when the page comes back, and when a stranger posts.
+  const refreshOpen = () => { if (ui.currentId && client.isOnline) client.loadRoom(ui.currentId).catch(() => {}); };
   setInterval(() => {
-    if (document.visibilityState === 'visible' && client.isOnline) client.loadRooms().catch(() => {});
+    if (document.visibilityState === 'visible' && client.isOnline) { client.loadRooms().catch(() => {}); refreshOpen(); }
   }, ROOMS_REFRESH_MS);
+  window.addEventListener('focus', refreshOpen);
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') refreshOpen(); });
   // Keep the open room's header fresh when its cursors or members move.
   if (currentRoom()) renderHeader();
+}
+
+/**
+ * Compares a room's members with the last look: who joined and who left
+ * become notices in the conversation (and are announced).
+ */
+function noteMemberChanges(client, roomId) {
+  const room = client.rooms.get(roomId);
+  if (!room || !room.detailLoaded || room.kind === 'direct') return;
+  const now = new Set(room.members.keys());
+  const before = ui.memberSnap.get(roomId);
+  ui.memberSnap.set(roomId, now);
+  if (!before) return;
+  const list = ui.notices.get(roomId) || [];
+  const at = Date.now();
+  for (const id of now) if (!before.has(id)) list.push({ key: `n:${at}:+${id}`, at, text: `${id === me() ? 'You' : nameOf(id)} joined` });
+  for (const id of before) if (!now.has(id)) list.push({ key: `n:${at}:-${id}`, at, text: `${id === me() ? 'You' : nameOf(id)} left` });
+  if (list.length) ui.notices.set(roomId, list);
+  if (ui.currentId === roomId) renderMessages();
 }

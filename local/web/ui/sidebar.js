@@ -1,6 +1,6 @@
 // The conversation list: one row per room, most recently active first, with
 // the last message (or who is typing) and the unread badge.
-import { $, el, shortTime } from './dom.js';
+import { $, el, shortTime, srOnly } from './dom.js';
 import { activity, me, nameOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
 import { openRoom } from './conversation.js';
 import { openNewChat } from './dialogs.js';
@@ -10,7 +10,13 @@ let queued = false;
 export function renderSidebar() {
   if (queued) return;
   queued = true;
-  requestAnimationFrame(() => { queued = false; drawSidebar(); });
+  requestAnimationFrame(() => { if (!queued) return; queued = false; drawSidebar(); });
+}
+
+/** Draws the list now (e.g. before moving focus into it). */
+export function drawSidebarNow() {
+  queued = false;
+  drawSidebar();
 }
 
 function unreadShown(room) {
@@ -26,6 +32,7 @@ function drawSidebar() {
     .filter((r) => !q || roomTitle(r).toLowerCase().includes(q));
   const frag = document.createDocumentFragment();
   let totalUnread = 0;
+  const sigs = [];
   for (const room of rooms) {
     const unread = unreadShown(room);
     totalUnread += unread;
@@ -49,10 +56,34 @@ function drawSidebar() {
         el('span', { class: 'room-item-time', text: shortTime(activity(room)) })),
       el('span', { class: 'room-item-bottom' },
         el('span', { class: `room-item-preview${typers.length ? ' is-typing' : ''}`, text: preview }),
-        unread ? el('span', { class: 'unread-badge', testid: 'room-unread', text: unread > 99 ? '99+' : unread, 'aria-label': `${unread} unread` }) : null)));
+        unread ? el('span', { class: 'unread-badge', testid: 'room-unread' }, el('span', { 'aria-hidden': 'true', text: unread > 99 ? '99+' : unread }), srOnly(`, ${unread} unread`)) : null)));
+    // What the row shows, to redraw only rows that changed.
+    item.dataset.sig = [roomTitle(room), unread, preview, shortTime(activity(room)), ui.currentId === room.roomId, room.kind,
+      item.querySelector('.presence-dot') ? item.querySelector('.presence-dot').dataset.status : ''].join('\u0001');
+    sigs.push(item);
     frag.append(item);
   }
+  // Same rows in the same order: swap only the rows that changed (a new
+  // message changes one), so the list is not laid out again as a whole.
+  const now = Array.from(list.children);
+  if (rooms.length > 0 && now.length === sigs.length && now.every((n, i) => n.dataset.roomId === sigs[i].dataset.roomId)) {
+    now.forEach((n, i) => {
+      if (n.dataset.sig === sigs[i].dataset.sig) return;
+      const focused = document.activeElement === n;
+      n.replaceWith(sigs[i]);
+      if (focused) sigs[i].focus();
+    });
+    document.title = totalUnread ? `(${totalUnread}) Chat` : 'Chat';
+    return;
+  }
+  // Keyboard focus on a row survives the redraw.
+  const active = document.activeElement;
+  const focusedId = active && active.classList && active.classList.contains('room-item') ? active.dataset.roomId : null;
   list.replaceChildren(frag);
+  if (focusedId) {
+    const again = list.querySelector(`.room-item[data-room-id="${CSS.escape(focusedId)}"]`);
+    if (again) again.focus();
+  }
   if (rooms.length === 0) {
     list.append(el('div', { class: 'room-list-empty' },
       q ? 'No conversations match.' : 'No conversations yet.',

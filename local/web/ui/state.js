@@ -11,8 +11,15 @@ export const ui = {
   session: null,
   /** The open conversation's room id. */
   currentId: null,
-  /** Unsent composer text per room. */
+  /** Unsent composer text per room (kept in localStorage: see composer.js). */
   drafts: new Map(),
+  /** The connection as shown: 'online' only once verified (connection.js). */
+  conn: 'connecting',
+  /** The open room's read cursor when it was opened: the unread marker. */
+  unreadFrom: null,
+  /** Members last seen per room, and the join/leave notices drawn from changes. */
+  memberSnap: new Map(),
+  notices: new Map(),
   /** The new-conversation dialog's tab. */
   newChatKind: 'direct',
   /** Rooms whose newest history page was asked for. */
@@ -33,10 +40,14 @@ export function nameOf(userId) {
   return (u && u.displayName) || userId;
 }
 
+/** 'online', 'offline', or 'unknown' while we are not connected ourselves. */
 export function presenceOf(userId) {
+  if (ui.conn !== 'online') return 'unknown';
   const u = ui.client.users.get(userId);
   return (u && u.presence) || 'offline';
 }
+
+export const PRESENCE_LABEL = { online: 'Online', offline: 'Offline', unknown: 'Presence unknown while you are offline' };
 
 export function peerOf(room) {
   if (room.kind !== 'direct') return null;
@@ -78,7 +89,7 @@ export function roomAvatar(room, size = '') {
   if (peer) {
     const a = avatarFor(peer, size);
     const presence = presenceOf(peer);
-    a.append(el('span', { class: 'presence-dot', testid: 'room-presence', dataset: { status: presence }, title: presence === 'online' ? 'Online' : 'Offline' }));
+    a.append(el('span', { class: 'presence-dot', testid: 'room-presence', dataset: { status: presence }, title: PRESENCE_LABEL[presence] }));
     return a;
   }
   if (room.kind === 'channel') {

@@ -12,7 +12,10 @@
  * - **Liveness.** After `pingIntervalMs` without a frame from the server the
  *   client sends `ping`; no frame within `pongTimeoutMs` declares the socket
  *   dead (a peer that vanished without a FIN never fires `close`) and it
- *   reconnects.
+ *   reconnects. Every `sendMessage` and `sync` is a ping too: it expects an
+ *   answer, so a socket that died silently is noticed `pongTimeoutMs` after
+ *   the user's next send, not only at the next idle ping. `liveness` tells
+ *   when the socket is unverified (a frame awaits its answer) and verified.
  * - **Sends** are idempotent: each has a `clientMsgId` and stays pending until
  *   its `ack`; pending sends are resent with the same id after a reconnect,
  *   when an ack is overdue, after `internal`, and after a `rate_limited`
@@ -124,6 +127,8 @@ export interface PendingSend {
         code: ErrorCode | 'timeout' | 'closed';
         message: string;
     } | null;
+    /** Set while the server's rate limit holds it back: when it is resent by itself (epoch ms). */
+    retryAt: number | null;
 }
 export interface SendResult {
     clientMsgId: string;
@@ -161,6 +166,13 @@ export interface ClientEvents {
         clientMsgId: string;
         code: string;
         message: string;
+    };
+    /**
+     * Whether the socket is verified: `false` while a frame (ping, send, sync)
+     * awaits an answer, `true` once any frame arrived. Emitted on changes only.
+     */
+    liveness: {
+        verified: boolean;
     };
     /** The server rate-limited a frame; the client resends it by itself after `retryAfterMs`. */
     rateLimited: {
@@ -251,7 +263,10 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     connect(): void;
     /** Closes the socket for good; pending sends fail with `closed`. */
     close(): void;
-    /** Reconnects at once if offline (e.g. on the browser's `online` event or a "Retry" button). */
+    /**
+     * Reconnects at once if offline (e.g. on the browser's `online` event or a
+     * "Retry" button), and restarts the backoff from its first step.
+     */
     reconnectNow(): void;
     /**
      * Checks the socket now: sends `ping` and declares it dead if nothing
@@ -269,6 +284,13 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     private scheduleReconnect;
     private armPing;
     private sendPing;
+    /**
+     * A frame that the server answers went out: unless some frame arrives
+     * within `pongTimeoutMs`, the socket is dead (one deadline at a time).
+     */
+    private expectReply;
+    /** True while a frame awaits its answer (the socket is not known to be alive). */
+    get awaitingReply(): boolean;
     private sendFrame;
     private onConnected;
     private sendSync;

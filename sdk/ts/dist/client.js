@@ -12,7 +12,10 @@
  * - **Liveness.** After `pingIntervalMs` without a frame from the server the
  *   client sends `ping`; no frame within `pongTimeoutMs` declares the socket
  *   dead (a peer that vanished without a FIN never fires `close`) and it
- *   reconnects.
+ *   reconnects. Every `sendMessage` and `sync` is a ping too: it expects an
+ *   answer, so a socket that died silently is noticed `pongTimeoutMs` after
+ *   the user's next send, not only at the next idle ping. `liveness` tells
+ *   when the socket is unverified (a frame awaits its answer) and verified.
  * - **Sends** are idempotent: each has a `clientMsgId` and stays pending until
  *   its `ack`; pending sends are resent with the same id after a reconnect,
  *   when an ack is overdue, after `internal`, and after a `rate_limited`
@@ -172,8 +175,14 @@ export class ChatClient extends Emitter {
         }
         this.setState('closed', null);
     }
-    /** Reconnects at once if offline (e.g. on the browser's `online` event or a "Retry" button). */
+    /**
+     * Reconnects at once if offline (e.g. on the browser's `online` event or a
+     * "Retry" button), and restarts the backoff from its first step.
+     */
     reconnectNow() {
+        // A network that came back starts the backoff over: an attempt in
+        // flight that fails (it began offline) retries within `baseMs`.
+        this.attempt = 0;
         if (this.stopped || this.ws)
             return;
         if (this.reconnectTimer)
@@ -333,19 +342,35 @@ export class ChatClient extends Emitter {
         this.setState('offline', retryAt, reason);
     }
     armPing() {
-        if (this.pongTimer)
+        if (this.pongTimer) {
             clearTimeout(this.pongTimer);
-        this.pongTimer = null;
+            this.pongTimer = null;
+            this.emit('liveness', { verified: true });
+        }
         if (this.pingTimer)
             clearTimeout(this.pingTimer);
         this.pingTimer = setTimeout(() => this.sendPing(), this.o.pingIntervalMs);
     }
     sendPing() {
+        if (!this.ws || this.pongTimer)
+            return;
+        this.sendFrame({ action: 'ping' });
+        this.expectReply('no pong: the socket is dead');
+    }
+    /**
+     * A frame that the server answers went out: unless some frame arrives
+     * within `pongTimeoutMs`, the socket is dead (one deadline at a time).
+     */
+    expectReply(reason) {
         const ws = this.ws;
         if (!ws || this.pongTimer)
             return;
-        this.sendFrame({ action: 'ping' });
-        this.pongTimer = setTimeout(() => this.drop(ws, 'no pong: the socket is dead'), this.o.pongTimeoutMs);
+        this.pongTimer = setTimeout(() => this.drop(ws, reason), this.o.pongTimeoutMs);
+        this.emit('liveness', { verified: false });
+    }
+    /** True while a frame awaits its answer (the socket is not known to be alive). */
+    get awaitingReply() {
+        return this.pongTimer !== null;
     }
     sendFrame(frame) {
         const ws = this.ws;
@@ -375,6 +400,8 @@ export class ChatClient extends Emitter {
             const chunk = rooms.slice(i, i + MAX_SYNC_ROOMS);
             if (!this.sendFrame({ action: 'sync', rooms: chunk }))
                 this.timeline.unsent(chunk);
+            else
+                this.expectReply('no answer to sync: the socket is dead');
         }
     }
     /** Once a second: overdue syncs and acks, expired typing indicators. */
@@ -568,6 +595,8 @@ export class ChatClient extends Emitter {
             this.emit('rateLimited', { clientMsgId: f.clientMsgId ?? null, retryAfterMs: wait });
             if (p) {
                 this.later(p, wait);
+                p.retryAt = Date.now() + wait;
+                this.emit('pending', { roomId: p.roomId });
             }
             else {
                 // A sync or markRead was refused: ask again once allowed.
@@ -634,14 +663,18 @@ export class ChatClient extends Emitter {
             status: 'pending',
             tries: 0,
             error: null,
+            retryAt: null,
             sentAt: 0,
             waiters: [],
             timer: null,
         };
         const done = new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
         this.pendingSends.set(clientMsgId, p);
+        // The send ends the indicator, and the throttle restarts: typing the
+        // next message shows at once.
         if (this.typingRoom === roomId)
             this.stopTyping();
+        this.typingSentAt.delete(roomId);
         this.transmit(p);
         this.emit('pending', { roomId });
         return done;
@@ -673,7 +706,7 @@ export class ChatClient extends Emitter {
         return Array.from(this.pendingSends.values())
             .filter((p) => p.roomId === roomId)
             .sort((a, b) => a.createdAt - b.createdAt)
-            .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error }) => ({
+            .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error, retryAt }) => ({
             clientMsgId,
             roomId: r,
             body,
@@ -681,6 +714,7 @@ export class ChatClient extends Emitter {
             status,
             tries,
             error,
+            retryAt,
         }));
     }
     transmit(p) {
@@ -688,8 +722,10 @@ export class ChatClient extends Emitter {
             clearTimeout(p.timer);
         p.timer = null;
         p.sentAt = Date.now();
+        p.retryAt = null;
         if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
             p.tries += 1;
+            this.expectReply('no ack: the socket is dead');
         }
     }
     later(p, ms) {
@@ -705,6 +741,7 @@ export class ChatClient extends Emitter {
         if (p.timer)
             clearTimeout(p.timer);
         p.timer = null;
+        p.retryAt = null;
         p.status = 'failed';
         p.error = { code, message };
         const waiters = p.waiters;
@@ -762,9 +799,10 @@ export class ChatClient extends Emitter {
         const now = Date.now();
         if (this.typingRoom && this.typingRoom !== roomId)
             this.stopTyping();
-        // Per room, and kept across stops: typing, sending, typing again within
+        // Per room, and kept across stops: typing, pausing, typing again within
         // the interval costs no second `typing: true` (the `typing` limit is
-        // 2 a second, and every frame is a push to each member).
+        // 2 a second, and every frame is a push to each member). A send resets
+        // it (see `send`).
         if (now - (this.typingSentAt.get(roomId) ?? 0) >= this.o.typingSendEveryMs) {
             if (this.sendFrame({ action: 'typing', roomId, isTyping: true })) {
                 this.typingRoom = roomId;

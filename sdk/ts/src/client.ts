@@ -12,7 +12,10 @@
  * - **Liveness.** After `pingIntervalMs` without a frame from the server the
  *   client sends `ping`; no frame within `pongTimeoutMs` declares the socket
  *   dead (a peer that vanished without a FIN never fires `close`) and it
- *   reconnects.
+ *   reconnects. Every `sendMessage` and `sync` is a ping too: it expects an
+ *   answer, so a socket that died silently is noticed `pongTimeoutMs` after
+ *   the user's next send, not only at the next idle ping. `liveness` tells
+ *   when the socket is unverified (a frame awaits its answer) and verified.
  * - **Sends** are idempotent: each has a `clientMsgId` and stays pending until
  *   its `ack`; pending sends are resent with the same id after a reconnect,
  *   when an ack is overdue, after `internal`, and after a `rate_limited`
@@ -142,6 +145,8 @@ export interface PendingSend {
   status: SendStatus;
   tries: number;
   error: { code: ErrorCode | 'timeout' | 'closed'; message: string } | null;
+  /** Set while the server's rate limit holds it back: when it is resent by itself (epoch ms). */
+  retryAt: number | null;
 }
 
 export interface SendResult {
@@ -174,6 +179,11 @@ export interface ClientEvents {
   ack: SendResult;
   /** A send was refused for good (see `PendingSend.error`); `retrySend` tries again. */
   sendFailed: { roomId: string; clientMsgId: string; code: string; message: string };
+  /**
+   * Whether the socket is verified: `false` while a frame (ping, send, sync)
+   * awaits an answer, `true` once any frame arrived. Emitted on changes only.
+   */
+  liveness: { verified: boolean };
   /** The server rate-limited a frame; the client resends it by itself after `retryAfterMs`. */
   rateLimited: { clientMsgId: string | null; retryAfterMs: number };
   /** Members' delivered/read cursors moved. */
@@ -338,8 +348,14 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.setState('closed', null);
   }
 
-  /** Reconnects at once if offline (e.g. on the browser's `online` event or a "Retry" button). */
+  /**
+   * Reconnects at once if offline (e.g. on the browser's `online` event or a
+   * "Retry" button), and restarts the backoff from its first step.
+   */
   reconnectNow(): void {
+    // A network that came back starts the backoff over: an attempt in
+    // flight that fails (it began offline) retries within `baseMs`.
+    this.attempt = 0;
     if (this.stopped || this.ws) return;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
@@ -484,17 +500,35 @@ export class ChatClient extends Emitter<ClientEvents> {
   }
 
   private armPing(): void {
-    if (this.pongTimer) clearTimeout(this.pongTimer);
-    this.pongTimer = null;
+    if (this.pongTimer) {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = null;
+      this.emit('liveness', { verified: true });
+    }
     if (this.pingTimer) clearTimeout(this.pingTimer);
     this.pingTimer = setTimeout(() => this.sendPing(), this.o.pingIntervalMs);
   }
 
   private sendPing(): void {
+    if (!this.ws || this.pongTimer) return;
+    this.sendFrame({ action: 'ping' });
+    this.expectReply('no pong: the socket is dead');
+  }
+
+  /**
+   * A frame that the server answers went out: unless some frame arrives
+   * within `pongTimeoutMs`, the socket is dead (one deadline at a time).
+   */
+  private expectReply(reason: string): void {
     const ws = this.ws;
     if (!ws || this.pongTimer) return;
-    this.sendFrame({ action: 'ping' });
-    this.pongTimer = setTimeout(() => this.drop(ws, 'no pong: the socket is dead'), this.o.pongTimeoutMs);
+    this.pongTimer = setTimeout(() => this.drop(ws, reason), this.o.pongTimeoutMs);
+    this.emit('liveness', { verified: false });
+  }
+
+  /** True while a frame awaits its answer (the socket is not known to be alive). */
+  get awaitingReply(): boolean {
+    return this.pongTimer !== null;
   }
 
   private sendFrame(frame: ClientFrame): boolean {
@@ -521,6 +555,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     for (let i = 0; i < rooms.length; i += MAX_SYNC_ROOMS) {
       const chunk = rooms.slice(i, i + MAX_SYNC_ROOMS);
       if (!this.sendFrame({ action: 'sync', rooms: chunk })) this.timeline.unsent(chunk);
+      else this.expectReply('no answer to sync: the socket is dead');
     }
   }
 
@@ -699,6 +734,8 @@ export class ChatClient extends Emitter<ClientEvents> {
       this.emit('rateLimited', { clientMsgId: f.clientMsgId ?? null, retryAfterMs: wait });
       if (p) {
         this.later(p, wait);
+        p.retryAt = Date.now() + wait;
+        this.emit('pending', { roomId: p.roomId });
       } else {
         // A sync or markRead was refused: ask again once allowed.
         setTimeout(() => {
@@ -761,13 +798,17 @@ export class ChatClient extends Emitter<ClientEvents> {
       status: 'pending',
       tries: 0,
       error: null,
+      retryAt: null,
       sentAt: 0,
       waiters: [],
       timer: null,
     };
     const done = new Promise<SendResult>((resolve, reject) => p.waiters.push({ resolve, reject }));
     this.pendingSends.set(clientMsgId, p);
+    // The send ends the indicator, and the throttle restarts: typing the
+    // next message shows at once.
     if (this.typingRoom === roomId) this.stopTyping();
+    this.typingSentAt.delete(roomId);
     this.transmit(p);
     this.emit('pending', { roomId });
     return done;
@@ -800,7 +841,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     return Array.from(this.pendingSends.values())
       .filter((p) => p.roomId === roomId)
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error }) => ({
+      .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error, retryAt }) => ({
         clientMsgId,
         roomId: r,
         body,
@@ -808,6 +849,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         status,
         tries,
         error,
+        retryAt,
       }));
   }
 
@@ -815,8 +857,10 @@ export class ChatClient extends Emitter<ClientEvents> {
     if (p.timer) clearTimeout(p.timer);
     p.timer = null;
     p.sentAt = Date.now();
+    p.retryAt = null;
     if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
       p.tries += 1;
+      this.expectReply('no ack: the socket is dead');
     }
   }
 
@@ -831,6 +875,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   private failSend(p: PendingEntry, code: SendError['code'], message: string, keep: boolean): void {
     if (p.timer) clearTimeout(p.timer);
     p.timer = null;
+    p.retryAt = null;
     p.status = 'failed';
     p.error = { code, message };
     const waiters = p.waiters;
@@ -884,9 +929,10 @@ export class ChatClient extends Emitter<ClientEvents> {
   typed(roomId: string): void {
     const now = Date.now();
     if (this.typingRoom && this.typingRoom !== roomId) this.stopTyping();
-    // Per room, and kept across stops: typing, sending, typing again within
+    // Per room, and kept across stops: typing, pausing, typing again within
     // the interval costs no second `typing: true` (the `typing` limit is
-    // 2 a second, and every frame is a push to each member).
+    // 2 a second, and every frame is a push to each member). A send resets
+    // it (see `send`).
     if (now - (this.typingSentAt.get(roomId) ?? 0) >= this.o.typingSendEveryMs) {
       if (this.sendFrame({ action: 'typing', roomId, isTyping: true })) {
         this.typingRoom = roomId;

@@ -195,6 +195,32 @@ test('a socket gone silent is declared dead by the pong deadline and replaced', 
   await proxy.close();
 });
 
+test('a send on a socket gone silent is its own ping: dead within pongTimeoutMs, then delivered', async () => {
+  const proxy = await newProxy();
+  // The idle ping is 540 s away: only the send can notice.
+  const alice = await user('alice', { wsBase: proxy.url, pingIntervalMs: 540_000, pongTimeoutMs: 500 });
+  const bob = await user('bob');
+  const added = waitFor(bob, 'rooms', () => bob.rooms.size === 1);
+  const room = await alice.createRoom('direct', [bob.userId]);
+  await added;
+  await until(() => alice.isSettled(room.roomId) && !alice.awaitingReply, 'alice settled and verified');
+  const liveness = [];
+  alice.on('liveness', (e) => liveness.push(e.verified));
+  proxy.freeze('both');
+  const t0 = Date.now();
+  const dead = waitFor(alice, 'connection', (e) => e.state === 'offline', 5_000);
+  const sent = alice.send(room.roomId, 'into the void');
+  const { reason } = await dead;
+  const took = Date.now() - t0;
+  assert.match(reason, /no ack/);
+  assert.ok(took >= 450 && took < 2_000, `declared dead after ${took} ms (deadline 500 ms)`);
+  assert.equal(liveness[0], false, 'unverified while the send awaited its ack');
+  const ack = await within(sent, 10_000, 'the send is acked after the reconnect');
+  await until(() => bob.messages(room.roomId).some((m) => m.messageId === ack.messageId), 'bob gets it');
+  assert.ok(liveness.includes(true), 'verified again once a frame arrived');
+  await proxy.close();
+});
+
 test('reconnect attempts back off exponentially, capped, with full jitter', async () => {
   const proxy = await newProxy();
   const alice = await user('alice', { wsBase: proxy.url, backoff: { baseMs: 100, maxMs: 400 } });
@@ -206,6 +232,25 @@ test('reconnect attempts back off exponentially, capped, with full jitter', asyn
   // Attempt n waits at most min(400, 100 * 2^n) ms; jitter spreads them.
   delays.slice(0, 8).forEach((d, n) => assert.ok(d <= Math.min(400, 100 * 2 ** n) + 5, `attempt ${n} waited ${d} ms`));
   assert.ok(new Set(delays.map((d) => Math.round(d / 10))).size > 2, `jittered: ${delays}`);
+  proxy.refuse(false);
+  await waitFor(alice, 'connection', (e) => e.state === 'online', 5_000);
+  await proxy.close();
+});
+
+test('reconnectNow (the network is back) restarts the backoff: an attempt that fails after it waits at most baseMs', async () => {
+  const proxy = await newProxy();
+  const alice = await user('alice', { wsBase: proxy.url, backoff: { baseMs: 100, maxMs: 60_000 } });
+  const delays = [];
+  alice.on('connection', (e) => { if (e.state === 'offline') delays.push(e.retryAt - Date.now()); });
+  proxy.refuse(true);
+  proxy.cut();
+  await until(() => delays.length >= 6, 'six failed attempts', 15_000);
+  // The next wait may be up to 6.4 s; the network comes back (still
+  // refused once more: the attempt in flight fails).
+  const before = delays.length;
+  alice.reconnectNow();
+  await until(() => delays.length > before, 'the next attempt failed', 10_000);
+  assert.ok(delays[before] <= 105, `waited ${delays[before]} ms after reconnectNow, not the grown backoff`);
   proxy.refuse(false);
   await waitFor(alice, 'connection', (e) => e.state === 'online', 5_000);
   await proxy.close();
@@ -224,6 +269,22 @@ test('typing is debounced: one start while typing, one stop when idle', async ()
   await alice.send(roomId, 'done typing');
   await until(() => bodiesOf(bob, roomId).includes('done typing'), 'bob got the message');
   assert.deepEqual(seen, [[alice.userId], []]);
+});
+
+test('a send resets the typing throttle: typing the next message shows at once', async () => {
+  const { alice, bob, roomId } = await pair({ typingSendEveryMs: 60_000, typingIdleMs: 60_000 });
+  const seen = [];
+  bob.on('typing', (e) => { if (e.roomId === roomId) seen.push(e.userIds.slice()); });
+  alice.typed(roomId);
+  await until(() => seen.length === 1, 'bob sees alice typing');
+  await alice.send(roomId, 'first');
+  await until(() => bodiesOf(bob, roomId).includes('first'), 'bob got the message');
+  // The send ended the indicator at bob's.
+  await until(() => seen.length === 2, 'the indicator ended');
+  assert.deepEqual(seen, [[alice.userId], []]);
+  alice.typed(roomId);
+  await until(() => seen.length === 3, 'bob sees alice typing the next one, inside the 60 s throttle');
+  assert.deepEqual(seen[2], [alice.userId]);
 });
 
 test('unread counts follow messages, markRead and a new device; receipts turn read', async () => {
