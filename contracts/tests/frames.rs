@@ -124,6 +124,16 @@ fn every_server_frame() -> Vec<ServerFrame> {
             room_id: room(),
             removed_by: user("alice"),
         },
+        ServerFrame::MemberJoined {
+            room_id: room(),
+            user_id: user("carol"),
+            added_by: user("alice"),
+        },
+        ServerFrame::MemberLeft {
+            room_id: room(),
+            user_id: user("carol"),
+            removed_by: user("carol"),
+        },
         ServerFrame::error(
             &ChatError::Forbidden("not a member of this room"),
             Some(ClientMsgId::parse("c-1").unwrap()),
@@ -151,6 +161,8 @@ fn type_of(frame: &ServerFrame) -> &'static str {
         ServerFrame::Pong => "pong",
         ServerFrame::RoomAdded { .. } => "roomAdded",
         ServerFrame::RoomRemoved { .. } => "roomRemoved",
+        ServerFrame::MemberJoined { .. } => "memberJoined",
+        ServerFrame::MemberLeft { .. } => "memberLeft",
         ServerFrame::Error { .. } => "error",
     }
 }

@@ -292,10 +292,10 @@ test('members: joins and leaves show in the conversation, with the count', { tim
   await page.getByTestId('add-member-submit').click();
   await page.getByTestId('member-notice').filter({ hasText: 'Carol joined' }).waitFor({ timeout: STEP_MS });
   await summary.filter({ hasText: '3 members' }).waitFor({ timeout: STEP_MS });
-  // Carol leaves (elsewhere): seen when alice comes back to the page.
+  // Carol leaves (elsewhere): alice's page hears it live (memberLeft),
+  // without a focus, a reload or the periodic refresh (30 s, past STEP_MS).
   const roomId = decodeURIComponent(new URL(page.url()).hash.replace('#/r/', ''));
   assert.equal((await fetch(`${server.url}/rooms/${encodeURIComponent(roomId)}/members/carol`, { method: 'DELETE', headers: auth })).status, 204);
-  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
   await page.getByTestId('member-notice').filter({ hasText: 'Carol left' }).waitFor({ timeout: STEP_MS });
   await summary.filter({ hasText: '2 members' }).waitFor({ timeout: STEP_MS });
   const said = await announced(page);

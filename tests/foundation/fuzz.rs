@@ -301,7 +301,7 @@ fn query_strings_decode_like_the_reference() {
 
 // ---- the WebSocket handlers ---------------------------------------------------------
 
-const FRAME_TYPES: [&str; 10] = [
+const FRAME_TYPES: [&str; 12] = [
     "message",
     "ack",
     "receipt",
@@ -311,6 +311,8 @@ const FRAME_TYPES: [&str; 10] = [
     "pong",
     "roomAdded",
     "roomRemoved",
+    "memberJoined",
+    "memberLeft",
     "error",
 ];
 

@@ -351,6 +351,19 @@ async fn members_hear_when_they_are_added_to_or_removed_from_a_room() {
     )
     .await;
     assert_eq!(carol.one("roomAdded")["roomId"], room.as_str());
+    // The members already there hear of it; the person added does not.
+    for member in [&mut alice, &mut bob] {
+        let joined = member.one("memberJoined");
+        assert_eq!(
+            (
+                joined["roomId"].as_str(),
+                joined["userId"].as_str(),
+                joined["addedBy"].as_str()
+            ),
+            (Some(room.as_str()), Some("carol"), Some("alice"))
+        );
+    }
+    assert!(carol.take("memberJoined").is_empty());
     // Adding again is a no-op and tells nobody.
     p.rest(
         Some(&alice.token),
@@ -360,6 +373,7 @@ async fn members_hear_when_they_are_added_to_or_removed_from_a_room() {
     )
     .await;
     assert!(carol.take("roomAdded").is_empty());
+    assert!(bob.take("memberJoined").is_empty());
 
     p.rest(
         Some(&alice.token),
@@ -373,4 +387,53 @@ async fn members_hear_when_they_are_added_to_or_removed_from_a_room() {
         (removed["roomId"].as_str(), removed["removedBy"].as_str()),
         (Some(room.as_str()), Some("alice"))
     );
+    assert!(carol.take("memberLeft").is_empty());
+    for member in [&mut alice, &mut bob] {
+        let left = member.one("memberLeft");
+        assert_eq!(
+            (
+                left["roomId"].as_str(),
+                left["userId"].as_str(),
+                left["removedBy"].as_str()
+            ),
+            (Some(room.as_str()), Some("carol"), Some("alice"))
+        );
+    }
+    // bob leaves on his own: alice hears it.
+    p.rest(
+        Some(&bob.token),
+        "DELETE",
+        &format!("/rooms/{room}/members/bob"),
+        None,
+    )
+    .await;
+    assert_eq!(alice.one("memberLeft")["removedBy"], "bob");
+    assert!(bob.take("memberLeft").is_empty());
+}
+
+#[tokio::test]
+async fn joins_and_leaves_of_a_channel_push_nothing_to_its_members() {
+    let p = Platform::default();
+    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "channel", "News", &[]).await;
+    let members = format!("/rooms/{room}/members");
+    let (s, _) = p
+        .rest(
+            Some(&bob.token),
+            "POST",
+            &members,
+            Some(json!({"userId":"bob"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        bob.one("roomAdded")["roomId"],
+        room.as_str(),
+        "bob's other devices"
+    );
+    p.rest(Some(&bob.token), "DELETE", &format!("{members}/bob"), None)
+        .await;
+    assert_eq!(bob.one("roomRemoved")["roomId"], room.as_str());
+    assert!(alice.take("memberJoined").is_empty());
+    assert!(alice.take("memberLeft").is_empty());
 }

@@ -524,8 +524,8 @@ async fn twenty_users_fifty_mixed_actions_each_on_one_instance_never_see_each_ot
                     "presence" => {
                         assert!(shares_room(user, f["userId"].as_str().unwrap()), "{f}")
                     }
-                    "receipt" | "message" | "syncResult" | "pong" | "roomAdded" | "roomRemoved" => {
-                    }
+                    "receipt" | "message" | "syncResult" | "pong" | "roomAdded" | "roomRemoved"
+                    | "memberJoined" | "memberLeft" => {}
                     other => panic!("unexpected frame {other}: {f}"),
                 }
             }

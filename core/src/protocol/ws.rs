@@ -245,6 +245,22 @@ pub enum ServerFrame {
         room_id: RoomId,
         removed_by: UserId,
     },
+    /// Someone else became a member of a group you are in (the person
+    /// added gets `roomAdded`). Channels carry none.
+    #[serde(rename_all = "camelCase")]
+    MemberJoined {
+        room_id: RoomId,
+        user_id: UserId,
+        added_by: UserId,
+    },
+    /// Someone else left, or was removed from, a group you are in (the
+    /// person removed gets `roomRemoved`). Channels carry none.
+    #[serde(rename_all = "camelCase")]
+    MemberLeft {
+        room_id: RoomId,
+        user_id: UserId,
+        removed_by: UserId,
+    },
     #[serde(rename_all = "camelCase")]
     Error {
         code: ErrorCode,

@@ -12,6 +12,7 @@ use crate::protocol::rest::{
     ChannelList, CreateRoomRequest, MemberView, RoomDetail, RoomList, RoomSummary, RoomView,
 };
 use crate::protocol::ws::{MessageView, ServerFrame};
+use tracing::warn;
 
 /// Whether `POST /rooms` made a new room (201) or found the pair's existing
 /// direct room (200).
@@ -224,7 +225,8 @@ impl Chat {
             .authorized_room(&actor.user_id, room_id, Action::AddMember { target })
             .await?;
         if self.rooms.membership(room_id, target).await?.is_none() {
-            let count = self.rooms.members(room_id).await?.len();
+            let members = self.rooms.members(room_id).await?;
+            let count = members.len();
             if count >= self.limits.max_room_members {
                 return Err(ChatError::Conflict(format!(
                     "the room is full ({} members)",
@@ -241,6 +243,12 @@ impl Chat {
                 let added = room_added(&room, &actor.user_id);
                 self.deliver_to_users(std::slice::from_ref(target), None, &added)
                     .await;
+                let joined = ServerFrame::MemberJoined {
+                    room_id: room_id.clone(),
+                    user_id: target.clone(),
+                    added_by: actor.user_id.clone(),
+                };
+                self.tell_members(&room, members, &joined).await;
             }
         }
         self.room_detail(actor, room_id).await
@@ -253,7 +261,7 @@ impl Chat {
         room_id: &RoomId,
         target: &UserId,
     ) -> Result<(), ChatError> {
-        let (_, _) = self
+        let (room, _) = self
             .authorized_room(&actor.user_id, room_id, Action::RemoveMember { target })
             .await?;
         if !self.rooms.remove_member(room_id, target).await? {
@@ -265,7 +273,33 @@ impl Chat {
         };
         self.deliver_to_users(std::slice::from_ref(target), None, &removed)
             .await;
+        if room.kind == RoomKind::Group {
+            // Best effort, as every push: members who miss it see the
+            // change in `GET /rooms/{roomId}`.
+            match self.rooms.members(room_id).await {
+                Ok(members) => {
+                    let left = ServerFrame::MemberLeft {
+                        room_id: room_id.clone(),
+                        user_id: target.clone(),
+                        removed_by: actor.user_id.clone(),
+                    };
+                    self.tell_members(&room, members, &left).await;
+                }
+                Err(e) => warn!(error = %e, "members not told of a leave"),
+            }
+        }
         Ok(())
+    }
+
+    /// Pushes a membership change to a group's other members (`members`,
+    /// without the person it is about). Channels carry none: every join of
+    /// a channel of n members would push to all n, as presence would.
+    async fn tell_members(&self, room: &Room, members: Vec<Membership>, frame: &ServerFrame) {
+        if room.kind != RoomKind::Group {
+            return;
+        }
+        let users: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        self.deliver_to_users(&users, None, frame).await;
     }
 
     pub async fn list_channels(&self, limit: usize) -> Result<ChannelList, ChatError> {

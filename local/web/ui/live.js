@@ -65,9 +65,10 @@ export function wireClient(client) {
     else client.stopTyping();
   });
   window.addEventListener('pagehide', () => client.stopTyping());
-  // The server tells only the person added or removed (roomAdded,
-  // roomRemoved): others' joins and leaves are seen by refreshing the open
-  // room now and then, when the page comes back, and when a stranger posts.
+  // A group's joins and leaves arrive live (memberJoined/memberLeft: the
+  // SDK reloads the room, and its `room` event makes the notice). Channels
+  // carry none, and a push can be lost: the open room is also refreshed now
+  // and then, when the page comes back, and when a stranger posts.
   const refreshOpen = () => { if (ui.currentId && client.isOnline) client.loadRoom(ui.currentId).catch(() => {}); };
   setInterval(() => {
     if (document.visibilityState === 'visible' && client.isOnline) { client.loadRooms().catch(() => {}); refreshOpen(); }

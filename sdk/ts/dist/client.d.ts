@@ -210,6 +210,17 @@ export interface ClientEvents {
         removedBy: string | null;
     };
     /**
+     * Someone else joined or left a group you are in (`by`: who added or
+     * removed them; themselves when they left). The room's details are
+     * reloaded, and a `room` event follows.
+     */
+    member: {
+        roomId: string;
+        userId: string;
+        change: 'joined' | 'left';
+        by: string;
+    };
+    /**
      * An error frame the client does not handle by itself: not about a pending
      * send, not a rate limit, not an `internal` naming no message (a failed
      * sync, asked again).

@@ -477,6 +477,15 @@ export class ChatClient extends Emitter {
             case 'roomRemoved':
                 this.removeRoom(f.roomId, f.removedBy);
                 break;
+            case 'memberJoined':
+            case 'memberLeft':
+                if (!this.rooms.has(f.roomId))
+                    break;
+                this.emit('member', f.type === 'memberJoined'
+                    ? { roomId: f.roomId, userId: f.userId, change: 'joined', by: f.addedBy }
+                    : { roomId: f.roomId, userId: f.userId, change: 'left', by: f.removedBy });
+                void this.loadRoom(f.roomId).catch(() => undefined);
+                break;
             case 'error':
                 this.onError(f);
                 break;

@@ -199,6 +199,12 @@ export interface ClientEvents {
   /** You were removed from a room (or left it). */
   roomRemoved: { roomId: string; removedBy: string | null };
   /**
+   * Someone else joined or left a group you are in (`by`: who added or
+   * removed them; themselves when they left). The room's details are
+   * reloaded, and a `room` event follows.
+   */
+  member: { roomId: string; userId: string; change: 'joined' | 'left'; by: string };
+  /**
    * An error frame the client does not handle by itself: not about a pending
    * send, not a rate limit, not an `internal` naming no message (a failed
    * sync, asked again).
@@ -624,6 +630,14 @@ export class ChatClient extends Emitter<ClientEvents> {
         break;
       case 'roomRemoved':
         this.removeRoom(f.roomId, f.removedBy);
+        break;
+      case 'memberJoined':
+      case 'memberLeft':
+        if (!this.rooms.has(f.roomId)) break;
+        this.emit('member', f.type === 'memberJoined'
+          ? { roomId: f.roomId, userId: f.userId, change: 'joined', by: f.addedBy }
+          : { roomId: f.roomId, userId: f.userId, change: 'left', by: f.removedBy });
+        void this.loadRoom(f.roomId).catch(() => undefined);
         break;
       case 'error':
         this.onError(f);

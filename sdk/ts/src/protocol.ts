@@ -31,6 +31,8 @@ export type SyncResultFrame = FrameOf<'syncResult'>;
 export type PongFrame = FrameOf<'pong'>;
 export type RoomAddedFrame = FrameOf<'roomAdded'>;
 export type RoomRemovedFrame = FrameOf<'roomRemoved'>;
+export type MemberJoinedFrame = FrameOf<'memberJoined'>;
+export type MemberLeftFrame = FrameOf<'memberLeft'>;
 export type ErrorFrame = FrameOf<'error'>;
 
 // ------------------------------------------------------------------ REST

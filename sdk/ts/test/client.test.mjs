@@ -161,6 +161,24 @@ test('a room you were removed from while its push was lost is dropped at the nex
   await proxy.close();
 });
 
+test('a group\'s members hear joins and leaves live, and the room\'s member list follows', async () => {
+  const alice = await user('alice');
+  const bob = await user('bob');
+  const carol = await user('carol');
+  const added = waitFor(bob, 'rooms', () => bob.rooms.size === 1);
+  const room = await alice.createRoom('group', [bob.userId], 'team');
+  await added;
+  await bob.loadRoom(room.roomId);
+  const joined = waitFor(bob, 'member', (e) => e.change === 'joined' && e.userId === carol.userId);
+  await alice.addMember(room.roomId, carol.userId);
+  assert.equal((await joined).by, alice.userId);
+  await until(() => bob.rooms.get(room.roomId).members.has(carol.userId), 'bob\'s list shows carol');
+  const left = waitFor(bob, 'member', (e) => e.change === 'left' && e.userId === carol.userId);
+  await carol.removeMember(room.roomId, carol.userId);
+  assert.equal((await left).by, carol.userId);
+  await until(() => !bob.rooms.get(room.roomId).members.has(carol.userId), 'bob\'s list drops carol');
+});
+
 test('rate-limited sends are resent after retryAfterMs until each is acked once', async () => {
   const { alice, bob, roomId } = await pair();
   const limited = [];

@@ -68,6 +68,16 @@ removedBy: UserId
 roomId: RoomId
 type: "roomRemoved"
 } | {
+addedBy: UserId
+roomId: RoomId
+type: "memberJoined"
+userId: UserId
+} | {
+removedBy: UserId
+roomId: RoomId
+type: "memberLeft"
+userId: UserId
+} | {
 clientMsgId?: (ClientMsgId | null)
 code: ErrorCode
 message: string
