@@ -143,41 +143,49 @@ impl SqsEventSource {
         })
     }
 
-    async fn count(&self, url: &str, name: QueueAttributeName) -> usize {
+    /// The queue's counts of `names`, read in one `GetQueueAttributes`, so
+    /// they describe one moment: read one after the other, a record turning
+    /// visible between the reads (its visibility timeout ending) would be
+    /// in neither count, and the queue would look drained while it is not.
+    async fn counts<const N: usize>(
+        &self,
+        url: &str,
+        names: [QueueAttributeName; N],
+    ) -> [usize; N] {
         let out = self
             .client
             .get_queue_attributes()
             .queue_url(url)
-            .attribute_names(name.clone())
+            .set_attribute_names(Some(names.to_vec()))
             .send()
             .await;
-        out.ok()
-            .and_then(|o| {
-                o.attributes()
-                    .and_then(|a| a.get(&name))
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or(0)
+        let attributes = out.ok().and_then(|o| o.attributes);
+        names.map(|name| {
+            attributes
+                .as_ref()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        })
     }
 
     pub async fn depth(&self) -> QueueDepth {
-        let visible = self
-            .count(
+        let [visible, not_visible] = self
+            .counts(
                 &self.queue_url,
-                QueueAttributeName::ApproximateNumberOfMessages,
+                [
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                ],
             )
             .await;
-        let not_visible = self
-            .count(
-                &self.queue_url,
-                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            )
-            .await
-            + self.in_flight.load(Ordering::SeqCst);
+        let not_visible = not_visible + self.in_flight.load(Ordering::SeqCst);
         let dead_letter = match &self.dlq_url {
             Some(d) => {
-                self.count(d, QueueAttributeName::ApproximateNumberOfMessages)
-                    .await
+                let [n] = self
+                    .counts(d, [QueueAttributeName::ApproximateNumberOfMessages])
+                    .await;
+                n
             }
             None => 0,
         };
