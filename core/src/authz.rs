@@ -12,6 +12,8 @@ pub enum Action<'a> {
     /// Read history, sync, see the room and its members.
     Read,
     Send,
+    /// Ask for an upload slot: attachments are sent, so only who may send.
+    Attach,
     Typing,
     MarkRead,
     AddMember {
@@ -35,7 +37,7 @@ pub fn authorize(
     let member = membership.filter(|m| &m.user_id == actor && m.room_id == room.room_id);
     let is_owner = member.is_some_and(|m| m.role == Role::Owner);
     match action {
-        Action::Read | Action::Send | Action::Typing | Action::MarkRead => {
+        Action::Read | Action::Send | Action::Attach | Action::Typing | Action::MarkRead => {
             member.map(|_| ()).ok_or(NOT_MEMBER)
         }
         Action::AddMember { target } => match room.kind {
@@ -80,6 +82,7 @@ mod tests {
     enum Act {
         Read,
         Send,
+        Attach,
         Typing,
         MarkRead,
         AddSelf,
@@ -120,6 +123,7 @@ mod tests {
         let action = match act {
             Act::Read => Action::Read,
             Act::Send => Action::Send,
+            Act::Attach => Action::Attach,
             Act::Typing => Action::Typing,
             Act::MarkRead => Action::MarkRead,
             Act::AddSelf => Action::AddMember { target: &actor },
@@ -157,6 +161,14 @@ mod tests {
             (Direct, Member, Send, y),
             (Direct, Stranger, Read, n),
             (Direct, Stranger, Send, n),
+            // Upload slots: whoever may send, nobody else (downloads are Read).
+            (Group, Member, Attach, y),
+            (Group, Owner, Attach, y),
+            (Group, Stranger, Attach, n),
+            (Channel, Member, Attach, y),
+            (Channel, Stranger, Attach, n),
+            (Direct, Member, Attach, y),
+            (Direct, Stranger, Attach, n),
             // Groups are private: only the owner adds, nobody adds themselves.
             (Group, Owner, AddOther, y),
             (Group, Member, AddOther, n),

@@ -122,6 +122,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         profiles: Arc::new(stores.profiles),
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
+        blobs: Arc::new(chat_core::memory::MemoryBlobs::default()),
         clock: Arc::new(SystemClock),
         rate_limiter: Arc::new(chat_core::ratelimit::MemoryRateLimiter::new()),
         limits: Limits::default(),
@@ -136,6 +137,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         room_id: r.room_id.clone(),
         client_msg_id: ClientMsgId::parse("hello-1").unwrap(),
         body: "hello everyone".into(),
+        attachments: Vec::new(),
     };
     chat.send_message(&caller, req).await.unwrap();
     for inbox in &mut inboxes[1..] {

@@ -46,6 +46,7 @@ async fn send_and_check(chat: &Chat, stub: &crate::pusher::Stub, queue_url: &str
         room_id: r.room_id.clone(),
         client_msg_id: ClientMsgId::parse("w1").unwrap(),
         body: "through AWS".into(),
+        attachments: Vec::new(),
     };
     chat.send_message(&caller, req).await.unwrap();
 
