@@ -82,6 +82,23 @@ fn client_headers(p: &PresignedRequest) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Creates `bucket` unless it exists (the local platform and tests, on an
+/// emulator; in AWS the stack creates it). Path-style, as emulators answer.
+pub async fn create_bucket(sdk: &SdkConfig, bucket: &str) -> Result<(), StoreError> {
+    let blobs = S3Blobs::new(sdk, bucket, true);
+    match blobs.client.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(StoreError::unavailable(e)),
+    }
+}
+
 #[async_trait]
 impl BlobStore for S3Blobs {
     async fn presign_put(

@@ -12,6 +12,7 @@
 //! AWS calls. [`iam_table`] checks the in-process guard's table against
 //! what the adapters send.
 
+mod attachments;
 mod chat;
 mod connections_api;
 mod crash;
@@ -49,7 +50,7 @@ pub struct Env {
 /// `CHAT_E2E_BACKEND=aws` runs the suite on the real adapters: DynamoDB and
 /// SQS in moto, the Redis cache in redis-server, pushes through the twin's
 /// `@connections` API; each test gets its own table, queues and Redis.
-fn aws_backend() -> bool {
+pub fn aws_backend() -> bool {
     std::env::var("CHAT_E2E_BACKEND").is_ok_and(|b| b == "aws")
 }
 
