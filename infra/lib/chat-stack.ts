@@ -307,6 +307,7 @@ export class ChatStack extends Stack {
       [M.GET, '/rooms/{roomId}', rooms],
       [M.POST, '/rooms/{roomId}/members', rooms],
       [M.DELETE, '/rooms/{roomId}/members/{userId}', rooms],
+      [M.POST, '/rooms/{roomId}/attachments', rooms],
       [M.GET, '/channels', rooms],
     ];
     for (const [method, path, integration] of routes) {

@@ -350,6 +350,8 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     // The in-memory store's URLs point here ([`blobs`]).
     mem.blobs.set_base_url(&format!("http://{addr}"));
     let mut table_name = "chat-local".to_owned();
+    // The in-memory store's stand-in name (IAM resources in template mode).
+    let mut bucket_name = "chat-local-attachments".to_owned();
     let lab = FaultLab::new();
     let (mut chat, sqs) = match &opts.backend {
         Backend::Memory => (mem.chat(opts.limits.clone(), opts.clock.clone()), None),
@@ -387,6 +389,9 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 chat_adapters::s3::create_bucket(&sdk, &bucket)
                     .await
                     .map_err(other)?;
+            }
+            if let Some(b) = &config.bucket_name {
+                bucket_name = b.clone();
             }
             // Functions push through the Management API, to this very twin.
             config.ws_endpoint = Some(format!("http://{addr}/{}", opts.stage));
@@ -428,6 +433,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                     .and_then(|r| Locals::redis_endpoint(r.url.expose())),
                 Backend::Memory => None,
             },
+            bucket_name: bucket_name.clone(),
         }
     });
     if let (Some(stack), Some(l)) = (&opts.template, &locals) {
@@ -759,6 +765,7 @@ fn template_functions(
         queue_name: locals.queue_name.clone(),
         api_id: locals.api_id.clone(),
         stage: stack.ws.stage.clone(),
+        bucket_name: locals.bucket_name.clone(),
     };
     for f in stack.functions.values() {
         let (role, docs) = stack.policies(&f.name, locals)?;

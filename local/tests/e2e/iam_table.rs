@@ -62,6 +62,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
         queue_name: queue_url.rsplit('/').next().unwrap().to_owned(),
         api_id: "local".into(),
         stage: "dev".into(),
+        bucket_name: "attachments".into(),
     };
 
     // The wire: the real adapters, signing as "probe", through the proxy.
