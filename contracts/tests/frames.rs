@@ -83,9 +83,9 @@ fn view_with_attachments() -> MessageView {
             width: w,
             height: w.map(|w| w / 2),
         },
-        url: Some(format!(
-            "https://bucket.s3.amazonaws.com/rooms/r_0190a3f1/x?X-Amz-Signature=ab"
-        )),
+        url: Some(
+            "https://bucket.s3.amazonaws.com/rooms/r_0190a3f1/x?X-Amz-Signature=ab".to_owned(),
+        ),
         url_expires_at: 1_795_839_822_211,
     };
     MessageView {
