@@ -511,9 +511,12 @@ async fn forward(p: &Proxy, parts: http::request::Parts, body: Bytes) -> Respons
     let bytes = resp.bytes().await.unwrap_or_default();
     let mut out = Response::new(Body::from(bytes));
     *out.status_mut() = status;
+    // A HEAD answer has no body: its Content-Length is the object's size
+    // (S3's HeadObject), which the body cannot recompute.
+    let head = parts.method == http::Method::HEAD;
     for (k, v) in &headers {
-        if k != header::TRANSFER_ENCODING && k != header::CONTENT_LENGTH && k != header::CONNECTION
-        {
+        let length = k == header::CONTENT_LENGTH && !head;
+        if k != header::TRANSFER_ENCODING && !length && k != header::CONNECTION {
             out.headers_mut().append(k, v.clone());
         }
     }

@@ -8,6 +8,12 @@ use serde_json::json;
 
 use crate::{aws_backend, spawn};
 
+/// Whether the files go to moto's S3 (the aws backend, and every function
+/// under watch), which verifies neither signatures nor expiry.
+fn on_moto() -> bool {
+    aws_backend() || crate::watch::enabled()
+}
+
 /// A small real PNG (1 × 1, one red pixel).
 pub const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
@@ -90,7 +96,7 @@ async fn two_users_share_a_file_and_only_members_get_a_url_that_expires() {
 
     // moto verifies neither signatures nor expiry: the local store does
     // (and the unit tests of the presigning prove S3's URLs carry both).
-    if !aws_backend() {
+    if !on_moto() {
         e.clock
             .advance(e.p.chat.limits.attachments.download_url_ttl_ms + 1);
         let (status, _) = e.rest("bob").download(&url).await.unwrap();
@@ -112,7 +118,7 @@ async fn an_upload_unlike_its_slot_is_refused_and_a_slot_is_sent_once() {
         .unwrap();
     assert_eq!(s, 201, "{slot}");
     let id = slot["attachmentId"].as_str().unwrap();
-    if !aws_backend() {
+    if !on_moto() {
         // The store refuses another type or size than the slot signed.
         assert_eq!(
             rest.put_to_slot(&slot, "image/jpeg", PNG.to_vec())
