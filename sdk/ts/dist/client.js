@@ -630,6 +630,7 @@ export class ChatClient extends Emitter {
             clientMsgId,
             roomId,
             body,
+            attachments: opts.attachments ?? [],
             createdAt: Date.now(),
             status: 'pending',
             tries: 0,
@@ -673,9 +674,10 @@ export class ChatClient extends Emitter {
         return Array.from(this.pendingSends.values())
             .filter((p) => p.roomId === roomId)
             .sort((a, b) => a.createdAt - b.createdAt)
-            .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error }) => ({
+            .map(({ clientMsgId, roomId: r, body, attachments, createdAt, status, tries, error }) => ({
             clientMsgId,
             roomId: r,
+            attachments: [...attachments],
             body,
             createdAt,
             status,
@@ -688,7 +690,9 @@ export class ChatClient extends Emitter {
             clearTimeout(p.timer);
         p.timer = null;
         p.sentAt = Date.now();
-        if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
+        const frame = { action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
+        const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
+        if (this.sendFrame(withFiles)) {
             p.tries += 1;
         }
     }

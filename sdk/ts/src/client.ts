@@ -138,6 +138,8 @@ export interface PendingSend {
   clientMsgId: string;
   roomId: string;
   body: string;
+  /** Ids of uploaded attachments it shares. */
+  attachments: string[];
   createdAt: number;
   status: SendStatus;
   tries: number;
@@ -749,7 +751,11 @@ export class ChatClient extends Emitter<ClientEvents> {
    * acked: offline sends go out on the next connect. Rejects with a
    * {@link SendError} when refused for good.
    */
-  send(roomId: string, body: string, opts: { clientMsgId?: string } = {}): Promise<SendResult> {
+  send(
+    roomId: string,
+    body: string,
+    opts: { clientMsgId?: string; attachments?: string[] } = {},
+  ): Promise<SendResult> {
     const clientMsgId = opts.clientMsgId ?? uuid();
     const existing = this.pendingSends.get(clientMsgId);
     if (existing) return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
@@ -757,6 +763,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       clientMsgId,
       roomId,
       body,
+      attachments: opts.attachments ?? [],
       createdAt: Date.now(),
       status: 'pending',
       tries: 0,
@@ -800,9 +807,10 @@ export class ChatClient extends Emitter<ClientEvents> {
     return Array.from(this.pendingSends.values())
       .filter((p) => p.roomId === roomId)
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error }) => ({
+      .map(({ clientMsgId, roomId: r, body, attachments, createdAt, status, tries, error }) => ({
         clientMsgId,
         roomId: r,
+        attachments: [...attachments],
         body,
         createdAt,
         status,
@@ -815,7 +823,9 @@ export class ChatClient extends Emitter<ClientEvents> {
     if (p.timer) clearTimeout(p.timer);
     p.timer = null;
     p.sentAt = Date.now();
-    if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
+    const frame = { action: 'sendMessage' as const, roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
+    const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
+    if (this.sendFrame(withFiles)) {
       p.tries += 1;
     }
   }
