@@ -9,6 +9,7 @@
 //   ui/sidebar.js      the conversation list
 //   ui/conversation.js the open conversation: header, messages, typing, history
 //   ui/composer.js     the message box
+//   ui/attachments.js  the attach button; images and files in messages
 //   ui/dialogs.js      new conversation, members, add member, leave
 //   ui/connection.js   connection status and banner
 //
@@ -21,6 +22,7 @@ import { avatarFor, ui } from './ui/state.js';
 import { renderSidebar } from './ui/sidebar.js';
 import { wireConversation } from './ui/conversation.js';
 import { wireComposer, stopTyping } from './ui/composer.js';
+import { wireAttachments } from './ui/attachments.js';
 import { wireDialogs } from './ui/dialogs.js';
 import { setConnState, wireConnection } from './ui/connection.js';
 import { wireClient } from './ui/live.js';
@@ -162,6 +164,7 @@ function wire() {
   $('room-search').addEventListener('input', renderSidebar);
   wireConversation();
   wireComposer();
+  wireAttachments();
   wireDialogs();
   wireConnection();
 }

@@ -4,6 +4,7 @@
 import { $, dayLabel, el, fullFmt, icon, startOfDay, timeFmt, toast } from './dom.js';
 import { avatarFor, currentRoom, me, nameOf, peerOf, presenceOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
 import { renderSidebar } from './sidebar.js';
+import { attachmentNodes } from './attachments.js';
 import { loadDraft, saveDraft, stopTyping } from './composer.js';
 
 const PAGE_SIZE = 50;
@@ -219,7 +220,8 @@ function messageNode({ m, status, pending }) {
     const title = pending && pending.error ? pending.error.message : TICK_LABEL[status];
     meta.append(el('span', { class: 'tick', testid: 'message-status', dataset: { status }, title, 'aria-label': TICK_LABEL[status] }, icon(TICK_ICON[status])));
   }
-  const bubble = el('div', { class: 'bubble' }, el('span', { class: 'msg-body', testid: 'message-body', text: m.body }), meta);
+  const bubble = el('div', { class: 'bubble' }, el('span', { class: 'msg-body', testid: 'message-body', text: m.body }),
+    attachmentNodes(m.attachments), meta);
   const node = el('div', {
     class: 'msg', testid: 'message',
     dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', clientMsgId: m.clientMsgId || undefined },

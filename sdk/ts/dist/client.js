@@ -1035,5 +1035,6 @@ function stripType(f) {
         body: f.body,
         sentAt: f.sentAt,
         clientMsgId: f.clientMsgId,
+        ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
     };
 }

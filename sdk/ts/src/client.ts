@@ -1158,5 +1158,6 @@ function stripType(f: { type: 'message' } & MessageView): MessageView {
     body: f.body,
     sentAt: f.sentAt,
     clientMsgId: f.clientMsgId,
+    ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
   };
 }
