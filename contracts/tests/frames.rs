@@ -109,7 +109,9 @@ fn every_server_frame() -> Vec<ServerFrame> {
             message_id: MessageId::generate(),
             seq: u64::MAX,
             status: AckStatus::Sent,
+            attachments: Vec::new(),
         },
+        ServerFrame::ack(view_with_attachments()),
         ServerFrame::Receipt {
             room_id: room(),
             user_ids: vec![user("bob"), user("carol@example.com")],

@@ -6,7 +6,8 @@
 //   npm test --prefix local/web-tests
 //
 // Env: CHAT_LOCAL_BIN (default $CARGO_TARGET_DIR/debug/chat-local, else
-// target/debug/chat-local), CHROMIUM_BIN (default /usr/bin/chromium).
+// target/debug/chat-local), CHROMIUM_BIN (default /usr/bin/chromium),
+// CHAT_LOCAL_TEMPLATE (a synthesized template chat-local runs).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +43,10 @@ after(async () => {
 /** chat-local on a free port; its URL once it listens. */
 function start() {
   if (!existsSync(bin)) throw new Error(`chat-local not found at ${bin}: cargo build -p chat-local, or set CHAT_LOCAL_BIN`);
-  child = spawn(bin, ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  // CHAT_LOCAL_TEMPLATE: the synthesized stack, each function's role
+  // enforced on its S3 actions too.
+  const template = process.env.CHAT_LOCAL_TEMPLATE ? ['--template', resolve(process.env.CHAT_LOCAL_TEMPLATE)] : [];
+  child = spawn(bin, [...template, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('chat-local did not listen within 60 s')), 60_000);
     let buf = '';
@@ -111,9 +115,11 @@ test('a PNG attached by one user is rendered for the other', { timeout: 120_000 
   // The attach button opens this input; the test sets the file on it.
   await alice.page.getByTestId('composer-file').setInputFiles(file);
 
-  // Alice's message is acked (her page gets the ack, not the message).
-  await alice.page.locator('[data-testid="message"][data-status="sent"], [data-testid="message"][data-status="delivered"], [data-testid="message"][data-status="read"]')
-    .first().waitFor({ timeout: STEP_MS });
+  // Alice's own message, acked: the ack carries its attachments too.
+  await alice.page.getByTestId('message-list').getByTestId('message')
+    .filter({ has: alice.page.getByTestId('message-image') })
+    .and(alice.page.locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]'))
+    .waitFor({ timeout: STEP_MS });
 
   // Bob opens the room and sees the image, decoded at its real size.
   await bob.page.getByTestId('room-item').first().click();

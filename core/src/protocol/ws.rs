@@ -219,6 +219,10 @@ pub enum ServerFrame {
         message_id: MessageId,
         seq: Seq,
         status: AckStatus,
+        /// The message's attachments, with download URLs: the sender's
+        /// devices show them like everyone else's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<AttachmentView>,
     },
     /// `userIds` have received (`delivered`) or read (`read`) the room up to
     /// `seq`. One frame covers every member whose cursor moved to `seq`.
@@ -283,13 +287,15 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    pub fn ack(m: &Message) -> Self {
+    /// The ack of `m`, seen as `view` (its attachments' URLs).
+    pub fn ack(view: MessageView) -> Self {
         ServerFrame::Ack {
-            client_msg_id: m.client_msg_id.clone(),
-            room_id: m.room_id.clone(),
-            message_id: m.message_id.clone(),
-            seq: m.seq,
+            client_msg_id: view.client_msg_id,
+            room_id: view.room_id,
+            message_id: view.message_id,
+            seq: view.seq,
             status: AckStatus::Sent,
+            attachments: view.attachments,
         }
     }
 

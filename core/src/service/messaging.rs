@@ -160,8 +160,11 @@ impl Chat {
                 message: message.clone(),
             }];
             self.queue.enqueue(&job).await?;
-            self.reply(&caller.connection_id, &ServerFrame::ack(&message))
-                .await;
+            self.reply(
+                &caller.connection_id,
+                &ServerFrame::ack(self.view(&message).await),
+            )
+            .await;
             Ok::<_, ChatError>((message, resend))
         };
         let push_side = async {
@@ -239,8 +242,11 @@ impl Chat {
             self.limits.fanout_shard_size,
         ));
         self.queue.enqueue(&jobs).await?;
-        self.reply(&caller.connection_id, &ServerFrame::ack(&message))
-            .await;
+        self.reply(
+            &caller.connection_id,
+            &ServerFrame::ack(self.view(&message).await),
+        )
+        .await;
         let (fanout, shards) = (members.len(), jobs.len() - 1);
         if resend {
             info!(message_id = %message.message_id, seq = message.seq, fanout, shards, "duplicate clientMsgId: queued for fan-out again, acked again");

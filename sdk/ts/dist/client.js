@@ -517,6 +517,7 @@ export class ChatClient extends Emitter {
             body: p.body,
             sentAt: p.createdAt,
             clientMsgId: f.clientMsgId,
+            ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
         };
         this.settle(f.clientMsgId, result);
         // Your own message goes into the timeline like any other (a later push

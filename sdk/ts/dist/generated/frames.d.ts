@@ -22,6 +22,11 @@ export type RoomId = string;
 export type ServerFrame = ((MessageView & {
     type: "message";
 }) | {
+    /**
+     * The message's attachments, with download URLs: the sender's
+     * devices show them like everyone else's.
+     */
+    attachments?: AttachmentView[];
     clientMsgId: ClientMsgId;
     messageId: MessageId;
     roomId: RoomId;
