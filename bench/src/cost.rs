@@ -137,8 +137,9 @@ pub fn attachment_table(ms: &[Measurement], bytes: u64) -> String {
         let c = attachment_cost(bytes, m.room_size.saturating_sub(1) as u64, &S3_PRICES);
         let _ = writeln!(
             s,
-            "  K={:<6} requests: {} PUT-class, {} GET-class, {} DELETE; ${:.2} per million messages, storage ${:.2} per million messages a month",
+            "  K={:<6} idle={:<6} requests: {} PUT-class, {} GET-class, {} DELETE; ${:.2} per million messages, storage ${:.2} per million messages a month",
             m.room_size,
+            m.idle,
             c.put_requests,
             c.get_requests,
             c.delete_requests,
