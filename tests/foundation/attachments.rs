@@ -370,3 +370,64 @@ async fn slots_refuse_executables_svg_oversize_and_paths() {
     assert_eq!(s, 201, "exactly the limit is fine: {b}");
     assert_eq!(b["method"], "PUT");
 }
+
+/// The store as a rival message's claim would leave it: every move of an
+/// upload finds it already moved by another message.
+struct RivalClaims(std::sync::Arc<dyn chat_core::ports::BlobStore>);
+
+#[async_trait::async_trait]
+impl chat_core::ports::BlobStore for RivalClaims {
+    async fn presign_put(
+        &self,
+        key: &str,
+        spec: &chat_core::ports::UploadSpec,
+        now: i64,
+        ttl_ms: i64,
+    ) -> Result<chat_core::ports::Presigned, chat_core::error::StoreError> {
+        self.0.presign_put(key, spec, now, ttl_ms).await
+    }
+    async fn presign_get(
+        &self,
+        key: &str,
+        spec: &chat_core::ports::DownloadSpec,
+        now: i64,
+        ttl_ms: i64,
+    ) -> Result<String, chat_core::error::StoreError> {
+        self.0.presign_get(key, spec, now, ttl_ms).await
+    }
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Result<Option<chat_core::ports::BlobHead>, chat_core::error::StoreError> {
+        self.0.head(key).await
+    }
+    async fn promote(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<(), chat_core::error::StoreError> {
+        // The rival got there first, between our head and our move.
+        self.0
+            .promote(from, &format!("{to}-rival"), content_type, metadata)
+            .await?;
+        self.0.promote(from, to, content_type, metadata).await
+    }
+}
+
+#[tokio::test]
+async fn losing_a_race_for_the_same_upload_is_refused_like_a_reuse() {
+    let mut p = Platform::default();
+    p.chat.blobs = std::sync::Arc::new(RivalClaims(p.chat.blobs.clone()));
+    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let room = p.create_room(&alice, "group", "team", &[&bob]).await;
+    let id = uploaded(&p, &alice, &room).await;
+    p.send(&alice, send(&room, "c1", "", &[&id])).await;
+    let e = refused(&p, &mut alice, &mut bob, &room).await;
+    assert_eq!(e["code"], "bad_request", "not an internal error: {e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("already sent"),
+        "{e}"
+    );
+}

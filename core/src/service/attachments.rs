@@ -143,14 +143,24 @@ impl Chat {
         for (id, pending, head) in heads {
             if let Some(pending) = pending {
                 let metadata = claimed_metadata(&head.metadata, client_msg_id);
-                self.blobs
+                let moved = self
+                    .blobs
                     .promote(
                         &pending,
                         &stored_key(room, id),
                         &head.content_type,
                         &metadata,
                     )
-                    .await?;
+                    .await;
+                if let Err(e) = moved {
+                    // Another message claimed it in the meantime: the
+                    // upload is gone from pending/. Anything else is ours.
+                    if matches!(self.blobs.head(&pending).await, Ok(None)) {
+                        warn!(attachment_id = %id, "attachment claimed by a concurrent message");
+                        return Err(ChatError::BadRequest(UNUSABLE.into()));
+                    }
+                    return Err(e.into());
+                }
             }
         }
         Ok(attachments)
