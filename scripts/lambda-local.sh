@@ -74,6 +74,9 @@ done
 # endpoint (chat-local's).
 export CHAT_BACKEND=aws
 export CHAT_TABLE_NAME=${CHAT_TABLE_NAME:-chat-local}
+# The attachments bucket: chat-local --create-resources creates it; the
+# functions sign and claim uploads in it.
+export CHAT_BUCKET_NAME=${CHAT_BUCKET_NAME:-$CHAT_TABLE_NAME-attachments}
 export CHAT_JWT_SECRET=${CHAT_JWT_SECRET:-chat-local-development-secret}
 export CHAT_WS_ENDPOINT="http://127.0.0.1:$PORT/$STAGE"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"

@@ -9,6 +9,7 @@
 //! - [`dynamo`]: the four stores over one DynamoDB table (key design and every
 //!   access pattern documented there).
 //! - [`sqs`]: the job queue to the persistence worker.
+//! - [`s3`]: the attachments' bucket, with presigned uploads and downloads.
 //! - [`apigw`]: pushes to WebSocket connections through the API Gateway
 //!   Management API.
 //! - [`redis_cache`]: decorators that put Redis in front of any store, as a
@@ -31,6 +32,7 @@ pub mod aws;
 pub mod dynamo;
 pub mod jwks;
 pub mod redis_cache;
+pub mod s3;
 pub mod sqs;
 pub mod trace;
 pub mod wiring;

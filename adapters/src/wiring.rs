@@ -10,13 +10,13 @@ use aws_config::SdkConfig;
 use chat_core::auth::{Hs256Verifier, TokenVerifier};
 use chat_core::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
 use chat_core::deploy::{manifest, FunctionSpec, PortName};
-use chat_core::error::{PushError, QueueError};
-use chat_core::ids::ConnectionId;
+use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::ids::{ConnectionId, Millis};
 use chat_core::model::Job;
 use chat_core::ports::Clock;
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SearchIndex,
-    SystemClock,
+    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageStore, Presigned,
+    ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, UploadSpec,
 };
 use chat_core::ratelimit::{MemoryRateLimiter, RateLimiter};
 use chat_core::service::Chat;
@@ -28,6 +28,7 @@ use crate::redis_cache::{
     CacheConfig, CachedConnections, CachedMessages, CachedProfiles, CachedRooms, RedisCache,
     RedisRateLimiter,
 };
+use crate::s3::S3Blobs;
 use crate::sqs::SqsQueue;
 
 /// A deployed function as its binary is compiled: its name and the ports
@@ -47,8 +48,8 @@ impl Function {
     }
 }
 
-/// A port beyond the stores that a function links: [`QUEUE`] or
-/// [`PUSHER`]. Naming one is what links its AWS client into the binary: a
+/// A port beyond the stores that a function links: [`QUEUE`], [`PUSHER`]
+/// or [`BLOBS`]. Naming one is what links its AWS client into the binary: a
 /// function that never names [`QUEUE`] carries no SQS client (LTO drops
 /// what nothing references, and a run-time switch would reference all).
 #[derive(Clone, Copy)]
@@ -74,8 +75,26 @@ pub const PUSHER: Port = Port {
     install: install_pusher,
 };
 
+/// The attachments' S3 bucket, `CHAT_BUCKET_NAME`.
+pub const BLOBS: Port = Port {
+    name: PortName::Blobs,
+    var: vars::BUCKET_NAME,
+    install: install_blobs,
+};
+
 /// Every port a [`Function`] may link.
-const LINKABLE: [Port; 2] = [QUEUE, PUSHER];
+const LINKABLE: [Port; 3] = [QUEUE, PUSHER, BLOBS];
+
+fn install_blobs(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(), ConfigError> {
+    let bucket = aws
+        .bucket_name
+        .as_ref()
+        .ok_or(ConfigError::Missing(BLOBS.var))?;
+    tracing::info!(bucket = %bucket, "S3 attachments bucket");
+    // An endpoint override is an emulator, which answers path-style only.
+    chat.blobs = Arc::new(S3Blobs::new(sdk, bucket, aws.endpoint_url.is_some()));
+    Ok(())
+}
 
 fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(), ConfigError> {
     let url = aws
@@ -193,6 +212,9 @@ pub fn restrict(chat: &Chat, f: &Function) -> Chat {
     if !f.links(PortName::Pusher) {
         chat.pusher = Arc::new(Unconfigured(PUSHER.var));
     }
+    if !f.links(PortName::Blobs) {
+        chat.blobs = Arc::new(Unconfigured(BLOBS.var));
+    }
     chat
 }
 
@@ -273,6 +295,7 @@ fn stores(
         search,
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
+        blobs: Arc::new(Unconfigured(BLOBS.var)),
         clock: Arc::new(SystemClock),
         rate_limiter,
         limits,
@@ -304,6 +327,43 @@ impl Pusher for Unconfigured {
 
     async fn disconnect(&self, _: &ConnectionId) -> Result<(), PushError> {
         Err(PushError::Transient(self.why().into()))
+    }
+}
+
+#[async_trait]
+impl BlobStore for Unconfigured {
+    async fn presign_put(
+        &self,
+        _: &str,
+        _: &UploadSpec,
+        _: Millis,
+        _: i64,
+    ) -> Result<Presigned, StoreError> {
+        Err(StoreError::unavailable(self.why()))
+    }
+
+    async fn presign_get(
+        &self,
+        _: &str,
+        _: &DownloadSpec,
+        _: Millis,
+        _: i64,
+    ) -> Result<String, StoreError> {
+        Err(StoreError::unavailable(self.why()))
+    }
+
+    async fn head(&self, _: &str) -> Result<Option<BlobHead>, StoreError> {
+        Err(StoreError::unavailable(self.why()))
+    }
+
+    async fn promote(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::unavailable(self.why()))
     }
 }
 
@@ -356,11 +416,11 @@ mod tests {
 
     const MESSAGE: Function = Function {
         name: "chat-message",
-        ports: &[QUEUE, PUSHER],
+        ports: &[QUEUE, PUSHER, BLOBS],
     };
     const HISTORY: Function = Function {
         name: "chat-history",
-        ports: &[],
+        ports: &[BLOBS],
     };
 
     #[tokio::test]
@@ -393,7 +453,7 @@ mod tests {
         );
         let history_with_queue = Function {
             name: "chat-history",
-            ports: &[QUEUE],
+            ports: &[QUEUE, BLOBS],
         };
         let e = chat_for(&[("X", "1")], &history_with_queue)
             .await

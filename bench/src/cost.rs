@@ -68,6 +68,91 @@ pub const PRICES: Prices = Prices {
     dynamodb_rru: 0.125,
 };
 
+/// S3 Standard list prices, us-east-1 (checked 2026-12-02 against the
+/// public S3 pricing page): the attachments' bucket.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Prices {
+    /// PUT, COPY, POST, LIST requests, per thousand.
+    pub put_per_thousand: f64,
+    /// GET, HEAD and other reads, per thousand.
+    pub get_per_thousand: f64,
+    /// Storage, per GB-month (first 50 TB).
+    pub storage_gb_month: f64,
+}
+
+pub const S3_PRICES: S3Prices = S3Prices {
+    put_per_thousand: 0.005,
+    get_per_thousand: 0.000_4,
+    storage_gb_month: 0.023,
+};
+
+/// What one message with one attachment asks of S3 beyond the message
+/// itself (which costs what the table says: the attachment is a small JSON
+/// field of the message). The requests are those of the attachment path
+/// (`chat_core::service` attachments, `chat_adapters::s3`): the client's
+/// presigned PUT, the message function's HeadObject, CopyObject and
+/// DeleteObject (free) claiming the upload, and one presigned GET per
+/// download. Presigning is local: no request. Bytes move between the
+/// clients and S3 only (no Lambda, no API Gateway message); data out to
+/// the internet is billed per GB beyond this model.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentCost {
+    /// PUT-class requests: the upload and the claim's copy.
+    pub put_requests: f64,
+    /// GET-class requests: the claim's head and the downloads.
+    pub get_requests: f64,
+    pub delete_requests: f64,
+    /// Dollars of the requests, once.
+    pub request_dollars: f64,
+    /// Dollars of keeping the file a month.
+    pub storage_dollars_month: f64,
+}
+
+/// One attachment of `bytes` downloaded `downloads` times.
+pub fn attachment_cost(bytes: u64, downloads: u64, p: &S3Prices) -> AttachmentCost {
+    let (put_requests, get_requests) = (2.0, 1.0 + downloads as f64);
+    AttachmentCost {
+        put_requests,
+        get_requests,
+        delete_requests: 1.0,
+        request_dollars: put_requests * p.put_per_thousand / 1000.0
+            + get_requests * p.get_per_thousand / 1000.0,
+        storage_dollars_month: bytes as f64 / 1e9 * p.storage_gb_month,
+    }
+}
+
+/// The attachment lines of the table: a message with one attachment of
+/// `bytes`, downloaded once by each other member of each scenario's room.
+pub fn attachment_table(ms: &[Measurement], bytes: u64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "attachments — one {:.1} MB file per message, downloaded once by every other member (S3 Standard, {}):",
+        bytes as f64 / 1e6,
+        S3_PRICES_DATE
+    );
+    for m in ms {
+        let c = attachment_cost(bytes, m.room_size.saturating_sub(1) as u64, &S3_PRICES);
+        let _ = writeln!(
+            s,
+            "  K={:<6} idle={:<6} requests: {} PUT-class, {} GET-class, {} DELETE; ${:.2} per million messages, storage ${:.2} per million messages a month",
+            m.room_size,
+            m.idle,
+            c.put_requests,
+            c.get_requests,
+            c.delete_requests,
+            c.request_dollars * 1e6,
+            c.storage_dollars_month * 1e6,
+        );
+    }
+    s
+}
+
+/// When [`S3_PRICES`] were checked.
+pub const S3_PRICES_DATE: &str = "2026-12-02";
+
 /// What one scenario asks for.
 #[derive(Clone, Debug)]
 pub struct CostConfig {
@@ -776,6 +861,23 @@ pub fn table(ms: &[Measurement], cfg: &CostConfig) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_attachment_costs_its_upload_claim_and_downloads_and_its_storage() {
+        let c = super::attachment_cost(1_000_000, 9, &super::S3_PRICES);
+        assert_eq!(
+            (c.put_requests, c.get_requests, c.delete_requests),
+            (2.0, 10.0, 1.0)
+        );
+        // 2 × $0.005/1000 + 10 × $0.0004/1000.
+        assert!(
+            (c.request_dollars - 0.000_014).abs() < 1e-12,
+            "{}",
+            c.request_dollars
+        );
+        // 1 MB at $0.023 per GB-month.
+        assert!((c.storage_dollars_month - 0.000_023).abs() < 1e-12);
+    }
+
     use super::*;
 
     fn tally(calls: u64, item_kib: u64, lookup_4kib: u64) -> Tally {

@@ -442,6 +442,7 @@ async fn run_cost(args: CostArgs) -> Result<ExitCode, String> {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", cost::table(&ms, &base));
+        print!("{}", cost::attachment_table(&ms, 1_000_000));
     }
     Ok(ExitCode::SUCCESS)
 }

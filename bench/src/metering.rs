@@ -241,6 +241,7 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
             m.clone(),
             l.clone(),
         )),
+        blobs: chat.blobs.clone(),
         clock: chat.clock.clone(),
         rate_limiter: Arc::new(Metered::with_latency(chat.rate_limiter.clone(), m, l)),
         limits: chat.limits.clone(),

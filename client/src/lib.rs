@@ -215,9 +215,23 @@ impl ChatClient {
         client_msg_id: &str,
         body: &str,
     ) -> Result<Ack, ClientError> {
+        self.send_with_attachments(room_id, client_msg_id, body, &[])
+            .await
+    }
+
+    /// Sends a message that shares uploaded attachments (ids of upload
+    /// slots, see [`Rest::upload`]; `body` may then be empty) and waits for
+    /// its ack or the error frame that names it.
+    pub async fn send_with_attachments(
+        &self,
+        room_id: &str,
+        client_msg_id: &str,
+        body: &str,
+        attachments: &[&str],
+    ) -> Result<Ack, ClientError> {
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(client_msg_id.to_owned(), tx);
-        self.send_json(&serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":body}))?;
+        self.send_json(&serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":body,"attachments":attachments}))?;
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(ClientError::Closed),
@@ -373,6 +387,93 @@ impl Rest {
 
     pub async fn delete(&self, path: &str) -> Result<(u16, Value), ClientError> {
         self.call("DELETE", path, None).await
+    }
+
+    /// `POST /rooms/{room}/attachments`: an upload slot for a file of
+    /// `content_type` and `size` bytes (and pixel size, for an image).
+    pub async fn upload_slot(
+        &self,
+        room_id: &str,
+        content_type: &str,
+        size: usize,
+        file_name: &str,
+        dimensions: Option<(u32, u32)>,
+    ) -> Result<(u16, Value), ClientError> {
+        let mut body =
+            serde_json::json!({"contentType":content_type,"size":size,"fileName":file_name});
+        if let Some((w, h)) = dimensions {
+            body["width"] = w.into();
+            body["height"] = h.into();
+        }
+        self.post(&format!("/rooms/{room_id}/attachments"), &body)
+            .await
+    }
+
+    /// Uploads `bytes` to a slot as `content_type`, straight to the object
+    /// store (the slot's headers are sent as given): the store's status.
+    pub async fn put_to_slot(
+        &self,
+        slot: &Value,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<u16, ClientError> {
+        let url = slot["uploadUrl"]
+            .as_str()
+            .ok_or_else(|| ClientError::Invalid("no uploadUrl in the slot".into()))?;
+        let mut req = self.http.put(url).body(bytes);
+        if let Some(headers) = slot["headers"].as_object() {
+            for (k, v) in headers {
+                if !k.eq_ignore_ascii_case("content-type") {
+                    req = req.header(k, v.as_str().unwrap_or_default());
+                }
+            }
+        }
+        let resp = req.header("content-type", content_type).send().await?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// A slot in `room_id` with `bytes` uploaded to it: the attachment id
+    /// to send, or the error the slot or the upload answered.
+    pub async fn upload(
+        &self,
+        room_id: &str,
+        content_type: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, ClientError> {
+        let (status, slot) = self
+            .upload_slot(room_id, content_type, bytes.len(), file_name, None)
+            .await?;
+        if status != 201 {
+            return Err(ClientError::Frame {
+                code: slot["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                message: slot["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            });
+        }
+        let put = self.put_to_slot(&slot, content_type, bytes).await?;
+        if put != 200 {
+            return Err(ClientError::Frame {
+                code: put.to_string(),
+                message: "the object store refused the upload".into(),
+            });
+        }
+        slot["attachmentId"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Invalid("no attachmentId in the slot".into()))
+    }
+
+    /// Downloads an attachment's presigned URL: the status and the bytes.
+    pub async fn download(&self, url: &str) -> Result<(u16, Vec<u8>), ClientError> {
+        let resp = self.http.get(url).send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.bytes().await?.to_vec()))
     }
 }
 

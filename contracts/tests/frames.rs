@@ -68,6 +68,33 @@ fn view() -> MessageView {
         body: "hi ✓\nsecond line".into(),
         sent_at: 1_795_839_822_211,
         client_msg_id: ClientMsgId::parse("c-1").unwrap(),
+        attachments: Vec::new(),
+    }
+}
+
+/// A message of attachments only: an image and a document.
+fn view_with_attachments() -> MessageView {
+    let a = |ct: &str, name: &str, size, w: Option<u32>| chat_core::protocol::ws::AttachmentView {
+        attachment: chat_core::attachments::Attachment {
+            attachment_id: chat_core::ids::AttachmentId::generate(),
+            content_type: chat_core::attachments::ContentType::parse(ct).unwrap(),
+            size,
+            file_name: chat_core::ids::FileName::parse(name).unwrap(),
+            width: w,
+            height: w.map(|w| w / 2),
+        },
+        url: Some(
+            "https://bucket.s3.amazonaws.com/rooms/r_0190a3f1/x?X-Amz-Signature=ab".to_owned(),
+        ),
+        url_expires_at: 1_795_839_822_211,
+    };
+    MessageView {
+        body: String::new(),
+        attachments: vec![
+            a("image/png", "cat.png", 12_345, Some(640)),
+            a("application/pdf", "plan.pdf", 99, None),
+        ],
+        ..view()
     }
 }
 
@@ -75,13 +102,16 @@ fn view() -> MessageView {
 fn every_server_frame() -> Vec<ServerFrame> {
     vec![
         ServerFrame::Message(view()),
+        ServerFrame::Message(view_with_attachments()),
         ServerFrame::Ack {
             client_msg_id: ClientMsgId::parse("c-1").unwrap(),
             room_id: room(),
             message_id: MessageId::generate(),
             seq: u64::MAX,
             status: AckStatus::Sent,
+            attachments: Vec::new(),
         },
+        ServerFrame::ack(view_with_attachments()),
         ServerFrame::Receipt {
             room_id: room(),
             user_ids: vec![user("bob"), user("carol@example.com")],

@@ -14,6 +14,8 @@ pub enum Action<'a> {
     /// Search the room's messages (alone, or among all the actor's rooms).
     Search,
     Send,
+    /// Ask for an upload slot: attachments are sent, so only who may send.
+    Attach,
     Typing,
     MarkRead,
     AddMember {
@@ -37,9 +39,12 @@ pub fn authorize(
     let member = membership.filter(|m| &m.user_id == actor && m.room_id == room.room_id);
     let is_owner = member.is_some_and(|m| m.role == Role::Owner);
     match action {
-        Action::Read | Action::Search | Action::Send | Action::Typing | Action::MarkRead => {
-            member.map(|_| ()).ok_or(NOT_MEMBER)
-        }
+        Action::Read
+        | Action::Search
+        | Action::Send
+        | Action::Attach
+        | Action::Typing
+        | Action::MarkRead => member.map(|_| ()).ok_or(NOT_MEMBER),
         Action::AddMember { target } => match room.kind {
             RoomKind::Direct => Err(ChatError::Forbidden(
                 "direct rooms have exactly two members",
@@ -83,6 +88,7 @@ mod tests {
         Read,
         Search,
         Send,
+        Attach,
         Typing,
         MarkRead,
         AddSelf,
@@ -124,6 +130,7 @@ mod tests {
             Act::Read => Action::Read,
             Act::Search => Action::Search,
             Act::Send => Action::Send,
+            Act::Attach => Action::Attach,
             Act::Typing => Action::Typing,
             Act::MarkRead => Action::MarkRead,
             Act::AddSelf => Action::AddMember { target: &actor },
@@ -170,6 +177,14 @@ mod tests {
             (Direct, Member, Send, y),
             (Direct, Stranger, Read, n),
             (Direct, Stranger, Send, n),
+            // Upload slots: whoever may send, nobody else (downloads are Read).
+            (Group, Member, Attach, y),
+            (Group, Owner, Attach, y),
+            (Group, Stranger, Attach, n),
+            (Channel, Member, Attach, y),
+            (Channel, Stranger, Attach, n),
+            (Direct, Member, Attach, y),
+            (Direct, Stranger, Attach, n),
             // Groups are private: only the owner adds, nobody adds themselves.
             (Group, Owner, AddOther, y),
             (Group, Member, AddOther, n),

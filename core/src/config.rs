@@ -31,6 +31,7 @@ pub mod vars {
     pub const QUEUE_URL: &str = "CHAT_QUEUE_URL";
     pub const DLQ_URL: &str = "CHAT_DLQ_URL";
     pub const WS_ENDPOINT: &str = "CHAT_WS_ENDPOINT";
+    pub const BUCKET_NAME: &str = "CHAT_BUCKET_NAME";
     pub const REDIS_URL: &str = "CHAT_REDIS_URL";
     /// `single` (default) or `cluster`: which protocol the Redis speaks.
     pub const REDIS_MODE: &str = "CHAT_REDIS_MODE";
@@ -160,6 +161,21 @@ pub struct Limits {
     pub max_initial_members: usize,
     /// Token buckets per connection and user.
     pub rate: RateLimits,
+    /// Attachments ([`crate::attachments`]).
+    pub attachments: AttachmentLimits,
+}
+
+/// The limits of attachments (deploy/settings.json).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentLimits {
+    /// Largest attachment, in bytes.
+    pub max_bytes: u64,
+    /// Most attachments one message references (0: attachments are off).
+    pub max_per_message: usize,
+    /// Validity of an upload slot's presigned PUT.
+    pub upload_url_ttl_ms: i64,
+    /// Validity of the presigned GETs handed to members.
+    pub download_url_ttl_ms: i64,
 }
 
 impl Default for Limits {
@@ -192,6 +208,12 @@ impl Limits {
             max_room_members: parse_or(src, &s.max_room_members)?,
             max_initial_members: 100,
             rate: rate_limits(src)?,
+            attachments: AttachmentLimits {
+                max_bytes: parse_or(src, &s.max_attachment_bytes)?,
+                max_per_message: parse_or(src, &s.max_attachments_per_message)?,
+                upload_url_ttl_ms: parse_or::<i64>(src, &s.upload_url_ttl_secs)? * 1000,
+                download_url_ttl_ms: parse_or::<i64>(src, &s.attachment_url_ttl_secs)? * 1000,
+            },
         })
     }
 }
@@ -354,6 +376,9 @@ pub struct AwsConfig {
     /// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`. Only
     /// the functions that push get it.
     pub ws_endpoint: Option<String>,
+    /// The attachments' S3 bucket. Only the functions that sign or claim
+    /// attachments get it.
+    pub bucket_name: Option<String>,
     /// One endpoint for every AWS service (an emulator such as moto).
     pub endpoint_url: Option<String>,
     /// The cache in front of the stores; `None` runs without one.
@@ -451,6 +476,7 @@ impl AwsConfig {
             queue_url,
             dlq_url: src.get(vars::DLQ_URL),
             ws_endpoint,
+            bucket_name: src.get(vars::BUCKET_NAME),
             endpoint_url: http_url(src, vars::AWS_ENDPOINT_URL)?,
             redis,
         })

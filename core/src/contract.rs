@@ -13,6 +13,12 @@ use crate::ids::{
 use crate::model::{ConnectionRecord, Membership, MessageDraft, Profile, Role, Room, RoomKind};
 
 /// A fresh token for ids, unique across processes and runs.
+/// Now, on the system clock (presigning in AWS signs with it).
+pub fn wall_clock() -> crate::ids::Millis {
+    use crate::ports::Clock;
+    crate::ports::SystemClock.now()
+}
+
 pub fn unique() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
@@ -60,6 +66,19 @@ pub fn draft(room: &RoomId, sender: &UserId, client_msg_id: &str, body: &str) ->
         body: MessageBody::parse(body, 4096, 4096).expect("valid body"),
         sent_at: 1_000,
         client_msg_id: ClientMsgId::parse(client_msg_id).expect("valid client id"),
+        attachments: Vec::new(),
+    }
+}
+
+/// An image attachment of 640 × 480.
+pub fn attachment(name: &str, content_type: &str, size: u64) -> crate::attachments::Attachment {
+    crate::attachments::Attachment {
+        attachment_id: crate::ids::AttachmentId::generate(),
+        content_type: crate::attachments::ContentType::parse(content_type).expect("allowed type"),
+        size,
+        file_name: crate::ids::FileName::parse(name).expect("valid name"),
+        width: Some(640),
+        height: Some(480),
     }
 }
 
@@ -471,6 +490,22 @@ macro_rules! message_store_contract {
             }
 
             #[tokio::test]
+            async fn a_message_keeps_its_attachments_and_may_have_an_empty_body() {
+                let store = $make.await;
+                let (r, u) = (room_id(), user("u"));
+                let mut d = draft(&r, &u, "att", "x");
+                d.body = $crate::ids::MessageBody::empty();
+                d.attachments = vec![attachment("photo.png", "image/png", 1234)];
+                let m = store.reserve(d).await.unwrap().message().clone();
+                assert_eq!(store.settle(&r, m.seq).await.unwrap(), SeqFate::Reserved(m.clone()));
+                assert!(store.put_batch(std::slice::from_ref(&m)).await.into_iter().all(|x| x.is_ok()));
+                let all = store.range(&r, RangeQuery { after: None, before: None, limit: 10, newest_first: false }).await.unwrap();
+                assert_eq!(all, vec![m.clone()]);
+                assert_eq!(all[0].attachments[0].width, Some(640));
+                assert_eq!(store.latest(std::slice::from_ref(&r)).await.unwrap(), vec![m]);
+            }
+
+            #[tokio::test]
             async fn storing_a_message_again_changes_nothing() {
                 let store = $make.await;
                 let (r, u) = (room_id(), user("u"));
@@ -582,6 +617,117 @@ macro_rules! profile_store_contract {
                 let mut want = vec![a, b];
                 want.sort();
                 assert_eq!(got, want);
+            }
+        }
+    };
+}
+
+/// Scenarios for [`crate::ports::BlobStore`]. `$make` builds the store;
+/// `$upload(presigned, content_type, bytes)` sends a presigned PUT as a
+/// client would (the headers it was given, the content type it claims),
+/// answering whether the store took it; `$download(url)` a presigned GET,
+/// answering the bytes and the `Content-Type` (`None` when refused).
+#[macro_export]
+macro_rules! blob_store_contract {
+    ($make:expr, $upload:expr, $download:expr) => {
+        mod blob_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use std::collections::BTreeMap;
+            use $crate::ports::{BlobStore, DownloadSpec, UploadSpec};
+
+            fn key(prefix: &str) -> String {
+                format!("{prefix}/{}", $crate::contract::unique())
+            }
+
+            fn spec(len: u64) -> UploadSpec {
+                let mut metadata = BTreeMap::new();
+                metadata.insert("owner".to_owned(), "alice".to_owned());
+                metadata.insert("room".to_owned(), "r_1".to_owned());
+                UploadSpec {
+                    content_type: "image/png".into(),
+                    content_length: len,
+                    metadata,
+                }
+            }
+
+            #[tokio::test]
+            async fn an_upload_is_stored_with_its_type_size_and_metadata() {
+                let store = $make.await;
+                let k = key("pending");
+                assert_eq!(store.head(&k).await.unwrap(), None);
+                let p = store
+                    .presign_put(&k, &spec(5), $crate::contract::wall_clock(), 60_000)
+                    .await
+                    .unwrap();
+                assert!(
+                    p.headers
+                        .iter()
+                        .any(|(h, v)| h.eq_ignore_ascii_case("content-type") && v == "image/png"),
+                    "{:?}",
+                    p.headers
+                );
+                assert!(
+                    $upload(p, "image/png", b"hello".to_vec()).await,
+                    "the upload was refused"
+                );
+                let head = store.head(&k).await.unwrap().expect("stored");
+                assert_eq!((head.content_type.as_str(), head.size), ("image/png", 5));
+                assert_eq!(head.metadata, spec(5).metadata);
+            }
+
+            #[tokio::test]
+            async fn promote_moves_the_object_with_new_metadata_and_only_once() {
+                let store = $make.await;
+                let (from, to) = (key("pending"), key("rooms"));
+                let p = store
+                    .presign_put(&from, &spec(3), $crate::contract::wall_clock(), 60_000)
+                    .await
+                    .unwrap();
+                assert!($upload(p, "image/png", b"abc".to_vec()).await);
+                let mut claimed = spec(3).metadata;
+                claimed.insert("claimed-by".into(), "c1".into());
+                store
+                    .promote(&from, &to, "image/png", &claimed)
+                    .await
+                    .unwrap();
+                assert_eq!(store.head(&from).await.unwrap(), None);
+                let head = store.head(&to).await.unwrap().expect("moved");
+                assert_eq!(
+                    (head.size, &head.metadata, head.content_type.as_str()),
+                    (3, &claimed, "image/png")
+                );
+                assert!(
+                    store
+                        .promote(&from, &key("rooms"), "image/png", &claimed)
+                        .await
+                        .is_err(),
+                    "moved already"
+                );
+            }
+
+            #[tokio::test]
+            async fn a_presigned_get_downloads_the_bytes_with_the_asked_type() {
+                let store = $make.await;
+                let k = key("rooms");
+                let p = store
+                    .presign_put(&k, &spec(4), $crate::contract::wall_clock(), 60_000)
+                    .await
+                    .unwrap();
+                assert!($upload(p, "image/png", b"\x89PNG".to_vec()).await);
+                let get = DownloadSpec {
+                    content_type: "image/png".into(),
+                    disposition: "inline; filename*=UTF-8''a.png".into(),
+                };
+                let url = store
+                    .presign_get(&k, &get, $crate::contract::wall_clock(), 60_000)
+                    .await
+                    .unwrap();
+                let (bytes, ct) = $download(url).await.expect("downloaded");
+                assert_eq!(
+                    (bytes.as_slice(), ct.as_str()),
+                    (&b"\x89PNG"[..], "image/png")
+                );
             }
         }
     };
@@ -928,4 +1074,130 @@ mod memory_adapters {
     crate::search_index_contract!(async { crate::memory::MemorySearch::default() });
     crate::pusher_contract!(async { MemoryPusher::default() });
     crate::rate_limiter_contract!(async { crate::ratelimit::MemoryRateLimiter::default() });
+    crate::blob_store_contract!(
+        async { blobs::STORE.clone() },
+        blobs::upload,
+        blobs::download
+    );
+
+    /// The memory store's presigned requests, sent as the local platform
+    /// receives them (`chat-local` serves them over HTTP).
+    mod blobs {
+        use std::collections::BTreeMap;
+        use std::sync::{Arc, LazyLock};
+
+        use crate::memory::{MemoryBlobs, BLOB_PATH};
+        use crate::ports::Presigned;
+
+        pub static STORE: LazyLock<Arc<MemoryBlobs>> = LazyLock::new(Arc::default);
+
+        fn split(url: &str) -> (String, String) {
+            let path = url.split_once(BLOB_PATH).map_or("", |(_, p)| p);
+            let (key, query) = path.split_once('?').unwrap_or((path, ""));
+            (key.to_owned(), query.to_owned())
+        }
+
+        pub async fn upload(p: Presigned, content_type: &str, body: Vec<u8>) -> bool {
+            let (key, query) = split(&p.url);
+            let meta: BTreeMap<String, String> = p
+                .headers
+                .into_iter()
+                .filter(|(h, _)| h.starts_with("x-amz-meta-"))
+                .collect();
+            STORE
+                .put_signed(
+                    &key,
+                    &query,
+                    content_type,
+                    &meta,
+                    body,
+                    super::super::wall_clock(),
+                )
+                .is_ok()
+        }
+
+        pub async fn download(url: String) -> Option<(Vec<u8>, String)> {
+            let (key, query) = split(&url);
+            let d = STORE
+                .get_signed(&key, &query, super::super::wall_clock())
+                .ok()?;
+            Some((d.bytes, d.content_type))
+        }
+
+        #[test]
+        fn a_tampered_expired_or_mismatched_request_is_refused() {
+            use crate::memory::BlobRefusal;
+            use crate::ports::{BlobStore, DownloadSpec, UploadSpec};
+            let store = MemoryBlobs::default();
+            let mut metadata = BTreeMap::new();
+            metadata.insert("owner".to_owned(), "alice".to_owned());
+            let spec = UploadSpec {
+                content_type: "image/png".into(),
+                content_length: 3,
+                metadata,
+            };
+            let now = 1_000_000;
+            let p = futures::executor::block_on(store.presign_put("pending/a", &spec, now, 1_000))
+                .unwrap();
+            let (key, query) = split(&p.url);
+            let meta: BTreeMap<String, String> =
+                [("x-amz-meta-owner".to_owned(), "alice".to_owned())].into();
+            let put = |ct: &str, meta: &BTreeMap<String, String>, body: &[u8], at: i64| {
+                store.put_signed(&key, &query, ct, meta, body.to_vec(), at)
+            };
+            // Another type, another size, other metadata, another key: the signature says no.
+            assert_eq!(
+                put("image/jpeg", &meta, b"abc", now),
+                Err(BlobRefusal::BadSignature)
+            );
+            assert_eq!(
+                put("image/png", &meta, b"abcd", now),
+                Err(BlobRefusal::BadSignature)
+            );
+            let mallory: BTreeMap<String, String> =
+                [("x-amz-meta-owner".to_owned(), "mallory".to_owned())].into();
+            assert_eq!(
+                put("image/png", &mallory, b"abc", now),
+                Err(BlobRefusal::BadSignature)
+            );
+            assert_eq!(
+                store.put_signed(
+                    "pending/b",
+                    &query,
+                    "image/png",
+                    &meta,
+                    b"abc".to_vec(),
+                    now
+                ),
+                Err(BlobRefusal::BadSignature)
+            );
+            // Too late.
+            assert_eq!(
+                put("image/png", &meta, b"abc", now + 1_001),
+                Err(BlobRefusal::Expired)
+            );
+            assert!(
+                store.keys().is_empty(),
+                "nothing stored by a refused request"
+            );
+            assert_eq!(put("image/png", &meta, b"abc", now + 1_000), Ok(()));
+            let get = DownloadSpec {
+                content_type: "image/png".into(),
+                disposition: "inline".into(),
+            };
+            let url = futures::executor::block_on(store.presign_get("pending/a", &get, now, 1_000))
+                .unwrap();
+            let (key, query) = split(&url);
+            assert!(store.get_signed(&key, &query, now + 1_000).is_ok());
+            assert_eq!(
+                store.get_signed(&key, &query, now + 1_001),
+                Err(BlobRefusal::Expired)
+            );
+            let forged = query.replace("inline", "attachment");
+            assert_eq!(
+                store.get_signed(&key, &forged, now),
+                Err(BlobRefusal::BadSignature)
+            );
+        }
+    }
 }

@@ -62,6 +62,10 @@ pub struct Settings {
     pub rate_rest_burst: Setting,
     pub redis_timeout_ms: Setting,
     pub redis_index_hold_ms: Setting,
+    pub max_attachment_bytes: Setting,
+    pub max_attachments_per_message: Setting,
+    pub upload_url_ttl_secs: Setting,
+    pub attachment_url_ttl_secs: Setting,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +88,8 @@ pub enum PortName {
     Pusher,
     /// Token verification.
     Verifier,
+    /// The attachments' object store (S3).
+    Blobs,
 }
 
 /// What a port needs from the deployment.
@@ -116,6 +122,18 @@ pub struct FunctionSpec {
     pub ports: Vec<PortName>,
     /// Groups of `tableActions` this function is granted on the table.
     pub table: Vec<String>,
+    /// Groups of `bucketActions` this function is granted on the bucket.
+    #[serde(default)]
+    pub bucket: Vec<String>,
+}
+
+/// Actions on the bucket's objects under `prefix` (on the bucket itself
+/// when `None`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketGrant {
+    pub prefix: Option<String>,
+    pub actions: Vec<String>,
 }
 
 impl FunctionSpec {
@@ -138,6 +156,7 @@ pub struct Manifest {
     pub runtime_env: Vec<String>,
     pub ports: BTreeMap<PortName, PortSpec>,
     pub table_actions: BTreeMap<String, Vec<String>>,
+    pub bucket_actions: BTreeMap<String, Vec<BucketGrant>>,
     pub functions: BTreeMap<String, FunctionSpec>,
 }
 
@@ -194,6 +213,10 @@ impl Settings {
             &self.rate_rest_burst,
             &self.redis_timeout_ms,
             &self.redis_index_hold_ms,
+            &self.max_attachment_bytes,
+            &self.max_attachments_per_message,
+            &self.upload_url_ttl_secs,
+            &self.attachment_url_ttl_secs,
         ]
         .into_iter()
     }
@@ -270,6 +293,11 @@ mod tests {
             for g in &f.table {
                 assert!(m.table_actions.contains_key(g), "{name}: {g}");
             }
+            for g in &f.bucket {
+                assert!(m.bucket_actions.contains_key(g), "{name}: {g}");
+            }
+            // Bucket groups exactly for the functions with the bucket.
+            assert_eq!(f.has(PortName::Blobs), !f.bucket.is_empty(), "{name}");
             // A function with the stores is granted at least reads, and
             // one without them is granted nothing on the table.
             assert_eq!(

@@ -119,6 +119,18 @@ id_type!(
     /// The client's idempotency key for one message.
     ClientMsgId, "clientMsgId", 64, "-_.:"
 );
+id_type!(
+    /// A server-assigned attachment id (UUIDv7), handed out with an upload
+    /// slot and referenced by the message that carries the attachment.
+    AttachmentId, "attachmentId", 64, "-_"
+);
+
+impl AttachmentId {
+    /// A fresh, unguessable id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().simple().to_string())
+    }
+}
 
 impl MessageId {
     /// A fresh, time-ordered id.
@@ -218,6 +230,20 @@ impl MessageBody {
         Ok(Self(raw.to_owned()))
     }
 
+    /// The empty body of a message that carries attachments only.
+    pub fn empty() -> Self {
+        Self(String::new())
+    }
+
+    /// A body read back from storage: validated on the way in, so only
+    /// checked to be text (empty for an attachments-only message).
+    pub fn stored(raw: &str) -> Result<Self, ChatError> {
+        if raw.is_empty() {
+            return Ok(Self::empty());
+        }
+        Self::parse(raw, usize::MAX, usize::MAX)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -275,6 +301,12 @@ text_type!(
 text_type!(
     /// A room name: trimmed, 1–100 characters, no control characters.
     RoomName, "name", 100
+);
+text_type!(
+    /// An attachment's file name as its sender named it: trimmed, 1–255
+    /// characters, no control or bidirectional control characters (a
+    /// right-to-left override would make `gnp.exe` read as `exe.png`).
+    FileName, "fileName", 255
 );
 
 impl DisplayName {

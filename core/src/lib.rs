@@ -37,6 +37,7 @@
 //! services in one process over the in-memory adapters, and tests drive them
 //! without any emulator.
 
+pub mod attachments;
 pub mod auth;
 pub mod authz;
 pub mod backoff;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attachments::Attachment;
 use crate::ids::{
     AvatarUrl, ClientMsgId, ConnectionId, DisplayName, MessageBody, MessageId, Millis, RoomId,
     RoomName, Seq, UserId,
@@ -77,6 +78,10 @@ pub struct Message {
     pub body: MessageBody,
     pub sent_at: Millis,
     pub client_msg_id: ClientMsgId,
+    /// The files it shares ([`crate::attachments`]); its body may be empty
+    /// when it has some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// What the message path asks the store to reserve: everything but `seq`.
@@ -88,6 +93,7 @@ pub struct MessageDraft {
     pub body: MessageBody,
     pub sent_at: Millis,
     pub client_msg_id: ClientMsgId,
+    pub attachments: Vec<Attachment>,
 }
 
 impl MessageDraft {
@@ -100,6 +106,7 @@ impl MessageDraft {
             body: self.body,
             sent_at: self.sent_at,
             client_msg_id: self.client_msg_id,
+            attachments: self.attachments,
         }
     }
 }
@@ -287,6 +294,7 @@ mod tests {
             body: MessageBody::parse(body, 122_880, 122_880).unwrap(),
             sent_at: 1,
             client_msg_id: ClientMsgId::parse("c1").unwrap(),
+            attachments: Vec::new(),
         }
     }
 

@@ -160,6 +160,76 @@ pub trait Pusher: Send + Sync {
     async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError>;
 }
 
+/// A request a client makes itself, presigned: the URL, and the headers it
+/// must send exactly as given (they are part of the signature).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presigned {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// What an upload must be: the store refuses a PUT whose content type,
+/// length or metadata differ from these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadSpec {
+    pub content_type: String,
+    pub content_length: u64,
+    /// `x-amz-meta-<name>` values (ASCII).
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// How a download answers: its `Content-Type` and `Content-Disposition`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownloadSpec {
+    pub content_type: String,
+    pub disposition: String,
+}
+
+/// An object's head: what the store recorded at upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobHead {
+    pub content_type: String,
+    pub size: u64,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// The object store of attachments (S3 in AWS). Bytes never pass through
+/// it: clients upload and download with presigned requests. Presigning is
+/// local computation (no request), so it is cheap per message.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// A PUT of `key` valid for `ttl_ms` from `now`, that stores only an
+    /// object of exactly `spec`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        spec: &UploadSpec,
+        now: Millis,
+        ttl_ms: i64,
+    ) -> Result<Presigned, StoreError>;
+    /// A GET of `key` valid for `ttl_ms` from `now`, answering with `spec`'s
+    /// headers.
+    async fn presign_get(
+        &self,
+        key: &str,
+        spec: &DownloadSpec,
+        now: Millis,
+        ttl_ms: i64,
+    ) -> Result<String, StoreError>;
+    /// The head of `key`; `None` when there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError>;
+    /// Copies `from` to `to` with `content_type` and `metadata` in place of
+    /// its own, then deletes `from`. Moving an object that is already moved
+    /// fails, and a failure leaves `from` in place (the copy may exist).
+    async fn promote(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        metadata: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), StoreError>;
+}
+
 /// Wall-clock time, behind a port so TTL logic is tested without sleeping.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Millis;

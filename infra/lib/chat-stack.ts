@@ -21,8 +21,10 @@ import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/a
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { Attachments } from './attachments';
 import { ChatAuth } from './auth';
 import { FUNCTION_NAMES, type ChatConfig, type FunctionName } from './config';
 import { grantsOf, has, MANIFEST, SETTINGS, type GrantResource, type PortName } from './manifest';
@@ -50,6 +52,8 @@ export class ChatStack extends Stack {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly network?: ChatNetwork;
+  /** The attachments' bucket (infra/lib/attachments.ts). */
+  readonly attachmentsBucket: s3.Bucket;
   /** The hosted web app (`config.webApp`). */
   readonly webApp?: WebApp;
 
@@ -62,6 +66,8 @@ export class ChatStack extends Stack {
     const { table } = new ChatTable(this, 'Data', config);
     const auth = new ChatAuth(this, 'Auth', config);
     const network = (this.network = config.redis ? new ChatNetwork(this, 'Network', config) : undefined);
+    const attachments = new Attachments(this, 'Attachments', { stage: config.stage, corsOrigins: config.corsOrigins });
+    this.attachmentsBucket = attachments.bucket;
 
     // ---- queue -----------------------------------------------------------
     const persistTimeout = Duration.seconds(config.persistTimeoutSecs);
@@ -109,6 +115,7 @@ export class ChatStack extends Stack {
       queue: { CHAT_QUEUE_URL: this.queue.queueUrl },
       pusher: { CHAT_WS_ENDPOINT: wsEndpoint },
       verifier: authEnv,
+      blobs: { CHAT_BUCKET_NAME: attachments.bucket.bucketName },
     };
     for (const [port, env] of Object.entries(portEnv) as [PortName, Record<string, string>][]) {
       const spec = MANIFEST.ports[port];
@@ -153,15 +160,29 @@ export class ChatStack extends Stack {
     // on this API's own stage, nothing else (no GET, no other API or stage).
     const connectionsArn = (method: string) =>
       this.formatArn({ service: 'execute-api', resource: this.webSocketApi.apiId, resourceName: `${config.stage}/${method}/@connections/*` });
-    const grantTargets: Record<GrantResource, { sid: string; resources: string[] }> = {
+    const grantTargets: Record<Exclude<GrantResource, 'bucket'>, { sid: string; resources: string[] }> = {
       table: { sid: 'ChatTable', resources: [table.tableArn, `${table.tableArn}/index/${GSI1}`] },
       queue: { sid: 'EnqueuePersistJobs', resources: [this.queue.queueArn] },
       connections: { sid: 'PushToConnections', resources: [connectionsArn('POST'), connectionsArn('DELETE')] },
     };
+    // The bucket is granted per key prefix (deploy/functions.json, bucketActions).
+    const bucketTarget = (prefix: string | null | undefined) =>
+      prefix
+        ? { sid: `Attachments${prefix.replace(/[^A-Za-z0-9]/g, '')}`, resources: [attachments.bucket.arnForObjects(`${prefix}*`)] }
+        : { sid: 'AttachmentsBucket', resources: [attachments.bucket.bucketArn] };
     for (const name of FUNCTION_NAMES) {
       for (const grant of grantsOf(MANIFEST.functions[name])) {
-        const { sid, resources } = grantTargets[grant.resource];
+        const { sid, resources } =
+          grant.resource === 'bucket' ? bucketTarget(grant.prefix) : grantTargets[grant.resource as Exclude<GrantResource, 'bucket'>];
         fns[name].role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: grant.actions, resources }));
+        if (grant.resource === 'bucket' && grant.prefix) {
+          acknowledgeWildcardResource(
+            fns[name].role,
+            attachments.bucket.arnForObjects(`${grant.prefix}*`),
+            'The trailing * is the attachment id (and room id): objects are created at run time. The ARN is pinned ' +
+              'to this bucket and one key prefix.',
+          );
+        }
         if (grant.resource === 'connections') {
           for (const method of ['POST', 'DELETE']) {
             acknowledgeWildcardResource(
@@ -289,6 +310,7 @@ export class ChatStack extends Stack {
       [M.GET, '/rooms/{roomId}', rooms],
       [M.POST, '/rooms/{roomId}/members', rooms],
       [M.DELETE, '/rooms/{roomId}/members/{userId}', rooms],
+      [M.POST, '/rooms/{roomId}/attachments', rooms],
       [M.GET, '/channels', rooms],
     ];
     for (const [method, path, integration] of routes) {
@@ -344,6 +366,7 @@ export class ChatStack extends Stack {
         webSocketUrl: this.webSocketStage.url,
         restUrl: this.httpStage.url,
         authDomainUrl: auth.domain.baseUrl(),
+        attachmentsUrl: `https://${attachments.bucket.bucketRegionalDomainName}`,
         clientId: auth.client.userPoolClientId,
       });
       auth.webAppUrl = this.webApp.url;
@@ -367,6 +390,7 @@ export class ChatStack extends Stack {
     new CfnOutput(this, 'ManagementEndpoint', { value: wsEndpoint, description: 'API Gateway Management API endpoint (CHAT_WS_ENDPOINT)' });
     new CfnOutput(this, 'RestApiUrl', { value: this.httpStage.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'AttachmentsBucketName', { value: attachments.bucket.bucketName });
     if (auth.userPool && auth.client) {
       new CfnOutput(this, 'UserPoolId', { value: auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: auth.client.userPoolClientId });

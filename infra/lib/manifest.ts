@@ -16,13 +16,22 @@ import * as path from 'node:path';
 
 export const DEPLOY_DIR = path.join(__dirname, '../../deploy');
 
-export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier';
-export type GrantResource = 'table' | 'queue' | 'connections';
+export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier' | 'blobs';
+export type GrantResource = 'table' | 'queue' | 'connections' | 'bucket';
 
 export interface Grant {
   readonly resource: GrantResource;
-  /** IAM actions, or `tableActions`: the function's `table` groups. */
-  readonly actions: string[] | 'tableActions';
+  /**
+   * IAM actions, or `tableActions` / `bucketActions`: the function's `table`
+   * / `bucket` groups.
+   */
+  readonly actions: string[] | 'tableActions' | 'bucketActions';
+}
+
+/** Actions on the bucket's objects under `prefix`, or on the bucket itself (`null`). */
+export interface BucketGrant {
+  readonly prefix: string | null;
+  readonly actions: string[];
 }
 
 export interface PortSpec {
@@ -36,6 +45,8 @@ export interface FunctionSpec {
   readonly description: string;
   readonly ports: PortName[];
   readonly table: string[];
+  /** Groups of `bucketActions` (functions with the `blobs` port). */
+  readonly bucket?: string[];
 }
 
 export interface Manifest {
@@ -45,6 +56,7 @@ export interface Manifest {
   readonly runtimeEnv: string[];
   readonly ports: Record<PortName, PortSpec>;
   readonly tableActions: Record<string, string[]>;
+  readonly bucketActions: Record<string, BucketGrant[]>;
   readonly functions: Record<string, FunctionSpec>;
 }
 
@@ -74,13 +86,38 @@ export function tableActions(spec: FunctionSpec): string[] {
   return [...new Set(all)].sort();
 }
 
-/** The IAM statements a function's ports grant, with `tableActions` resolved. */
-export function grantsOf(spec: FunctionSpec): { resource: GrantResource; actions: string[] }[] {
+/**
+ * The bucket statements of a function: per key prefix (`null`: the bucket
+ * itself), the union of its `bucket` groups' actions, sorted.
+ */
+export function bucketGrants(spec: FunctionSpec): BucketGrant[] {
+  const byPrefix = new Map<string | null, Set<string>>();
+  for (const group of spec.bucket ?? []) {
+    const grants = MANIFEST.bucketActions[group];
+    if (!grants) throw new Error(`deploy/functions.json: unknown bucket group ${JSON.stringify(group)}`);
+    for (const g of grants) {
+      const set = byPrefix.get(g.prefix) ?? new Set<string>();
+      g.actions.forEach((a) => set.add(a));
+      byPrefix.set(g.prefix, set);
+    }
+  }
+  return [...byPrefix.entries()]
+    .sort(([a], [b]) => String(a).localeCompare(String(b)))
+    .map(([prefix, actions]) => ({ prefix, actions: [...actions].sort() }));
+}
+
+/**
+ * The IAM statements a function's ports grant, with `tableActions` and
+ * `bucketActions` resolved (`prefix`: for the bucket, which objects).
+ */
+export function grantsOf(spec: FunctionSpec): { resource: GrantResource; actions: string[]; prefix?: string | null }[] {
   return spec.ports.flatMap((port) =>
-    MANIFEST.ports[port].grants.map((g) => ({
-      resource: g.resource,
-      actions: g.actions === 'tableActions' ? tableActions(spec) : [...g.actions],
-    })),
+    MANIFEST.ports[port].grants.flatMap((g) => {
+      if (g.actions === 'bucketActions') {
+        return bucketGrants(spec).map((b) => ({ resource: g.resource, actions: b.actions, prefix: b.prefix }));
+      }
+      return [{ resource: g.resource, actions: g.actions === 'tableActions' ? tableActions(spec) : [...g.actions] }];
+    }),
   );
 }
 

@@ -49,19 +49,25 @@ export interface WebAppProps {
   readonly restUrl: string;
   /** The Cognito hosted UI's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`). */
   readonly authDomainUrl: string;
+  /** The attachments bucket's origin (`https://<bucket>.s3.<region>.amazonaws.com`): uploads and downloads. */
+  readonly attachmentsUrl: string;
   /** The public app client the app signs in with. */
   readonly clientId: string;
 }
 
 /** The Content-Security-Policy: the app's own files, and only the stack's endpoints to talk to. */
-export function contentSecurityPolicy(p: Pick<WebAppProps, 'webSocketUrl' | 'restUrl' | 'authDomainUrl'>): string {
+export function contentSecurityPolicy(
+  p: Pick<WebAppProps, 'webSocketUrl' | 'restUrl' | 'authDomainUrl' | 'attachmentsUrl'>,
+): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     // Avatars are https URLs users give; images run no code.
     "img-src 'self' https: data:",
-    `connect-src 'self' ${p.webSocketUrl} ${p.restUrl} ${p.authDomainUrl}`,
+    `connect-src 'self' ${p.webSocketUrl} ${p.restUrl} ${p.authDomainUrl} ${p.attachmentsUrl}`,
+    // Attachments play from their presigned URLs.
+    "media-src 'self' https:",
     "manifest-src 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",

@@ -15,13 +15,15 @@ const LOG = ['RUST_LOG'];
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
   'chat-authorizer': [...LOG, ...AUTH],
   'chat-connect': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', ...AUTH],
-  'chat-message': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT'],
+  // The bucket: the message function checks and claims uploads, and every
+  // function that hands out messages signs their download URLs.
+  'chat-message': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', 'CHAT_BUCKET_NAME'],
   'chat-disconnect': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT'],
-  'chat-persist': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT'],
-  'chat-history': [...LOG, ...STORES, ...AUTH],
+  'chat-persist': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT', 'CHAT_BUCKET_NAME'],
+  'chat-history': [...LOG, ...STORES, ...AUTH, 'CHAT_BUCKET_NAME'],
   'chat-users': [...LOG, ...STORES, ...AUTH],
   // Rooms tells members roomAdded/roomRemoved: it pushes.
-  'chat-rooms': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT', ...AUTH],
+  'chat-rooms': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT', ...AUTH, 'CHAT_BUCKET_NAME'],
 };
 
 describe('Rust functions', () => {

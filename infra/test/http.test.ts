@@ -16,6 +16,7 @@ const ROUTES: [string, string][] = [
   ['GET /rooms/{roomId}', 'chat-rooms'],
   ['POST /rooms/{roomId}/members', 'chat-rooms'],
   ['DELETE /rooms/{roomId}/members/{userId}', 'chat-rooms'],
+  ['POST /rooms/{roomId}/attachments', 'chat-rooms'],
   ['GET /channels', 'chat-rooms'],
   ['GET /openapi.json', 'chat-users'],
 ];

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config';
 import { contentSecurityPolicy, SDK_DIR, SDK_PREFIX, WEB_DIR } from '../lib/web-app';
-import { resources, synth, TEST_REGION, type Synth } from './helpers';
+import { logicalId, resources, synth, TEST_REGION, type Synth } from './helpers';
 
 /** A template value as text: literals kept, references as ${Ref:Id} / ${Id.Attr}. */
 function flat(v: unknown): string {
@@ -23,8 +23,9 @@ function flat(v: unknown): string {
   throw new Error(`cannot flatten ${JSON.stringify(v)}`);
 }
 
+/** The one resource of a type the web app has (the attachments bucket, tested in attachments.test.ts, aside). */
 function only(s: Synth, type: string): [string, any] {
-  const rs = resources(s.template, type);
+  const rs = resources(s.template, type).filter(([lid]) => !lid.startsWith('Attachments'));
   expect(rs, type).toHaveLength(1);
   return rs[0];
 }
@@ -147,6 +148,7 @@ describe('the distribution', () => {
       `wss://\${Ref:${ws}}.execute-api.${TEST_REGION}.\${Ref:AWS::URLSuffix}/dev`,
       `https://\${Ref:${http}}.execute-api.${TEST_REGION}.\${Ref:AWS::URLSuffix}/`,
       `https://\${Ref:${domain}}.auth.${TEST_REGION}.amazoncognito.com`,
+      `https://\${${logicalId(s.stack, s.stack.attachmentsBucket)}.RegionalDomainName}`,
     ]);
     expect(directives['default-src']).toEqual(["'none'"]);
     expect(directives['script-src']).toEqual(["'self'"]);
@@ -159,9 +161,11 @@ describe('the distribution', () => {
   });
 
   it('the CSP helper lists the endpoints it is given and nothing else', () => {
-    const csp = contentSecurityPolicy({ webSocketUrl: 'wss://w/x', restUrl: 'https://r/', authDomainUrl: 'https://a' });
-    expect(csp).toContain("connect-src 'self' wss://w/x https://r/ https://a;");
-    expect(csp.match(/(wss|https):\/\/[^\s;]+/g)).toEqual(['wss://w/x', 'https://r/', 'https://a']);
+    const csp = contentSecurityPolicy({
+      webSocketUrl: 'wss://w/x', restUrl: 'https://r/', authDomainUrl: 'https://a', attachmentsUrl: 'https://b',
+    });
+    expect(csp).toContain("connect-src 'self' wss://w/x https://r/ https://a https://b;");
+    expect(csp.match(/(wss|https):\/\/[^\s;]+/g)).toEqual(['wss://w/x', 'https://r/', 'https://a', 'https://b']);
   });
 });
 
@@ -320,7 +324,8 @@ describe('the off switch', () => {
       'AWS::S3::Bucket', 'AWS::CloudFront::Distribution', 'AWS::CloudFront::OriginAccessControl',
       'AWS::CloudFront::ResponseHeadersPolicy', 'Custom::CDKBucketDeployment', 'AWS::Cognito::UserPoolDomain',
     ]) {
-      expect(resources(s.template, type), type).toEqual([]);
+      // The attachments bucket stays (attachments.test.ts).
+      expect(resources(s.template, type).filter(([lid]) => !lid.startsWith('Attachments')), type).toEqual([]);
     }
     expect(s.template.toJSON().Outputs.WebAppUrl).toBeUndefined();
     expect(s.stack.webApp).toBeUndefined();

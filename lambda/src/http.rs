@@ -13,7 +13,7 @@ use chat_core::protocol::decode;
 #[cfg(feature = "openapi")]
 use chat_core::protocol::rest::{
     AddMemberRequest, ChannelList, CreateRoomRequest, HistoryPage, ProfileView, RoomDetail,
-    RoomList, SearchPage, UpdateProfileRequest,
+    RoomList, SearchPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest,
 };
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
@@ -32,6 +32,7 @@ pub enum Route {
     GetRoom(RoomId),
     AddMember(RoomId),
     RemoveMember(RoomId, UserId),
+    UploadSlot(RoomId),
     ListChannels,
     GetMe,
     UpdateMe,
@@ -406,6 +407,24 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: &[E::Forbidden, E::NotFound],
         links: &[],
         build: |p| Ok(Route::RemoveMember(RoomId::parse(p[0])?, UserId::parse(p[1])?)),
+    },
+    Endpoint {
+        operation: "createUploadSlot",
+        method: http::Method::POST,
+        path: "/rooms/{roomId}/attachments",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "An upload slot for an attachment (members): a presigned PUT and the id to send it with",
+        query: &[],
+        request: Some(body!(UploadSlotRequest)),
+        success: &[Success {
+            status: 201,
+            description: "The slot: PUT the file to uploadUrl with its headers, then send a message naming attachmentId",
+            body: Some(body!(UploadSlot)),
+        }],
+        errors: &[E::Forbidden, E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::UploadSlot(RoomId::parse(p[0])?)),
     },
     Endpoint {
         operation: "listChannels",

@@ -22,6 +22,13 @@
 //! need themselves on each table they name; SQS's `…Batch` operations need
 //! their single-message action.
 //!
+//! S3 speaks REST: its requests are told apart by the SigV4 scope's service
+//! (`s3`) and decoded from the method, the path-style `/<bucket>/<key>` and
+//! `x-amz-copy-source` ([`decode_s3`]). A presigned request (a client's
+//! upload or download of an attachment) is signed in its query
+//! (`X-Amz-Credential`) with the role of the function that signed it, and
+//! is checked as that function's.
+//!
 //! What it answers on a refusal is what the service answers, so the SDK
 //! decodes the same error: DynamoDB `400` with
 //! `{"__type":"com.amazon.coral.service#AccessDeniedException","Message":…}`,
@@ -63,6 +70,17 @@ pub fn credential(headers: &HeaderMap) -> Option<Credential> {
         .strip_prefix("AWS4-HMAC-SHA256")?
         .split(',')
         .find_map(|p| p.trim().strip_prefix("Credential="))?;
+    scope_credential(scope)
+}
+
+/// The credential of a presigned request: its `X-Amz-Credential` query
+/// parameter (a client sends it, signed by a function's role).
+pub fn presigned_credential(query: &str) -> Option<Credential> {
+    let params: HashMap<String, String> = serde_urlencoded::from_str(query).ok()?;
+    scope_credential(params.get("X-Amz-Credential")?)
+}
+
+fn scope_credential(scope: &str) -> Option<Credential> {
     let mut parts = scope.split('/');
     let access_key = parts.next()?.to_owned();
     let _date = parts.next()?;
@@ -92,6 +110,12 @@ impl Roles {
         let c = credential(headers)?;
         self.by_key.get(&c.access_key).map(|g| (g, c))
     }
+
+    /// The role that signed a request, in its header or its presigned query.
+    fn of_request(&self, headers: &HeaderMap, query: &str) -> Option<(&Arc<Guard>, Credential)> {
+        let c = credential(headers).or_else(|| presigned_credential(query))?;
+        self.by_key.get(&c.access_key).map(|g| (g, c))
+    }
 }
 
 /// The service a request is for.
@@ -99,6 +123,7 @@ impl Roles {
 pub enum Service {
     DynamoDb,
     Sqs,
+    S3,
 }
 
 /// One IAM request a call needs: an action on a resource.
@@ -209,11 +234,49 @@ pub fn decode(
     Err(DecodeError::UnknownTarget(target.into()))
 }
 
+/// What the S3 REST request (path-style: `/<bucket>/<key>`) needs, as S3
+/// authorizes it: HeadObject and GetObject `s3:GetObject`, PutObject
+/// `s3:PutObject`, CopyObject (`x-amz-copy-source`) `s3:GetObject` on the
+/// source and `s3:PutObject` on the target, DeleteObject `s3:DeleteObject`,
+/// on the object; CreateBucket and a listing, on the bucket. A HEAD or GET
+/// of a missing key needs `s3:ListBucket` too ([`handle`] asks it after
+/// the emulator answered 404, as S3 does).
+pub fn decode_s3(method: &http::Method, path: &str, headers: &HeaderMap) -> Vec<Needs> {
+    let needs = |action: &str, resource: String| Needs {
+        action: format!("s3:{action}"),
+        resource,
+    };
+    let path = path.trim_start_matches('/');
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+    let object = |k: &str| format!("arn:aws:s3:::{bucket}/{k}");
+    let on_bucket = format!("arn:aws:s3:::{bucket}");
+    match (method.as_str(), key.is_empty()) {
+        ("PUT", true) => vec![needs("CreateBucket", on_bucket)],
+        ("GET" | "HEAD", true) => vec![needs("ListBucket", on_bucket)],
+        ("HEAD" | "GET", false) => vec![needs("GetObject", object(key))],
+        ("DELETE", false) => vec![needs("DeleteObject", object(key))],
+        ("PUT", false) => match headers
+            .get("x-amz-copy-source")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(source) => vec![
+                needs(
+                    "GetObject",
+                    format!("arn:aws:s3:::{}", source.trim_start_matches('/')),
+                ),
+                needs("PutObject", object(key)),
+            ],
+            None => vec![needs("PutObject", object(key))],
+        },
+        (m, _) => vec![needs(m, on_bucket)],
+    }
+}
+
 /// AWS's wording of a refusal. SQS writes the action in lower case.
 fn denial_message(e: &AccessDenied, service: Service) -> String {
     let action = match service {
         Service::Sqs => e.action.to_ascii_lowercase(),
-        Service::DynamoDb => e.action.clone(),
+        Service::DynamoDb | Service::S3 => e.action.clone(),
     };
     format!(
         "User: {} is not authorized to perform: {action} on resource: {} because {}",
@@ -241,6 +304,19 @@ pub fn access_denied(e: &AccessDenied, service: Service) -> Response {
     let message = denial_message(e, service);
     let ty = "com.amazon.coral.service#AccessDeniedException";
     match service {
+        Service::S3 => {
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>{}</Message></Error>",
+                message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+            );
+            let mut r = Response::new(Body::from(xml));
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
+            r
+        }
         Service::DynamoDb => json_error(
             StatusCode::BAD_REQUEST,
             json!({ "__type": ty, "Message": message }),
@@ -316,8 +392,9 @@ pub async fn serve(
     Ok(AwsProxy { addr, task })
 }
 
-/// Largest request forwarded (DynamoDB's own limit is 16 MB per batch).
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Largest request forwarded: an attachment upload (a single PUT carries
+/// at most 5 GiB in S3; the chat's own limit is far lower).
+const MAX_BODY: usize = 256 * 1024 * 1024;
 
 async fn handle(State(p): State<Arc<Proxy>>, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
@@ -327,12 +404,56 @@ async fn handle(State(p): State<Arc<Proxy>>, req: Request<Body>) -> Response {
             json!({"__type": "RequestEntityTooLarge", "message": "request too large"}),
         );
     };
-    if let Some((guard, cred)) = p.roles.of(&parts.headers) {
-        if let Some(refusal) = authorize(&p, guard, &cred, &parts.headers, &body) {
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let caller = p.roles.of_request(&parts.headers, &query);
+    if let Some((guard, cred)) = &caller {
+        if cred.service == "s3" {
+            let needs = decode_s3(&parts.method, parts.uri.path(), &parts.headers);
+            if let Some(refusal) = check(&p, guard, needs, Service::S3) {
+                return refusal;
+            }
+        } else if let Some(refusal) = authorize(&p, guard, cred, &parts.headers, &body) {
             return refusal;
         }
     }
-    forward(&p, parts, body).await
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    let answer = forward(&p, parts, body).await;
+    // S3 tells a missing key (404) only to who may list the bucket.
+    if let Some((guard, cred)) = caller {
+        let read = method == http::Method::HEAD || method == http::Method::GET;
+        if cred.service == "s3" && read && answer.status() == StatusCode::NOT_FOUND {
+            let bucket = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            let needs = vec![Needs {
+                action: "s3:ListBucket".into(),
+                resource: format!("arn:aws:s3:::{bucket}"),
+            }];
+            if let Some(refusal) = check(&p, guard, needs, Service::S3) {
+                return refusal;
+            }
+        }
+    }
+    answer
+}
+
+/// Records and checks each of `needs`; the first refusal, answered as
+/// `service` answers it.
+fn check(p: &Proxy, guard: &Guard, needs: Vec<Needs>, service: Service) -> Option<Response> {
+    for n in needs {
+        if let Some(r) = &p.record {
+            lock(r).push(Checked {
+                function: guard.policies.function().to_owned(),
+                needs: n.clone(),
+            });
+        }
+        if let Err(e) = guard.policies.check(&n.action, &n.resource) {
+            return Some(access_denied(&e, service));
+        }
+    }
+    None
 }
 
 /// The service's answer when the caller's role refuses any of what the
@@ -362,18 +483,7 @@ fn authorize(
             ));
         }
     };
-    for n in needs {
-        if let Some(r) = &p.record {
-            lock(r).push(Checked {
-                function: guard.policies.function().to_owned(),
-                needs: n.clone(),
-            });
-        }
-        if let Err(e) = guard.policies.check(&n.action, &n.resource) {
-            return Some(access_denied(&e, service));
-        }
-    }
-    None
+    check(p, guard, needs, service)
 }
 
 async fn forward(p: &Proxy, parts: http::request::Parts, body: Bytes) -> Response {
@@ -401,9 +511,12 @@ async fn forward(p: &Proxy, parts: http::request::Parts, body: Bytes) -> Respons
     let bytes = resp.bytes().await.unwrap_or_default();
     let mut out = Response::new(Body::from(bytes));
     *out.status_mut() = status;
+    // A HEAD answer has no body: its Content-Length is the object's size
+    // (S3's HeadObject), which the body cannot recompute.
+    let head = parts.method == http::Method::HEAD;
     for (k, v) in &headers {
-        if k != header::TRANSFER_ENCODING && k != header::CONTENT_LENGTH && k != header::CONNECTION
-        {
+        let length = k == header::CONTENT_LENGTH && !head;
+        if k != header::TRANSFER_ENCODING && !length && k != header::CONNECTION {
             out.headers_mut().append(k, v.clone());
         }
     }

@@ -19,8 +19,8 @@ use chat_core::model::{
     Reservation, Room, SeqFate,
 };
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
-    SearchIndex,
+    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageStore, Presigned,
+    ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
@@ -54,6 +54,17 @@ impl Guard {
         Ok(())
     }
 
+    /// `s3:{action}` on an object of the bucket (`key`) or on the bucket.
+    fn s3(&self, action: &str, key: Option<&str>) -> Result<(), StoreError> {
+        let resource = match key {
+            Some(k) => arns::object(&self.resources, k),
+            None => arns::bucket(&self.resources),
+        };
+        self.policies
+            .check(&format!("s3:{action}"), &resource)
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))
+    }
+
     /// `execute-api:ManageConnections` on `…/{method}/@connections/{conn}`
     /// (the in-process pusher and the `@connections` twin alike).
     pub fn push(&self, method: &str, conn: &str) -> Result<(), AccessDenied> {
@@ -74,7 +85,8 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.profiles = Arc::new(Guarded(chat.profiles.clone(), guard.clone()));
     c.search = Arc::new(Guarded(chat.search.clone(), guard.clone()));
     c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
-    c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard));
+    c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard.clone()));
+    c.blobs = Arc::new(Guarded(chat.blobs.clone(), guard));
     c
 }
 
@@ -309,6 +321,58 @@ impl Pusher for Guarded<dyn Pusher> {
     }
 }
 
+/// A presigned request is signed with the function's credentials and
+/// authorized when the client sends it: a URL signed by a role without the
+/// action is refused by S3. The local store cannot tell who signed, so the
+/// action is checked here, when the function signs.
+#[async_trait]
+impl BlobStore for Guarded<dyn BlobStore> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        spec: &UploadSpec,
+        now: Millis,
+        ttl_ms: i64,
+    ) -> Result<Presigned, StoreError> {
+        self.1.s3("PutObject", Some(key))?;
+        self.0.presign_put(key, spec, now, ttl_ms).await
+    }
+    async fn presign_get(
+        &self,
+        key: &str,
+        spec: &DownloadSpec,
+        now: Millis,
+        ttl_ms: i64,
+    ) -> Result<String, StoreError> {
+        self.1.s3("GetObject", Some(key))?;
+        self.0.presign_get(key, spec, now, ttl_ms).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<BlobHead>, StoreError> {
+        // HeadObject is authorized as GetObject; of a missing key, S3
+        // answers 404 only to a caller with ListBucket (403 otherwise).
+        self.1.s3("GetObject", Some(key))?;
+        let head = self.0.head(key).await?;
+        if head.is_none() {
+            self.1.s3("ListBucket", None)?;
+        }
+        Ok(head)
+    }
+    async fn promote(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        metadata: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        // CopyObject: GetObject on the source, PutObject on the target;
+        // then DeleteObject of the source.
+        self.1.s3("GetObject", Some(from))?;
+        self.1.s3("PutObject", Some(to))?;
+        self.1.s3("DeleteObject", Some(from))?;
+        self.0.promote(from, to, content_type, metadata).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +398,7 @@ mod tests {
                 queue_name: "q".into(),
                 api_id: "api".into(),
                 stage: "dev".into(),
+                bucket_name: "files".into(),
             },
         })
     }

@@ -545,6 +545,7 @@ mod tests {
                         "https://a.execute-api.us-east-1.amazonaws.com/dev",
                     ),
                     (vars::REDIS_URL, "rediss://cache.example.com:6379"),
+                    (vars::BUCKET_NAME, "chat-attachments"),
                     // No request leaves: clients connect lazily.
                     (vars::AWS_ENDPOINT_URL, "http://127.0.0.1:9"),
                     (vars::AUTH_MODE, "jwks"),

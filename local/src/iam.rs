@@ -274,6 +274,8 @@ pub struct Resources {
     pub queue_name: String,
     pub api_id: String,
     pub stage: String,
+    /// The attachments bucket's name.
+    pub bucket_name: String,
 }
 
 pub mod arns {
@@ -292,6 +294,16 @@ pub mod arns {
 
     pub fn queue(r: &Resources) -> String {
         format!("arn:aws:sqs:{}:{LOCAL_ACCOUNT}:{}", r.region, r.queue_name)
+    }
+
+    /// The attachments bucket: `arn:aws:s3:::{bucket}`.
+    pub fn bucket(r: &Resources) -> String {
+        format!("arn:aws:s3:::{}", r.bucket_name)
+    }
+
+    /// One object of the attachments bucket.
+    pub fn object(r: &Resources, key: &str) -> String {
+        format!("{}/{key}", bucket(r))
     }
 
     /// `@connections`: `…:{api}/{stage}/{METHOD}/@connections/{id}`.

@@ -23,6 +23,7 @@
 //! Lambda binaries small.
 
 pub mod aws_proxy;
+pub mod blobs;
 pub mod cors;
 pub mod enforce;
 pub mod faults;
@@ -210,6 +211,8 @@ struct App {
     hosted_ui: oauth::HostedUi,
     /// The region `/config.json` names (the template's, or `local`).
     region: String,
+    /// The in-memory object store's presigned requests (`/blobs/…`).
+    blobs: blobs::BlobServer,
 }
 
 /// A running platform.
@@ -344,7 +347,11 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind((opts.host, opts.port)).await?;
     let addr = listener.local_addr()?;
     let mem = MemoryBackends::default();
+    // The in-memory store's URLs point here ([`blobs`]).
+    mem.blobs.set_base_url(&format!("http://{addr}"));
     let mut table_name = "chat-local".to_owned();
+    // The in-memory store's stand-in name (IAM resources in template mode).
+    let mut bucket_name = "chat-local-attachments".to_owned();
     let lab = FaultLab::new();
     let (mut chat, sqs) = match &opts.backend {
         Backend::Memory => (mem.chat(opts.limits.clone(), opts.clock.clone()), None),
@@ -374,6 +381,17 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 .map_err(std::io::Error::other)?;
                 config.queue_url = Some(q);
                 config.dlq_url = Some(dlq);
+                let bucket = config
+                    .bucket_name
+                    .get_or_insert_with(|| format!("{}-attachments", config.table_name))
+                    .to_ascii_lowercase();
+                config.bucket_name = Some(bucket.clone());
+                chat_adapters::s3::create_bucket(&sdk, &bucket)
+                    .await
+                    .map_err(other)?;
+            }
+            if let Some(b) = &config.bucket_name {
+                bucket_name = b.clone();
             }
             // Functions push through the Management API, to this very twin.
             config.ws_endpoint = Some(format!("http://{addr}/{}", opts.stage));
@@ -415,6 +433,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                     .and_then(|r| Locals::redis_endpoint(r.url.expose())),
                 Backend::Memory => None,
             },
+            bucket_name: bucket_name.clone(),
         }
     });
     if let (Some(stack), Some(l)) = (&opts.template, &locals) {
@@ -648,6 +667,10 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             .template
             .as_ref()
             .map_or_else(|| "local".to_owned(), |t| t.region.clone()),
+        blobs: blobs::BlobServer {
+            store: mem.blobs.clone(),
+            clock: opts.clock.clone(),
+        },
     });
     // The web app: each embedded file at its own path (REST and the
     // WebSocket stage go to the fallback).
@@ -670,6 +693,14 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
         .route("/dev/dlq", get(dev_dlq))
         .route("/dev/faults", post(dev_faults).get(dev_faults_pending))
         .route("/dev/denied", get(dev_denied))
+        .route(
+            "/blobs/{*key}",
+            get(blob_get)
+                .put(blob_put)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(opts.limits.attachments.max_bytes).unwrap_or(usize::MAX),
+                )),
+        )
         .fallback(dispatch)
         .with_state(app);
     let (tx, rx) = oneshot::channel::<()>();
@@ -734,6 +765,7 @@ fn template_functions(
         queue_name: locals.queue_name.clone(),
         api_id: locals.api_id.clone(),
         stage: stack.ws.stage.clone(),
+        bucket_name: locals.bucket_name.clone(),
     };
     for f in stack.functions.values() {
         let (role, docs) = stack.policies(&f.name, locals)?;
@@ -883,6 +915,19 @@ struct TokenRequest {
 }
 
 /// `POST /dev/token {"userId","name"?}`: a development token (local only).
+async fn blob_put(
+    State(app): State<Arc<App>>,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    app.blobs.put(&uri, &headers, body)
+}
+
+async fn blob_get(State(app): State<Arc<App>>, uri: http::Uri) -> Response {
+    app.blobs.get(&uri)
+}
+
 async fn dev_token(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<TokenRequest>(&body) else {
         return json_response(

@@ -22,7 +22,8 @@ const ENVIRONMENT: &str = "\
 Environment:
   CHAT_JWT_SECRET   secret of development tokens (HS256)
   CHAT_* limits     see docs/ARCHITECTURE.md (CHAT_MAX_BODY_BYTES, …)
-  CHAT_TABLE_NAME, CHAT_QUEUE_URL, CHAT_DLQ_URL, CHAT_REDIS_URL, CHAT_REDIS_MODE,
+  CHAT_TABLE_NAME, CHAT_QUEUE_URL, CHAT_DLQ_URL, CHAT_BUCKET_NAME, CHAT_REDIS_URL,
+  CHAT_REDIS_MODE,
   AWS_ENDPOINT_URL  the aws backend's resources, as the Lambdas read them
   RUST_LOG          log level [info]";
 

@@ -341,6 +341,8 @@ pub struct Locals {
     /// resolves to a port nothing listens on, so a function that used it
     /// would find the cache down, which the platform lives with.
     pub redis: Option<(String, u16)>,
+    /// The attachments bucket (what `Ref` to it gives; its ARN's name).
+    pub bucket_name: String,
 }
 
 impl Locals {
@@ -366,6 +368,7 @@ impl Default for Locals {
             api_id: "local".into(),
             base_url: "http://127.0.0.1:8080".into(),
             redis: None,
+            bucket_name: "chat-local-attachments".into(),
         }
     }
 }
@@ -984,6 +987,11 @@ impl Stack {
                 endpoint.as_str(),
                 "the WebSocket stage's @connections endpoint",
             ),
+            (
+                vars::BUCKET_NAME,
+                l.bucket_name.as_str(),
+                "the attachments bucket",
+            ),
         ];
         for (var, want, what) in expected {
             match env.get(var) {
@@ -1145,12 +1153,21 @@ impl Stack {
                     "AWS::DynamoDB::Table" if id == self.table.logical_id => l.table_name.clone(),
                     "AWS::SQS::Queue" if id == self.queue.logical_id => l.queue_url.clone(),
                     "AWS::ApiGatewayV2::Api" if id == self.ws.logical_id => l.api_id.clone(),
+                    "AWS::S3::Bucket" if self.is_attachments_bucket(id) => l.bucket_name.clone(),
                     "AWS::Lambda::Function" => self.function_name(id),
                     // Anything else (a user pool, a log group, a role): its
                     // logical id stands for its name; nothing local reaches it.
                     _ => id.to_owned(),
                 }
             }
+        })
+    }
+
+    /// Whether `id` is the bucket the functions get as `CHAT_BUCKET_NAME`.
+    fn is_attachments_bucket(&self, id: &str) -> bool {
+        self.functions.values().any(|f| {
+            f.env.get(chat_core::config::vars::BUCKET_NAME)
+                == Some(&serde_json::json!({ "Ref": id }))
         })
     }
 
@@ -1195,6 +1212,13 @@ impl Stack {
                 format!("arn:aws:logs:{region}:{acct}:log-group:{id}:*")
             }
             ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{acct}:role/{id}"),
+            // The attachments bucket: the local store (or moto's bucket).
+            ("AWS::S3::Bucket", "Arn") if self.is_attachments_bucket(id) => {
+                format!("arn:aws:s3:::{}", l.bucket_name)
+            }
+            ("AWS::S3::Bucket", "RegionalDomainName") if self.is_attachments_bucket(id) => {
+                l.base_url.clone()
+            }
             // The cache: the local Redis, if one is given.
             (
                 "AWS::ElastiCache::ServerlessCache" | "AWS::ElastiCache::ReplicationGroup",
@@ -1258,6 +1282,7 @@ mod tests {
             api_id: "local".into(),
             base_url: "http://127.0.0.1:8080".into(),
             redis: Some(("127.0.0.1".into(), 7001)),
+            bucket_name: "files".into(),
         }
     }
 

@@ -9,6 +9,7 @@
 //   ui/sidebar.js      the conversation list
 //   ui/conversation.js the open conversation: header, messages, typing, history
 //   ui/composer.js     the message box
+//   ui/attachments.js  the attach button; images and files in messages
 //   ui/dialogs.js      new conversation, members, add member, leave
 //   ui/connection.js   connection status and banner
 //   ui/search.js       message search (the search box) and jumping to a result
@@ -23,6 +24,7 @@ import { renderSidebar } from './ui/sidebar.js';
 import { closeRoom, openRoom, renderHeader, roomFromUrl, wireConversation } from './ui/conversation.js';
 import { clearDrafts, restoreDrafts, wireComposer, stopTyping } from './ui/composer.js';
 import { renderMembers } from './ui/dialogs.js';
+import { wireAttachments } from './ui/attachments.js';
 import { wireDialogs } from './ui/dialogs.js';
 import { setConnState, wireConnection } from './ui/connection.js';
 import { wireClient } from './ui/live.js';
@@ -194,6 +196,7 @@ function wire() {
   $('room-search').addEventListener('input', renderSidebar);
   wireConversation();
   wireComposer();
+  wireAttachments();
   wireDialogs();
   wireConnection(presenceShown);
   wireSearch();

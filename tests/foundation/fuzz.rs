@@ -173,6 +173,18 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
     ]
     .prop_map(Value::Array)
     .boxed();
+    // Attachment ids: well-formed ones no slot gave, attacker strings,
+    // repeats, and lists around the limit (10 by default).
+    let attachment = prop_oneof![
+        3 => "[0-9a-f]{32}".prop_map(Value::from),
+        1 => field_string().prop_map(Value::from),
+    ];
+    let attachments = prop_oneof![
+        4 => prop::collection::vec(attachment.clone(), 0..3),
+        1 => prop::collection::vec(attachment, 9..13),
+    ]
+    .prop_map(Value::Array)
+    .boxed();
     (
         action,
         value_or(room_id),
@@ -181,11 +193,12 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
         value_or((0u64..5).prop_map(Value::from).boxed()),
         value_or(any::<bool>().prop_map(Value::from).boxed()),
         value_or(sync_rooms),
+        value_or(attachments),
         prop::collection::vec((field_string(), json_leaf()), 0..3),
         any::<u8>(),
     )
         .prop_map(
-            |(action, room_id, cmid, body, seq, typing, rooms, extra, drop)| {
+            |(action, room_id, cmid, body, seq, typing, rooms, attachments, extra, drop)| {
                 let mut f = Map::new();
                 f.insert("action".into(), Value::from(action));
                 for (i, (k, v)) in [
@@ -195,6 +208,7 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
                     ("seq", seq),
                     ("isTyping", typing),
                     ("rooms", rooms),
+                    ("attachments", attachments),
                 ]
                 .into_iter()
                 .enumerate()
@@ -574,6 +588,7 @@ fn http_case(
         Just("messages".to_owned()),
         Just("members".to_owned()),
         Just("me".to_owned()),
+        Just("attachments".to_owned()),
         Just(room),
         Just("alice".to_owned()),
         Just("prod".to_owned()),
@@ -610,6 +625,26 @@ fn http_case(
         (field_string(), json_leaf()).prop_map(|(d, a)| Some(
             json!({"displayName": d, "avatarUrl": a, "userId": "bob"}).to_string()
         )),
+        // Upload slots: types allowed and not, sizes around the limit,
+        // names with paths and markup, image sizes of every sign.
+        (
+            prop_oneof![
+                Just("image/png".to_owned()),
+                Just("image/svg+xml".to_owned()),
+                Just("application/x-msdownload".to_owned()),
+                field_string(),
+            ],
+            prop_oneof![
+                Just(json!(26_214_400)),
+                Just(json!(26_214_401)),
+                json_leaf()
+            ],
+            field_string(),
+            json_leaf(),
+        )
+            .prop_map(|(ct, size, name, w)| Some(
+                json!({"contentType": ct, "size": size, "fileName": name, "width": w}).to_string()
+            )),
         text().prop_map(Some),
     ];
     (method, path, query, auth, body).prop_map(|(m, path, q, auth, body)| {

@@ -1,6 +1,7 @@
 //! Acceptance tests of the foundation: the domain rules of the chat platform,
 //! proven through the real Lambda handlers over the in-memory adapters.
 
+mod attachments;
 mod bigrooms;
 mod fuzz;
 mod history;

@@ -202,6 +202,13 @@ fn message_attrs(item: &mut Item, m: &Message) {
     put(item, "body", s(m.body.as_str()));
     put(item, "sentAt", n(m.sent_at));
     put(item, "clientMsgId", s(m.client_msg_id.as_str()));
+    // Attachments as one JSON string: read and written only whole, with
+    // the message, and absent for the messages that have none.
+    if !m.attachments.is_empty() {
+        if let Ok(json) = serde_json::to_string(&m.attachments) {
+            put(item, "attachments", s(&json));
+        }
+    }
 }
 
 pub(crate) fn message_item(m: &Message) -> Item {
@@ -251,11 +258,15 @@ pub(crate) fn message(item: &Item) -> Result<Message, StoreError> {
         sender_id: parsed(item, "senderId", UserId::parse)?,
         // Stored bodies were validated on the way in; only re-check that
         // they are text, not the (configurable) length limits.
-        body: parsed(item, "body", |b| {
-            MessageBody::parse(b, usize::MAX, usize::MAX)
-        })?,
+        body: parsed(item, "body", MessageBody::stored)?,
         sent_at: get_n(item, "sentAt")?,
         client_msg_id: parsed(item, "clientMsgId", ClientMsgId::parse)?,
+        attachments: match item.get("attachments") {
+            None => Vec::new(),
+            Some(_) => parsed(item, "attachments", |j| {
+                serde_json::from_str::<Vec<chat_core::attachments::Attachment>>(j)
+            })?,
+        },
     })
 }
 

@@ -123,6 +123,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         search: Arc::new(stores.search),
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
+        blobs: Arc::new(chat_core::memory::MemoryBlobs::default()),
         clock: Arc::new(SystemClock),
         rate_limiter: Arc::new(chat_core::ratelimit::MemoryRateLimiter::new()),
         limits: Limits::default(),
@@ -137,6 +138,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         room_id: r.room_id.clone(),
         client_msg_id: ClientMsgId::parse("hello-1").unwrap(),
         body: "hello everyone".into(),
+        attachments: Vec::new(),
     };
     chat.send_message(&caller, req).await.unwrap();
     for inbox in &mut inboxes[1..] {

@@ -13,5 +13,6 @@ mod lagging;
 mod pusher;
 mod queue;
 mod ratelimit;
+mod s3;
 mod support;
 mod wiring;

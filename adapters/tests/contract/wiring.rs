@@ -46,6 +46,7 @@ async fn send_and_check(chat: &Chat, stub: &crate::pusher::Stub, queue_url: &str
         room_id: r.room_id.clone(),
         client_msg_id: ClientMsgId::parse("w1").unwrap(),
         body: "through AWS".into(),
+        attachments: Vec::new(),
     };
     chat.send_message(&caller, req).await.unwrap();
 
@@ -94,6 +95,8 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
         (vars::TABLE_NAME, table.name()),
         (vars::QUEUE_URL, queue.as_str()),
         (vars::WS_ENDPOINT, stub.endpoint.as_str()),
+        // Signing needs no bucket to exist; no attachment is sent here.
+        (vars::BUCKET_NAME, "wiring-attachments"),
         (vars::AWS_ENDPOINT_URL, moto.as_str()),
         (vars::REDIS_URL, redis.as_str()),
     ];
@@ -109,6 +112,8 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
         (vars::TABLE_NAME, table.name()),
         (vars::QUEUE_URL, queue.as_str()),
         (vars::WS_ENDPOINT, stub.endpoint.as_str()),
+        // Signing needs no bucket to exist; no attachment is sent here.
+        (vars::BUCKET_NAME, "wiring-attachments"),
     ];
     let chat = wiring::chat_for(&src, &MESSAGE).await.unwrap();
     send_and_check(&chat, &stub, &queue).await;
@@ -125,25 +130,29 @@ async fn the_aws_backend_built_from_configuration_sends_through_every_service() 
 /// the function crates); `wiring::check` holds them to deploy/functions.json.
 const MESSAGE: wiring::Function = wiring::Function {
     name: "chat-message",
-    ports: &[wiring::QUEUE, wiring::PUSHER],
+    ports: &[wiring::QUEUE, wiring::PUSHER, wiring::BLOBS],
 };
 const PERSIST: wiring::Function = wiring::Function {
     name: "chat-persist",
-    ports: &[wiring::PUSHER],
+    ports: &[wiring::PUSHER, wiring::BLOBS],
 };
 const HISTORY: wiring::Function = wiring::Function {
     name: "chat-history",
-    ports: &[],
+    ports: &[wiring::BLOBS],
 };
 
 #[tokio::test]
 async fn a_function_without_a_queue_fails_at_cold_start_only_if_it_needs_one() {
     let sdk = support::sdk().await;
     let table = support::table_with(&sdk).await;
-    let src = [(vars::BACKEND, "aws"), (vars::TABLE_NAME, table.name())];
+    let src = [
+        (vars::BACKEND, "aws"),
+        (vars::TABLE_NAME, table.name()),
+        (vars::BUCKET_NAME, "wiring-attachments"),
+    ];
     let e = wiring::chat_for(&src, &PERSIST).await.err().unwrap();
     assert!(e.to_string().contains("CHAT_WS_ENDPOINT"), "{e}");
-    // The history function needs neither: it builds, and its queue says why
+    // The history function needs neither (only the bucket): it builds, and its queue says why
     // it cannot be used.
     let chat = wiring::chat_for(&src, &HISTORY).await.unwrap();
     let e = chat.queue.enqueue(&[]).await.unwrap_err();

@@ -6,6 +6,7 @@
 //! an `.await`, which makes every operation atomic: exactly the guarantees the
 //! real adapters get from conditional writes and transactions.
 
+mod blobs;
 mod clock;
 mod connections;
 mod messages;
@@ -15,6 +16,7 @@ mod queue;
 mod rooms;
 mod search;
 
+pub use blobs::{BlobRefusal, Download, MemoryBlobs, BLOB_PATH, META_PREFIX};
 pub use clock::ManualClock;
 pub use connections::MemoryConnections;
 pub use messages::MemoryMessages;

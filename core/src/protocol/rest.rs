@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AvatarUrl, DisplayName, MessageId, Millis, RoomId, RoomName, Seq, UserId};
+use crate::attachments::ContentType;
+use crate::ids::{
+    AttachmentId, AvatarUrl, DisplayName, FileName, MessageId, Millis, RoomId, RoomName, Seq,
+    UserId,
+};
 use crate::model::{PresenceStatus, Role, RoomKind};
 use crate::protocol::ws::MessageView;
 
@@ -166,6 +170,41 @@ pub struct SearchHit {
     pub sent_at: Millis,
     /// At most 160 characters of the body, `…` where it was cut.
     pub snippet: String,
+}
+
+/// `POST /rooms/{roomId}/attachments`: what the sender will upload. The
+/// upload must be exactly this type and size; `width` and `height` (pixels)
+/// are recorded for images.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadSlotRequest {
+    pub content_type: ContentType,
+    /// Bytes, at least 1 and at most the deployment's limit (25 MiB by default).
+    pub size: u64,
+    pub file_name: FileName,
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = crate::attachments::MAX_IMAGE_SIDE)))]
+    pub width: Option<u32>,
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = crate::attachments::MAX_IMAGE_SIDE)))]
+    pub height: Option<u32>,
+}
+
+/// An upload slot: send `method` to `uploadUrl` with exactly `headers` and
+/// the file as the body before `expiresAt`, then reference `attachmentId`
+/// in a `sendMessage` of the same room.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadSlot {
+    pub attachment_id: AttachmentId,
+    /// Always `PUT`.
+    pub method: String,
+    pub upload_url: String,
+    /// Header name → value; part of the signature.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: Millis,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

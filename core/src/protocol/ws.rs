@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::decode::{self, DecodeError};
+use crate::attachments::Attachment;
 use crate::error::{ChatError, ErrorCode};
-use crate::ids::{ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
+use crate::ids::{AttachmentId, ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{Message, PresenceStatus, ReceiptStatus, RoomKind};
 
 /// The actions a client may send, as routed by API Gateway.
@@ -37,7 +38,9 @@ pub enum ClientFrame {
 
 /// Posts `body` to a room. `clientMsgId` is the idempotency key: sending
 /// the same one again never posts twice. The body must not be blank and is
-/// limited by the deployment's configuration (4 KiB by default).
+/// limited by the deployment's configuration (4 KiB by default); it may be
+/// empty (`""`) when the message has `attachments`: ids of upload slots the
+/// sender got in this room and uploaded to, each used by one message only.
 // `body` stays a raw string here: its limits are configuration, so it is
 // parsed into a `MessageBody` by the service.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -47,6 +50,8 @@ pub struct SendMessage {
     pub room_id: RoomId,
     pub client_msg_id: ClientMsgId,
     pub body: String,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentId>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -158,10 +163,29 @@ pub struct MessageView {
     pub body: String,
     pub sent_at: Millis,
     pub client_msg_id: ClientMsgId,
+    /// The files it shares, each with a download URL for members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentView>,
 }
 
-impl From<&Message> for MessageView {
-    fn from(m: &Message) -> Self {
+/// An attachment as members see it: what it is, and a presigned GET of it
+/// valid until `urlExpiresAt` (history and sync hand out fresh ones).
+/// Media answer `Content-Disposition: inline`, documents `attachment`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    #[serde(flatten)]
+    pub attachment: Attachment,
+    /// Absent only when it could not be signed just now: ask history again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub url_expires_at: Millis,
+}
+
+impl MessageView {
+    /// The view of `m` with its attachments' download URLs.
+    pub fn with_attachments(m: &Message, attachments: Vec<AttachmentView>) -> Self {
         Self {
             room_id: m.room_id.clone(),
             message_id: m.message_id.clone(),
@@ -170,6 +194,7 @@ impl From<&Message> for MessageView {
             body: m.body.as_str().to_owned(),
             sent_at: m.sent_at,
             client_msg_id: m.client_msg_id.clone(),
+            attachments,
         }
     }
 }
@@ -194,6 +219,10 @@ pub enum ServerFrame {
         message_id: MessageId,
         seq: Seq,
         status: AckStatus,
+        /// The message's attachments, with download URLs: the sender's
+        /// devices show them like everyone else's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<AttachmentView>,
     },
     /// `userIds` have received (`delivered`) or read (`read`) the room up to
     /// `seq`. One frame covers every member whose cursor moved to `seq`.
@@ -274,13 +303,15 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    pub fn ack(m: &Message) -> Self {
+    /// The ack of `m`, seen as `view` (its attachments' URLs).
+    pub fn ack(view: MessageView) -> Self {
         ServerFrame::Ack {
-            client_msg_id: m.client_msg_id.clone(),
-            room_id: m.room_id.clone(),
-            message_id: m.message_id.clone(),
-            seq: m.seq,
+            client_msg_id: view.client_msg_id,
+            room_id: view.room_id,
+            message_id: view.message_id,
+            seq: view.seq,
             status: AckStatus::Sent,
+            attachments: view.attachments,
         }
     }
 

@@ -9,7 +9,6 @@ use crate::ids::{RoomId, Seq};
 use crate::ports::RangeQuery;
 use crate::protocol::cursor::Cursor;
 use crate::protocol::rest::HistoryPage;
-use crate::protocol::ws::MessageView;
 
 /// `GET /rooms/{roomId}/messages?before=&after=&around=&limit=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -110,7 +109,7 @@ impl Chat {
             (first > 1, more)
         };
         Ok(HistoryPage {
-            messages: messages.iter().map(MessageView::from).collect(),
+            messages: self.views(&messages).await,
             prev_cursor: older.then(|| Cursor::at(first).encode()),
             next_cursor: newer.then(|| Cursor::at(last).encode()),
         })
@@ -165,7 +164,7 @@ impl Chat {
                 .last()
                 .filter(|_| more_newer)
                 .map(|m| Cursor::at(m.seq).encode()),
-            messages: messages.iter().map(MessageView::from).collect(),
+            messages: self.views(&messages).await,
         })
     }
 }

@@ -21,7 +21,7 @@ use crate::model::{Job, Message, MessageDraft, ReceiptStatus, SeqFate};
 use crate::ports::RangeQuery;
 use crate::protocol::ws::ServerFrame;
 use crate::protocol::ws::{
-    salvage_client_msg_id, ClientFrame, MarkRead, MessageView, SendMessage, SyncRequest, Typing,
+    salvage_client_msg_id, ClientFrame, MarkRead, SendMessage, SyncRequest, Typing,
 };
 
 impl Chat {
@@ -93,11 +93,21 @@ impl Chat {
         let span = tracing::Span::current();
         span.record("room_id", tracing::field::display(&req.room_id));
         span.record("client_msg_id", tracing::field::display(&req.client_msg_id));
-        let body = MessageBody::parse(
-            &req.body,
-            self.limits.max_body_bytes,
-            self.limits.max_body_chars,
-        )?;
+        let body = if req.body.is_empty() && !req.attachments.is_empty() {
+            MessageBody::empty()
+        } else {
+            MessageBody::parse(
+                &req.body,
+                self.limits.max_body_bytes,
+                self.limits.max_body_chars,
+            )?
+        };
+        if req.attachments.len() > self.limits.attachments.max_per_message {
+            return Err(ChatError::TooLarge(format!(
+                "a message carries at most {} attachments",
+                self.limits.attachments.max_per_message
+            )));
+        }
 
         // Room and members in one round trip; membership is read off the list.
         let (room, members) = tokio::try_join!(
@@ -107,6 +117,17 @@ impl Chat {
         let room = room.ok_or(ChatError::NotFound("room"))?;
         let membership = members.iter().find(|m| m.user_id == caller.user_id);
         authorize(&caller.user_id, Action::Send, &room, membership)?;
+        let attachments = if req.attachments.is_empty() {
+            Vec::new()
+        } else {
+            self.claim_attachments(
+                &caller.user_id,
+                &req.room_id,
+                &req.client_msg_id,
+                &req.attachments,
+            )
+            .await?
+        };
 
         let draft = MessageDraft {
             room_id: req.room_id.clone(),
@@ -115,6 +136,7 @@ impl Chat {
             body,
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
+            attachments,
         };
         // Two branches run at once. The ack side reserves the message (it
         // is durable from then on), queues its persistence job and acks:
@@ -138,8 +160,11 @@ impl Chat {
                 message: message.clone(),
             }];
             self.queue.enqueue(&job).await?;
-            self.reply(&caller.connection_id, &ServerFrame::ack(&message))
-                .await;
+            self.reply(
+                &caller.connection_id,
+                &ServerFrame::ack(self.view(&message).await),
+            )
+            .await;
             Ok::<_, ChatError>((message, resend))
         };
         let push_side = async {
@@ -157,7 +182,7 @@ impl Chat {
                 }
             };
             let fanout = targets.len();
-            let bytes = ServerFrame::Message(MessageView::from(&message))
+            let bytes = ServerFrame::Message(self.view(&message).await)
                 .encode()
                 .into_bytes();
             let round = self.push_round(targets, &bytes).await;
@@ -217,8 +242,11 @@ impl Chat {
             self.limits.fanout_shard_size,
         ));
         self.queue.enqueue(&jobs).await?;
-        self.reply(&caller.connection_id, &ServerFrame::ack(&message))
-            .await;
+        self.reply(
+            &caller.connection_id,
+            &ServerFrame::ack(self.view(&message).await),
+        )
+        .await;
         let (fanout, shards) = (members.len(), jobs.len() - 1);
         if resend {
             info!(message_id = %message.message_id, seq = message.seq, fanout, shards, "duplicate clientMsgId: queued for fan-out again, acked again");
@@ -327,7 +355,7 @@ impl Chat {
             }
             let frame = ServerFrame::SyncResult {
                 room_id,
-                messages: page.messages.iter().map(MessageView::from).collect(),
+                messages: self.views(&page.messages).await,
                 has_more: page.has_more,
                 through_seq: page.through_seq,
                 burned: page.burned,

@@ -5,6 +5,7 @@
 //! never something remembered, so a warm Lambda serving many users in turn (or
 //! the local platform serving them at once) cannot mix them up.
 
+mod attachments;
 mod fanout;
 mod history;
 mod messaging;
@@ -26,13 +27,13 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher, MemoryQueue,
-    MemoryRooms, MemorySearch,
+    ManualClock, MemoryBlobs, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher,
+    MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SearchIndex,
-    SystemClock,
+    BlobStore, Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore,
+    SearchIndex, SystemClock,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -58,6 +59,8 @@ pub struct Chat {
     pub search: Arc<dyn SearchIndex>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
+    /// The attachments' object store (S3 in AWS).
+    pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
     /// Token buckets per connection and user ([`crate::ratelimit`]).
     pub rate_limiter: Arc<dyn RateLimiter>,
@@ -76,6 +79,7 @@ pub struct MemoryBackends {
     pub search: Arc<MemorySearch>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
+    pub blobs: Arc<MemoryBlobs>,
     pub rate_limiter: Arc<MemoryRateLimiter>,
 }
 
@@ -90,6 +94,7 @@ impl MemoryBackends {
             search: self.search.clone(),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
+            blobs: self.blobs.clone(),
             clock,
             rate_limiter: self.rate_limiter.clone(),
             limits,

@@ -14,7 +14,7 @@ use super::messaging::delivered_job;
 use super::Chat;
 use crate::ids::{ConnectionId, RoomId, Seq, UserId};
 use crate::model::{Job, Message, ReceiptStatus};
-use crate::protocol::ws::{MessageView, ServerFrame};
+use crate::protocol::ws::ServerFrame;
 use crate::search::IndexEntry;
 
 /// How many cursor writes one batch keeps in flight (DynamoDB UpdateItems:
@@ -181,7 +181,7 @@ impl Chat {
                         .filter(|c| c.connection_id != shard.skip)
                         .collect();
                     let pushes = targets.len();
-                    let frame = ServerFrame::Message(MessageView::from(&shard.message));
+                    let frame = ServerFrame::Message(self.view(&shard.message).await);
                     let round = self.deliver(targets, &frame).await;
                     info!(seq = shard.message.seq, members = shard.user_ids.len(), pushes, delivered = round.delivered.len(), gone = round.gone.len(), "fan-out shard pushed");
                     Some(delivered_job(&shard.message, round.delivered))

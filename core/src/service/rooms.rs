@@ -11,7 +11,7 @@ use crate::model::{Membership, PresenceStatus, Role, Room, RoomKind};
 use crate::protocol::rest::{
     ChannelList, CreateRoomRequest, MemberView, RoomDetail, RoomList, RoomSummary, RoomView,
 };
-use crate::protocol::ws::{MessageView, ServerFrame};
+use crate::protocol::ws::ServerFrame;
 use tracing::warn;
 
 /// Whether `POST /rooms` made a new room (201) or found the pair's existing
@@ -137,8 +137,12 @@ impl Chat {
             tokio::try_join!(self.rooms.get_many(&ids), self.messages.latest(&ids))?;
         let rooms: HashMap<RoomId, Room> =
             rooms.into_iter().map(|r| (r.room_id.clone(), r)).collect();
-        let latest: HashMap<RoomId, _> =
-            latest.into_iter().map(|m| (m.room_id.clone(), m)).collect();
+        let latest: HashMap<RoomId, _> = self
+            .views(&latest)
+            .await
+            .into_iter()
+            .map(|m| (m.room_id.clone(), m))
+            .collect();
         let mut out: Vec<RoomSummary> = memberships
             .iter()
             .filter_map(|m| {
@@ -147,7 +151,7 @@ impl Chat {
                 Some(RoomSummary {
                     room: view(room),
                     unread_count: last.map_or(0, |l| l.seq.saturating_sub(m.read_seq)),
-                    last_message: last.map(MessageView::from),
+                    last_message: last.cloned(),
                     read_seq: m.read_seq,
                 })
             })

@@ -212,6 +212,7 @@ mod tests {
             room_id: room.clone(),
             client_msg_id: ClientMsgId::parse(&crate::contract::unique()).unwrap(),
             body: body.into(),
+            attachments: Vec::new(),
         };
         chat.send_message(&caller, req).await.unwrap();
         let records: Vec<_> = queue

@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, Response};
 /// `deploy/functions.json` must grant (checked at cold start and by tests).
 pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
     name: "chat-history",
-    ports: &[],
+    ports: &[chat_adapters::wiring::BLOBS],
 };
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
@@ -87,6 +87,7 @@ mod tests {
                 room_id: room.room.room_id.clone(),
                 client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}")).unwrap(),
                 body: "x".into(),
+                attachments: Vec::new(),
             };
             chat.send_message(&caller, req).await.unwrap();
         }
@@ -159,6 +160,7 @@ mod tests {
             room_id: room.room.room_id.clone(),
             client_msg_id: chat_core::ids::ClientMsgId::parse("c1").unwrap(),
             body: "Quarterly numbers are in".into(),
+            attachments: Vec::new(),
         };
         chat.send_message(&caller, req).await.unwrap();
         let records: Vec<_> = mem

@@ -12,7 +12,11 @@ use tracing::Instrument;
 /// `deploy/functions.json` must grant (checked at cold start and by tests).
 pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
     name: "chat-message",
-    ports: &[chat_adapters::wiring::QUEUE, chat_adapters::wiring::PUSHER],
+    ports: &[
+        chat_adapters::wiring::QUEUE,
+        chat_adapters::wiring::PUSHER,
+        chat_adapters::wiring::BLOBS,
+    ],
 };
 
 pub async fn handle(

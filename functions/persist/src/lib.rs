@@ -10,7 +10,7 @@ use tracing::Instrument;
 /// `deploy/functions.json` must grant (checked at cold start and by tests).
 pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
     name: "chat-persist",
-    ports: &[chat_adapters::wiring::PUSHER],
+    ports: &[chat_adapters::wiring::PUSHER, chat_adapters::wiring::BLOBS],
 };
 
 pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {

@@ -1,6 +1,7 @@
 //! Rooms: `POST /rooms`, `GET /rooms`, `GET /rooms/{roomId}`,
 //! `POST /rooms/{roomId}/members`, `DELETE /rooms/{roomId}/members/{userId}`,
-//! and `GET /channels` (public channels to join).
+//! `POST /rooms/{roomId}/attachments` (an upload slot), and `GET /channels`
+//! (public channels to join).
 
 use chat_core::auth::TokenVerifier;
 use chat_core::protocol::rest::AddMemberRequest;
@@ -13,7 +14,7 @@ use lambda_http::{Body, Request, Response};
 /// `deploy/functions.json` must grant (checked at cold start and by tests).
 pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
     name: "chat-rooms",
-    ports: &[chat_adapters::wiring::PUSHER],
+    ports: &[chat_adapters::wiring::PUSHER, chat_adapters::wiring::BLOBS],
 };
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {
@@ -40,6 +41,10 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
                 chat.remove_member(&me, &room, &user).await?;
                 Ok(http::no_content())
             }
+            Route::UploadSlot(room) => Ok(http::json(
+                201,
+                &chat.upload_slot(&me, &room, http::read_json(&req)?).await?,
+            )),
             Route::ListChannels => {
                 let limit = http::query(&req, "limit").map_or(Ok(50), |l| {
                     l.parse::<usize>().map_err(|_| {

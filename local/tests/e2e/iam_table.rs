@@ -49,6 +49,10 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     chat_adapters::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&admin), &table)
         .await
         .expect("creates the table");
+    let bucket = format!("xcheck-{}", uuid::Uuid::now_v7().simple());
+    chat_adapters::s3::create_bucket(&admin, &bucket)
+        .await
+        .expect("creates the bucket");
     let (queue_url, dlq_url) = chat_local::sqs_source::create_queues(
         &aws_sdk_sqs::Client::new(&admin),
         &format!("{table}-messages"),
@@ -63,6 +67,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
         queue_name: queue_url.rsplit('/').next().unwrap().to_owned(),
         api_id: "local".into(),
         stage: "dev".into(),
+        bucket_name: bucket.clone(),
     };
 
     // The wire: the real adapters, signing as "probe", through the proxy.
@@ -95,6 +100,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
             queue_url: Some(queue_url),
             dlq_url: Some(dlq_url),
             ws_endpoint: Some("http://127.0.0.1:9/dev".into()),
+            bucket_name: Some(bucket.clone()),
             endpoint_url: Some(proxy.url()),
             redis: None,
         },
@@ -104,7 +110,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
 
     // The table: the in-memory adapters behind the guard.
     let audit: Audit = Arc::default();
-    let (memory, _mem) = Chat::in_memory(Limits::default());
+    let (memory, mem) = Chat::in_memory(Limits::default());
     let table_side = enforce::guarded(
         &memory,
         Arc::new(Guard {
@@ -122,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..31 {
+    for step in 0..36 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -132,6 +138,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
                 chat,
                 &mut last[side],
                 Ctx {
+                    mem: (side == 1).then_some(&mem),
                     u: &u,
                     u2: &u2,
                     c: &c,
@@ -166,6 +173,9 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
 }
 
 struct Ctx<'a> {
+    /// The in-memory side's store, which a client uploads to (the wire
+    /// side's client uploads through the proxy, as S3 authorizes it).
+    mem: Option<&'a chat_core::service::MemoryBackends>,
     u: &'a chat_core::ids::UserId,
     u2: &'a chat_core::ids::UserId,
     c: &'a chat_core::ids::ConnectionId,
@@ -333,6 +343,85 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
                 let _ = chat.search.remove(rid, m.seq).await;
             }
             "search.remove"
+        }
+        // The attachments' bucket. A presigned request asks IAM when the
+        // client sends it (the wire side sends it), the guard when the
+        // function signs it: both must ask the same.
+        30 => {
+            let _ = chat.blobs.head("pending/xcheck").await;
+            "blobs.head (missing: ListBucket too)"
+        }
+        31 => {
+            let spec = chat_core::ports::UploadSpec {
+                content_type: "image/png".into(),
+                content_length: 3,
+                metadata: [("owner".to_owned(), "u".to_owned())].into(),
+            };
+            let now = chat_core::contract::wall_clock();
+            if let Ok(p) = chat
+                .blobs
+                .presign_put("pending/xcheck", &spec, now, 60_000)
+                .await
+            {
+                match x.mem {
+                    Some(mem) => {
+                        let (key, query) = p
+                            .url
+                            .split_once("/blobs/")
+                            .unwrap()
+                            .1
+                            .split_once('?')
+                            .unwrap();
+                        let meta = [("x-amz-meta-owner".to_owned(), "u".to_owned())].into();
+                        let _ = mem.blobs.put_signed(
+                            key,
+                            query,
+                            "image/png",
+                            &meta,
+                            b"abc".to_vec(),
+                            now,
+                        );
+                    }
+                    None => {
+                        let mut req = reqwest::Client::new().put(&p.url).body(b"abc".to_vec());
+                        for (k, v) in &p.headers {
+                            req = req.header(k, v);
+                        }
+                        let _ = req.send().await;
+                    }
+                }
+            }
+            "blobs.presign_put, then the upload"
+        }
+        32 => {
+            let _ = chat.blobs.head("pending/xcheck").await;
+            "blobs.head"
+        }
+        33 => {
+            let _ = chat
+                .blobs
+                .promote(
+                    "pending/xcheck",
+                    &format!("rooms/{rid}/xcheck"),
+                    "image/png",
+                    &Default::default(),
+                )
+                .await;
+            "blobs.promote"
+        }
+        34 => {
+            let spec = chat_core::ports::DownloadSpec {
+                content_type: "image/png".into(),
+                disposition: "inline".into(),
+            };
+            let key = format!("rooms/{rid}/xcheck");
+            let now = chat_core::contract::wall_clock();
+            if let Ok(url) = chat.blobs.presign_get(&key, &spec, now, 60_000).await {
+                if x.mem.is_none() {
+                    let _ = reqwest::get(&url).await;
+                }
+            }
+            "blobs.presign_get, then the download"
         }
         _ => {
             let job = Job::MarkDelivered {

@@ -12,6 +12,7 @@
 //! AWS calls. [`iam_table`] checks the in-process guard's table against
 //! what the adapters send.
 
+mod attachments;
 mod chat;
 mod connections_api;
 mod crash;
@@ -50,7 +51,7 @@ pub struct Env {
 /// `CHAT_E2E_BACKEND=aws` runs the suite on the real adapters: DynamoDB and
 /// SQS in moto, the Redis cache in redis-server, pushes through the twin's
 /// `@connections` API; each test gets its own table, queues and Redis.
-fn aws_backend() -> bool {
+pub fn aws_backend() -> bool {
     std::env::var("CHAT_E2E_BACKEND").is_ok_and(|b| b == "aws")
 }
 
@@ -102,6 +103,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
             queue_url: None,
             dlq_url: None,
             ws_endpoint: None,
+            bucket_name: Some(format!("e2e-{}", uuid::Uuid::now_v7().simple())),
             endpoint_url: Some(moto.url("http")),
             redis: Some(RedisConfig {
                 url: Secret::new(nodes[0].url("redis")),

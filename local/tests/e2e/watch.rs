@@ -154,6 +154,11 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
     chat_adapters::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &config.table_name)
         .await
         .expect("creates the table");
+    if let Some(bucket) = &config.bucket_name {
+        chat_adapters::s3::create_bucket(&sdk, bucket)
+            .await
+            .expect("creates the bucket");
+    }
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (queue_url, dlq_url) = chat_local::sqs_source::create_queues(
         &sqs,
@@ -185,6 +190,7 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
         (vars::QUEUE_URL, config.queue_url.clone()),
         (vars::DLQ_URL, config.dlq_url.clone()),
         (vars::WS_ENDPOINT, config.ws_endpoint.clone()),
+        (vars::BUCKET_NAME, config.bucket_name.clone()),
         (
             vars::REDIS_URL,
             config.redis.as_ref().map(|r| r.url.expose().to_owned()),

@@ -4,6 +4,7 @@
 import { $, dayLabel, el, fullFmt, humanError, icon, linkify, srOnly, startOfDay, timeFmt, toast } from './dom.js';
 import { avatarFor, currentRoom, me, nameOf, peerOf, PRESENCE_LABEL, presenceOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
 import { drawSidebarNow, renderSidebar } from './sidebar.js';
+import { attachmentNodes } from './attachments.js';
 import { loadDraft, saveDraft, stopTyping } from './composer.js';
 
 const PAGE_SIZE = 50;
@@ -273,7 +274,9 @@ function rowsOf(room) {
     }
     const retrying = it.pending && it.pending.retryAt ? 'r' : '';
     it.head = head;
-    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}`, item: it, build: () => messageRow(room, it) });
+    // Attachments' URLs come with the ack (and fresh ones with history).
+    const files = (m.attachments || []).map((a) => a.url || '').join(' ');
+    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}`, item: it, build: () => messageRow(room, it) });
     prev = m;
   }
   for (const n of notices) rows.push(noticeRow(n));
@@ -369,7 +372,9 @@ const STATUS_WORD = { pending: 'sending', sent: 'sent', delivered: 'delivered', 
 function spoken(it) {
   const who = it.own ? 'You' : nameOf(it.m.senderId);
   const status = it.own && it.status ? `, ${STATUS_WORD[it.status]}` : '';
-  return `${who}, ${timeFmt.format(it.m.sentAt)}${status}: ${it.m.body}`;
+  const n = (it.m.attachments || []).length;
+  const files = n ? ` (${n} ${n === 1 ? 'attachment' : 'attachments'})` : '';
+  return `${who}, ${timeFmt.format(it.m.sentAt)}${status}: ${it.m.body}${files}`;
 }
 
 const TICK_LABEL = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
@@ -388,7 +393,7 @@ function messageRow(room, { m, own, status, pending, head }) {
   const bubble = el('div', { class: 'bubble' },
     srOnly(`${name}: `),
     el('span', { class: 'msg-body', testid: 'message-body' }, linkify(m.body)),
-    meta);
+    attachmentNodes(m.attachments), meta);
   const showName = head && !own && room.kind !== 'direct';
   const col = el('div', { class: 'msg-col' },
     showName ? el('span', { class: 'msg-sender', testid: 'message-sender', 'aria-hidden': 'true', text: nameOf(m.senderId) }) : null,

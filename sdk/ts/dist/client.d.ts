@@ -120,6 +120,8 @@ export interface PendingSend {
     clientMsgId: string;
     roomId: string;
     body: string;
+    /** Ids of uploaded attachments it shares. */
+    attachments: string[];
     createdAt: number;
     status: SendStatus;
     tries: number;
@@ -321,6 +323,7 @@ export declare class ChatClient extends Emitter<ClientEvents> {
      */
     send(roomId: string, body: string, opts?: {
         clientMsgId?: string;
+        attachments?: string[];
     }): Promise<SendResult>;
     /** Tries a failed send again (same `clientMsgId`). */
     retrySend(clientMsgId: string): Promise<SendResult>;

@@ -553,6 +553,7 @@ export class ChatClient extends Emitter {
             body: p.body,
             sentAt: p.createdAt,
             clientMsgId: f.clientMsgId,
+            ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
         };
         this.settle(f.clientMsgId, result);
         // Your own message goes into the timeline like any other (a later push
@@ -668,6 +669,7 @@ export class ChatClient extends Emitter {
             clientMsgId,
             roomId,
             body,
+            attachments: opts.attachments ?? [],
             createdAt: Date.now(),
             status: 'pending',
             tries: 0,
@@ -715,9 +717,10 @@ export class ChatClient extends Emitter {
         return Array.from(this.pendingSends.values())
             .filter((p) => p.roomId === roomId)
             .sort((a, b) => a.createdAt - b.createdAt)
-            .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error, retryAt }) => ({
+            .map(({ clientMsgId, roomId: r, body, attachments, createdAt, status, tries, error, retryAt }) => ({
             clientMsgId,
             roomId: r,
+            attachments: [...attachments],
             body,
             createdAt,
             status,
@@ -732,7 +735,9 @@ export class ChatClient extends Emitter {
         p.timer = null;
         p.sentAt = Date.now();
         p.retryAt = null;
-        if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
+        const frame = { action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
+        const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
+        if (this.sendFrame(withFiles)) {
             p.tries += 1;
             this.expectReply('no ack: the socket is dead');
         }
@@ -1078,5 +1083,6 @@ function stripType(f) {
         body: f.body,
         sentAt: f.sentAt,
         clientMsgId: f.clientMsgId,
+        ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
     };
 }

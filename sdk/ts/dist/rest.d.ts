@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, UpdateProfileRequest } from './protocol.js';
+import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -62,4 +62,18 @@ export declare class RestClient {
     me(): Promise<ProfileView>;
     updateMe(req: UpdateProfileRequest): Promise<ProfileView>;
     user(userId: string): Promise<ProfileView>;
+    /** An upload slot for an attachment in a room (members only). */
+    uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot>;
+    /**
+     * Uploads `file` to a new slot of `roomId`, straight to the object store
+     * (never through the API), and answers its attachment id to send with
+     * `ChatClient.send(roomId, body, { attachments: [id] })`. `dimensions`:
+     * an image's pixel size, recorded with it.
+     */
+    upload(roomId: string, file: Blob & {
+        name?: string;
+    }, dimensions?: {
+        width: number;
+        height: number;
+    }): Promise<string>;
 }

@@ -123,4 +123,32 @@ export class RestClient {
     user(userId) {
         return this.call('GET', `/users/${enc(userId)}`);
     }
+    /** An upload slot for an attachment in a room (members only). */
+    uploadSlot(roomId, req) {
+        return this.call('POST', `/rooms/${enc(roomId)}/attachments`, req);
+    }
+    /**
+     * Uploads `file` to a new slot of `roomId`, straight to the object store
+     * (never through the API), and answers its attachment id to send with
+     * `ChatClient.send(roomId, body, { attachments: [id] })`. `dimensions`:
+     * an image's pixel size, recorded with it.
+     */
+    async upload(roomId, file, dimensions) {
+        const slot = await this.uploadSlot(roomId, {
+            contentType: file.type,
+            size: file.size,
+            fileName: file.name || 'file',
+            ...(dimensions ?? {}),
+        });
+        let res;
+        try {
+            res = await this.fetchImpl(slot.uploadUrl, { method: slot.method, headers: slot.headers, body: file });
+        }
+        catch (e) {
+            throw new ApiError(0, 'network', `cannot reach the file store: ${e.message}`);
+        }
+        if (!res.ok)
+            throw new ApiError(res.status, 'bad_request', 'the file store refused the upload');
+        return slot.attachmentId;
+    }
 }

@@ -141,6 +141,8 @@ export interface PendingSend {
   clientMsgId: string;
   roomId: string;
   body: string;
+  /** Ids of uploaded attachments it shares. */
+  attachments: string[];
   createdAt: number;
   status: SendStatus;
   tries: number;
@@ -699,6 +701,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       body: p.body,
       sentAt: p.createdAt,
       clientMsgId: f.clientMsgId,
+      ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
     };
     this.settle(f.clientMsgId, result);
     // Your own message goes into the timeline like any other (a later push
@@ -800,7 +803,11 @@ export class ChatClient extends Emitter<ClientEvents> {
    * acked: offline sends go out on the next connect. Rejects with a
    * {@link SendError} when refused for good.
    */
-  send(roomId: string, body: string, opts: { clientMsgId?: string } = {}): Promise<SendResult> {
+  send(
+    roomId: string,
+    body: string,
+    opts: { clientMsgId?: string; attachments?: string[] } = {},
+  ): Promise<SendResult> {
     const clientMsgId = opts.clientMsgId ?? uuid();
     const existing = this.pendingSends.get(clientMsgId);
     if (existing) return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
@@ -808,6 +815,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       clientMsgId,
       roomId,
       body,
+      attachments: opts.attachments ?? [],
       createdAt: Date.now(),
       status: 'pending',
       tries: 0,
@@ -855,9 +863,10 @@ export class ChatClient extends Emitter<ClientEvents> {
     return Array.from(this.pendingSends.values())
       .filter((p) => p.roomId === roomId)
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ clientMsgId, roomId: r, body, createdAt, status, tries, error, retryAt }) => ({
+      .map(({ clientMsgId, roomId: r, body, attachments, createdAt, status, tries, error, retryAt }) => ({
         clientMsgId,
         roomId: r,
+        attachments: [...attachments],
         body,
         createdAt,
         status,
@@ -872,7 +881,9 @@ export class ChatClient extends Emitter<ClientEvents> {
     p.timer = null;
     p.sentAt = Date.now();
     p.retryAt = null;
-    if (this.sendFrame({ action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body })) {
+    const frame = { action: 'sendMessage' as const, roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
+    const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
+    if (this.sendFrame(withFiles)) {
       p.tries += 1;
       this.expectReply('no ack: the socket is dead');
     }
@@ -1208,5 +1219,6 @@ function stripType(f: { type: 'message' } & MessageView): MessageView {
     body: f.body,
     sentAt: f.sentAt,
     clientMsgId: f.clientMsgId,
+    ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
   };
 }

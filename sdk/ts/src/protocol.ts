@@ -51,6 +51,9 @@ export type ProfileView = S['ProfileView'];
 export type HistoryPage = S['HistoryPage'];
 export type SearchPage = S['SearchPage'];
 export type SearchHit = S['SearchHit'];
+export type UploadSlotRequest = S['UploadSlotRequest'];
+export type UploadSlot = S['UploadSlot'];
+export type AttachmentView = F.AttachmentView;
 export type ErrorBody = S['ErrorBody'];
 
 /** The REST API's paths and operations, as generated (for typed calls of your own). */

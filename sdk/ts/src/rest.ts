@@ -14,6 +14,8 @@ import type {
   RoomList,
   SearchPage,
   UpdateProfileRequest,
+  UploadSlot,
+  UploadSlotRequest,
 } from './protocol.js';
 
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
@@ -168,5 +170,35 @@ export class RestClient {
   }
   user(userId: string): Promise<ProfileView> {
     return this.call('GET', `/users/${enc(userId)}`);
+  }
+  /** An upload slot for an attachment in a room (members only). */
+  uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot> {
+    return this.call('POST', `/rooms/${enc(roomId)}/attachments`, req);
+  }
+  /**
+   * Uploads `file` to a new slot of `roomId`, straight to the object store
+   * (never through the API), and answers its attachment id to send with
+   * `ChatClient.send(roomId, body, { attachments: [id] })`. `dimensions`:
+   * an image's pixel size, recorded with it.
+   */
+  async upload(
+    roomId: string,
+    file: Blob & { name?: string },
+    dimensions?: { width: number; height: number },
+  ): Promise<string> {
+    const slot = await this.uploadSlot(roomId, {
+      contentType: file.type as UploadSlotRequest['contentType'],
+      size: file.size,
+      fileName: file.name || 'file',
+      ...(dimensions ?? {}),
+    });
+    let res: Response;
+    try {
+      res = await this.fetchImpl(slot.uploadUrl, { method: slot.method, headers: slot.headers, body: file });
+    } catch (e) {
+      throw new ApiError(0, 'network', `cannot reach the file store: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new ApiError(res.status, 'bad_request', 'the file store refused the upload');
+    return slot.attachmentId;
   }
 }

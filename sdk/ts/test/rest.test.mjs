@@ -56,3 +56,27 @@ test('an unreachable server is an ApiError with status 0', async () => {
   const rest = new RestClient({ baseUrl: 'http://x', fetch: async () => { throw new TypeError('fetch failed'); }, getToken: async () => 't' });
   await assert.rejects(rest.channels(), (e) => e instanceof ApiError && e.status === 0 && e.code === 'network');
 });
+
+test('upload asks for a slot, PUTs the file to the store with the slot\'s headers, and answers the id', async () => {
+  const calls = [];
+  const slot = {
+    attachmentId: 'a1', method: 'PUT', uploadUrl: 'http://store/pending/a1?sig=x',
+    headers: { 'content-type': 'image/png', 'x-amz-meta-owner': 'u' }, expiresAt: 1,
+  };
+  const answers = [{ status: 201, body: slot }, { status: 200 }, { status: 201, body: slot }, { status: 403 }];
+  const fetch = async (url, init) => {
+    calls.push({ url, method: init.method, headers: init.headers, body: init.body });
+    const a = answers.shift();
+    return new Response(a.body === undefined ? null : JSON.stringify(a.body), { status: a.status });
+  };
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  const file = new File([new Uint8Array([1, 2, 3])], 'dot.png', { type: 'image/png' });
+  assert.equal(await rest.upload('r_1', file, { width: 1, height: 1 }), 'a1');
+  assert.equal(calls[0].url, 'http://x/rooms/r_1/attachments');
+  assert.deepEqual(JSON.parse(calls[0].body), { contentType: 'image/png', size: 3, fileName: 'dot.png', width: 1, height: 1 });
+  assert.equal(calls[1].url, slot.uploadUrl);
+  assert.equal(calls[1].method, 'PUT');
+  assert.deepEqual(calls[1].headers, slot.headers, 'exactly the signed headers, no token');
+  assert.equal(calls[1].body, file);
+  await assert.rejects(rest.upload('r_1', file), (e) => e instanceof ApiError && e.status === 403);
+});

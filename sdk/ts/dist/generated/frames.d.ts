@@ -16,11 +16,17 @@ export type ClientFrame = ((SendMessage & {
 }) | {
     action: "ping";
 });
+export type AttachmentId = string;
 export type ClientMsgId = string;
 export type RoomId = string;
 export type ServerFrame = ((MessageView & {
     type: "message";
 }) | {
+    /**
+     * The message's attachments, with download URLs: the sender's
+     * devices show them like everyone else's.
+     */
+    attachments?: AttachmentView[];
     clientMsgId: ClientMsgId;
     messageId: MessageId;
     roomId: RoomId;
@@ -83,6 +89,8 @@ export type ServerFrame = ((MessageView & {
     retryAfterMs?: (number | null);
     type: "error";
 });
+export type ContentType = ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/heic" | "image/heif" | "video/mp4" | "video/webm" | "video/quicktime" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/ogg" | "audio/wav" | "audio/webm" | "application/pdf" | "text/plain" | "text/csv" | "application/rtf" | "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" | "application/vnd.openxmlformats-officedocument.presentationml.presentation" | "application/vnd.oasis.opendocument.text" | "application/vnd.oasis.opendocument.spreadsheet" | "application/vnd.oasis.opendocument.presentation");
+export type FileName = string;
 export type MessageId = string;
 export type UserId = string;
 /**
@@ -109,9 +117,12 @@ export type ErrorCode = ("bad_request" | "unauthorized" | "forbidden" | "not_fou
 /**
  * Posts `body` to a room. `clientMsgId` is the idempotency key: sending
  * the same one again never posts twice. The body must not be blank and is
- * limited by the deployment's configuration (4 KiB by default).
+ * limited by the deployment's configuration (4 KiB by default); it may be
+ * empty (`""`) when the message has `attachments`: ids of upload slots the
+ * sender got in this room and uploaded to, each used by one message only.
  */
 export interface SendMessage {
+    attachments?: AttachmentId[];
     body: string;
     clientMsgId: ClientMsgId;
     roomId: RoomId;
@@ -138,6 +149,10 @@ export interface SyncRoom {
  * A message as it travels to clients (`message` frames, sync and history).
  */
 export interface MessageView {
+    /**
+     * The files it shares, each with a download URL for members.
+     */
+    attachments?: AttachmentView[];
     body: string;
     clientMsgId: ClientMsgId;
     messageId: MessageId;
@@ -145,4 +160,28 @@ export interface MessageView {
     senderId: UserId;
     sentAt: number;
     seq: number;
+}
+/**
+ * An attachment as members see it: what it is, and a presigned GET of it
+ * valid until `urlExpiresAt` (history and sync hand out fresh ones).
+ * Media answer `Content-Disposition: inline`, documents `attachment`.
+ */
+export interface AttachmentView {
+    attachmentId: AttachmentId;
+    contentType: ContentType;
+    fileName: FileName;
+    height?: (number | null);
+    /**
+     * Bytes.
+     */
+    size: number;
+    /**
+     * Absent only when it could not be signed just now: ask history again.
+     */
+    url?: (string | null);
+    urlExpiresAt: number;
+    /**
+     * Pixels, as the sender declared them for an image.
+     */
+    width?: (number | null);
 }

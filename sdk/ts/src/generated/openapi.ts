@@ -70,6 +70,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rooms/{roomId}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An upload slot for an attachment (members): a presigned PUT and the id to send it with */
+        post: operations["createUploadSlot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rooms/{roomId}/members": {
         parameters: {
             query?: never;
@@ -198,12 +215,41 @@ export interface components {
         AddMemberRequest: {
             userId: components["schemas"]["UserId"];
         };
+        AttachmentId: string;
+        /**
+         * @description An attachment as members see it: what it is, and a presigned GET of it
+         *     valid until `urlExpiresAt` (history and sync hand out fresh ones).
+         *     Media answer `Content-Disposition: inline`, documents `attachment`.
+         */
+        AttachmentView: {
+            attachmentId: components["schemas"]["AttachmentId"];
+            contentType: components["schemas"]["ContentType"];
+            fileName: components["schemas"]["FileName"];
+            /** Format: uint32 */
+            height?: number | null;
+            /**
+             * Format: uint64
+             * @description Bytes.
+             */
+            size: number;
+            /** @description Absent only when it could not be signed just now: ask history again. */
+            url?: string | null;
+            /** Format: int64 */
+            urlExpiresAt: number;
+            /**
+             * Format: uint32
+             * @description Pixels, as the sender declared them for an image.
+             */
+            width?: number | null;
+        };
         AvatarUrl: string;
         /** @description `GET /channels`: public channels anyone may join. */
         ChannelList: {
             channels: components["schemas"]["RoomView"][];
         };
         ClientMsgId: string;
+        /** @enum {string} */
+        ContentType: "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/heic" | "image/heif" | "video/mp4" | "video/webm" | "video/quicktime" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/ogg" | "audio/wav" | "audio/webm" | "application/pdf" | "text/plain" | "text/csv" | "application/rtf" | "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" | "application/vnd.openxmlformats-officedocument.presentationml.presentation" | "application/vnd.oasis.opendocument.text" | "application/vnd.oasis.opendocument.spreadsheet" | "application/vnd.oasis.opendocument.presentation";
         /**
          * @description `POST /rooms`. The name is optional for direct rooms, which name the
          *     other user in `members` (yourself may be named too).
@@ -229,6 +275,7 @@ export interface components {
             code: components["schemas"]["ErrorCode"];
             message: string;
         };
+        FileName: string;
         /**
          * @description What API Gateway itself answers when it refuses a request before any
          *     function runs, or when the function failed: `{"message": "Unauthorized"}`
@@ -265,6 +312,8 @@ export interface components {
         MessageId: string;
         /** @description A message as it travels to clients (`message` frames, sync and history). */
         MessageView: {
+            /** @description The files it shares, each with a download URL for members. */
+            attachments?: components["schemas"]["AttachmentView"][];
             body: string;
             clientMsgId: components["schemas"]["ClientMsgId"];
             messageId: components["schemas"]["MessageId"];
@@ -360,6 +409,47 @@ export interface components {
             avatarUrl?: components["schemas"]["AvatarUrl"] | null;
             /** @default null */
             displayName?: components["schemas"]["DisplayName"] | null;
+        };
+        /**
+         * @description An upload slot: send `method` to `uploadUrl` with exactly `headers` and
+         *     the file as the body before `expiresAt`, then reference `attachmentId`
+         *     in a `sendMessage` of the same room.
+         */
+        UploadSlot: {
+            attachmentId: components["schemas"]["AttachmentId"];
+            /** Format: int64 */
+            expiresAt: number;
+            /** @description Header name → value; part of the signature. */
+            headers: {
+                [key: string]: string;
+            };
+            /** @description Always `PUT`. */
+            method: string;
+            uploadUrl: string;
+        };
+        /**
+         * @description `POST /rooms/{roomId}/attachments`: what the sender will upload. The
+         *     upload must be exactly this type and size; `width` and `height` (pixels)
+         *     are recorded for images.
+         */
+        UploadSlotRequest: {
+            contentType: components["schemas"]["ContentType"];
+            fileName: components["schemas"]["FileName"];
+            /**
+             * Format: uint32
+             * @default null
+             */
+            height?: number | null;
+            /**
+             * Format: uint64
+             * @description Bytes, at least 1 and at most the deployment's limit (25 MiB by default).
+             */
+            size: number;
+            /**
+             * Format: uint32
+             * @default null
+             */
+            width?: number | null;
         };
         UserId: string;
     };
@@ -580,6 +670,39 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    createUploadSlot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadSlotRequest"];
+            };
+        };
+        responses: {
+            /** @description The slot: PUT the file to uploadUrl with its headers, then send a message naming attachmentId */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadSlot"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
         };
