@@ -9,6 +9,7 @@
 mod clock;
 mod connections;
 mod messages;
+mod notify;
 mod profiles;
 mod pusher;
 mod queue;
@@ -18,6 +19,7 @@ mod search;
 pub use clock::ManualClock;
 pub use connections::MemoryConnections;
 pub use messages::MemoryMessages;
+pub use notify::MemoryNotify;
 pub use profiles::MemoryProfiles;
 pub use pusher::MemoryPusher;
 pub use queue::{MemoryQueue, QueuedJob};
