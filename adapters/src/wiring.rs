@@ -271,6 +271,7 @@ fn stores(
         messages,
         profiles,
         search,
+        notify: Arc::new(stores.notify),
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
         clock: Arc::new(SystemClock),

@@ -16,6 +16,8 @@ pub enum Action<'a> {
     Send,
     Typing,
     MarkRead,
+    /// Set how the room notifies the actor (all, mentions only, muted).
+    Notify,
     AddMember {
         target: &'a UserId,
     },
@@ -25,6 +27,32 @@ pub enum Action<'a> {
 }
 
 const NOT_MEMBER: ChatError = ChatError::Forbidden("not a member of this room");
+
+/// What a user does with what belongs to their account, not to a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountAction {
+    /// Register, list or remove push devices.
+    Devices,
+    /// Read or change the notification policy.
+    NotifyPolicy,
+}
+
+/// Decides whether `actor` may do `action` on the account of `owner`: a
+/// user's devices and notification policy are theirs alone (nobody else
+/// reads where their notifications go, or silences them).
+pub fn authorize_account(
+    actor: &UserId,
+    action: AccountAction,
+    owner: &UserId,
+) -> Result<(), ChatError> {
+    match action {
+        AccountAction::Devices | AccountAction::NotifyPolicy if actor == owner => Ok(()),
+        AccountAction::Devices => Err(ChatError::Forbidden("devices are their owner's alone")),
+        AccountAction::NotifyPolicy => Err(ChatError::Forbidden(
+            "a notification policy is its owner's alone",
+        )),
+    }
+}
 
 /// Decides whether `actor` (whose membership of `room`, if any, is
 /// `membership`) may do `action`. `Ok(())` means allowed.
@@ -37,7 +65,12 @@ pub fn authorize(
     let member = membership.filter(|m| &m.user_id == actor && m.room_id == room.room_id);
     let is_owner = member.is_some_and(|m| m.role == Role::Owner);
     match action {
-        Action::Read | Action::Search | Action::Send | Action::Typing | Action::MarkRead => {
+        Action::Read
+        | Action::Search
+        | Action::Send
+        | Action::Typing
+        | Action::MarkRead
+        | Action::Notify => {
             member.map(|_| ()).ok_or(NOT_MEMBER)
         }
         Action::AddMember { target } => match room.kind {
@@ -85,6 +118,7 @@ mod tests {
         Send,
         Typing,
         MarkRead,
+        Notify,
         AddSelf,
         AddOther,
         RemoveSelf,
@@ -126,6 +160,7 @@ mod tests {
             Act::Send => Action::Send,
             Act::Typing => Action::Typing,
             Act::MarkRead => Action::MarkRead,
+            Act::Notify => Action::Notify,
             Act::AddSelf => Action::AddMember { target: &actor },
             Act::AddOther => Action::AddMember { target: &other },
             Act::RemoveSelf => Action::RemoveMember { target: &actor },
@@ -162,6 +197,14 @@ mod tests {
             (Group, Stranger, Typing, n),
             (Group, Member, MarkRead, y),
             (Group, Stranger, MarkRead, n),
+            // Notification settings of a room: its members only.
+            (Group, Member, Notify, y),
+            (Group, Owner, Notify, y),
+            (Group, Stranger, Notify, n),
+            (Channel, Member, Notify, y),
+            (Channel, Stranger, Notify, n),
+            (Direct, Member, Notify, y),
+            (Direct, Stranger, Notify, n),
             (Channel, Member, Read, y),
             (Channel, Stranger, Read, n),
             (Channel, Stranger, Send, n),
@@ -221,5 +264,25 @@ mod tests {
         let other_room =
             Membership::new(RoomId::parse("r_2").unwrap(), actor.clone(), Role::Owner, 0);
         assert!(authorize(&actor, Action::Read, &room, Some(&other_room)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn account_table() {
+        let (me, other) = (UserId::parse("me").unwrap(), UserId::parse("other").unwrap());
+        for action in [AccountAction::Devices, AccountAction::NotifyPolicy] {
+            assert!(authorize_account(&me, action, &me).is_ok(), "{action:?}");
+            assert!(
+                matches!(
+                    authorize_account(&me, action, &other),
+                    Err(ChatError::Forbidden(_))
+                ),
+                "{action:?}"
+            );
+        }
     }
 }

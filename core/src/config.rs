@@ -160,6 +160,14 @@ pub struct Limits {
     pub max_initial_members: usize,
     /// Token buckets per connection and user.
     pub rate: RateLimits,
+    /// At most one offline notification per user and room in this window.
+    pub notify_window_ms: i64,
+    /// Offline notifications carry the message body.
+    pub notify_bodies: bool,
+    /// Which push endpoints a device may register. Loopback only for the
+    /// local platform's tests (`chat-local --dev-push-loopback`); never
+    /// from a setting a deployment reads.
+    pub push_endpoints: crate::notify::EndpointRules,
 }
 
 impl Default for Limits {
@@ -192,6 +200,9 @@ impl Limits {
             max_room_members: parse_or(src, &s.max_room_members)?,
             max_initial_members: 100,
             rate: rate_limits(src)?,
+            notify_window_ms: parse_or::<i64>(src, &s.notify_window_secs)? * 1000,
+            notify_bodies: parse_or::<u8>(src, &s.notify_bodies)? == 1,
+            push_endpoints: crate::notify::EndpointRules::default(),
         })
     }
 }

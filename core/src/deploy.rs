@@ -62,6 +62,8 @@ pub struct Settings {
     pub rate_rest_burst: Setting,
     pub redis_timeout_ms: Setting,
     pub redis_index_hold_ms: Setting,
+    pub notify_window_secs: Setting,
+    pub notify_bodies: Setting,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +196,8 @@ impl Settings {
             &self.rate_rest_burst,
             &self.redis_timeout_ms,
             &self.redis_index_hold_ms,
+            &self.notify_window_secs,
+            &self.notify_bodies,
         ]
         .into_iter()
     }

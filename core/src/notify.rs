@@ -89,6 +89,20 @@ impl std::fmt::Display for DeviceId {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for DeviceId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DeviceId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^d_[A-Za-z0-9_-]{22}$",
+            "description": "A push device's id (derived from its endpoint)."
+        })
+    }
+}
+
 /// A validated Web Push subscription (keys kept as their base64url text).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -247,6 +261,7 @@ pub struct Device {
 }
 
 /// Do-not-disturb.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "mode")]
 pub enum Dnd {
@@ -257,22 +272,20 @@ pub enum Dnd {
     Until { until: Millis },
 }
 
-/// A user's notification policy. The default notifies of every message.
+/// A user's notification policy (`GET`/`PUT /users/me/notifications`,
+/// every field required: a `PUT` replaces the whole policy). The default
+/// notifies of every message.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifyPolicy {
-    #[serde(default)]
     pub dnd: Dnd,
     /// Only messages that mention the user (`@userId`), in every room.
-    #[serde(default)]
     pub mentions_only: bool,
     /// Only mentions, in these rooms.
-    #[serde(default)]
     pub mentions_only_rooms: BTreeSet<RoomId>,
-    #[serde(default)]
     pub muted_rooms: BTreeSet<RoomId>,
     /// People whose messages never notify.
-    #[serde(default)]
     pub muted_users: BTreeSet<UserId>,
 }
 
@@ -568,7 +581,8 @@ mod tests {
     #[test]
     fn policy_json_round_trips_and_oversize_lists_are_refused() {
         let p: NotifyPolicy = serde_json::from_str(
-            r#"{"dnd":{"mode":"until","until":5},"mutedRooms":["r_1"],"mentionsOnly":true}"#,
+            r#"{"dnd":{"mode":"until","until":5},"mutedRooms":["r_1"],"mentionsOnly":true,
+                "mentionsOnlyRooms":[],"mutedUsers":[]}"#,
         )
         .unwrap();
         assert_eq!(p.dnd, Dnd::Until { until: 5 });

@@ -8,6 +8,7 @@
 mod fanout;
 mod history;
 mod messaging;
+mod notify;
 mod persist;
 mod rooms;
 mod search;
@@ -26,13 +27,13 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher, MemoryQueue,
-    MemoryRooms, MemorySearch,
+    ManualClock, MemoryConnections, MemoryMessages, MemoryNotify, MemoryProfiles, MemoryPusher,
+    MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SearchIndex,
-    SystemClock,
+    Clock, ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher, RoomStore,
+    SearchIndex, SystemClock,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -56,6 +57,8 @@ pub struct Chat {
     pub profiles: Arc<dyn ProfileStore>,
     /// The message search index, kept by the persist worker.
     pub search: Arc<dyn SearchIndex>,
+    /// Push devices, notification policies and coalescing windows.
+    pub notify: Arc<dyn NotifyStore>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     pub clock: Arc<dyn Clock>,
@@ -74,6 +77,7 @@ pub struct MemoryBackends {
     pub messages: Arc<MemoryMessages>,
     pub profiles: Arc<MemoryProfiles>,
     pub search: Arc<MemorySearch>,
+    pub notify: Arc<MemoryNotify>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
     pub rate_limiter: Arc<MemoryRateLimiter>,
@@ -88,6 +92,7 @@ impl MemoryBackends {
             messages: self.messages.clone(),
             profiles: self.profiles.clone(),
             search: self.search.clone(),
+            notify: self.notify.clone(),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             clock,
