@@ -18,16 +18,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
-use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::error::{PushError, QueueError, StoreError, WebPushError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
-use chat_core::notify::{Device, DeviceId, NotifyPolicy};
+use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher, RangeQuery,
-    RoomStore, SearchIndex,
+    RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -234,6 +234,11 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
         )),
         notify: Arc::new(Metered::with_latency(
             chat.notify.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        webpush: Arc::new(Metered::with_latency(
+            chat.webpush.clone(),
             m.clone(),
             l.clone(),
         )),
@@ -629,6 +634,17 @@ impl NotifyStore for Metered<dyn NotifyStore> {
         self.pause("notify.claim", 1).await;
         self.meter.add("notify.claim", Call::new().sent(vec![100]));
         self.inner.claim(user, room, n, now, window_ms).await
+    }
+}
+
+/// A Web Push request: the encrypted payload (~200 bytes) and its
+/// headers, one HTTPS POST to the push service (no AWS request).
+#[async_trait]
+impl WebPush for Metered<dyn WebPush> {
+    async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError> {
+        self.pause("webpush.send", 1).await;
+        self.meter.add("webpush.send", Call::new());
+        self.inner.send(device, payload).await
     }
 }
 

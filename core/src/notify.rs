@@ -383,9 +383,24 @@ impl Payload {
             sender_id,
             count,
             seq,
-            body: (include_body && !encrypted_room).then(|| body.to_owned()),
+            body: (include_body && !encrypted_room).then(|| truncate(body, MAX_PAYLOAD_BODY)),
         }
     }
+}
+
+/// Most bytes of a body in a notification: a Web Push payload holds about
+/// 4 KB, and a notification shows a line or two.
+pub const MAX_PAYLOAD_BODY: usize = 1024;
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@
 
 use async_trait::async_trait;
 
-use crate::error::{PushError, QueueError, StoreError};
+use crate::error::{PushError, QueueError, StoreError, WebPushError};
 use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use crate::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
-use crate::notify::{Device, DeviceId, NotifyPolicy};
+use crate::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use crate::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 
 /// Live connections and the identity bound to each at `$connect`.
@@ -192,6 +192,14 @@ pub trait Pusher: Send + Sync {
     async fn post(&self, conn: &ConnectionId, frame: &[u8]) -> Result<(), PushError>;
     /// Closes the connection server-side.
     async fn disconnect(&self, conn: &ConnectionId) -> Result<(), PushError>;
+}
+
+/// Sends offline notifications to push devices: Web Push (RFC 8291
+/// encryption, RFC 8292 VAPID) in AWS, a local outbox in the local
+/// platform.
+#[async_trait]
+pub trait WebPush: Send + Sync {
+    async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError>;
 }
 
 /// Wall-clock time, behind a port so TTL logic is tested without sleeping.

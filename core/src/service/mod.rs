@@ -27,13 +27,13 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryConnections, MemoryMessages, MemoryNotify, MemoryProfiles, MemoryPusher,
+    ManualClock, MemoryConnections, MemoryMessages, MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher,
     MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
     Clock, ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher, RoomStore,
-    SearchIndex, SystemClock,
+    SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -59,6 +59,8 @@ pub struct Chat {
     pub search: Arc<dyn SearchIndex>,
     /// Push devices, notification policies and coalescing windows.
     pub notify: Arc<dyn NotifyStore>,
+    /// Sends offline notifications (the persist worker).
+    pub webpush: Arc<dyn WebPush>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     pub clock: Arc<dyn Clock>,
@@ -78,6 +80,7 @@ pub struct MemoryBackends {
     pub profiles: Arc<MemoryProfiles>,
     pub search: Arc<MemorySearch>,
     pub notify: Arc<MemoryNotify>,
+    pub outbox: Arc<MemoryOutbox>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
     pub rate_limiter: Arc<MemoryRateLimiter>,
@@ -93,6 +96,7 @@ impl MemoryBackends {
             profiles: self.profiles.clone(),
             search: self.search.clone(),
             notify: self.notify.clone(),
+            webpush: self.outbox.clone(),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             clock,
