@@ -33,6 +33,7 @@ pub mod jwks;
 pub mod redis_cache;
 pub mod sqs;
 pub mod trace;
+pub mod webpush;
 pub mod wiring;
 
 /// Retries of the unprocessed part of a batch (DynamoDB `UnprocessedItems`/
