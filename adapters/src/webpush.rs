@@ -110,9 +110,12 @@ pub fn encrypt(ua_public: &[u8], auth: &[u8], plaintext: &[u8]) -> Result<Vec<u8
     let as_public = as_private.compute_public_key()?;
     let as_public = as_public.as_ref().to_vec();
     let peer = UnparsedPublicKey::new(&ECDH_P256, ua_public);
-    let ecdh = agreement::agree(&as_private, peer, CryptoError::Key("p256dh is not a P-256 point"), |s| {
-        Ok(s.to_vec())
-    })?;
+    let ecdh = agreement::agree(
+        &as_private,
+        peer,
+        CryptoError::Key("p256dh is not a P-256 point"),
+        |s| Ok(s.to_vec()),
+    )?;
     let mut salt = [0u8; 16];
     rng.fill(&mut salt)?;
     let (cek, nonce) = key_schedule(&ecdh, auth, ua_public, &as_public, &salt)?;
@@ -140,7 +143,9 @@ pub fn decrypt(
     let malformed = CryptoError::Key("malformed aes128gcm body");
     let header = body.get(..21).ok_or(CryptoError::Key("short body"))?;
     let (salt, idlen) = (&header[..16], header[20] as usize);
-    let as_public = body.get(21..21 + idlen).ok_or(CryptoError::Key("short body"))?;
+    let as_public = body
+        .get(21..21 + idlen)
+        .ok_or(CryptoError::Key("short body"))?;
     let mut record = body.get(21 + idlen..).ok_or(malformed)?.to_vec();
     let ua_public = ua_private.compute_public_key()?;
     let peer = UnparsedPublicKey::new(&ECDH_P256, as_public);
@@ -225,7 +230,9 @@ impl Vapid {
         });
         let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
         let signing_input = format!("{header}.{claims}");
-        let sig = self.key.sign(&SystemRandom::new(), signing_input.as_bytes())?;
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), signing_input.as_bytes())?;
         let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
         Ok(format!("vapid t={jwt}, k={}", self.public_b64))
     }
@@ -354,7 +361,10 @@ mod tests {
         assert_eq!(&body[16..20], &4096u32.to_be_bytes());
         assert_eq!(decrypt(&key, &auth, &body).unwrap(), br#"{"roomId":"r_1"}"#);
         // Two encryptions differ (fresh salt and key each time).
-        assert_ne!(body, encrypt(&sub.p256dh_bytes(), &auth, br#"{"roomId":"r_1"}"#).unwrap());
+        assert_ne!(
+            body,
+            encrypt(&sub.p256dh_bytes(), &auth, br#"{"roomId":"r_1"}"#).unwrap()
+        );
         // Another subscription's keys, another auth, a flipped bit: refused.
         let (other, other_auth, _) = subscription("https://push.example.com/y");
         assert!(decrypt(&other, &auth, &body).is_err());
@@ -370,7 +380,12 @@ mod tests {
 
     #[test]
     fn the_vapid_token_is_signed_for_the_endpoint_origin() {
-        let v = Vapid::new(DEV_VAPID_PRIVATE, DEV_VAPID_PUBLIC, "mailto:ops@example.com").unwrap();
+        let v = Vapid::new(
+            DEV_VAPID_PRIVATE,
+            DEV_VAPID_PUBLIC,
+            "mailto:ops@example.com",
+        )
+        .unwrap();
         assert_eq!(v.public_key(), DEV_VAPID_PUBLIC);
         let url = url::Url::parse("https://push.example.com:8443/send/abc").unwrap();
         let header = v.authorization(&url, 1_000).unwrap();
@@ -398,9 +413,17 @@ mod tests {
 
     /// A push service on loopback: answers each request with the next
     /// status, and hands back what it received (headers, body).
-    async fn push_service(statuses: Vec<u16>) -> (String, tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+    async fn push_service(
+        statuses: Vec<u16>,
+    ) -> (
+        String,
+        tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    ) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://127.0.0.1:{}/push/abc", listener.local_addr().unwrap().port());
+        let url = format!(
+            "http://127.0.0.1:{}/push/abc",
+            listener.local_addr().unwrap().port()
+        );
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             for status in statuses {
@@ -425,7 +448,9 @@ mod tests {
                     }
                 };
                 tx.send((head, body)).unwrap();
-                let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
                 sock.write_all(resp.as_bytes()).await.unwrap();
             }
         });
@@ -458,29 +483,61 @@ mod tests {
         let (url, mut got) = push_service(vec![201, 410, 400, 503]).await;
         let (key, auth, sub) = subscription(&url);
         let dev = device(sub);
-        let vapid = Vapid::new(DEV_VAPID_PRIVATE, DEV_VAPID_PUBLIC, "mailto:ops@example.com").unwrap();
-        let push = HttpWebPush::new(vapid, EndpointRules { allow_loopback: true }).unwrap();
+        let vapid = Vapid::new(
+            DEV_VAPID_PRIVATE,
+            DEV_VAPID_PUBLIC,
+            "mailto:ops@example.com",
+        )
+        .unwrap();
+        let push = HttpWebPush::new(
+            vapid,
+            EndpointRules {
+                allow_loopback: true,
+            },
+        )
+        .unwrap();
         push.send(&dev, &payload()).await.unwrap();
         let (head, body) = got.recv().await.unwrap();
         assert!(head.starts_with("post /push/abc "), "{head}");
-        for h in ["content-encoding: aes128gcm", "ttl: 86400", "authorization: vapid t="] {
+        for h in [
+            "content-encoding: aes128gcm",
+            "ttl: 86400",
+            "authorization: vapid t=",
+        ] {
             assert!(head.contains(h), "{h} missing in {head}");
         }
         let plain: Payload = serde_json::from_slice(&decrypt(&key, &auth, &body).unwrap()).unwrap();
         assert_eq!(plain, payload());
         assert_eq!(plain.body, None);
-        assert!(matches!(push.send(&dev, &payload()).await, Err(WebPushError::Gone)));
-        assert!(matches!(push.send(&dev, &payload()).await, Err(WebPushError::Refused(400))));
-        assert!(matches!(push.send(&dev, &payload()).await, Err(WebPushError::Transient(_))));
+        assert!(matches!(
+            push.send(&dev, &payload()).await,
+            Err(WebPushError::Gone)
+        ));
+        assert!(matches!(
+            push.send(&dev, &payload()).await,
+            Err(WebPushError::Refused(400))
+        ));
+        assert!(matches!(
+            push.send(&dev, &payload()).await,
+            Err(WebPushError::Transient(_))
+        ));
     }
 
     #[tokio::test]
     async fn without_the_dev_flag_a_loopback_endpoint_is_never_contacted() {
         let (url, mut got) = push_service(vec![201]).await;
         let (_, _, sub) = subscription(&url);
-        let vapid = Vapid::new(DEV_VAPID_PRIVATE, DEV_VAPID_PUBLIC, "mailto:ops@example.com").unwrap();
+        let vapid = Vapid::new(
+            DEV_VAPID_PRIVATE,
+            DEV_VAPID_PUBLIC,
+            "mailto:ops@example.com",
+        )
+        .unwrap();
         let push = HttpWebPush::new(vapid, EndpointRules::default()).unwrap();
-        assert!(matches!(push.send(&device(sub), &payload()).await, Err(WebPushError::Transient(_))));
+        assert!(matches!(
+            push.send(&device(sub), &payload()).await,
+            Err(WebPushError::Transient(_))
+        ));
         assert!(got.try_recv().is_err(), "the service was contacted");
     }
 

@@ -1032,7 +1032,9 @@ mod tests {
     async fn an_offline_member_costs_one_send_per_window_not_per_message() {
         use chat_core::auth::Identity;
         use chat_core::memory::ManualClock;
-        use chat_core::protocol::rest::{CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys};
+        use chat_core::protocol::rest::{
+            CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys,
+        };
         use chat_core::protocol::ws::SendMessage;
         use chat_core::service::{Caller, MemoryBackends};
 
@@ -1084,21 +1086,39 @@ mod tests {
                     &caller,
                     SendMessage {
                         room_id: room.room.room_id.clone(),
-                        client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}")).unwrap(),
+                        client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}"))
+                            .unwrap(),
                         body: "lunch?".into(),
                     },
                 )
                 .await
                 .unwrap();
-            let records: Vec<_> = mem.queue.take(100).into_iter().map(|j| (j.id, j.body)).collect();
+            let records: Vec<_> = mem
+                .queue
+                .take(100)
+                .into_iter()
+                .map(|j| (j.id, j.body))
+                .collect();
             counted.persist_batch(&records).await;
             clock.advance(1_000);
         }
         let calls = |op: &str| meter.get(op).calls;
-        assert_eq!(calls("webpush.send"), 3, "one per offline member's device, per window");
-        assert_eq!(calls("notify.claim"), 30, "one claim per member and message");
+        assert_eq!(
+            calls("webpush.send"),
+            3,
+            "one per offline member's device, per window"
+        );
+        assert_eq!(
+            calls("notify.claim"),
+            30,
+            "one claim per member and message"
+        );
         assert_eq!(calls("notify.policy"), 30);
-        assert_eq!(calls("notify.devices_of"), 10, "one call (a query per member) per room and batch");
+        assert_eq!(
+            calls("notify.devices_of"),
+            10,
+            "one call (a query per member) per room and batch"
+        );
         let (_, wru) = dynamodb_units("notify.claim", &meter.get("notify.claim"));
         assert_eq!(wru, 30.0);
     }

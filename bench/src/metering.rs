@@ -597,30 +597,38 @@ impl NotifyStore for Metered<dyn NotifyStore> {
     }
     async fn devices(&self, user: &UserId) -> Result<Vec<Device>, StoreError> {
         self.pause("notify.devices", 1).await;
-        self.meter.add("notify.devices", Call::new().empty_lookups(1));
+        self.meter
+            .add("notify.devices", Call::new().empty_lookups(1));
         self.inner.devices(user).await
     }
     async fn devices_of(&self, users: &[UserId]) -> Result<Vec<Device>, StoreError> {
         self.pause("notify.devices_of", users.len()).await;
-        self.meter
-            .add("notify.devices_of", Call::new().empty_lookups(users.len() as u64));
+        self.meter.add(
+            "notify.devices_of",
+            Call::new().empty_lookups(users.len() as u64),
+        );
         self.inner.devices_of(users).await
     }
     async fn remove_device(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
         self.pause("notify.remove_device", 1).await;
-        self.meter
-            .add("notify.remove_device", Call::new().sent(vec![NOTIFY_ITEM_BYTES]));
+        self.meter.add(
+            "notify.remove_device",
+            Call::new().sent(vec![NOTIFY_ITEM_BYTES]),
+        );
         self.inner.remove_device(user, device).await
     }
     async fn policy(&self, user: &UserId) -> Result<NotifyPolicy, StoreError> {
         self.pause("notify.policy", 1).await;
-        self.meter.add("notify.policy", Call::new().empty_lookups(1));
+        self.meter
+            .add("notify.policy", Call::new().empty_lookups(1));
         self.inner.policy(user).await
     }
     async fn put_policy(&self, user: &UserId, policy: &NotifyPolicy) -> Result<(), StoreError> {
         self.pause("notify.put_policy", 1).await;
-        self.meter
-            .add("notify.put_policy", Call::new().sent(vec![NOTIFY_ITEM_BYTES]));
+        self.meter.add(
+            "notify.put_policy",
+            Call::new().sent(vec![NOTIFY_ITEM_BYTES]),
+        );
         self.inner.put_policy(user, policy).await
     }
     async fn claim(

@@ -70,9 +70,7 @@ pub fn authorize(
         | Action::Send
         | Action::Typing
         | Action::MarkRead
-        | Action::Notify => {
-            member.map(|_| ()).ok_or(NOT_MEMBER)
-        }
+        | Action::Notify => member.map(|_| ()).ok_or(NOT_MEMBER),
         Action::AddMember { target } => match room.kind {
             RoomKind::Direct => Err(ChatError::Forbidden(
                 "direct rooms have exactly two members",
@@ -273,7 +271,10 @@ mod account_tests {
 
     #[test]
     fn account_table() {
-        let (me, other) = (UserId::parse("me").unwrap(), UserId::parse("other").unwrap());
+        let (me, other) = (
+            UserId::parse("me").unwrap(),
+            UserId::parse("other").unwrap(),
+        );
         for action in [AccountAction::Devices, AccountAction::NotifyPolicy] {
             assert!(authorize_account(&me, action, &me).is_ok(), "{action:?}");
             assert!(

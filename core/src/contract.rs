@@ -973,14 +973,20 @@ macro_rules! notify_store_contract {
                 all.push(d3.device_id.to_string());
                 all.sort();
                 assert_eq!(
-                    ids(s.devices_of(&[bob.clone(), carol.clone(), bob.clone()]).await.unwrap()),
+                    ids(s
+                        .devices_of(&[bob.clone(), carol.clone(), bob.clone()])
+                        .await
+                        .unwrap()),
                     all
                 );
                 assert!(s.remove_device(&bob, &d1.device_id).await.unwrap());
                 assert!(!s.remove_device(&bob, &d1.device_id).await.unwrap());
                 // Another user's device is not removed through bob.
                 assert!(!s.remove_device(&bob, &d3.device_id).await.unwrap());
-                assert_eq!(ids(s.devices(&bob).await.unwrap()), vec![d2.device_id.to_string()]);
+                assert_eq!(
+                    ids(s.devices(&bob).await.unwrap()),
+                    vec![d2.device_id.to_string()]
+                );
                 assert_eq!(s.devices(&user("nobody")).await.unwrap(), vec![]);
             }
 
@@ -1028,7 +1034,10 @@ macro_rules! notify_store_contract {
                 assert_eq!(s.claim(&bob, &r, 1, t0 + W - 1, W).await.unwrap(), None);
                 // Another room and another user have their own windows.
                 assert_eq!(s.claim(&bob, &other, 5, t0 + 20, W).await.unwrap(), Some(5));
-                assert_eq!(s.claim(&user("carol"), &r, 1, t0 + 20, W).await.unwrap(), Some(1));
+                assert_eq!(
+                    s.claim(&user("carol"), &r, 1, t0 + 20, W).await.unwrap(),
+                    Some(1)
+                );
                 // The window closed: the next message notifies with the 3 counted and itself.
                 assert_eq!(s.claim(&bob, &r, 1, t0 + W, W).await.unwrap(), Some(4));
                 assert_eq!(s.claim(&bob, &r, 1, t0 + W + 1, W).await.unwrap(), None);
@@ -1051,7 +1060,10 @@ macro_rules! notify_store_contract {
                     }
                 }
                 assert_eq!(opened, 1);
-                assert_eq!(s.claim(&bob, &r, 1, 5_030_000, 30_000).await.unwrap(), Some(8));
+                assert_eq!(
+                    s.claim(&bob, &r, 1, 5_030_000, 30_000).await.unwrap(),
+                    Some(8)
+                );
             }
         }
     };

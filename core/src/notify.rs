@@ -190,9 +190,15 @@ pub fn check_endpoint(raw: &str, rules: EndpointRules) -> Result<(), ChatError> 
         url::Host::Domain(d) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             let local = !d.contains('.')
-                || [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"]
-                    .iter()
-                    .any(|s| d.ends_with(s));
+                || [
+                    ".localhost",
+                    ".local",
+                    ".internal",
+                    ".localdomain",
+                    ".home.arpa",
+                ]
+                .iter()
+                .any(|s| d.ends_with(s));
             if local {
                 return Err(bad("endpoint must be a public host"));
             }
@@ -269,7 +275,9 @@ pub enum Dnd {
     Off,
     On,
     /// Until this time (ms since the epoch), then off by itself.
-    Until { until: Millis },
+    Until {
+        until: Millis,
+    },
 }
 
 /// A user's notification policy (`GET`/`PUT /users/me/notifications`,
@@ -343,13 +351,13 @@ pub fn mentions(body: &str, user: &UserId) -> bool {
             .next_back()
             .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
         let after = body[i + needle.len()..].chars().next();
-        let after_ok =
-            after.is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')))
-                || (after == Some('.')
-                    && body[i + needle.len() + 1..]
-                        .chars()
-                        .next()
-                        .is_none_or(|c| !c.is_ascii_alphanumeric()));
+        let after_ok = after
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')))
+            || (after == Some('.')
+                && body[i + needle.len() + 1..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_ascii_alphanumeric()));
         before_ok && after_ok
     })
 }
@@ -407,7 +415,8 @@ fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    const P256: &str = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    const P256: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
     const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
 
     fn parse(endpoint: &str) -> Result<PushSubscription, ChatError> {
@@ -477,7 +486,11 @@ mod tests {
         let dev = EndpointRules {
             allow_loopback: true,
         };
-        for e in ["http://127.0.0.1:9999/push", "http://localhost:1/p", "http://[::1]:2/p"] {
+        for e in [
+            "http://127.0.0.1:9999/push",
+            "http://localhost:1/p",
+            "http://[::1]:2/p",
+        ] {
             assert!(parse(e).is_err(), "{e}");
             assert!(PushSubscription::parse(e, P256, AUTH, dev).is_ok(), "{e}");
         }
@@ -514,7 +527,14 @@ mod tests {
     fn private_addresses_are_not_public() {
         assert!(is_public("8.8.8.8".parse().unwrap()));
         assert!(is_public("2606:4700::1111".parse().unwrap()));
-        for ip in ["127.0.0.1", "10.1.2.3", "169.254.0.1", "::1", "fc00::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "169.254.0.1",
+            "::1",
+            "fc00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -528,7 +548,8 @@ mod tests {
 
     #[test]
     fn the_policy_decides_by_dnd_mutes_and_mentions() {
-        let (bob, alice, carol, room, other) = (u("bob"), u("alice"), u("carol"), r("r_1"), r("r_2"));
+        let (bob, alice, carol, room, other) =
+            (u("bob"), u("alice"), u("carol"), r("r_1"), r("r_2"));
         let allows = |p: &NotifyPolicy, room: &RoomId, sender: &UserId, body: &str, now| {
             p.allows(&bob, room, sender, body, now)
         };

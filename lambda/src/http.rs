@@ -10,6 +10,8 @@ use chat_core::auth::{bearer, Identity, TokenVerifier};
 use chat_core::error::{ChatError, ErrorCode};
 use chat_core::ids::{RoomId, UserId};
 use chat_core::notify::DeviceId;
+#[cfg(feature = "openapi")]
+use chat_core::notify::NotifyPolicy;
 use chat_core::protocol::decode;
 #[cfg(feature = "openapi")]
 use chat_core::protocol::rest::{
@@ -17,8 +19,6 @@ use chat_core::protocol::rest::{
     ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, RoomNotifyRequest, SearchPage,
     UpdateProfileRequest,
 };
-#[cfg(feature = "openapi")]
-use chat_core::notify::NotifyPolicy;
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
 

@@ -43,7 +43,12 @@ fn window_sk(r: &RoomId) -> String {
     format!("NOTIFYWIN#{r}")
 }
 
-fn doc_item<T: serde::Serialize>(pk: String, sk: String, kind: &str, v: &T) -> Result<Item, StoreError> {
+fn doc_item<T: serde::Serialize>(
+    pk: String,
+    sk: String,
+    kind: &str,
+    v: &T,
+) -> Result<Item, StoreError> {
     let mut item = key(pk, sk);
     item.insert("type".into(), s(kind));
     let json = serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -52,8 +57,7 @@ fn doc_item<T: serde::Serialize>(pk: String, sk: String, kind: &str, v: &T) -> R
 }
 
 fn doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_str(get_s(item, "doc")?)
-        .map_err(|e| StoreError::Corrupt(format!("doc: {e}")))
+    serde_json::from_str(get_s(item, "doc")?).map_err(|e| StoreError::Corrupt(format!("doc: {e}")))
 }
 
 #[derive(Clone, Debug)]
@@ -189,7 +193,9 @@ impl NotifyStore for DynamoNotify {
                 .update_item()
                 .table_name(self.table.name())
                 .set_key(Some(k.clone()))
-                .update_expression("SET openedAt = :now, pending = :zero, #ttl = :ttl, #type = :type")
+                .update_expression(
+                    "SET openedAt = :now, pending = :zero, #ttl = :ttl, #type = :type",
+                )
                 .condition_expression("attribute_not_exists(#pk) OR openedAt <= :cutoff")
                 .expression_attribute_names("#pk", schema::PK)
                 .expression_attribute_names("#ttl", schema::TTL)

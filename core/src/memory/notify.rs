@@ -91,10 +91,13 @@ impl NotifyStore for MemoryNotify {
         window_ms: Millis,
     ) -> Result<Option<u32>, StoreError> {
         let mut g = lock(&self.inner);
-        let w = g.windows.entry((user.clone(), room.clone())).or_insert(Window {
-            opened_at: Millis::MIN,
-            pending: 0,
-        });
+        let w = g
+            .windows
+            .entry((user.clone(), room.clone()))
+            .or_insert(Window {
+                opened_at: Millis::MIN,
+                pending: 0,
+            });
         if w.opened_at <= now.saturating_sub(window_ms) {
             let count = w.pending.saturating_add(n);
             *w = Window {

@@ -27,8 +27,8 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryConnections, MemoryMessages, MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher,
-    MemoryQueue, MemoryRooms, MemorySearch,
+    ManualClock, MemoryConnections, MemoryMessages, MemoryNotify, MemoryOutbox, MemoryProfiles,
+    MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{

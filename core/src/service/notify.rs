@@ -72,7 +72,11 @@ impl Chat {
         })
     }
 
-    pub async fn remove_device(&self, actor: &Identity, device: &DeviceId) -> Result<(), ChatError> {
+    pub async fn remove_device(
+        &self,
+        actor: &Identity,
+        device: &DeviceId,
+    ) -> Result<(), ChatError> {
         let me = &actor.user_id;
         authorize_account(me, AccountAction::Devices, me)?;
         if self.notify.remove_device(me, device).await? {
@@ -215,7 +219,10 @@ impl Chat {
     ) -> Result<Option<Vec<UserId>>, ChatError> {
         let members = self.member_ids(room).await?;
         if members.len() > NOTIFY_MAX_MEMBERS {
-            tracing::debug!(members = members.len(), "room too big for offline notifications");
+            tracing::debug!(
+                members = members.len(),
+                "room too big for offline notifications"
+            );
             return Ok(None);
         }
         let online: BTreeSet<UserId> = self
@@ -316,11 +323,11 @@ mod tests {
     use crate::config::Limits;
     use crate::ids::{ClientMsgId, ConnectionId};
     use crate::memory::ManualClock;
-    use crate::service::MemoryBackends;
     use crate::model::{ConnectionRecord, RoomKind};
     use crate::notify::Dnd;
     use crate::protocol::rest::{CreateRoomRequest, SubscriptionKeys};
     use crate::protocol::ws::SendMessage;
+    use crate::service::MemoryBackends;
     use crate::Caller;
 
     const T0: i64 = 1_800_000_000_000;
@@ -407,7 +414,12 @@ mod tests {
         }
 
         fn counts(&self) -> Vec<u32> {
-            self.mem.outbox.sent().iter().map(|e| e.payload.count).collect()
+            self.mem
+                .outbox
+                .sent()
+                .iter()
+                .map(|e| e.payload.count)
+                .collect()
         }
     }
 
@@ -418,7 +430,12 @@ mod tests {
         let sent = w.mem.outbox.sent();
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(
-            (&sent[0].user_id, &sent[0].payload.sender_id, &sent[0].payload.room_id, sent[0].payload.count),
+            (
+                &sent[0].user_id,
+                &sent[0].payload.sender_id,
+                &sent[0].payload.room_id,
+                sent[0].payload.count
+            ),
             (&w.bob.user_id, &w.alice.user_id, &w.room, 5)
         );
         assert_eq!(sent[0].payload.body, None, "no bodies by default");
@@ -453,7 +470,12 @@ mod tests {
         w.clock.advance(60_000);
         w.send(&["still there?"]).await;
         assert_eq!(w.counts(), vec![1]);
-        assert!(w.mem.outbox.sent().iter().all(|e| e.user_id == w.bob.user_id));
+        assert!(w
+            .mem
+            .outbox
+            .sent()
+            .iter()
+            .all(|e| e.user_id == w.bob.user_id));
     }
 
     #[tokio::test]
@@ -487,7 +509,8 @@ mod tests {
             ..Default::default()
         })
         .await;
-        w.send(&["no mention", "hey @bob", "again no mention"]).await;
+        w.send(&["no mention", "hey @bob", "again no mention"])
+            .await;
         let sent = w.mem.outbox.sent();
         assert_eq!(sent.len(), 1);
         // Only the mention counts, and it is the one the notification names.
@@ -510,6 +533,12 @@ mod tests {
         w.clock.advance(W);
         w.send(&["are you there"]).await;
         assert_eq!(w.mem.outbox.sent().len(), 1);
-        assert!(w.chat.list_devices(&w.bob).await.unwrap().devices.is_empty());
+        assert!(w
+            .chat
+            .list_devices(&w.bob)
+            .await
+            .unwrap()
+            .devices
+            .is_empty());
     }
 }

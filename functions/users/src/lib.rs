@@ -124,7 +124,8 @@ mod tests {
         );
     }
 
-    const P256: &str = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    const P256: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
     const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
 
     fn sub(endpoint: &str) -> String {
@@ -140,7 +141,12 @@ mod tests {
         body: Option<&str>,
     ) -> (u16, serde_json::Value) {
         let v = Hs256Verifier::new(SECRET, None, None);
-        let resp = handle(chat, &v, http_request(method, path, &auth(user, None), body, 1)).await;
+        let resp = handle(
+            chat,
+            &v,
+            http_request(method, path, &auth(user, None), body, 1),
+        )
+        .await;
         let status = resp.status().as_u16();
         let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
         (status, json)
@@ -150,12 +156,29 @@ mod tests {
     async fn a_device_is_registered_listed_replaced_and_removed_by_its_owner_only() {
         let (chat, _) = Chat::in_memory(Limits::default());
         let endpoint = "https://push.example.com/send/abc";
-        let (status, d) = call(&chat, "bob", "POST", "/users/me/devices", Some(&sub(endpoint))).await;
+        let (status, d) = call(
+            &chat,
+            "bob",
+            "POST",
+            "/users/me/devices",
+            Some(&sub(endpoint)),
+        )
+        .await;
         assert_eq!(status, 201, "{d}");
         let id = d["deviceId"].as_str().unwrap().to_owned();
         assert_eq!(d["endpoint"], endpoint);
-        let (status, again) = call(&chat, "bob", "POST", "/users/me/devices", Some(&sub(endpoint))).await;
-        assert_eq!((status, again["deviceId"].as_str()), (200, Some(id.as_str())));
+        let (status, again) = call(
+            &chat,
+            "bob",
+            "POST",
+            "/users/me/devices",
+            Some(&sub(endpoint)),
+        )
+        .await;
+        assert_eq!(
+            (status, again["deviceId"].as_str()),
+            (200, Some(id.as_str()))
+        );
         let (_, list) = call(&chat, "bob", "GET", "/users/me/devices", None).await;
         assert_eq!(list["devices"].as_array().unwrap().len(), 1);
         // Alice sees none of Bob's and cannot remove it.
@@ -166,7 +189,9 @@ mod tests {
         assert_eq!(call(&chat, "bob", "DELETE", &path, None).await.0, 204);
         assert_eq!(call(&chat, "bob", "DELETE", &path, None).await.0, 404);
         assert_eq!(
-            call(&chat, "bob", "DELETE", "/users/me/devices/not-an-id", None).await.0,
+            call(&chat, "bob", "DELETE", "/users/me/devices/not-an-id", None)
+                .await
+                .0,
             400
         );
     }
@@ -202,18 +227,36 @@ mod tests {
     async fn the_policy_round_trips_and_a_room_level_needs_membership() {
         let (chat, _) = Chat::in_memory(Limits::default());
         let (status, p) = call(&chat, "bob", "GET", "/users/me/notifications", None).await;
-        assert_eq!((status, &p["mentionsOnly"]), (200, &serde_json::json!(false)));
+        assert_eq!(
+            (status, &p["mentionsOnly"]),
+            (200, &serde_json::json!(false))
+        );
         let policy = serde_json::json!({
             "dnd": {"mode": "until", "until": 99}, "mentionsOnly": false,
             "mentionsOnlyRooms": [], "mutedRooms": [], "mutedUsers": ["carol"]
         });
-        let (status, p) = call(&chat, "bob", "PUT", "/users/me/notifications", Some(&policy.to_string())).await;
+        let (status, p) = call(
+            &chat,
+            "bob",
+            "PUT",
+            "/users/me/notifications",
+            Some(&policy.to_string()),
+        )
+        .await;
         assert_eq!((status, p.clone()), (200, policy.clone()));
-        assert_eq!(call(&chat, "bob", "GET", "/users/me/notifications", None).await.1, policy);
+        assert_eq!(
+            call(&chat, "bob", "GET", "/users/me/notifications", None)
+                .await
+                .1,
+            policy
+        );
         // A room Bob is not in: refused, the policy unchanged.
         let (_, room) = chat
             .create_room(
-                &chat_core::auth::Identity { user_id: UserId::parse("alice").unwrap(), name: None },
+                &chat_core::auth::Identity {
+                    user_id: UserId::parse("alice").unwrap(),
+                    name: None,
+                },
                 serde_json::from_str(r#"{"kind": "group", "name": "g"}"#).unwrap(),
             )
             .await
@@ -221,10 +264,20 @@ mod tests {
         let path = format!("/rooms/{}/notifications", room.room.room_id);
         let muted = r#"{"level": "muted"}"#;
         assert_eq!(call(&chat, "bob", "PUT", &path, Some(muted)).await.0, 403);
-        assert_eq!(call(&chat, "bob", "GET", "/users/me/notifications", None).await.1, policy);
+        assert_eq!(
+            call(&chat, "bob", "GET", "/users/me/notifications", None)
+                .await
+                .1,
+            policy
+        );
         let (status, p) = call(&chat, "alice", "PUT", &path, Some(muted)).await;
         assert_eq!(status, 200);
         assert_eq!(p["mutedRooms"], serde_json::json!([room.room.room_id]));
-        assert_eq!(call(&chat, "alice", "PUT", &path, Some(r#"{"level": "loud"}"#)).await.0, 400);
+        assert_eq!(
+            call(&chat, "alice", "PUT", &path, Some(r#"{"level": "loud"}"#))
+                .await
+                .0,
+            400
+        );
     }
 }

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 
 use crate::{spawn, Env};
 
-const P256: &str = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+const P256: &str =
+    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
 const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
 
 async fn register(e: &Env, user: &str) {
@@ -95,7 +96,11 @@ async fn a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up() 
     e.persisted().await;
     let all = counts(&e, "bob", &room).await;
     assert_eq!(all.len(), 2, "{all:?}");
-    assert_eq!(all.iter().sum::<u64>(), 6, "every message counted once: {all:?}");
+    assert_eq!(
+        all.iter().sum::<u64>(),
+        6,
+        "every message counted once: {all:?}"
+    );
 }
 
 #[tokio::test]
@@ -126,8 +131,20 @@ async fn muted_rooms_dnd_and_mentions_only_hold() {
         e.room("alice", "group", &["bob"]).await,
         e.room("alice", "group", &["bob"]).await,
     );
-    put(&e, "bob", &format!("/rooms/{muted}/notifications"), json!({"level": "muted"})).await;
-    put(&e, "bob", &format!("/rooms/{mentions}/notifications"), json!({"level": "mentions"})).await;
+    put(
+        &e,
+        "bob",
+        &format!("/rooms/{muted}/notifications"),
+        json!({"level": "muted"}),
+    )
+    .await;
+    put(
+        &e,
+        "bob",
+        &format!("/rooms/{mentions}/notifications"),
+        json!({"level": "mentions"}),
+    )
+    .await;
     alice.send(&muted, "muted room").await.unwrap();
     alice.send(&mentions, "no mention here").await.unwrap();
     e.persisted().await;
@@ -152,9 +169,16 @@ async fn muted_rooms_dnd_and_mentions_only_hold() {
 async fn a_subscription_to_a_private_address_is_refused_and_nothing_is_stored() {
     let e = spawn().await;
     let bob = e.rest("bob");
-    for endpoint in ["https://169.254.169.254/latest/meta-data", "http://127.0.0.1:9/push", "https://10.0.0.1/x"] {
+    for endpoint in [
+        "https://169.254.169.254/latest/meta-data",
+        "http://127.0.0.1:9/push",
+        "https://10.0.0.1/x",
+    ] {
         let (s, r) = bob
-            .post("/users/me/devices", &json!({"endpoint": endpoint, "keys": {"p256dh": P256, "auth": AUTH}}))
+            .post(
+                "/users/me/devices",
+                &json!({"endpoint": endpoint, "keys": {"p256dh": P256, "auth": AUTH}}),
+            )
             .await
             .unwrap();
         assert_eq!(s, 400, "{endpoint}: {r}");
