@@ -276,7 +276,8 @@ fn subscription_decoder_accepts_only_public_https_endpoints_with_exact_keys() {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let host = prop_oneof![
         "[a-z]{1,8}(\\.[a-z]{2,5}){0,2}",
-        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
         any::<[u16; 8]>().prop_map(|s| format!("[{}]", s.map(|x| format!("{x:x}")).join(":"))),
         Just("localhost".to_owned()),
         Just("169.254.169.254".to_owned()),
@@ -284,7 +285,13 @@ fn subscription_decoder_accepts_only_public_https_endpoints_with_exact_keys() {
     ];
     let endpoint = prop_oneof![
         any::<String>(),
-        ("(https|http|ftp|HTTPS)", "(|user:pw@)", host, "(|:[0-9]{1,5})", "(/[a-zA-Z0-9%._-]{0,20}){0,3}")
+        (
+            "(https|http|ftp|HTTPS)",
+            "(|user:pw@)",
+            host,
+            "(|:[0-9]{1,5})",
+            "(/[a-zA-Z0-9%._-]{0,20}){0,3}"
+        )
             .prop_map(|(s, u, h, p, path)| format!("{s}://{u}{h}{p}{path}")),
     ];
     let key = |len: usize| {
