@@ -44,6 +44,9 @@ async fn notifications(e: &Env) -> Vec<Value> {
     body["notifications"].as_array().unwrap().clone()
 }
 
+/// Why the outbox tests cannot run with the functions in other processes.
+const OUTBOX: &str = "the outbox and the manual clock live in the platform's process; a persist function in its own has no Web Push sender (none is deployed yet either)";
+
 async fn put(e: &Env, user: &str, path: &str, body: Value) {
     let (s, r) = e.rest(user).call("PUT", path, Some(&body)).await.unwrap();
     assert_eq!(s, 200, "{r}");
@@ -51,6 +54,9 @@ async fn put(e: &Env, user: &str, path: &str, body: Value) {
 
 #[tokio::test]
 async fn an_offline_member_gets_one_notification_per_window_with_the_count() {
+    if crate::watch::in_process_only("an_offline_member_gets_one_notification_per_window_with_the_count", OUTBOX) {
+        return;
+    }
     let e = spawn().await;
     register(&e, "bob").await;
     let alice = e.connect("alice").await;
@@ -81,6 +87,9 @@ async fn an_offline_member_gets_one_notification_per_window_with_the_count() {
 
 #[tokio::test]
 async fn a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up() {
+    if crate::watch::in_process_only("a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up", OUTBOX) {
+        return;
+    }
     let e = spawn().await;
     register(&e, "bob").await;
     let alice = e.connect("alice").await;
@@ -105,6 +114,9 @@ async fn a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up() 
 
 #[tokio::test]
 async fn an_online_member_is_not_notified() {
+    if crate::watch::in_process_only("an_online_member_is_not_notified", OUTBOX) {
+        return;
+    }
     let e = spawn().await;
     register(&e, "bob").await;
     let alice = e.connect("alice").await;
@@ -122,6 +134,9 @@ async fn an_online_member_is_not_notified() {
 
 #[tokio::test]
 async fn muted_rooms_dnd_and_mentions_only_hold() {
+    if crate::watch::in_process_only("muted_rooms_dnd_and_mentions_only_hold", OUTBOX) {
+        return;
+    }
     let e = spawn().await;
     register(&e, "bob").await;
     let alice = e.connect("alice").await;
