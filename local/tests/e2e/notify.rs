@@ -54,7 +54,10 @@ async fn put(e: &Env, user: &str, path: &str, body: Value) {
 
 #[tokio::test]
 async fn an_offline_member_gets_one_notification_per_window_with_the_count() {
-    if crate::watch::in_process_only("an_offline_member_gets_one_notification_per_window_with_the_count", OUTBOX) {
+    if crate::watch::in_process_only(
+        "an_offline_member_gets_one_notification_per_window_with_the_count",
+        OUTBOX,
+    ) {
         return;
     }
     let e = spawn().await;
@@ -87,7 +90,10 @@ async fn an_offline_member_gets_one_notification_per_window_with_the_count() {
 
 #[tokio::test]
 async fn a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up() {
-    if crate::watch::in_process_only("a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up", OUTBOX) {
+    if crate::watch::in_process_only(
+        "a_burst_to_a_quiet_room_gives_one_notification_and_the_counts_add_up",
+        OUTBOX,
+    ) {
         return;
     }
     let e = spawn().await;
