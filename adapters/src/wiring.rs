@@ -10,13 +10,13 @@ use aws_config::SdkConfig;
 use chat_core::auth::{Hs256Verifier, TokenVerifier};
 use chat_core::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limits, Source};
 use chat_core::deploy::{manifest, FunctionSpec, PortName};
-use chat_core::error::{PushError, QueueError, WebPushError};
+use chat_core::error::{PushError, QueueError};
 use chat_core::ids::ConnectionId;
 use chat_core::model::Job;
 use chat_core::ports::Clock;
 use chat_core::ports::{
     ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore, SearchIndex,
-    SystemClock, WebPush,
+    SystemClock,
 };
 use chat_core::ratelimit::{MemoryRateLimiter, RateLimiter};
 use chat_core::service::Chat;
@@ -272,29 +272,15 @@ fn stores(
         profiles,
         search,
         notify: Arc::new(stores.notify),
-        webpush: Arc::new(Unconfigured(WEBPUSH_VAR)),
+        // No Web Push sender is deployed yet (the VAPID key's secret is not
+        // in the stack): nobody is notified, and nothing is read for it.
+        webpush: None,
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
         clock: Arc::new(SystemClock),
         rate_limiter,
         limits,
     })
-}
-
-/// What would configure the Web Push sender (the VAPID key's secret): not
-/// deployed yet, so the persist worker's notifications fail, counted by
-/// `NotificationFailures`.
-const WEBPUSH_VAR: &str = "CHAT_VAPID_SECRET_ARN";
-
-#[async_trait]
-impl WebPush for Unconfigured {
-    async fn send(
-        &self,
-        _: &chat_core::notify::Device,
-        _: &chat_core::notify::Payload,
-    ) -> Result<(), WebPushError> {
-        Err(WebPushError::Transient(self.why().into()))
-    }
 }
 
 /// The port of a resource this function did not ask for or was not given:

@@ -237,11 +237,9 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
             m.clone(),
             l.clone(),
         )),
-        webpush: Arc::new(Metered::with_latency(
-            chat.webpush.clone(),
-            m.clone(),
-            l.clone(),
-        )),
+        webpush: chat.webpush.clone().map(|w| -> Arc<dyn WebPush> {
+            Arc::new(Metered::with_latency(w, m.clone(), l.clone()))
+        }),
         queue: Arc::new(Metered::with_latency(
             chat.queue.clone(),
             m.clone(),

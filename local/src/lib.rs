@@ -393,7 +393,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             chat.clock = opts.clock.clone();
             // Notifications go to this twin's outbox (`GET /dev/notifications`)
             // with either backend: no browser vendor's push service here.
-            chat.webpush = mem.outbox.clone();
+            chat.webpush = Some(mem.outbox.clone());
             (chat, Some((sqs, queue_url, config.dlq_url.clone())))
         }
     };

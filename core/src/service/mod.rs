@@ -59,8 +59,10 @@ pub struct Chat {
     pub search: Arc<dyn SearchIndex>,
     /// Push devices, notification policies and coalescing windows.
     pub notify: Arc<dyn NotifyStore>,
-    /// Sends offline notifications (the persist worker).
-    pub webpush: Arc<dyn WebPush>,
+    /// Sends offline notifications (the persist worker); `None` where the
+    /// deployment has no sender, and then nobody is notified (and nothing
+    /// is read for it).
+    pub webpush: Option<Arc<dyn WebPush>>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     pub clock: Arc<dyn Clock>,
@@ -96,7 +98,7 @@ impl MemoryBackends {
             profiles: self.profiles.clone(),
             search: self.search.clone(),
             notify: self.notify.clone(),
-            webpush: self.outbox.clone(),
+            webpush: Some(self.outbox.clone()),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             clock,

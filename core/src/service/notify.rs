@@ -16,6 +16,7 @@ use crate::ids::{RoomId, UserId};
 use crate::metrics::Metric;
 use crate::model::Message;
 use crate::notify::{Device, DeviceId, NotifyPolicy, Payload, PushSubscription};
+use crate::ports::WebPush;
 use crate::protocol::rest::{
     DeviceList, DeviceView, RegisterDeviceRequest, RoomNotifyLevel, RoomNotifyRequest,
 };
@@ -154,6 +155,9 @@ impl Chat {
     /// never a reason to retry the record (a retry would notify again).
     /// A device the push service reports gone is removed.
     pub async fn notify_offline(&self, stored: &[Message]) {
+        let Some(webpush) = &self.webpush else {
+            return;
+        };
         let mut by_room: BTreeMap<&RoomId, Vec<&Message>> = BTreeMap::new();
         for m in stored {
             by_room.entry(&m.room_id).or_default().push(m);
@@ -161,7 +165,10 @@ impl Chat {
         let mut total = Sent::default();
         for (room, msgs) in by_room {
             let span = tracing::info_span!("notify", room_id = %room);
-            let r = self.notify_room(room, &msgs).instrument(span).await;
+            let r = self
+                .notify_room(webpush.as_ref(), room, &msgs)
+                .instrument(span)
+                .await;
             total.sent += r.sent;
             total.failed += r.failed;
         }
@@ -173,7 +180,7 @@ impl Chat {
         }
     }
 
-    async fn notify_room(&self, room: &RoomId, msgs: &[&Message]) -> Sent {
+    async fn notify_room(&self, webpush: &dyn WebPush, room: &RoomId, msgs: &[&Message]) -> Sent {
         let now = self.clock.now();
         let offline = match self.offline_members(room, now).await {
             Ok(Some(users)) => users,
@@ -199,7 +206,8 @@ impl Chat {
         }
         let results: Vec<Sent> = stream::iter(per_user)
             .map(|(user, devices)| async move {
-                self.notify_member(&user, room, msgs, &devices, now).await
+                self.notify_member(webpush, &user, room, msgs, &devices, now)
+                    .await
             })
             .buffer_unordered(NOTIFY_CONCURRENCY)
             .collect()
@@ -243,6 +251,7 @@ impl Chat {
 
     async fn notify_member(
         &self,
+        webpush: &dyn WebPush,
         user: &UserId,
         room: &RoomId,
         msgs: &[&Message],
@@ -294,7 +303,7 @@ impl Chat {
         );
         let mut out = Sent::default();
         for d in devices {
-            match self.webpush.send(d, &payload).await {
+            match webpush.send(d, &payload).await {
                 Ok(()) => {
                     out.sent += 1;
                     info!(user_id = %user, device_id = %d.device_id, count, "notified");
@@ -540,5 +549,18 @@ mod tests {
             .unwrap()
             .devices
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_a_sender_nobody_is_notified_and_no_window_is_claimed() {
+        let mut w = world(Limits::default()).await;
+        let sender = w.chat.webpush.take();
+        w.send(&["nobody hears this"]).await;
+        assert_eq!(w.counts(), Vec::<u32>::new());
+        // No window was opened nor counted: the next message, with a sender,
+        // notifies at once with its own count alone.
+        w.chat.webpush = sender;
+        w.send(&["now they do"]).await;
+        assert_eq!(w.counts(), vec![1]);
     }
 }
