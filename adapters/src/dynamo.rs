@@ -19,6 +19,9 @@
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
 //! | search entry | `SRCH#{roomId}#{prefix}` | `{sentAt:020}#{seq:020}` | | | |
 //! | search manifest | `SRCHM#{roomId}` | `{seq:020}` | | | |
+//! | push device | `USER#{userId}` | `DEVICE#{deviceId}` | | | |
+//! | notification policy | `USER#{userId}` | `NOTIFYPOLICY` | | | |
+//! | notification window | `USER#{userId}` | `NOTIFYWIN#{roomId}` | | | a day after it closes |
 //!
 //! User ids and client message ids cannot contain `#` (see
 //! [`chat_core::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
@@ -49,6 +52,7 @@
 //! | `ProfileStore::*` | GetItem / BatchGetItem / conditional PutItem / UpdateItem on `USER#{u}`,`PROFILE` |
 //! | `SearchIndex::index` | BatchWriteItem of each message's entries (one per distinct 3-character word prefix) and manifest |
 //! | `SearchIndex::search` | Query `PK=SRCH#{r}#{prefix}`, `SK < :cursor`, newest first, pages of 100, at most 1,000 items read |
+//! | `NotifyStore::*` | Query / PutItem / DeleteItem / GetItem on `USER#{u}`; `claim`: conditional UpdateItem ([`notify`] module docs) |
 //! | `SearchIndex::remove` | GetItem the manifest, BatchWriteItem deletes of the entries, then of the manifest |
 //!
 //! Table reads are strongly consistent. GSI1 reads cannot be: a connection or
@@ -134,6 +138,7 @@
 mod codec;
 mod connections;
 mod messages;
+mod notify;
 mod profiles;
 mod rooms;
 mod search;
@@ -154,6 +159,7 @@ use chat_core::error::StoreError;
 
 pub use connections::DynamoConnections;
 pub use messages::DynamoMessages;
+pub use notify::DynamoNotify;
 pub use profiles::DynamoProfiles;
 pub use rooms::DynamoRooms;
 pub use search::{DynamoSearch, READ_BUDGET as SEARCH_READ_BUDGET};
@@ -198,6 +204,7 @@ pub struct DynamoStores {
     pub messages: DynamoMessages,
     pub profiles: DynamoProfiles,
     pub search: DynamoSearch,
+    pub notify: DynamoNotify,
 }
 
 impl Table {
@@ -279,6 +286,7 @@ impl Table {
             messages: DynamoMessages::new(self.clone()),
             profiles: DynamoProfiles::new(self.clone()),
             search: DynamoSearch::new(self.clone()),
+            notify: DynamoNotify::new(self.clone()),
         }
     }
 

@@ -35,6 +35,7 @@ pub mod redis_cache;
 pub mod s3;
 pub mod sqs;
 pub mod trace;
+pub mod webpush;
 pub mod wiring;
 
 /// Retries of the unprocessed part of a batch (DynamoDB `UnprocessedItems`/

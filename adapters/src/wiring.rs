@@ -293,6 +293,10 @@ fn stores(
         messages,
         profiles,
         search,
+        notify: Arc::new(stores.notify),
+        // No Web Push sender is deployed yet (the VAPID key's secret is not
+        // in the stack): nobody is notified, and nothing is read for it.
+        webpush: None,
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
         blobs: Arc::new(Unconfigured(BLOBS.var)),

@@ -298,6 +298,17 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
         "search.search" => (lookups, 0.0),
         // GetItem of the manifest; the deletes are counted by the caller.
         "search.remove" => (calls, 0.0),
+        // Offline notifications (persist): per offline member with a
+        // device, a consistent GetItem of the policy, a consistent Query of
+        // the devices, and a conditional UpdateItem of the window (1 WRU;
+        // 2 when it is open and the count is added instead).
+        "notify.policy" => (calls, 0.0),
+        "notify.devices" | "notify.devices_of" => (lookups, 0.0),
+        "notify.claim" => (0.0, calls),
+        // REST: the device limit's Query, then PutItem; the policy PutItem;
+        // a device's DeleteItem.
+        "notify.put_device" => (calls, calls),
+        "notify.put_policy" | "notify.remove_device" => (0.0, calls),
         _ => (0.0, 0.0),
     }
 }
@@ -1113,5 +1124,105 @@ mod tests {
             + m.reconnect_lambda
             + m.reconnect_dynamodb;
         assert!(close(m.total, parts) && m.ping_lambda > 0.96);
+    }
+
+    /// What offline notifications add to the persist worker: per offline
+    /// member with a device and per coalescing window, one policy read, one
+    /// device query, one window claim and one Web Push request per device;
+    /// the other messages of the window cost the reads and a claim, no send.
+    #[tokio::test]
+    async fn an_offline_member_costs_one_send_per_window_not_per_message() {
+        use chat_core::auth::Identity;
+        use chat_core::memory::ManualClock;
+        use chat_core::protocol::rest::{
+            CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys,
+        };
+        use chat_core::protocol::ws::SendMessage;
+        use chat_core::service::{Caller, MemoryBackends};
+
+        let mem = MemoryBackends::default();
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let chat = mem.chat(chat_core::config::Limits::default(), clock.clone());
+        let who = |u: &str| Identity {
+            user_id: uid(u),
+            name: None,
+        };
+        let (alice, offline) = (who("alice"), ["bob", "carol", "dave"].map(who));
+        let (_, room) = chat
+            .create_room(
+                &alice,
+                CreateRoomRequest {
+                    name: Some("g".into()),
+                    kind: RoomKind::Group,
+                    members: offline.iter().map(|m| m.user_id.clone()).collect(),
+                },
+            )
+            .await
+            .unwrap();
+        for m in &offline {
+            chat.register_device(
+                m,
+                RegisterDeviceRequest {
+                    endpoint: format!("https://push.example.com/{}", m.user_id),
+                    expiration_time: None,
+                    keys: SubscriptionKeys {
+                        p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4".into(),
+                        auth: "BTBZMqHH6r4Tts7J_aSIgg".into(),
+                    },
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let meter = Meter::new();
+        let counted = metered(&chat, &meter);
+        let caller = Caller {
+            user_id: alice.user_id.clone(),
+            connection_id: chat_core::ids::ConnectionId::parse("alice=").unwrap(),
+            expires_at: 0,
+        };
+        // Ten messages in one window, each persisted in its own batch.
+        for i in 0..10 {
+            counted
+                .send_message(
+                    &caller,
+                    SendMessage {
+                        room_id: room.room.room_id.clone(),
+                        client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}"))
+                            .unwrap(),
+                        body: "lunch?".into(),
+                        attachments: Vec::new(),
+                    },
+                )
+                .await
+                .unwrap();
+            let records: Vec<_> = mem
+                .queue
+                .take(100)
+                .into_iter()
+                .map(|j| (j.id, j.body))
+                .collect();
+            counted.persist_batch(&records).await;
+            clock.advance(1_000);
+        }
+        let calls = |op: &str| meter.get(op).calls;
+        assert_eq!(
+            calls("webpush.send"),
+            3,
+            "one per offline member's device, per window"
+        );
+        assert_eq!(
+            calls("notify.claim"),
+            30,
+            "one claim per member and message"
+        );
+        assert_eq!(calls("notify.policy"), 30);
+        assert_eq!(
+            calls("notify.devices_of"),
+            10,
+            "one call (a query per member) per room and batch"
+        );
+        let (_, wru) = dynamodb_units("notify.claim", &meter.get("notify.claim"));
+        assert_eq!(wru, 30.0);
     }
 }

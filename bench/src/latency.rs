@@ -314,6 +314,25 @@ pub fn plan(op: &str, n: usize) -> Plan {
             vec![vec![("sqs.SendMessage", calls, calls)]]
         }
         "pusher.post" | "pusher.disconnect" => seq("apigw.PostToConnection", 1),
+        // Offline notifications: a policy read and a window claim per
+        // offline member, a Query per member's devices, at once.
+        "notify.policy" | "notify.devices" => seq("dynamodb.GetItem", 1),
+        "notify.claim" => seq("dynamodb.UpdateItem", 1),
+        "notify.put_policy" => seq("dynamodb.PutItem", 1),
+        "notify.remove_device" => seq("dynamodb.DeleteItem", 1),
+        "notify.put_device" => vec![
+            vec![("dynamodb.Query", 1, 1)],
+            vec![("dynamodb.PutItem", 1, 1)],
+        ],
+        "notify.devices_of" => {
+            if n == 0 {
+                Vec::new()
+            } else {
+                vec![vec![("dynamodb.Query", n, QUERY_CONCURRENCY)]]
+            }
+        }
+        // "webpush.send" goes to the browser vendor's push service, outside
+        // AWS: not modeled.
         "ratelimit.acquire.redis" => seq("redis.Command", 1),
         _ => Vec::new(),
     }

@@ -18,15 +18,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
-use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::error::{PushError, QueueError, StoreError, WebPushError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
+use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RangeQuery, RoomStore,
-    SearchIndex,
+    ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher, RangeQuery,
+    RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -231,6 +232,14 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
             m.clone(),
             l.clone(),
         )),
+        notify: Arc::new(Metered::with_latency(
+            chat.notify.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        webpush: chat.webpush.clone().map(|w| -> Arc<dyn WebPush> {
+            Arc::new(Metered::with_latency(w, m.clone(), l.clone()))
+        }),
         queue: Arc::new(Metered::with_latency(
             chat.queue.clone(),
             m.clone(),
@@ -568,6 +577,81 @@ impl SearchIndex for Metered<dyn SearchIndex> {
         self.meter
             .add("search.search", Call::new().empty_lookups(1));
         Ok(r)
+    }
+}
+
+/// A device, policy or window item: a user key, a few attributes and a
+/// JSON document (a subscription's endpoint and keys, ~400 bytes).
+const NOTIFY_ITEM_BYTES: u64 = 500;
+
+#[async_trait]
+impl NotifyStore for Metered<dyn NotifyStore> {
+    async fn put_device(&self, device: &Device) -> Result<bool, StoreError> {
+        self.pause("notify.put_device", 2).await;
+        self.meter.add(
+            "notify.put_device",
+            Call::new().empty_lookups(1).sent(vec![NOTIFY_ITEM_BYTES]),
+        );
+        self.inner.put_device(device).await
+    }
+    async fn devices(&self, user: &UserId) -> Result<Vec<Device>, StoreError> {
+        self.pause("notify.devices", 1).await;
+        self.meter
+            .add("notify.devices", Call::new().empty_lookups(1));
+        self.inner.devices(user).await
+    }
+    async fn devices_of(&self, users: &[UserId]) -> Result<Vec<Device>, StoreError> {
+        self.pause("notify.devices_of", users.len()).await;
+        self.meter.add(
+            "notify.devices_of",
+            Call::new().empty_lookups(users.len() as u64),
+        );
+        self.inner.devices_of(users).await
+    }
+    async fn remove_device(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
+        self.pause("notify.remove_device", 1).await;
+        self.meter.add(
+            "notify.remove_device",
+            Call::new().sent(vec![NOTIFY_ITEM_BYTES]),
+        );
+        self.inner.remove_device(user, device).await
+    }
+    async fn policy(&self, user: &UserId) -> Result<NotifyPolicy, StoreError> {
+        self.pause("notify.policy", 1).await;
+        self.meter
+            .add("notify.policy", Call::new().empty_lookups(1));
+        self.inner.policy(user).await
+    }
+    async fn put_policy(&self, user: &UserId, policy: &NotifyPolicy) -> Result<(), StoreError> {
+        self.pause("notify.put_policy", 1).await;
+        self.meter.add(
+            "notify.put_policy",
+            Call::new().sent(vec![NOTIFY_ITEM_BYTES]),
+        );
+        self.inner.put_policy(user, policy).await
+    }
+    async fn claim(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        n: u32,
+        now: Millis,
+        window_ms: Millis,
+    ) -> Result<Option<u32>, StoreError> {
+        self.pause("notify.claim", 1).await;
+        self.meter.add("notify.claim", Call::new().sent(vec![100]));
+        self.inner.claim(user, room, n, now, window_ms).await
+    }
+}
+
+/// A Web Push request: the encrypted payload (~200 bytes) and its
+/// headers, one HTTPS POST to the push service (no AWS request).
+#[async_trait]
+impl WebPush for Metered<dyn WebPush> {
+    async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError> {
+        self.pause("webpush.send", 1).await;
+        self.meter.add("webpush.send", Call::new());
+        self.inner.send(device, payload).await
     }
 }
 

@@ -38,6 +38,7 @@ fn concrete(template: &str) -> String {
     template
         .replace("{roomId}", "r_0190a3f1")
         .replace("{userId}", "bob")
+        .replace("{deviceId}", "d_AAAAAAAAAAAAAAAAAAAAAA")
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

@@ -18,6 +18,8 @@ pub enum Action<'a> {
     Attach,
     Typing,
     MarkRead,
+    /// Set how the room notifies the actor (all, mentions only, muted).
+    Notify,
     AddMember {
         target: &'a UserId,
     },
@@ -27,6 +29,32 @@ pub enum Action<'a> {
 }
 
 const NOT_MEMBER: ChatError = ChatError::Forbidden("not a member of this room");
+
+/// What a user does with what belongs to their account, not to a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountAction {
+    /// Register, list or remove push devices.
+    Devices,
+    /// Read or change the notification policy.
+    NotifyPolicy,
+}
+
+/// Decides whether `actor` may do `action` on the account of `owner`: a
+/// user's devices and notification policy are theirs alone (nobody else
+/// reads where their notifications go, or silences them).
+pub fn authorize_account(
+    actor: &UserId,
+    action: AccountAction,
+    owner: &UserId,
+) -> Result<(), ChatError> {
+    match action {
+        AccountAction::Devices | AccountAction::NotifyPolicy if actor == owner => Ok(()),
+        AccountAction::Devices => Err(ChatError::Forbidden("devices are their owner's alone")),
+        AccountAction::NotifyPolicy => Err(ChatError::Forbidden(
+            "a notification policy is its owner's alone",
+        )),
+    }
+}
 
 /// Decides whether `actor` (whose membership of `room`, if any, is
 /// `membership`) may do `action`. `Ok(())` means allowed.
@@ -44,7 +72,8 @@ pub fn authorize(
         | Action::Send
         | Action::Attach
         | Action::Typing
-        | Action::MarkRead => member.map(|_| ()).ok_or(NOT_MEMBER),
+        | Action::MarkRead
+        | Action::Notify => member.map(|_| ()).ok_or(NOT_MEMBER),
         Action::AddMember { target } => match room.kind {
             RoomKind::Direct => Err(ChatError::Forbidden(
                 "direct rooms have exactly two members",
@@ -91,6 +120,7 @@ mod tests {
         Attach,
         Typing,
         MarkRead,
+        Notify,
         AddSelf,
         AddOther,
         RemoveSelf,
@@ -133,6 +163,7 @@ mod tests {
             Act::Attach => Action::Attach,
             Act::Typing => Action::Typing,
             Act::MarkRead => Action::MarkRead,
+            Act::Notify => Action::Notify,
             Act::AddSelf => Action::AddMember { target: &actor },
             Act::AddOther => Action::AddMember { target: &other },
             Act::RemoveSelf => Action::RemoveMember { target: &actor },
@@ -169,6 +200,14 @@ mod tests {
             (Group, Stranger, Typing, n),
             (Group, Member, MarkRead, y),
             (Group, Stranger, MarkRead, n),
+            // Notification settings of a room: its members only.
+            (Group, Member, Notify, y),
+            (Group, Owner, Notify, y),
+            (Group, Stranger, Notify, n),
+            (Channel, Member, Notify, y),
+            (Channel, Stranger, Notify, n),
+            (Direct, Member, Notify, y),
+            (Direct, Stranger, Notify, n),
             (Channel, Member, Read, y),
             (Channel, Stranger, Read, n),
             (Channel, Stranger, Send, n),
@@ -236,5 +275,28 @@ mod tests {
         let other_room =
             Membership::new(RoomId::parse("r_2").unwrap(), actor.clone(), Role::Owner, 0);
         assert!(authorize(&actor, Action::Read, &room, Some(&other_room)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn account_table() {
+        let (me, other) = (
+            UserId::parse("me").unwrap(),
+            UserId::parse("other").unwrap(),
+        );
+        for action in [AccountAction::Devices, AccountAction::NotifyPolicy] {
+            assert!(authorize_account(&me, action, &me).is_ok(), "{action:?}");
+            assert!(
+                matches!(
+                    authorize_account(&me, action, &other),
+                    Err(ChatError::Forbidden(_))
+                ),
+                "{action:?}"
+            );
+        }
     }
 }

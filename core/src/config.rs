@@ -161,6 +161,14 @@ pub struct Limits {
     pub max_initial_members: usize,
     /// Token buckets per connection and user.
     pub rate: RateLimits,
+    /// At most one offline notification per user and room in this window.
+    pub notify_window_ms: i64,
+    /// Offline notifications carry the message body.
+    pub notify_bodies: bool,
+    /// Which push endpoints a device may register. Loopback only for the
+    /// local platform's tests (`chat-local --dev-push-loopback`); never
+    /// from a setting a deployment reads.
+    pub push_endpoints: crate::notify::EndpointRules,
     /// Attachments ([`crate::attachments`]).
     pub attachments: AttachmentLimits,
 }
@@ -214,6 +222,9 @@ impl Limits {
                 upload_url_ttl_ms: parse_or::<i64>(src, &s.upload_url_ttl_secs)? * 1000,
                 download_url_ttl_ms: parse_or::<i64>(src, &s.attachment_url_ttl_secs)? * 1000,
             },
+            notify_window_ms: parse_or::<i64>(src, &s.notify_window_secs)? * 1000,
+            notify_bodies: parse_or::<u8>(src, &s.notify_bodies)? == 1,
+            push_endpoints: crate::notify::EndpointRules::default(),
         })
     }
 }

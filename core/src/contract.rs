@@ -1061,6 +1061,160 @@ macro_rules! search_index_contract {
     };
 }
 
+/// A device of `user` with a fresh public endpoint.
+pub fn device(user: &UserId) -> crate::notify::Device {
+    let subscription = crate::notify::PushSubscription::parse(
+        &format!("https://push.example.com/send/{}", unique()),
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+        "BTBZMqHH6r4Tts7J_aSIgg",
+        crate::notify::EndpointRules::default(),
+    )
+    .expect("valid subscription");
+    crate::notify::Device {
+        device_id: subscription.device_id(),
+        user_id: user.clone(),
+        subscription,
+        created_at: 1_000,
+    }
+}
+
+/// Scenarios for [`crate::ports::NotifyStore`].
+#[macro_export]
+macro_rules! notify_store_contract {
+    ($make:expr) => {
+        mod notify_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::notify::{Dnd, NotifyPolicy, MAX_DEVICES};
+            use $crate::ports::NotifyStore;
+
+            fn ids(mut d: Vec<$crate::notify::Device>) -> Vec<String> {
+                let mut v: Vec<String> = d.drain(..).map(|d| d.device_id.to_string()).collect();
+                v.sort();
+                v
+            }
+
+            #[tokio::test]
+            async fn devices_are_listed_per_user_replaced_by_id_and_removed() {
+                let s = $make.await;
+                let (bob, carol) = (user("bob"), user("carol"));
+                let (d1, d2, d3) = (device(&bob), device(&bob), device(&carol));
+                for d in [&d1, &d2, &d3] {
+                    assert!(s.put_device(d).await.unwrap());
+                }
+                // The same subscription again replaces it.
+                let mut again = d1.clone();
+                again.created_at = 2_000;
+                assert!(s.put_device(&again).await.unwrap());
+                let mut want = vec![d1.device_id.to_string(), d2.device_id.to_string()];
+                want.sort();
+                assert_eq!(ids(s.devices(&bob).await.unwrap()), want);
+                let stored = s.devices(&bob).await.unwrap();
+                assert_eq!(
+                    stored.iter().find(|d| d.device_id == d1.device_id),
+                    Some(&again)
+                );
+                let mut all = want.clone();
+                all.push(d3.device_id.to_string());
+                all.sort();
+                assert_eq!(
+                    ids(s
+                        .devices_of(&[bob.clone(), carol.clone(), bob.clone()])
+                        .await
+                        .unwrap()),
+                    all
+                );
+                assert!(s.remove_device(&bob, &d1.device_id).await.unwrap());
+                assert!(!s.remove_device(&bob, &d1.device_id).await.unwrap());
+                // Another user's device is not removed through bob.
+                assert!(!s.remove_device(&bob, &d3.device_id).await.unwrap());
+                assert_eq!(
+                    ids(s.devices(&bob).await.unwrap()),
+                    vec![d2.device_id.to_string()]
+                );
+                assert_eq!(s.devices(&user("nobody")).await.unwrap(), vec![]);
+            }
+
+            #[tokio::test]
+            async fn a_user_has_at_most_max_devices() {
+                let s = $make.await;
+                let bob = user("bob");
+                let first = device(&bob);
+                assert!(s.put_device(&first).await.unwrap());
+                for _ in 1..MAX_DEVICES {
+                    assert!(s.put_device(&device(&bob)).await.unwrap());
+                }
+                assert!(!s.put_device(&device(&bob)).await.unwrap());
+                assert_eq!(s.devices(&bob).await.unwrap().len(), MAX_DEVICES);
+                // Replacing one that exists is still fine.
+                assert!(s.put_device(&first).await.unwrap());
+            }
+
+            #[tokio::test]
+            async fn a_policy_defaults_and_is_replaced_whole() {
+                let s = $make.await;
+                let bob = user("bob");
+                assert_eq!(s.policy(&bob).await.unwrap(), NotifyPolicy::default());
+                let p = NotifyPolicy {
+                    dnd: Dnd::Until { until: 9_000 },
+                    muted_rooms: [room_id()].into(),
+                    muted_users: [user("carol")].into(),
+                    mentions_only: true,
+                    ..Default::default()
+                };
+                s.put_policy(&bob, &p).await.unwrap();
+                assert_eq!(s.policy(&bob).await.unwrap(), p);
+                s.put_policy(&bob, &NotifyPolicy::default()).await.unwrap();
+                assert_eq!(s.policy(&bob).await.unwrap(), NotifyPolicy::default());
+            }
+
+            #[tokio::test]
+            async fn a_window_notifies_once_and_carries_its_count_to_the_next() {
+                let s = $make.await;
+                let (bob, r, other) = (user("bob"), room_id(), room_id());
+                const W: i64 = 30_000;
+                let t0 = 1_000_000;
+                assert_eq!(s.claim(&bob, &r, 1, t0, W).await.unwrap(), Some(1));
+                assert_eq!(s.claim(&bob, &r, 2, t0 + 10, W).await.unwrap(), None);
+                assert_eq!(s.claim(&bob, &r, 1, t0 + W - 1, W).await.unwrap(), None);
+                // Another room and another user have their own windows.
+                assert_eq!(s.claim(&bob, &other, 5, t0 + 20, W).await.unwrap(), Some(5));
+                assert_eq!(
+                    s.claim(&user("carol"), &r, 1, t0 + 20, W).await.unwrap(),
+                    Some(1)
+                );
+                // The window closed: the next message notifies with the 3 counted and itself.
+                assert_eq!(s.claim(&bob, &r, 1, t0 + W, W).await.unwrap(), Some(4));
+                assert_eq!(s.claim(&bob, &r, 1, t0 + W + 1, W).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn of_concurrent_claims_exactly_one_opens_the_window() {
+                let s = std::sync::Arc::new($make.await);
+                let (bob, r) = (user("bob"), room_id());
+                let claims: Vec<_> = (0..8)
+                    .map(|_| {
+                        let (s, bob, r) = (s.clone(), bob.clone(), r.clone());
+                        tokio::spawn(async move { s.claim(&bob, &r, 1, 5_000_000, 30_000).await })
+                    })
+                    .collect();
+                let mut opened = 0;
+                for c in claims {
+                    if c.await.unwrap().unwrap().is_some() {
+                        opened += 1;
+                    }
+                }
+                assert_eq!(opened, 1);
+                assert_eq!(
+                    s.claim(&bob, &r, 1, 5_030_000, 30_000).await.unwrap(),
+                    Some(8)
+                );
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod memory_adapters {
     use crate::memory::{
@@ -1071,6 +1225,7 @@ mod memory_adapters {
     crate::room_store_contract!(async { MemoryRooms::default() });
     crate::message_store_contract!(async { MemoryMessages::default() });
     crate::profile_store_contract!(async { MemoryProfiles::default() });
+    crate::notify_store_contract!(async { crate::memory::MemoryNotify::default() });
     crate::search_index_contract!(async { crate::memory::MemorySearch::default() });
     crate::pusher_contract!(async { MemoryPusher::default() });
     crate::rate_limiter_contract!(async { crate::ratelimit::MemoryRateLimiter::default() });

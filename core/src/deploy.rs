@@ -66,6 +66,8 @@ pub struct Settings {
     pub max_attachments_per_message: Setting,
     pub upload_url_ttl_secs: Setting,
     pub attachment_url_ttl_secs: Setting,
+    pub notify_window_secs: Setting,
+    pub notify_bodies: Setting,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +219,8 @@ impl Settings {
             &self.max_attachments_per_message,
             &self.upload_url_ttl_secs,
             &self.attachment_url_ttl_secs,
+            &self.notify_window_secs,
+            &self.notify_bodies,
         ]
         .into_iter()
     }

@@ -44,6 +44,23 @@ pub enum PushError {
     Transient(#[source] BoxError),
 }
 
+/// Failure to send one notification to one push device.
+#[derive(Debug, thiserror::Error)]
+pub enum WebPushError {
+    /// The push service answered 404 or 410: the subscription is gone for
+    /// good, and the device is removed.
+    #[error("push subscription is gone")]
+    Gone,
+    /// The push service refused this request (400, 403, 413, …): retrying
+    /// it unchanged would fail again.
+    #[error("push service refused the notification with status {0}")]
+    Refused(u16),
+    /// Throttled, 5xx, a timeout, or the endpoint no longer passes the
+    /// SSRF check at send time.
+    #[error("push failed")]
+    Transient(#[source] BoxError),
+}
+
 /// The error codes of the wire protocol's `error` frame and REST error body.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,6 +50,7 @@ pub mod ids;
 pub mod memory;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod ports;
 pub mod protocol;
 pub mod ratelimit;

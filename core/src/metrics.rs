@@ -73,10 +73,15 @@ pub enum Metric {
     /// `$connect` tokens the authorizer could not check, for a failure of
     /// ours (the JWKS could not be fetched).
     AuthFailures,
+    /// Offline notifications sent to push devices.
+    NotificationsSent,
+    /// Offline notifications that failed (the push service refused or
+    /// could not be reached): what the alarm watches.
+    NotificationFailures,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::MessagesAccepted,
         Metric::FanoutSize,
         Metric::PushesFailed,
@@ -88,6 +93,8 @@ impl Metric {
         Metric::CacheCircuitOpened,
         Metric::TokensRefused,
         Metric::AuthFailures,
+        Metric::NotificationsSent,
+        Metric::NotificationFailures,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +110,8 @@ impl Metric {
             Metric::CacheCircuitOpened => "CacheCircuitOpened",
             Metric::TokensRefused => "TokensRefused",
             Metric::AuthFailures => "AuthFailures",
+            Metric::NotificationsSent => "NotificationsSent",
+            Metric::NotificationFailures => "NotificationFailures",
         }
     }
 

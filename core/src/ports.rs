@@ -9,12 +9,13 @@
 
 use async_trait::async_trait;
 
-use crate::error::{PushError, QueueError, StoreError};
+use crate::error::{PushError, QueueError, StoreError, WebPushError};
 use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use crate::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
+use crate::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use crate::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 
 /// Live connections and the identity bound to each at `$connect`.
@@ -145,6 +146,39 @@ pub trait ProfileStore: Send + Sync {
     ) -> Result<Option<Profile>, StoreError>;
 }
 
+/// Registered push devices, notification policies and the coalescing
+/// windows of offline notifications ([`crate::notify`]).
+#[async_trait]
+pub trait NotifyStore: Send + Sync {
+    /// Stores the device (replacing one with the same id). `false` (and
+    /// nothing stored) when the user has [`crate::notify::MAX_DEVICES`]
+    /// other devices.
+    async fn put_device(&self, device: &Device) -> Result<bool, StoreError>;
+    /// The user's devices, by id.
+    async fn devices(&self, user: &UserId) -> Result<Vec<Device>, StoreError>;
+    /// The devices of these users (reads only their entries).
+    async fn devices_of(&self, users: &[UserId]) -> Result<Vec<Device>, StoreError>;
+    /// `false` when there was no such device.
+    async fn remove_device(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError>;
+    /// The user's policy; the default when none was stored.
+    async fn policy(&self, user: &UserId) -> Result<NotifyPolicy, StoreError>;
+    async fn put_policy(&self, user: &UserId, policy: &NotifyPolicy) -> Result<(), StoreError>;
+    /// Records `n` messages of `room` for `user` at `now`. When no window
+    /// of `window_ms` is open (none, or the last opened at or before
+    /// `now - window_ms`), opens one at `now` and returns the count to
+    /// notify: `n` plus what the closed window counted without notifying.
+    /// Otherwise adds `n` to the open window and returns `None`. Atomic:
+    /// of concurrent claims, exactly one opens the window.
+    async fn claim(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        n: u32,
+        now: Millis,
+        window_ms: Millis,
+    ) -> Result<Option<u32>, StoreError>;
+}
+
 /// The durable hand-off to the persistence worker (SQS in AWS).
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -228,6 +262,14 @@ pub trait BlobStore: Send + Sync {
         content_type: &str,
         metadata: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), StoreError>;
+}
+
+/// Sends offline notifications to push devices: Web Push (RFC 8291
+/// encryption, RFC 8292 VAPID) in AWS, a local outbox in the local
+/// platform.
+#[async_trait]
+pub trait WebPush: Send + Sync {
+    async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError>;
 }
 
 /// Wall-clock time, behind a port so TTL logic is tested without sleeping.

@@ -38,7 +38,17 @@ export const EMF_METRICS = [
   'CacheCircuitOpened',
   'TokensRefused',
   'AuthFailures',
+  'NotificationsSent',
+  'NotificationFailures',
 ] as const;
+
+/**
+ * Offline notifications that failed in 5 minutes (the push service refused
+ * them or could not be reached) that raise an alarm: a few transient
+ * failures are normal, a steady stream means the VAPID key or the sender is
+ * broken.
+ */
+export const NOTIFICATION_FAILURES_ALARM = 10;
 
 /**
  * Refused `$connect` tokens in 5 minutes that raise an alarm: far above
@@ -179,6 +189,16 @@ export class ChatMonitoring extends Construct {
       metric: http('5xx', 'Sum', FIVE_MINUTES),
       threshold: 5,
     });
+    this.alarm('NotificationFailures', `${NOTIFICATION_FAILURES_ALARM}+ offline notifications failed in 5 minutes`, {
+      metric: new cw.Metric({
+        namespace: EMF_NAMESPACE,
+        metricName: 'NotificationFailures',
+        dimensionsMap: { Function: props.persist.fn.functionName },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      }),
+      threshold: NOTIFICATION_FAILURES_ALARM,
+    });
     if (config.redis) {
       // EMF lines carry the dimension Function (the Lambda's name); an alarm
       // cannot use SEARCH, so it adds up the series of every function.
@@ -221,7 +241,12 @@ export class ChatMonitoring extends Construct {
       new cw.GraphWidget({
         title: 'Fan-out deliveries',
         left: [emf('FanoutSize', 'Sum', 'pushes attempted')],
-        right: [emf('PushesFailed', 'Sum', 'failed'), emf('PushesGone', 'Sum', 'gone (410)')],
+        right: [
+          emf('PushesFailed', 'Sum', 'failed'),
+          emf('PushesGone', 'Sum', 'gone (410)'),
+          emf('NotificationsSent', 'Sum', 'offline notifications sent'),
+          emf('NotificationFailures', 'Sum', 'offline notifications failed'),
+        ],
         width: 8,
       }),
       new cw.GraphWidget({

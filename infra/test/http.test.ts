@@ -11,6 +11,12 @@ const ROUTES: [string, string][] = [
   ['GET /users/me', 'chat-users'],
   ['PATCH /users/me', 'chat-users'],
   ['GET /users/{userId}', 'chat-users'],
+  ['POST /users/me/devices', 'chat-users'],
+  ['GET /users/me/devices', 'chat-users'],
+  ['DELETE /users/me/devices/{deviceId}', 'chat-users'],
+  ['GET /users/me/notifications', 'chat-users'],
+  ['PUT /users/me/notifications', 'chat-users'],
+  ['PUT /rooms/{roomId}/notifications', 'chat-users'],
   ['POST /rooms', 'chat-rooms'],
   ['GET /rooms', 'chat-rooms'],
   ['GET /rooms/{roomId}', 'chat-rooms'],
@@ -73,7 +79,7 @@ describe('HTTP API', () => {
       CorsConfiguration: Match.objectLike({
         AllowOrigins: ['*'],
         AllowHeaders: ['authorization', 'content-type'],
-        AllowMethods: Match.arrayWith(['GET', 'POST', 'PATCH', 'DELETE']),
+        AllowMethods: Match.arrayWith(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']),
       }),
     });
     synth({ corsOrigins: 'https://chat.example.com, https://admin.example.com' }).template.hasResourceProperties(

@@ -69,6 +69,17 @@ describe('alarms and dashboard', () => {
     expect(noRedis.filter((a) => JSON.stringify(a).includes('CacheCircuitOpened'))).toHaveLength(0);
   });
 
+  it('alarms on offline notification failures of the persist function', () => {
+    const failures = alarms.filter((a) => a.MetricName === 'NotificationFailures');
+    expect(failures).toHaveLength(1);
+    expect(failures[0].Namespace).toBe('Chat');
+    expect(failures[0].Dimensions).toEqual([
+      { Name: 'Function', Value: { Ref: logicalId(s.stack, s.stack.functions['chat-persist'].fn) } },
+    ]);
+    expect(failures[0].Threshold).toBe(10);
+    expect(failures[0].Statistic).toBe('Sum');
+  });
+
   it('sends no notifications unless an email is configured', () => {
     t.resourceCountIs('AWS::SNS::Topic', 0);
     for (const a of alarms) expect(a.AlarmActions).toBeUndefined();

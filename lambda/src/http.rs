@@ -9,11 +9,15 @@ use serde::Serialize;
 use chat_core::auth::{bearer, Identity, TokenVerifier};
 use chat_core::error::{ChatError, ErrorCode};
 use chat_core::ids::{RoomId, UserId};
+use chat_core::notify::DeviceId;
+#[cfg(feature = "openapi")]
+use chat_core::notify::NotifyPolicy;
 use chat_core::protocol::decode;
 #[cfg(feature = "openapi")]
 use chat_core::protocol::rest::{
-    AddMemberRequest, ChannelList, CreateRoomRequest, HistoryPage, ProfileView, RoomDetail,
-    RoomList, SearchPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest,
+    AddMemberRequest, ChannelList, CreateRoomRequest, DeviceList, DeviceView, HistoryPage,
+    ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, RoomNotifyRequest, SearchPage,
+    UpdateProfileRequest, UploadSlot, UploadSlotRequest,
 };
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
@@ -37,6 +41,12 @@ pub enum Route {
     GetMe,
     UpdateMe,
     GetUser(UserId),
+    RegisterDevice,
+    ListDevices,
+    RemoveDevice(DeviceId),
+    GetNotifyPolicy,
+    PutNotifyPolicy,
+    SetRoomNotify(RoomId),
     /// This API's OpenAPI document; the one route without a token.
     OpenApi,
 }
@@ -479,6 +489,125 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: &[E::NotFound],
         links: &[],
         build: |_| Ok(Route::UpdateMe),
+    },
+    Endpoint {
+        operation: "registerDevice",
+        method: http::Method::POST,
+        path: "/users/me/devices",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Registers a Web Push subscription of the caller for offline notifications (the same endpoint again replaces it)",
+        query: &[],
+        request: Some(body!(RegisterDeviceRequest)),
+        success: &[
+            Success {
+                status: 201,
+                description: "Registered",
+                body: Some(body!(DeviceView)),
+            },
+            Success {
+                status: 200,
+                description: "That subscription was registered already: replaced",
+                body: Some(body!(DeviceView)),
+            },
+        ],
+        errors: &[E::Conflict],
+        links: &[Link {
+            name: "RemoveDevice",
+            operation: "removeDevice",
+            parameters: &[("deviceId", "$response.body#/deviceId")],
+        }],
+        build: |_| Ok(Route::RegisterDevice),
+    },
+    Endpoint {
+        operation: "listDevices",
+        method: http::Method::GET,
+        path: "/users/me/devices",
+        function: "chat-users",
+        authenticated: true,
+        summary: "The caller's registered push devices",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The devices",
+            body: Some(body!(DeviceList)),
+        }],
+        errors: &[],
+        links: &[],
+        build: |_| Ok(Route::ListDevices),
+    },
+    Endpoint {
+        operation: "removeDevice",
+        method: http::Method::DELETE,
+        path: "/users/me/devices/{deviceId}",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Removes one of the caller's push devices",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 204,
+            description: "Removed",
+            body: None,
+        }],
+        errors: &[E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::RemoveDevice(DeviceId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "getNotifyPolicy",
+        method: http::Method::GET,
+        path: "/users/me/notifications",
+        function: "chat-users",
+        authenticated: true,
+        summary: "The caller's notification policy: do-not-disturb, mentions only, muted rooms and people",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The policy",
+            body: Some(body!(NotifyPolicy)),
+        }],
+        errors: &[],
+        links: &[],
+        build: |_| Ok(Route::GetNotifyPolicy),
+    },
+    Endpoint {
+        operation: "putNotifyPolicy",
+        method: http::Method::PUT,
+        path: "/users/me/notifications",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Replaces the caller's notification policy",
+        query: &[],
+        request: Some(body!(NotifyPolicy)),
+        success: &[Success {
+            status: 200,
+            description: "The policy",
+            body: Some(body!(NotifyPolicy)),
+        }],
+        errors: &[],
+        links: &[],
+        build: |_| Ok(Route::PutNotifyPolicy),
+    },
+    Endpoint {
+        operation: "setRoomNotify",
+        method: http::Method::PUT,
+        path: "/rooms/{roomId}/notifications",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Sets how a room notifies the caller: all, mentions only, or muted (members only)",
+        query: &[],
+        request: Some(body!(RoomNotifyRequest)),
+        success: &[Success {
+            status: 200,
+            description: "The caller's whole policy",
+            body: Some(body!(NotifyPolicy)),
+        }],
+        errors: &[E::Forbidden, E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::SetRoomNotify(RoomId::parse(p[0])?)),
     },
     Endpoint {
         operation: "getUser",

@@ -51,6 +51,7 @@ fn path_param(gen: &mut schemars::SchemaGenerator, name: &str) -> Result<Value, 
     match name {
         "roomId" => Ok(schema_ref::<RoomId>(gen)),
         "userId" => Ok(schema_ref::<UserId>(gen)),
+        "deviceId" => Ok(schema_ref::<chat_core::notify::DeviceId>(gen)),
         other => Err(format!("path parameter {{{other}}} has no type")),
     }
 }

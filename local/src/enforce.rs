@@ -18,9 +18,10 @@ use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
+use chat_core::notify::{Device, DeviceId, NotifyPolicy};
 use chat_core::ports::{
-    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageStore, Presigned,
-    ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
+    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageStore, NotifyStore,
+    Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
@@ -84,6 +85,7 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.messages = Arc::new(Guarded(chat.messages.clone(), guard.clone()));
     c.profiles = Arc::new(Guarded(chat.profiles.clone(), guard.clone()));
     c.search = Arc::new(Guarded(chat.search.clone(), guard.clone()));
+    c.notify = Arc::new(Guarded(chat.notify.clone(), guard.clone()));
     c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
     c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard.clone()));
     c.blobs = Arc::new(Guarded(chat.blobs.clone(), guard));
@@ -256,6 +258,46 @@ impl ProfileStore for Guarded<dyn ProfileStore> {
     ) -> Result<Option<Profile>, StoreError> {
         self.1.dynamo(&["UpdateItem"], Table)?;
         self.0.update(user, patch, now).await
+    }
+}
+
+#[async_trait]
+impl NotifyStore for Guarded<dyn NotifyStore> {
+    async fn put_device(&self, device: &Device) -> Result<bool, StoreError> {
+        // Query of the user's devices (the limit), then PutItem.
+        self.1.dynamo(&["Query", "PutItem"], Table)?;
+        self.0.put_device(device).await
+    }
+    async fn devices(&self, user: &UserId) -> Result<Vec<Device>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.devices(user).await
+    }
+    async fn devices_of(&self, users: &[UserId]) -> Result<Vec<Device>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.devices_of(users).await
+    }
+    async fn remove_device(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
+        self.1.dynamo(&["DeleteItem"], Table)?;
+        self.0.remove_device(user, device).await
+    }
+    async fn policy(&self, user: &UserId) -> Result<NotifyPolicy, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.policy(user).await
+    }
+    async fn put_policy(&self, user: &UserId, policy: &NotifyPolicy) -> Result<(), StoreError> {
+        self.1.dynamo(&["PutItem"], Table)?;
+        self.0.put_policy(user, policy).await
+    }
+    async fn claim(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        n: u32,
+        now: Millis,
+        window_ms: Millis,
+    ) -> Result<Option<u32>, StoreError> {
+        self.1.dynamo(&["UpdateItem"], Table)?;
+        self.0.claim(user, room, n, now, window_ms).await
     }
 }
 

@@ -44,7 +44,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -213,6 +213,8 @@ struct App {
     region: String,
     /// The in-memory object store's presigned requests (`/blobs/…`).
     blobs: blobs::BlobServer,
+    /// Where offline notifications go locally (`GET /dev/notifications`).
+    outbox: Arc<chat_core::memory::MemoryOutbox>,
 }
 
 /// A running platform.
@@ -407,6 +409,9 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             )
             .map_err(other)?;
             chat.clock = opts.clock.clone();
+            // Notifications go to this twin's outbox (`GET /dev/notifications`)
+            // with either backend: no browser vendor's push service here.
+            chat.webpush = Some(mem.outbox.clone());
             (chat, Some((sqs, queue_url, config.dlq_url.clone())))
         }
     };
@@ -671,6 +676,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             store: mem.blobs.clone(),
             clock: opts.clock.clone(),
         },
+        outbox: mem.outbox.clone(),
     });
     // The web app: each embedded file at its own path (REST and the
     // WebSocket stage go to the fallback).
@@ -701,6 +707,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                     usize::try_from(opts.limits.attachments.max_bytes).unwrap_or(usize::MAX),
                 )),
         )
+        .route("/dev/notifications", get(dev_notifications))
         .fallback(dispatch)
         .with_state(app);
     let (tx, rx) = oneshot::channel::<()>();
@@ -1120,6 +1127,26 @@ async fn dev_queue(State(app): State<Arc<App>>) -> Response {
     json_response(
         StatusCode::OK,
         serde_json::to_value(app.queue.depth().await).unwrap_or(Value::Null),
+    )
+}
+
+/// `GET /dev/notifications`: every offline notification sent so far,
+/// oldest first, as its device would decrypt it (`userId`, `deviceId`,
+/// `endpoint`, `roomId`, `senderId`, `count`, `seq`, and `body` when
+/// bodies are enabled). `?userId=` keeps one user's.
+async fn dev_notifications(
+    State(app): State<Arc<App>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let sent: Vec<_> = app
+        .outbox
+        .sent()
+        .into_iter()
+        .filter(|e| q.get("userId").is_none_or(|u| e.user_id.as_str() == u))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({ "notifications": serde_json::to_value(sent).unwrap_or(Value::Null) }),
     )
 }
 

@@ -278,6 +278,84 @@ fn cursor_parser_survives_anything_and_round_trips_every_seq() {
     });
 }
 
+// ---- push subscriptions ------------------------------------------------------------
+
+/// The subscription decoder never panics; whatever it accepts is `https` to
+/// a public host (or loopback only when allowed) with keys of the right
+/// lengths, and its refusals are typed `bad_request`s.
+#[test]
+fn subscription_decoder_accepts_only_public_https_endpoints_with_exact_keys() {
+    use chat_core::error::ChatError;
+    use chat_core::notify::{EndpointRules, PushSubscription};
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let host = prop_oneof![
+        "[a-z]{1,8}(\\.[a-z]{2,5}){0,2}",
+        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+        any::<[u16; 8]>().prop_map(|s| format!("[{}]", s.map(|x| format!("{x:x}")).join(":"))),
+        Just("localhost".to_owned()),
+        Just("169.254.169.254".to_owned()),
+        Just("[::ffff:10.0.0.1]".to_owned()),
+    ];
+    let endpoint = prop_oneof![
+        any::<String>(),
+        (
+            "(https|http|ftp|HTTPS)",
+            "(|user:pw@)",
+            host,
+            "(|:[0-9]{1,5})",
+            "(/[a-zA-Z0-9%._-]{0,20}){0,3}"
+        )
+            .prop_map(|(s, u, h, p, path)| format!("{s}://{u}{h}{p}{path}")),
+    ];
+    let key = |len: usize| {
+        prop_oneof![
+            any::<String>(),
+            prop::collection::vec(any::<u8>(), 0..80).prop_map(move |b| b64(&b)),
+            prop::collection::vec(any::<u8>(), len..=len).prop_map(move |mut b| {
+                if len == 65 {
+                    b[0] = 4;
+                }
+                b64(&b)
+            }),
+        ]
+    };
+    run(
+        "subscription/parse",
+        5000,
+        (endpoint, key(65), key(16), any::<bool>()),
+        |(endpoint, p256dh, auth, allow_loopback)| {
+            let rules = EndpointRules { allow_loopback };
+            match PushSubscription::parse(&endpoint, &p256dh, &auth, rules) {
+                Ok(s) => {
+                    prop_assert_eq!(s.p256dh_bytes().len(), 65);
+                    prop_assert_eq!(s.auth_bytes().len(), 16);
+                    let url = url::Url::parse(&s.endpoint).unwrap();
+                    let loopback = match url.host().unwrap() {
+                        url::Host::Domain(d) => d == "localhost",
+                        url::Host::Ipv4(ip) => ip.is_loopback(),
+                        url::Host::Ipv6(ip) => ip.is_loopback(),
+                    };
+                    if loopback {
+                        prop_assert!(allow_loopback, "{endpoint}");
+                    } else {
+                        prop_assert_eq!(url.scheme(), "https");
+                        if let Some(url::Host::Ipv4(ip)) = url.host() {
+                            prop_assert!(chat_core::notify::is_public(ip.into()), "{endpoint}");
+                        }
+                        if let Some(url::Host::Ipv6(ip)) = url.host() {
+                            prop_assert!(chat_core::notify::is_public(ip.into()), "{endpoint}");
+                        }
+                    }
+                }
+                Err(ChatError::BadRequest(msg)) => prop_assert!(!msg.contains(MARK)),
+                Err(other) => prop_assert!(false, "untyped refusal {other:?}"),
+            }
+            Ok(())
+        },
+    );
+}
+
 /// The reference: `%XX` with two hex digits is a byte, `+` a space, anything
 /// else itself.
 fn reference_decode(s: &str) -> String {

@@ -121,6 +121,8 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         messages: Arc::new(stores.messages),
         profiles: Arc::new(stores.profiles),
         search: Arc::new(stores.search),
+        notify: Arc::new(stores.notify),
+        webpush: None,
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
         blobs: Arc::new(chat_core::memory::MemoryBlobs::default()),

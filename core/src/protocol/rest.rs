@@ -231,3 +231,68 @@ pub struct ErrorDetail {
 pub struct GatewayMessage {
     pub message: String,
 }
+
+/// The keys of a Web Push subscription (base64url, as the browser gives them).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionKeys {
+    /// The subscription's P-256 public key: 65 bytes, an uncompressed point.
+    pub p256dh: String,
+    /// The subscription's authentication secret: 16 bytes.
+    pub auth: String,
+}
+
+/// `POST /users/me/devices`: a Web Push subscription as the browser's
+/// `PushSubscription.toJSON()` gives it. The endpoint must be `https` to a
+/// public host.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterDeviceRequest {
+    pub endpoint: String,
+    /// Ignored (the push service answers 404/410 for an expired one, which
+    /// removes the device).
+    #[serde(default)]
+    pub expiration_time: Option<f64>,
+    pub keys: SubscriptionKeys,
+}
+
+/// A registered device, as its owner sees it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub device_id: String,
+    pub endpoint: String,
+    pub created_at: Millis,
+}
+
+/// `GET /users/me/devices`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceList {
+    pub devices: Vec<DeviceView>,
+}
+
+/// How one room notifies the caller.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RoomNotifyLevel {
+    /// Every message (unless do-not-disturb or mentions only everywhere).
+    All,
+    /// Only messages that mention the caller (`@userId`).
+    Mentions,
+    /// Never.
+    Muted,
+}
+
+/// `PUT /rooms/{roomId}/notifications`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomNotifyRequest {
+    pub level: RoomNotifyLevel,
+}

@@ -9,6 +9,7 @@ mod attachments;
 mod fanout;
 mod history;
 mod messaging;
+mod notify;
 mod persist;
 mod rooms;
 mod search;
@@ -27,13 +28,13 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryBlobs, MemoryConnections, MemoryMessages, MemoryProfiles, MemoryPusher,
-    MemoryQueue, MemoryRooms, MemorySearch,
+    ManualClock, MemoryBlobs, MemoryConnections, MemoryMessages, MemoryNotify, MemoryOutbox,
+    MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    BlobStore, Clock, ConnectionStore, JobQueue, MessageStore, ProfileStore, Pusher, RoomStore,
-    SearchIndex, SystemClock,
+    BlobStore, Clock, ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher,
+    RoomStore, SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -57,6 +58,12 @@ pub struct Chat {
     pub profiles: Arc<dyn ProfileStore>,
     /// The message search index, kept by the persist worker.
     pub search: Arc<dyn SearchIndex>,
+    /// Push devices, notification policies and coalescing windows.
+    pub notify: Arc<dyn NotifyStore>,
+    /// Sends offline notifications (the persist worker); `None` where the
+    /// deployment has no sender, and then nobody is notified (and nothing
+    /// is read for it).
+    pub webpush: Option<Arc<dyn WebPush>>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     /// The attachments' object store (S3 in AWS).
@@ -77,6 +84,8 @@ pub struct MemoryBackends {
     pub messages: Arc<MemoryMessages>,
     pub profiles: Arc<MemoryProfiles>,
     pub search: Arc<MemorySearch>,
+    pub notify: Arc<MemoryNotify>,
+    pub outbox: Arc<MemoryOutbox>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
     pub blobs: Arc<MemoryBlobs>,
@@ -92,6 +101,8 @@ impl MemoryBackends {
             messages: self.messages.clone(),
             profiles: self.profiles.clone(),
             search: self.search.clone(),
+            notify: self.notify.clone(),
+            webpush: Some(self.outbox.clone()),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             blobs: self.blobs.clone(),

@@ -80,6 +80,7 @@ impl Chat {
             outcomes[i] = RecordOutcome::Failed;
         }
 
+        let mut stored: Vec<Message> = Vec::new();
         if !to_store.is_empty() {
             let messages: Vec<Message> = to_store.iter().map(|(_, m)| m.clone()).collect();
             let results = self.messages.put_batch(&messages).await;
@@ -139,6 +140,11 @@ impl Chat {
                 warn!(record_id = %records[i].0, "could not advance the sender's read cursor; will retry");
                 outcomes[i] = RecordOutcome::Failed;
             }
+            stored = to_store
+                .iter()
+                .filter(|(i, _)| outcomes[*i] != RecordOutcome::Failed)
+                .map(|(_, m)| m.clone())
+                .collect();
         }
 
         // The shards' receipts share the batch's coalesced cursor writes. A
@@ -154,6 +160,8 @@ impl Chat {
             warn!(record_id = %records[i].0, "delivery cursor update failed; will retry");
             outcomes[i] = RecordOutcome::Failed;
         }
+        // Offline members' notifications, last: nothing waits on them.
+        self.notify_offline(&stored).await;
         outcomes
     }
 

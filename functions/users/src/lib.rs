@@ -1,4 +1,6 @@
-//! `GET /users/me`, `PATCH /users/me`, `GET /users/{userId}`, and
+//! `GET /users/me`, `PATCH /users/me`, `GET /users/{userId}`, the caller's
+//! push devices (`/users/me/devices`) and notification policy
+//! (`/users/me/notifications`, `PUT /rooms/{roomId}/notifications`), and
 //! `GET /openapi.json` (the REST API's OpenAPI document, without a token).
 
 use chat_core::auth::TokenVerifier;
@@ -27,6 +29,26 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
                 &chat.update_me(&me, http::read_json(&req)?).await?,
             )),
             Route::GetUser(user) => Ok(http::json(200, &chat.user_profile(&me, &user).await?)),
+            Route::RegisterDevice => {
+                let (new, device) = chat.register_device(&me, http::read_json(&req)?).await?;
+                Ok(http::json(if new { 201 } else { 200 }, &device))
+            }
+            Route::ListDevices => Ok(http::json(200, &chat.list_devices(&me).await?)),
+            Route::RemoveDevice(device) => {
+                chat.remove_device(&me, &device).await?;
+                Ok(http::no_content())
+            }
+            Route::GetNotifyPolicy => Ok(http::json(200, &chat.notify_policy(&me).await?)),
+            Route::PutNotifyPolicy => Ok(http::json(
+                200,
+                &chat.put_notify_policy(&me, http::read_json(&req)?).await?,
+            )),
+            Route::SetRoomNotify(room) => Ok(http::json(
+                200,
+                &chat
+                    .set_room_notify(&me, &room, http::read_json(&req)?)
+                    .await?,
+            )),
             _ => Err(ChatError::NotFound("route")),
         }
     })
@@ -99,6 +121,163 @@ mod tests {
         assert_eq!(
             resp.headers().get("content-type").unwrap(),
             "application/json"
+        );
+    }
+
+    const P256: &str =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
+
+    fn sub(endpoint: &str) -> String {
+        serde_json::json!({"endpoint": endpoint, "expirationTime": null, "keys": {"p256dh": P256, "auth": AUTH}})
+            .to_string()
+    }
+
+    async fn call(
+        chat: &Chat,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let v = Hs256Verifier::new(SECRET, None, None);
+        let resp = handle(
+            chat,
+            &v,
+            http_request(method, path, &auth(user, None), body, 1),
+        )
+        .await;
+        let status = resp.status().as_u16();
+        let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    #[tokio::test]
+    async fn a_device_is_registered_listed_replaced_and_removed_by_its_owner_only() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        let endpoint = "https://push.example.com/send/abc";
+        let (status, d) = call(
+            &chat,
+            "bob",
+            "POST",
+            "/users/me/devices",
+            Some(&sub(endpoint)),
+        )
+        .await;
+        assert_eq!(status, 201, "{d}");
+        let id = d["deviceId"].as_str().unwrap().to_owned();
+        assert_eq!(d["endpoint"], endpoint);
+        let (status, again) = call(
+            &chat,
+            "bob",
+            "POST",
+            "/users/me/devices",
+            Some(&sub(endpoint)),
+        )
+        .await;
+        assert_eq!(
+            (status, again["deviceId"].as_str()),
+            (200, Some(id.as_str()))
+        );
+        let (_, list) = call(&chat, "bob", "GET", "/users/me/devices", None).await;
+        assert_eq!(list["devices"].as_array().unwrap().len(), 1);
+        // Alice sees none of Bob's and cannot remove it.
+        let (_, list) = call(&chat, "alice", "GET", "/users/me/devices", None).await;
+        assert_eq!(list["devices"].as_array().unwrap().len(), 0);
+        let path = format!("/users/me/devices/{id}");
+        assert_eq!(call(&chat, "alice", "DELETE", &path, None).await.0, 404);
+        assert_eq!(call(&chat, "bob", "DELETE", &path, None).await.0, 204);
+        assert_eq!(call(&chat, "bob", "DELETE", &path, None).await.0, 404);
+        assert_eq!(
+            call(&chat, "bob", "DELETE", "/users/me/devices/not-an-id", None)
+                .await
+                .0,
+            400
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_subscription_is_refused_with_its_reason_and_nothing_is_stored() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        for (body, why) in [
+            (sub("http://push.example.com/x"), "https"),
+            (sub("https://169.254.169.254/latest"), "private"),
+            (sub("https://localhost:8443/x"), "public"),
+            (sub("http://127.0.0.1:9/x"), "https"),
+            (
+                serde_json::json!({"endpoint": "https://push.example.com/x", "keys": {"p256dh": "AAAA", "auth": AUTH}}).to_string(),
+                "p256dh",
+            ),
+            (
+                serde_json::json!({"endpoint": "https://push.example.com/x", "keys": {"p256dh": P256, "auth": "AAAA"}}).to_string(),
+                "auth",
+            ),
+            (r#"{"endpoint": "https://push.example.com/x"}"#.to_owned(), "keys"),
+        ] {
+            let (status, err) = call(&chat, "bob", "POST", "/users/me/devices", Some(&body)).await;
+            assert_eq!(status, 400, "{body}");
+            let msg = err["error"]["message"].as_str().unwrap_or_default();
+            assert!(msg.contains(why), "{body}: {msg}");
+        }
+        let (_, list) = call(&chat, "bob", "GET", "/users/me/devices", None).await;
+        assert_eq!(list["devices"], serde_json::json!([]));
+    }
+
+    #[tokio::test]
+    async fn the_policy_round_trips_and_a_room_level_needs_membership() {
+        let (chat, _) = Chat::in_memory(Limits::default());
+        let (status, p) = call(&chat, "bob", "GET", "/users/me/notifications", None).await;
+        assert_eq!(
+            (status, &p["mentionsOnly"]),
+            (200, &serde_json::json!(false))
+        );
+        let policy = serde_json::json!({
+            "dnd": {"mode": "until", "until": 99}, "mentionsOnly": false,
+            "mentionsOnlyRooms": [], "mutedRooms": [], "mutedUsers": ["carol"]
+        });
+        let (status, p) = call(
+            &chat,
+            "bob",
+            "PUT",
+            "/users/me/notifications",
+            Some(&policy.to_string()),
+        )
+        .await;
+        assert_eq!((status, p.clone()), (200, policy.clone()));
+        assert_eq!(
+            call(&chat, "bob", "GET", "/users/me/notifications", None)
+                .await
+                .1,
+            policy
+        );
+        // A room Bob is not in: refused, the policy unchanged.
+        let (_, room) = chat
+            .create_room(
+                &chat_core::auth::Identity {
+                    user_id: UserId::parse("alice").unwrap(),
+                    name: None,
+                },
+                serde_json::from_str(r#"{"kind": "group", "name": "g"}"#).unwrap(),
+            )
+            .await
+            .unwrap();
+        let path = format!("/rooms/{}/notifications", room.room.room_id);
+        let muted = r#"{"level": "muted"}"#;
+        assert_eq!(call(&chat, "bob", "PUT", &path, Some(muted)).await.0, 403);
+        assert_eq!(
+            call(&chat, "bob", "GET", "/users/me/notifications", None)
+                .await
+                .1,
+            policy
+        );
+        let (status, p) = call(&chat, "alice", "PUT", &path, Some(muted)).await;
+        assert_eq!(status, 200);
+        assert_eq!(p["mutedRooms"], serde_json::json!([room.room.room_id]));
+        assert_eq!(
+            call(&chat, "alice", "PUT", &path, Some(r#"{"level": "loud"}"#))
+                .await
+                .0,
+            400
         );
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_core::config::{AwsConfig, Limits};
-use chat_core::contract::{conn_record, connection, draft, member, profile, room, user};
+use chat_core::contract::{conn_record, connection, device, draft, member, profile, room, user};
 use chat_core::model::{Job, Message, ProfilePatch, ReceiptStatus, Role, RoomKind};
 use chat_core::ports::RangeQuery;
 use chat_core::search::{IndexEntry, SearchQuery};
@@ -128,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..36 {
+    for step in 0..43 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -422,6 +422,34 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
                 }
             }
             "blobs.presign_get, then the download"
+        }
+        35 => {
+            let _ = chat.notify.put_device(&device(x.u)).await;
+            "notify.put_device"
+        }
+        36 => {
+            let _ = chat.notify.devices(x.u).await;
+            "notify.devices"
+        }
+        37 => {
+            let _ = chat.notify.devices_of(std::slice::from_ref(x.u)).await;
+            "notify.devices_of"
+        }
+        38 => {
+            let _ = chat.notify.remove_device(x.u, &device(x.u).device_id).await;
+            "notify.remove_device"
+        }
+        39 => {
+            let _ = chat.notify.put_policy(x.u, &Default::default()).await;
+            "notify.put_policy"
+        }
+        40 => {
+            let _ = chat.notify.policy(x.u).await;
+            "notify.policy"
+        }
+        41 => {
+            let _ = chat.notify.claim(x.u, rid, 1, 1_000_000, 30_000).await;
+            "notify.claim"
         }
         _ => {
             let job = Job::MarkDelivered {

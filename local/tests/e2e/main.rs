@@ -21,6 +21,7 @@ mod gateway;
 mod hosted_ui;
 mod iam_table;
 mod lost;
+mod notify;
 mod queue;
 mod search;
 mod secrets;

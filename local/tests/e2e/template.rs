@@ -397,7 +397,7 @@ async fn the_http_api_answers_preflights_and_adds_cors_headers_for_allowed_origi
         ("access-control-allow-headers", "authorization,content-type"),
         (
             "access-control-allow-methods",
-            "GET,POST,PATCH,DELETE,OPTIONS",
+            "GET,POST,PATCH,PUT,DELETE,OPTIONS",
         ),
         ("access-control-allow-origin", APP),
         ("access-control-max-age", "3600"),

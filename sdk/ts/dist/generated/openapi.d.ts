@@ -136,6 +136,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rooms/{roomId}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Sets how a room notifies the caller: all, mentions only, or muted (members only) */
+        put: operations["setRoomNotify"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rooms/{roomId}/search": {
         parameters: {
             query?: never;
@@ -205,6 +222,59 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/users/me/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's registered push devices */
+        get: operations["listDevices"];
+        put?: never;
+        /** Registers a Web Push subscription of the caller for offline notifications (the same endpoint again replaces it) */
+        post: operations["registerDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/devices/{deviceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes one of the caller's push devices */
+        delete: operations["removeDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notification policy: do-not-disturb, mentions only, muted rooms and people */
+        get: operations["getNotifyPolicy"];
+        /** Replaces the caller's notification policy */
+        put: operations["putNotifyPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -259,7 +329,33 @@ export interface components {
             /** @default null */
             name?: components["schemas"]["RoomName"] | null;
         };
+        /** @description A push device's id (derived from its endpoint). */
+        DeviceId: string;
+        /** @description `GET /users/me/devices`. */
+        DeviceList: {
+            devices: components["schemas"]["DeviceView"][];
+        };
+        /** @description A registered device, as its owner sees it. */
+        DeviceView: {
+            /** Format: int64 */
+            createdAt: number;
+            deviceId: string;
+            endpoint: string;
+        };
         DisplayName: string;
+        /** @description Do-not-disturb. */
+        Dnd: {
+            /** @constant */
+            mode: "off";
+        } | {
+            /** @constant */
+            mode: "on";
+        } | {
+            /** @constant */
+            mode: "until";
+            /** Format: int64 */
+            until: number;
+        };
         /** @description The body of every error this API answers: `{"error": {"code", "message"}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -323,6 +419,21 @@ export interface components {
             seq: number;
         };
         /**
+         * @description A user's notification policy (`GET`/`PUT /users/me/notifications`,
+         *     every field required: a `PUT` replaces the whole policy). The default
+         *     notifies of every message.
+         */
+        NotifyPolicy: {
+            dnd: components["schemas"]["Dnd"];
+            /** @description Only messages that mention the user (`@userId`), in every room. */
+            mentionsOnly: boolean;
+            /** @description Only mentions, in these rooms. */
+            mentionsOnlyRooms: components["schemas"]["RoomId"][];
+            mutedRooms: components["schemas"]["RoomId"][];
+            /** @description People whose messages never notify. */
+            mutedUsers: components["schemas"]["UserId"][];
+        };
+        /**
          * @description Presence as shown to other users.
          * @enum {string}
          */
@@ -335,6 +446,22 @@ export interface components {
             /** Format: int64 */
             updatedAt: number;
             userId: components["schemas"]["UserId"];
+        };
+        /**
+         * @description `POST /users/me/devices`: a Web Push subscription as the browser's
+         *     `PushSubscription.toJSON()` gives it. The endpoint must be `https` to a
+         *     public host.
+         */
+        RegisterDeviceRequest: {
+            endpoint: string;
+            /**
+             * Format: double
+             * @description Ignored (the push service answers 404/410 for an expired one, which
+             *     removes the device).
+             * @default null
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["SubscriptionKeys"];
         };
         /** @enum {string} */
         Role: "owner" | "member";
@@ -355,6 +482,12 @@ export interface components {
             rooms: components["schemas"]["RoomSummary"][];
         };
         RoomName: string;
+        /** @description How one room notifies the caller. */
+        RoomNotifyLevel: "all" | "mentions" | "muted";
+        /** @description `PUT /rooms/{roomId}/notifications`. */
+        RoomNotifyRequest: {
+            level: components["schemas"]["RoomNotifyLevel"];
+        };
         /** @description One entry of `GET /rooms`. */
         RoomSummary: {
             /** Format: int64 */
@@ -400,6 +533,13 @@ export interface components {
         SearchPage: {
             hits: components["schemas"]["SearchHit"][];
             nextCursor: string | null;
+        };
+        /** @description The keys of a Web Push subscription (base64url, as the browser gives them). */
+        SubscriptionKeys: {
+            /** @description The subscription's authentication secret: 16 bytes. */
+            auth: string;
+            /** @description The subscription's P-256 public key: 65 bytes, an uncompressed point. */
+            p256dh: string;
         };
         /** @description `PATCH /users/me`: absent fields are left alone; `"avatarUrl": null` clears. */
         UpdateProfileRequest: {
@@ -803,6 +943,39 @@ export interface operations {
             500: components["responses"]["Internal"];
         };
     };
+    setRoomNotify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoomNotifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The caller's whole policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
     searchRoom: {
         parameters: {
             query: {
@@ -944,6 +1117,145 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The devices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    registerDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDeviceRequest"];
+            };
+        };
+        responses: {
+            /** @description That subscription was registered already: replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceView"];
+                };
+            };
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    removeDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: components["schemas"]["DeviceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getNotifyPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyPolicy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    putNotifyPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotifyPolicy"];
+            };
+        };
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
