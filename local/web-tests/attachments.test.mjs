@@ -11,54 +11,17 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import {
+  launchBrowser, newUser, signIn, startServer, STEP_MS, teardown,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
-const STEP_MS = 15_000;
-
-const bin = process.env.CHAT_LOCAL_BIN ? resolve(process.env.CHAT_LOCAL_BIN)
-  : process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR, 'debug', 'chat-local')
-    : resolve(here, '..', '..', 'target', 'debug', 'chat-local');
-
-let child = null;
-let browser = null;
-after(async () => {
-  try { if (browser) await browser.close(); } catch { /* closed */ }
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await exited;
-  }
-});
-
-/** chat-local on a free port; its URL once it listens. */
-function start() {
-  if (!existsSync(bin)) throw new Error(`chat-local not found at ${bin}: cargo build -p chat-local, or set CHAT_LOCAL_BIN`);
-  // CHAT_LOCAL_TEMPLATE: the synthesized stack, each function's role
-  // enforced on its S3 actions too.
-  const template = process.env.CHAT_LOCAL_TEMPLATE ? ['--template', resolve(process.env.CHAT_LOCAL_TEMPLATE)] : [];
-  child = spawn(bin, [...template, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('chat-local did not listen within 60 s')), 60_000);
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      buf += chunk;
-      const m = /chat-local listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-      if (m) { clearTimeout(timer); ok(m[1]); }
-    });
-    child.on('exit', (code) => fail(new Error(`chat-local exited (${code})`)));
-  });
-}
+// CHAT_LOCAL_TEMPLATE (harness.mjs): the synthesized stack, each function's
+// role enforced on its S3 actions too.
+after(teardown);
 
 /** A real PNG of `w` × `h` pixels, one colour (RGB, 8 bits). */
 function png(w, h, [r, g, b]) {
@@ -83,24 +46,17 @@ function png(w, h, [r, g, b]) {
     chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
-async function user(url, name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${url}/`);
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId('hosted-ui-name').fill(name);
-  await page.getByTestId('hosted-ui-submit').click();
-  await page.locator('[data-testid="connection-status"][data-state="online"]').waitFor({ timeout: STEP_MS });
-  return { page, errors };
+async function user(name) {
+  const u = await newUser(name);
+  await signIn(u, name);
+  return u;
 }
 
 test('a PNG attached by one user is rendered for the other', { timeout: 120_000 }, async () => {
-  const url = await start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-  const alice = await user(url, 'Alice');
-  const bob = await user(url, 'Bob');
+  await startServer();
+  await launchBrowser();
+  const alice = await user('Alice');
+  const bob = await user('Bob');
 
   await alice.page.getByTestId('new-chat-button').click();
   await alice.page.getByTestId('new-chat-kind-direct').click();

@@ -1,6 +1,6 @@
 // What the browser tests share: chat-local on a free port, headless
 // Chromium, users signed in through the hosted UI twin, and waits that poll
-// the page (never sleep). Used by chat.test.mjs and product.test.mjs.
+// the page (never sleep). Used by every browser test file.
 //
 // Env: CHAT_LOCAL_BIN (the chat-local binary; default target/debug/chat-local
 // of this repo, or $CARGO_TARGET_DIR/debug/chat-local), CHROMIUM_BIN

@@ -6,105 +6,25 @@
 //
 //   npm test --prefix local/web-tests
 //
-// Env as chat.test.mjs: CHAT_LOCAL_BIN, CHROMIUM_BIN, CHAT_LOCAL_TEMPLATE,
+// Env as harness.mjs: CHAT_LOCAL_BIN, CHROMIUM_BIN, CHAT_LOCAL_TEMPLATE,
 // CHAT_LOCAL_ARGS.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  launchBrowser, newUser as openPage, shot, signIn, startServer, STEP_MS, teardown,
+} from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const OUT = join(here, 'out');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-const STEP_MS = 15_000;
 /** More than the 50 messages the web app opens a room with. */
 const FILLERS = 70;
 
-function binaryPath() {
-  if (process.env.CHAT_LOCAL_BIN) return resolve(process.env.CHAT_LOCAL_BIN);
-  if (process.env.CARGO_TARGET_DIR) return resolve(process.env.CARGO_TARGET_DIR, 'debug', 'chat-local');
-  return resolve(here, '..', '..', 'target', 'debug', 'chat-local');
-}
-
 let server = null;
-let browser = null;
-
-function startServer() {
-  const bin = binaryPath();
-  if (!existsSync(bin)) throw new Error(`chat-local binary not found at ${bin}: build it with \`cargo build -p chat-local\` or set CHAT_LOCAL_BIN`);
-  const template = process.env.CHAT_LOCAL_TEMPLATE ? ['--template', resolve(process.env.CHAT_LOCAL_TEMPLATE)] : [];
-  const extra = (process.env.CHAT_LOCAL_ARGS || '').split(' ').filter(Boolean);
-  const child = spawn(bin, [...template, '--port', '0', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  const output = [];
-  const keep = (line) => { output.push(line); if (output.length > 400) output.shift(); };
-  server = { child, url: null, output };
-  const s = server;
-  return new Promise((resolveP, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chat-local did not report a port within 60 s\n${output.join('\n')}`)), 60_000);
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        keep(`[out] ${line}`);
-        const m = /chat-local listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(line);
-        if (m && !s.url) { s.url = m[1]; clearTimeout(timer); resolveP(s); }
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => { for (const l of chunk.split('\n')) if (l) keep(`[err] ${l}`); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('exit', (code, signal) => {
-      if (!s.url) { clearTimeout(timer); reject(new Error(`chat-local exited (${code ?? signal}) before listening\n${output.join('\n')}`)); }
-    });
-  });
-}
-
-async function stopServer() {
-  const s = server;
-  server = null;
-  if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGINT');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(t);
-}
-
-process.on('exit', () => { try { server && server.child.kill('SIGKILL'); } catch { /* gone */ } });
-
-after(async () => {
-  try { if (browser) await browser.close(); } catch { /* already closed */ }
-  await stopServer();
-});
+after(teardown);
 
 async function newUser(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-  await page.goto(`${server.url}/`);
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId('hosted-ui-name').fill(name);
-  await page.getByTestId('hosted-ui-submit').click();
-  await page.getByTestId('me-name').filter({ hasText: name }).waitFor({ timeout: STEP_MS });
-  await page.locator('[data-testid="connection-status"][data-state="online"]').waitFor({ timeout: STEP_MS });
-  return { name, page, errors };
+  const user = await openPage(name);
+  await signIn(user, name);
+  return user;
 }
 
 /**
@@ -146,15 +66,11 @@ async function searchFor(page, q) {
   await box.fill(q);
 }
 
-async function shot(user, file) {
-  mkdirSync(OUT, { recursive: true });
-  await user.page.screenshot({ path: join(OUT, file) });
-}
 
 test('search finds a word of a message sent a moment earlier, for members only, and jumps to it', { timeout: 180_000 }, async (t) => {
-  await startServer();
+  server = await startServer();
   t.diagnostic(`chat-local at ${server.url}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  await launchBrowser();
   const alice = await newUser('Alice');
   const bob = await newUser('Bob');
   const carol = await newUser('Carol');
