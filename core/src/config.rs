@@ -161,6 +161,9 @@ pub struct Limits {
     pub max_initial_members: usize,
     /// Token buckets per connection and user.
     pub rate: RateLimits,
+    /// Messages are indexed for message search, and the search routes
+    /// answer (else 404, [`ChatError::Disabled`](crate::error::ChatError)).
+    pub search_index: bool,
     /// At most one offline notification per user and room in this window.
     pub notify_window_ms: i64,
     /// Offline notifications carry the message body.
@@ -222,6 +225,7 @@ impl Limits {
                 upload_url_ttl_ms: parse_or::<i64>(src, &s.upload_url_ttl_secs)? * 1000,
                 download_url_ttl_ms: parse_or::<i64>(src, &s.attachment_url_ttl_secs)? * 1000,
             },
+            search_index: parse_or::<u8>(src, &s.search_index)? == 1,
             notify_window_ms: parse_or::<i64>(src, &s.notify_window_secs)? * 1000,
             notify_bodies: parse_or::<u8>(src, &s.notify_bodies)? == 1,
             push_endpoints: crate::notify::EndpointRules::default(),

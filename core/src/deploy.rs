@@ -66,6 +66,7 @@ pub struct Settings {
     pub max_attachments_per_message: Setting,
     pub upload_url_ttl_secs: Setting,
     pub attachment_url_ttl_secs: Setting,
+    pub search_index: Setting,
     pub notify_window_secs: Setting,
     pub notify_bodies: Setting,
 }
@@ -219,6 +220,7 @@ impl Settings {
             &self.max_attachments_per_message,
             &self.upload_url_ttl_secs,
             &self.attachment_url_ttl_secs,
+            &self.search_index,
             &self.notify_window_secs,
             &self.notify_bodies,
         ]

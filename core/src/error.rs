@@ -117,6 +117,9 @@ pub enum ChatError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A feature the deployment turned off (a setting of deploy/settings.json).
+    #[error("{0} is turned off in this deployment")]
+    Disabled(&'static str),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -139,7 +142,7 @@ impl ChatError {
             ChatError::BadRequest(_) => ErrorCode::BadRequest,
             ChatError::Unauthorized => ErrorCode::Unauthorized,
             ChatError::Forbidden(_) => ErrorCode::Forbidden,
-            ChatError::NotFound(_) => ErrorCode::NotFound,
+            ChatError::NotFound(_) | ChatError::Disabled(_) => ErrorCode::NotFound,
             ChatError::Conflict(_) => ErrorCode::Conflict,
             ChatError::TooLarge(_) => ErrorCode::TooLarge,
             ChatError::RateLimited { .. } => ErrorCode::RateLimited,

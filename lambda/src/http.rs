@@ -294,7 +294,8 @@ pub static ENDPOINTS: &[Endpoint] = &[
             description: "A page of matches",
             body: Some(body!(SearchPage)),
         }],
-        errors: &[E::BadRequest],
+        // 404 where the deployment turned search off (`searchIndex=0`).
+        errors: &[E::BadRequest, E::NotFound],
         links: &[],
         build: |_| Ok(Route::SearchAll),
     },

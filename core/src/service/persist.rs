@@ -108,6 +108,7 @@ impl Chat {
             // without effect.
             let entries: Vec<(usize, IndexEntry)> = to_store
                 .iter()
+                .filter(|_| self.limits.search_index)
                 .filter(|(i, _)| outcomes[*i] != RecordOutcome::Failed)
                 .filter_map(|(i, m)| IndexEntry::of(m).map(|e| (*i, e)))
                 .collect();

@@ -67,6 +67,7 @@ impl Chat {
         room_id: &RoomId,
         req: SearchRequest,
     ) -> Result<SearchPage, ChatError> {
+        self.search_enabled()?;
         self.authorized_room(&actor.user_id, room_id, Action::Search)
             .await?;
         self.search_rooms(&actor.user_id, vec![room_id.clone()], req, false)
@@ -79,6 +80,7 @@ impl Chat {
         actor: &Identity,
         req: SearchRequest,
     ) -> Result<SearchPage, ChatError> {
+        self.search_enabled()?;
         let me = &actor.user_id;
         let memberships = self.rooms.rooms_of(me).await?;
         let ids: Vec<RoomId> = memberships.iter().map(|m| m.room_id.clone()).collect();
@@ -92,6 +94,15 @@ impl Chat {
             .map(|r| r.room_id.clone())
             .collect();
         self.search_rooms(me, allowed, req, true).await
+    }
+
+    /// Search answers only where messages are indexed (`searchIndex`).
+    fn search_enabled(&self) -> Result<(), ChatError> {
+        if self.limits.search_index {
+            Ok(())
+        } else {
+            Err(ChatError::Disabled("message search"))
+        }
     }
 
     async fn search_rooms(
@@ -175,6 +186,7 @@ mod tests {
     use crate::ids::{ClientMsgId, ConnectionId};
     use crate::memory::MemoryQueue;
     use crate::model::RoomKind;
+    use crate::ports::SearchIndex;
     use crate::protocol::rest::CreateRoomRequest;
     use crate::protocol::ws::SendMessage;
     use crate::service::HistoryQuery;
@@ -278,6 +290,37 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.http_status(), 403);
+    }
+
+    #[tokio::test]
+    async fn with_search_off_nothing_is_indexed_and_search_answers_404() {
+        let limits = Limits {
+            search_index: false,
+            ..Limits::default()
+        };
+        let (chat, mem) = Chat::in_memory(limits);
+        let alice = who("alice");
+        let room = group(&chat, &alice, &[]).await;
+        send(&chat, &mem.queue, &alice, &room, "The quarterly report").await;
+        let stored = chat
+            .history(&alice, &room, HistoryQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.messages.len(), 1, "the message itself is stored");
+        let q = SearchQuery::parse("quarterly").unwrap();
+        let indexed = mem.search.search(&room, &q, None, 10).await.unwrap();
+        assert!(indexed.hits.is_empty(), "no index entry written");
+        for e in [
+            chat.search_room(&alice, &room, req("quarterly")).await,
+            chat.search_all(&alice, req("quarterly")).await,
+        ] {
+            let e = e.unwrap_err();
+            assert_eq!(e.http_status(), 404);
+            assert_eq!(
+                e.public_message(),
+                "message search is turned off in this deployment"
+            );
+        }
     }
 
     #[tokio::test]
