@@ -65,7 +65,7 @@ use crate::faults::Faults;
 use crate::functions::{Deployed, Functions};
 use crate::gateway::{Gateway, GatewayLimits, WsRoutes};
 use crate::iam::{DenialLog, Resources, RolePolicies};
-use crate::queue::{QueueConfig, QueueDepth, QueueTwin};
+use crate::queue::{DepthError, QueueConfig, QueueDepth, QueueTwin};
 use crate::sqs_source::SqsEventSource;
 use crate::template::{HttpRoute, Locals, Stack};
 use chat_twin::FaultLab;
@@ -173,9 +173,9 @@ pub enum Queue {
 }
 
 impl Queue {
-    pub async fn depth(&self) -> QueueDepth {
+    pub async fn depth(&self) -> Result<QueueDepth, DepthError> {
         match self {
-            Queue::Memory(q) => q.depth(),
+            Queue::Memory(q) => Ok(q.depth()),
             Queue::Sqs(q) => q.depth().await,
         }
     }
@@ -1124,10 +1124,16 @@ async fn dev_config(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn dev_queue(State(app): State<Arc<App>>) -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(app.queue.depth().await).unwrap_or(Value::Null),
-    )
+    match app.queue.depth().await {
+        Ok(depth) => json_response(
+            StatusCode::OK,
+            serde_json::to_value(depth).unwrap_or(Value::Null),
+        ),
+        Err(e) => json_response(
+            StatusCode::BAD_GATEWAY,
+            json!({"error":{"code":"queue_unreadable","message":e.to_string()}}),
+        ),
+    }
 }
 
 /// `GET /dev/notifications`: every offline notification sent so far,

@@ -87,6 +87,17 @@ pub struct QueueDepth {
     pub invocations: u64,
 }
 
+/// The depths could not be read: `GET /dev/queue` answers 502 with it, and
+/// a test waiting for the queue to drain keeps waiting instead of taking a
+/// failed read for an empty queue.
+#[derive(Debug, thiserror::Error)]
+pub enum DepthError {
+    #[error("reading the attributes of queue {queue}: {reason}")]
+    Read { queue: String, reason: String },
+    #[error("queue {queue} answered without {attribute}")]
+    Missing { queue: String, attribute: String },
+}
+
 pub struct QueueTwin {
     source: Arc<MemoryQueue>,
     functions: Arc<Functions>,

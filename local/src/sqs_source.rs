@@ -29,7 +29,7 @@ use tracing::warn;
 use chat_twin::FaultLab;
 
 use crate::functions::Functions;
-use crate::queue::{QueueConfig, QueueDepth};
+use crate::queue::{DepthError, QueueConfig, QueueDepth};
 
 pub struct SqsEventSource {
     client: aws_sdk_sqs::Client,
@@ -147,29 +147,39 @@ impl SqsEventSource {
     /// they describe one moment: read one after the other, a record turning
     /// visible between the reads (its visibility timeout ending) would be
     /// in neither count, and the queue would look drained while it is not.
+    /// A failed read, or a count missing from the answer, is an error: read
+    /// as zero it, too, would make a busy queue look drained.
     async fn counts<const N: usize>(
         &self,
         url: &str,
         names: [QueueAttributeName; N],
-    ) -> [usize; N] {
+    ) -> Result<[usize; N], DepthError> {
         let out = self
             .client
             .get_queue_attributes()
             .queue_url(url)
             .set_attribute_names(Some(names.to_vec()))
             .send()
-            .await;
-        let attributes = out.ok().and_then(|o| o.attributes);
-        names.map(|name| {
-            attributes
-                .as_ref()
-                .and_then(|a| a.get(&name))
+            .await
+            .map_err(|e| DepthError::Read {
+                queue: url.to_owned(),
+                reason: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+            })?;
+        let attributes = out.attributes.unwrap_or_default();
+        let mut counts = [0; N];
+        for (count, name) in counts.iter_mut().zip(&names) {
+            *count = attributes
+                .get(name)
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        })
+                .ok_or_else(|| DepthError::Missing {
+                    queue: url.to_owned(),
+                    attribute: name.as_str().to_owned(),
+                })?;
+        }
+        Ok(counts)
     }
 
-    pub async fn depth(&self) -> QueueDepth {
+    pub async fn depth(&self) -> Result<QueueDepth, DepthError> {
         let [visible, not_visible] = self
             .counts(
                 &self.queue_url,
@@ -178,23 +188,23 @@ impl SqsEventSource {
                     QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
                 ],
             )
-            .await;
+            .await?;
         let not_visible = not_visible + self.in_flight.load(Ordering::SeqCst);
         let dead_letter = match &self.dlq_url {
             Some(d) => {
                 let [n] = self
                     .counts(d, [QueueAttributeName::ApproximateNumberOfMessages])
-                    .await;
+                    .await?;
                 n
             }
             None => 0,
         };
-        QueueDepth {
+        Ok(QueueDepth {
             visible,
             not_visible,
             dead_letter,
             invocations: self.invocations.load(Ordering::Relaxed),
-        }
+        })
     }
 
     pub async fn dead_letters(&self) -> Vec<Value> {
@@ -535,5 +545,79 @@ mod tests {
         assert_eq!(r.peak.load(Ordering::SeqCst), 2);
         let sizes: Vec<usize> = r.batches.lock().unwrap().iter().map(Vec::len).collect();
         assert_eq!(sizes, [1; 6]);
+    }
+
+    /// An SQS endpoint (JSON protocol) that answers `GetQueueAttributes`
+    /// with `status` and fixed counts, and records each request's queue and
+    /// attribute names.
+    async fn sqs_answering(status: u16) -> (String, Arc<Mutex<Vec<Value>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let app = Router::new()
+            .route(
+                "/",
+                post(
+                    move |State(seen): State<Arc<Mutex<Vec<Value>>>>, body: String| async move {
+                        let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                        seen.lock().unwrap().push(req);
+                        let answer = json!({"Attributes": {
+                            "ApproximateNumberOfMessages": "3",
+                            "ApproximateNumberOfMessagesNotVisible": "2",
+                        }});
+                        (
+                            axum::http::StatusCode::from_u16(status).unwrap(),
+                            [("content-type", "application/x-amz-json-1.0")],
+                            answer.to_string(),
+                        )
+                    },
+                ),
+            )
+            .with_state(seen.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (endpoint, seen)
+    }
+
+    async fn source_at(endpoint: &str) -> Arc<SqsEventSource> {
+        let sdk = chat_adapters::aws::emulator_config(endpoint).await;
+        SqsEventSource::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            format!("{endpoint}/000000000000/q"),
+            Some(format!("{endpoint}/000000000000/dlq")),
+            Arc::new(Functions::remote(endpoint)),
+            chat_twin::FaultLab::new(),
+            QueueConfig::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_visible_and_in_flight_counts_come_from_one_read() {
+        let (endpoint, seen) = sqs_answering(200).await;
+        let depth = source_at(&endpoint).await.depth().await.unwrap();
+        assert_eq!(
+            (depth.visible, depth.not_visible, depth.dead_letter),
+            (3, 2, 3)
+        );
+        let seen = seen.lock().unwrap();
+        let queues: Vec<(&str, usize)> = seen
+            .iter()
+            .map(|r| {
+                let url = r["QueueUrl"].as_str().unwrap_or("");
+                let names = r["AttributeNames"].as_array().map_or(0, Vec::len);
+                (url.rsplit('/').next().unwrap_or(""), names)
+            })
+            .collect();
+        // One read of the queue with both counts, one of the dead letters.
+        assert_eq!(queues, [("q", 2), ("dlq", 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_an_error_not_an_empty_queue() {
+        let (endpoint, _) = sqs_answering(500).await;
+        let err = source_at(&endpoint).await.depth().await.unwrap_err();
+        assert!(
+            matches!(err, DepthError::Read { ref queue, .. } if queue.ends_with("/q")),
+            "{err}"
+        );
     }
 }

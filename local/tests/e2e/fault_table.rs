@@ -230,7 +230,7 @@ async fn nothing_lost_under(case: &str, on_send: Value, on_sync: Value) {
         json!({}),
         "{case}: every staged fault happened"
     );
-    assert_eq!(e.p.queue.depth().await.dead_letter, 0, "{case}");
+    assert_eq!(e.p.queue.depth().await.unwrap().dead_letter, 0, "{case}");
     // The cursors the worker writes: sending reads up to one's own message,
     // and carol's sync delivered her everything.
     let (_, detail) = e

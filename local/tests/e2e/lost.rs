@@ -289,11 +289,12 @@ async fn a_record_the_worker_fails_past_max_receive_count_is_dead_lettered_and_s
     // Two failed receives (under watch 20 s apart, the visibility timeout
     // there), then the redrive: up to 2 minutes, done as soon as it moves.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while e.p.queue.depth().await.dead_letter != 1 && std::time::Instant::now() < deadline {
+    while e.p.queue.depth().await.unwrap().dead_letter != 1 && std::time::Instant::now() < deadline
+    {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     e.persisted().await;
-    let d = e.p.queue.depth().await;
+    let d = e.p.queue.depth().await.unwrap();
     assert_eq!(d.dead_letter, 1, "{d:?}");
     assert_eq!(
         history_ids(&e, "alice", &room).await,

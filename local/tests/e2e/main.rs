@@ -183,9 +183,11 @@ impl Env {
     pub async fn persisted(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         while std::time::Instant::now() < deadline {
-            let d = self.p.queue.depth().await;
-            if d.visible == 0 && d.not_visible == 0 {
-                return;
+            // A failed read is not an empty queue: wait and read again.
+            if let Ok(d) = self.p.queue.depth().await {
+                if d.visible == 0 && d.not_visible == 0 {
+                    return;
+                }
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -22,7 +22,7 @@ async fn persistence_failures_are_retried_and_nothing_is_lost_or_duplicated() {
     e.persisted().await;
     let page = e.history("alice", &room, "?limit=100").await;
     assert_eq!(seqs(&page), (1..=10).collect::<Vec<u64>>());
-    let d = e.p.queue.depth().await;
+    let d = e.p.queue.depth().await.unwrap();
     assert_eq!(d.dead_letter, 0);
     assert!(d.invocations >= 2, "the failed records were retried: {d:?}");
 }
@@ -49,12 +49,12 @@ async fn a_record_that_keeps_failing_ends_in_the_dead_letter_queue() {
     // SQS moves it after the queue's visibility timeout (at least 1 s) times
     // maxReceiveCount; the in-memory twin much sooner.
     for _ in 0..200 {
-        if e.p.queue.depth().await.dead_letter == 1 {
+        if e.p.queue.depth().await.unwrap().dead_letter == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let d = e.p.queue.depth().await;
+    let d = e.p.queue.depth().await.unwrap();
     assert_eq!(
         (d.dead_letter, d.visible, d.not_visible),
         (1, 0, 0),
@@ -82,7 +82,7 @@ async fn without_report_batch_item_failures_a_record_the_function_reports_failed
     alice.send(&room, "kept").await.unwrap();
     e.persisted().await;
     let page = e.history("alice", &room, "?limit=100").await;
-    let d = e.p.queue.depth().await;
+    let d = e.p.queue.depth().await.unwrap();
     assert_eq!(seqs(&page), vec![2], "{page}");
     assert_eq!(d.dead_letter, 0, "{d:?}");
 }
@@ -116,6 +116,6 @@ async fn a_room_too_big_to_push_inline_reaches_every_member_through_the_queue() 
     }
     e.persisted().await;
     assert_eq!(seqs(&e.history("bob", &room, "").await), vec![1]);
-    let d = e.p.queue.depth().await;
+    let d = e.p.queue.depth().await.unwrap();
     assert_eq!(d.dead_letter, 0, "{d:?}");
 }
