@@ -476,6 +476,23 @@ impl MessageStore for Metered<dyn MessageStore> {
         Ok(r)
     }
 
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let r = self.inner.replies(room, target, after, limit).await?;
+        self.pause(
+            "messages.replies",
+            r.iter().map(encoded_len).sum::<u64>() as usize,
+        )
+        .await;
+        self.meter.add("messages.replies", Call::new().looked_up(&r));
+        Ok(r)
+    }
+
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.pause("messages.latest", rooms.len()).await;
         let r = self.inner.latest(rooms).await?;

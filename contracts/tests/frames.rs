@@ -69,6 +69,7 @@ fn view() -> MessageView {
         sent_at: 1_795_839_822_211,
         client_msg_id: ClientMsgId::parse("c-1").unwrap(),
         attachments: Vec::new(),
+        reply_to: None,
     }
 }
 

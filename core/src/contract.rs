@@ -67,6 +67,7 @@ pub fn draft(room: &RoomId, sender: &UserId, client_msg_id: &str, body: &str) ->
         sent_at: 1_000,
         client_msg_id: ClientMsgId::parse(client_msg_id).expect("valid client id"),
         attachments: Vec::new(),
+        reply_to: None,
     }
 }
 

@@ -69,6 +69,17 @@ impl MessageStore for CachedMessages {
         self.inner.reserve(draft).await
     }
 
+    // Threads are not cached: read where they are indexed.
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.replies(room, target, after, limit).await
+    }
+
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.last_seq(room).await
     }

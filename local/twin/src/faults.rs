@@ -100,6 +100,16 @@ impl MessageStore for FailingPuts {
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.inner.latest(rooms).await
     }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.replies(room, target, after, limit).await
+    }
 }
 
 /// How a staged push fails.
@@ -650,6 +660,17 @@ impl MessageStore for FaultyMessages {
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.lab.store_fault(StoreOp::MessagesLatest)?;
         self.inner.latest(rooms).await
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesRange)?;
+        self.inner.replies(room, target, after, limit).await
     }
 }
 
