@@ -226,6 +226,10 @@ impl MessageStore for Guarded<dyn MessageStore> {
         self.1.dynamo(&["Query"], Table)?;
         self.0.range(room, q).await
     }
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.get(room, seq).await
+    }
     async fn replies(
         &self,
         room: &RoomId,
@@ -234,6 +238,7 @@ impl MessageStore for Guarded<dyn MessageStore> {
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         // A Query of GSI1 (the replies carry their target in its key).
+
         self.1.dynamo(&["Query"], Index)?;
         self.0.replies(room, target, after, limit).await
     }

@@ -69,7 +69,11 @@ impl MessageStore for CachedMessages {
         self.inner.reserve(draft).await
     }
 
-    // Threads are not cached: read where they are indexed.
+    // Single messages and threads are not cached: read where they are.
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.inner.get(room, seq).await
+    }
+
     async fn replies(
         &self,
         room: &RoomId,

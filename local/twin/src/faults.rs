@@ -101,6 +101,10 @@ impl MessageStore for FailingPuts {
         self.inner.latest(rooms).await
     }
 
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.inner.get(room, seq).await
+    }
+
     async fn replies(
         &self,
         room: &RoomId,
@@ -660,6 +664,11 @@ impl MessageStore for FaultyMessages {
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.lab.store_fault(StoreOp::MessagesLatest)?;
         self.inner.latest(rooms).await
+    }
+
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesRange)?;
+        self.inner.get(room, seq).await
     }
 
     async fn replies(
