@@ -73,6 +73,22 @@ fn view() -> MessageView {
     }
 }
 
+/// A reply, its target's quote live or deleted since.
+fn view_replying(deleted: bool) -> MessageView {
+    let mut v = view();
+    v.seq = 9;
+    v.reply_to = Some(chat_core::replies::ReplyPreview {
+        seq: 7,
+        message_id: MessageId::generate(),
+        sender_id: user("bob"),
+        excerpt: if deleted { String::new() } else { "x".repeat(100) },
+        truncated: !deleted,
+        attachment_count: if deleted { 0 } else { 2 },
+        deleted,
+    });
+    v
+}
+
 /// A message of attachments only: an image and a document.
 fn view_with_attachments() -> MessageView {
     let a = |ct: &str, name: &str, size, w: Option<u32>| chat_core::protocol::ws::AttachmentView {
@@ -111,8 +127,12 @@ fn every_server_frame() -> Vec<ServerFrame> {
             seq: u64::MAX,
             status: AckStatus::Sent,
             attachments: Vec::new(),
+            reply_to: None,
         },
         ServerFrame::ack(view_with_attachments()),
+        ServerFrame::Message(view_replying(false)),
+        ServerFrame::Message(view_replying(true)),
+        ServerFrame::ack(view_replying(false)),
         ServerFrame::Receipt {
             room_id: room(),
             user_ids: vec![user("bob"), user("carol@example.com")],

@@ -109,7 +109,7 @@ async fn a_quote_cannot_come_from_the_client() {
 #[tokio::test]
 async fn a_thread_lists_the_replies_to_a_message_in_pages_with_the_message() {
     let p = Platform::default();
-    let (mut alice, mut bob) = (p.connect("alice").await, p.connect("bob").await);
+    let (alice, bob) = (p.connect("alice").await, p.connect("bob").await);
     let room = p.create_room(&alice, "group", "team", &[&bob]).await;
     p.send(&alice, send(&room, "a1", "topic one")).await;
     p.send(&alice, send(&room, "a2", "topic two")).await;

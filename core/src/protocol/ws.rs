@@ -234,6 +234,9 @@ pub enum ServerFrame {
         /// devices show them like everyone else's.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<AttachmentView>,
+        /// The quote of the message it replies to, as the members got it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<ReplyPreview>,
     },
     /// `userIds` have received (`delivered`) or read (`read`) the room up to
     /// `seq`. One frame covers every member whose cursor moved to `seq`.
@@ -323,6 +326,7 @@ impl ServerFrame {
             seq: view.seq,
             status: AckStatus::Sent,
             attachments: view.attachments,
+            reply_to: view.reply_to,
         }
     }
 
