@@ -489,7 +489,8 @@ impl MessageStore for Metered<dyn MessageStore> {
             r.iter().map(encoded_len).sum::<u64>() as usize,
         )
         .await;
-        self.meter.add("messages.replies", Call::new().looked_up(&r));
+        self.meter
+            .add("messages.replies", Call::new().looked_up(&r));
         Ok(r)
     }
 

@@ -81,7 +81,11 @@ fn view_replying(deleted: bool) -> MessageView {
         seq: 7,
         message_id: MessageId::generate(),
         sender_id: user("bob"),
-        excerpt: if deleted { String::new() } else { "x".repeat(100) },
+        excerpt: if deleted {
+            String::new()
+        } else {
+            "x".repeat(100)
+        },
         truncated: !deleted,
         attachment_count: if deleted { 0 } else { 2 },
         deleted,

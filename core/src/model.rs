@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attachments::Attachment;
-use crate::replies::ReplyPreview;
 use crate::ids::{
     AvatarUrl, ClientMsgId, ConnectionId, DisplayName, MessageBody, MessageId, Millis, RoomId,
     RoomName, Seq, UserId,
 };
+use crate::replies::ReplyPreview;
 
 /// What kind of room this is decides who may join and who may add members.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -112,7 +112,11 @@ pub trait MessageStore: Send + Sync {
             limit: 1,
             newest_first: false,
         };
-        Ok(self.range(room, q).await?.into_iter().find(|m| m.seq == seq))
+        Ok(self
+            .range(room, q)
+            .await?
+            .into_iter()
+            .find(|m| m.seq == seq))
     }
     /// Stored replies to the message at `target` ([`Message::reply_to`]),
     /// ascending by `seq`, those after `after`, at most `limit`. May lag a

@@ -79,7 +79,11 @@ impl ReplyPreview {
     /// The preview of `target` as it is now.
     pub fn of(target: &Message) -> Self {
         if is_tombstone(target) {
-            return Self::deleted(target.seq, target.message_id.clone(), target.sender_id.clone());
+            return Self::deleted(
+                target.seq,
+                target.message_id.clone(),
+                target.sender_id.clone(),
+            );
         }
         let body = target.body.as_str();
         let excerpt: String = body.chars().take(EXCERPT_CHARS).collect();

@@ -16,8 +16,8 @@ use chat_core::protocol::decode;
 #[cfg(feature = "openapi")]
 use chat_core::protocol::rest::{
     AddMemberRequest, ChannelList, CreateRoomRequest, DeviceList, DeviceView, HistoryPage,
-    ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, RoomNotifyRequest, SearchPage, ThreadPage,
-    UpdateProfileRequest, UploadSlot, UploadSlotRequest,
+    ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, RoomNotifyRequest, SearchPage,
+    ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest,
 };
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;

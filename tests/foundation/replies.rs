@@ -35,14 +35,25 @@ async fn thread(p: &Platform, c: &Client, room: &str, seq: &str, query: &str) ->
 
 /// The refusal `sender` got, and proof it changed nothing: no ack, nothing
 /// pushed, the room's last seq as it was, nothing more stored.
-async fn refused(p: &Platform, sender: &mut Client, other: &mut Client, room: &str, seq: u64) -> Value {
+async fn refused(
+    p: &Platform,
+    sender: &mut Client,
+    other: &mut Client,
+    room: &str,
+    seq: u64,
+) -> Value {
     let e = sender.one("error");
     assert!(sender.take("ack").is_empty(), "refused, yet acked");
     assert!(other.take("message").is_empty(), "refused, yet pushed");
     assert_eq!(last_seq(p, room).await, seq, "refused, yet a seq was taken");
     p.persist().await;
     let (_, page) = p
-        .rest(Some(&other.token), "GET", &format!("/rooms/{room}/messages"), None)
+        .rest(
+            Some(&other.token),
+            "GET",
+            &format!("/rooms/{room}/messages"),
+            None,
+        )
         .await;
     assert_eq!(
         page["messages"].as_array().map(Vec::len),
@@ -76,14 +87,22 @@ async fn a_reply_carries_the_servers_quote_of_its_target_live_in_history_and_in_
 
     p.persist().await;
     let (status, page) = p
-        .rest(Some(&alice.token), "GET", &format!("/rooms/{room}/messages"), None)
+        .rest(
+            Some(&alice.token),
+            "GET",
+            &format!("/rooms/{room}/messages"),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(page["messages"][1]["replyTo"], *quote);
     assert!(page["messages"][0].get("replyTo").is_none());
 
-    p.send(&alice, json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":1}]}))
-        .await;
+    p.send(
+        &alice,
+        json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":1}]}),
+    )
+    .await;
     let sync = alice.one("syncResult");
     assert_eq!(sync["messages"][0]["replyTo"], *quote);
 }
@@ -98,7 +117,12 @@ async fn a_quote_cannot_come_from_the_client() {
     bob.one("message");
     p.send(
         &bob,
-        reply(&room, "b1", "x", json!({"seq":1,"excerpt":"forged","senderId":"carol"})),
+        reply(
+            &room,
+            "b1",
+            "x",
+            json!({"seq":1,"excerpt":"forged","senderId":"carol"}),
+        ),
     )
     .await;
     let e = refused(&p, &mut bob, &mut alice, &room, 1).await;
@@ -114,8 +138,11 @@ async fn a_thread_lists_the_replies_to_a_message_in_pages_with_the_message() {
     p.send(&alice, send(&room, "a1", "topic one")).await;
     p.send(&alice, send(&room, "a2", "topic two")).await;
     for (i, to) in [1, 2, 1, 1].iter().enumerate() {
-        p.send(&bob, reply(&room, &format!("b{i}"), &format!("re {i}"), json!(to)))
-            .await;
+        p.send(
+            &bob,
+            reply(&room, &format!("b{i}"), &format!("re {i}"), json!(to)),
+        )
+        .await;
     }
     p.persist().await;
     let (status, page) = thread(&p, &alice, &room, "1", "?limit=2").await;
@@ -160,18 +187,31 @@ async fn a_reply_to_a_message_deleted_since_reads_as_deleted_without_its_text() 
     };
     // Whether the target is in the same page or not.
     let (_, full) = p
-        .rest(Some(&bob.token), "GET", &format!("/rooms/{room}/messages"), None)
+        .rest(
+            Some(&bob.token),
+            "GET",
+            &format!("/rooms/{room}/messages"),
+            None,
+        )
         .await;
     check(&full["messages"][1]["replyTo"]);
     let (_, around) = p
-        .rest(Some(&bob.token), "GET", &format!("/rooms/{room}/messages?around=2&limit=1"), None)
+        .rest(
+            Some(&bob.token),
+            "GET",
+            &format!("/rooms/{room}/messages?around=2&limit=1"),
+            None,
+        )
         .await;
     assert_eq!(around["messages"].as_array().unwrap().len(), 1, "{around}");
     check(&around["messages"][0]["replyTo"]);
     let (_, th) = thread(&p, &bob, &room, "1", "").await;
     check(&th["replies"][0]["replyTo"]);
-    p.send(&bob, json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":1}]}))
-        .await;
+    p.send(
+        &bob,
+        json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":1}]}),
+    )
+    .await;
     check(&bob.one("syncResult")["messages"][0]["replyTo"]);
     // And a deleted message cannot be replied to any more.
     alice.all();
@@ -188,12 +228,14 @@ async fn a_reply_to_a_seq_of_another_room_is_not_found_and_changes_nothing() {
     let other = p.create_room(&alice, "group", "there", &[&bob]).await;
     p.send(&alice, send(&room, "a1", "hello here")).await;
     for i in 0..3 {
-        p.send(&alice, send(&other, &format!("o{i}"), "elsewhere")).await;
+        p.send(&alice, send(&other, &format!("o{i}"), "elsewhere"))
+            .await;
     }
     alice.take("ack");
     bob.take("message");
     // Seq 3 exists only in the other room.
-    p.send(&bob, reply(&room, "b1", "which one?", json!(3))).await;
+    p.send(&bob, reply(&room, "b1", "which one?", json!(3)))
+        .await;
     let e = refused(&p, &mut bob, &mut alice, &room, 1).await;
     assert_eq!(e["code"], "not_found", "{e}");
     assert_eq!(e["message"], "message to reply to not found");
@@ -209,7 +251,8 @@ async fn a_reply_to_a_seq_that_does_not_exist_is_not_found_and_burns_nothing() {
     alice.one("ack");
     bob.one("message");
     for (i, seq) in [2u64, 99, 0].into_iter().enumerate() {
-        p.send(&bob, reply(&room, &format!("b{i}"), "hm", json!(seq))).await;
+        p.send(&bob, reply(&room, &format!("b{i}"), "hm", json!(seq)))
+            .await;
         let e = refused(&p, &mut bob, &mut alice, &room, 1).await;
         assert_eq!(e["code"], "not_found", "{seq}: {e}");
     }
@@ -225,7 +268,8 @@ async fn a_non_member_can_neither_reply_nor_read_a_thread() {
     let room = p.create_room(&alice, "group", "private", &[]).await;
     p.send(&alice, send(&room, "a1", "members only")).await;
     alice.one("ack");
-    p.send(&carol, reply(&room, "c1", "let me in", json!(1))).await;
+    p.send(&carol, reply(&room, "c1", "let me in", json!(1)))
+        .await;
     let e = refused(&p, &mut carol, &mut alice, &room, 1).await;
     assert_eq!(e["code"], "forbidden", "{e}");
     let (status, body) = thread(&p, &carol, &room, "1", "").await;

@@ -226,7 +226,11 @@ pub(crate) fn message_item(m: &Message) -> Item {
     message_attrs(&mut item, m);
     // A reply is also found by its target: its thread on GSI1.
     if let Some(reply) = &m.reply_to {
-        put(&mut item, schema::GSI1PK, s(keys::thread(&m.room_id, reply.seq)));
+        put(
+            &mut item,
+            schema::GSI1PK,
+            s(keys::thread(&m.room_id, reply.seq)),
+        );
         put(&mut item, schema::GSI1SK, s(keys::seq(m.seq)));
     }
     item

@@ -28,8 +28,12 @@ async fn a_reply_is_quoted_live_in_history_and_in_its_thread() {
     assert_eq!(m["replyTo"]["seq"], 1);
     assert_eq!(m["replyTo"]["senderId"], "alice");
     assert_eq!(m["replyTo"]["excerpt"], "lunch at noon?");
-    bob.send_reply(&room, "b-2", "one is fine too", 2).await.unwrap();
-    bob.send_reply(&room, "b-3", "really, noon", 1).await.unwrap();
+    bob.send_reply(&room, "b-2", "one is fine too", 2)
+        .await
+        .unwrap();
+    bob.send_reply(&room, "b-3", "really, noon", 1)
+        .await
+        .unwrap();
     e.persisted().await;
     let page = e.history("alice", &room, "").await;
     assert_eq!(seqs(&page), vec![1, 2, 3, 4, 5]);
@@ -53,7 +57,11 @@ async fn a_reply_is_quoted_live_in_history_and_in_its_thread() {
     let (_, next) = rest.thread(&room, 1, Some(&after), Some(1)).await.unwrap();
     assert_eq!(next["replies"][0]["seq"], 5, "{next}");
     assert!(next["nextCursor"].is_null(), "{next}");
-    let (s, _) = e.rest("mallory").thread(&room, 1, None, None).await.unwrap();
+    let (s, _) = e
+        .rest("mallory")
+        .thread(&room, 1, None, None)
+        .await
+        .unwrap();
     assert_eq!(s, 403);
 }
 
@@ -68,10 +76,19 @@ async fn bad_reply_targets_are_refused_and_store_nothing() {
         alice.send(&other, &format!("elsewhere {i}")).await.unwrap();
     }
     // A seq of the other room, one never allocated.
-    refused(alice.send_reply(&room, "x-1", "hm", 3).await.unwrap_err(), "not_found");
-    refused(alice.send_reply(&room, "x-2", "hm", 99).await.unwrap_err(), "not_found");
+    refused(
+        alice.send_reply(&room, "x-1", "hm", 3).await.unwrap_err(),
+        "not_found",
+    );
+    refused(
+        alice.send_reply(&room, "x-2", "hm", 99).await.unwrap_err(),
+        "not_found",
+    );
     // Not a member.
-    refused(mallory.send_reply(&room, "x-3", "hm", 1).await.unwrap_err(), "forbidden");
+    refused(
+        mallory.send_reply(&room, "x-3", "hm", 1).await.unwrap_err(),
+        "forbidden",
+    );
     // Nothing was stored, and no seq was taken: the next message is 2.
     assert_eq!(alice.send(&room, "two").await.unwrap().seq, 2);
     e.persisted().await;
