@@ -566,19 +566,19 @@ macro_rules! message_store_contract {
                     let mut d = draft(&r, &u, &format!("r{i}"), "a reply");
                     // Every other one replies to the topic; the rest are plain.
                     if i % 2 == 0 {
-                        d.reply_to = Some(quote.clone());
+                        d.reply_to = Some(Box::new(quote.clone()));
                     }
                     replies.push(store.reserve(d).await.unwrap().message().clone());
                 }
                 // The same seq replied to in another room is another thread.
                 let mut elsewhere = draft(&other, &u, "x", "elsewhere");
-                elsewhere.reply_to = Some(quote.clone());
+                elsewhere.reply_to = Some(Box::new(quote.clone()));
                 let elsewhere = store.reserve(elsewhere).await.unwrap().message().clone();
                 store.put_batch(&replies[2..]).await;
                 store.put_batch(&replies[..2]).await;
                 store.put_batch(&[target.clone(), elsewhere.clone()]).await;
                 let all = store.range(&r, RangeQuery { after: None, before: None, limit: 10, newest_first: false }).await.unwrap();
-                assert_eq!(all[1].reply_to.as_ref(), Some(&quote));
+                assert_eq!(all[1].reply_to.as_deref(), Some(&quote));
                 assert_eq!(all[2].reply_to, None);
                 let thread = store.replies(&r, target.seq, None, 10).await.unwrap();
                 assert_eq!(seqs(&thread), vec![2, 4, 6]);

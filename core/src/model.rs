@@ -84,9 +84,9 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
     /// The message it replies to, quoted as it was when this was sent
-    /// ([`crate::replies`]).
+    /// ([`crate::replies`]). Boxed: most messages are not replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<ReplyPreview>,
+    pub reply_to: Option<Box<ReplyPreview>>,
 }
 
 /// What the message path asks the store to reserve: everything but `seq`.
@@ -99,7 +99,7 @@ pub struct MessageDraft {
     pub sent_at: Millis,
     pub client_msg_id: ClientMsgId,
     pub attachments: Vec<Attachment>,
-    pub reply_to: Option<ReplyPreview>,
+    pub reply_to: Option<Box<ReplyPreview>>,
 }
 
 impl MessageDraft {

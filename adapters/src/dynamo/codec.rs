@@ -288,9 +288,9 @@ pub(crate) fn message(item: &Item) -> Result<Message, StoreError> {
         },
         reply_to: match item.get("replyTo") {
             None => None,
-            Some(_) => Some(parsed(item, "replyTo", |j| {
+            Some(_) => Some(Box::new(parsed(item, "replyTo", |j| {
                 serde_json::from_str::<chat_core::replies::ReplyPreview>(j)
-            })?),
+            })?)),
         },
     })
 }

@@ -205,7 +205,7 @@ impl MessageView {
             sent_at: m.sent_at,
             client_msg_id: m.client_msg_id.clone(),
             attachments,
-            reply_to: m.reply_to.clone(),
+            reply_to: m.reply_to.as_deref().cloned(),
         }
     }
 }

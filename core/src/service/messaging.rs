@@ -122,7 +122,7 @@ impl Chat {
             None => None,
             Some(seq) => {
                 authorize(&caller.user_id, Action::Reply, &room, membership)?;
-                Some(self.quote(&req.room_id, seq).await?)
+                Some(Box::new(self.quote(&req.room_id, seq).await?))
             }
         };
         let attachments = if req.attachments.is_empty() {

@@ -89,15 +89,15 @@ impl Chat {
             .filter_map(|m| m.reply_to.as_ref().map(|r| (m.room_id.clone(), r.seq)))
             .filter(|(room, seq)| !held.contains_key(&(room, *seq)))
             .collect();
-        let fetched: Result<Vec<((RoomId, Seq), Option<Message>)>, ChatError> =
-            stream::iter(wanted)
-                .map(|(room, seq)| async move {
-                    let m = self.messages.get(&room, seq).await?;
-                    Ok::<_, ChatError>(((room, seq), m))
-                })
-                .buffer_unordered(LOOKUP_CONCURRENCY)
-                .try_collect()
-                .await;
+        type Target = ((RoomId, Seq), Option<Message>);
+        let fetched: Result<Vec<Target>, ChatError> = stream::iter(wanted)
+            .map(|(room, seq)| async move {
+                let m = self.messages.get(&room, seq).await?;
+                Ok::<_, ChatError>(((room, seq), m))
+            })
+            .buffer_unordered(LOOKUP_CONCURRENCY)
+            .try_collect()
+            .await;
         let fetched: HashMap<(RoomId, Seq), Option<Message>> = match fetched {
             Ok(f) => f.into_iter().collect(),
             Err(e) => {
