@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import {
-  launchBrowser, messageWithBody, newUser, send, signIn, startServer, STEP_MS, teardown,
+  launchBrowser, messageWithBody, newUser, send, shot, signIn, startServer, STEP_MS, teardown,
 } from './harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -78,6 +78,7 @@ test('Bob replies from the menu and by a swipe; Alice sees the quotes live, the 
   await bob.page.getByTestId('message-menu').getByTestId('message-reply').click();
   await bob.page.getByTestId('reply-bar-text').filter({ hasText: 'Lunch at noon?' }).waitFor({ timeout: STEP_MS });
   await assertNoViolations(bob.page, 'replying');
+  await shot(bob, 'replies-composer.png');
   await send(bob.page, 'Noon works');
   await assert.doesNotReject(bob.page.getByTestId('reply-bar').waitFor({ state: 'hidden', timeout: STEP_MS }), 'the bar goes once sent');
 
@@ -107,6 +108,7 @@ test('Bob replies from the menu and by a swipe; Alice sees the quotes live, the 
   const reply2 = messageWithBody(alice.page, 'Or noon, really');
   await quoteIn(reply2).waitFor({ timeout: STEP_MS });
   assert.match(await quoteIn(reply2).innerText(), /Lunch at noon\?/);
+  await shot(alice, 'replies-live.png');
   // Bob's own copy (from the ack) shows the quote too.
   await quoteIn(messageWithBody(bob.page, 'Or noon, really')).waitFor({ timeout: STEP_MS });
 
@@ -120,6 +122,7 @@ test('Bob replies from the menu and by a swipe; Alice sees the quotes live, the 
   await replies.nth(1).waitFor({ timeout: STEP_MS });
   assert.deepEqual(await replies.locator('.thread-item-body').allInnerTexts(), ['Noon works', 'Or noon, really']);
   await assertNoViolations(alice.page, 'thread');
+  await shot(alice, 'replies-thread.png');
   // A third reply arrives while the thread is open.
   await lunch.hover();
   await lunch.getByTestId('message-menu-button').click();
@@ -273,6 +276,7 @@ test('a PNG dropped on the conversation and one pasted into the message box uplo
   assert.equal(zoneShown, true, 'the drop zone shows while a file is over the conversation');
   await alice.page.getByTestId('upload-progress').filter({ hasText: 'dropped.png' }).waitFor({ timeout: STEP_MS });
   await assertNoViolations(alice.page, 'upload tray');
+  await shot(alice, 'uploads-tray.png');
   const s1 = await imageShown(bob.page, 'dropped.png');
   assert.deepEqual([s1.w, s1.h], [160, 120], JSON.stringify(s1));
 
