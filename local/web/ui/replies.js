@@ -6,7 +6,8 @@
 // the SDK's timeline holds one gap-free run per room, so a page fetched
 // `?around=` could not sit in it). A message with replies shows their
 // count; the thread view lists them all (GET
-// /rooms/{roomId}/messages/{seq}/replies) and grows live.
+// /rooms/{roomId}/messages/{seq}/replies, with the replies held here,
+// which may not be stored yet) and grows live.
 //
 // Deleted targets: the server marks a quote `deleted` when it serves
 // history, threads and sync; a quote whose target is held here and is a
@@ -290,7 +291,8 @@ async function loadThread(more) {
     const page = await ui.client.rest.thread(thread.roomId, thread.seq, { limit: THREAD_PAGE, ...(more && thread.next ? { after: thread.next } : {}) });
     if (gen !== thread.gen) return;
     if (!more) {
-      const target = page.target;
+      // Not stored yet (the persist worker batches): the copy held here.
+      const target = page.target || held(thread.roomId, thread.seq);
       $('thread-target').replaceChildren(target
         ? el('div', { class: 'thread-target-body', testid: 'thread-target' },
           el('span', { class: 'thread-item-who', text: target.senderId === me() ? 'You' : nameOf(target.senderId) }),
@@ -320,6 +322,9 @@ export function openThread(roomId, seq) {
   $('thread-empty').hidden = true;
   $('thread-more').hidden = true;
   if (!d.open) d.showModal();
+  // The replies held here show at once (the newest may not be stored
+  // yet); the server's pages add the rest.
+  addReplies(ui.client.messages(roomId).filter((m) => m.replyTo && m.replyTo.seq === seq));
   loadThread(false);
 }
 
