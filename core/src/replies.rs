@@ -157,6 +157,20 @@ mod tests {
     }
 
     #[test]
+    fn a_target_of_files_only_is_quoted_by_its_count_of_attachments() {
+        let mut target = msg("");
+        target.attachments = vec![
+            crate::contract::attachment("a.png", "image/png", 10),
+            crate::contract::attachment("b.pdf", "application/pdf", 20),
+        ];
+        let p = ReplyPreview::of(&target);
+        assert_eq!(
+            (p.excerpt.as_str(), p.attachment_count, p.deleted),
+            ("", 2, false)
+        );
+    }
+
+    #[test]
     fn a_tombstoned_or_missing_target_resolves_to_deleted_and_quotes_nothing() {
         let target = msg("secret plans");
         let p = ReplyPreview::of(&target);
