@@ -294,7 +294,7 @@ impl Platform {
         let body = body.map(|b| b.to_string());
         let req = events::http_request(method, path, &headers, body.as_deref(), self.clock.now());
         let p = path.split('?').next().unwrap_or_default();
-        let resp = if p.ends_with("/messages") {
+        let resp = if p.ends_with("/messages") || p.ends_with("/replies") {
             chat_history::handle(&self.chat, self.verifier.as_ref(), req).await
         } else if p.starts_with("/users") {
             chat_users::handle(&self.chat, self.verifier.as_ref(), req).await

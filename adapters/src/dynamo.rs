@@ -14,6 +14,7 @@
 //! | membership | `ROOM#{roomId}` | `MEMBER#{userId}` | `USER#{userId}` | `ROOM#{roomId}` | |
 //! | idempotency key | `ROOM#{roomId}` | `CMID#{userId}#{clientMsgId}` | | | 30 days |
 //! | message | `MSGS#{roomId}` | `{seq:020}` | | | |
+//! | message that replies to `target` | `MSGS#{roomId}` | `{seq:020}` | `THRD#{roomId}#{target:020}` | `{seq:020}` | |
 //! | seq slot (`slot` or `burned`) | `SEQS#{roomId}` | `{seq:020}` | | | 30 days |
 //! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
@@ -49,6 +50,8 @@
 //! | `MessageStore::put_batch` | BatchWriteItem (25 per call, `UnprocessedItems` retried with backoff) |
 //! | `MessageStore::range` | Query `PK=MSGS#{r}`, `SK BETWEEN`, `ScanIndexForward`, `Limit` |
 //! | `MessageStore::latest` | one Query per room, newest first, `Limit=1` |
+//! | `MessageStore::get` | GetItem `MSGS#{r}`,`{seq:020}` |
+//! | `MessageStore::replies` (a thread) | Query GSI1 `GSI1PK=THRD#{r}#{target}`, `GSI1SK >= :after`, `Limit` (eventually consistent, like every GSI read) |
 //! | `ProfileStore::*` | GetItem / BatchGetItem / conditional PutItem / UpdateItem on `USER#{u}`,`PROFILE` |
 //! | `SearchIndex::index` | BatchWriteItem of each message's entries (one per distinct 3-character word prefix) and manifest |
 //! | `SearchIndex::search` | Query `PK=SRCH#{r}#{prefix}`, `SK < :cursor`, newest first, pages of 100, at most 1,000 items read |

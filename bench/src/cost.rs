@@ -1192,6 +1192,7 @@ mod tests {
                             .unwrap(),
                         body: "lunch?".into(),
                         attachments: Vec::new(),
+                        reply_to: None,
                     },
                 )
                 .await

@@ -476,6 +476,35 @@ impl MessageStore for Metered<dyn MessageStore> {
         Ok(r)
     }
 
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let r = self.inner.replies(room, target, after, limit).await?;
+        self.pause(
+            "messages.replies",
+            r.iter().map(encoded_len).sum::<u64>() as usize,
+        )
+        .await;
+        self.meter
+            .add("messages.replies", Call::new().looked_up(&r));
+        Ok(r)
+    }
+
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.pause("messages.get", 1).await;
+        let r = self.inner.get(room, seq).await?;
+        let call = match &r {
+            Some(m) => Call::new().looked_up(std::slice::from_ref(m)),
+            None => Call::new().empty_lookups(1),
+        };
+        self.meter.add("messages.get", call);
+        Ok(r)
+    }
+
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.pause("messages.latest", rooms.len()).await;
         let r = self.inner.latest(rooms).await?;

@@ -229,9 +229,34 @@ impl ChatClient {
         body: &str,
         attachments: &[&str],
     ) -> Result<Ack, ClientError> {
+        self.send_message_frame(client_msg_id, serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":body,"attachments":attachments}))
+            .await
+    }
+
+    /// Sends a reply to the message at `reply_to` (a seq of the same room)
+    /// and waits for its ack or the error frame that names it. The server
+    /// quotes the target in the `replyTo` of every copy.
+    pub async fn send_reply(
+        &self,
+        room_id: &str,
+        client_msg_id: &str,
+        body: &str,
+        reply_to: u64,
+    ) -> Result<Ack, ClientError> {
+        self.send_message_frame(client_msg_id, serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":body,"replyTo":reply_to}))
+            .await
+    }
+
+    /// Sends a `sendMessage` frame and waits for the ack or error that
+    /// names `client_msg_id`.
+    async fn send_message_frame(
+        &self,
+        client_msg_id: &str,
+        frame: Value,
+    ) -> Result<Ack, ClientError> {
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(client_msg_id.to_owned(), tx);
-        self.send_json(&serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":body,"attachments":attachments}))?;
+        self.send_json(&frame)?;
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(ClientError::Closed),
@@ -467,6 +492,27 @@ impl Rest {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| ClientError::Invalid("no attachmentId in the slot".into()))
+    }
+
+    /// `GET /rooms/{room}/messages/{seq}/replies`: the message at `seq`
+    /// and a page of its replies (`after`: a `nextCursor`).
+    pub async fn thread(
+        &self,
+        room_id: &str,
+        seq: u64,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<(u16, Value), ClientError> {
+        let mut path = format!("/rooms/{room_id}/messages/{seq}/replies");
+        let mut sep = '?';
+        if let Some(a) = after {
+            path.push_str(&format!("{sep}after={a}"));
+            sep = '&';
+        }
+        if let Some(l) = limit {
+            path.push_str(&format!("{sep}limit={l}"));
+        }
+        self.get(&path).await
     }
 
     /// Downloads an attachment's presigned URL: the status and the bytes.

@@ -69,7 +69,28 @@ fn view() -> MessageView {
         sent_at: 1_795_839_822_211,
         client_msg_id: ClientMsgId::parse("c-1").unwrap(),
         attachments: Vec::new(),
+        reply_to: None,
     }
+}
+
+/// A reply, its target's quote live or deleted since.
+fn view_replying(deleted: bool) -> MessageView {
+    let mut v = view();
+    v.seq = 9;
+    v.reply_to = Some(chat_core::replies::ReplyPreview {
+        seq: 7,
+        message_id: MessageId::generate(),
+        sender_id: user("bob"),
+        excerpt: if deleted {
+            String::new()
+        } else {
+            "x".repeat(100)
+        },
+        truncated: !deleted,
+        attachment_count: if deleted { 0 } else { 2 },
+        deleted,
+    });
+    v
 }
 
 /// A message of attachments only: an image and a document.
@@ -110,8 +131,12 @@ fn every_server_frame() -> Vec<ServerFrame> {
             seq: u64::MAX,
             status: AckStatus::Sent,
             attachments: Vec::new(),
+            reply_to: None,
         },
         ServerFrame::ack(view_with_attachments()),
+        ServerFrame::Message(view_replying(false)),
+        ServerFrame::Message(view_replying(true)),
+        ServerFrame::ack(view_replying(false)),
         ServerFrame::Receipt {
             room_id: room(),
             user_ids: vec![user("bob"), user("carol@example.com")],

@@ -39,6 +39,7 @@ fn concrete(template: &str) -> String {
         .replace("{roomId}", "r_0190a3f1")
         .replace("{userId}", "bob")
         .replace("{deviceId}", "d_AAAAAAAAAAAAAAAAAAAAAA")
+        .replace("{seq}", "7")
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

@@ -16,6 +16,10 @@ pub enum Action<'a> {
     Send,
     /// Ask for an upload slot: attachments are sent, so only who may send.
     Attach,
+    /// Send a reply to a message of the room: only who may send.
+    Reply,
+    /// Read the thread of replies to a message: only who may read.
+    ReadThread,
     Typing,
     MarkRead,
     /// Set how the room notifies the actor (all, mentions only, muted).
@@ -71,6 +75,8 @@ pub fn authorize(
         | Action::Search
         | Action::Send
         | Action::Attach
+        | Action::Reply
+        | Action::ReadThread
         | Action::Typing
         | Action::MarkRead
         | Action::Notify => member.map(|_| ()).ok_or(NOT_MEMBER),
@@ -118,6 +124,8 @@ mod tests {
         Search,
         Send,
         Attach,
+        Reply,
+        ReadThread,
         Typing,
         MarkRead,
         Notify,
@@ -161,6 +169,8 @@ mod tests {
             Act::Search => Action::Search,
             Act::Send => Action::Send,
             Act::Attach => Action::Attach,
+            Act::Reply => Action::Reply,
+            Act::ReadThread => Action::ReadThread,
             Act::Typing => Action::Typing,
             Act::MarkRead => Action::MarkRead,
             Act::Notify => Action::Notify,
@@ -224,6 +234,20 @@ mod tests {
             (Channel, Stranger, Attach, n),
             (Direct, Member, Attach, y),
             (Direct, Stranger, Attach, n),
+            // Replies and threads: members only, in every kind of room.
+            (Group, Member, Reply, y),
+            (Group, Owner, Reply, y),
+            (Group, Stranger, Reply, n),
+            (Group, Member, ReadThread, y),
+            (Group, Stranger, ReadThread, n),
+            (Channel, Member, Reply, y),
+            (Channel, Stranger, Reply, n),
+            (Channel, Member, ReadThread, y),
+            (Channel, Stranger, ReadThread, n),
+            (Direct, Member, Reply, y),
+            (Direct, Stranger, Reply, n),
+            (Direct, Member, ReadThread, y),
+            (Direct, Stranger, ReadThread, n),
             // Groups are private: only the owner adds, nobody adds themselves.
             (Group, Owner, AddOther, y),
             (Group, Member, AddOther, n),

@@ -67,6 +67,7 @@ pub fn draft(room: &RoomId, sender: &UserId, client_msg_id: &str, body: &str) ->
         sent_at: 1_000,
         client_msg_id: ClientMsgId::parse(client_msg_id).expect("valid client id"),
         attachments: Vec::new(),
+        reply_to: None,
     }
 }
 
@@ -538,6 +539,55 @@ macro_rules! message_store_contract {
                 assert!(store.range(&room_id(), q(None, None, 10, true)).await.unwrap().is_empty());
                 let latest = store.latest(&[r.clone(), room_id()]).await.unwrap();
                 assert_eq!(seqs(&latest), vec![10]);
+            }
+
+            #[tokio::test]
+            async fn get_answers_the_stored_message_at_a_seq_and_nothing_elsewhere() {
+                let store = $make.await;
+                let (r, u) = (room_id(), user("u"));
+                let m1 = store.reserve(draft(&r, &u, "a", "one")).await.unwrap().message().clone();
+                let m2 = store.reserve(draft(&r, &u, "b", "two")).await.unwrap().message().clone();
+                store.put_batch(std::slice::from_ref(&m1)).await;
+                assert_eq!(store.get(&r, 1).await.unwrap(), Some(m1));
+                // Reserved but not stored yet, never allocated, another room.
+                assert_eq!(store.get(&r, m2.seq).await.unwrap(), None);
+                assert_eq!(store.get(&r, 9).await.unwrap(), None);
+                assert_eq!(store.get(&room_id(), 1).await.unwrap(), None);
+            }
+
+            #[tokio::test]
+            async fn replies_keep_their_quote_and_are_found_by_their_target_in_seq_order() {
+                let store = $make.await;
+                let (r, other, u) = (room_id(), room_id(), user("u"));
+                let target = store.reserve(draft(&r, &u, "t", "the topic")).await.unwrap().message().clone();
+                let quote = $crate::replies::ReplyPreview::of(&target);
+                let mut replies = Vec::new();
+                for i in 0..5 {
+                    let mut d = draft(&r, &u, &format!("r{i}"), "a reply");
+                    // Every other one replies to the topic; the rest are plain.
+                    if i % 2 == 0 {
+                        d.reply_to = Some(Box::new(quote.clone()));
+                    }
+                    replies.push(store.reserve(d).await.unwrap().message().clone());
+                }
+                // The same seq replied to in another room is another thread.
+                let mut elsewhere = draft(&other, &u, "x", "elsewhere");
+                elsewhere.reply_to = Some(Box::new(quote.clone()));
+                let elsewhere = store.reserve(elsewhere).await.unwrap().message().clone();
+                store.put_batch(&replies[2..]).await;
+                store.put_batch(&replies[..2]).await;
+                store.put_batch(&[target.clone(), elsewhere.clone()]).await;
+                let all = store.range(&r, RangeQuery { after: None, before: None, limit: 10, newest_first: false }).await.unwrap();
+                assert_eq!(all[1].reply_to.as_deref(), Some(&quote));
+                assert_eq!(all[2].reply_to, None);
+                let thread = store.replies(&r, target.seq, None, 10).await.unwrap();
+                assert_eq!(seqs(&thread), vec![2, 4, 6]);
+                assert_eq!(thread[0], replies[0]);
+                assert_eq!(seqs(&store.replies(&r, target.seq, None, 2).await.unwrap()), vec![2, 4]);
+                assert_eq!(seqs(&store.replies(&r, target.seq, Some(4), 2).await.unwrap()), vec![6]);
+                assert!(store.replies(&r, target.seq, Some(6), 2).await.unwrap().is_empty());
+                assert!(store.replies(&r, 2, None, 10).await.unwrap().is_empty());
+                assert_eq!(store.replies(&other, target.seq, None, 10).await.unwrap(), vec![elsewhere]);
             }
         }
     };

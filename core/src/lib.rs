@@ -54,6 +54,7 @@ pub mod notify;
 pub mod ports;
 pub mod protocol;
 pub mod ratelimit;
+pub mod replies;
 pub mod search;
 pub mod service;
 

@@ -8,6 +8,7 @@ use crate::ids::{
     AvatarUrl, ClientMsgId, ConnectionId, DisplayName, MessageBody, MessageId, Millis, RoomId,
     RoomName, Seq, UserId,
 };
+use crate::replies::ReplyPreview;
 
 /// What kind of room this is decides who may join and who may add members.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -82,6 +83,10 @@ pub struct Message {
     /// when it has some.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The message it replies to, quoted as it was when this was sent
+    /// ([`crate::replies`]). Boxed: most messages are not replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Box<ReplyPreview>>,
 }
 
 /// What the message path asks the store to reserve: everything but `seq`.
@@ -94,6 +99,7 @@ pub struct MessageDraft {
     pub sent_at: Millis,
     pub client_msg_id: ClientMsgId,
     pub attachments: Vec<Attachment>,
+    pub reply_to: Option<Box<ReplyPreview>>,
 }
 
 impl MessageDraft {
@@ -107,6 +113,7 @@ impl MessageDraft {
             sent_at: self.sent_at,
             client_msg_id: self.client_msg_id,
             attachments: self.attachments,
+            reply_to: self.reply_to,
         }
     }
 }
@@ -295,6 +302,7 @@ mod tests {
             sent_at: 1,
             client_msg_id: ClientMsgId::parse("c1").unwrap(),
             attachments: Vec::new(),
+            reply_to: None,
         }
     }
 

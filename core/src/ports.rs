@@ -104,6 +104,30 @@ pub trait MessageStore: Send + Sync {
     async fn range(&self, room: &RoomId, q: RangeQuery) -> Result<Vec<Message>, StoreError>;
     /// The newest stored message of each room that has one.
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError>;
+    /// The stored message at `seq`, if any.
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        let q = RangeQuery {
+            after: seq.checked_sub(1),
+            before: seq.checked_add(1),
+            limit: 1,
+            newest_first: false,
+        };
+        Ok(self
+            .range(room, q)
+            .await?
+            .into_iter()
+            .find(|m| m.seq == seq))
+    }
+    /// Stored replies to the message at `target` ([`Message::reply_to`]),
+    /// ascending by `seq`, those after `after`, at most `limit`. May lag a
+    /// reply stored a moment ago (DynamoDB serves it from an index).
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
 }
 
 /// The message search index ([`crate::search`] says what is indexed and

@@ -300,6 +300,8 @@ export class ChatStack extends Stack {
     const M = apigw.HttpMethod;
     const routes: [apigw.HttpMethod, string, HttpLambdaIntegration][] = [
       [M.GET, '/rooms/{roomId}/messages', history],
+      // A message's thread: its replies (a Query of the table's GSI1).
+      [M.GET, '/rooms/{roomId}/messages/{seq}/replies', history],
       // Message search (the index the persist function writes).
       [M.GET, '/rooms/{roomId}/search', history],
       [M.GET, '/search', history],

@@ -6,6 +6,7 @@ import { logicalId, resources, synth } from './helpers';
 
 const ROUTES: [string, string][] = [
   ['GET /rooms/{roomId}/messages', 'chat-history'],
+  ['GET /rooms/{roomId}/messages/{seq}/replies', 'chat-history'],
   ['GET /rooms/{roomId}/search', 'chat-history'],
   ['GET /search', 'chat-history'],
   ['GET /users/me', 'chat-users'],

@@ -17,7 +17,7 @@ use chat_core::protocol::decode;
 use chat_core::protocol::rest::{
     AddMemberRequest, ChannelList, CreateRoomRequest, DeviceList, DeviceView, HistoryPage,
     ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, RoomNotifyRequest, SearchPage,
-    UpdateProfileRequest, UploadSlot, UploadSlotRequest,
+    ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest,
 };
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
@@ -30,6 +30,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub enum Route {
     History(RoomId),
     SearchRoom(RoomId),
+    /// The replies to the message at a seq.
+    Thread(RoomId, chat_core::ids::Seq),
     SearchAll,
     CreateRoom,
     ListRooms,
@@ -261,6 +263,40 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: &[E::BadRequest, E::Forbidden, E::NotFound],
         links: &[],
         build: |p| Ok(Route::History(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "getThread",
+        method: http::Method::GET,
+        path: "/rooms/{roomId}/messages/{seq}/replies",
+        function: "chat-history",
+        authenticated: true,
+        summary: "The replies to a message, oldest first, with the message itself (members only)",
+        query: &[
+            QueryParam {
+                name: "after",
+                kind: QueryKind::Cursor,
+                description: "A `nextCursor`: the page after it.",
+            },
+            QueryParam {
+                name: "limit",
+                kind: QueryKind::Count { minimum: 1 },
+                description: "Page size, at most the deployment's maximum (100 by default).",
+            },
+        ],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The message and a page of its replies",
+            body: Some(body!(ThreadPage)),
+        }],
+        errors: &[E::BadRequest, E::Forbidden, E::NotFound],
+        links: &[],
+        build: |p| {
+            Ok(Route::Thread(
+                RoomId::parse(p[0])?,
+                chat_core::replies::parse_seq(p[1])?,
+            ))
+        },
     },
     Endpoint {
         operation: "searchRoom",

@@ -52,6 +52,7 @@ fn path_param(gen: &mut schemars::SchemaGenerator, name: &str) -> Result<Value, 
         "roomId" => Ok(schema_ref::<RoomId>(gen)),
         "userId" => Ok(schema_ref::<UserId>(gen)),
         "deviceId" => Ok(schema_ref::<chat_core::notify::DeviceId>(gen)),
+        "seq" => Ok(json!({"type": "integer", "minimum": 1})),
         other => Err(format!("path parameter {{{other}}} has no type")),
     }
 }

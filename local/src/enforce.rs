@@ -226,6 +226,22 @@ impl MessageStore for Guarded<dyn MessageStore> {
         self.1.dynamo(&["Query"], Table)?;
         self.0.range(room, q).await
     }
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.get(room, seq).await
+    }
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        // A Query of GSI1 (the replies carry their target in its key).
+
+        self.1.dynamo(&["Query"], Index)?;
+        self.0.replies(room, target, after, limit).await
+    }
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         if !rooms.is_empty() {
             self.1.dynamo(&["Query"], Table)?;

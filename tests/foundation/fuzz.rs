@@ -194,11 +194,28 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
         value_or(any::<bool>().prop_map(Value::from).boxed()),
         value_or(sync_rooms),
         value_or(attachments),
+        // Reply targets: seqs that exist or not, 0, the largest.
+        value_or(
+            prop_oneof![4 => (0u64..5).prop_map(Value::from), 1 => Just(Value::from(u64::MAX))]
+                .boxed(),
+        ),
         prop::collection::vec((field_string(), json_leaf()), 0..3),
         any::<u8>(),
     )
         .prop_map(
-            |(action, room_id, cmid, body, seq, typing, rooms, attachments, extra, drop)| {
+            |(
+                action,
+                room_id,
+                cmid,
+                body,
+                seq,
+                typing,
+                rooms,
+                attachments,
+                reply_to,
+                extra,
+                drop,
+            )| {
                 let mut f = Map::new();
                 f.insert("action".into(), Value::from(action));
                 for (i, (k, v)) in [
@@ -209,6 +226,7 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
                     ("isTyping", typing),
                     ("rooms", rooms),
                     ("attachments", attachments),
+                    ("replyTo", reply_to),
                 ]
                 .into_iter()
                 .enumerate()
@@ -667,6 +685,8 @@ fn http_case(
         Just("members".to_owned()),
         Just("me".to_owned()),
         Just("attachments".to_owned()),
+        Just("replies".to_owned()),
+        Just("1".to_owned()),
         Just(room),
         Just("alice".to_owned()),
         Just("prod".to_owned()),
@@ -744,7 +764,7 @@ async fn dispatch(
     req: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
     let path = req.uri().path().to_owned();
-    if path.ends_with("/messages") {
+    if path.ends_with("/messages") || path.ends_with("/replies") {
         chat_history::handle(&p.chat, p.verifier.as_ref(), req).await
     } else if path.contains("/users") {
         chat_users::handle(&p.chat, p.verifier.as_ref(), req).await

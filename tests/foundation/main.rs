@@ -12,6 +12,7 @@ mod presence;
 mod profiles;
 mod ratelimit;
 mod receipts;
+mod replies;
 mod retries;
 mod rooms;
 mod security;

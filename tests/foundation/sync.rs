@@ -238,6 +238,15 @@ impl chat_core::ports::MessageStore for SyncProbe {
     ) -> Result<Vec<chat_core::model::Message>, chat_core::error::StoreError> {
         self.inner.latest(rooms).await
     }
+    async fn replies(
+        &self,
+        room: &chat_core::ids::RoomId,
+        target: chat_core::ids::Seq,
+        after: Option<chat_core::ids::Seq>,
+        limit: usize,
+    ) -> Result<Vec<chat_core::model::Message>, chat_core::error::StoreError> {
+        self.inner.replies(room, target, after, limit).await
+    }
 }
 
 #[tokio::test]

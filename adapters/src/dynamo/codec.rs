@@ -45,6 +45,10 @@ pub(crate) mod keys {
     pub fn seq(s: Seq) -> String {
         format!("{s:020}")
     }
+    /// The GSI1 partition of the replies to the message at `target`.
+    pub fn thread(r: &RoomId, target: Seq) -> String {
+        format!("THRD#{r}#{target:020}")
+    }
     pub fn conn(c: &ConnectionId) -> String {
         format!("{CONN_PREFIX}{c}")
     }
@@ -209,11 +213,26 @@ fn message_attrs(item: &mut Item, m: &Message) {
             put(item, "attachments", s(&json));
         }
     }
+    // The reply's quote, likewise one JSON string.
+    if let Some(reply) = &m.reply_to {
+        if let Ok(json) = serde_json::to_string(reply) {
+            put(item, "replyTo", s(&json));
+        }
+    }
 }
 
 pub(crate) fn message_item(m: &Message) -> Item {
     let mut item = keyed(keys::msgs(&m.room_id), keys::seq(m.seq), "message");
     message_attrs(&mut item, m);
+    // A reply is also found by its target: its thread on GSI1.
+    if let Some(reply) = &m.reply_to {
+        put(
+            &mut item,
+            schema::GSI1PK,
+            s(keys::thread(&m.room_id, reply.seq)),
+        );
+        put(&mut item, schema::GSI1SK, s(keys::seq(m.seq)));
+    }
     item
 }
 
@@ -266,6 +285,12 @@ pub(crate) fn message(item: &Item) -> Result<Message, StoreError> {
             Some(_) => parsed(item, "attachments", |j| {
                 serde_json::from_str::<Vec<chat_core::attachments::Attachment>>(j)
             })?,
+        },
+        reply_to: match item.get("replyTo") {
+            None => None,
+            Some(_) => Some(Box::new(parsed(item, "replyTo", |j| {
+                serde_json::from_str::<chat_core::replies::ReplyPreview>(j)
+            })?)),
         },
     })
 }

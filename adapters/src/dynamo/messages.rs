@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::codec::{self, keys};
 use super::{
-    is_conditional, key, n, put_request, s, sdk, Committed, Item, Table, QUERY_CONCURRENCY,
+    is_conditional, key, n, put_request, s, schema, sdk, Committed, Item, Table, QUERY_CONCURRENCY,
 };
 
 /// Sequence counters (`ROOM#{id}`/`SEQ`), idempotency reservations
@@ -267,6 +267,44 @@ impl MessageStore for DynamoMessages {
             out.reverse();
         }
         Ok(out)
+    }
+
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.get_item(key(keys::msgs(room), keys::seq(seq)))
+            .await?
+            .as_ref()
+            .map(codec::message)
+            .transpose()
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lo = after.map_or(0, |a| a.saturating_add(1));
+        let q = self
+            .table
+            .client
+            .query()
+            .index_name(schema::GSI1)
+            .key_condition_expression("#pk = :pk AND #sk >= :lo")
+            .expression_attribute_names("#pk", schema::GSI1PK)
+            .expression_attribute_names("#sk", schema::GSI1SK)
+            .expression_attribute_values(":pk", s(keys::thread(room, target)))
+            .expression_attribute_values(":lo", s(keys::seq(lo)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        self.table
+            .query(q, Some(limit))
+            .await?
+            .iter()
+            .map(codec::message)
+            .collect()
     }
 
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {

@@ -69,6 +69,21 @@ impl MessageStore for CachedMessages {
         self.inner.reserve(draft).await
     }
 
+    // Single messages and threads are not cached: read where they are.
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.inner.get(room, seq).await
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.replies(room, target, after, limit).await
+    }
+
     async fn last_seq(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.last_seq(room).await
     }

@@ -93,6 +93,17 @@ impl MessageStore for CountingMessages {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.latest(rooms).await
     }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.replies(room, target, after, limit).await
+    }
 }
 
 fn newest(limit: usize) -> RangeQuery {

@@ -141,6 +141,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         client_msg_id: ClientMsgId::parse("hello-1").unwrap(),
         body: "hello everyone".into(),
         attachments: Vec::new(),
+        reply_to: None,
     };
     chat.send_message(&caller, req).await.unwrap();
     for inbox in &mut inboxes[1..] {

@@ -47,6 +47,7 @@ async fn send_and_check(chat: &Chat, stub: &crate::pusher::Stub, queue_url: &str
         client_msg_id: ClientMsgId::parse("w1").unwrap(),
         body: "through AWS".into(),
         attachments: Vec::new(),
+        reply_to: None,
     };
     chat.send_message(&caller, req).await.unwrap();
 

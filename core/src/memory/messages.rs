@@ -34,6 +34,22 @@ impl MemoryMessages {
         *counter
     }
 
+    /// Turns the stored message at `seq` into what a delete leaves (no body,
+    /// no attachments; [`crate::replies::is_tombstone`]); `false` when none
+    /// is stored there. For tests of readers of tombstones: the protocol's
+    /// own delete goes through the store's port.
+    pub fn tombstone(&self, room: &RoomId, seq: Seq) -> bool {
+        let mut g = lock(&self.inner);
+        match g.stored.get_mut(room).and_then(|m| m.get_mut(&seq)) {
+            Some(m) => {
+                m.body = crate::ids::MessageBody::empty();
+                m.attachments.clear();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// How many messages are stored in all rooms.
     pub fn stored_count(&self) -> usize {
         lock(&self.inner).stored.values().map(BTreeMap::len).sum()
@@ -142,6 +158,27 @@ impl MessageStore for MemoryMessages {
                     .and_then(|m| m.last_key_value())
                     .map(|(_, m)| m.clone())
             })
+            .collect())
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let g = lock(&self.inner);
+        let Some(msgs) = g.stored.get(room) else {
+            return Ok(Vec::new());
+        };
+        let lo = after.map_or(0, |a| a.saturating_add(1));
+        Ok(msgs
+            .range(lo..)
+            .map(|(_, m)| m)
+            .filter(|m| m.reply_to.as_ref().is_some_and(|r| r.seq == target))
+            .take(limit)
+            .cloned()
             .collect())
     }
 }

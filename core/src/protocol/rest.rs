@@ -146,6 +146,19 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
 }
 
+/// `GET /rooms/{roomId}/messages/{seq}/replies`: the message (absent when it
+/// is not stored yet) and a page of its replies, oldest first. `nextCursor`
+/// is present when more may follow (pass it as `after`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadPage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<MessageView>,
+    pub replies: Vec<MessageView>,
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /search` and `GET /rooms/{roomId}/search`: matches, newest first.
 /// `nextCursor` is present when more may follow (pass it as `cursor`).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

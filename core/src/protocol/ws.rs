@@ -10,6 +10,7 @@ use crate::attachments::Attachment;
 use crate::error::{ChatError, ErrorCode};
 use crate::ids::{AttachmentId, ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{Message, PresenceStatus, ReceiptStatus, RoomKind};
+use crate::replies::ReplyPreview;
 
 /// The actions a client may send, as routed by API Gateway.
 pub const ACTIONS: [&str; 5] = ["sendMessage", "markRead", "typing", "sync", "ping"];
@@ -52,6 +53,11 @@ pub struct SendMessage {
     pub body: String,
     #[serde(default)]
     pub attachments: Vec<AttachmentId>,
+    /// The `seq` of a message of the same room this one replies to. The
+    /// server quotes it ([`crate::replies`]); a seq that names no message
+    /// of the room is refused with `not_found`, nothing sent.
+    #[serde(default)]
+    pub reply_to: Option<Seq>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -166,6 +172,10 @@ pub struct MessageView {
     /// The files it shares, each with a download URL for members.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentView>,
+    /// The message it replies to, quoted: `deleted` when that message was
+    /// deleted since (resolved whenever history, a thread or sync is read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyPreview>,
 }
 
 /// An attachment as members see it: what it is, and a presigned GET of it
@@ -195,6 +205,7 @@ impl MessageView {
             sent_at: m.sent_at,
             client_msg_id: m.client_msg_id.clone(),
             attachments,
+            reply_to: m.reply_to.as_deref().cloned(),
         }
     }
 }
@@ -223,6 +234,9 @@ pub enum ServerFrame {
         /// devices show them like everyone else's.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<AttachmentView>,
+        /// The quote of the message it replies to, as the members got it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<ReplyPreview>,
     },
     /// `userIds` have received (`delivered`) or read (`read`) the room up to
     /// `seq`. One frame covers every member whose cursor moved to `seq`.
@@ -312,6 +326,7 @@ impl ServerFrame {
             seq: view.seq,
             status: AckStatus::Sent,
             attachments: view.attachments,
+            reply_to: view.reply_to,
         }
     }
 

@@ -109,7 +109,7 @@ impl Chat {
             (first > 1, more)
         };
         Ok(HistoryPage {
-            messages: self.views(&messages).await,
+            messages: self.read_views(&messages).await,
             prev_cursor: older.then(|| Cursor::at(first).encode()),
             next_cursor: newer.then(|| Cursor::at(last).encode()),
         })
@@ -164,7 +164,7 @@ impl Chat {
                 .last()
                 .filter(|_| more_newer)
                 .map(|m| Cursor::at(m.seq).encode()),
-            messages: self.views(&messages).await,
+            messages: self.read_views(&messages).await,
         })
     }
 }

@@ -117,6 +117,14 @@ impl Chat {
         let room = room.ok_or(ChatError::NotFound("room"))?;
         let membership = members.iter().find(|m| m.user_id == caller.user_id);
         authorize(&caller.user_id, Action::Send, &room, membership)?;
+        // Before the attachments are claimed: a bad target changes nothing.
+        let reply_to = match req.reply_to {
+            None => None,
+            Some(seq) => {
+                authorize(&caller.user_id, Action::Reply, &room, membership)?;
+                Some(Box::new(self.quote(&req.room_id, seq).await?))
+            }
+        };
         let attachments = if req.attachments.is_empty() {
             Vec::new()
         } else {
@@ -137,6 +145,7 @@ impl Chat {
             sent_at: self.clock.now(),
             client_msg_id: req.client_msg_id.clone(),
             attachments,
+            reply_to,
         };
         // Two branches run at once. The ack side reserves the message (it
         // is durable from then on), queues its persistence job and acks:
@@ -355,7 +364,7 @@ impl Chat {
             }
             let frame = ServerFrame::SyncResult {
                 room_id,
-                messages: self.views(&page.messages).await,
+                messages: self.read_views(&page.messages).await,
                 has_more: page.has_more,
                 through_seq: page.through_seq,
                 burned: page.burned,

@@ -11,6 +11,7 @@ mod history;
 mod messaging;
 mod notify;
 mod persist;
+mod replies;
 mod rooms;
 mod search;
 mod session;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub use history::HistoryQuery;
 pub use persist::RecordOutcome;
+pub use replies::ThreadQuery;
 pub use rooms::Created;
 pub use search::SearchRequest;
 

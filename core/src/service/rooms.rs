@@ -137,8 +137,10 @@ impl Chat {
             tokio::try_join!(self.rooms.get_many(&ids), self.messages.latest(&ids))?;
         let rooms: HashMap<RoomId, Room> =
             rooms.into_iter().map(|r| (r.room_id.clone(), r)).collect();
+        // A room whose last message is a reply quotes its target as it is
+        // now (one read of the target each: `read_views`).
         let latest: HashMap<RoomId, _> = self
-            .views(&latest)
+            .read_views(&latest)
             .await
             .into_iter()
             .map(|m| (m.room_id.clone(), m))

@@ -225,6 +225,7 @@ mod tests {
             client_msg_id: ClientMsgId::parse(&crate::contract::unique()).unwrap(),
             body: body.into(),
             attachments: Vec::new(),
+            reply_to: None,
         };
         chat.send_message(&caller, req).await.unwrap();
         let records: Vec<_> = queue

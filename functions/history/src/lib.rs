@@ -1,9 +1,9 @@
 //! `GET /rooms/{roomId}/messages?before=&after=&around=&limit=`: paginated
-//! history, and `GET /rooms/{roomId}/search` / `GET /search`: message
+//! history, `GET /rooms/{roomId}/messages/{seq}/replies`: a thread, and `GET /rooms/{roomId}/search` / `GET /search`: message
 //! search; members only.
 
 use chat_core::auth::TokenVerifier;
-use chat_core::service::{HistoryQuery, SearchRequest};
+use chat_core::service::{HistoryQuery, SearchRequest, ThreadQuery};
 use chat_core::{Chat, ChatError};
 use chat_lambda::http::{self, Route};
 use lambda_http::{Body, Request, Response};
@@ -34,6 +34,10 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
                     http::query(&req, "limit"),
                 )?;
                 Ok(http::json(200, &chat.history(&me, &room_id, q).await?))
+            }
+            Route::Thread(room_id, seq) => {
+                let q = ThreadQuery::parse(http::query(&req, "after"), http::query(&req, "limit"))?;
+                Ok(http::json(200, &chat.thread(&me, &room_id, seq, q).await?))
             }
             Route::SearchRoom(room_id) => Ok(http::json(
                 200,
@@ -88,6 +92,7 @@ mod tests {
                 client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}")).unwrap(),
                 body: "x".into(),
                 attachments: Vec::new(),
+                reply_to: None,
             };
             chat.send_message(&caller, req).await.unwrap();
         }
@@ -161,6 +166,7 @@ mod tests {
             client_msg_id: chat_core::ids::ClientMsgId::parse("c1").unwrap(),
             body: "Quarterly numbers are in".into(),
             attachments: Vec::new(),
+            reply_to: None,
         };
         chat.send_message(&caller, req).await.unwrap();
         let records: Vec<_> = mem

@@ -128,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..43 {
+    for step in 0..45 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -450,6 +450,14 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
         41 => {
             let _ = chat.notify.claim(x.u, rid, 1, 1_000_000, 30_000).await;
             "notify.claim"
+        }
+        42 => {
+            let _ = chat.messages.get(rid, 1).await;
+            "messages.get"
+        }
+        43 => {
+            let _ = chat.messages.replies(rid, 1, None, 10).await;
+            "messages.replies"
         }
         _ => {
             let job = Job::MarkDelivered {

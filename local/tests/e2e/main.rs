@@ -23,6 +23,7 @@ mod iam_table;
 mod lost;
 mod notify;
 mod queue;
+mod replies;
 mod search;
 mod secrets;
 mod template;

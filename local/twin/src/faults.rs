@@ -100,6 +100,20 @@ impl MessageStore for FailingPuts {
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.inner.latest(rooms).await
     }
+
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.inner.get(room, seq).await
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.inner.replies(room, target, after, limit).await
+    }
 }
 
 /// How a staged push fails.
@@ -650,6 +664,22 @@ impl MessageStore for FaultyMessages {
     async fn latest(&self, rooms: &[RoomId]) -> Result<Vec<Message>, StoreError> {
         self.lab.store_fault(StoreOp::MessagesLatest)?;
         self.inner.latest(rooms).await
+    }
+
+    async fn get(&self, room: &RoomId, seq: Seq) -> Result<Option<Message>, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesRange)?;
+        self.inner.get(room, seq).await
+    }
+
+    async fn replies(
+        &self,
+        room: &RoomId,
+        target: Seq,
+        after: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.lab.store_fault(StoreOp::MessagesRange)?;
+        self.inner.replies(room, target, after, limit).await
     }
 }
 

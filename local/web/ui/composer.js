@@ -3,6 +3,7 @@
 import { $, byteLength, toast } from './dom.js';
 import { currentRoom, ui } from './state.js';
 import { renderMessages } from './conversation.js';
+import { takeReply } from './replies.js';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -82,7 +83,7 @@ function sendCurrent() {
   }
   // Pending until acked; the SDK resends it (same clientMsgId) as needed and
   // reports a refusal as `sendFailed`.
-  ui.client.send(room.roomId, body).catch(() => { /* shown as "Not sent · Retry" */ });
+  ui.client.send(room.roomId, body, takeReply(room.roomId)).catch(() => { /* shown as "Not sent · Retry" */ });
   input.value = '';
   clearTimeout(draftTimer);
   ui.drafts.delete(room.roomId);

@@ -6,6 +6,7 @@ import { avatarFor, currentRoom, me, nameOf, peerOf, PRESENCE_LABEL, presenceOf,
 import { drawSidebarNow, renderSidebar } from './sidebar.js';
 import { attachmentNodes } from './attachments.js';
 import { loadDraft, saveDraft, stopTyping } from './composer.js';
+import { quoteSig, renderReplyBar, replyCounts, replyParts } from './replies.js';
 
 const PAGE_SIZE = 50;
 const GROUP_GAP_MS = 5 * 60_000;
@@ -245,11 +246,12 @@ function rowsOf(room) {
   for (const p of client.pending(room.roomId)) {
     items.push({
       key: `c:${p.clientMsgId}`,
-      m: { messageId: null, seq: null, senderId: mine, body: p.body, sentAt: p.createdAt, clientMsgId: p.clientMsgId },
+      m: { messageId: null, seq: null, senderId: mine, body: p.body, sentAt: p.createdAt, clientMsgId: p.clientMsgId, replyTo: null },
       own: true, status: p.status === 'failed' ? 'failed' : 'pending', pending: p,
     });
   }
   const rows = [];
+  const counts = replyCounts(room.roomId);
   // Join/leave notices go where they happened in time among the messages.
   const notices = (ui.notices.get(room.roomId) || []).slice();
   const noticeRow = (n) => ({ key: n.key, sig: 'n', notice: n, build: () => el('div', { class: 'member-notice', testid: 'member-notice', role: 'note' }, n.text, ' · ', el('time', { datetime: new Date(n.at).toISOString(), text: timeFmt.format(n.at) })) });
@@ -276,7 +278,9 @@ function rowsOf(room) {
     it.head = head;
     // Attachments' URLs come with the ack (and fresh ones with history).
     const files = (m.attachments || []).map((a) => a.url || '').join(' ');
-    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}`, item: it, build: () => messageRow(room, it) });
+    it.replies = m.seq === null ? 0 : counts.get(m.seq) || 0;
+    const reply = `${it.replies}|${quoteSig(room.roomId, m, it.pending)}`;
+    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}|${reply}`, item: it, build: () => messageRow(room, it) });
     prev = m;
   }
   for (const n of notices) rows.push(noticeRow(n));
@@ -287,7 +291,7 @@ function drawMessages({ toBottom }) {
   const room = currentRoom();
   const list = $('message-list');
   const scroller = $('message-scroll');
-  if (!room) { resetDrawn(null); return; }
+  if (!room) { resetDrawn(null); renderReplyBar(); return; }
   const first = drawn.roomId !== room.roomId;
   if (first) resetDrawn(room.roomId);
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
@@ -332,6 +336,7 @@ function drawMessages({ toBottom }) {
   for (const key of drawn.rows.keys()) if (!keep.has(key)) drawn.rows.delete(key);
   announce(fresh, first, !!room.historyLoaded);
   renderHistoryStatus();
+  renderReplyBar();
   if (first && toBottom) {
     const marker = list.querySelector('.unread-sep');
     if (marker && marker.offsetTop > scroller.clientHeight) marker.scrollIntoView({ block: 'center' });
@@ -374,13 +379,14 @@ function spoken(it) {
   const status = it.own && it.status ? `, ${STATUS_WORD[it.status]}` : '';
   const n = (it.m.attachments || []).length;
   const files = n ? ` (${n} ${n === 1 ? 'attachment' : 'attachments'})` : '';
-  return `${who}, ${timeFmt.format(it.m.sentAt)}${status}: ${it.m.body}${files}`;
+  const re = it.m.replyTo ? `, replying to ${it.m.replyTo.senderId === me() ? 'you' : nameOf(it.m.replyTo.senderId)}` : '';
+  return `${who}, ${timeFmt.format(it.m.sentAt)}${status}${re}: ${it.m.body}${files}`;
 }
 
 const TICK_LABEL = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
 const TICK_ICON = { pending: 'clock', sent: 'check', delivered: 'checks', read: 'checks', failed: 'alert' };
 
-function messageRow(room, { m, own, status, pending, head }) {
+function messageRow(room, { m, own, status, pending, head, replies }) {
   const name = own ? 'You' : nameOf(m.senderId);
   const meta = el('span', { class: 'msg-meta', title: fullFmt.format(m.sentAt) },
     el('time', { datetime: new Date(m.sentAt).toISOString(), text: timeFmt.format(m.sentAt) }));
@@ -390,14 +396,16 @@ function messageRow(room, { m, own, status, pending, head }) {
     meta.append(el('span', { class: 'tick', testid: 'message-status', dataset: { status } },
       icon(TICK_ICON[status]), srOnly(label)));
   }
+  const reply = replyParts(room, { m, pending }, replies);
   const bubble = el('div', { class: 'bubble' },
     srOnly(`${name}: `),
+    reply.quote,
     el('span', { class: 'msg-body', testid: 'message-body' }, linkify(m.body)),
     attachmentNodes(m.attachments), meta);
   const showName = head && !own && room.kind !== 'direct';
   const col = el('div', { class: 'msg-col' },
     showName ? el('span', { class: 'msg-sender', testid: 'message-sender', 'aria-hidden': 'true', text: nameOf(m.senderId) }) : null,
-    bubble);
+    el('div', { class: 'msg-line' }, bubble, reply.menu), reply.count);
   if (pending && pending.retryAt) {
     col.append(el('span', { class: 'msg-note', testid: 'message-note', text: 'Sending too fast: this one goes out in a moment.' }));
   }

@@ -48,6 +48,8 @@ const ICONS = {
   x: ['M18 6 6 18', 'M6 6l12 12'],
   info: ['M12 16v-4', 'M12 8h.01', 'M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z'],
   down: ['M12 5v14', 'M19 12l-7 7-7-7'],
+  reply: ['M9 14 4 9l5-5', 'M4 9h10.5a5.5 5.5 0 0 1 0 11H11'],
+  more: ['M12 5h.01', 'M12 12h.01', 'M12 19h.01'],
 };
 const SVG_NS = 'http://www.w3.org/2000/svg';
 export function icon(name) {

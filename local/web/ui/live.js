@@ -6,6 +6,7 @@ import { renderSidebar } from './sidebar.js';
 import { closeRoom, maybeMarkRead, renderHeader, renderMessages, renderTyping } from './conversation.js';
 import { renderMembers } from './dialogs.js';
 import { setConnState, wireLiveness } from './connection.js';
+import { threadMessages } from './replies.js';
 
 const ROOMS_REFRESH_MS = 30_000;
 
@@ -34,6 +35,7 @@ export function wireClient(client) {
       maybeMarkRead();
     }
     renderSidebar();
+    threadMessages(roomId, added);
   });
   client.on('pending', ({ roomId }) => { if (ui.currentId === roomId) renderMessages(); });
   client.on('receipt', ({ roomId }) => { if (ui.currentId === roomId) renderMessages(); });

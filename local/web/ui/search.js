@@ -140,7 +140,7 @@ function onInput() {
 const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
 
 /** Opens the hit's room and scrolls to its message, paging back to it. */
-async function jumpTo(hit) {
+export async function jumpTo(hit) {
   const client = ui.client;
   if (!client.rooms.has(hit.roomId)) {
     toast('You are no longer a member of that conversation.');

@@ -29,6 +29,8 @@ export const ui = {
   /** Set once the socket was online once: later drops show the banner. */
   everConnected: false,
   retryAt: 0,
+  /** The message the composer answers: {roomId, preview} (replies.js). */
+  replyTo: null,
 };
 
 export const me = () => ui.session.userId;

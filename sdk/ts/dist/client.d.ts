@@ -122,6 +122,8 @@ export interface PendingSend {
     body: string;
     /** Ids of uploaded attachments it shares. */
     attachments: string[];
+    /** The seq of the message (same room) it replies to. */
+    replyTo: number | null;
     createdAt: number;
     status: SendStatus;
     tries: number;
@@ -324,6 +326,7 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     send(roomId: string, body: string, opts?: {
         clientMsgId?: string;
         attachments?: string[];
+        replyTo?: number;
     }): Promise<SendResult>;
     /** Tries a failed send again (same `clientMsgId`). */
     retrySend(clientMsgId: string): Promise<SendResult>;

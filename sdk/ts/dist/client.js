@@ -554,6 +554,7 @@ export class ChatClient extends Emitter {
             sentAt: p.createdAt,
             clientMsgId: f.clientMsgId,
             ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
+            ...(f.replyTo ? { replyTo: f.replyTo } : {}),
         };
         this.settle(f.clientMsgId, result);
         // Your own message goes into the timeline like any other (a later push
@@ -670,6 +671,7 @@ export class ChatClient extends Emitter {
             roomId,
             body,
             attachments: opts.attachments ?? [],
+            replyTo: opts.replyTo ?? null,
             createdAt: Date.now(),
             status: 'pending',
             tries: 0,
@@ -717,10 +719,11 @@ export class ChatClient extends Emitter {
         return Array.from(this.pendingSends.values())
             .filter((p) => p.roomId === roomId)
             .sort((a, b) => a.createdAt - b.createdAt)
-            .map(({ clientMsgId, roomId: r, body, attachments, createdAt, status, tries, error, retryAt }) => ({
+            .map(({ clientMsgId, roomId: r, body, attachments, replyTo, createdAt, status, tries, error, retryAt }) => ({
             clientMsgId,
             roomId: r,
             attachments: [...attachments],
+            replyTo,
             body,
             createdAt,
             status,
@@ -737,7 +740,8 @@ export class ChatClient extends Emitter {
         p.retryAt = null;
         const frame = { action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
         const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
-        if (this.sendFrame(withFiles)) {
+        const withReply = p.replyTo !== null ? { ...withFiles, replyTo: p.replyTo } : withFiles;
+        if (this.sendFrame(withReply)) {
             p.tries += 1;
             this.expectReply('no ack: the socket is dead');
         }
@@ -1084,5 +1088,6 @@ function stripType(f) {
         sentAt: f.sentAt,
         clientMsgId: f.clientMsgId,
         ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
+        ...(f.replyTo ? { replyTo: f.replyTo } : {}),
     };
 }

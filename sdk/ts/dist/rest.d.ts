@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
+import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -53,6 +53,14 @@ export declare class RestClient {
     addMember(roomId: string, userId: string): Promise<RoomDetail>;
     removeMember(roomId: string, userId: string): Promise<null>;
     history(roomId: string, q?: HistoryQuery): Promise<HistoryPage>;
+    /**
+     * The message at `seq` and a page of its replies, oldest first
+     * (`after`: a `nextCursor`). Members only.
+     */
+    thread(roomId: string, seq: number, q?: {
+        after?: string;
+        limit?: number;
+    }): Promise<ThreadPage>;
     /**
      * Messages matching `q.q`, newest first: in one room (`roomId`) or in all
      * the caller's rooms. Open a hit with `history(hit.roomId, { around: hit.seq })`.

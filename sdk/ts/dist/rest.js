@@ -99,6 +99,19 @@ export class RestClient {
         return this.call('GET', `/rooms/${enc(roomId)}/messages${qs ? `?${qs}` : ''}`);
     }
     /**
+     * The message at `seq` and a page of its replies, oldest first
+     * (`after`: a `nextCursor`). Members only.
+     */
+    thread(roomId, seq, q = {}) {
+        const params = new URLSearchParams();
+        if (q.after !== undefined)
+            params.set('after', q.after);
+        if (q.limit !== undefined)
+            params.set('limit', String(q.limit));
+        const qs = params.toString();
+        return this.call('GET', `/rooms/${enc(roomId)}/messages/${seq}/replies${qs ? `?${qs}` : ''}`);
+    }
+    /**
      * Messages matching `q.q`, newest first: in one room (`roomId`) or in all
      * the caller's rooms. Open a hit with `history(hit.roomId, { around: hit.seq })`.
      */

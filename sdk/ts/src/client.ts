@@ -143,6 +143,8 @@ export interface PendingSend {
   body: string;
   /** Ids of uploaded attachments it shares. */
   attachments: string[];
+  /** The seq of the message (same room) it replies to. */
+  replyTo: number | null;
   createdAt: number;
   status: SendStatus;
   tries: number;
@@ -702,6 +704,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       sentAt: p.createdAt,
       clientMsgId: f.clientMsgId,
       ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
+      ...(f.replyTo ? { replyTo: f.replyTo } : {}),
     };
     this.settle(f.clientMsgId, result);
     // Your own message goes into the timeline like any other (a later push
@@ -806,7 +809,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   send(
     roomId: string,
     body: string,
-    opts: { clientMsgId?: string; attachments?: string[] } = {},
+    opts: { clientMsgId?: string; attachments?: string[]; replyTo?: number } = {},
   ): Promise<SendResult> {
     const clientMsgId = opts.clientMsgId ?? uuid();
     const existing = this.pendingSends.get(clientMsgId);
@@ -816,6 +819,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       roomId,
       body,
       attachments: opts.attachments ?? [],
+      replyTo: opts.replyTo ?? null,
       createdAt: Date.now(),
       status: 'pending',
       tries: 0,
@@ -863,10 +867,11 @@ export class ChatClient extends Emitter<ClientEvents> {
     return Array.from(this.pendingSends.values())
       .filter((p) => p.roomId === roomId)
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ clientMsgId, roomId: r, body, attachments, createdAt, status, tries, error, retryAt }) => ({
+      .map(({ clientMsgId, roomId: r, body, attachments, replyTo, createdAt, status, tries, error, retryAt }) => ({
         clientMsgId,
         roomId: r,
         attachments: [...attachments],
+        replyTo,
         body,
         createdAt,
         status,
@@ -883,7 +888,8 @@ export class ChatClient extends Emitter<ClientEvents> {
     p.retryAt = null;
     const frame = { action: 'sendMessage' as const, roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
     const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
-    if (this.sendFrame(withFiles)) {
+    const withReply = p.replyTo !== null ? { ...withFiles, replyTo: p.replyTo } : withFiles;
+    if (this.sendFrame(withReply)) {
       p.tries += 1;
       this.expectReply('no ack: the socket is dead');
     }
@@ -1220,5 +1226,6 @@ function stripType(f: { type: 'message' } & MessageView): MessageView {
     sentAt: f.sentAt,
     clientMsgId: f.clientMsgId,
     ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
+    ...(f.replyTo ? { replyTo: f.replyTo } : {}),
   };
 }

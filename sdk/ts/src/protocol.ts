@@ -54,6 +54,8 @@ export type SearchHit = S['SearchHit'];
 export type UploadSlotRequest = S['UploadSlotRequest'];
 export type UploadSlot = S['UploadSlot'];
 export type AttachmentView = F.AttachmentView;
+export type ReplyPreview = F.ReplyPreview;
+export type ThreadPage = S['ThreadPage'];
 export type ErrorBody = S['ErrorBody'];
 
 /** The REST API's paths and operations, as generated (for typed calls of your own). */

@@ -13,6 +13,7 @@ import type {
   RoomDetail,
   RoomList,
   SearchPage,
+  ThreadPage,
   UpdateProfileRequest,
   UploadSlot,
   UploadSlotRequest,
@@ -147,6 +148,17 @@ export class RestClient {
     if (q.limit !== undefined) params.set('limit', String(q.limit));
     const qs = params.toString();
     return this.call('GET', `/rooms/${enc(roomId)}/messages${qs ? `?${qs}` : ''}`);
+  }
+  /**
+   * The message at `seq` and a page of its replies, oldest first
+   * (`after`: a `nextCursor`). Members only.
+   */
+  thread(roomId: string, seq: number, q: { after?: string; limit?: number } = {}): Promise<ThreadPage> {
+    const params = new URLSearchParams();
+    if (q.after !== undefined) params.set('after', q.after);
+    if (q.limit !== undefined) params.set('limit', String(q.limit));
+    const qs = params.toString();
+    return this.call('GET', `/rooms/${enc(roomId)}/messages/${seq}/replies${qs ? `?${qs}` : ''}`);
   }
   /**
    * Messages matching `q.q`, newest first: in one room (`roomId`) or in all

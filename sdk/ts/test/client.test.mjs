@@ -451,3 +451,26 @@ test('search finds a word of a message sent a moment earlier, for members only, 
   const seqs = [...first.hits, ...second.hits].map((h) => h.seq);
   assert.deepEqual(seqs, [10, 9, 8, 7, 5, 4, 3, 2, 1]);
 });
+
+test('a reply carries the server\'s quote for both sides, and its thread pages through rest.thread', async () => {
+  const { alice, bob, roomId } = await pair();
+  const first = await alice.send(roomId, 'lunch at noon?');
+  const got = waitFor(alice, 'messages', () => alice.messages(roomId).some((m) => m.body === 'noon works'));
+  const sent = await bob.send(roomId, 'noon works', { replyTo: first.seq });
+  await got;
+  const theirs = alice.messages(roomId).find((m) => m.seq === sent.seq);
+  assert.equal(theirs.replyTo.seq, first.seq);
+  assert.equal(theirs.replyTo.excerpt, 'lunch at noon?');
+  assert.equal(theirs.replyTo.senderId, alice.userId);
+  // The sender's own copy (built from the ack) has it too.
+  assert.deepEqual(bob.messages(roomId).find((m) => m.seq === sent.seq).replyTo, theirs.replyTo);
+  await bob.send(roomId, 'or one', { replyTo: first.seq });
+  await until(async () => (await alice.rest.thread(roomId, first.seq)).replies.length === 2, 'both replies stored');
+  const page = await alice.rest.thread(roomId, first.seq, { limit: 1 });
+  assert.equal(page.target.body, 'lunch at noon?');
+  assert.deepEqual(page.replies.map((m) => m.body), ['noon works']);
+  const next = await alice.rest.thread(roomId, first.seq, { after: page.nextCursor });
+  assert.deepEqual(next.replies.map((m) => m.body), ['or one']);
+  // A seq that names no message: refused, nothing pending.
+  await assert.rejects(bob.send(roomId, 'to nothing', { replyTo: 999 }), (e) => e.code === 'not_found');
+});

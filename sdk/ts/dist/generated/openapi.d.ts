@@ -136,6 +136,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rooms/{roomId}/messages/{seq}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The replies to a message, oldest first, with the message itself (members only) */
+        get: operations["getThread"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rooms/{roomId}/notifications": {
         parameters: {
             query?: never;
@@ -411,6 +428,11 @@ export interface components {
             body: string;
             clientMsgId: components["schemas"]["ClientMsgId"];
             messageId: components["schemas"]["MessageId"];
+            /**
+             * @description The message it replies to, quoted: `deleted` when that message was
+             *     deleted since (resolved whenever history, a thread or sync is read).
+             */
+            replyTo?: components["schemas"]["ReplyPreview"] | null;
             roomId: components["schemas"]["RoomId"];
             senderId: components["schemas"]["UserId"];
             /** Format: int64 */
@@ -462,6 +484,30 @@ export interface components {
              */
             expirationTime?: number | null;
             keys: components["schemas"]["SubscriptionKeys"];
+        };
+        /** @description The quote a reply carries of its target. */
+        ReplyPreview: {
+            /**
+             * Format: uint32
+             * @default 0
+             */
+            attachmentCount: number;
+            /** @description The target was deleted: render "deleted" instead of a quote. */
+            deleted?: boolean;
+            /**
+             * @description The first characters of its body (at most [`EXCERPT_CHARS`]); empty
+             *     when it had only attachments, or was deleted.
+             */
+            excerpt: string;
+            messageId: components["schemas"]["MessageId"];
+            senderId: components["schemas"]["UserId"];
+            /**
+             * Format: uint64
+             * @description The target's seq in the same room.
+             */
+            seq: number;
+            /** @description Whether the excerpt stops short of the whole body. */
+            truncated?: boolean;
         };
         /** @enum {string} */
         Role: "owner" | "member";
@@ -540,6 +586,16 @@ export interface components {
             auth: string;
             /** @description The subscription's P-256 public key: 65 bytes, an uncompressed point. */
             p256dh: string;
+        };
+        /**
+         * @description `GET /rooms/{roomId}/messages/{seq}/replies`: the message (absent when it
+         *     is not stored yet) and a page of its replies, oldest first. `nextCursor`
+         *     is present when more may follow (pass it as `after`).
+         */
+        ThreadPage: {
+            nextCursor: string | null;
+            replies: components["schemas"]["MessageView"][];
+            target?: components["schemas"]["MessageView"] | null;
         };
         /** @description `PATCH /users/me`: absent fields are left alone; `"avatarUrl": null` clears. */
         UpdateProfileRequest: {
@@ -933,6 +989,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HistoryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getThread: {
+        parameters: {
+            query?: {
+                /** @description A `nextCursor`: the page after it. */
+                after?: string;
+                /** @description Page size, at most the deployment's maximum (100 by default). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                roomId: components["schemas"]["RoomId"];
+                seq: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message and a page of its replies */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadPage"];
                 };
             };
             400: components["responses"]["BadRequest"];

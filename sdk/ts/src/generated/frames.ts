@@ -33,6 +33,10 @@ type: "message"
 attachments?: AttachmentView[]
 clientMsgId: ClientMsgId
 messageId: MessageId
+/**
+ * The quote of the message it replies to, as the members got it.
+ */
+replyTo?: (ReplyPreview | null)
 roomId: RoomId
 seq: number
 status: AckStatus
@@ -130,6 +134,12 @@ export interface SendMessage {
 attachments?: AttachmentId[]
 body: string
 clientMsgId: ClientMsgId
+/**
+ * The `seq` of a message of the same room this one replies to. The
+ * server quotes it ([`crate::replies`]); a seq that names no message
+ * of the room is refused with `not_found`, nothing sent.
+ */
+replyTo?: (number | null)
 roomId: RoomId
 }
 export interface MarkRead {
@@ -161,6 +171,11 @@ attachments?: AttachmentView[]
 body: string
 clientMsgId: ClientMsgId
 messageId: MessageId
+/**
+ * The message it replies to, quoted: `deleted` when that message was
+ * deleted since (resolved whenever history, a thread or sync is read).
+ */
+replyTo?: (ReplyPreview | null)
 roomId: RoomId
 senderId: UserId
 sentAt: number
@@ -189,4 +204,29 @@ urlExpiresAt: number
  * Pixels, as the sender declared them for an image.
  */
 width?: (number | null)
+}
+/**
+ * The quote a reply carries of its target.
+ */
+export interface ReplyPreview {
+attachmentCount: number
+/**
+ * The target was deleted: render "deleted" instead of a quote.
+ */
+deleted?: boolean
+/**
+ * The first characters of its body (at most [`EXCERPT_CHARS`]); empty
+ * when it had only attachments, or was deleted.
+ */
+excerpt: string
+messageId: MessageId
+senderId: UserId
+/**
+ * The target's seq in the same room.
+ */
+seq: number
+/**
+ * Whether the excerpt stops short of the whole body.
+ */
+truncated?: boolean
 }
