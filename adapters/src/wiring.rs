@@ -369,6 +369,10 @@ impl BlobStore for Unconfigured {
     ) -> Result<(), StoreError> {
         Err(StoreError::unavailable(self.why()))
     }
+
+    async fn delete(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::unavailable(self.why()))
+    }
 }
 
 /// The token verifier of function `f` for the configured identity provider.

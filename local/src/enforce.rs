@@ -413,6 +413,10 @@ impl BlobStore for Guarded<dyn BlobStore> {
         self.1.s3("DeleteObject", Some(from))?;
         self.0.promote(from, to, content_type, metadata).await
     }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.1.s3("DeleteObject", Some(key))?;
+        self.0.delete(key).await
+    }
 }
 
 #[cfg(test)]

@@ -138,8 +138,8 @@ impl Chat {
         let rooms: HashMap<RoomId, Room> =
             rooms.into_iter().map(|r| (r.room_id.clone(), r)).collect();
         let latest: HashMap<RoomId, _> = self
-            .views(&latest)
-            .await
+            .views_for(&actor.user_id, &latest)
+            .await?
             .into_iter()
             .map(|m| (m.room_id.clone(), m))
             .collect();

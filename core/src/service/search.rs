@@ -155,10 +155,21 @@ impl Chat {
                         limit: 1,
                         newest_first: false,
                     };
-                    let found = self.messages.range(&k.room_id, range).await?;
+                    let (found, state) = tokio::try_join!(
+                        self.messages.range(&k.room_id, range),
+                        self.changes.state(&k.room_id, k.seq)
+                    )?;
+                    // A tombstone is no result; an edited message answers
+                    // with its body now.
+                    if state.as_ref().is_some_and(|s| s.is_deleted()) {
+                        return Ok(None);
+                    }
                     // An entry whose message is gone (deleted, once the protocol
                     // has deletes) is not a result.
-                    Ok::<_, ChatError>(found.into_iter().find(|m| m.seq == k.seq).map(|m| {
+                    Ok::<_, ChatError>(found.into_iter().find(|m| m.seq == k.seq).map(|mut m| {
+                        if let Some(s) = &state {
+                            s.apply(&mut m);
+                        }
                         SearchHit {
                             room_id: m.room_id.clone(),
                             seq: m.seq,
