@@ -291,6 +291,7 @@ fn stores(
         connections,
         rooms,
         messages,
+        changes: Arc::new(stores.changes),
         profiles,
         search,
         notify: Arc::new(stores.notify),

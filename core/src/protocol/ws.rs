@@ -419,8 +419,8 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         changes: Vec<MessageChangeView>,
         /// The room's change cursor this answer brings the client to: send
-        /// it as `afterChange` next time.
-        #[serde(default)]
+        /// it as `afterChange` next time. Absent when 0.
+        #[serde(default, skip_serializing_if = "is_zero")]
         through_change: Change,
     },
     Pong,
@@ -499,6 +499,10 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         retry_after_ms: Option<u64>,
     },
+}
+
+fn is_zero(n: &Change) -> bool {
+    *n == 0
 }
 
 impl ServerFrame {
