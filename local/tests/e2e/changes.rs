@@ -5,6 +5,8 @@
 
 use serde_json::json;
 
+use chat_core::ports::BlobStore;
+
 use crate::attachments::PNG;
 use crate::spawn;
 
@@ -110,5 +112,12 @@ async fn deleting_a_message_deletes_its_file() {
     alice.delete_message(&room, ack.seq).unwrap();
     bob.next_of("messageDeleted").await.unwrap();
     let (status, _) = e.rest("bob").download(&url).await.unwrap();
-    assert_eq!(status, 404, "the object is gone, even for a URL signed before");
+    // S3 answers 403 for a missing key to a signer without ListBucket
+    // (the message function has none under rooms/); the local store 404.
+    assert!(
+        status == 404 || status == 403,
+        "the object is gone, even for a URL signed before: {status}"
+    );
+    let key = format!("rooms/{room}/{id}");
+    assert_eq!(e.p.chat.blobs.head(&key).await.ok().flatten(), None);
 }
