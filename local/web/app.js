@@ -29,6 +29,7 @@ import { wireDialogs } from './ui/dialogs.js';
 import { setConnState, wireConnection } from './ui/connection.js';
 import { wireClient } from './ui/live.js';
 import { wireSearch } from './ui/search.js';
+import { wireChanges } from './ui/changes.js';
 
 let config = null;   // config.json, checked (config.js)
 let auth = null;     // Auth (auth.js): the tokens
@@ -200,6 +201,7 @@ function wire() {
   wireDialogs();
   wireConnection(presenceShown);
   wireSearch();
+  wireChanges();
   // Back and Forward move between rooms and the list inside the app.
   window.addEventListener('popstate', () => route('none'));
   $('skip-link').addEventListener('click', (ev) => {

@@ -321,6 +321,8 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     private tick;
     private handleFrame;
     private onReleased;
+    /** A held message changed: the room list's last message follows it. */
+    private onChanged;
     private onAck;
     private settle;
     private onReceipt;

@@ -445,7 +445,7 @@ export class ChatClient extends Emitter {
                     const applied = this.timeline.applySync(f);
                     this.onReleased(f.roomId, applied, true);
                     for (const m of applied.changed ?? [])
-                        this.emit('changed', { roomId: f.roomId, message: m, change: null });
+                        this.onChanged(f.roomId, m, null);
                 }
                 break;
             case 'receipt':
@@ -460,7 +460,7 @@ export class ChatClient extends Emitter {
                 if (applied.sync.length)
                     this.sendSync(applied.sync);
                 if (applied.changed)
-                    this.emit('changed', { roomId: f.roomId, message: applied.changed, change: f });
+                    this.onChanged(f.roomId, applied.changed, f);
                 break;
             }
             case 'presence':
@@ -555,6 +555,15 @@ export class ChatClient extends Emitter {
         this.emit('messages', { roomId, added: applied.released });
         if (live)
             this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    /** A held message changed: the room list's last message follows it. */
+    onChanged(roomId, m, change) {
+        const room = this.rooms.get(roomId);
+        if (room && room.lastMessage && room.lastMessage.seq === m.seq) {
+            room.lastMessage = m;
+            this.emit('rooms', { roomIds: this.roomIds() });
+        }
+        this.emit('changed', { roomId, message: m, change });
     }
     onAck(f) {
         const p = this.pendingSends.get(f.clientMsgId);

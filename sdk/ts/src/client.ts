@@ -612,7 +612,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         if (this.timeline.has(f.roomId)) {
           const applied = this.timeline.applySync(f);
           this.onReleased(f.roomId, applied, true);
-          for (const m of applied.changed ?? []) this.emit('changed', { roomId: f.roomId, message: m, change: null });
+          for (const m of applied.changed ?? []) this.onChanged(f.roomId, m, null);
         }
         break;
       case 'receipt':
@@ -624,7 +624,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         if (!this.timeline.has(f.roomId)) break;
         const applied = this.timeline.applyChange(f, this.me);
         if (applied.sync.length) this.sendSync(applied.sync);
-        if (applied.changed) this.emit('changed', { roomId: f.roomId, message: applied.changed, change: f });
+        if (applied.changed) this.onChanged(f.roomId, applied.changed, f);
         break;
       }
       case 'presence':
@@ -707,6 +707,16 @@ export class ChatClient extends Emitter<ClientEvents> {
     }
     this.emit('messages', { roomId, added: applied.released });
     if (live) this.emit('rooms', { roomIds: this.roomIds() });
+  }
+
+  /** A held message changed: the room list's last message follows it. */
+  private onChanged(roomId: string, m: MessageView, change: ChangeFrame | null): void {
+    const room = this.rooms.get(roomId);
+    if (room && room.lastMessage && room.lastMessage.seq === m.seq) {
+      room.lastMessage = m;
+      this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    this.emit('changed', { roomId, message: m, change });
   }
 
   private onAck(f: AckFrame): void {
