@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
+use chat_core::changes::{Change, MessageState};
 use chat_core::error::{PushError, QueueError, StoreError, WebPushError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
@@ -25,10 +26,9 @@ use chat_core::model::{
     Reservation, Room, SeqFate,
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
-use chat_core::changes::{Change, MessageState};
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore, Pusher, RangeQuery,
-    RoomStore, SearchIndex, WebPush,
+    ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore, Pusher,
+    RangeQuery, RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -560,7 +560,8 @@ impl MessageChanges for Metered<dyn MessageChanges> {
         self.pause("changes.state", 1).await;
         let r = self.inner.state(room, seq).await?;
         let found: Vec<_> = r.iter().collect();
-        self.meter.add("changes.state", Call::new().looked_up(&found));
+        self.meter
+            .add("changes.state", Call::new().looked_up(&found));
         Ok(r)
     }
 

@@ -244,7 +244,8 @@ impl Timeline {
                 }
                 log.release();
                 for state in frame["changes"].as_array().into_iter().flatten() {
-                    let (Some(seq), Some(change)) = (state["seq"].as_u64(), state["change"].as_u64())
+                    let (Some(seq), Some(change)) =
+                        (state["seq"].as_u64(), state["change"].as_u64())
                     else {
                         continue;
                     };
@@ -391,14 +392,20 @@ mod tests {
         let react = |change: u64, user: &str, added: bool| json!({"type":"reaction","roomId":"r","seq":2,"messageId":"m2","emoji":"👍","userId":user,"added":added,"change":change});
         t.apply(&react(6, "bob", true));
         t.apply(&react(7, "alice", true));
-        assert_eq!(t.messages("r")[1]["reactions"], json!([{"emoji":"👍","count":2,"me":true}]));
+        assert_eq!(
+            t.messages("r")[1]["reactions"],
+            json!([{"emoji":"👍","count":2,"me":true}])
+        );
         // A repeat changes nothing.
         t.apply(&react(7, "alice", true));
         assert_eq!(t.messages("r")[1]["reactions"][0]["count"], 2);
         // A skipped change number asks a sync from both cursors.
         let del = json!({"type":"messageDeleted","roomId":"r","seq":1,"messageId":"m1","deletedAt":10,"deletedBy":"alice","change":9});
         let ask = t.apply(&del).expect("change 8 was missed");
-        assert_eq!(ask["rooms"][0], json!({"roomId":"r","afterSeq":2,"afterChange":7}));
+        assert_eq!(
+            ask["rooms"][0],
+            json!({"roomId":"r","afterSeq":2,"afterChange":7})
+        );
         assert_eq!(t.messages("r")[0]["body"], "");
         let answer = json!({"type":"syncResult","roomId":"r","messages":[],"throughSeq":2,"hasMore":false,"throughChange":9,
             "changes":[{"seq":2,"messageId":"m2","change":8,"body":"b2, edited","editedAt":11,"reactions":[{"emoji":"👍","count":2,"me":true}]}]});

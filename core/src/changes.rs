@@ -277,7 +277,16 @@ mod tests {
         for ok in ["👍", "❤️", "😂", "👍🏽", "👨‍👩‍👧‍👦", "🇫🇷"] {
             assert!(Emoji::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "👍👍", ":+1:", "<script>", "👍 ", &"👍".repeat(20), "\u{200d}"] {
+        for bad in [
+            "",
+            "a",
+            "👍👍",
+            ":+1:",
+            "<script>",
+            "👍 ",
+            &"👍".repeat(20),
+            "\u{200d}",
+        ] {
             let e = Emoji::parse(bad).unwrap_err();
             assert_eq!(e.code(), crate::error::ErrorCode::BadRequest, "{bad}");
         }
@@ -301,8 +310,10 @@ mod tests {
     fn distinct_emoji_are_bounded_and_the_refusal_changes_nothing() {
         let mut s = state();
         let u = UserId::parse("a").unwrap();
-        let all: Vec<Emoji> = ["😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊",
-            "😇", "🥰", "😍", "🤩", "😘", "😗", "😚", "😙", "😋"]
+        let all: Vec<Emoji> = [
+            "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰",
+            "😍", "🤩", "😘", "😗", "😚", "😙", "😋",
+        ]
         .iter()
         .map(|e| Emoji::parse(e).unwrap())
         .collect();
@@ -314,7 +325,8 @@ mod tests {
         assert_eq!(e.code(), crate::error::ErrorCode::TooLarge);
         assert_eq!(s, before);
         // One already there may still be toggled.
-        s.toggle(all[0].clone(), &UserId::parse("b").unwrap()).unwrap();
+        s.toggle(all[0].clone(), &UserId::parse("b").unwrap())
+            .unwrap();
     }
 
     #[test]
@@ -322,11 +334,14 @@ mod tests {
         let mut s = state();
         let u = UserId::parse("a").unwrap();
         s.toggle(Emoji::parse("👍").unwrap(), &u).unwrap();
-        s.edit(MessageBody::parse("new", 100, 100).unwrap(), 5).unwrap();
+        s.edit(MessageBody::parse("new", 100, 100).unwrap(), 5)
+            .unwrap();
         s.delete(6).unwrap();
         assert!(s.reactions.is_empty() && s.body.is_none());
         let before = s.clone();
-        assert!(s.edit(MessageBody::parse("again", 100, 100).unwrap(), 7).is_err());
+        assert!(s
+            .edit(MessageBody::parse("again", 100, 100).unwrap(), 7)
+            .is_err());
         assert!(s.delete(8).is_err());
         assert!(s.toggle(Emoji::parse("👍").unwrap(), &u).is_err());
         assert_eq!(s, before);

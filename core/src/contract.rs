@@ -1279,7 +1279,10 @@ macro_rules! message_changes_contract {
                 assert!(store.commit(&a3).await.unwrap());
                 assert_eq!(store.last_change(&r).await.unwrap(), 3);
                 assert_eq!(store.state(&r, 3).await.unwrap(), Some(a3.clone()));
-                assert_eq!(store.states(&r, 1, 7).await.unwrap(), vec![a3.clone(), b.clone()]);
+                assert_eq!(
+                    store.states(&r, 1, 7).await.unwrap(),
+                    vec![a3.clone(), b.clone()]
+                );
                 assert_eq!(store.states(&r, 4, 6).await.unwrap(), vec![]);
                 assert_eq!(
                     store.changes_after(&r, 0, 10).await.unwrap(),

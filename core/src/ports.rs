@@ -118,8 +118,12 @@ pub trait MessageChanges: Send + Sync {
     async fn state(&self, room: &RoomId, seq: Seq) -> Result<Option<MessageState>, StoreError>;
     /// The states of the changed messages with `lo <= seq <= hi`, ascending
     /// by seq (history and sync lay them over the messages they answer).
-    async fn states(&self, room: &RoomId, lo: Seq, hi: Seq)
-        -> Result<Vec<MessageState>, StoreError>;
+    async fn states(
+        &self,
+        room: &RoomId,
+        lo: Seq,
+        hi: Seq,
+    ) -> Result<Vec<MessageState>, StoreError>;
     /// Atomically, when the room's counter is `state.change - 1`: moves it
     /// to `state.change`, stores `state` as the message's and appends it to
     /// the log. `false` (and nothing changed) when the counter was other:

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_adapters::dynamo::schema;
+use chat_core::changes::{Change, MessageState};
 use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
@@ -19,10 +20,9 @@ use chat_core::model::{
     Reservation, Room, SeqFate,
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy};
-use chat_core::changes::{Change, MessageState};
 use chat_core::ports::{
-    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageChanges, MessageStore, NotifyStore,
-    Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
+    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageChanges, MessageStore,
+    NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;

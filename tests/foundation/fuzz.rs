@@ -164,12 +164,15 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
         .prop_map(Value::from)
         .boxed();
     let value_or = |good: BoxedStrategy<Value>| prop_oneof![4 => good, 1 => json_value()];
-    let sync_room = (room_id.clone(), any::<u64>(), prop::option::of(any::<u64>())).prop_map(
-        |(r, s, c)| match c {
+    let sync_room = (
+        room_id.clone(),
+        any::<u64>(),
+        prop::option::of(any::<u64>()),
+    )
+        .prop_map(|(r, s, c)| match c {
             Some(c) => json!({"roomId": r, "afterSeq": s, "afterChange": c}),
             None => json!({"roomId": r, "afterSeq": s}),
-        },
-    );
+        });
     // Mostly a few rooms; sometimes around the limit of 100.
     let sync_rooms = prop_oneof![
         9 => prop::collection::vec(sync_room.clone(), 0..4),

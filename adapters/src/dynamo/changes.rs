@@ -106,7 +106,12 @@ impl MessageChanges for DynamoChanges {
             .expression_attribute_values(":lo", s(keys::seq(lo)))
             .expression_attribute_values(":hi", s(keys::seq(hi)))
             .consistent_read(true);
-        self.table.query(q, None).await?.iter().map(decode).collect()
+        self.table
+            .query(q, None)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
     }
 
     async fn commit(&self, state: &MessageState) -> Result<bool, StoreError> {

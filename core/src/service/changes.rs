@@ -54,8 +54,7 @@ impl Chat {
         req: DeleteMessage,
     ) -> Result<(), ChatError> {
         tracing::Span::current().record("room_id", tracing::field::display(&req.room_id));
-        self.change(caller, &req.room_id, req.seq, Op::Delete)
-            .await
+        self.change(caller, &req.room_id, req.seq, Op::Delete).await
     }
 
     pub async fn react(&self, caller: &Caller, req: React) -> Result<(), ChatError> {
@@ -354,7 +353,13 @@ mod tests {
     }
 
     /// Sends and stores (the persist worker's run) one message; its seq.
-    async fn send(chat: &Chat, mem: &MemoryBackends, from: &User, room: &RoomId, body: &str) -> Seq {
+    async fn send(
+        chat: &Chat,
+        mem: &MemoryBackends,
+        from: &User,
+        room: &RoomId,
+        body: &str,
+    ) -> Seq {
         let req = SendMessage {
             room_id: room.clone(),
             client_msg_id: ClientMsgId::parse(&crate::contract::unique()).unwrap(),
@@ -409,7 +414,10 @@ mod tests {
     #[tokio::test]
     async fn an_edit_keeps_seq_and_id_records_edited_at_and_reaches_members_live() {
         let (chat, mem) = setup();
-        let (alice, mut bob) = (user(&chat, &mem, "alice").await, user(&chat, &mem, "bob").await);
+        let (alice, mut bob) = (
+            user(&chat, &mem, "alice").await,
+            user(&chat, &mem, "bob").await,
+        );
         let r = room(&chat, RoomKind::Group, &alice, &[&bob]).await;
         let seq = send(&chat, &mem, &alice, &r, "helo wrld").await;
         let before = history(&chat, &bob, &r).await.remove(0);
@@ -437,13 +445,20 @@ mod tests {
     #[tokio::test]
     async fn a_delete_leaves_a_tombstone_drops_it_from_search_and_tells_members() {
         let (chat, mem) = setup();
-        let (alice, mut bob) = (user(&chat, &mem, "alice").await, user(&chat, &mem, "bob").await);
+        let (alice, mut bob) = (
+            user(&chat, &mem, "alice").await,
+            user(&chat, &mem, "bob").await,
+        );
         let r = room(&chat, RoomKind::Group, &alice, &[&bob]).await;
         let seq = send(&chat, &mem, &bob, &r, "oops secret").await;
         send(&chat, &mem, &alice, &r, "after").await;
         bob.frames();
-        chat.react(&alice.caller, react(&r, seq, "👍")).await.unwrap();
-        chat.delete_message(&bob.caller, del(&r, seq)).await.unwrap();
+        chat.react(&alice.caller, react(&r, seq, "👍"))
+            .await
+            .unwrap();
+        chat.delete_message(&bob.caller, del(&r, seq))
+            .await
+            .unwrap();
         let h = history(&chat, &alice, &r).await;
         assert_eq!(h.len(), 2, "history keeps the seq");
         assert_eq!(h[0].body, "");
@@ -451,21 +466,35 @@ mod tests {
         let f = bob.frames();
         assert_eq!(f.last().unwrap()["type"], "messageDeleted");
         let q = SearchQuery::parse("secret").unwrap();
-        assert!(chat.search.search(&r, &q, None, 10).await.unwrap().hits.is_empty());
+        assert!(chat
+            .search
+            .search(&r, &q, None, 10)
+            .await
+            .unwrap()
+            .hits
+            .is_empty());
     }
 
     #[tokio::test]
     async fn the_owner_deletes_others_messages_in_groups_but_nobody_in_direct_rooms() {
         let (chat, mem) = setup();
-        let (alice, bob) = (user(&chat, &mem, "alice").await, user(&chat, &mem, "bob").await);
+        let (alice, bob) = (
+            user(&chat, &mem, "alice").await,
+            user(&chat, &mem, "bob").await,
+        );
         let g = room(&chat, RoomKind::Group, &alice, &[&bob]).await;
         let seq = send(&chat, &mem, &bob, &g, "bob's").await;
-        chat.delete_message(&alice.caller, del(&g, seq)).await.unwrap();
+        chat.delete_message(&alice.caller, del(&g, seq))
+            .await
+            .unwrap();
         assert!(history(&chat, &bob, &g).await[0].deleted_at.is_some());
 
         let d = room(&chat, RoomKind::Direct, &alice, &[&bob]).await;
         let seq = send(&chat, &mem, &bob, &d, "mine").await;
-        let e = chat.delete_message(&alice.caller, del(&d, seq)).await.unwrap_err();
+        let e = chat
+            .delete_message(&alice.caller, del(&d, seq))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Forbidden);
         let h = history(&chat, &bob, &d).await;
         assert_eq!((h[0].body.as_str(), h[0].deleted_at), ("mine", None));
@@ -483,7 +512,9 @@ mod tests {
         let r = room(&chat, RoomKind::Group, &alice, &[&bob, &carol]).await;
         let seq = send(&chat, &mem, &alice, &r, "original").await;
         let gone = send(&chat, &mem, &alice, &r, "to delete").await;
-        chat.delete_message(&alice.caller, del(&r, gone)).await.unwrap();
+        chat.delete_message(&alice.caller, del(&r, gone))
+            .await
+            .unwrap();
         let snapshot = || async {
             (
                 history(&chat, &alice, &r).await,
@@ -494,39 +525,73 @@ mod tests {
         let before = snapshot().await;
 
         // Someone else's message.
-        let e = chat.edit_message(&bob.caller, edit(&r, seq, "hijack")).await.unwrap_err();
+        let e = chat
+            .edit_message(&bob.caller, edit(&r, seq, "hijack"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Forbidden);
-        let e = chat.delete_message(&bob.caller, del(&r, seq)).await.unwrap_err();
+        let e = chat
+            .delete_message(&bob.caller, del(&r, seq))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Forbidden);
         // Oversize and blank edits.
         let long = "x".repeat(Limits::default().max_body_bytes + 1);
-        let e = chat.edit_message(&alice.caller, edit(&r, seq, &long)).await.unwrap_err();
+        let e = chat
+            .edit_message(&alice.caller, edit(&r, seq, &long))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::TooLarge);
-        let e = chat.edit_message(&alice.caller, edit(&r, seq, "  ")).await.unwrap_err();
+        let e = chat
+            .edit_message(&alice.caller, edit(&r, seq, "  "))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::BadRequest);
         // A tombstone is not edited, deleted again or reacted to.
-        let e = chat.edit_message(&alice.caller, edit(&r, gone, "back")).await.unwrap_err();
+        let e = chat
+            .edit_message(&alice.caller, edit(&r, gone, "back"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict);
-        let e = chat.delete_message(&alice.caller, del(&r, gone)).await.unwrap_err();
+        let e = chat
+            .delete_message(&alice.caller, del(&r, gone))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict);
-        let e = chat.react(&bob.caller, react(&r, gone, "👍")).await.unwrap_err();
+        let e = chat
+            .react(&bob.caller, react(&r, gone, "👍"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Conflict);
         // No such message.
         for missing in [0, 99] {
-            let e = chat.edit_message(&alice.caller, edit(&r, missing, "x")).await.unwrap_err();
+            let e = chat
+                .edit_message(&alice.caller, edit(&r, missing, "x"))
+                .await
+                .unwrap_err();
             assert_eq!(e.code(), ErrorCode::NotFound, "{missing}");
         }
         // Reacting in a room you left.
-        chat.remove_member(&carol.id, &r, &carol.id.user_id).await.unwrap();
-        let e = chat.react(&carol.caller, react(&r, seq, "👍")).await.unwrap_err();
+        chat.remove_member(&carol.id, &r, &carol.id.user_id)
+            .await
+            .unwrap();
+        let e = chat
+            .react(&carol.caller, react(&r, seq, "👍"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Forbidden);
         // Invalid emoji never decode.
         for bad in ["x", "👍👍", ""] {
-            let text = serde_json::json!({"action": "react", "roomId": r, "seq": seq, "emoji": bad});
+            let text =
+                serde_json::json!({"action": "react", "roomId": r, "seq": seq, "emoji": bad});
             let e = crate::protocol::ws::ClientFrame::decode(&text.to_string()).unwrap_err();
             assert_eq!(e.code(), ErrorCode::BadRequest, "{bad}");
             let e = chat
-                .handle_text(&bob.caller.connection_id, Some(&bob.caller.user_id), &text.to_string())
+                .handle_text(
+                    &bob.caller.connection_id,
+                    Some(&bob.caller.user_id),
+                    &text.to_string(),
+                )
                 .await
                 .unwrap_err();
             assert_eq!(e.code(), ErrorCode::BadRequest, "{bad}");
@@ -537,16 +602,24 @@ mod tests {
     #[tokio::test]
     async fn reactions_toggle_aggregate_per_reader_and_are_bounded() {
         let (chat, mem) = setup();
-        let (alice, mut bob) = (user(&chat, &mem, "alice").await, user(&chat, &mem, "bob").await);
+        let (alice, mut bob) = (
+            user(&chat, &mem, "alice").await,
+            user(&chat, &mem, "bob").await,
+        );
         let r = room(&chat, RoomKind::Channel, &alice, &[&bob]).await;
         let seq = send(&chat, &mem, &alice, &r, "react to me").await;
         bob.frames();
-        chat.react(&alice.caller, react(&r, seq, "👍")).await.unwrap();
+        chat.react(&alice.caller, react(&r, seq, "👍"))
+            .await
+            .unwrap();
         chat.react(&bob.caller, react(&r, seq, "👍")).await.unwrap();
         chat.react(&bob.caller, react(&r, seq, "🎉")).await.unwrap();
         let f = bob.frames();
         assert_eq!(f.len(), 3);
-        assert_eq!((&f[0]["type"], &f[0]["emoji"], &f[0]["added"]), (&"reaction".into(), &"👍".into(), &true.into()));
+        assert_eq!(
+            (&f[0]["type"], &f[0]["emoji"], &f[0]["added"]),
+            (&"reaction".into(), &"👍".into(), &true.into())
+        );
         let seen = |v: &MessageView| {
             v.reactions
                 .iter()
@@ -563,23 +636,44 @@ mod tests {
         );
         // Toggling again removes it.
         chat.react(&bob.caller, react(&r, seq, "🎉")).await.unwrap();
-        assert_eq!(seen(&history(&chat, &bob, &r).await[0]), [("👍".into(), 2, true)]);
+        assert_eq!(
+            seen(&history(&chat, &bob, &r).await[0]),
+            [("👍".into(), 2, true)]
+        );
         assert_eq!(bob.frames()[0]["added"], false);
         // Too many distinct emoji: refused, nothing changes.
-        let many = ["😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰", "😍", "🤩", "😘", "😗", "😚"];
+        let many = [
+            "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰",
+            "😍", "🤩", "😘", "😗", "😚",
+        ];
         for e in many {
             chat.react(&alice.caller, react(&r, seq, e)).await.unwrap();
         }
-        let before = (history(&chat, &bob, &r).await, chat.changes.last_change(&r).await.unwrap());
-        let e = chat.react(&bob.caller, react(&r, seq, "😋")).await.unwrap_err();
+        let before = (
+            history(&chat, &bob, &r).await,
+            chat.changes.last_change(&r).await.unwrap(),
+        );
+        let e = chat
+            .react(&bob.caller, react(&r, seq, "😋"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::TooLarge);
-        assert_eq!((history(&chat, &bob, &r).await, chat.changes.last_change(&r).await.unwrap()), before);
+        assert_eq!(
+            (
+                history(&chat, &bob, &r).await,
+                chat.changes.last_change(&r).await.unwrap()
+            ),
+            before
+        );
     }
 
     #[tokio::test]
     async fn sync_with_a_change_cursor_returns_changes_to_messages_already_held() {
         let (chat, mem) = setup();
-        let (alice, mut bob) = (user(&chat, &mem, "alice").await, user(&chat, &mem, "bob").await);
+        let (alice, mut bob) = (
+            user(&chat, &mem, "alice").await,
+            user(&chat, &mem, "bob").await,
+        );
         let r = room(&chat, RoomKind::Group, &alice, &[&bob]).await;
         let s1 = send(&chat, &mem, &alice, &r, "one").await;
         let s2 = send(&chat, &mem, &alice, &r, "two").await;
@@ -596,11 +690,19 @@ mod tests {
         assert!(first.get("throughChange").is_none(), "0 is left out");
         assert_eq!(first["throughSeq"], s2);
         // While bob is away: an edit, a delete, a reaction and a new message.
-        chat.edit_message(&alice.caller, edit(&r, s1, "one, edited")).await.unwrap();
-        chat.react(&alice.caller, react(&r, s1, "❤️")).await.unwrap();
-        chat.delete_message(&alice.caller, del(&r, s2)).await.unwrap();
+        chat.edit_message(&alice.caller, edit(&r, s1, "one, edited"))
+            .await
+            .unwrap();
+        chat.react(&alice.caller, react(&r, s1, "❤️"))
+            .await
+            .unwrap();
+        chat.delete_message(&alice.caller, del(&r, s2))
+            .await
+            .unwrap();
         let s3 = send(&chat, &mem, &alice, &r, "three").await;
-        chat.react(&alice.caller, react(&r, s3, "👍")).await.unwrap();
+        chat.react(&alice.caller, react(&r, s3, "👍"))
+            .await
+            .unwrap();
         bob.frames();
         chat.sync(&bob.caller, sync(s2, Some(0))).await.unwrap();
         let f = bob.frames().pop().unwrap();
@@ -608,7 +710,10 @@ mod tests {
         assert_eq!(f["throughChange"], 4);
         let changes = f["changes"].as_array().unwrap();
         assert_eq!(changes.len(), 2, "{f}");
-        assert_eq!((&changes[0]["seq"], &changes[0]["body"]), (&s1.into(), &"one, edited".into()));
+        assert_eq!(
+            (&changes[0]["seq"], &changes[0]["body"]),
+            (&s1.into(), &"one, edited".into())
+        );
         assert_eq!(changes[0]["reactions"][0]["emoji"], "❤️");
         assert_eq!(changes[0]["reactions"][0]["me"], false);
         assert!(changes[1]["deletedAt"].is_number());
@@ -620,7 +725,10 @@ mod tests {
         // Nothing new since: no changes, same cursor.
         chat.sync(&bob.caller, sync(s3, Some(4))).await.unwrap();
         let f = bob.frames().pop().unwrap();
-        assert_eq!((f["changes"].as_array().map(Vec::len), &f["throughChange"]), (None, &4.into()));
+        assert_eq!(
+            (f["changes"].as_array().map(Vec::len), &f["throughChange"]),
+            (None, &4.into())
+        );
     }
 
     #[tokio::test]
@@ -636,8 +744,15 @@ mod tests {
         };
         chat.send_message(&alice.caller, req).await.unwrap();
         // The persistence job is still queued.
-        chat.edit_message(&alice.caller, edit(&r, 1, "quick fix")).await.unwrap();
-        let records: Vec<_> = mem.queue.take(100).into_iter().map(|j| (j.id, j.body)).collect();
+        chat.edit_message(&alice.caller, edit(&r, 1, "quick fix"))
+            .await
+            .unwrap();
+        let records: Vec<_> = mem
+            .queue
+            .take(100)
+            .into_iter()
+            .map(|j| (j.id, j.body))
+            .collect();
         chat.persist_batch(&records).await;
         // The late job stores the message as sent; the edit still shows.
         assert_eq!(history(&chat, &alice, &r).await[0].body, "quick fix");

@@ -21,7 +21,8 @@ use crate::model::{Job, Message, MessageDraft, ReceiptStatus, SeqFate};
 use crate::ports::RangeQuery;
 use crate::protocol::ws::ServerFrame;
 use crate::protocol::ws::{
-    salvage_client_msg_id, ClientFrame, MarkRead, MessageChangeView, SendMessage, SyncRequest, Typing,
+    salvage_client_msg_id, ClientFrame, MarkRead, MessageChangeView, SendMessage, SyncRequest,
+    Typing,
 };
 
 impl Chat {
@@ -329,7 +330,11 @@ impl Chat {
                     let changes = match entry.after_change {
                         Some(after) => Some(
                             self.changes
-                                .changes_after(&entry.room_id, after, self.limits.history_page_max.max(1))
+                                .changes_after(
+                                    &entry.room_id,
+                                    after,
+                                    self.limits.history_page_max.max(1),
+                                )
                                 .await?,
                         ),
                         None => None,

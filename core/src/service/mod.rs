@@ -29,13 +29,13 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryBlobs, MemoryChanges, MemoryConnections, MemoryMessages, MemoryNotify, MemoryOutbox,
-    MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
+    ManualClock, MemoryBlobs, MemoryChanges, MemoryConnections, MemoryMessages, MemoryNotify,
+    MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    BlobStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore, Pusher,
-    RoomStore, SearchIndex, SystemClock, WebPush,
+    BlobStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore,
+    ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 

@@ -5,8 +5,6 @@
 
 use serde_json::json;
 
-use chat_core::ports::BlobStore;
-
 use crate::attachments::PNG;
 use crate::spawn;
 
@@ -26,13 +24,22 @@ async fn members_see_edits_deletes_and_reactions_live_and_in_history() {
 
     bob.react(&room, ack.seq, "👍").unwrap();
     let f = alice.next_of("reaction").await.unwrap();
-    assert_eq!((&f["emoji"], &f["userId"], &f["added"]), (&json!("👍"), &json!("bob"), &json!(true)));
+    assert_eq!(
+        (&f["emoji"], &f["userId"], &f["added"]),
+        (&json!("👍"), &json!("bob"), &json!(true))
+    );
     bob.next_of("reaction").await.unwrap();
 
     e.persisted().await;
     let page = e.history("bob", &room, "").await;
     let m = &page["messages"][0];
-    assert_eq!((&m["body"], &m["reactions"]), (&json!("hello"), &json!([{"emoji":"👍","count":1,"me":true}])));
+    assert_eq!(
+        (&m["body"], &m["reactions"]),
+        (
+            &json!("hello"),
+            &json!([{"emoji":"👍","count":1,"me":true}])
+        )
+    );
     assert!(m["editedAt"].is_number());
 
     // Bob may not edit or delete alice's message: refused, nothing changes.
@@ -46,7 +53,10 @@ async fn members_see_edits_deletes_and_reactions_live_and_in_history() {
 
     alice.delete_message(&room, ack.seq).unwrap();
     let f = bob.next_of("messageDeleted").await.unwrap();
-    assert_eq!((&f["seq"], &f["deletedBy"]), (&json!(ack.seq), &json!("alice")));
+    assert_eq!(
+        (&f["seq"], &f["deletedBy"]),
+        (&json!(ack.seq), &json!("alice"))
+    );
     let m = e.history("bob", &room, "").await["messages"][0].clone();
     assert_eq!((&m["seq"], &m["body"]), (&json!(ack.seq), &json!("")));
     assert!(m["deletedAt"].is_number() && m.get("reactions").is_none());
@@ -78,16 +88,29 @@ async fn a_member_who_was_away_gets_the_changes_from_sync() {
     }
 
     let mut bob = e.connect("bob").await;
-    bob.send_json(&json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":two.seq,"afterChange":cursor}]}))
-        .unwrap();
+    bob.send_json(
+        &json!({"action":"sync","rooms":[{"roomId":room,"afterSeq":two.seq,"afterChange":cursor}]}),
+    )
+    .unwrap();
     let s = bob.next_of("syncResult").await.unwrap();
     let changes = s["changes"].as_array().expect("changes to held messages");
     assert_eq!(changes.len(), 2, "{s}");
     assert_eq!(
-        (&changes[0]["seq"], &changes[0]["body"], &changes[0]["reactions"]),
-        (&json!(one.seq), &json!("one, edited"), &json!([{"emoji":"🎉","count":1,"me":false}]))
+        (
+            &changes[0]["seq"],
+            &changes[0]["body"],
+            &changes[0]["reactions"]
+        ),
+        (
+            &json!(one.seq),
+            &json!("one, edited"),
+            &json!([{"emoji":"🎉","count":1,"me":false}])
+        )
     );
-    assert_eq!((&changes[1]["seq"], &changes[1]["body"]), (&json!(two.seq), &json!("")));
+    assert_eq!(
+        (&changes[1]["seq"], &changes[1]["body"]),
+        (&json!(two.seq), &json!(""))
+    );
     assert!(changes[1]["deletedAt"].is_number());
     assert_eq!(s["throughChange"], json!(cursor + 3));
 }
