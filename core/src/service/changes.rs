@@ -21,7 +21,7 @@ use crate::authz::{authorize, Action};
 use crate::changes::{ChangeKind, Emoji, MessageState, COMMIT_ATTEMPTS};
 use crate::error::ChatError;
 use crate::ids::{MessageBody, RoomId, Seq, UserId};
-use crate::model::{Message, SeqFate};
+use crate::model::{Job, Message, SeqFate};
 use crate::ports::RangeQuery;
 use crate::protocol::ws::{DeleteMessage, EditMessage, MessageView, React, ServerFrame};
 use crate::search::IndexEntry;
@@ -146,6 +146,17 @@ impl Chat {
             },
         };
         let users: Vec<UserId> = members.into_iter().map(|m| m.user_id).collect();
+        if users.len() > self.limits.fanout_inline_max {
+            // A big room: the persist workers push it in shards, as they
+            // push its messages; if the queue refuses, this pushes it.
+            let jobs = Job::broadcast(&frame, &users, self.limits.fanout_shard_size);
+            match self.queue.enqueue(&jobs).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    warn!(error = %crate::error::chain(&e), "could not queue a change's fan-out; pushing it here")
+                }
+            }
+        }
         self.deliver_to_users(&users, None, &frame).await;
         Ok(())
     }
@@ -728,6 +739,43 @@ mod tests {
         assert_eq!(
             (f["changes"].as_array().map(Vec::len), &f["throughChange"]),
             (None, &4.into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_big_room_gets_its_change_frames_from_the_persist_workers() {
+        let limits = Limits {
+            fanout_inline_max: 1,
+            fanout_shard_size: 1,
+            ..Limits::default()
+        };
+        let (chat, mem) = Chat::in_memory(limits);
+        let (alice, mut bob) = (
+            user(&chat, &mem, "alice").await,
+            user(&chat, &mem, "bob").await,
+        );
+        let r = room(&chat, RoomKind::Channel, &alice, &[&bob]).await;
+        let seq = send(&chat, &mem, &alice, &r, "big news").await;
+        bob.frames();
+        chat.react(&alice.caller, react(&r, seq, "🎉"))
+            .await
+            .unwrap();
+        assert!(
+            bob.frames().is_empty(),
+            "not pushed by the message function"
+        );
+        let jobs: Vec<_> = mem
+            .queue
+            .take(100)
+            .into_iter()
+            .map(|j| (j.id, j.body))
+            .collect();
+        assert_eq!(jobs.len(), 2, "one shard per member");
+        chat.persist_batch(&jobs).await;
+        let f = bob.frames();
+        assert_eq!(
+            (f.len(), &f[0]["type"]),
+            (1, &serde_json::json!("reaction"))
         );
     }
 
