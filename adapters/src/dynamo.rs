@@ -15,6 +15,9 @@
 //! | idempotency key | `ROOM#{roomId}` | `CMID#{userId}#{clientMsgId}` | | | 30 days |
 //! | message | `MSGS#{roomId}` | `{seq:020}` | | | |
 //! | message that replies to `target` | `MSGS#{roomId}` | `{seq:020}` | `THRD#{roomId}#{target:020}` | `{seq:020}` | |
+//! | change counter | `ROOM#{roomId}` | `CHANGE` | | | |
+//! | message state (edits, tombstone, reactions) | `MSGX#{roomId}` | `{seq:020}` | | | |
+//! | change log entry | `CHGS#{roomId}` | `{change:020}` | | | |
 //! | seq slot (`slot` or `burned`) | `SEQS#{roomId}` | `{seq:020}` | | | 30 days |
 //! | connection | `CONN#{connectionId}` | `META` | `USER#{userId}` | `CONN#{connectionId}` | presence + 2 h |
 //! | profile | `USER#{userId}` | `PROFILE` | | | |
@@ -52,6 +55,10 @@
 //! | `MessageStore::latest` | one Query per room, newest first, `Limit=1` |
 //! | `MessageStore::get` | GetItem `MSGS#{r}`,`{seq:020}` |
 //! | `MessageStore::replies` (a thread) | Query GSI1 `GSI1PK=THRD#{r}#{target}`, `GSI1SK >= :after`, `Limit` (eventually consistent, like every GSI read) |
+//! | `MessageChanges::last_change` / `state` | GetItem `ROOM#{r}`,`CHANGE` / `MSGX#{r}`,`{seq}` |
+//! | `MessageChanges::states` | Query `PK=MSGX#{r}`, `SK BETWEEN` |
+//! | `MessageChanges::commit` | TransactWriteItems: Update of `CHANGE` (condition: the previous number) + Put state + Put log entry ([`changes`] module docs) |
+//! | `MessageChanges::changes_after` | Query `PK=CHGS#{r}`, `SK > :after`, `Limit` |
 //! | `ProfileStore::*` | GetItem / BatchGetItem / conditional PutItem / UpdateItem on `USER#{u}`,`PROFILE` |
 //! | `SearchIndex::index` | BatchWriteItem of each message's entries (one per distinct 3-character word prefix) and manifest |
 //! | `SearchIndex::search` | Query `PK=SRCH#{r}#{prefix}`, `SK < :cursor`, newest first, pages of 100, at most 1,000 items read |
@@ -138,6 +145,7 @@
 //! it again change nothing. `get_many` uses BatchGetItem, 100 keys per call,
 //! retrying `UnprocessedKeys` the same way.
 
+mod changes;
 mod codec;
 mod connections;
 mod messages;
@@ -160,6 +168,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chat_core::error::StoreError;
 
+pub use changes::DynamoChanges;
 pub use connections::DynamoConnections;
 pub use messages::DynamoMessages;
 pub use notify::DynamoNotify;
@@ -205,6 +214,7 @@ pub struct DynamoStores {
     pub connections: DynamoConnections,
     pub rooms: DynamoRooms,
     pub messages: DynamoMessages,
+    pub changes: DynamoChanges,
     pub profiles: DynamoProfiles,
     pub search: DynamoSearch,
     pub notify: DynamoNotify,
@@ -287,6 +297,7 @@ impl Table {
             connections: DynamoConnections::new(self.clone()),
             rooms: DynamoRooms::new(self.clone()),
             messages: DynamoMessages::new(self.clone()),
+            changes: DynamoChanges::new(self.clone()),
             profiles: DynamoProfiles::new(self.clone()),
             search: DynamoSearch::new(self.clone()),
             notify: DynamoNotify::new(self.clone()),

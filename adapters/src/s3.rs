@@ -203,4 +203,16 @@ impl BlobStore for S3Blobs {
             .map_err(StoreError::unavailable)?;
         Ok(())
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        // S3 answers 204 for a key that does not exist: idempotent.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
 }

@@ -291,6 +291,7 @@ fn stores(
         connections,
         rooms,
         messages,
+        changes: Arc::new(stores.changes),
         profiles,
         search,
         notify: Arc::new(stores.notify),
@@ -367,6 +368,10 @@ impl BlobStore for Unconfigured {
         _: &str,
         _: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), StoreError> {
+        Err(StoreError::unavailable(self.why()))
+    }
+
+    async fn delete(&self, _: &str) -> Result<(), StoreError> {
         Err(StoreError::unavailable(self.why()))
     }
 }

@@ -150,6 +150,105 @@ pub fn attachment_table(ms: &[Measurement], bytes: u64) -> String {
     s
 }
 
+/// What one edit, reaction or delete of a stored message costs in a room of
+/// `room_size` members, every one online.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeCost {
+    pub action: &'static str,
+    pub room_size: usize,
+    /// DynamoDB read and write request units.
+    pub rru: f64,
+    pub wru: f64,
+    /// Frames pushed (one per member connection).
+    pub pushes: f64,
+    /// Dollars per million such changes (DynamoDB, pushes and one message λ
+    /// invocation of `message_ms`).
+    pub dollars_per_million: f64,
+}
+
+/// Measures an edit, a reaction toggle and a delete of a 64-byte message in a
+/// room of `room_size`, over metered in-memory adapters.
+pub async fn change_costs(room_size: usize, message_ms: f64, memory_mb: f64) -> Vec<ChangeCost> {
+    let mem = MemoryBackends::default();
+    let chat = mem.chat(unlimited_limits(), Arc::new(SystemClock));
+    let k = room_size.max(2);
+    let mut pop = populate(&mem, &chat, RoomKind::Group, k, 1, 0).await;
+    let (room_id, conn, user) = pop.senders[0].clone();
+    let body = sample_body(64);
+    let send = format!(
+        r#"{{"action":"sendMessage","roomId":"{room_id}","clientMsgId":"change-cost","body":"{body}"}}"#
+    );
+    let _ = chat.handle_text(&conn, Some(&user), &send).await;
+    let jobs: Vec<(String, String)> = mem
+        .queue
+        .take(1000)
+        .into_iter()
+        .map(|j| (j.id, j.body))
+        .collect();
+    chat.persist_batch(&jobs).await;
+    pop.drain();
+    let meter = Meter::new();
+    let counted = metered(&chat, &meter);
+    let edited = sample_body(70);
+    let actions = [
+        (
+            "edit",
+            format!(r#"{{"action":"editMessage","roomId":"{room_id}","seq":1,"body":"{edited}"}}"#),
+        ),
+        (
+            "reaction",
+            format!(r#"{{"action":"react","roomId":"{room_id}","seq":1,"emoji":"👍"}}"#),
+        ),
+        (
+            "delete",
+            format!(r#"{{"action":"deleteMessage","roomId":"{room_id}","seq":1}}"#),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (action, frame) in actions {
+        meter.reset();
+        let _ = counted.handle_text(&conn, Some(&user), &frame).await;
+        pop.drain();
+        let tallies = meter.snapshot();
+        let (rru, wru) = tallies
+            .iter()
+            .map(|(op, t)| dynamodb_units(op, t))
+            .fold((0.0, 0.0), |(r, w), (a, b)| (r + a, w + b));
+        let pushes = tallies.get("pusher.post").map_or(0.0, |t| t.calls as f64);
+        let p = &PRICES;
+        let dollars = (rru * p.dynamodb_rru + wru * p.dynamodb_wru + pushes * p.apigw_ws_messages)
+            / 1e6
+            + lambda_dollars(1.0, message_ms, memory_mb, p);
+        out.push(ChangeCost {
+            action,
+            room_size: k,
+            rru,
+            wru,
+            pushes,
+            dollars_per_million: dollars * 1e6,
+        });
+    }
+    out
+}
+
+/// The lines of [`change_costs`] for the cost table.
+pub fn change_table(costs: &[ChangeCost]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "edits, reactions, deletes — one change of a stored message, every member online:"
+    );
+    for c in costs {
+        let _ = writeln!(
+            s,
+            "  K={:<6} {:<9} {:.1} RRU, {:.1} WRU, {} pushes: ${:.2} per million",
+            c.room_size, c.action, c.rru, c.wru, c.pushes, c.dollars_per_million
+        );
+    }
+    s
+}
+
 /// When [`S3_PRICES`] were checked.
 pub const S3_PRICES_DATE: &str = "2026-12-02";
 
@@ -298,6 +397,13 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
         "search.search" => (lookups, 0.0),
         // GetItem of the manifest; the deletes are counted by the caller.
         "search.remove" => (calls, 0.0),
+        // Edits, deletes, reactions: consistent GetItems of the counter
+        // and a state, consistent Queries of states and of the change log.
+        "changes.last_change" => (calls, 0.0),
+        "changes.state" | "changes.states" | "changes.changes_after" => (lookups, 0.0),
+        // TransactWriteItems of the counter (1 KiB), the state and its log
+        // entry, at twice the units: 2 × (1 + 2 × state KiB) per change.
+        "changes.commit" => (0.0, 2.0 * (calls + kib)),
         // Offline notifications (persist): per offline member with a
         // device, a consistent GetItem of the policy, a consistent Query of
         // the devices, and a conditional UpdateItem of the window (1 WRU;
@@ -959,6 +1065,24 @@ mod tests {
             (0.0, 22.0)
         );
         assert_eq!(dynamodb_units("pusher.post", &tally(9, 9, 0)), (0.0, 0.0));
+    }
+
+    #[tokio::test]
+    async fn a_change_is_one_transaction_of_writes_whatever_the_room_size() {
+        let small = change_costs(2, 10.0, 512.0).await;
+        let big = change_costs(50, 10.0, 512.0).await;
+        for (s, b) in small.iter().zip(&big) {
+            assert_eq!(s.action, b.action);
+            // Readers never cost a write: the same writes at K = 2 and 50.
+            assert_eq!(s.wru, b.wru, "{}", s.action);
+            assert_eq!(b.pushes, 50.0, "{}", b.action);
+        }
+        let wru = |a: &str| small.iter().find(|c| c.action == a).unwrap().wru;
+        // The change's transaction: 2 × (counter + state + log entry).
+        assert_eq!(wru("reaction"), 6.0);
+        // An edit also rewrites its search entries; a delete removes them.
+        assert!(wru("edit") > wru("reaction"));
+        assert!(wru("delete") >= wru("reaction"));
     }
 
     #[test]

@@ -303,6 +303,9 @@ pub fn plan(op: &str, n: usize) -> Plan {
         // call after the other.
         "search.index" => seq("dynamodb.BatchWriteItem", n.div_ceil(BATCH_WRITE)),
         "search.search" => seq("dynamodb.Query", 1),
+        "changes.last_change" | "changes.state" => seq("dynamodb.GetItem", 1),
+        "changes.states" | "changes.changes_after" => seq("dynamodb.Query", 1),
+        "changes.commit" => seq("dynamodb.TransactWriteItems", 1),
         "search.remove" => vec![
             vec![("dynamodb.GetItem", 1, 1)],
             vec![("dynamodb.BatchWriteItem", 1, 1)],

@@ -443,6 +443,11 @@ async fn run_cost(args: CostArgs) -> Result<ExitCode, String> {
     } else {
         print!("{}", cost::table(&ms, &base));
         print!("{}", cost::attachment_table(&ms, 1_000_000));
+        let mut changes = Vec::new();
+        for &k in &args.room_sizes {
+            changes.extend(cost::change_costs(k, base.message_ms, base.memory_mb).await);
+        }
+        print!("{}", cost::change_table(&changes));
     }
     Ok(ExitCode::SUCCESS)
 }

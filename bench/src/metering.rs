@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
+use chat_core::changes::{Change, MessageState};
 use chat_core::error::{PushError, QueueError, StoreError, WebPushError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
@@ -26,8 +27,8 @@ use chat_core::model::{
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher, RangeQuery,
-    RoomStore, SearchIndex, WebPush,
+    ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore, Pusher,
+    RangeQuery, RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -219,6 +220,11 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
         )),
         messages: Arc::new(Metered::with_latency(
             chat.messages.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        changes: Arc::new(Metered::with_latency(
+            chat.changes.clone(),
             m.clone(),
             l.clone(),
         )),
@@ -569,6 +575,60 @@ impl ProfileStore for Metered<dyn ProfileStore> {
 /// as the DynamoDB adapter writes them (`SRCH#{room}#{bucket}`,
 /// `{sentAt:020}#{seq:020}`, type, seq, sentAt).
 const INDEX_ITEM_OVERHEAD: u64 = 120;
+
+#[async_trait]
+impl MessageChanges for Metered<dyn MessageChanges> {
+    async fn last_change(&self, room: &RoomId) -> Result<Change, StoreError> {
+        self.pause("changes.last_change", 1).await;
+        self.meter
+            .add("changes.last_change", Call::new().empty_lookups(1));
+        self.inner.last_change(room).await
+    }
+
+    async fn state(&self, room: &RoomId, seq: Seq) -> Result<Option<MessageState>, StoreError> {
+        self.pause("changes.state", 1).await;
+        let r = self.inner.state(room, seq).await?;
+        let found: Vec<_> = r.iter().collect();
+        self.meter
+            .add("changes.state", Call::new().looked_up(&found));
+        Ok(r)
+    }
+
+    async fn states(
+        &self,
+        room: &RoomId,
+        lo: Seq,
+        hi: Seq,
+    ) -> Result<Vec<MessageState>, StoreError> {
+        self.pause("changes.states", 1).await;
+        let r = self.inner.states(room, lo, hi).await?;
+        self.meter.add("changes.states", Call::new().looked_up(&r));
+        Ok(r)
+    }
+
+    async fn commit(&self, state: &MessageState) -> Result<bool, StoreError> {
+        // The counter (small), the state and its log entry: one transaction.
+        self.pause("changes.commit", 1).await;
+        self.meter.add(
+            "changes.commit",
+            Call::new().wrote(&[state.clone(), state.clone()]),
+        );
+        self.inner.commit(state).await
+    }
+
+    async fn changes_after(
+        &self,
+        room: &RoomId,
+        after: Change,
+        limit: usize,
+    ) -> Result<Vec<MessageState>, StoreError> {
+        self.pause("changes.changes_after", 1).await;
+        let r = self.inner.changes_after(room, after, limit).await?;
+        self.meter
+            .add("changes.changes_after", Call::new().looked_up(&r));
+        Ok(r)
+    }
+}
 
 #[async_trait]
 impl SearchIndex for Metered<dyn SearchIndex> {

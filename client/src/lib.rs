@@ -267,6 +267,29 @@ impl ChatClient {
         }
     }
 
+    /// Edits your message `seq` of `room_id`. The answer is the
+    /// `messageEdited` frame every member's connections get (this one's
+    /// too), or an `error` frame.
+    pub fn edit_message(&self, room_id: &str, seq: u64, body: &str) -> Result<(), ClientError> {
+        self.send_json(
+            &serde_json::json!({"action":"editMessage","roomId":room_id,"seq":seq,"body":body}),
+        )
+    }
+
+    /// Deletes message `seq` of `room_id`; answered by `messageDeleted` (or
+    /// an `error` frame).
+    pub fn delete_message(&self, room_id: &str, seq: u64) -> Result<(), ClientError> {
+        self.send_json(&serde_json::json!({"action":"deleteMessage","roomId":room_id,"seq":seq}))
+    }
+
+    /// Toggles your `emoji` on message `seq` of `room_id`; answered by
+    /// `reaction` (or an `error` frame).
+    pub fn react(&self, room_id: &str, seq: u64, emoji: &str) -> Result<(), ClientError> {
+        self.send_json(
+            &serde_json::json!({"action":"react","roomId":room_id,"seq":seq,"emoji":emoji}),
+        )
+    }
+
     /// The next frame, waiting up to the timeout; `None` on timeout or close.
     pub async fn next(&mut self) -> Option<Value> {
         tokio::time::timeout(self.timeout, self.events.recv())

@@ -7,6 +7,12 @@
 //! by seq, which names one message for good). A live message above
 //! `through + 1` reveals a hole: [`Timeline::apply`] answers the `sync` frame
 //! to send. After every reconnect, send [`Timeline::resync`].
+//!
+//! Edits, deletes and reactions (docs/PROTOCOL.md, "Edits, deletes and
+//! reactions") are laid over the held messages, each message's changes in
+//! `change` order (a repeat or an older change is dropped), and the room's
+//! change cursor rides along in every `sync` as `afterChange`, so a client
+//! that was away gets the changes to messages it already holds.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +28,11 @@ struct RoomLog {
     released: Vec<Value>,
     /// A `sync` of this room is outstanding.
     syncing: bool,
+    /// The room's change cursor: every change up to it is applied (`None`
+    /// until a `syncResult` gave one).
+    through_change: Option<u64>,
+    /// The last change applied to each message, by seq.
+    changed: HashMap<u64, u64>,
 }
 
 impl RoomLog {
@@ -42,21 +53,127 @@ impl RoomLog {
     fn has_hole(&self) -> bool {
         !self.ahead.is_empty()
     }
+
+    /// The held message at `seq`, released or ahead.
+    fn held_mut(&mut self, seq: u64) -> Option<&mut Value> {
+        if let Some(m) = self.ahead.get_mut(&seq) {
+            return Some(m);
+        }
+        self.released
+            .iter_mut()
+            .rev()
+            .find(|m| m["seq"].as_u64() == Some(seq))
+    }
+
+    /// Whether change `change` of `seq` is newer than what was applied (and
+    /// notes it as applied).
+    fn newer(&mut self, seq: u64, change: u64) -> bool {
+        let last = self.changed.entry(seq).or_insert(0);
+        if change <= *last {
+            return false;
+        }
+        *last = change;
+        true
+    }
+
+    fn entry(&self, room: &str) -> Value {
+        match self.through_change {
+            Some(c) => json!({"roomId": room, "afterSeq": self.through, "afterChange": c}),
+            None => json!({"roomId": room, "afterSeq": self.through}),
+        }
+    }
+}
+
+/// Lays a live change frame over the message it names.
+fn apply_change(m: &mut Value, frame: &Value, me: Option<&str>) {
+    let Some(o) = m.as_object_mut() else {
+        return;
+    };
+    match frame["type"].as_str() {
+        Some("messageEdited") => {
+            o.insert("body".into(), frame["body"].clone());
+            o.insert("editedAt".into(), frame["editedAt"].clone());
+        }
+        Some("messageDeleted") => {
+            o.insert("body".into(), json!(""));
+            o.insert("deletedAt".into(), frame["deletedAt"].clone());
+            o.remove("attachments");
+            o.remove("reactions");
+        }
+        Some("reaction") => {
+            let added = frame["added"].as_bool() == Some(true);
+            let mine = me.is_some() && frame["userId"].as_str() == me;
+            let reactions = o.entry("reactions").or_insert_with(|| json!([]));
+            let Some(list) = reactions.as_array_mut() else {
+                return;
+            };
+            let at = list.iter().position(|r| r["emoji"] == frame["emoji"]);
+            match (at, added) {
+                (Some(i), _) => {
+                    let r = &mut list[i];
+                    let count = r["count"].as_i64().unwrap_or(0) + if added { 1 } else { -1 };
+                    if count <= 0 {
+                        list.remove(i);
+                    } else {
+                        r["count"] = json!(count);
+                        if mine {
+                            r["me"] = json!(added);
+                        }
+                    }
+                }
+                (None, true) => list.push(json!({"emoji": frame["emoji"], "count": 1, "me": mine})),
+                (None, false) => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Lays a `syncResult` change (a message's whole state) over the message.
+fn apply_state(m: &mut Value, state: &Value) {
+    let Some(o) = m.as_object_mut() else {
+        return;
+    };
+    o.insert("body".into(), state["body"].clone());
+    for field in ["editedAt", "deletedAt"] {
+        match state.get(field) {
+            Some(v) if !v.is_null() => {
+                o.insert(field.into(), v.clone());
+            }
+            _ => {
+                o.remove(field);
+            }
+        }
+    }
+    if state.get("deletedAt").is_some_and(|v| !v.is_null()) {
+        o.remove("attachments");
+    }
+    o.insert("reactions".into(), state["reactions"].clone());
 }
 
 /// Every room's messages, recovered without holes.
 #[derive(Debug, Default)]
 pub struct Timeline {
     rooms: HashMap<String, RoomLog>,
+    /// Whose timeline this is (for `me` of reactions).
+    me: Option<String>,
 }
 
-fn sync_frame(room: &str, after: u64) -> Value {
-    json!({"action": "sync", "rooms": [{"roomId": room, "afterSeq": after}]})
+fn sync_frame(room: &str, log: &RoomLog) -> Value {
+    json!({"action": "sync", "rooms": [log.entry(room)]})
 }
 
 impl Timeline {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The timeline of `user`: their own reactions count as `me`.
+    pub fn of_user(user: &str) -> Self {
+        Self {
+            me: Some(user.to_owned()),
+            ..Self::default()
+        }
     }
 
     /// Follows `room` from `through` on (its messages up to it are already
@@ -79,7 +196,28 @@ impl Timeline {
                 log.release();
                 if log.has_hole() && !log.syncing {
                     log.syncing = true;
-                    return Some(sync_frame(room, log.through));
+                    return Some(sync_frame(room, log));
+                }
+                None
+            }
+            "messageEdited" | "messageDeleted" | "reaction" => {
+                let seq = frame["seq"].as_u64()?;
+                let change = frame["change"].as_u64()?;
+                let me = self.me.clone();
+                let log = self.rooms.entry(room.to_owned()).or_default();
+                if log.newer(seq, change) {
+                    if let Some(m) = log.held_mut(seq) {
+                        apply_change(m, frame, me.as_deref());
+                    }
+                }
+                match log.through_change {
+                    Some(c) if change == c + 1 => log.through_change = Some(change),
+                    // A change was missed: sync gets it (and moves the cursor).
+                    Some(c) if change > c + 1 && !log.syncing => {
+                        log.syncing = true;
+                        return Some(sync_frame(room, log));
+                    }
+                    _ => {}
                 }
                 None
             }
@@ -105,9 +243,23 @@ impl Timeline {
                     }
                 }
                 log.release();
+                for state in frame["changes"].as_array().into_iter().flatten() {
+                    let (Some(seq), Some(change)) =
+                        (state["seq"].as_u64(), state["change"].as_u64())
+                    else {
+                        continue;
+                    };
+                    if log.newer(seq, change) {
+                        if let Some(m) = log.held_mut(seq) {
+                            apply_state(m, state);
+                        }
+                    }
+                }
+                let through_change = frame["throughChange"].as_u64().unwrap_or(0);
+                log.through_change = Some(log.through_change.unwrap_or(0).max(through_change));
                 if frame["hasMore"].as_bool() == Some(true) || log.has_hole() {
                     log.syncing = true;
-                    return Some(sync_frame(room, log.through));
+                    return Some(sync_frame(room, log));
                 }
                 log.syncing = false;
                 None
@@ -125,7 +277,7 @@ impl Timeline {
             .into_iter()
             .map(|(id, log)| {
                 log.syncing = true;
-                json!({"roomId": id, "afterSeq": log.through})
+                log.entry(id)
             })
             .collect();
         entries
@@ -149,7 +301,7 @@ impl Timeline {
         rooms.sort();
         let entries: Vec<Value> = rooms
             .into_iter()
-            .map(|id| json!({"roomId": id, "afterSeq": self.rooms[id].through}))
+            .map(|id| self.rooms[id].entry(id))
             .collect();
         entries
             .chunks(100)
@@ -224,6 +376,42 @@ mod tests {
         assert_eq!(t.apply(&last), None);
         assert_eq!(seqs(&t, "r"), vec![1, 2, 3, 4]);
         assert!(t.is_settled("r"));
+    }
+
+    #[test]
+    fn changes_apply_in_order_and_the_cursor_rides_in_every_sync() {
+        let mut t = Timeline::of_user("bob");
+        t.apply(&msg("r", 1));
+        t.apply(&msg("r", 2));
+        // The first sync gives the cursor.
+        let r = json!({"type":"syncResult","roomId":"r","messages":[],"throughSeq":2,"hasMore":false,"throughChange":4});
+        assert_eq!(t.apply(&r), None);
+        let edit = json!({"type":"messageEdited","roomId":"r","seq":1,"messageId":"m1","body":"new","editedAt":9,"change":5});
+        assert_eq!(t.apply(&edit), None);
+        assert_eq!(t.messages("r")[0]["body"], "new");
+        let react = |change: u64, user: &str, added: bool| json!({"type":"reaction","roomId":"r","seq":2,"messageId":"m2","emoji":"👍","userId":user,"added":added,"change":change});
+        t.apply(&react(6, "bob", true));
+        t.apply(&react(7, "alice", true));
+        assert_eq!(
+            t.messages("r")[1]["reactions"],
+            json!([{"emoji":"👍","count":2,"me":true}])
+        );
+        // A repeat changes nothing.
+        t.apply(&react(7, "alice", true));
+        assert_eq!(t.messages("r")[1]["reactions"][0]["count"], 2);
+        // A skipped change number asks a sync from both cursors.
+        let del = json!({"type":"messageDeleted","roomId":"r","seq":1,"messageId":"m1","deletedAt":10,"deletedBy":"alice","change":9});
+        let ask = t.apply(&del).expect("change 8 was missed");
+        assert_eq!(
+            ask["rooms"][0],
+            json!({"roomId":"r","afterSeq":2,"afterChange":7})
+        );
+        assert_eq!(t.messages("r")[0]["body"], "");
+        let answer = json!({"type":"syncResult","roomId":"r","messages":[],"throughSeq":2,"hasMore":false,"throughChange":9,
+            "changes":[{"seq":2,"messageId":"m2","change":8,"body":"b2, edited","editedAt":11,"reactions":[{"emoji":"👍","count":2,"me":true}]}]});
+        assert_eq!(t.apply(&answer), None);
+        assert_eq!(t.messages("r")[1]["body"], "b2, edited");
+        assert_eq!(t.resync()[0]["rooms"][0]["afterChange"], 9);
     }
 
     #[test]

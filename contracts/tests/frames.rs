@@ -70,6 +70,9 @@ fn view() -> MessageView {
         client_msg_id: ClientMsgId::parse("c-1").unwrap(),
         attachments: Vec::new(),
         reply_to: None,
+        edited_at: None,
+        deleted_at: None,
+        reactions: Vec::new(),
     }
 }
 
@@ -91,6 +94,35 @@ fn view_replying(deleted: bool) -> MessageView {
         deleted,
     });
     v
+}
+
+/// A message edited, with reactions; and a tombstone.
+fn changed_views() -> Vec<MessageView> {
+    let emoji = |e: &str| chat_core::changes::Emoji::parse(e).unwrap();
+    vec![
+        MessageView {
+            body: "hi, edited".into(),
+            edited_at: Some(1_795_839_900_000),
+            reactions: vec![
+                chat_core::protocol::ws::ReactionCount {
+                    emoji: emoji("👍"),
+                    count: 2,
+                    me: true,
+                },
+                chat_core::protocol::ws::ReactionCount {
+                    emoji: emoji("❤️"),
+                    count: 1,
+                    me: false,
+                },
+            ],
+            ..view()
+        },
+        MessageView {
+            body: String::new(),
+            deleted_at: Some(1_795_839_900_000),
+            ..view()
+        },
+    ]
 }
 
 /// A message of attachments only: an image and a document.
@@ -158,6 +190,50 @@ fn every_server_frame() -> Vec<ServerFrame> {
             has_more: true,
             through_seq: 9,
             burned: vec![5, 8],
+            changes: Vec::new(),
+            through_change: 0,
+        },
+        ServerFrame::SyncResult {
+            room_id: room(),
+            messages: changed_views(),
+            has_more: false,
+            through_seq: 9,
+            burned: vec![],
+            changes: vec![chat_core::protocol::ws::MessageChangeView {
+                seq: 2,
+                message_id: MessageId::generate(),
+                change: 14,
+                body: "fixed typo".into(),
+                edited_at: Some(1_795_839_900_000),
+                deleted_at: None,
+                reactions: Vec::new(),
+            }],
+            through_change: 14,
+        },
+        ServerFrame::MessageEdited {
+            room_id: room(),
+            seq: 7,
+            message_id: MessageId::generate(),
+            body: "hi, edited".into(),
+            edited_at: 1_795_839_900_000,
+            change: 3,
+        },
+        ServerFrame::MessageDeleted {
+            room_id: room(),
+            seq: 7,
+            message_id: MessageId::generate(),
+            deleted_at: 1_795_839_900_000,
+            deleted_by: user("alice"),
+            change: 4,
+        },
+        ServerFrame::Reaction {
+            room_id: room(),
+            seq: 7,
+            message_id: MessageId::generate(),
+            emoji: chat_core::changes::Emoji::parse("👍🏽").unwrap(),
+            user_id: user("bob"),
+            added: true,
+            change: 5,
         },
         ServerFrame::SyncResult {
             room_id: room(),
@@ -165,6 +241,8 @@ fn every_server_frame() -> Vec<ServerFrame> {
             has_more: false,
             through_seq: 0,
             burned: vec![],
+            changes: Vec::new(),
+            through_change: 0,
         },
         ServerFrame::Pong,
         ServerFrame::RoomAdded {
@@ -218,6 +296,9 @@ fn type_of(frame: &ServerFrame) -> &'static str {
         ServerFrame::RoomRemoved { .. } => "roomRemoved",
         ServerFrame::MemberJoined { .. } => "memberJoined",
         ServerFrame::MemberLeft { .. } => "memberLeft",
+        ServerFrame::MessageEdited { .. } => "messageEdited",
+        ServerFrame::MessageDeleted { .. } => "messageDeleted",
+        ServerFrame::Reaction { .. } => "reaction",
         ServerFrame::Error { .. } => "error",
     }
 }

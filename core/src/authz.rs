@@ -30,6 +30,17 @@ pub enum Action<'a> {
     RemoveMember {
         target: &'a UserId,
     },
+    /// Edit a message sent by `sender` (`None`: no message has that seq,
+    /// which a member then learns and a stranger does not).
+    EditMessage {
+        sender: Option<&'a UserId>,
+    },
+    /// Delete a message sent by `sender` (`None` as for an edit).
+    DeleteMessage {
+        sender: Option<&'a UserId>,
+    },
+    /// Toggle a reaction on a message.
+    React,
 }
 
 const NOT_MEMBER: ChatError = ChatError::Forbidden("not a member of this room");
@@ -79,7 +90,27 @@ pub fn authorize(
         | Action::ReadThread
         | Action::Typing
         | Action::MarkRead
-        | Action::Notify => member.map(|_| ()).ok_or(NOT_MEMBER),
+        | Action::Notify
+        | Action::React => member.map(|_| ()).ok_or(NOT_MEMBER),
+        Action::EditMessage { sender } => {
+            member.ok_or(NOT_MEMBER)?;
+            match sender {
+                None => Ok(()),
+                Some(s) if s == actor => Ok(()),
+                Some(_) => Err(ChatError::Forbidden("only its sender may edit a message")),
+            }
+        }
+        Action::DeleteMessage { sender } => {
+            member.ok_or(NOT_MEMBER)?;
+            match sender {
+                None => Ok(()),
+                Some(s) if s == actor => Ok(()),
+                Some(_) if is_owner && room.kind != RoomKind::Direct => Ok(()),
+                Some(_) => Err(ChatError::Forbidden(
+                    "only its sender, or the owner of a group or channel, may delete a message",
+                )),
+            }
+        }
         Action::AddMember { target } => match room.kind {
             RoomKind::Direct => Err(ChatError::Forbidden(
                 "direct rooms have exactly two members",
@@ -133,6 +164,11 @@ mod tests {
         AddOther,
         RemoveSelf,
         RemoveOther,
+        EditOwn,
+        EditOthers,
+        DeleteOwn,
+        DeleteOthers,
+        React,
     }
 
     fn check(kind: RoomKind, rel: Rel, act: Act) -> bool {
@@ -178,6 +214,19 @@ mod tests {
             Act::AddOther => Action::AddMember { target: &other },
             Act::RemoveSelf => Action::RemoveMember { target: &actor },
             Act::RemoveOther => Action::RemoveMember { target: &other },
+            Act::EditOwn => Action::EditMessage {
+                sender: Some(&actor),
+            },
+            Act::EditOthers => Action::EditMessage {
+                sender: Some(&other),
+            },
+            Act::DeleteOwn => Action::DeleteMessage {
+                sender: Some(&actor),
+            },
+            Act::DeleteOthers => Action::DeleteMessage {
+                sender: Some(&other),
+            },
+            Act::React => Action::React,
         };
         authorize(&actor, action, &room, membership.as_ref()).is_ok()
     }
@@ -273,6 +322,40 @@ mod tests {
             (Channel, Member, RemoveSelf, y),
             (Channel, Member, RemoveOther, n),
             (Channel, Owner, RemoveOther, y),
+            // Edits: the sender alone, owner or not; strangers never.
+            (Group, Member, EditOwn, y),
+            (Group, Owner, EditOwn, y),
+            (Group, Member, EditOthers, n),
+            (Group, Owner, EditOthers, n),
+            (Group, Stranger, EditOwn, n),
+            (Channel, Owner, EditOthers, n),
+            (Channel, Stranger, EditOwn, n),
+            (Direct, Member, EditOwn, y),
+            (Direct, Member, EditOthers, n),
+            (Direct, Stranger, EditOwn, n),
+            // Deletes: the sender; the owner of a group or channel deletes
+            // anyone's; nobody deletes the other's in a direct room.
+            (Group, Member, DeleteOwn, y),
+            (Group, Member, DeleteOthers, n),
+            (Group, Owner, DeleteOthers, y),
+            (Group, Stranger, DeleteOwn, n),
+            (Group, Stranger, DeleteOthers, n),
+            (Channel, Member, DeleteOwn, y),
+            (Channel, Member, DeleteOthers, n),
+            (Channel, Owner, DeleteOthers, y),
+            (Channel, Stranger, DeleteOthers, n),
+            (Direct, Member, DeleteOwn, y),
+            (Direct, Member, DeleteOthers, n),
+            (Direct, Owner, DeleteOthers, n),
+            (Direct, Stranger, DeleteOwn, n),
+            // Reactions: members, in every kind.
+            (Group, Member, React, y),
+            (Group, Owner, React, y),
+            (Group, Stranger, React, n),
+            (Channel, Member, React, y),
+            (Channel, Stranger, React, n),
+            (Direct, Member, React, y),
+            (Direct, Stranger, React, n),
         ];
         for (kind, rel, act, allowed) in table {
             assert_eq!(check(kind, rel, act), allowed, "{kind:?} {rel:?} {act:?}");

@@ -779,6 +779,21 @@ macro_rules! blob_store_contract {
                     (&b"\x89PNG"[..], "image/png")
                 );
             }
+
+            #[tokio::test]
+            async fn delete_removes_the_object_and_a_missing_key_is_no_error() {
+                let store = $make.await;
+                let k = key("rooms");
+                let p = store
+                    .presign_put(&k, &spec(2), $crate::contract::wall_clock(), 60_000)
+                    .await
+                    .unwrap();
+                assert!($upload(p, "image/png", b"ab".to_vec()).await);
+                assert!(store.head(&k).await.unwrap().is_some());
+                store.delete(&k).await.unwrap();
+                assert_eq!(store.head(&k).await.unwrap(), None);
+                store.delete(&k).await.unwrap();
+            }
         }
     };
 }
@@ -1265,6 +1280,101 @@ macro_rules! notify_store_contract {
     };
 }
 
+/// A fresh state of a message of `room` at `seq`, as of `change`.
+pub fn state(room: &RoomId, seq: crate::ids::Seq, change: u64) -> crate::changes::MessageState {
+    let sender = user("s");
+    let mut s = crate::changes::MessageState::initial(
+        &draft(room, &sender, &format!("c{seq}"), "hello").with_seq(seq),
+    );
+    s.change = change;
+    s
+}
+
+/// Scenarios for [`crate::ports::MessageChanges`].
+#[macro_export]
+macro_rules! message_changes_contract {
+    ($make:expr) => {
+        mod message_changes_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::changes::Emoji;
+            use $crate::contract::*;
+            use $crate::ids::MessageBody;
+            use $crate::ports::MessageChanges;
+
+            #[tokio::test]
+            async fn a_room_without_changes_has_counter_zero_and_no_states() {
+                let store = $make.await;
+                let r = room_id();
+                assert_eq!(store.last_change(&r).await.unwrap(), 0);
+                assert_eq!(store.state(&r, 1).await.unwrap(), None);
+                assert!(store.states(&r, 1, 100).await.unwrap().is_empty());
+                assert!(store.changes_after(&r, 0, 10).await.unwrap().is_empty());
+            }
+
+            #[tokio::test]
+            async fn commits_number_the_room_s_changes_in_order() {
+                let store = $make.await;
+                let r = room_id();
+                let mut a = state(&r, 3, 1);
+                a.edit(MessageBody::parse("edited", 100, 100).unwrap(), 5)
+                    .unwrap();
+                assert!(store.commit(&a).await.unwrap());
+                let mut b = state(&r, 7, 2);
+                b.toggle(Emoji::parse("👍").unwrap(), &user("u")).unwrap();
+                assert!(store.commit(&b).await.unwrap());
+                let mut a3 = a.clone();
+                a3.change = 3;
+                a3.delete(9).unwrap();
+                assert!(store.commit(&a3).await.unwrap());
+                assert_eq!(store.last_change(&r).await.unwrap(), 3);
+                assert_eq!(store.state(&r, 3).await.unwrap(), Some(a3.clone()));
+                assert_eq!(
+                    store.states(&r, 1, 7).await.unwrap(),
+                    vec![a3.clone(), b.clone()]
+                );
+                assert_eq!(store.states(&r, 4, 6).await.unwrap(), vec![]);
+                assert_eq!(
+                    store.changes_after(&r, 0, 10).await.unwrap(),
+                    vec![a.clone(), b.clone(), a3.clone()]
+                );
+                assert_eq!(store.changes_after(&r, 1, 1).await.unwrap(), vec![b]);
+                assert!(store.changes_after(&r, 3, 10).await.unwrap().is_empty());
+                // Other rooms keep their own counters.
+                assert_eq!(store.last_change(&room_id()).await.unwrap(), 0);
+            }
+
+            #[tokio::test]
+            async fn a_commit_on_a_stale_counter_changes_nothing() {
+                let store = $make.await;
+                let r = room_id();
+                assert!(!store.commit(&state(&r, 1, 2)).await.unwrap(), "skips 1");
+                assert!(store.commit(&state(&r, 1, 1)).await.unwrap());
+                let mut late = state(&r, 2, 1);
+                late.edit(MessageBody::parse("late", 100, 100).unwrap(), 5)
+                    .unwrap();
+                assert!(!store.commit(&late).await.unwrap(), "1 is taken");
+                assert_eq!(store.last_change(&r).await.unwrap(), 1);
+                assert_eq!(store.state(&r, 2).await.unwrap(), None);
+                assert_eq!(store.changes_after(&r, 0, 10).await.unwrap().len(), 1);
+            }
+
+            #[tokio::test]
+            async fn of_concurrent_commits_of_one_number_exactly_one_wins() {
+                let store = std::sync::Arc::new($make.await);
+                let r = room_id();
+                let tries = (1..=6u64).map(|seq| {
+                    let (store, s) = (store.clone(), state(&r, seq, 1));
+                    async move { store.commit(&s).await.unwrap() }
+                });
+                let won = futures::future::join_all(tries).await;
+                assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+                assert_eq!(store.changes_after(&r, 0, 10).await.unwrap().len(), 1);
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod memory_adapters {
     use crate::memory::{
@@ -1274,6 +1384,7 @@ mod memory_adapters {
     crate::connection_store_contract!(async { MemoryConnections::default() });
     crate::room_store_contract!(async { MemoryRooms::default() });
     crate::message_store_contract!(async { MemoryMessages::default() });
+    crate::message_changes_contract!(async { crate::memory::MemoryChanges::default() });
     crate::profile_store_contract!(async { MemoryProfiles::default() });
     crate::notify_store_contract!(async { crate::memory::MemoryNotify::default() });
     crate::search_index_contract!(async { crate::memory::MemorySearch::default() });

@@ -236,6 +236,14 @@ pub enum Job {
         user_ids: Vec<UserId>,
         skip: ConnectionId,
     },
+    /// One shard of a big room's push of a change frame (`messageEdited`,
+    /// `messageDeleted`, `reaction`): push `frame` to every connection of
+    /// `user_ids` (see [`Job::broadcast`]).
+    #[serde(rename_all = "camelCase")]
+    Broadcast {
+        frame: crate::protocol::ws::ServerFrame,
+        user_ids: Vec<UserId>,
+    },
 }
 
 /// The largest job body the queue carries: SQS's limit on one message
@@ -258,30 +266,49 @@ impl Job {
         skip: &ConnectionId,
         shard_size: usize,
     ) -> Vec<Job> {
-        let job = |user_ids: Vec<UserId>| Job::FanOut {
+        sharded(members, shard_size, |user_ids| Job::FanOut {
             message: message.clone(),
             user_ids,
             skip: skip.clone(),
-        };
-        let base = serde_json::to_string(&job(Vec::new())).map_or(0, |s| s.len());
-        let budget = JOB_MAX_BYTES.saturating_sub(JOB_HEADROOM + base);
-        let mut jobs = Vec::new();
-        let (mut shard, mut size) = (Vec::new(), 0);
-        for m in members {
-            // `"id",`: ids hold no character JSON escapes.
-            let cost = m.as_str().len() + 3;
-            if !shard.is_empty() && (shard.len() >= shard_size.max(1) || size + cost > budget) {
-                jobs.push(job(std::mem::take(&mut shard)));
-                size = 0;
-            }
-            shard.push(m.clone());
-            size += cost;
-        }
-        if !shard.is_empty() {
-            jobs.push(job(shard));
-        }
-        jobs
+        })
     }
+
+    /// The broadcast jobs of a change `frame` to `members`, sharded as
+    /// [`Job::fan_out`] shards a message.
+    pub fn broadcast(
+        frame: &crate::protocol::ws::ServerFrame,
+        members: &[UserId],
+        shard_size: usize,
+    ) -> Vec<Job> {
+        sharded(members, shard_size, |user_ids| Job::Broadcast {
+            frame: frame.clone(),
+            user_ids,
+        })
+    }
+}
+
+/// `members` in shards of at most `shard_size`, fewer where the encoded job
+/// would pass [`JOB_MAX_BYTES`]; each shard made a job by `job`. Every member
+/// is in exactly one shard, in the order given.
+fn sharded(members: &[UserId], shard_size: usize, job: impl Fn(Vec<UserId>) -> Job) -> Vec<Job> {
+    let base = serde_json::to_string(&job(Vec::new())).map_or(0, |s| s.len());
+    let budget = JOB_MAX_BYTES.saturating_sub(JOB_HEADROOM + base);
+    let mut jobs = Vec::new();
+    let (mut shard, mut size) = (Vec::new(), 0);
+    for m in members {
+        // `"id",`: ids hold no character JSON escapes.
+        let cost = m.as_str().len() + 3;
+        if !shard.is_empty() && (shard.len() >= shard_size.max(1) || size + cost > budget) {
+            jobs.push(job(std::mem::take(&mut shard)));
+            size = 0;
+        }
+        shard.push(m.clone());
+        size += cost;
+    }
+    if !shard.is_empty() {
+        jobs.push(job(shard));
+    }
+    jobs
 }
 
 #[cfg(test)]
@@ -350,6 +377,32 @@ mod tests {
             assert!(size + JOB_HEADROOM <= JOB_MAX_BYTES, "{size}");
             if let Job::FanOut { user_ids, .. } = j {
                 all.extend(user_ids.iter().cloned());
+            }
+        }
+        assert_eq!(all, users);
+    }
+
+    #[test]
+    fn a_change_frame_is_sharded_like_a_message_and_round_trips() {
+        let m = message(8);
+        let frame = crate::protocol::ws::ServerFrame::MessageDeleted {
+            room_id: m.room_id.clone(),
+            seq: m.seq,
+            message_id: m.message_id.clone(),
+            deleted_at: 5,
+            deleted_by: m.sender_id.clone(),
+            change: 3,
+        };
+        let users = members(1234);
+        let jobs = Job::broadcast(&frame, &users, 500);
+        assert_eq!(jobs.len(), 3);
+        let mut all = Vec::new();
+        for j in &jobs {
+            let back: Job = serde_json::from_str(&serde_json::to_string(j).unwrap()).unwrap();
+            assert_eq!(&back, j);
+            if let Job::Broadcast { user_ids, frame: f } = back {
+                assert_eq!(f, frame);
+                all.extend(user_ids);
             }
         }
         assert_eq!(all, users);

@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 
+use crate::changes::{Change, MessageState};
 use crate::error::{PushError, QueueError, StoreError, WebPushError};
 use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use crate::model::{
@@ -128,6 +129,37 @@ pub trait MessageStore: Send + Sync {
         after: Option<Seq>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;
+}
+
+/// Edits, deletes and reactions: each message's [`MessageState`] and the
+/// room's change log, numbered by the room's change counter
+/// ([`crate::changes`] has the design).
+#[async_trait]
+pub trait MessageChanges: Send + Sync {
+    /// The room's change counter: the number of its last change, 0 when none.
+    async fn last_change(&self, room: &RoomId) -> Result<Change, StoreError>;
+    /// The state of `(room, seq)`; `None` when it never changed.
+    async fn state(&self, room: &RoomId, seq: Seq) -> Result<Option<MessageState>, StoreError>;
+    /// The states of the changed messages with `lo <= seq <= hi`, ascending
+    /// by seq (history and sync lay them over the messages they answer).
+    async fn states(
+        &self,
+        room: &RoomId,
+        lo: Seq,
+        hi: Seq,
+    ) -> Result<Vec<MessageState>, StoreError>;
+    /// Atomically, when the room's counter is `state.change - 1`: moves it
+    /// to `state.change`, stores `state` as the message's and appends it to
+    /// the log. `false` (and nothing changed) when the counter was other:
+    /// another change committed first.
+    async fn commit(&self, state: &MessageState) -> Result<bool, StoreError>;
+    /// The log entries after `after`, ascending by change, at most `limit`.
+    async fn changes_after(
+        &self,
+        room: &RoomId,
+        after: Change,
+        limit: usize,
+    ) -> Result<Vec<MessageState>, StoreError>;
 }
 
 /// The message search index ([`crate::search`] says what is indexed and
@@ -286,6 +318,9 @@ pub trait BlobStore: Send + Sync {
         content_type: &str,
         metadata: &std::collections::BTreeMap<String, String>,
     ) -> Result<(), StoreError>;
+    /// Removes `key` (a deleted message's attachment); nothing to do when
+    /// there is no such object.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Sends offline notifications to push devices: Web Push (RFC 8291

@@ -36,7 +36,16 @@ import { ChatTable, GSI1 } from './table';
 import { WebApp } from './web-app';
 
 /** The WebSocket action routes; all of them, and `$default`, go to chat-message. */
-export const WS_ACTION_ROUTES = ['sendMessage', 'markRead', 'typing', 'sync', 'ping'] as const;
+export const WS_ACTION_ROUTES = [
+  'sendMessage',
+  'markRead',
+  'typing',
+  'sync',
+  'ping',
+  'editMessage',
+  'deleteMessage',
+  'react',
+] as const;
 
 export interface ChatStackProps extends StackProps {
   readonly config: ChatConfig;

@@ -65,7 +65,8 @@ describe('least privilege on the bucket', () => {
     expect(bucketGrants('chat-rooms')).toEqual({ 'pending/*': ['s3:PutObject'], 'rooms/*': ['s3:GetObject'] });
     expect(bucketGrants('chat-message')).toEqual({
       'pending/*': ['s3:DeleteObject', 's3:GetObject'],
-      'rooms/*': ['s3:GetObject', 's3:PutObject'],
+      // Deleting a message deletes its files: DeleteObject under rooms/ too.
+      'rooms/*': ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       bucket: ['s3:ListBucket'],
     });
     expect(bucketGrants('chat-history')).toEqual({ 'rooms/*': ['s3:GetObject'] });

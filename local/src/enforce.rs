@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_adapters::dynamo::schema;
+use chat_core::changes::{Change, MessageState};
 use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
@@ -20,8 +21,8 @@ use chat_core::model::{
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy};
 use chat_core::ports::{
-    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageStore, NotifyStore,
-    Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
+    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageChanges, MessageStore,
+    NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
@@ -83,6 +84,7 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.connections = Arc::new(Guarded(chat.connections.clone(), guard.clone()));
     c.rooms = Arc::new(Guarded(chat.rooms.clone(), guard.clone()));
     c.messages = Arc::new(Guarded(chat.messages.clone(), guard.clone()));
+    c.changes = Arc::new(Guarded(chat.changes.clone(), guard.clone()));
     c.profiles = Arc::new(Guarded(chat.profiles.clone(), guard.clone()));
     c.search = Arc::new(Guarded(chat.search.clone(), guard.clone()));
     c.notify = Arc::new(Guarded(chat.notify.clone(), guard.clone()));
@@ -379,6 +381,41 @@ impl Pusher for Guarded<dyn Pusher> {
     }
 }
 
+#[async_trait]
+impl MessageChanges for Guarded<dyn MessageChanges> {
+    async fn last_change(&self, room: &RoomId) -> Result<Change, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.last_change(room).await
+    }
+    async fn state(&self, room: &RoomId, seq: Seq) -> Result<Option<MessageState>, StoreError> {
+        self.1.dynamo(&["GetItem"], Table)?;
+        self.0.state(room, seq).await
+    }
+    async fn states(
+        &self,
+        room: &RoomId,
+        lo: Seq,
+        hi: Seq,
+    ) -> Result<Vec<MessageState>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.states(room, lo, hi).await
+    }
+    async fn commit(&self, state: &MessageState) -> Result<bool, StoreError> {
+        // TransactWriteItems: an Update of the counter, two Puts.
+        self.1.dynamo(&["UpdateItem", "PutItem"], Table)?;
+        self.0.commit(state).await
+    }
+    async fn changes_after(
+        &self,
+        room: &RoomId,
+        after: Change,
+        limit: usize,
+    ) -> Result<Vec<MessageState>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.changes_after(room, after, limit).await
+    }
+}
+
 /// A presigned request is signed with the function's credentials and
 /// authorized when the client sends it: a URL signed by a role without the
 /// action is refused by S3. The local store cannot tell who signed, so the
@@ -428,6 +465,10 @@ impl BlobStore for Guarded<dyn BlobStore> {
         self.1.s3("PutObject", Some(to))?;
         self.1.s3("DeleteObject", Some(from))?;
         self.0.promote(from, to, content_type, metadata).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.1.s3("DeleteObject", Some(key))?;
+        self.0.delete(key).await
     }
 }
 

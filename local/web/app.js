@@ -30,6 +30,7 @@ import { setConnState, wireConnection } from './ui/connection.js';
 import { wireClient } from './ui/live.js';
 import { wireSearch } from './ui/search.js';
 import { wireReplies } from './ui/replies.js';
+import { wireChanges } from './ui/changes.js';
 
 let config = null;   // config.json, checked (config.js)
 let auth = null;     // Auth (auth.js): the tokens
@@ -202,6 +203,7 @@ function wire() {
   wireConnection(presenceShown);
   wireSearch();
   wireReplies();
+  wireChanges();
   // Back and Forward move between rooms and the list inside the app.
   window.addEventListener('popstate', () => route('none'));
   $('skip-link').addEventListener('click', (ev) => {

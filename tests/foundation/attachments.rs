@@ -414,6 +414,9 @@ impl chat_core::ports::BlobStore for RivalClaims {
             .await?;
         self.0.promote(from, to, content_type, metadata).await
     }
+    async fn delete(&self, key: &str) -> Result<(), chat_core::error::StoreError> {
+        self.0.delete(key).await
+    }
 }
 
 #[tokio::test]

@@ -164,8 +164,15 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
         .prop_map(Value::from)
         .boxed();
     let value_or = |good: BoxedStrategy<Value>| prop_oneof![4 => good, 1 => json_value()];
-    let sync_room =
-        (room_id.clone(), any::<u64>()).prop_map(|(r, s)| json!({"roomId": r, "afterSeq": s}));
+    let sync_room = (
+        room_id.clone(),
+        any::<u64>(),
+        prop::option::of(any::<u64>()),
+    )
+        .prop_map(|(r, s, c)| match c {
+            Some(c) => json!({"roomId": r, "afterSeq": s, "afterChange": c}),
+            None => json!({"roomId": r, "afterSeq": s}),
+        });
     // Mostly a few rooms; sometimes around the limit of 100.
     let sync_rooms = prop_oneof![
         9 => prop::collection::vec(sync_room.clone(), 0..4),
@@ -185,6 +192,14 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
     ]
     .prop_map(Value::Array)
     .boxed();
+    // Reactions: real emoji (with skin tones, ZWJ sequences), text that is
+    // not one, several at once, and long runs.
+    let emoji = prop_oneof![
+        3 => prop::sample::select(vec!["👍", "❤️", "👍🏽", "👨‍👩‍👧‍👦", "🇫🇷", "😂"]).prop_map(Value::from),
+        1 => field_string().prop_map(Value::from),
+        1 => "[👍❤😂a-z\u{200d}\u{fe0f}]{0,40}".prop_map(Value::from),
+    ]
+    .boxed();
     (
         action,
         value_or(room_id),
@@ -199,8 +214,9 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
             prop_oneof![4 => (0u64..5).prop_map(Value::from), 1 => Just(Value::from(u64::MAX))]
                 .boxed(),
         ),
+        value_or(emoji),
         prop::collection::vec((field_string(), json_leaf()), 0..3),
-        any::<u8>(),
+        any::<u16>(),
     )
         .prop_map(
             |(
@@ -213,6 +229,7 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
                 rooms,
                 attachments,
                 reply_to,
+                emoji,
                 extra,
                 drop,
             )| {
@@ -227,6 +244,7 @@ fn near_frame(room: String) -> impl Strategy<Value = Value> {
                     ("rooms", rooms),
                     ("attachments", attachments),
                     ("replyTo", reply_to),
+                    ("emoji", emoji),
                 ]
                 .into_iter()
                 .enumerate()
@@ -411,7 +429,7 @@ fn query_strings_decode_like_the_reference() {
 
 // ---- the WebSocket handlers ---------------------------------------------------------
 
-const FRAME_TYPES: [&str; 12] = [
+const FRAME_TYPES: [&str; 15] = [
     "message",
     "ack",
     "receipt",
@@ -424,6 +442,9 @@ const FRAME_TYPES: [&str; 12] = [
     "memberJoined",
     "memberLeft",
     "error",
+    "messageEdited",
+    "messageDeleted",
+    "reaction",
 ];
 
 /// Every frame pushed so far is JSON of a known type, and error frames do not
@@ -444,6 +465,12 @@ async fn ws_fixture() -> (Platform, Client, String) {
     let alice = p.connect("alice").await;
     let bob = p.connect("bob").await;
     let room = p.create_room(&alice, "group", "fuzz", &[&bob]).await;
+    // Messages of both at seqs 1..=4, so edits, deletes and reactions
+    // (seqs 0..5 in `near_frame`) meet real ones, theirs and others'.
+    for (i, who) in [&alice, &bob, &alice, &bob].into_iter().enumerate() {
+        let frame = json!({"action":"sendMessage","roomId":room,"clientMsgId":format!("seed{i}"),"body":"seed"});
+        p.send_text(who, &frame.to_string()).await;
+    }
     (p, alice, room)
 }
 

@@ -14,6 +14,7 @@ use crate::support;
 chat_core::connection_store_contract!(async { crate::support::stores().await.connections });
 chat_core::room_store_contract!(async { crate::support::stores().await.rooms });
 chat_core::message_store_contract!(async { crate::support::stores().await.messages });
+chat_core::message_changes_contract!(async { crate::support::stores().await.changes });
 chat_core::profile_store_contract!(async { crate::support::stores().await.profiles });
 chat_core::search_index_contract!(async { crate::support::stores().await.search });
 chat_core::notify_store_contract!(async { crate::support::stores().await.notify });

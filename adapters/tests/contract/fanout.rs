@@ -119,6 +119,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         )),
         rooms: Arc::new(CountingRooms(Arc::new(stores.rooms), counts.clone())),
         messages: Arc::new(stores.messages),
+        changes: Arc::new(stores.changes),
         profiles: Arc::new(stores.profiles),
         search: Arc::new(stores.search),
         notify: Arc::new(stores.notify),

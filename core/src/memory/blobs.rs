@@ -295,4 +295,9 @@ impl BlobStore for MemoryBlobs {
         objects.insert(to.to_owned(), o);
         Ok(())
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        lock(&self.objects).remove(key);
+        Ok(())
+    }
 }

@@ -7,13 +7,23 @@ use serde::{Deserialize, Serialize};
 
 use super::decode::{self, DecodeError};
 use crate::attachments::Attachment;
+use crate::changes::{Change, Emoji, MessageState, Reaction};
 use crate::error::{ChatError, ErrorCode};
 use crate::ids::{AttachmentId, ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{Message, PresenceStatus, ReceiptStatus, RoomKind};
 use crate::replies::ReplyPreview;
 
 /// The actions a client may send, as routed by API Gateway.
-pub const ACTIONS: [&str; 5] = ["sendMessage", "markRead", "typing", "sync", "ping"];
+pub const ACTIONS: [&str; 8] = [
+    "sendMessage",
+    "markRead",
+    "typing",
+    "sync",
+    "ping",
+    "editMessage",
+    "deleteMessage",
+    "react",
+];
 
 /// Most rooms one `sync` may name.
 pub const MAX_SYNC_ROOMS: usize = 100;
@@ -35,6 +45,44 @@ pub enum ClientFrame {
     Typing(Typing),
     Sync(SyncRequest),
     Ping,
+    EditMessage(EditMessage),
+    DeleteMessage(DeleteMessage),
+    React(React),
+}
+
+/// Replaces the body of the sender's own message `seq` (same limits as
+/// `sendMessage`). It keeps its `seq` and `messageId`; members get
+/// `messageEdited`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EditMessage {
+    pub room_id: RoomId,
+    pub seq: Seq,
+    pub body: String,
+}
+
+/// Deletes message `seq`: the sender's own, or any in a group or channel
+/// the caller owns. It becomes a tombstone (no body, attachments or
+/// reactions); members get `messageDeleted`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteMessage {
+    pub room_id: RoomId,
+    pub seq: Seq,
+}
+
+/// Toggles the caller's `emoji` on message `seq`: adds it, or removes it
+/// when they had reacted with it. Members get `reaction`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct React {
+    pub room_id: RoomId,
+    pub seq: Seq,
+    /// One emoji of the Unicode list (skin tones included).
+    pub emoji: Emoji,
 }
 
 /// Posts `body` to a room. `clientMsgId` is the idempotency key: sending
@@ -91,6 +139,11 @@ pub struct SyncRoom {
     pub room_id: RoomId,
     #[serde(default)]
     pub after_seq: Seq,
+    /// The last change cursor (`throughChange`) the client applied: the
+    /// answer then carries the changes after it to messages it holds.
+    /// Without it, no changes come, and `throughChange` is where to start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_change: Option<Change>,
 }
 
 fn invalid(action: &str, e: DecodeError) -> ChatError {
@@ -137,6 +190,15 @@ impl ClientFrame {
                 Ok(ClientFrame::Sync(req))
             }
             "ping" => Ok(ClientFrame::Ping),
+            "editMessage" => decode::from_value(value)
+                .map(ClientFrame::EditMessage)
+                .map_err(|e| invalid("editMessage", e)),
+            "deleteMessage" => decode::from_value(value)
+                .map(ClientFrame::DeleteMessage)
+                .map_err(|e| invalid("deleteMessage", e)),
+            "react" => decode::from_value(value)
+                .map(ClientFrame::React)
+                .map_err(|e| invalid("react", e)),
             _ => Err(ChatError::BadRequest("unknown action".into())),
         }
     }
@@ -176,6 +238,84 @@ pub struct MessageView {
     /// deleted since (resolved whenever history, a thread or sync is read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<ReplyPreview>,
+    /// When its body was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Millis>,
+    /// Set on a tombstone: the message was deleted (its body is empty and
+    /// it has no attachments or reactions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Millis>,
+    /// Reaction counts, in the order each emoji was first added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// How many members reacted to a message with `emoji`, and whether the
+/// reader is one of them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionCount {
+    pub emoji: Emoji,
+    pub count: u32,
+    pub me: bool,
+}
+
+impl ReactionCount {
+    /// The counts of `reactions` as `reader` sees them.
+    pub fn of(reactions: &[Reaction], reader: &UserId) -> Vec<Self> {
+        reactions
+            .iter()
+            .map(|r| ReactionCount {
+                emoji: r.emoji.clone(),
+                count: u32::try_from(r.user_ids.len()).unwrap_or(u32::MAX),
+                me: r.user_ids.contains(reader),
+            })
+            .collect()
+    }
+}
+
+/// A change to a message the client already holds (`syncResult.changes`):
+/// its state as of `change`. Apply it over the held message by `seq`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageChangeView {
+    pub seq: Seq,
+    pub message_id: MessageId,
+    pub change: Change,
+    /// The current body (empty on a tombstone).
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Millis>,
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
+}
+
+impl MessageChangeView {
+    /// `state` as `reader` sees it; `sent_body` is the body the message was
+    /// sent with (when it was never edited).
+    pub fn of(state: &MessageState, reader: &UserId) -> Self {
+        Self {
+            seq: state.seq,
+            message_id: state.message_id.clone(),
+            change: state.change,
+            body: if state.is_deleted() {
+                String::new()
+            } else {
+                state
+                    .body
+                    .as_ref()
+                    .map(|b| b.as_str().to_owned())
+                    .unwrap_or_default()
+            },
+            edited_at: state.edited_at,
+            deleted_at: state.deleted_at,
+            reactions: ReactionCount::of(&state.reactions, reader),
+        }
+    }
 }
 
 /// An attachment as members see it: what it is, and a presigned GET of it
@@ -206,7 +346,25 @@ impl MessageView {
             client_msg_id: m.client_msg_id.clone(),
             attachments,
             reply_to: m.reply_to.as_deref().cloned(),
+            edited_at: None,
+            deleted_at: None,
+            reactions: Vec::new(),
         }
+    }
+
+    /// Lays `state` (its changes since it was sent) over the view, as
+    /// `reader` sees them.
+    pub fn with_state(mut self, state: &MessageState, reader: &UserId) -> Self {
+        if state.is_deleted() {
+            self.body = String::new();
+            self.attachments.clear();
+        } else if let Some(b) = &state.body {
+            self.body = b.as_str().to_owned();
+        }
+        self.edited_at = state.edited_at;
+        self.deleted_at = state.deleted_at;
+        self.reactions = ReactionCount::of(&state.reactions, reader);
+        self
     }
 }
 
@@ -269,6 +427,15 @@ pub enum ServerFrame {
         through_seq: Seq,
         #[serde(default)]
         burned: Vec<Seq>,
+        /// With `afterChange`: the changes after it to messages up to the
+        /// request's `afterSeq` (newer messages come whole, in `messages`,
+        /// with their changes), the newest state of each.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<MessageChangeView>,
+        /// The room's change cursor this answer brings the client to: send
+        /// it as `afterChange` next time. Absent when 0.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        through_change: Change,
     },
     Pong,
     /// You were made a member of a room (created with you in it, added by its
@@ -304,6 +471,38 @@ pub enum ServerFrame {
         user_id: UserId,
         removed_by: UserId,
     },
+    /// Message `seq` was edited (to everyone in the room, the editor's
+    /// devices too: that is their acknowledgement).
+    #[serde(rename_all = "camelCase")]
+    MessageEdited {
+        room_id: RoomId,
+        seq: Seq,
+        message_id: MessageId,
+        body: String,
+        edited_at: Millis,
+        change: Change,
+    },
+    /// Message `seq` was deleted: show it as a tombstone.
+    #[serde(rename_all = "camelCase")]
+    MessageDeleted {
+        room_id: RoomId,
+        seq: Seq,
+        message_id: MessageId,
+        deleted_at: Millis,
+        deleted_by: UserId,
+        change: Change,
+    },
+    /// `userId` added (`added`) or removed their `emoji` on message `seq`.
+    #[serde(rename_all = "camelCase")]
+    Reaction {
+        room_id: RoomId,
+        seq: Seq,
+        message_id: MessageId,
+        emoji: Emoji,
+        user_id: UserId,
+        added: bool,
+        change: Change,
+    },
     #[serde(rename_all = "camelCase")]
     Error {
         code: ErrorCode,
@@ -314,6 +513,10 @@ pub enum ServerFrame {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         retry_after_ms: Option<u64>,
     },
+}
+
+fn is_zero(n: &Change) -> bool {
+    *n == 0
 }
 
 impl ServerFrame {

@@ -74,7 +74,9 @@ impl Chat {
         self.authorized_room(&actor.user_id, room_id, Action::Read)
             .await?;
         if let Some(seq) = q.around {
-            return self.history_around(room_id, seq, limit).await;
+            return self
+                .history_around(&actor.user_id, room_id, seq, limit)
+                .await;
         }
         // Without `after` we page backwards from `before` (or the newest).
         let backwards = q.after.is_none();
@@ -109,7 +111,7 @@ impl Chat {
             (first > 1, more)
         };
         Ok(HistoryPage {
-            messages: self.read_views(&messages).await,
+            messages: self.views_for(&actor.user_id, &messages).await?,
             prev_cursor: older.then(|| Cursor::at(first).encode()),
             next_cursor: newer.then(|| Cursor::at(last).encode()),
         })
@@ -121,6 +123,7 @@ impl Chat {
     /// then the newer rest, with cursors to go on either way.
     async fn history_around(
         &self,
+        reader: &crate::ids::UserId,
         room_id: &RoomId,
         seq: Seq,
         limit: usize,
@@ -164,7 +167,7 @@ impl Chat {
                 .last()
                 .filter(|_| more_newer)
                 .map(|m| Cursor::at(m.seq).encode()),
-            messages: self.read_views(&messages).await,
+            messages: self.views_for(reader, &messages).await?,
         })
     }
 }

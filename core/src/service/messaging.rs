@@ -21,7 +21,8 @@ use crate::model::{Job, Message, MessageDraft, ReceiptStatus, SeqFate};
 use crate::ports::RangeQuery;
 use crate::protocol::ws::ServerFrame;
 use crate::protocol::ws::{
-    salvage_client_msg_id, ClientFrame, MarkRead, SendMessage, SyncRequest, Typing,
+    salvage_client_msg_id, ClientFrame, MarkRead, MessageChangeView, SendMessage, SyncRequest,
+    Typing,
 };
 
 impl Chat {
@@ -86,6 +87,9 @@ impl Chat {
             ClientFrame::Typing(t) => self.typing(caller, t).await,
             ClientFrame::Sync(s) => self.sync(caller, s).await,
             ClientFrame::Ping => self.ping(caller).await,
+            ClientFrame::EditMessage(m) => self.edit_message(caller, m).await,
+            ClientFrame::DeleteMessage(m) => self.delete_message(caller, m).await,
+            ClientFrame::React(m) => self.react(caller, m).await,
         }
     }
 
@@ -329,7 +333,40 @@ impl Chat {
                 let page = async {
                     self.authorized_room(&caller.user_id, &entry.room_id, Action::Read)
                         .await?;
-                    self.sync_page(&entry.room_id, entry.after_seq).await
+                    // The counter first: every change past it is in the
+                    // states read with the messages below, or comes next time.
+                    let counter = self.changes.last_change(&entry.room_id).await?;
+                    let changes = match entry.after_change {
+                        Some(after) => Some(
+                            self.changes
+                                .changes_after(
+                                    &entry.room_id,
+                                    after,
+                                    self.limits.history_page_max.max(1),
+                                )
+                                .await?,
+                        ),
+                        None => None,
+                    };
+                    let mut page = self.sync_page(&entry.room_id, entry.after_seq).await?;
+                    page.views = self.views_for(&caller.user_id, &page.messages).await?;
+                    page.through_change = counter;
+                    if let Some(log) = changes {
+                        if log.len() >= self.limits.history_page_max.max(1) {
+                            page.has_more = true;
+                        }
+                        if let Some(last) = log.last() {
+                            page.through_change = page.through_change.max(last.change);
+                        }
+                        // Messages newer than the client's hold come whole
+                        // (above, or on a later page) with their state.
+                        page.changes = crate::changes::newest_per_message(log)
+                            .iter()
+                            .filter(|s| s.seq <= entry.after_seq)
+                            .map(|s| MessageChangeView::of(s, &caller.user_id))
+                            .collect();
+                    }
+                    Ok::<_, ChatError>(page)
                 }
                 .await;
                 (entry.room_id, page)
@@ -364,10 +401,12 @@ impl Chat {
             }
             let frame = ServerFrame::SyncResult {
                 room_id,
-                messages: self.read_views(&page.messages).await,
+                messages: page.views,
                 has_more: page.has_more,
                 through_seq: page.through_seq,
                 burned: page.burned,
+                changes: page.changes,
+                through_change: page.through_change,
             };
             self.reply(&caller.connection_id, &frame).await;
         }
@@ -393,6 +432,9 @@ impl Chat {
                 burned: Vec::new(),
                 through_seq: after,
                 has_more: false,
+                views: Vec::new(),
+                changes: Vec::new(),
+                through_change: 0,
             });
         }
         let stored = self
@@ -452,6 +494,9 @@ impl Chat {
             burned,
             through_seq: through,
             has_more: through < high,
+            views: Vec::new(),
+            changes: Vec::new(),
+            through_change: 0,
         })
     }
 }
@@ -485,4 +530,9 @@ struct SyncPage {
     burned: Vec<Seq>,
     through_seq: Seq,
     has_more: bool,
+    /// `messages` as the caller reads them (with their changes).
+    views: Vec<crate::protocol::ws::MessageView>,
+    /// Changes to messages the caller holds (`afterChange` given).
+    changes: Vec<MessageChangeView>,
+    through_change: crate::changes::Change,
 }

@@ -6,6 +6,7 @@
 //! the local platform serving them at once) cannot mix them up.
 
 mod attachments;
+mod changes;
 mod fanout;
 mod history;
 mod messaging;
@@ -30,13 +31,13 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryBlobs, MemoryConnections, MemoryMessages, MemoryNotify, MemoryOutbox,
-    MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
+    ManualClock, MemoryBlobs, MemoryChanges, MemoryConnections, MemoryMessages, MemoryNotify,
+    MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    BlobStore, Clock, ConnectionStore, JobQueue, MessageStore, NotifyStore, ProfileStore, Pusher,
-    RoomStore, SearchIndex, SystemClock, WebPush,
+    BlobStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore,
+    ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -57,6 +58,8 @@ pub struct Chat {
     pub connections: Arc<dyn ConnectionStore>,
     pub rooms: Arc<dyn RoomStore>,
     pub messages: Arc<dyn MessageStore>,
+    /// Edits, deletes and reactions, and each room's change cursor.
+    pub changes: Arc<dyn MessageChanges>,
     pub profiles: Arc<dyn ProfileStore>,
     /// The message search index, kept by the persist worker.
     pub search: Arc<dyn SearchIndex>,
@@ -84,6 +87,7 @@ pub struct MemoryBackends {
     pub connections: Arc<MemoryConnections>,
     pub rooms: Arc<MemoryRooms>,
     pub messages: Arc<MemoryMessages>,
+    pub changes: Arc<MemoryChanges>,
     pub profiles: Arc<MemoryProfiles>,
     pub search: Arc<MemorySearch>,
     pub notify: Arc<MemoryNotify>,
@@ -101,6 +105,7 @@ impl MemoryBackends {
             connections: self.connections.clone(),
             rooms: self.rooms.clone(),
             messages: self.messages.clone(),
+            changes: self.changes.clone(),
             profiles: self.profiles.clone(),
             search: self.search.clone(),
             notify: self.notify.clone(),

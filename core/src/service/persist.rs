@@ -52,6 +52,7 @@ impl Chat {
         let mut to_store: Vec<(usize, Message)> = Vec::new();
         let mut deliveries = Vec::new();
         let mut shards = Vec::new();
+        let mut broadcasts = Vec::new();
         for (i, (id, body)) in records.iter().enumerate() {
             match serde_json::from_str::<Job>(body) {
                 Ok(Job::PersistMessage { message }) => to_store.push((i, message)),
@@ -66,6 +67,7 @@ impl Chat {
                     user_ids,
                     skip,
                 }),
+                Ok(Job::Broadcast { frame, user_ids }) => broadcasts.push((i, frame, user_ids)),
                 Err(e) => {
                     error!(record_id = %id, error = %e, "undecodable queue record; it will be retried and dead-lettered");
                     outcomes[i] = RecordOutcome::Failed;
@@ -77,6 +79,9 @@ impl Chat {
         // the writes below.
         let fanned = self.fan_out_shards(records, shards).await;
         for &i in &fanned.failed {
+            outcomes[i] = RecordOutcome::Failed;
+        }
+        for i in self.broadcast_shards(records, broadcasts).await {
             outcomes[i] = RecordOutcome::Failed;
         }
 
@@ -211,6 +216,39 @@ impl Chat {
             }
         }
         fanned
+    }
+
+    /// Pushes each shard of a big room's change frame ([`Job::Broadcast`]);
+    /// answers the records to retry (their connection lookup failed: members
+    /// apply a repeated change once, by its `change` number).
+    async fn broadcast_shards(
+        &self,
+        records: &[(String, String)],
+        shards: Vec<(usize, ServerFrame, Vec<UserId>)>,
+    ) -> Vec<usize> {
+        stream::iter(shards)
+            .map(|(record, frame, user_ids)| async move {
+                let span = info_span!("record", record_id = %records[record].0);
+                async {
+                    match self.connections.for_users(&user_ids).await {
+                        Ok(conns) => {
+                            let round = self.deliver(conns, &frame).await;
+                            info!(members = user_ids.len(), delivered = round.delivered.len(), gone = round.gone.len(), "change shard pushed");
+                            None
+                        }
+                        Err(e) => {
+                            warn!(error = %crate::error::chain(&e), "could not look up a change shard's connections; will retry");
+                            Some(record)
+                        }
+                    }
+                }
+                .instrument(span)
+                .await
+            })
+            .buffer_unordered(SHARD_CONCURRENCY)
+            .filter_map(|r| async move { r })
+            .collect()
+            .await
     }
 
     /// Advances the delivered cursors of a batch's `MarkDelivered` jobs and

@@ -68,6 +68,12 @@ impl Chat {
                 }
             }
         };
+        // A delete or an edit is kept beside the stored message
+        // (`crate::changes`): quote the message as it reads now.
+        let mut target = target;
+        if let Some(state) = self.changes.state(room, seq).await? {
+            state.apply(&mut target);
+        }
         if is_tombstone(&target) {
             return Err(ChatError::Conflict(
                 "the message to reply to was deleted".into(),
@@ -79,7 +85,7 @@ impl Chat {
     /// The views of `messages` as a reader gets them: each reply's quote
     /// resolved against its target as stored now (`deleted` when it was
     /// deleted). Targets in `messages` cost nothing; each other distinct
-    /// target costs one read.
+    /// target costs two reads (the message and its changes).
     pub(crate) async fn read_views(&self, messages: &[Message]) -> Vec<MessageView> {
         let mut views = self.views(messages).await;
         let held: HashMap<(&RoomId, Seq), &Message> =
@@ -90,9 +96,21 @@ impl Chat {
             .filter(|(room, seq)| !held.contains_key(&(room, *seq)))
             .collect();
         type Target = ((RoomId, Seq), Option<Message>);
+        // Targets as they read now: `messages` come with their changes
+        // applied by the caller (`Chat::views_for`); a fetched one gets its
+        // own (`crate::changes` keeps edits and deletes beside the message).
         let fetched: Result<Vec<Target>, ChatError> = stream::iter(wanted)
             .map(|(room, seq)| async move {
-                let m = self.messages.get(&room, seq).await?;
+                let (m, state) = tokio::try_join!(
+                    self.messages.get(&room, seq),
+                    self.changes.state(&room, seq)
+                )?;
+                let m = m.map(|mut m| {
+                    if let Some(s) = state {
+                        s.apply(&mut m);
+                    }
+                    m
+                });
                 Ok::<_, ChatError>(((room, seq), m))
             })
             .buffer_unordered(LOOKUP_CONCURRENCY)
@@ -154,7 +172,7 @@ impl Chat {
             .map(|m| Cursor::at(m.seq).encode());
         let mut with_target = replies.clone();
         with_target.extend(target.iter().cloned());
-        let mut views = self.read_views(&with_target).await;
+        let mut views = self.views_for(&actor.user_id, &with_target).await?;
         let target = target.is_some().then(|| views.pop()).flatten();
         Ok(ThreadPage {
             target,

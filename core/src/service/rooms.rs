@@ -140,8 +140,8 @@ impl Chat {
         // A room whose last message is a reply quotes its target as it is
         // now (one read of the target each: `read_views`).
         let latest: HashMap<RoomId, _> = self
-            .read_views(&latest)
-            .await
+            .views_for(&actor.user_id, &latest)
+            .await?
             .into_iter()
             .map(|m| (m.room_id.clone(), m))
             .collect();

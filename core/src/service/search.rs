@@ -146,32 +146,42 @@ impl Chat {
             .into_iter()
             .filter(|k| !recheck || allowed.get(&k.room_id).copied().unwrap_or(false))
             .collect();
-        let hits: Vec<Option<SearchHit>> =
-            stream::iter(keys)
-                .map(|k| async move {
-                    let range = RangeQuery {
-                        after: k.seq.checked_sub(1),
-                        before: k.seq.checked_add(1),
-                        limit: 1,
-                        newest_first: false,
-                    };
-                    let found = self.messages.range(&k.room_id, range).await?;
-                    // An entry whose message is gone (deleted, once the protocol
-                    // has deletes) is not a result.
-                    Ok::<_, ChatError>(found.into_iter().find(|m| m.seq == k.seq).map(|m| {
-                        SearchHit {
-                            room_id: m.room_id.clone(),
-                            seq: m.seq,
-                            message_id: m.message_id.clone(),
-                            sender_id: m.sender_id.clone(),
-                            sent_at: m.sent_at,
-                            snippet: q.snippet(m.body.as_str()),
-                        }
-                    }))
-                })
-                .buffered(CONCURRENCY)
-                .try_collect()
-                .await?;
+        let hits: Vec<Option<SearchHit>> = stream::iter(keys)
+            .map(|k| async move {
+                let range = RangeQuery {
+                    after: k.seq.checked_sub(1),
+                    before: k.seq.checked_add(1),
+                    limit: 1,
+                    newest_first: false,
+                };
+                let (found, state) = tokio::try_join!(
+                    self.messages.range(&k.room_id, range),
+                    self.changes.state(&k.room_id, k.seq)
+                )?;
+                // A tombstone is no result; an edited message answers
+                // with its body now.
+                if state.as_ref().is_some_and(|s| s.is_deleted()) {
+                    return Ok(None);
+                }
+                // An entry whose message is gone (deleted, once the protocol
+                // has deletes) is not a result.
+                Ok::<_, ChatError>(found.into_iter().find(|m| m.seq == k.seq).map(|mut m| {
+                    if let Some(s) = &state {
+                        s.apply(&mut m);
+                    }
+                    SearchHit {
+                        room_id: m.room_id.clone(),
+                        seq: m.seq,
+                        message_id: m.message_id.clone(),
+                        sender_id: m.sender_id.clone(),
+                        sent_at: m.sent_at,
+                        snippet: q.snippet(m.body.as_str()),
+                    }
+                }))
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
         Ok(SearchPage {
             hits: hits.into_iter().flatten().collect(),
             next_cursor: next.map(|k| k.encode()),

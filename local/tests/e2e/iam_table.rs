@@ -128,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..45 {
+    for step in 0..51 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -458,6 +458,34 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
         43 => {
             let _ = chat.messages.replies(rid, 1, None, 10).await;
             "messages.replies"
+        }
+        // Edits, deletes and reactions.
+        44 => {
+            let _ = chat.changes.last_change(rid).await;
+            "changes.last_change"
+        }
+        45 => {
+            let _ = chat
+                .changes
+                .commit(&chat_core::contract::state(rid, 1, 1))
+                .await;
+            "changes.commit"
+        }
+        46 => {
+            let _ = chat.changes.state(rid, 1).await;
+            "changes.state"
+        }
+        47 => {
+            let _ = chat.changes.states(rid, 1, 10).await;
+            "changes.states"
+        }
+        48 => {
+            let _ = chat.changes.changes_after(rid, 0, 10).await;
+            "changes.changes_after"
+        }
+        49 => {
+            let _ = chat.blobs.delete(&format!("rooms/{rid}/xcheck")).await;
+            "blobs.delete"
         }
         _ => {
             let job = Job::MarkDelivered {

@@ -4,6 +4,7 @@ import { $, byteLength, toast } from './dom.js';
 import { currentRoom, ui } from './state.js';
 import { renderMessages } from './conversation.js';
 import { takeReply } from './replies.js';
+import { cancelEdit, editLast, finishEdit } from './changes.js';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -81,6 +82,12 @@ function sendCurrent() {
     toast(`That message is too long: at most ${MAX_BODY_BYTES} bytes (about ${Math.floor(MAX_BODY_BYTES / 4)} emoji or ${MAX_BODY_BYTES} letters).`);
     return;
   }
+  if (finishEdit(body)) {
+    input.value = '';
+    autoGrow();
+    updateSendButton();
+    return;
+  }
   // Pending until acked; the SDK resends it (same clientMsgId) as needed and
   // reports a refusal as `sendFailed`.
   ui.client.send(room.roomId, body, takeReply(room.roomId)).catch(() => { /* shown as "Not sent · Retry" */ });
@@ -100,6 +107,12 @@ export function wireComposer() {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
       sendCurrent();
+    } else if (ev.key === 'ArrowUp' && !input.value && !ev.isComposing && !ui.editing) {
+      // Up in an empty composer edits your last message, as chat apps do.
+      if (editLast()) ev.preventDefault();
+    } else if (ev.key === 'Escape' && ui.editing) {
+      ev.preventDefault();
+      cancelEdit();
     }
   });
   input.addEventListener('blur', () => { if (!input.value.trim()) stopTyping(); saveDraft(); });

@@ -7,6 +7,7 @@ import { drawSidebarNow, renderSidebar } from './sidebar.js';
 import { attachmentNodes } from './attachments.js';
 import { loadDraft, saveDraft, stopTyping } from './composer.js';
 import { quoteSig, renderReplyBar, replyCounts, replyParts } from './replies.js';
+import { cancelEdit, deletedNode, editedNode, messageActions, reactionChips } from './changes.js';
 
 const PAGE_SIZE = 50;
 const GROUP_GAP_MS = 5 * 60_000;
@@ -23,6 +24,7 @@ export function openRoom(id, how = 'push') {
   const fromList = ui.currentId === null;
   if (changed) {
     stopTyping();
+    cancelEdit();
     saveDraft();
     // The unread line goes above the first message you have not read.
     ui.unreadFrom = room.unreadCount > 0 ? { roomId: id, seq: room.readSeq } : null;
@@ -54,6 +56,7 @@ export function openRoom(id, how = 'push') {
 export function closeRoom(how = 'push') {
   const was = ui.currentId;
   stopTyping();
+  cancelEdit();
   saveDraft();
   $('composer-input').value = '';
   ui.currentId = null;
@@ -280,7 +283,9 @@ function rowsOf(room) {
     const files = (m.attachments || []).map((a) => a.url || '').join(' ');
     it.replies = m.seq === null ? 0 : counts.get(m.seq) || 0;
     const reply = `${it.replies}|${quoteSig(room.roomId, m, it.pending)}`;
-    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}|${reply}`, item: it, build: () => messageRow(room, it) });
+    // Edits, deletes and reactions redraw the row (ui/changes.js).
+    const changed = `${m.body}|${m.editedAt || ''}|${m.deletedAt || ''}|${(m.reactions || []).map((r) => `${r.emoji}${r.count}${r.me ? '*' : ''}`).join(',')}`;
+    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}|${reply}|${changed}`, item: it, build: () => messageRow(room, it) });
     prev = m;
   }
   for (const n of notices) rows.push(noticeRow(n));
@@ -397,15 +402,19 @@ function messageRow(room, { m, own, status, pending, head, replies }) {
       icon(TICK_ICON[status]), srOnly(label)));
   }
   const reply = replyParts(room, { m, pending }, replies);
-  const bubble = el('div', { class: 'bubble' },
-    srOnly(`${name}: `),
-    reply.quote,
-    el('span', { class: 'msg-body', testid: 'message-body' }, linkify(m.body)),
-    attachmentNodes(m.attachments), meta);
+  const bubble = m.deletedAt
+    ? el('div', { class: 'bubble' }, srOnly(`${name}: `), deletedNode(), meta)
+    : el('div', { class: 'bubble' },
+      srOnly(`${name}: `),
+      reply.quote,
+      el('span', { class: 'msg-body', testid: 'message-body' }, linkify(m.body)),
+      editedNode(m),
+      attachmentNodes(m.attachments), meta);
   const showName = head && !own && room.kind !== 'direct';
   const col = el('div', { class: 'msg-col' },
     showName ? el('span', { class: 'msg-sender', testid: 'message-sender', 'aria-hidden': 'true', text: nameOf(m.senderId) }) : null,
-    el('div', { class: 'msg-line' }, bubble, reply.menu), reply.count);
+    el('div', { class: 'msg-line' }, bubble, m.deletedAt ? null : reply.menu),
+    reactionChips(room, m), messageActions(room, m), reply.count);
   if (pending && pending.retryAt) {
     col.append(el('span', { class: 'msg-note', testid: 'message-note', text: 'Sending too fast: this one goes out in a moment.' }));
   }
@@ -421,7 +430,7 @@ function messageRow(room, { m, own, status, pending, head, replies }) {
   const avatar = own ? null : head ? avatarFor(m.senderId, 'avatar-sm') : el('span', { class: 'avatar-spacer' });
   return el('div', {
     class: `msg ${own ? 'out' : 'in'}${head ? ' head' : ''}`, testid: 'message',
-    dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', clientMsgId: m.clientMsgId || undefined },
+    dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', clientMsgId: m.clientMsgId || undefined, deleted: m.deletedAt ? 'true' : undefined, edited: m.editedAt ? 'true' : undefined },
   }, avatar, col);
 }
 

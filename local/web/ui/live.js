@@ -38,6 +38,11 @@ export function wireClient(client) {
     threadMessages(roomId, added);
   });
   client.on('pending', ({ roomId }) => { if (ui.currentId === roomId) renderMessages(); });
+  // An edit, a delete or a reaction, live or found by sync.
+  client.on('changed', ({ roomId }) => {
+    if (ui.currentId === roomId) renderMessages();
+    renderSidebar();
+  });
   client.on('receipt', ({ roomId }) => { if (ui.currentId === roomId) renderMessages(); });
   client.on('presence', () => {
     renderSidebar();

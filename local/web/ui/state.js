@@ -7,6 +7,8 @@ import { el, hashHue, icon, initials, safeImageUrl } from './dom.js';
 export const ui = {
   /** @type {import('../sdk/index.js').ChatClient | null} */
   client: null,
+  /** The message being edited in the composer: {roomId, seq}, or null. */
+  editing: null,
   /** {token, userId, name} from sign-in. */
   session: null,
   /** The open conversation's room id. */

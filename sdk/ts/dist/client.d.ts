@@ -30,7 +30,7 @@
  */
 import { type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
-import type { ErrorCode, ErrorFrame, MessageView, PresenceStatus, RoomKind } from './protocol.js';
+import type { ChangeFrame, ErrorCode, ErrorFrame, MessageView, PresenceStatus, RoomKind } from './protocol.js';
 import { RestClient, type GetToken } from './rest.js';
 /** The part of the WebSocket API the client uses (browsers' and `ws`'s both fit). */
 export interface WebSocketLike {
@@ -183,6 +183,16 @@ export interface ClientEvents {
         clientMsgId: string | null;
         retryAfterMs: number;
     };
+    /**
+     * A message you hold was edited, deleted (a tombstone now: empty body,
+     * `deletedAt`) or its reactions changed, live or found by sync.
+     * `messages(roomId)` has it updated.
+     */
+    changed: {
+        roomId: string;
+        message: MessageView;
+        change: ChangeFrame | null;
+    };
     /** Members' delivered/read cursors moved. */
     receipt: {
         roomId: string;
@@ -313,6 +323,8 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     private tick;
     private handleFrame;
     private onReleased;
+    /** A held message changed: the room list's last message follows it. */
+    private onChanged;
     private onAck;
     private settle;
     private onReceipt;
@@ -337,6 +349,16 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     private transmit;
     private later;
     private failSend;
+    /**
+     * Edits your message `seq` (same limits as a send). The answer is a
+     * `changed` event (every member gets the edit), or a `serverError`.
+     * False when offline (nothing is queued: edit again once online).
+     */
+    editMessage(roomId: string, seq: number, body: string): boolean;
+    /** Deletes message `seq` (yours; anyone's in a group or channel you own). False when offline. */
+    deleteMessage(roomId: string, seq: number): boolean;
+    /** Toggles your `emoji` on message `seq`. False when offline. */
+    react(roomId: string, seq: number, emoji: string): boolean;
     /**
      * Marks the room read up to `seq` (default: its newest message). Sent at
      * once when online, else on the next connect; a cursor never moves back.

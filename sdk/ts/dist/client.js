@@ -441,12 +441,28 @@ export class ChatClient extends Emitter {
                 break;
             case 'syncResult':
                 // A late answer for a room we left is dropped.
-                if (this.timeline.has(f.roomId))
-                    this.onReleased(f.roomId, this.timeline.applySync(f), true);
+                if (this.timeline.has(f.roomId)) {
+                    const applied = this.timeline.applySync(f);
+                    this.onReleased(f.roomId, applied, true);
+                    for (const m of applied.changed ?? [])
+                        this.onChanged(f.roomId, m, null);
+                }
                 break;
             case 'receipt':
                 this.onReceipt(f);
                 break;
+            case 'messageEdited':
+            case 'messageDeleted':
+            case 'reaction': {
+                if (!this.timeline.has(f.roomId))
+                    break;
+                const applied = this.timeline.applyChange(f, this.me);
+                if (applied.sync.length)
+                    this.sendSync(applied.sync);
+                if (applied.changed)
+                    this.onChanged(f.roomId, applied.changed, f);
+                break;
+            }
             case 'presence':
                 this.user(f.userId).presence = f.status;
                 if (f.status === 'offline') {
@@ -539,6 +555,15 @@ export class ChatClient extends Emitter {
         this.emit('messages', { roomId, added: applied.released });
         if (live)
             this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    /** A held message changed: the room list's last message follows it. */
+    onChanged(roomId, m, change) {
+        const room = this.rooms.get(roomId);
+        if (room && room.lastMessage && room.lastMessage.seq === m.seq) {
+            room.lastMessage = m;
+            this.emit('rooms', { roomIds: this.roomIds() });
+        }
+        this.emit('changed', { roomId, message: m, change });
     }
     onAck(f) {
         const p = this.pendingSends.get(f.clientMsgId);
@@ -770,6 +795,23 @@ export class ChatClient extends Emitter {
             w.reject(new SendError(code, message, p.clientMsgId));
         this.emit('sendFailed', { roomId: p.roomId, clientMsgId: p.clientMsgId, code, message });
         this.emit('pending', { roomId: p.roomId });
+    }
+    // ------------------------------------------- edits, deletes, reactions
+    /**
+     * Edits your message `seq` (same limits as a send). The answer is a
+     * `changed` event (every member gets the edit), or a `serverError`.
+     * False when offline (nothing is queued: edit again once online).
+     */
+    editMessage(roomId, seq, body) {
+        return this.sendFrame({ action: 'editMessage', roomId, seq, body });
+    }
+    /** Deletes message `seq` (yours; anyone's in a group or channel you own). False when offline. */
+    deleteMessage(roomId, seq) {
+        return this.sendFrame({ action: 'deleteMessage', roomId, seq });
+    }
+    /** Toggles your `emoji` on message `seq`. False when offline. */
+    react(roomId, seq, emoji) {
+        return this.sendFrame({ action: 'react', roomId, seq, emoji });
     }
     // ------------------------------------------------------- read and typing
     /**

@@ -9,14 +9,21 @@
  * seq, which names one message for good). `apply` answers the rooms to
  * `sync` (and from which seq) when a frame revealed a hole or a synced page
  * asks for the next one.
+ *
+ * Edits, deletes and reactions (docs/PROTOCOL.md, "Edits, deletes and
+ * reactions") are laid over the held messages in each message's `change`
+ * order (repeats and older changes are dropped); the room's change cursor
+ * rides in every sync as `afterChange`, so changes made while away come back.
  */
-import type { MessageView, SyncResultFrame, SyncRoom } from './protocol.js';
+import type { ChangeFrame, MessageView, SyncResultFrame, SyncRoom } from './protocol.js';
 /** The most rooms one `sync` frame may name. */
 export declare const MAX_SYNC_ROOMS = 100;
 /** What applying a frame changed: messages released in order, and syncs to send. */
 export interface Applied {
     released: MessageView[];
     sync: SyncRoom[];
+    /** Held messages a sync's `changes` changed (edited, deleted, reactions). */
+    changed?: MessageView[];
 }
 export declare class Timeline {
     private rooms;
@@ -43,6 +50,15 @@ export declare class Timeline {
     applyMessage(m: MessageView, now?: number): Applied;
     /** A `syncResult`: up to `throughSeq` nothing is missing any more (what is not held there was burned). */
     applySync(f: SyncResultFrame, now?: number): Applied;
+    /**
+     * A live change (`messageEdited`, `messageDeleted`, `reaction`), seen by
+     * user `me`: the message it changed (null when not held, or a repeat), and
+     * the sync to send when a change number was skipped.
+     */
+    applyChange(f: ChangeFrame, me: string | null, now?: number): {
+        changed: MessageView | null;
+        sync: SyncRoom[];
+    };
     /** The rooms to sync after (re)connecting: every followed room from its `through`. */
     resync(now?: number): SyncRoom[];
     /**
@@ -62,4 +78,8 @@ export declare class Timeline {
     private push;
     private release;
     private holeSync;
+    /** Whether change `change` of `seq` is newer than what was applied (noting it). */
+    private newer;
+    /** Replaces the held message at `seq` (a new object, for renderers that compare). */
+    private replace;
 }

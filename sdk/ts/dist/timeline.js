@@ -5,7 +5,16 @@ export class Timeline {
     log(roomId) {
         let l = this.rooms.get(roomId);
         if (!l) {
-            l = { through: null, ahead: new Map(), released: [], seqs: new Set(), syncing: false, syncSentAt: 0 };
+            l = {
+                through: null,
+                ahead: new Map(),
+                released: [],
+                seqs: new Set(),
+                syncing: false,
+                syncSentAt: 0,
+                throughChange: null,
+                changed: new Map(),
+            };
             this.rooms.set(roomId, l);
         }
         return l;
@@ -92,13 +101,43 @@ export class Timeline {
             }
         }
         released.push(...this.release(l));
+        const changed = [];
+        for (const c of f.changes ?? []) {
+            if (!this.newer(l, c.seq, c.change))
+                continue;
+            const m = this.replace(l, c.seq, (held) => withState(held, c));
+            if (m)
+                changed.push(m);
+        }
+        l.throughChange = Math.max(l.throughChange ?? 0, f.throughChange ?? 0);
         if (f.hasMore || l.ahead.size > 0) {
             l.syncing = true;
             l.syncSentAt = now;
-            return { released, sync: [{ roomId: f.roomId, afterSeq: l.through }] };
+            return { released, sync: [entry(f.roomId, l)], changed };
         }
         l.syncing = false;
-        return { released, sync: [] };
+        return { released, sync: [], changed };
+    }
+    /**
+     * A live change (`messageEdited`, `messageDeleted`, `reaction`), seen by
+     * user `me`: the message it changed (null when not held, or a repeat), and
+     * the sync to send when a change number was skipped.
+     */
+    applyChange(f, me, now = Date.now()) {
+        const l = this.log(f.roomId);
+        let changed = null;
+        if (this.newer(l, f.seq, f.change))
+            changed = this.replace(l, f.seq, (m) => withChange(m, f, me));
+        if (l.throughChange !== null) {
+            if (f.change === l.throughChange + 1)
+                l.throughChange = f.change;
+            else if (f.change > l.throughChange + 1 && !l.syncing) {
+                l.syncing = true;
+                l.syncSentAt = now;
+                return { changed, sync: [entry(f.roomId, l)] };
+            }
+        }
+        return { changed, sync: [] };
     }
     /** The rooms to sync after (re)connecting: every followed room from its `through`. */
     resync(now = Date.now()) {
@@ -106,7 +145,7 @@ export class Timeline {
             const l = this.log(id);
             l.syncing = true;
             l.syncSentAt = now;
-            return { roomId: id, afterSeq: l.through ?? 0 };
+            return entry(id, l);
         });
     }
     /**
@@ -120,7 +159,7 @@ export class Timeline {
             const l = this.log(id);
             if (l.syncing && now - l.syncSentAt >= olderThanMs) {
                 l.syncSentAt = now;
-                out.push({ roomId: id, afterSeq: l.through ?? 0 });
+                out.push(entry(id, l));
             }
         }
         return out;
@@ -169,10 +208,80 @@ export class Timeline {
         if (l.ahead.size > 0 && !l.syncing) {
             l.syncing = true;
             l.syncSentAt = now;
-            return [{ roomId, afterSeq: l.through ?? 0 }];
+            return [entry(roomId, l)];
         }
         return [];
     }
+    /** Whether change `change` of `seq` is newer than what was applied (noting it). */
+    newer(l, seq, change) {
+        if (change <= (l.changed.get(seq) ?? 0))
+            return false;
+        l.changed.set(seq, change);
+        return true;
+    }
+    /** Replaces the held message at `seq` (a new object, for renderers that compare). */
+    replace(l, seq, f) {
+        const ahead = l.ahead.get(seq);
+        if (ahead) {
+            const m = f(ahead);
+            l.ahead.set(seq, m);
+            return m;
+        }
+        for (let i = l.released.length - 1; i >= 0; i--) {
+            if (l.released[i].seq === seq) {
+                const m = f(l.released[i]);
+                l.released[i] = m;
+                return m;
+            }
+        }
+        return null;
+    }
+}
+function entry(roomId, l) {
+    const e = { roomId, afterSeq: l.through ?? 0 };
+    if (l.throughChange !== null)
+        e.afterChange = l.throughChange;
+    return e;
+}
+/** `m` with a live change laid over it. */
+function withChange(m, f, me) {
+    switch (f.type) {
+        case 'messageEdited':
+            return { ...m, body: f.body, editedAt: f.editedAt };
+        case 'messageDeleted': {
+            const { attachments: _a, reactions: _r, ...rest } = m;
+            return { ...rest, body: '', deletedAt: f.deletedAt };
+        }
+        case 'reaction': {
+            const list = (m.reactions ?? []).map((r) => ({ ...r }));
+            const mine = me !== null && f.userId === me;
+            const i = list.findIndex((r) => r.emoji === f.emoji);
+            if (i >= 0) {
+                const r = list[i];
+                r.count += f.added ? 1 : -1;
+                if (mine)
+                    r.me = f.added;
+                if (r.count <= 0)
+                    list.splice(i, 1);
+            }
+            else if (f.added) {
+                list.push({ emoji: f.emoji, count: 1, me: mine });
+            }
+            return { ...m, reactions: list };
+        }
+    }
+}
+/** `m` with a sync's change (its whole state) laid over it. */
+function withState(m, c) {
+    const { editedAt: _e, deletedAt: _d, ...rest } = m;
+    const out = { ...rest, body: c.body, reactions: c.reactions };
+    if (c.editedAt != null)
+        out.editedAt = c.editedAt;
+    if (c.deletedAt != null) {
+        out.deletedAt = c.deletedAt;
+        delete out.attachments;
+    }
+    return out;
 }
 function mergeBySeq(a, b) {
     return a.concat(b).sort((x, y) => x.seq - y.seq);

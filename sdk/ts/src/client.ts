@@ -32,6 +32,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import type {
   AckFrame,
+  ChangeFrame,
   ClientFrame,
   ErrorCode,
   ErrorFrame,
@@ -190,6 +191,12 @@ export interface ClientEvents {
   liveness: { verified: boolean };
   /** The server rate-limited a frame; the client resends it by itself after `retryAfterMs`. */
   rateLimited: { clientMsgId: string | null; retryAfterMs: number };
+  /**
+   * A message you hold was edited, deleted (a tombstone now: empty body,
+   * `deletedAt`) or its reactions changed, live or found by sync.
+   * `messages(roomId)` has it updated.
+   */
+  changed: { roomId: string; message: MessageView; change: ChangeFrame | null };
   /** Members' delivered/read cursors moved. */
   receipt: { roomId: string; userIds: string[]; status: 'delivered' | 'read'; seq: number };
   /** A user came online or went offline. */
@@ -604,11 +611,24 @@ export class ChatClient extends Emitter<ClientEvents> {
         break;
       case 'syncResult':
         // A late answer for a room we left is dropped.
-        if (this.timeline.has(f.roomId)) this.onReleased(f.roomId, this.timeline.applySync(f), true);
+        if (this.timeline.has(f.roomId)) {
+          const applied = this.timeline.applySync(f);
+          this.onReleased(f.roomId, applied, true);
+          for (const m of applied.changed ?? []) this.onChanged(f.roomId, m, null);
+        }
         break;
       case 'receipt':
         this.onReceipt(f);
         break;
+      case 'messageEdited':
+      case 'messageDeleted':
+      case 'reaction': {
+        if (!this.timeline.has(f.roomId)) break;
+        const applied = this.timeline.applyChange(f, this.me);
+        if (applied.sync.length) this.sendSync(applied.sync);
+        if (applied.changed) this.onChanged(f.roomId, applied.changed, f);
+        break;
+      }
       case 'presence':
         this.user(f.userId).presence = f.status;
         if (f.status === 'offline') {
@@ -689,6 +709,16 @@ export class ChatClient extends Emitter<ClientEvents> {
     }
     this.emit('messages', { roomId, added: applied.released });
     if (live) this.emit('rooms', { roomIds: this.roomIds() });
+  }
+
+  /** A held message changed: the room list's last message follows it. */
+  private onChanged(roomId: string, m: MessageView, change: ChangeFrame | null): void {
+    const room = this.rooms.get(roomId);
+    if (room && room.lastMessage && room.lastMessage.seq === m.seq) {
+      room.lastMessage = m;
+      this.emit('rooms', { roomIds: this.roomIds() });
+    }
+    this.emit('changed', { roomId, message: m, change });
   }
 
   private onAck(f: AckFrame): void {
@@ -915,6 +945,27 @@ export class ChatClient extends Emitter<ClientEvents> {
     for (const w of waiters) w.reject(new SendError(code, message, p.clientMsgId));
     this.emit('sendFailed', { roomId: p.roomId, clientMsgId: p.clientMsgId, code, message });
     this.emit('pending', { roomId: p.roomId });
+  }
+
+  // ------------------------------------------- edits, deletes, reactions
+
+  /**
+   * Edits your message `seq` (same limits as a send). The answer is a
+   * `changed` event (every member gets the edit), or a `serverError`.
+   * False when offline (nothing is queued: edit again once online).
+   */
+  editMessage(roomId: string, seq: number, body: string): boolean {
+    return this.sendFrame({ action: 'editMessage', roomId, seq, body });
+  }
+
+  /** Deletes message `seq` (yours; anyone's in a group or channel you own). False when offline. */
+  deleteMessage(roomId: string, seq: number): boolean {
+    return this.sendFrame({ action: 'deleteMessage', roomId, seq });
+  }
+
+  /** Toggles your `emoji` on message `seq`. False when offline. */
+  react(roomId: string, seq: number, emoji: string): boolean {
+    return this.sendFrame({ action: 'react', roomId, seq, emoji });
   }
 
   // ------------------------------------------------------- read and typing

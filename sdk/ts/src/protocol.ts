@@ -20,6 +20,8 @@ export type RoomKind = F.RoomKind;
 export type PresenceStatus = F.PresenceStatus;
 export type ReceiptStatus = F.ReceiptStatus;
 export type MessageView = F.MessageView;
+export type ReactionCount = F.ReactionCount;
+export type MessageChangeView = F.MessageChangeView;
 
 type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
 export type MessageFrame = FrameOf<'message'>;
@@ -34,6 +36,11 @@ export type RoomRemovedFrame = FrameOf<'roomRemoved'>;
 export type MemberJoinedFrame = FrameOf<'memberJoined'>;
 export type MemberLeftFrame = FrameOf<'memberLeft'>;
 export type ErrorFrame = FrameOf<'error'>;
+export type MessageEditedFrame = FrameOf<'messageEdited'>;
+export type MessageDeletedFrame = FrameOf<'messageDeleted'>;
+export type ReactionFrame = FrameOf<'reaction'>;
+/** A live change of a message: edited, deleted, or a reaction toggled. */
+export type ChangeFrame = MessageEditedFrame | MessageDeletedFrame | ReactionFrame;
 
 // ------------------------------------------------------------------ REST
 

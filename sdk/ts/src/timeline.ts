@@ -9,8 +9,13 @@
  * seq, which names one message for good). `apply` answers the rooms to
  * `sync` (and from which seq) when a frame revealed a hole or a synced page
  * asks for the next one.
+ *
+ * Edits, deletes and reactions (docs/PROTOCOL.md, "Edits, deletes and
+ * reactions") are laid over the held messages in each message's `change`
+ * order (repeats and older changes are dropped); the room's change cursor
+ * rides in every sync as `afterChange`, so changes made while away come back.
  */
-import type { MessageView, SyncResultFrame, SyncRoom } from './protocol.js';
+import type { ChangeFrame, MessageChangeView, MessageView, SyncResultFrame, SyncRoom } from './protocol.js';
 
 /** The most rooms one `sync` frame may name. */
 export const MAX_SYNC_ROOMS = 100;
@@ -27,12 +32,18 @@ interface RoomLog {
   /** A `sync` of this room is outstanding (and since when). */
   syncing: boolean;
   syncSentAt: number;
+  /** Every change of the room up to this one is applied; null until a sync gave one. */
+  throughChange: number | null;
+  /** The last change applied to each message, by seq. */
+  changed: Map<number, number>;
 }
 
 /** What applying a frame changed: messages released in order, and syncs to send. */
 export interface Applied {
   released: MessageView[];
   sync: SyncRoom[];
+  /** Held messages a sync's `changes` changed (edited, deleted, reactions). */
+  changed?: MessageView[];
 }
 
 export class Timeline {
@@ -41,7 +52,16 @@ export class Timeline {
   private log(roomId: string): RoomLog {
     let l = this.rooms.get(roomId);
     if (!l) {
-      l = { through: null, ahead: new Map(), released: [], seqs: new Set(), syncing: false, syncSentAt: 0 };
+      l = {
+        through: null,
+        ahead: new Map(),
+        released: [],
+        seqs: new Set(),
+        syncing: false,
+        syncSentAt: 0,
+        throughChange: null,
+        changed: new Map(),
+      };
       this.rooms.set(roomId, l);
     }
     return l;
@@ -130,13 +150,40 @@ export class Timeline {
       }
     }
     released.push(...this.release(l));
+    const changed: MessageView[] = [];
+    for (const c of f.changes ?? []) {
+      if (!this.newer(l, c.seq, c.change)) continue;
+      const m = this.replace(l, c.seq, (held) => withState(held, c));
+      if (m) changed.push(m);
+    }
+    l.throughChange = Math.max(l.throughChange ?? 0, f.throughChange ?? 0);
     if (f.hasMore || l.ahead.size > 0) {
       l.syncing = true;
       l.syncSentAt = now;
-      return { released, sync: [{ roomId: f.roomId, afterSeq: l.through }] };
+      return { released, sync: [entry(f.roomId, l)], changed };
     }
     l.syncing = false;
-    return { released, sync: [] };
+    return { released, sync: [], changed };
+  }
+
+  /**
+   * A live change (`messageEdited`, `messageDeleted`, `reaction`), seen by
+   * user `me`: the message it changed (null when not held, or a repeat), and
+   * the sync to send when a change number was skipped.
+   */
+  applyChange(f: ChangeFrame, me: string | null, now = Date.now()): { changed: MessageView | null; sync: SyncRoom[] } {
+    const l = this.log(f.roomId);
+    let changed: MessageView | null = null;
+    if (this.newer(l, f.seq, f.change)) changed = this.replace(l, f.seq, (m) => withChange(m, f, me));
+    if (l.throughChange !== null) {
+      if (f.change === l.throughChange + 1) l.throughChange = f.change;
+      else if (f.change > l.throughChange + 1 && !l.syncing) {
+        l.syncing = true;
+        l.syncSentAt = now;
+        return { changed, sync: [entry(f.roomId, l)] };
+      }
+    }
+    return { changed, sync: [] };
   }
 
   /** The rooms to sync after (re)connecting: every followed room from its `through`. */
@@ -145,7 +192,7 @@ export class Timeline {
       const l = this.log(id);
       l.syncing = true;
       l.syncSentAt = now;
-      return { roomId: id, afterSeq: l.through ?? 0 };
+      return entry(id, l);
     });
   }
 
@@ -160,7 +207,7 @@ export class Timeline {
       const l = this.log(id);
       if (l.syncing && now - l.syncSentAt >= olderThanMs) {
         l.syncSentAt = now;
-        out.push({ roomId: id, afterSeq: l.through ?? 0 });
+        out.push(entry(id, l));
       }
     }
     return out;
@@ -213,10 +260,79 @@ export class Timeline {
     if (l.ahead.size > 0 && !l.syncing) {
       l.syncing = true;
       l.syncSentAt = now;
-      return [{ roomId, afterSeq: l.through ?? 0 }];
+      return [entry(roomId, l)];
     }
     return [];
   }
+
+  /** Whether change `change` of `seq` is newer than what was applied (noting it). */
+  private newer(l: RoomLog, seq: number, change: number): boolean {
+    if (change <= (l.changed.get(seq) ?? 0)) return false;
+    l.changed.set(seq, change);
+    return true;
+  }
+
+  /** Replaces the held message at `seq` (a new object, for renderers that compare). */
+  private replace(l: RoomLog, seq: number, f: (m: MessageView) => MessageView): MessageView | null {
+    const ahead = l.ahead.get(seq);
+    if (ahead) {
+      const m = f(ahead);
+      l.ahead.set(seq, m);
+      return m;
+    }
+    for (let i = l.released.length - 1; i >= 0; i--) {
+      if (l.released[i]!.seq === seq) {
+        const m = f(l.released[i]!);
+        l.released[i] = m;
+        return m;
+      }
+    }
+    return null;
+  }
+}
+
+function entry(roomId: string, l: RoomLog): SyncRoom {
+  const e: SyncRoom = { roomId, afterSeq: l.through ?? 0 };
+  if (l.throughChange !== null) e.afterChange = l.throughChange;
+  return e;
+}
+
+/** `m` with a live change laid over it. */
+function withChange(m: MessageView, f: ChangeFrame, me: string | null): MessageView {
+  switch (f.type) {
+    case 'messageEdited':
+      return { ...m, body: f.body, editedAt: f.editedAt };
+    case 'messageDeleted': {
+      const { attachments: _a, reactions: _r, ...rest } = m;
+      return { ...rest, body: '', deletedAt: f.deletedAt };
+    }
+    case 'reaction': {
+      const list = (m.reactions ?? []).map((r) => ({ ...r }));
+      const mine = me !== null && f.userId === me;
+      const i = list.findIndex((r) => r.emoji === f.emoji);
+      if (i >= 0) {
+        const r = list[i]!;
+        r.count += f.added ? 1 : -1;
+        if (mine) r.me = f.added;
+        if (r.count <= 0) list.splice(i, 1);
+      } else if (f.added) {
+        list.push({ emoji: f.emoji, count: 1, me: mine });
+      }
+      return { ...m, reactions: list };
+    }
+  }
+}
+
+/** `m` with a sync's change (its whole state) laid over it. */
+function withState(m: MessageView, c: MessageChangeView): MessageView {
+  const { editedAt: _e, deletedAt: _d, ...rest } = m;
+  const out: MessageView = { ...rest, body: c.body, reactions: c.reactions };
+  if (c.editedAt != null) out.editedAt = c.editedAt;
+  if (c.deletedAt != null) {
+    out.deletedAt = c.deletedAt;
+    delete out.attachments;
+  }
+  return out;
 }
 
 function mergeBySeq(a: MessageView[], b: MessageView[]): MessageView[] {

@@ -34,8 +34,9 @@ test('pages are followed and a resync starts below the first hole', () => {
   // Reconnected: the sync starts at the hole, not at the highest seq.
   assert.deepEqual(t.resync(), [{ roomId: 'r', afterSeq: 1 }]);
   const next = t.applySync({ type: 'syncResult', roomId: 'r', messages: [msg('r', 2)], throughSeq: 2, hasMore: true });
-  // 2 fills the hole: the held 3 follows, and the next page starts there.
-  assert.deepEqual(next.sync, [{ roomId: 'r', afterSeq: 3 }]);
+  // 2 fills the hole: the held 3 follows, and the next page starts there
+  // (with the change cursor the answer gave: 0, none changed yet).
+  assert.deepEqual(next.sync, [{ roomId: 'r', afterSeq: 3, afterChange: 0 }]);
   assert.deepEqual(t.applySync({ type: 'syncResult', roomId: 'r', messages: [msg('r', 4)], throughSeq: 4, hasMore: false }).sync, []);
   assert.deepEqual(seqs(t, 'r'), [1, 2, 3, 4]);
   assert.ok(t.isSettled('r'));
@@ -84,4 +85,32 @@ test('backoff is capped and fully jittered', () => {
   assert.equal(backoffDelay(3, { baseMs: 100, maxMs: 1000 }, () => 0.5), 400);
   assert.equal(backoffDelay(20, { baseMs: 100, maxMs: 1000 }, () => 0.999999), 999);
   assert.equal(backoffDelay(20, { baseMs: 100, maxMs: 1000 }, () => 0), 0);
+});
+
+test('changes apply in order and the change cursor rides in every sync', () => {
+  const t = new Timeline();
+  t.track('r', 0);
+  t.applyMessage(msg('r', 1));
+  t.applyMessage(msg('r', 2));
+  t.applySync({ type: 'syncResult', roomId: 'r', messages: [], burned: [], throughSeq: 2, hasMore: false, throughChange: 4 });
+  const edit = { type: 'messageEdited', roomId: 'r', seq: 1, messageId: 'm1', body: 'new', editedAt: 9, change: 5 };
+  assert.equal(t.applyChange(edit, 'bob').changed.body, 'new');
+  assert.equal(t.messages('r')[0].body, 'new');
+  const react = (change, userId, added) => ({ type: 'reaction', roomId: 'r', seq: 2, messageId: 'm2', emoji: '👍', userId, added, change });
+  t.applyChange(react(6, 'bob', true), 'bob');
+  t.applyChange(react(7, 'alice', true), 'bob');
+  assert.deepEqual(t.messages('r')[1].reactions, [{ emoji: '👍', count: 2, me: true }]);
+  // A repeat changes nothing.
+  assert.equal(t.applyChange(react(7, 'alice', true), 'bob').changed, null);
+  // A skipped change number asks a sync from both cursors.
+  const del = { type: 'messageDeleted', roomId: 'r', seq: 1, messageId: 'm1', deletedAt: 10, deletedBy: 'alice', change: 9 };
+  assert.deepEqual(t.applyChange(del, 'bob').sync, [{ roomId: 'r', afterSeq: 2, afterChange: 7 }]);
+  assert.equal(t.messages('r')[0].body, '');
+  assert.equal(t.messages('r')[0].deletedAt, 10);
+  const answer = t.applySync({
+    type: 'syncResult', roomId: 'r', messages: [], burned: [], throughSeq: 2, hasMore: false, throughChange: 9,
+    changes: [{ seq: 2, messageId: 'm2', change: 8, body: 'b2, edited', editedAt: 11, reactions: [{ emoji: '👍', count: 2, me: true }] }],
+  });
+  assert.deepEqual(answer.changed.map((m) => m.body), ['b2, edited']);
+  assert.deepEqual(t.resync(), [{ roomId: 'r', afterSeq: 2, afterChange: 9 }]);
 });

@@ -15,7 +15,13 @@ export type ClientFrame = ((SendMessage & {
     action: "sync";
 }) | {
     action: "ping";
-});
+} | (EditMessage & {
+    action: "editMessage";
+}) | (DeleteMessage & {
+    action: "deleteMessage";
+}) | (React & {
+    action: "react";
+}));
 export type AttachmentId = string;
 export type ClientMsgId = string;
 export type RoomId = string;
@@ -54,9 +60,20 @@ export type ServerFrame = ((MessageView & {
     userId: UserId;
 } | {
     burned: number[];
+    /**
+     * With `afterChange`: the changes after it to messages up to the
+     * request's `afterSeq` (newer messages come whole, in `messages`,
+     * with their changes), the newest state of each.
+     */
+    changes?: MessageChangeView[];
     hasMore: boolean;
     messages: MessageView[];
     roomId: RoomId;
+    /**
+     * The room's change cursor this answer brings the client to: send
+     * it as `afterChange` next time. Absent when 0.
+     */
+    throughChange?: number;
     throughSeq: number;
     type: "syncResult";
 } | {
@@ -84,6 +101,31 @@ export type ServerFrame = ((MessageView & {
     type: "memberLeft";
     userId: UserId;
 } | {
+    body: string;
+    change: number;
+    editedAt: number;
+    messageId: MessageId;
+    roomId: RoomId;
+    seq: number;
+    type: "messageEdited";
+} | {
+    change: number;
+    deletedAt: number;
+    deletedBy: UserId;
+    messageId: MessageId;
+    roomId: RoomId;
+    seq: number;
+    type: "messageDeleted";
+} | {
+    added: boolean;
+    change: number;
+    emoji: Emoji;
+    messageId: MessageId;
+    roomId: RoomId;
+    seq: number;
+    type: "reaction";
+    userId: UserId;
+} | {
     clientMsgId?: (ClientMsgId | null);
     code: ErrorCode;
     message: string;
@@ -96,6 +138,11 @@ export type ServerFrame = ((MessageView & {
 export type ContentType = ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/heic" | "image/heif" | "video/mp4" | "video/webm" | "video/quicktime" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/ogg" | "audio/wav" | "audio/webm" | "application/pdf" | "text/plain" | "text/csv" | "application/rtf" | "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" | "application/vnd.openxmlformats-officedocument.presentationml.presentation" | "application/vnd.oasis.opendocument.text" | "application/vnd.oasis.opendocument.spreadsheet" | "application/vnd.oasis.opendocument.presentation");
 export type FileName = string;
 export type MessageId = string;
+/**
+ * One emoji of the Unicode emoji list (skin-tone variants included): a
+ * single grapheme of at most [`MAX_EMOJI_BYTES`] bytes.
+ */
+export type Emoji = string;
 export type UserId = string;
 /**
  * `ack.status`: the message is accepted and durably queued.
@@ -152,8 +199,45 @@ export interface SyncRequest {
     rooms: SyncRoom[];
 }
 export interface SyncRoom {
+    /**
+     * The last change cursor (`throughChange`) the client applied: the
+     * answer then carries the changes after it to messages it holds.
+     * Without it, no changes come, and `throughChange` is where to start.
+     */
+    afterChange?: (number | null);
     afterSeq?: number;
     roomId: RoomId;
+}
+/**
+ * Replaces the body of the sender's own message `seq` (same limits as
+ * `sendMessage`). It keeps its `seq` and `messageId`; members get
+ * `messageEdited`.
+ */
+export interface EditMessage {
+    body: string;
+    roomId: RoomId;
+    seq: number;
+}
+/**
+ * Deletes message `seq`: the sender's own, or any in a group or channel
+ * the caller owns. It becomes a tombstone (no body, attachments or
+ * reactions); members get `messageDeleted`.
+ */
+export interface DeleteMessage {
+    roomId: RoomId;
+    seq: number;
+}
+/**
+ * Toggles the caller's `emoji` on message `seq`: adds it, or removes it
+ * when they had reacted with it. Members get `reaction`.
+ */
+export interface React {
+    /**
+     * One emoji of the Unicode list (skin tones included).
+     */
+    emoji: string;
+    roomId: RoomId;
+    seq: number;
 }
 /**
  * A message as it travels to clients (`message` frames, sync and history).
@@ -165,7 +249,20 @@ export interface MessageView {
     attachments?: AttachmentView[];
     body: string;
     clientMsgId: ClientMsgId;
+    /**
+     * Set on a tombstone: the message was deleted (its body is empty and
+     * it has no attachments or reactions).
+     */
+    deletedAt?: (number | null);
+    /**
+     * When its body was last edited.
+     */
+    editedAt?: (number | null);
     messageId: MessageId;
+    /**
+     * Reaction counts, in the order each emoji was first added.
+     */
+    reactions?: ReactionCount[];
     /**
      * The message it replies to, quoted: `deleted` when that message was
      * deleted since (resolved whenever history, a thread or sync is read).
@@ -201,6 +298,15 @@ export interface AttachmentView {
     width?: (number | null);
 }
 /**
+ * How many members reacted to a message with `emoji`, and whether the
+ * reader is one of them.
+ */
+export interface ReactionCount {
+    count: number;
+    emoji: Emoji;
+    me: boolean;
+}
+/**
  * The quote a reply carries of its target.
  */
 export interface ReplyPreview {
@@ -224,4 +330,20 @@ export interface ReplyPreview {
      * Whether the excerpt stops short of the whole body.
      */
     truncated?: boolean;
+}
+/**
+ * A change to a message the client already holds (`syncResult.changes`):
+ * its state as of `change`. Apply it over the held message by `seq`.
+ */
+export interface MessageChangeView {
+    /**
+     * The current body (empty on a tombstone).
+     */
+    body: string;
+    change: number;
+    deletedAt?: (number | null);
+    editedAt?: (number | null);
+    messageId: MessageId;
+    reactions: ReactionCount[];
+    seq: number;
 }

@@ -375,6 +375,11 @@ export interface components {
             /** Format: int64 */
             until: number;
         };
+        /**
+         * @description One emoji of the Unicode emoji list (skin-tone variants included): a
+         *     single grapheme of at most [`MAX_EMOJI_BYTES`] bytes.
+         */
+        Emoji: string;
         /** @description The body of every error this API answers: `{"error": {"code", "message"}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -429,7 +434,20 @@ export interface components {
             attachments?: components["schemas"]["AttachmentView"][];
             body: string;
             clientMsgId: components["schemas"]["ClientMsgId"];
+            /**
+             * Format: int64
+             * @description Set on a tombstone: the message was deleted (its body is empty and
+             *     it has no attachments or reactions).
+             */
+            deletedAt?: number | null;
+            /**
+             * Format: int64
+             * @description When its body was last edited.
+             */
+            editedAt?: number | null;
             messageId: components["schemas"]["MessageId"];
+            /** @description Reaction counts, in the order each emoji was first added. */
+            reactions?: components["schemas"]["ReactionCount"][];
             /**
              * @description The message it replies to, quoted: `deleted` when that message was
              *     deleted since (resolved whenever history, a thread or sync is read).
@@ -470,6 +488,16 @@ export interface components {
             /** Format: int64 */
             updatedAt: number;
             userId: components["schemas"]["UserId"];
+        };
+        /**
+         * @description How many members reacted to a message with `emoji`, and whether the
+         *     reader is one of them.
+         */
+        ReactionCount: {
+            /** Format: uint32 */
+            count: number;
+            emoji: components["schemas"]["Emoji"];
+            me: boolean;
         };
         /**
          * @description `POST /users/me/devices`: a Web Push subscription as the browser's
