@@ -17,6 +17,7 @@ chat_core::message_store_contract!(async { crate::support::stores().await.messag
 chat_core::profile_store_contract!(async { crate::support::stores().await.profiles });
 chat_core::search_index_contract!(async { crate::support::stores().await.search });
 chat_core::notify_store_contract!(async { crate::support::stores().await.notify });
+chat_core::block_store_contract!(async { crate::support::stores().await.blocks });
 
 #[tokio::test]
 async fn a_room_larger_than_one_transaction_is_created_whole_and_only_once() {

@@ -7,6 +7,7 @@
 //! real adapters get from conditional writes and transactions.
 
 mod blobs;
+mod blocks;
 mod clock;
 mod connections;
 mod messages;
@@ -19,6 +20,7 @@ mod rooms;
 mod search;
 
 pub use blobs::{BlobRefusal, Download, MemoryBlobs, BLOB_PATH, META_PREFIX};
+pub use blocks::MemoryBlocks;
 pub use clock::ManualClock;
 pub use connections::MemoryConnections;
 pub use messages::MemoryMessages;

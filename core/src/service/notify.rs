@@ -10,7 +10,8 @@ use tracing::{info, warn, Instrument};
 
 use super::Chat;
 use crate::auth::Identity;
-use crate::authz::{authorize_account, AccountAction, Action};
+use crate::authz::{authorize_account, authorize_peer, AccountAction, Action, PeerAction};
+use crate::block::{Between, Relations};
 use crate::error::{ChatError, WebPushError};
 use crate::ids::{RoomId, UserId};
 use crate::metrics::Metric;
@@ -204,9 +205,39 @@ impl Chat {
         for d in devices {
             per_user.entry(d.user_id.clone()).or_default().push(d);
         }
+        if per_user.is_empty() {
+            return Sent::default();
+        }
+        // Whom each sender's messages may notify: one read of each
+        // sender's blocks answers for every recipient.
+        let senders: BTreeSet<&UserId> = msgs.iter().map(|m| &m.sender_id).collect();
+        let mut blocks: BTreeMap<UserId, Relations> = BTreeMap::new();
+        for sender in senders {
+            match self.blocks.relations(sender).await {
+                Ok(r) => {
+                    blocks.insert(sender.clone(), r);
+                }
+                Err(e) => {
+                    warn!(error = %crate::error::chain(&e), "could not read the sender's blocks; no notifications");
+                    return Sent { sent: 0, failed: 1 };
+                }
+            }
+        }
+        let blocks = &blocks;
         let results: Vec<Sent> = stream::iter(per_user)
             .map(|(user, devices)| async move {
-                self.notify_member(webpush, &user, room, msgs, &devices, now)
+                // The messages of senders this member blocks do not notify.
+                let msgs: Vec<&Message> = msgs
+                    .iter()
+                    .copied()
+                    .filter(|m| {
+                        let between = blocks
+                            .get(&m.sender_id)
+                            .map_or(Between::Clear, |r| r.between(&user));
+                        authorize_peer(&m.sender_id, PeerAction::Notify, &user, between).is_ok()
+                    })
+                    .collect();
+                self.notify_member(webpush, &user, room, &msgs, &devices, now)
                     .await
             })
             .buffer_unordered(NOTIFY_CONCURRENCY)

@@ -1,6 +1,7 @@
 //! `GET /users/me`, `PATCH /users/me`, `GET /users/{userId}`, the caller's
 //! push devices (`/users/me/devices`) and notification policy
-//! (`/users/me/notifications`, `PUT /rooms/{roomId}/notifications`), and
+//! (`/users/me/notifications`, `PUT /rooms/{roomId}/notifications`), the
+//! caller's blocks (`/users/me/blocks`), and
 //! `GET /openapi.json` (the REST API's OpenAPI document, without a token).
 
 use chat_core::auth::TokenVerifier;
@@ -49,6 +50,15 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
                     .set_room_notify(&me, &room, http::read_json(&req)?)
                     .await?,
             )),
+            Route::ListBlocks => Ok(http::json(200, &chat.list_blocks(&me).await?)),
+            Route::Block(user) => {
+                let (new, block) = chat.block_user(&me, &user).await?;
+                Ok(http::json(if new { 201 } else { 200 }, &block))
+            }
+            Route::Unblock(user) => {
+                chat.unblock_user(&me, &user).await?;
+                Ok(http::no_content())
+            }
             _ => Err(ChatError::NotFound("route")),
         }
     })
