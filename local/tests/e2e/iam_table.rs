@@ -128,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..43 {
+    for step in 0..46 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -450,6 +450,23 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
         41 => {
             let _ = chat.notify.claim(x.u, rid, 1, 1_000_000, 30_000).await;
             "notify.claim"
+        }
+        42 => {
+            let block = chat_core::block::Block {
+                user_id: x.u.clone(),
+                target_id: user("blocked"),
+                created_at: 1,
+            };
+            let _ = chat.blocks.block(&block).await;
+            "blocks.block"
+        }
+        43 => {
+            let _ = chat.blocks.relations(x.u).await;
+            "blocks.relations"
+        }
+        44 => {
+            let _ = chat.blocks.unblock(x.u, &user("blocked")).await;
+            "blocks.unblock"
         }
         _ => {
             let job = Job::MarkDelivered {

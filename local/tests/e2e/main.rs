@@ -13,6 +13,7 @@
 //! what the adapters send.
 
 mod attachments;
+mod blocks;
 mod chat;
 mod connections_api;
 mod crash;
