@@ -276,7 +276,16 @@ function rowsOf(room) {
     it.head = head;
     // Attachments' URLs come with the ack (and fresh ones with history).
     const files = (m.attachments || []).map((a) => a.url || '').join(' ');
-    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}`, item: it, build: () => messageRow(room, it) });
+    // A blocked person's message in a shared group: a row that says so,
+    // opened on request (the server still delivers it: blocks are
+    // client-side in groups).
+    const hidden = !it.own && ui.blocked.has(m.senderId) && !ui.revealed.has(it.key);
+    if (hidden) {
+      rows.push({ key: it.key, sig: `hidden|${m.seq}`, build: () => hiddenRow(it) });
+      prev = null;
+      continue;
+    }
+    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}|${ui.blocked.has(m.senderId) ? 'b' : ''}`, item: it, build: () => messageRow(room, it) });
     prev = m;
   }
   for (const n of notices) rows.push(noticeRow(n));
@@ -375,6 +384,15 @@ function spoken(it) {
   const n = (it.m.attachments || []).length;
   const files = n ? ` (${n} ${n === 1 ? 'attachment' : 'attachments'})` : '';
   return `${who}, ${timeFmt.format(it.m.sentAt)}${status}: ${it.m.body}${files}`;
+}
+
+function hiddenRow(it) {
+  return el('div', { class: 'msg in hidden-msg', testid: 'hidden-message', role: 'note', dataset: { sender: it.m.senderId, seq: it.m.seq === null ? undefined : String(it.m.seq) } },
+    el('span', { class: 'msg-note', text: 'Hidden message from a blocked user' }),
+    el('button', {
+      type: 'button', class: 'msg-reveal', testid: 'reveal-message',
+      onclick: () => { ui.revealed.add(it.key); renderMessages(); },
+    }, 'Show'));
 }
 
 const TICK_LABEL = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };

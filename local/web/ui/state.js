@@ -29,7 +29,19 @@ export const ui = {
   /** Set once the socket was online once: later drops show the banner. */
   everConnected: false,
   retryAt: 0,
+  /** Whom you block (GET /users/me/blocks): their messages in shared groups are hidden. */
+  blocked: new Set(),
+  /** Keys of hidden messages you chose to show anyway. */
+  revealed: new Set(),
 };
+
+/** Loads whom you block; a failure leaves the list as it was. */
+export async function loadBlocks() {
+  try {
+    const list = await ui.client.rest.blocks();
+    ui.blocked = new Set(list.blocks.map((b) => b.userId));
+  } catch { /* shown as not blocked; the server still enforces the block */ }
+}
 
 export const me = () => ui.session.userId;
 export const currentRoom = () => (ui.currentId ? ui.client.rooms.get(ui.currentId) ?? null : null);

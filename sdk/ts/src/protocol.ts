@@ -55,6 +55,8 @@ export type UploadSlotRequest = S['UploadSlotRequest'];
 export type UploadSlot = S['UploadSlot'];
 export type AttachmentView = F.AttachmentView;
 export type ErrorBody = S['ErrorBody'];
+export type BlockView = S['BlockView'];
+export type BlockList = S['BlockList'];
 
 /** The REST API's paths and operations, as generated (for typed calls of your own). */
 export type { paths as RestPaths, components as RestComponents } from './generated/openapi.js';

@@ -5,6 +5,8 @@
  * `maxRateLimitRetries` times): the server did nothing.
  */
 import type {
+  BlockList,
+  BlockView,
   ChannelList,
   CreateRoomRequest,
   ErrorCode,
@@ -170,6 +172,21 @@ export class RestClient {
   }
   user(userId: string): Promise<ProfileView> {
     return this.call('GET', `/users/${enc(userId)}`);
+  }
+  /** Whom the caller blocks (never who blocks them). */
+  blocks(): Promise<BlockList> {
+    return this.call('GET', '/users/me/blocks');
+  }
+  /**
+   * Blocks a user: no direct room or direct message between you either
+   * way, no presence or typing either way, no notification of theirs.
+   * Shared groups still work: hide their messages on screen.
+   */
+  block(userId: string): Promise<BlockView> {
+    return this.call('PUT', `/users/me/blocks/${enc(userId)}`);
+  }
+  unblock(userId: string): Promise<null> {
+    return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
   }
   /** An upload slot for an attachment in a room (members only). */
   uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot> {

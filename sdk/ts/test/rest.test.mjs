@@ -80,3 +80,20 @@ test('upload asks for a slot, PUTs the file to the store with the slot\'s header
   assert.equal(calls[1].body, file);
   await assert.rejects(rest.upload('r_1', file), (e) => e instanceof ApiError && e.status === 403);
 });
+
+test('block, unblock and the block list call their routes, the user id encoded', async () => {
+  const { fetch, calls } = scripted([
+    { status: 201, body: { userId: 'a b', createdAt: 5 } },
+    { status: 200, body: { blocks: [{ userId: 'a b', createdAt: 5 }] } },
+    { status: 204 },
+  ]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  assert.equal((await rest.block('a b')).createdAt, 5);
+  assert.equal((await rest.blocks()).blocks.length, 1);
+  assert.equal(await rest.unblock('a b'), null);
+  assert.deepEqual(calls.map((c) => [c.method, c.url]), [
+    ['PUT', 'http://x/users/me/blocks/a%20b'],
+    ['GET', 'http://x/users/me/blocks'],
+    ['DELETE', 'http://x/users/me/blocks/a%20b'],
+  ]);
+});
