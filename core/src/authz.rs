@@ -127,6 +127,8 @@ pub enum PeerAction {
     Notify,
     /// Block the other.
     Block,
+    /// Silence the other's notifications (the actor's own policy).
+    Mute,
 }
 
 /// Decides whether `actor` may do `action` to `other`, given what stands
@@ -139,7 +141,8 @@ pub enum PeerAction {
 ///   sender (the blocked person is still notified of the blocker's
 ///   messages in a group they share: blocking is the blocker's choice,
 ///   not a gag on them).
-/// - Nobody blocks themselves.
+/// - Nobody blocks or mutes themselves; anyone else may be blocked or
+///   muted, whatever stands between them.
 pub fn authorize_peer(
     actor: &UserId,
     action: PeerAction,
@@ -151,6 +154,10 @@ pub fn authorize_peer(
             Err(ChatError::BadRequest("you cannot block yourself".into()))
         }
         PeerAction::Block => Ok(()),
+        PeerAction::Mute if actor == other => {
+            Err(ChatError::BadRequest("you cannot mute yourself".into()))
+        }
+        PeerAction::Mute => Ok(()),
         PeerAction::OpenDirect => refuse_blocked(between),
         PeerAction::SeePresence | PeerAction::SeeTyping if between.any() => Err(
             ChatError::Forbidden("presence and typing are hidden across a block"),
@@ -517,6 +524,8 @@ mod block_tests {
             (Block, Clear, y),
             (Block, ActorBlocks, y),
             (Block, BlockedByOther, y),
+            (Mute, Clear, y),
+            (Mute, Both, y),
         ];
         for (action, between, allowed) in table {
             assert_eq!(
@@ -525,9 +534,11 @@ mod block_tests {
                 "{action:?} {between:?}"
             );
         }
-        assert!(matches!(
-            authorize_peer(&me, Block, &me, Clear),
-            Err(ChatError::BadRequest(_))
-        ));
+        for action in [Block, Mute] {
+            assert!(matches!(
+                authorize_peer(&me, action, &me, Clear),
+                Err(ChatError::BadRequest(_))
+            ));
+        }
     }
 }

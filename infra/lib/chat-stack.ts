@@ -317,6 +317,8 @@ export class ChatStack extends Stack {
       [M.GET, '/users/me/blocks', users],
       [M.PUT, '/users/me/blocks/{userId}', users],
       [M.DELETE, '/users/me/blocks/{userId}', users],
+      [M.PUT, '/users/me/mutes/{userId}', users],
+      [M.DELETE, '/users/me/mutes/{userId}', users],
       [M.POST, '/rooms', rooms],
       [M.GET, '/rooms', rooms],
       [M.GET, '/rooms/{roomId}', rooms],

@@ -17,6 +17,8 @@ const ROUTES: [string, string][] = [
   ['GET /users/me/blocks', 'chat-users'],
   ['PUT /users/me/blocks/{userId}', 'chat-users'],
   ['DELETE /users/me/blocks/{userId}', 'chat-users'],
+  ['PUT /users/me/mutes/{userId}', 'chat-users'],
+  ['DELETE /users/me/mutes/{userId}', 'chat-users'],
   ['GET /users/me/notifications', 'chat-users'],
   ['PUT /users/me/notifications', 'chat-users'],
   ['PUT /rooms/{roomId}/notifications', 'chat-users'],

@@ -48,9 +48,17 @@ test('a blocked person\'s messages are hidden in a shared group, and no direct c
     await item.click();
     await bob.page.getByTestId('conversation-title').filter({ hasText: 'Book club' }).waitFor({ timeout: STEP_MS });
 
-    // Bob blocks Alice from the member list.
+    // Bob mutes Alice from the member list (her messages notify him nowhere),
+    // then blocks her.
     await bob.page.getByTestId('members-button').click();
     const aliceRow = bob.page.locator('[data-testid="member-item"][data-user-id="alice"]');
+    await aliceRow.getByTestId('mute-user').click();
+    await aliceRow.getByTestId('unmute-user').waitFor({ timeout: STEP_MS });
+    const policy = await bob.page.evaluate(async () => {
+      const token = (JSON.parse(sessionStorage.getItem('chat.auth.v1') || 'null') || {}).idToken;
+      return (await fetch('/users/me/notifications', { headers: { authorization: `Bearer ${token}` } })).json();
+    });
+    assert.deepEqual(policy.mutedUsers, ['alice']);
     await aliceRow.getByTestId('block-user').click();
     await aliceRow.getByTestId('unblock-user').waitFor({ timeout: STEP_MS });
     const blocks = await bob.page.evaluate(async () => {

@@ -667,6 +667,9 @@ fn http_case(
         Just("members".to_owned()),
         Just("me".to_owned()),
         Just("attachments".to_owned()),
+        // The block and mute routes: /users/me/{blocks,mutes}/{userId}.
+        Just("blocks".to_owned()),
+        Just("mutes".to_owned()),
         Just(room),
         Just("alice".to_owned()),
         Just("prod".to_owned()),

@@ -106,6 +106,34 @@ impl Chat {
         Ok(policy)
     }
 
+    /// Mutes (or unmutes) a person for the caller: their messages notify
+    /// the caller nowhere (`mutedUsers` of the policy). Answers the whole
+    /// policy.
+    pub async fn set_person_mute(
+        &self,
+        actor: &Identity,
+        target: &UserId,
+        muted: bool,
+    ) -> Result<NotifyPolicy, ChatError> {
+        let me = &actor.user_id;
+        authorize_account(me, AccountAction::NotifyPolicy, me)?;
+        authorize_peer(me, PeerAction::Mute, target, Between::Clear)?;
+        let mut policy = self.notify.policy(me).await?;
+        let changed = if muted {
+            if self.profiles.get(target).await?.is_none() {
+                return Err(ChatError::NotFound("user"));
+            }
+            policy.muted_users.insert(target.clone())
+        } else {
+            policy.muted_users.remove(target)
+        };
+        if changed {
+            policy.validate()?;
+            self.notify.put_policy(me, &policy).await?;
+        }
+        Ok(policy)
+    }
+
     /// Sets how one room notifies the caller (members only).
     pub async fn set_room_notify(
         &self,
@@ -462,6 +490,39 @@ mod tests {
                 .map(|e| e.payload.count)
                 .collect()
         }
+    }
+
+    #[tokio::test]
+    async fn a_muted_person_notifies_nobody_who_muted_them_and_unmuting_restores() {
+        let w = world(Limits::default()).await;
+        assert!(matches!(
+            w.chat.set_person_mute(&w.bob, &w.bob.user_id, true).await,
+            Err(ChatError::BadRequest(_))
+        ));
+        assert!(matches!(
+            w.chat
+                .set_person_mute(&w.bob, &UserId::parse("nobody").unwrap(), true)
+                .await,
+            Err(ChatError::NotFound("user"))
+        ));
+        w.chat.ensure_profile(&w.alice).await.unwrap();
+        let p = w
+            .chat
+            .set_person_mute(&w.bob, &w.alice.user_id, true)
+            .await
+            .unwrap();
+        assert!(p.muted_users.contains(&w.alice.user_id));
+        w.send(&["muted"]).await;
+        assert!(w.mem.outbox.sent().is_empty());
+        let p = w
+            .chat
+            .set_person_mute(&w.bob, &w.alice.user_id, false)
+            .await
+            .unwrap();
+        assert!(p.muted_users.is_empty());
+        w.clock.advance(W);
+        w.send(&["heard"]).await;
+        assert_eq!(w.counts(), vec![1], "the muted message is not counted");
     }
 
     #[tokio::test]

@@ -174,8 +174,27 @@ export function renderMembers() {
         el('div', { class: 'row-title', text: id === me() ? `${nameOf(id)} (you)` : nameOf(id) }),
         el('div', { class: 'row-sub', text: `@${id} · ${label}` })),
       m && m.role === 'owner' ? el('span', { class: 'role-pill', text: 'Owner' }) : null,
+      id === me() ? null : muteButton(id),
       id === me() ? null : blockButton(id)));
   }
+}
+
+// Mute or unmute a member: their messages notify you nowhere.
+function muteButton(id) {
+  const muted = ui.muted.has(id);
+  return el('button', {
+    type: 'button', class: 'member-block', testid: muted ? 'unmute-user' : 'mute-user',
+    'aria-label': `${muted ? 'Unmute' : 'Mute'} notifications from ${nameOf(id)}`,
+    onclick: async () => {
+      try {
+        const policy = muted ? await ui.client.rest.unmute(id) : await ui.client.rest.mute(id);
+        ui.muted = new Set(policy.mutedUsers);
+      } catch (e) {
+        toast(e.message);
+      }
+      renderMembers();
+    },
+  }, muted ? 'Unmute' : 'Mute');
 }
 
 // Block or unblock a member: no direct messages, presence or typing either

@@ -33,6 +33,8 @@ export const ui = {
   blocked: new Set(),
   /** Keys of hidden messages you chose to show anyway. */
   revealed: new Set(),
+  /** Whom you muted (`mutedUsers` of your notification policy). */
+  muted: new Set(),
 };
 
 /** Loads whom you block; a failure leaves the list as it was. */
@@ -40,7 +42,9 @@ export async function loadBlocks() {
   try {
     const list = await ui.client.rest.blocks();
     ui.blocked = new Set(list.blocks.map((b) => b.userId));
-  } catch { /* shown as not blocked; the server still enforces the block */ }
+    const policy = await ui.client.rest.call('GET', '/users/me/notifications');
+    ui.muted = new Set(policy.mutedUsers);
+  } catch { /* shown as not blocked or muted; the server still enforces both */ }
 }
 
 export const me = () => ui.session.userId;

@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { BlockList, BlockView, ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
+import type { BlockList, BlockView, ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, NotifyPolicy, ProfileView, RoomDetail, RoomList, SearchPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -71,6 +71,9 @@ export declare class RestClient {
      */
     block(userId: string): Promise<BlockView>;
     unblock(userId: string): Promise<null>;
+    /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
+    mute(userId: string): Promise<NotifyPolicy>;
+    unmute(userId: string): Promise<NotifyPolicy>;
     /** An upload slot for an attachment in a room (members only). */
     uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot>;
     /**

@@ -138,6 +138,13 @@ export class RestClient {
     unblock(userId) {
         return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
     }
+    /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
+    mute(userId) {
+        return this.call('PUT', `/users/me/mutes/${enc(userId)}`);
+    }
+    unmute(userId) {
+        return this.call('DELETE', `/users/me/mutes/${enc(userId)}`);
+    }
     /** An upload slot for an attachment in a room (members only). */
     uploadSlot(roomId, req) {
         return this.call('POST', `/rooms/${enc(roomId)}/attachments`, req);

@@ -11,6 +11,7 @@ import type {
   CreateRoomRequest,
   ErrorCode,
   HistoryPage,
+  NotifyPolicy,
   ProfileView,
   RoomDetail,
   RoomList,
@@ -187,6 +188,13 @@ export class RestClient {
   }
   unblock(userId: string): Promise<null> {
     return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
+  }
+  /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
+  mute(userId: string): Promise<NotifyPolicy> {
+    return this.call('PUT', `/users/me/mutes/${enc(userId)}`);
+  }
+  unmute(userId: string): Promise<NotifyPolicy> {
+    return this.call('DELETE', `/users/me/mutes/${enc(userId)}`);
   }
   /** An upload slot for an attachment in a room (members only). */
   uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot> {

@@ -97,3 +97,15 @@ test('block, unblock and the block list call their routes, the user id encoded',
     ['DELETE', 'http://x/users/me/blocks/a%20b'],
   ]);
 });
+
+test('mute and unmute a person call their routes and answer the policy', async () => {
+  const policy = { dnd: { mode: 'off' }, mentionsOnly: false, mentionsOnlyRooms: [], mutedRooms: [], mutedUsers: ['carol'] };
+  const { fetch, calls } = scripted([{ status: 200, body: policy }, { status: 200, body: { ...policy, mutedUsers: [] } }]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  assert.deepEqual((await rest.mute('carol')).mutedUsers, ['carol']);
+  assert.deepEqual((await rest.unmute('carol')).mutedUsers, []);
+  assert.deepEqual(calls.map((c) => [c.method, c.url]), [
+    ['PUT', 'http://x/users/me/mutes/carol'],
+    ['DELETE', 'http://x/users/me/mutes/carol'],
+  ]);
+});
