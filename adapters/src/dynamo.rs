@@ -26,6 +26,8 @@
 //! | push device | `USER#{userId}` | `DEVICE#{deviceId}` | | | |
 //! | notification policy | `USER#{userId}` | `NOTIFYPOLICY` | | | |
 //! | notification window | `USER#{userId}` | `NOTIFYWIN#{roomId}` | | | a day after it closes |
+//! | block (`userId` blocks `targetId`) | `USER#{userId}` | `BLOCK#{targetId}` | | | |
+//! | block, reverse index | `USER#{targetId}` | `BLOCKEDBY#{userId}` | | | |
 //!
 //! User ids and client message ids cannot contain `#` (see
 //! [`chat_core::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
@@ -63,6 +65,8 @@
 //! | `SearchIndex::index` | BatchWriteItem of each message's entries (one per distinct 3-character word prefix) and manifest |
 //! | `SearchIndex::search` | Query `PK=SRCH#{r}#{prefix}`, `SK < :cursor`, newest first, pages of 100, at most 1,000 items read |
 //! | `NotifyStore::*` | Query / PutItem / DeleteItem / GetItem on `USER#{u}`; `claim`: conditional UpdateItem ([`notify`] module docs) |
+//! | `BlockStore::relations` | Query `PK=USER#{u}`, `begins_with(SK, "BLOCK")` (both directions) |
+//! | `BlockStore::block` / `unblock` | Query (the limit), then TransactWriteItems of the pair ([`blocks`] module docs) |
 //! | `SearchIndex::remove` | GetItem the manifest, BatchWriteItem deletes of the entries, then of the manifest |
 //!
 //! Table reads are strongly consistent. GSI1 reads cannot be: a connection or
@@ -145,6 +149,7 @@
 //! it again change nothing. `get_many` uses BatchGetItem, 100 keys per call,
 //! retrying `UnprocessedKeys` the same way.
 
+mod blocks;
 mod changes;
 mod codec;
 mod connections;
@@ -168,6 +173,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chat_core::error::StoreError;
 
+pub use blocks::DynamoBlocks;
 pub use changes::DynamoChanges;
 pub use connections::DynamoConnections;
 pub use messages::DynamoMessages;
@@ -218,6 +224,7 @@ pub struct DynamoStores {
     pub profiles: DynamoProfiles,
     pub search: DynamoSearch,
     pub notify: DynamoNotify,
+    pub blocks: DynamoBlocks,
 }
 
 impl Table {
@@ -301,6 +308,7 @@ impl Table {
             profiles: DynamoProfiles::new(self.clone()),
             search: DynamoSearch::new(self.clone()),
             notify: DynamoNotify::new(self.clone()),
+            blocks: DynamoBlocks::new(self.clone()),
         }
     }
 

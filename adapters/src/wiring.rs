@@ -295,6 +295,7 @@ fn stores(
         profiles,
         search,
         notify: Arc::new(stores.notify),
+        blocks: Arc::new(stores.blocks),
         // No Web Push sender is deployed yet (the VAPID key's secret is not
         // in the stack): nobody is notified, and nothing is read for it.
         webpush: None,

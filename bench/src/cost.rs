@@ -415,6 +415,13 @@ pub fn dynamodb_units(op: &str, t: &Tally) -> (f64, f64) {
         // a device's DeleteItem.
         "notify.put_device" => (calls, calls),
         "notify.put_policy" | "notify.remove_device" => (0.0, calls),
+        // Blocks: a consistent Query of one user's partition (1 RRU while
+        // it holds under 4 KB of blocks); a block is that Query and a
+        // transaction of two small puts (2 WRU each), an unblock a
+        // transaction of two deletes.
+        "blocks.relations" => (calls, 0.0),
+        "blocks.block" => (calls, 4.0 * calls),
+        "blocks.unblock" => (0.0, 4.0 * calls),
         _ => (0.0, 0.0),
     }
 }

@@ -334,6 +334,12 @@ pub fn plan(op: &str, n: usize) -> Plan {
                 vec![vec![("dynamodb.Query", n, QUERY_CONCURRENCY)]]
             }
         }
+        "blocks.relations" => seq("dynamodb.Query", 1),
+        "blocks.block" => vec![
+            vec![("dynamodb.Query", 1, 1)],
+            vec![("dynamodb.TransactWriteItems", 1, 1)],
+        ],
+        "blocks.unblock" => seq("dynamodb.TransactWriteItems", 1),
         // "webpush.send" goes to the browser vendor's push service, outside
         // AWS: not modeled.
         "ratelimit.acquire.redis" => seq("redis.Command", 1),

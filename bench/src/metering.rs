@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde::Serialize;
 
+use chat_core::block::{Block, Relations};
 use chat_core::changes::{Change, MessageState};
 use chat_core::error::{PushError, QueueError, StoreError, WebPushError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
@@ -27,8 +28,8 @@ use chat_core::model::{
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use chat_core::ports::{
-    ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore, Pusher,
-    RangeQuery, RoomStore, SearchIndex, WebPush,
+    BlockStore, ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore,
+    Pusher, RangeQuery, RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -240,6 +241,11 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
         )),
         notify: Arc::new(Metered::with_latency(
             chat.notify.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        blocks: Arc::new(Metered::with_latency(
+            chat.blocks.clone(),
             m.clone(),
             l.clone(),
         )),
@@ -730,6 +736,34 @@ impl NotifyStore for Metered<dyn NotifyStore> {
         self.pause("notify.claim", 1).await;
         self.meter.add("notify.claim", Call::new().sent(vec![100]));
         self.inner.claim(user, room, n, now, window_ms).await
+    }
+}
+
+/// Blocks: one consistent Query of the user's partition per check (a
+/// direct room's send, typing, presence, a notified room's senders); a
+/// block is that Query and a transaction of two small puts, an unblock a
+/// transaction of two deletes.
+#[async_trait]
+impl BlockStore for Metered<dyn BlockStore> {
+    async fn block(&self, block: &Block) -> Result<bool, StoreError> {
+        self.pause("blocks.block", 1).await;
+        self.meter.add(
+            "blocks.block",
+            Call::new().empty_lookups(1).sent([100, 100]),
+        );
+        self.inner.block(block).await
+    }
+    async fn unblock(&self, user: &UserId, target: &UserId) -> Result<bool, StoreError> {
+        self.pause("blocks.unblock", 1).await;
+        self.meter
+            .add("blocks.unblock", Call::new().sent([100, 100]));
+        self.inner.unblock(user, target).await
+    }
+    async fn relations(&self, user: &UserId) -> Result<Relations, StoreError> {
+        self.pause("blocks.relations", 1).await;
+        self.meter
+            .add("blocks.relations", Call::new().empty_lookups(1));
+        self.inner.relations(user).await
     }
 }
 

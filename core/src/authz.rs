@@ -2,6 +2,7 @@
 //! Every WebSocket action and every REST route asks [`authorize`]; nothing
 //! else compares user ids to decide access.
 
+use crate::block::Between;
 use crate::error::ChatError;
 use crate::ids::UserId;
 use crate::model::{Membership, Role, Room, RoomKind};
@@ -52,6 +53,8 @@ pub enum AccountAction {
     Devices,
     /// Read or change the notification policy.
     NotifyPolicy,
+    /// Block or unblock people, list whom one blocks.
+    Blocks,
 }
 
 /// Decides whether `actor` may do `action` on the account of `owner`: a
@@ -63,11 +66,131 @@ pub fn authorize_account(
     owner: &UserId,
 ) -> Result<(), ChatError> {
     match action {
-        AccountAction::Devices | AccountAction::NotifyPolicy if actor == owner => Ok(()),
+        AccountAction::Devices | AccountAction::NotifyPolicy | AccountAction::Blocks
+            if actor == owner =>
+        {
+            Ok(())
+        }
         AccountAction::Devices => Err(ChatError::Forbidden("devices are their owner's alone")),
         AccountAction::NotifyPolicy => Err(ChatError::Forbidden(
             "a notification policy is its owner's alone",
         )),
+        AccountAction::Blocks => Err(ChatError::Forbidden("a block list is its owner's alone")),
+    }
+}
+
+impl Action<'_> {
+    /// Whether the action reaches the other member of a direct room, so
+    /// that a block between the two refuses it there (a reply, an edit or
+    /// a reaction is a message to them too). Reading the history that
+    /// exists, marking it read, choosing how it notifies and deleting
+    /// one's own messages stay the member's own business.
+    pub fn reaches_peer(&self) -> bool {
+        match self {
+            Action::Send
+            | Action::Attach
+            | Action::Reply
+            | Action::Typing
+            | Action::EditMessage { .. }
+            | Action::React => true,
+            // Taking back what one said stays possible after a block.
+            Action::DeleteMessage { .. }
+            | Action::Read
+            | Action::Search
+            | Action::ReadThread
+            | Action::MarkRead
+            | Action::Notify
+            | Action::AddMember { .. }
+            | Action::RemoveMember { .. } => false,
+        }
+    }
+}
+
+const YOU_BLOCK: &str = "you block this user: unblock them first";
+const THEY_BLOCK: &str = "this user does not accept direct messages from you";
+
+fn refuse_blocked(between: Between) -> Result<(), ChatError> {
+    match between {
+        Between::Clear => Ok(()),
+        Between::ActorBlocks | Between::Both => Err(ChatError::Forbidden(YOU_BLOCK)),
+        Between::BlockedByOther => Err(ChatError::Forbidden(THEY_BLOCK)),
+    }
+}
+
+/// [`authorize`], knowing what stands between the actor and the other
+/// member of a direct room (`peer`; [`Between::Clear`] for other rooms,
+/// where a block changes nothing: shared groups and channels still work,
+/// and clients hide the blocked person's messages). In a direct room a
+/// block in either direction refuses every action that
+/// [`Action::reaches_peer`].
+pub fn authorize_in(
+    actor: &UserId,
+    action: Action<'_>,
+    room: &Room,
+    membership: Option<&Membership>,
+    peer: Between,
+) -> Result<(), ChatError> {
+    authorize(actor, action, room, membership)?;
+    if room.kind == RoomKind::Direct && action.reaches_peer() {
+        refuse_blocked(peer)?;
+    }
+    Ok(())
+}
+
+/// What a user does that reaches another user directly, not through a
+/// room's membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerAction {
+    /// Open (create or find) the direct room of the two.
+    OpenDirect,
+    /// See the other's presence (the actor is the one who looks).
+    SeePresence,
+    /// See the other typing (the actor is the one who looks).
+    SeeTyping,
+    /// Have a message of the actor notify the other, offline.
+    Notify,
+    /// Block the other.
+    Block,
+    /// Silence the other's notifications (the actor's own policy).
+    Mute,
+}
+
+/// Decides whether `actor` may do `action` to `other`, given what stands
+/// between them (`between`, seen from the actor).
+///
+/// - A direct room is opened only when no block stands between them,
+///   either way.
+/// - Presence and typing are hidden both ways across a block.
+/// - A message notifies its recipient unless the recipient blocks the
+///   sender (the blocked person is still notified of the blocker's
+///   messages in a group they share: blocking is the blocker's choice,
+///   not a gag on them).
+/// - Nobody blocks or mutes themselves; anyone else may be blocked or
+///   muted, whatever stands between them.
+pub fn authorize_peer(
+    actor: &UserId,
+    action: PeerAction,
+    other: &UserId,
+    between: Between,
+) -> Result<(), ChatError> {
+    match action {
+        PeerAction::Block if actor == other => {
+            Err(ChatError::BadRequest("you cannot block yourself".into()))
+        }
+        PeerAction::Block => Ok(()),
+        PeerAction::Mute if actor == other => {
+            Err(ChatError::BadRequest("you cannot mute yourself".into()))
+        }
+        PeerAction::Mute => Ok(()),
+        PeerAction::OpenDirect => refuse_blocked(between),
+        PeerAction::SeePresence | PeerAction::SeeTyping if between.any() => Err(
+            ChatError::Forbidden("presence and typing are hidden across a block"),
+        ),
+        PeerAction::SeePresence | PeerAction::SeeTyping => Ok(()),
+        PeerAction::Notify if between.other_blocks() => {
+            Err(ChatError::Forbidden("the recipient blocks the sender"))
+        }
+        PeerAction::Notify => Ok(()),
     }
 }
 
@@ -395,7 +518,11 @@ mod account_tests {
             UserId::parse("me").unwrap(),
             UserId::parse("other").unwrap(),
         );
-        for action in [AccountAction::Devices, AccountAction::NotifyPolicy] {
+        for action in [
+            AccountAction::Devices,
+            AccountAction::NotifyPolicy,
+            AccountAction::Blocks,
+        ] {
             assert!(authorize_account(&me, action, &me).is_ok(), "{action:?}");
             assert!(
                 matches!(
@@ -404,6 +531,130 @@ mod account_tests {
                 ),
                 "{action:?}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+    use crate::ids::{RoomId, RoomName};
+
+    fn u(s: &str) -> UserId {
+        UserId::parse(s).unwrap()
+    }
+
+    /// Every room action in every kind of room, under every state of block
+    /// between the actor (a member) and the other member: a block refuses
+    /// exactly the actions that reach the peer, and only in direct rooms.
+    #[test]
+    fn room_actions_under_a_block() {
+        let (actor, other) = (u("actor"), u("other"));
+        for kind in [RoomKind::Direct, RoomKind::Group, RoomKind::Channel] {
+            let room = Room {
+                room_id: RoomId::parse("r_1").unwrap(),
+                kind,
+                name: RoomName::parse("room").unwrap(),
+                owner_id: other.clone(),
+                created_at: 0,
+            };
+            let m = Membership::new(room.room_id.clone(), actor.clone(), Role::Member, 0);
+            for between in [
+                Between::Clear,
+                Between::ActorBlocks,
+                Between::BlockedByOther,
+                Between::Both,
+            ] {
+                for (action, reaches) in [
+                    (Action::Read, false),
+                    (Action::Search, false),
+                    (Action::Send, true),
+                    (Action::Attach, true),
+                    (Action::Typing, true),
+                    (Action::MarkRead, false),
+                    (Action::Notify, false),
+                ] {
+                    assert_eq!(action.reaches_peer(), reaches, "{action:?}");
+                    let plain = authorize(&actor, action, &room, Some(&m)).is_ok();
+                    let with = authorize_in(&actor, action, &room, Some(&m), between);
+                    let refused_by_block = kind == RoomKind::Direct && reaches && between.any();
+                    assert_eq!(
+                        with.is_ok(),
+                        plain && !refused_by_block,
+                        "{kind:?} {between:?} {action:?}"
+                    );
+                }
+                // A stranger is refused as before, whatever the block.
+                assert!(authorize_in(&actor, Action::Send, &room, None, between).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn the_errors_say_who_blocks() {
+        let (me, room) = (u("me"), RoomId::parse("dm_1").unwrap());
+        let dm = Room {
+            room_id: room.clone(),
+            kind: RoomKind::Direct,
+            name: RoomName::parse("direct").unwrap(),
+            owner_id: me.clone(),
+            created_at: 0,
+        };
+        let m = Membership::new(room, me.clone(), Role::Member, 0);
+        let e = |b| match authorize_in(&me, Action::Send, &dm, Some(&m), b) {
+            Err(ChatError::Forbidden(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(e(Between::ActorBlocks), YOU_BLOCK);
+        assert_eq!(e(Between::Both), YOU_BLOCK);
+        assert_eq!(e(Between::BlockedByOther), THEY_BLOCK);
+    }
+
+    #[test]
+    fn peer_table() {
+        use Between::*;
+        use PeerAction::*;
+        let (me, other) = (u("me"), u("other"));
+        let y = true;
+        let n = false;
+        // (action, between, allowed)
+        let table = [
+            (OpenDirect, Clear, y),
+            (OpenDirect, ActorBlocks, n),
+            (OpenDirect, BlockedByOther, n),
+            (OpenDirect, Both, n),
+            (SeePresence, Clear, y),
+            (SeePresence, ActorBlocks, n),
+            (SeePresence, BlockedByOther, n),
+            (SeePresence, Both, n),
+            (SeeTyping, Clear, y),
+            (SeeTyping, ActorBlocks, n),
+            (SeeTyping, BlockedByOther, n),
+            (SeeTyping, Both, n),
+            // The recipient's block silences the sender; the sender's own
+            // block does not silence the blocker towards them.
+            (Notify, Clear, y),
+            (Notify, ActorBlocks, y),
+            (Notify, BlockedByOther, n),
+            (Notify, Both, n),
+            (Block, Clear, y),
+            (Block, ActorBlocks, y),
+            (Block, BlockedByOther, y),
+            (Mute, Clear, y),
+            (Mute, Both, y),
+        ];
+        for (action, between, allowed) in table {
+            assert_eq!(
+                authorize_peer(&me, action, &other, between).is_ok(),
+                allowed,
+                "{action:?} {between:?}"
+            );
+        }
+        for action in [Block, Mute] {
+            assert!(matches!(
+                authorize_peer(&me, action, &me, Clear),
+                Err(ChatError::BadRequest(_))
+            ));
         }
     }
 }

@@ -1375,6 +1375,97 @@ macro_rules! message_changes_contract {
     };
 }
 
+/// Scenarios for [`crate::ports::BlockStore`].
+#[macro_export]
+macro_rules! block_store_contract {
+    ($make:expr) => {
+        mod block_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::block::{Between, Block};
+            use $crate::contract::*;
+            use $crate::ports::BlockStore;
+
+            fn block(by: &$crate::ids::UserId, of: &$crate::ids::UserId, at: i64) -> Block {
+                Block {
+                    user_id: by.clone(),
+                    target_id: of.clone(),
+                    created_at: at,
+                }
+            }
+
+            #[tokio::test]
+            async fn a_block_reads_from_both_sides_and_unblock_removes_both() {
+                let s = $make.await;
+                let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
+                assert!(s.relations(&alice).await.unwrap().is_empty());
+                assert!(s.block(&block(&alice, &bob, 10)).await.unwrap());
+                assert!(s.block(&block(&carol, &alice, 20)).await.unwrap());
+
+                let a = s.relations(&alice).await.unwrap();
+                assert_eq!(a.between(&bob), Between::ActorBlocks);
+                assert_eq!(a.between(&carol), Between::BlockedByOther);
+                assert_eq!(a.blocks.get(&bob), Some(&block(&alice, &bob, 10)));
+                assert_eq!(a.blocks.len(), 1);
+                let b = s.relations(&bob).await.unwrap();
+                assert_eq!(b.between(&alice), Between::BlockedByOther);
+                assert!(b.blocks.is_empty());
+
+                // Blocking back makes it mutual, on both sides.
+                assert!(s.block(&block(&bob, &alice, 30)).await.unwrap());
+                assert_eq!(
+                    s.relations(&alice).await.unwrap().between(&bob),
+                    Between::Both
+                );
+                assert_eq!(
+                    s.relations(&bob).await.unwrap().between(&alice),
+                    Between::Both
+                );
+
+                assert!(s.unblock(&alice, &bob).await.unwrap());
+                assert_eq!(
+                    s.relations(&alice).await.unwrap().between(&bob),
+                    Between::BlockedByOther
+                );
+                assert_eq!(
+                    s.relations(&bob).await.unwrap().between(&alice),
+                    Between::ActorBlocks
+                );
+                // Nothing to remove: false, and nothing else changes.
+                assert!(!s.unblock(&alice, &bob).await.unwrap());
+                assert!(!s.unblock(&alice, &carol).await.unwrap());
+                assert_eq!(
+                    s.relations(&alice).await.unwrap().between(&carol),
+                    Between::BlockedByOther
+                );
+            }
+
+            #[tokio::test]
+            async fn blocking_again_changes_nothing() {
+                let s = $make.await;
+                let (alice, bob) = (user("alice"), user("bob"));
+                assert!(s.block(&block(&alice, &bob, 10)).await.unwrap());
+                assert!(!s.block(&block(&alice, &bob, 99)).await.unwrap());
+                let a = s.relations(&alice).await.unwrap();
+                assert_eq!(a.blocks.get(&bob).map(|b| b.created_at), Some(10));
+                assert_eq!(s.relations(&bob).await.unwrap().blocked_by.len(), 1);
+            }
+
+            #[tokio::test]
+            async fn relations_are_per_user() {
+                let s = $make.await;
+                let (alice, bob, dave) = (user("alice"), user("bob"), user("dave"));
+                assert!(s.block(&block(&alice, &bob, 1)).await.unwrap());
+                assert!(s.relations(&dave).await.unwrap().is_empty());
+                assert_eq!(
+                    s.relations(&dave).await.unwrap().between(&alice),
+                    Between::Clear
+                );
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod memory_adapters {
     use crate::memory::{
@@ -1387,6 +1478,7 @@ mod memory_adapters {
     crate::message_changes_contract!(async { crate::memory::MemoryChanges::default() });
     crate::profile_store_contract!(async { MemoryProfiles::default() });
     crate::notify_store_contract!(async { crate::memory::MemoryNotify::default() });
+    crate::block_store_contract!(async { crate::memory::MemoryBlocks::default() });
     crate::search_index_contract!(async { crate::memory::MemorySearch::default() });
     crate::pusher_contract!(async { MemoryPusher::default() });
     crate::rate_limiter_contract!(async { crate::ratelimit::MemoryRateLimiter::default() });

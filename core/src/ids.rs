@@ -145,6 +145,13 @@ impl RoomId {
         Self(format!("r_{}", uuid::Uuid::now_v7().simple()))
     }
 
+    /// Whether the id is of a direct room (minted by [`RoomId::direct`]).
+    /// The room's `kind` is the authority; this lets a reader start work
+    /// for a direct room before the room is read.
+    pub fn is_direct(&self) -> bool {
+        self.0.starts_with("dm_")
+    }
+
     /// The one room id a pair of users shares for their direct conversation,
     /// whatever order they are given in: this is what makes "one direct room
     /// per pair" a key constraint rather than a lookup.

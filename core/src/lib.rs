@@ -41,6 +41,7 @@ pub mod attachments;
 pub mod auth;
 pub mod authz;
 pub mod backoff;
+pub mod block;
 pub mod changes;
 pub mod config;
 #[cfg(any(test, feature = "contract"))]

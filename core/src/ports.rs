@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 
+use crate::block::{Block, Relations};
 use crate::changes::{Change, MessageState};
 use crate::error::{PushError, QueueError, StoreError, WebPushError};
 use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
@@ -233,6 +234,23 @@ pub trait NotifyStore: Send + Sync {
         now: Millis,
         window_ms: Millis,
     ) -> Result<Option<u32>, StoreError>;
+}
+
+/// Blocks between users ([`crate::block`]): each stored under both users,
+/// so one read of a user answers both directions.
+#[async_trait]
+pub trait BlockStore: Send + Sync {
+    /// Records that `block.user_id` blocks `block.target_id`, in both
+    /// users' entries at once. `Ok(false)` (and nothing changed) when that
+    /// block exists already, or when the user blocks
+    /// [`crate::block::MAX_BLOCKS`] people already.
+    async fn block(&self, block: &Block) -> Result<bool, StoreError>;
+    /// Removes the block of `target` by `user` from both entries; `false`
+    /// when there was none.
+    async fn unblock(&self, user: &UserId, target: &UserId) -> Result<bool, StoreError>;
+    /// Whom `user` blocks and who blocks `user`, in one read of the user's
+    /// entries.
+    async fn relations(&self, user: &UserId) -> Result<Relations, StoreError>;
 }
 
 /// The durable hand-off to the persistence worker (SQS in AWS).

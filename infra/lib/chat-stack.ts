@@ -324,6 +324,12 @@ export class ChatStack extends Stack {
       [M.GET, '/users/me/notifications', users],
       [M.PUT, '/users/me/notifications', users],
       [M.PUT, '/rooms/{roomId}/notifications', users],
+      // Blocks (docs/SECURITY.md).
+      [M.GET, '/users/me/blocks', users],
+      [M.PUT, '/users/me/blocks/{userId}', users],
+      [M.DELETE, '/users/me/blocks/{userId}', users],
+      [M.PUT, '/users/me/mutes/{userId}', users],
+      [M.DELETE, '/users/me/mutes/{userId}', users],
       [M.POST, '/rooms', rooms],
       [M.GET, '/rooms', rooms],
       [M.GET, '/rooms/{roomId}', rooms],

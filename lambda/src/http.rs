@@ -19,6 +19,8 @@ use chat_core::protocol::rest::{
     ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, RoomNotifyRequest, SearchPage,
     ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest,
 };
+#[cfg(feature = "openapi")]
+use chat_core::protocol::rest::{BlockList, BlockView};
 use chat_core::protocol::rest::{ErrorBody, ErrorDetail};
 use chat_core::Chat;
 
@@ -49,6 +51,11 @@ pub enum Route {
     GetNotifyPolicy,
     PutNotifyPolicy,
     SetRoomNotify(RoomId),
+    ListBlocks,
+    Block(UserId),
+    Unblock(UserId),
+    MutePerson(UserId),
+    UnmutePerson(UserId),
     /// This API's OpenAPI document; the one route without a token.
     OpenApi,
 }
@@ -645,6 +652,107 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: &[E::Forbidden, E::NotFound],
         links: &[],
         build: |p| Ok(Route::SetRoomNotify(RoomId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "listBlocks",
+        method: http::Method::GET,
+        path: "/users/me/blocks",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Whom the caller blocks (never who blocks them)",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The caller's blocks",
+            body: Some(body!(BlockList)),
+        }],
+        errors: &[],
+        links: &[],
+        build: |_| Ok(Route::ListBlocks),
+    },
+    Endpoint {
+        operation: "blockUser",
+        method: http::Method::PUT,
+        path: "/users/me/blocks/{userId}",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Blocks a user: no direct room or direct message between the two either way, no presence or typing either way, no notification of their messages; shared groups still work (clients hide their messages)",
+        query: &[],
+        request: None,
+        success: &[
+            Success {
+                status: 201,
+                description: "Blocked",
+                body: Some(body!(BlockView)),
+            },
+            Success {
+                status: 200,
+                description: "Blocked already: unchanged",
+                body: Some(body!(BlockView)),
+            },
+        ],
+        errors: &[E::BadRequest, E::NotFound, E::Conflict],
+        links: &[Link {
+            name: "Unblock",
+            operation: "unblockUser",
+            parameters: &[("userId", "$response.body#/userId")],
+        }],
+        build: |p| Ok(Route::Block(UserId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "unblockUser",
+        method: http::Method::DELETE,
+        path: "/users/me/blocks/{userId}",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Lifts the caller's block of a user",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 204,
+            description: "Unblocked",
+            body: None,
+        }],
+        errors: &[E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::Unblock(UserId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "mutePerson",
+        method: http::Method::PUT,
+        path: "/users/me/mutes/{userId}",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Mutes a person: their messages notify the caller in no room (`mutedUsers` of the policy); nothing else changes",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The caller's whole policy",
+            body: Some(body!(NotifyPolicy)),
+        }],
+        errors: &[E::BadRequest, E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::MutePerson(UserId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "unmutePerson",
+        method: http::Method::DELETE,
+        path: "/users/me/mutes/{userId}",
+        function: "chat-users",
+        authenticated: true,
+        summary: "Lets a muted person's messages notify the caller again",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The caller's whole policy",
+            body: Some(body!(NotifyPolicy)),
+        }],
+        errors: &[E::BadRequest],
+        links: &[],
+        build: |p| Ok(Route::UnmutePerson(UserId::parse(p[0])?)),
     },
     Endpoint {
         operation: "getUser",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_adapters::dynamo::schema;
+use chat_core::block::{Block, Relations};
 use chat_core::changes::{Change, MessageState};
 use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
@@ -21,8 +22,9 @@ use chat_core::model::{
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy};
 use chat_core::ports::{
-    BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageChanges, MessageStore,
-    NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, UploadSpec,
+    BlobHead, BlobStore, BlockStore, ConnectionStore, DownloadSpec, JobQueue, MessageChanges,
+    MessageStore, NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex,
+    UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
@@ -88,6 +90,7 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.profiles = Arc::new(Guarded(chat.profiles.clone(), guard.clone()));
     c.search = Arc::new(Guarded(chat.search.clone(), guard.clone()));
     c.notify = Arc::new(Guarded(chat.notify.clone(), guard.clone()));
+    c.blocks = Arc::new(Guarded(chat.blocks.clone(), guard.clone()));
     c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
     c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard.clone()));
     c.blobs = Arc::new(Guarded(chat.blobs.clone(), guard));
@@ -316,6 +319,25 @@ impl NotifyStore for Guarded<dyn NotifyStore> {
     ) -> Result<Option<u32>, StoreError> {
         self.1.dynamo(&["UpdateItem"], Table)?;
         self.0.claim(user, room, n, now, window_ms).await
+    }
+}
+
+#[async_trait]
+impl BlockStore for Guarded<dyn BlockStore> {
+    async fn block(&self, block: &Block) -> Result<bool, StoreError> {
+        // Query of the user's blocks (the limit), then TransactWriteItems
+        // of two Puts (IAM authorizes each item's action).
+        self.1.dynamo(&["Query", "PutItem"], Table)?;
+        self.0.block(block).await
+    }
+    async fn unblock(&self, user: &UserId, target: &UserId) -> Result<bool, StoreError> {
+        // TransactWriteItems of two Deletes.
+        self.1.dynamo(&["DeleteItem"], Table)?;
+        self.0.unblock(user, target).await
+    }
+    async fn relations(&self, user: &UserId) -> Result<Relations, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.relations(user).await
     }
 }
 

@@ -19,7 +19,7 @@ import { ChatClient } from './sdk/index.js';
 import { loadConfig as loadRuntimeConfig } from './config.js';
 import { Auth } from './auth.js';
 import { $, icon, showError, toast } from './ui/dom.js';
-import { avatarFor, ui } from './ui/state.js';
+import { avatarFor, loadBlocks, ui } from './ui/state.js';
 import { renderSidebar } from './ui/sidebar.js';
 import { closeRoom, openRoom, renderHeader, roomFromUrl, wireConversation } from './ui/conversation.js';
 import { clearDrafts, restoreDrafts, wireComposer, stopTyping } from './ui/composer.js';
@@ -150,6 +150,7 @@ async function startApp(session) {
   // Focus moves from the sign-in page to the app's heading.
   $('app-title').focus();
   await ensureProfile(client);
+  await loadBlocks();
   try {
     await client.start();
   } catch (e) {

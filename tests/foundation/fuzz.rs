@@ -714,6 +714,9 @@ fn http_case(
         Just("attachments".to_owned()),
         Just("replies".to_owned()),
         Just("1".to_owned()),
+        // The block and mute routes: /users/me/{blocks,mutes}/{userId}.
+        Just("blocks".to_owned()),
+        Just("mutes".to_owned()),
         Just(room),
         Just("alice".to_owned()),
         Just("prod".to_owned()),

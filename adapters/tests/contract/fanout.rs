@@ -123,6 +123,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         profiles: Arc::new(stores.profiles),
         search: Arc::new(stores.search),
         notify: Arc::new(stores.notify),
+        blocks: Arc::new(stores.blocks),
         webpush: None,
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),

@@ -7,6 +7,7 @@
 //! real adapters get from conditional writes and transactions.
 
 mod blobs;
+mod blocks;
 mod changes;
 mod clock;
 mod connections;
@@ -20,6 +21,7 @@ mod rooms;
 mod search;
 
 pub use blobs::{BlobRefusal, Download, MemoryBlobs, BLOB_PATH, META_PREFIX};
+pub use blocks::MemoryBlocks;
 pub use changes::MemoryChanges;
 pub use clock::ManualClock;
 pub use connections::MemoryConnections;

@@ -309,3 +309,21 @@ pub enum RoomNotifyLevel {
 pub struct RoomNotifyRequest {
     pub level: RoomNotifyLevel,
 }
+
+/// One person the caller blocks (`/users/me/blocks`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockView {
+    /// Whom the caller blocks.
+    pub user_id: UserId,
+    pub created_at: Millis,
+}
+
+/// `GET /users/me/blocks`: whom the caller blocks (never who blocks them).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockList {
+    pub blocks: Vec<BlockView>,
+}

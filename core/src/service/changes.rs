@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use super::{Caller, Chat};
 use crate::attachments::stored_key;
-use crate::authz::{authorize, Action};
+use crate::authz::{authorize_in, Action};
 use crate::changes::{ChangeKind, Emoji, MessageState, COMMIT_ATTEMPTS};
 use crate::error::ChatError;
 use crate::ids::{MessageBody, RoomId, Seq, UserId};
@@ -86,7 +86,8 @@ impl Chat {
             },
             Op::Toggle(_) => Action::React,
         };
-        authorize(&caller.user_id, action, &room, membership)?;
+        let peer = self.peer_in(&caller.user_id, &room).await?;
+        authorize_in(&caller.user_id, action, &room, membership, peer)?;
         let message = message.ok_or(ChatError::NotFound("message"))?;
 
         let mut committed = None;

@@ -14,7 +14,7 @@ use futures::stream::{self, StreamExt};
 use tracing::{info, warn, Instrument};
 
 use super::{Caller, Chat};
-use crate::authz::{authorize, Action};
+use crate::authz::{authorize_in, Action, PeerAction};
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, MessageBody, MessageId, RoomId, Seq, UserId};
 use crate::model::{Job, Message, MessageDraft, ReceiptStatus, SeqFate};
@@ -113,19 +113,33 @@ impl Chat {
             )));
         }
 
-        // Room and members in one round trip; membership is read off the list.
-        let (room, members) = tokio::try_join!(
+        // Room and members in one round trip; membership is read off the
+        // list. A direct room's id says it is one, so the sender's blocks
+        // are read in the same round trip there.
+        let looks_direct = req.room_id.is_direct();
+        let (room, members, relations) = tokio::try_join!(
             self.rooms.get(&req.room_id),
-            self.rooms.members(&req.room_id)
+            self.rooms.members(&req.room_id),
+            async {
+                if looks_direct {
+                    self.blocks.relations(&caller.user_id).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
         )?;
         let room = room.ok_or(ChatError::NotFound("room"))?;
         let membership = members.iter().find(|m| m.user_id == caller.user_id);
-        authorize(&caller.user_id, Action::Send, &room, membership)?;
+        let peer = match relations {
+            Some(r) => Chat::direct_peer(&r, &caller.user_id, &room),
+            None => self.peer_in(&caller.user_id, &room).await?,
+        };
+        authorize_in(&caller.user_id, Action::Send, &room, membership, peer)?;
         // Before the attachments are claimed: a bad target changes nothing.
         let reply_to = match req.reply_to {
             None => None,
             Some(seq) => {
-                authorize(&caller.user_id, Action::Reply, &room, membership)?;
+                authorize_in(&caller.user_id, Action::Reply, &room, membership, peer)?;
                 Some(Box::new(self.quote(&req.room_id, seq).await?))
             }
         };
@@ -313,6 +327,10 @@ impl Chat {
             .into_iter()
             .filter(|u| u != &caller.user_id)
             .collect();
+        // Nobody on either side of a block with the typist sees it.
+        let others = self
+            .who_may_see(&caller.user_id, PeerAction::SeeTyping, others)
+            .await?;
         let frame = ServerFrame::Typing {
             room_id: req.room_id,
             user_id: caller.user_id.clone(),

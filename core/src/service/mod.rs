@@ -6,6 +6,7 @@
 //! the local platform serving them at once) cannot mix them up.
 
 mod attachments;
+mod blocks;
 mod changes;
 mod fanout;
 mod history;
@@ -26,18 +27,19 @@ pub use replies::ThreadQuery;
 pub use rooms::Created;
 pub use search::SearchRequest;
 
-use crate::authz::{authorize, Action};
+use crate::authz::{authorize_in, Action};
 use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryBlobs, MemoryChanges, MemoryConnections, MemoryMessages, MemoryNotify,
-    MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms, MemorySearch,
+    ManualClock, MemoryBlobs, MemoryBlocks, MemoryChanges, MemoryConnections, MemoryMessages,
+    MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms,
+    MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    BlobStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore,
-    ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
+    BlobStore, BlockStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore,
+    NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -65,6 +67,8 @@ pub struct Chat {
     pub search: Arc<dyn SearchIndex>,
     /// Push devices, notification policies and coalescing windows.
     pub notify: Arc<dyn NotifyStore>,
+    /// Blocks between users ([`crate::block`]).
+    pub blocks: Arc<dyn BlockStore>,
     /// Sends offline notifications (the persist worker); `None` where the
     /// deployment has no sender, and then nobody is notified (and nothing
     /// is read for it).
@@ -91,6 +95,7 @@ pub struct MemoryBackends {
     pub profiles: Arc<MemoryProfiles>,
     pub search: Arc<MemorySearch>,
     pub notify: Arc<MemoryNotify>,
+    pub blocks: Arc<MemoryBlocks>,
     pub outbox: Arc<MemoryOutbox>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
@@ -109,6 +114,7 @@ impl MemoryBackends {
             profiles: self.profiles.clone(),
             search: self.search.clone(),
             notify: self.notify.clone(),
+            blocks: self.blocks.clone(),
             webpush: Some(self.outbox.clone()),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
@@ -133,8 +139,10 @@ impl Chat {
         (b.chat(limits, clock), b)
     }
 
-    /// Loads the room and the actor's membership, and asks [`authorize`].
-    /// A room that does not exist is `not_found`.
+    /// Loads the room and the actor's membership, and asks
+    /// [`authorize_in`], with what stands between the actor and the other
+    /// member when the room is direct and the action reaches them. A room
+    /// that does not exist is `not_found`.
     pub(crate) async fn authorized_room(
         &self,
         actor: &UserId,
@@ -146,7 +154,12 @@ impl Chat {
             self.rooms.membership(room_id, actor)
         )?;
         let room = room.ok_or(ChatError::NotFound("room"))?;
-        authorize(actor, action, &room, membership.as_ref())?;
+        let peer = if action.reaches_peer() && membership.is_some() {
+            self.peer_in(actor, &room).await?
+        } else {
+            crate::block::Between::Clear
+        };
+        authorize_in(actor, action, &room, membership.as_ref(), peer)?;
         Ok((room, membership))
     }
 

@@ -10,7 +10,8 @@ use tracing::{info, warn, Instrument};
 
 use super::Chat;
 use crate::auth::Identity;
-use crate::authz::{authorize_account, AccountAction, Action};
+use crate::authz::{authorize_account, authorize_peer, AccountAction, Action, PeerAction};
+use crate::block::{Between, Relations};
 use crate::error::{ChatError, WebPushError};
 use crate::ids::{RoomId, UserId};
 use crate::metrics::Metric;
@@ -102,6 +103,34 @@ impl Chat {
         authorize_account(me, AccountAction::NotifyPolicy, me)?;
         policy.validate()?;
         self.notify.put_policy(me, &policy).await?;
+        Ok(policy)
+    }
+
+    /// Mutes (or unmutes) a person for the caller: their messages notify
+    /// the caller nowhere (`mutedUsers` of the policy). Answers the whole
+    /// policy.
+    pub async fn set_person_mute(
+        &self,
+        actor: &Identity,
+        target: &UserId,
+        muted: bool,
+    ) -> Result<NotifyPolicy, ChatError> {
+        let me = &actor.user_id;
+        authorize_account(me, AccountAction::NotifyPolicy, me)?;
+        authorize_peer(me, PeerAction::Mute, target, Between::Clear)?;
+        let mut policy = self.notify.policy(me).await?;
+        let changed = if muted {
+            if self.profiles.get(target).await?.is_none() {
+                return Err(ChatError::NotFound("user"));
+            }
+            policy.muted_users.insert(target.clone())
+        } else {
+            policy.muted_users.remove(target)
+        };
+        if changed {
+            policy.validate()?;
+            self.notify.put_policy(me, &policy).await?;
+        }
         Ok(policy)
     }
 
@@ -204,9 +233,39 @@ impl Chat {
         for d in devices {
             per_user.entry(d.user_id.clone()).or_default().push(d);
         }
+        if per_user.is_empty() {
+            return Sent::default();
+        }
+        // Whom each sender's messages may notify: one read of each
+        // sender's blocks answers for every recipient.
+        let senders: BTreeSet<&UserId> = msgs.iter().map(|m| &m.sender_id).collect();
+        let mut blocks: BTreeMap<UserId, Relations> = BTreeMap::new();
+        for sender in senders {
+            match self.blocks.relations(sender).await {
+                Ok(r) => {
+                    blocks.insert(sender.clone(), r);
+                }
+                Err(e) => {
+                    warn!(error = %crate::error::chain(&e), "could not read the sender's blocks; no notifications");
+                    return Sent { sent: 0, failed: 1 };
+                }
+            }
+        }
+        let blocks = &blocks;
         let results: Vec<Sent> = stream::iter(per_user)
             .map(|(user, devices)| async move {
-                self.notify_member(webpush, &user, room, msgs, &devices, now)
+                // The messages of senders this member blocks do not notify.
+                let msgs: Vec<&Message> = msgs
+                    .iter()
+                    .copied()
+                    .filter(|m| {
+                        let between = blocks
+                            .get(&m.sender_id)
+                            .map_or(Between::Clear, |r| r.between(&user));
+                        authorize_peer(&m.sender_id, PeerAction::Notify, &user, between).is_ok()
+                    })
+                    .collect();
+                self.notify_member(webpush, &user, room, &msgs, &devices, now)
                     .await
             })
             .buffer_unordered(NOTIFY_CONCURRENCY)
@@ -432,6 +491,39 @@ mod tests {
                 .map(|e| e.payload.count)
                 .collect()
         }
+    }
+
+    #[tokio::test]
+    async fn a_muted_person_notifies_nobody_who_muted_them_and_unmuting_restores() {
+        let w = world(Limits::default()).await;
+        assert!(matches!(
+            w.chat.set_person_mute(&w.bob, &w.bob.user_id, true).await,
+            Err(ChatError::BadRequest(_))
+        ));
+        assert!(matches!(
+            w.chat
+                .set_person_mute(&w.bob, &UserId::parse("nobody").unwrap(), true)
+                .await,
+            Err(ChatError::NotFound("user"))
+        ));
+        w.chat.ensure_profile(&w.alice).await.unwrap();
+        let p = w
+            .chat
+            .set_person_mute(&w.bob, &w.alice.user_id, true)
+            .await
+            .unwrap();
+        assert!(p.muted_users.contains(&w.alice.user_id));
+        w.send(&["muted"]).await;
+        assert!(w.mem.outbox.sent().is_empty());
+        let p = w
+            .chat
+            .set_person_mute(&w.bob, &w.alice.user_id, false)
+            .await
+            .unwrap();
+        assert!(p.muted_users.is_empty());
+        w.clock.advance(W);
+        w.send(&["heard"]).await;
+        assert_eq!(w.counts(), vec![1], "the muted message is not counted");
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::Chat;
 use crate::auth::Identity;
-use crate::authz::Action;
+use crate::authz::{authorize_peer, Action, PeerAction};
 use crate::error::ChatError;
 use crate::ids::{DisplayName, RoomId, RoomName, UserId};
 use crate::model::{Membership, PresenceStatus, Role, Room, RoomKind};
@@ -63,6 +63,10 @@ impl Chat {
                     .into_iter()
                     .next()
                     .ok_or(ChatError::Internal("checked above".into()))?;
+                // Neither a new direct room nor the pair's existing one
+                // across a block, whoever blocks.
+                let mine = self.blocks.relations(me).await?;
+                authorize_peer(me, PeerAction::OpenDirect, &other, mine.between(&other))?;
                 let name = match req.name.as_deref() {
                     Some(n) => RoomName::parse(n)?,
                     None => RoomName::parse("direct")?,
@@ -186,6 +190,8 @@ impl Chat {
             async { self.profiles.get_many(&ids).await.map_err(ChatError::from) },
             self.online_users(&ids)
         )?;
+        // Presence is hidden across a block: such a member shows offline.
+        let online = self.visible_to(&actor.user_id, online).await?;
         let profiles: HashMap<UserId, _> = profiles
             .into_iter()
             .map(|p| (p.user_id.clone(), p))

@@ -10,6 +10,7 @@ use tracing::{debug, info, warn};
 
 use super::{Caller, Chat};
 use crate::auth::Identity;
+use crate::authz::PeerAction;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, DisplayName, RoomId, UserId};
 use crate::model::{ConnectionRecord, PresenceStatus, Profile, RoomKind};
@@ -154,6 +155,17 @@ impl Chat {
             Ok(c) => c,
             Err(e) => {
                 warn!(user_id = %user, error = %crate::error::chain(&e), "could not list contacts for presence");
+                return;
+            }
+        };
+        // Nobody on either side of a block with the user sees it.
+        let contacts = match self
+            .who_may_see(user, PeerAction::SeePresence, contacts)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(user_id = %user, error = %crate::error::chain(&e), "could not read blocks; no presence pushed");
                 return;
             }
         };

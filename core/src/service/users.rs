@@ -63,7 +63,8 @@ impl Chat {
     }
 
     /// Another user's profile; their presence only when the caller shares a
-    /// room with them (presence is visible to room members, nobody else).
+    /// room with them (presence is visible to room members, nobody else)
+    /// and no block stands between them.
     pub async fn user_profile(
         &self,
         actor: &Identity,
@@ -83,7 +84,11 @@ impl Chat {
         )?;
         let mine: BTreeSet<_> = mine.into_iter().map(|m| m.room_id).collect();
         let shares_room = theirs.iter().any(|m| mine.contains(&m.room_id));
-        let presence = if shares_room {
+        let hidden = !self
+            .visible_to(&actor.user_id, [target.clone()].into())
+            .await?
+            .contains(target);
+        let presence = if shares_room && !hidden {
             Some(status(self.is_online(target).await?))
         } else {
             None

@@ -1,6 +1,8 @@
 //! `GET /users/me`, `PATCH /users/me`, `GET /users/{userId}`, the caller's
 //! push devices (`/users/me/devices`) and notification policy
-//! (`/users/me/notifications`, `PUT /rooms/{roomId}/notifications`), and
+//! (`/users/me/notifications`, `PUT /rooms/{roomId}/notifications`), the
+//! caller's blocks (`/users/me/blocks`) and muted people
+//! (`/users/me/mutes`), and
 //! `GET /openapi.json` (the REST API's OpenAPI document, without a token).
 
 use chat_core::auth::TokenVerifier;
@@ -48,6 +50,23 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
                 &chat
                     .set_room_notify(&me, &room, http::read_json(&req)?)
                     .await?,
+            )),
+            Route::ListBlocks => Ok(http::json(200, &chat.list_blocks(&me).await?)),
+            Route::Block(user) => {
+                let (new, block) = chat.block_user(&me, &user).await?;
+                Ok(http::json(if new { 201 } else { 200 }, &block))
+            }
+            Route::Unblock(user) => {
+                chat.unblock_user(&me, &user).await?;
+                Ok(http::no_content())
+            }
+            Route::MutePerson(user) => Ok(http::json(
+                200,
+                &chat.set_person_mute(&me, &user, true).await?,
+            )),
+            Route::UnmutePerson(user) => Ok(http::json(
+                200,
+                &chat.set_person_mute(&me, &user, false).await?,
             )),
             _ => Err(ChatError::NotFound("route")),
         }

@@ -128,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..51 {
+    for step in 0..54 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -486,6 +486,24 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
         49 => {
             let _ = chat.blobs.delete(&format!("rooms/{rid}/xcheck")).await;
             "blobs.delete"
+        }
+        // Blocks.
+        50 => {
+            let block = chat_core::block::Block {
+                user_id: x.u.clone(),
+                target_id: user("blocked"),
+                created_at: 1,
+            };
+            let _ = chat.blocks.block(&block).await;
+            "blocks.block"
+        }
+        51 => {
+            let _ = chat.blocks.relations(x.u).await;
+            "blocks.relations"
+        }
+        52 => {
+            let _ = chat.blocks.unblock(x.u, &user("blocked")).await;
+            "blocks.unblock"
         }
         _ => {
             let job = Job::MarkDelivered {

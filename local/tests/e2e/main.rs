@@ -13,6 +13,7 @@
 //! what the adapters send.
 
 mod attachments;
+mod blocks;
 mod changes;
 mod chat;
 mod connections_api;

@@ -281,11 +281,20 @@ function rowsOf(room) {
     it.head = head;
     // Attachments' URLs come with the ack (and fresh ones with history).
     const files = (m.attachments || []).map((a) => a.url || '').join(' ');
+    // A blocked person's message in a shared group: a row that says so,
+    // opened on request (the server still delivers it: blocks are
+    // client-side in groups).
+    const hidden = !it.own && ui.blocked.has(m.senderId) && !ui.revealed.has(it.key);
+    if (hidden) {
+      rows.push({ key: it.key, sig: `hidden|${m.seq}`, build: () => hiddenRow(it) });
+      prev = null;
+      continue;
+    }
     it.replies = m.seq === null ? 0 : counts.get(m.seq) || 0;
     const reply = `${it.replies}|${quoteSig(room.roomId, m, it.pending)}`;
     // Edits, deletes and reactions redraw the row (ui/changes.js).
     const changed = `${m.body}|${m.editedAt || ''}|${m.deletedAt || ''}|${(m.reactions || []).map((r) => `${r.emoji}${r.count}${r.me ? '*' : ''}`).join(',')}`;
-    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}|${reply}|${changed}`, item: it, build: () => messageRow(room, it) });
+    rows.push({ key: it.key, sig: `${it.status}|${head ? 1 : 0}|${retrying}|${m.seq}|${files}|${reply}|${changed}|${ui.blocked.has(m.senderId) ? 'b' : ''}`, item: it, build: () => messageRow(room, it) });
     prev = m;
   }
   for (const n of notices) rows.push(noticeRow(n));
@@ -386,6 +395,15 @@ function spoken(it) {
   const files = n ? ` (${n} ${n === 1 ? 'attachment' : 'attachments'})` : '';
   const re = it.m.replyTo ? `, replying to ${it.m.replyTo.senderId === me() ? 'you' : nameOf(it.m.replyTo.senderId)}` : '';
   return `${who}, ${timeFmt.format(it.m.sentAt)}${status}${re}: ${it.m.body}${files}`;
+}
+
+function hiddenRow(it) {
+  return el('div', { class: 'msg in hidden-msg', testid: 'hidden-message', role: 'note', dataset: { sender: it.m.senderId, seq: it.m.seq === null ? undefined : String(it.m.seq) } },
+    el('span', { class: 'msg-note', text: 'Hidden message from a blocked user' }),
+    el('button', {
+      type: 'button', class: 'msg-reveal', testid: 'reveal-message',
+      onclick: () => { ui.revealed.add(it.key); renderMessages(); },
+    }, 'Show'));
 }
 
 const TICK_LABEL = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };

@@ -2,7 +2,7 @@
 // add a member, the member list, and leaving a room.
 import { $, dateFmt, el, hashHue, icon, showError, srOnly, toast } from './dom.js';
 import { avatarFor, BAD_USER_ID, currentRoom, me, nameOf, PRESENCE_LABEL, presenceOf, roomTitle, ui, USER_ID_RE } from './state.js';
-import { closeRoom, openRoom, renderHeader } from './conversation.js';
+import { closeRoom, openRoom, renderHeader, renderMessages } from './conversation.js';
 
 export function openNewChat(kind) {
   const d = $('new-chat-dialog');
@@ -173,8 +173,54 @@ export function renderMembers() {
       el('div', { class: 'row-info' },
         el('div', { class: 'row-title', text: id === me() ? `${nameOf(id)} (you)` : nameOf(id) }),
         el('div', { class: 'row-sub', text: `@${id} · ${label}` })),
-      m && m.role === 'owner' ? el('span', { class: 'role-pill', text: 'Owner' }) : null));
+      m && m.role === 'owner' ? el('span', { class: 'role-pill', text: 'Owner' }) : null,
+      id === me() ? null : muteButton(id),
+      id === me() ? null : blockButton(id)));
   }
+}
+
+// Mute or unmute a member: their messages notify you nowhere.
+function muteButton(id) {
+  const muted = ui.muted.has(id);
+  return el('button', {
+    type: 'button', class: 'member-block', testid: muted ? 'unmute-user' : 'mute-user',
+    'aria-label': `${muted ? 'Unmute' : 'Mute'} notifications from ${nameOf(id)}`,
+    onclick: async () => {
+      try {
+        const policy = muted ? await ui.client.rest.unmute(id) : await ui.client.rest.mute(id);
+        ui.muted = new Set(policy.mutedUsers);
+      } catch (e) {
+        toast(e.message);
+      }
+      renderMembers();
+    },
+  }, muted ? 'Unmute' : 'Mute');
+}
+
+// Block or unblock a member: no direct messages, presence or typing either
+// way, no notifications of theirs; in shared groups their messages are
+// hidden behind a row you can open (conversation.js).
+function blockButton(id) {
+  const blocked = ui.blocked.has(id);
+  return el('button', {
+    type: 'button', class: 'member-block', testid: blocked ? 'unblock-user' : 'block-user',
+    'aria-label': `${blocked ? 'Unblock' : 'Block'} ${nameOf(id)}`,
+    onclick: async () => {
+      if (!blocked && !confirm(`Block ${nameOf(id)}? They cannot message you directly, and you will not see each other's presence or typing.`)) return;
+      try {
+        if (blocked) { await ui.client.rest.unblock(id); ui.blocked.delete(id); }
+        else { await ui.client.rest.block(id); ui.blocked.add(id); }
+        toast(blocked ? `${nameOf(id)} unblocked` : `${nameOf(id)} blocked`);
+      } catch (e) {
+        toast(e.message);
+      }
+      renderMembers();
+      renderMessages();
+      // Presence across a block reads offline: ask the room again.
+      const room = currentRoom();
+      if (room) ui.client.loadRoom(room.roomId).then(() => { renderHeader(); renderMembers(); }).catch(() => {});
+    },
+  }, blocked ? 'Unblock' : 'Block');
 }
 
 async function leaveCurrent() {

@@ -42,7 +42,9 @@ function drawSidebar() {
     else if (room.lastMessage) {
       const lm = room.lastMessage;
       const who = lm.senderId === me() ? 'You: ' : room.kind === 'direct' ? '' : `${nameOf(lm.senderId)}: `;
-      preview = lm.deletedAt ? `${who}Message deleted` : who + lm.body.replace(/\s+/g, ' ');
+      preview = lm.senderId !== me() && ui.blocked.has(lm.senderId)
+        ? 'Hidden message from a blocked user'
+        : lm.deletedAt ? `${who}Message deleted` : who + lm.body.replace(/\s+/g, ' ');
     } else preview = room.kind === 'channel' ? 'Channel · no messages yet' : room.kind === 'group' ? 'Group · no messages yet' : 'Say hello 👋';
     const item = el('button', {
       type: 'button', class: `room-item${unread ? ' has-unread' : ''}`, testid: 'room-item',

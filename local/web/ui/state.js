@@ -33,7 +33,23 @@ export const ui = {
   retryAt: 0,
   /** The message the composer answers: {roomId, preview} (replies.js). */
   replyTo: null,
+  /** Whom you block (GET /users/me/blocks): their messages in shared groups are hidden. */
+  blocked: new Set(),
+  /** Keys of hidden messages you chose to show anyway. */
+  revealed: new Set(),
+  /** Whom you muted (`mutedUsers` of your notification policy). */
+  muted: new Set(),
 };
+
+/** Loads whom you block; a failure leaves the list as it was. */
+export async function loadBlocks() {
+  try {
+    const list = await ui.client.rest.blocks();
+    ui.blocked = new Set(list.blocks.map((b) => b.userId));
+    const policy = await ui.client.rest.call('GET', '/users/me/notifications');
+    ui.muted = new Set(policy.mutedUsers);
+  } catch { /* shown as not blocked or muted; the server still enforces both */ }
+}
 
 export const me = () => ui.session.userId;
 export const currentRoom = () => (ui.currentId ? ui.client.rooms.get(ui.currentId) ?? null : null);

@@ -58,5 +58,8 @@ export type AttachmentView = F.AttachmentView;
 export type ReplyPreview = F.ReplyPreview;
 export type ThreadPage = S['ThreadPage'];
 export type ErrorBody = S['ErrorBody'];
+export type BlockView = S['BlockView'];
+export type BlockList = S['BlockList'];
+export type NotifyPolicy = S['NotifyPolicy'];
 /** The REST API's paths and operations, as generated (for typed calls of your own). */
 export type { paths as RestPaths, components as RestComponents } from './generated/openapi.js';

@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, ProfileView, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
+import type { BlockList, BlockView, ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, NotifyPolicy, ProfileView, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -70,6 +70,18 @@ export declare class RestClient {
     me(): Promise<ProfileView>;
     updateMe(req: UpdateProfileRequest): Promise<ProfileView>;
     user(userId: string): Promise<ProfileView>;
+    /** Whom the caller blocks (never who blocks them). */
+    blocks(): Promise<BlockList>;
+    /**
+     * Blocks a user: no direct room or direct message between you either
+     * way, no presence or typing either way, no notification of theirs.
+     * Shared groups still work: hide their messages on screen.
+     */
+    block(userId: string): Promise<BlockView>;
+    unblock(userId: string): Promise<null>;
+    /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
+    mute(userId: string): Promise<NotifyPolicy>;
+    unmute(userId: string): Promise<NotifyPolicy>;
     /** An upload slot for an attachment in a room (members only). */
     uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot>;
     /**

@@ -136,6 +136,28 @@ export class RestClient {
     user(userId) {
         return this.call('GET', `/users/${enc(userId)}`);
     }
+    /** Whom the caller blocks (never who blocks them). */
+    blocks() {
+        return this.call('GET', '/users/me/blocks');
+    }
+    /**
+     * Blocks a user: no direct room or direct message between you either
+     * way, no presence or typing either way, no notification of theirs.
+     * Shared groups still work: hide their messages on screen.
+     */
+    block(userId) {
+        return this.call('PUT', `/users/me/blocks/${enc(userId)}`);
+    }
+    unblock(userId) {
+        return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
+    }
+    /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
+    mute(userId) {
+        return this.call('PUT', `/users/me/mutes/${enc(userId)}`);
+    }
+    unmute(userId) {
+        return this.call('DELETE', `/users/me/mutes/${enc(userId)}`);
+    }
     /** An upload slot for an attachment in a room (members only). */
     uploadSlot(roomId, req) {
         return this.call('POST', `/rooms/${enc(roomId)}/attachments`, req);

@@ -5,10 +5,13 @@
  * `maxRateLimitRetries` times): the server did nothing.
  */
 import type {
+  BlockList,
+  BlockView,
   ChannelList,
   CreateRoomRequest,
   ErrorCode,
   HistoryPage,
+  NotifyPolicy,
   ProfileView,
   RoomDetail,
   RoomList,
@@ -182,6 +185,28 @@ export class RestClient {
   }
   user(userId: string): Promise<ProfileView> {
     return this.call('GET', `/users/${enc(userId)}`);
+  }
+  /** Whom the caller blocks (never who blocks them). */
+  blocks(): Promise<BlockList> {
+    return this.call('GET', '/users/me/blocks');
+  }
+  /**
+   * Blocks a user: no direct room or direct message between you either
+   * way, no presence or typing either way, no notification of theirs.
+   * Shared groups still work: hide their messages on screen.
+   */
+  block(userId: string): Promise<BlockView> {
+    return this.call('PUT', `/users/me/blocks/${enc(userId)}`);
+  }
+  unblock(userId: string): Promise<null> {
+    return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
+  }
+  /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
+  mute(userId: string): Promise<NotifyPolicy> {
+    return this.call('PUT', `/users/me/mutes/${enc(userId)}`);
+  }
+  unmute(userId: string): Promise<NotifyPolicy> {
+    return this.call('DELETE', `/users/me/mutes/${enc(userId)}`);
   }
   /** An upload slot for an attachment in a room (members only). */
   uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot> {

@@ -80,3 +80,32 @@ test('upload asks for a slot, PUTs the file to the store with the slot\'s header
   assert.equal(calls[1].body, file);
   await assert.rejects(rest.upload('r_1', file), (e) => e instanceof ApiError && e.status === 403);
 });
+
+test('block, unblock and the block list call their routes, the user id encoded', async () => {
+  const { fetch, calls } = scripted([
+    { status: 201, body: { userId: 'a b', createdAt: 5 } },
+    { status: 200, body: { blocks: [{ userId: 'a b', createdAt: 5 }] } },
+    { status: 204 },
+  ]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  assert.equal((await rest.block('a b')).createdAt, 5);
+  assert.equal((await rest.blocks()).blocks.length, 1);
+  assert.equal(await rest.unblock('a b'), null);
+  assert.deepEqual(calls.map((c) => [c.method, c.url]), [
+    ['PUT', 'http://x/users/me/blocks/a%20b'],
+    ['GET', 'http://x/users/me/blocks'],
+    ['DELETE', 'http://x/users/me/blocks/a%20b'],
+  ]);
+});
+
+test('mute and unmute a person call their routes and answer the policy', async () => {
+  const policy = { dnd: { mode: 'off' }, mentionsOnly: false, mentionsOnlyRooms: [], mutedRooms: [], mutedUsers: ['carol'] };
+  const { fetch, calls } = scripted([{ status: 200, body: policy }, { status: 200, body: { ...policy, mutedUsers: [] } }]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  assert.deepEqual((await rest.mute('carol')).mutedUsers, ['carol']);
+  assert.deepEqual((await rest.unmute('carol')).mutedUsers, []);
+  assert.deepEqual(calls.map((c) => [c.method, c.url]), [
+    ['PUT', 'http://x/users/me/mutes/carol'],
+    ['DELETE', 'http://x/users/me/mutes/carol'],
+  ]);
+});
