@@ -550,7 +550,10 @@ pub(crate) mod tests {
             keys_fingerprint(&[a.clone(), b.clone()]),
             keys_fingerprint(&[b.clone(), a.clone()])
         );
-        assert_ne!(keys_fingerprint(std::slice::from_ref(&a)), keys_fingerprint(&[a, b]));
+        assert_ne!(
+            keys_fingerprint(std::slice::from_ref(&a)),
+            keys_fingerprint(&[a, b])
+        );
         assert_eq!(keys_fingerprint(&[]), "");
     }
 
