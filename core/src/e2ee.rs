@@ -292,7 +292,9 @@ pub struct Sealed {
     pub v: u8,
     pub nonce: Nonce,
     pub ciphertext: Ciphertext,
-    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_ENVELOPES)))]
+    /// One per current device of both members: 1 to [`MAX_ENVELOPES`]
+    /// (checked by the server, not the schema: a bounded array becomes a
+    /// tuple type in generated TypeScript).
     pub envelopes: Vec<Envelope>,
 }
 
