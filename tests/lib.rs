@@ -296,7 +296,9 @@ impl Platform {
         let p = path.split('?').next().unwrap_or_default();
         let resp = if p.ends_with("/messages") || p.ends_with("/replies") {
             chat_history::handle(&self.chat, self.verifier.as_ref(), req).await
-        } else if p.starts_with("/users") {
+        } else if p.starts_with("/users") && !p.contains("/keys") {
+            // Device keys (`/users/me/keys`, `/users/{id}/keys`) are the
+            // rooms function's, with the pusher for `keysChanged`.
             chat_users::handle(&self.chat, self.verifier.as_ref(), req).await
         } else {
             chat_rooms::handle(&self.chat, self.verifier.as_ref(), req).await

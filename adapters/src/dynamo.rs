@@ -28,6 +28,8 @@
 //! | notification window | `USER#{userId}` | `NOTIFYWIN#{roomId}` | | | a day after it closes |
 //! | block (`userId` blocks `targetId`) | `USER#{userId}` | `BLOCK#{targetId}` | | | |
 //! | block, reverse index | `USER#{targetId}` | `BLOCKEDBY#{userId}` | | | |
+//! | device key of encrypted rooms | `USER#{userId}` | `E2EKEY#{deviceId}` | | | |
+//! | claimed ciphertext (replay guard) | `ROOM#{roomId}` | `SEAL#{sha256}` | | | |
 //!
 //! User ids and client message ids cannot contain `#` (see
 //! [`chat_core::ids`]), so `CMID#{userId}#{clientMsgId}` is unambiguous.
@@ -67,6 +69,8 @@
 //! | `NotifyStore::*` | Query / PutItem / DeleteItem / GetItem on `USER#{u}`; `claim`: conditional UpdateItem ([`notify`] module docs) |
 //! | `BlockStore::relations` | Query `PK=USER#{u}`, `begins_with(SK, "BLOCK")` (both directions) |
 //! | `BlockStore::block` / `unblock` | Query (the limit), then TransactWriteItems of the pair ([`blocks`] module docs) |
+//! | `KeyStore::keys` / `put_key` / `delete_key` | Query `PK=USER#{u}`, `begins_with(SK, "E2EKEY#")` / that Query (the limit), then PutItem / DeleteItem (`ALL_OLD`) ([`keys`] module docs) |
+//! | `KeyStore::claim_seal` | conditional PutItem of `ROOM#{r}`,`SEAL#{digest}` (`ALL_OLD` on failure) |
 //! | `SearchIndex::remove` | GetItem the manifest, BatchWriteItem deletes of the entries, then of the manifest |
 //!
 //! Table reads are strongly consistent. GSI1 reads cannot be: a connection or
@@ -153,6 +157,7 @@ mod blocks;
 mod changes;
 mod codec;
 mod connections;
+mod keys;
 mod messages;
 mod notify;
 mod profiles;
@@ -176,6 +181,7 @@ use chat_core::error::StoreError;
 pub use blocks::DynamoBlocks;
 pub use changes::DynamoChanges;
 pub use connections::DynamoConnections;
+pub use keys::DynamoKeys;
 pub use messages::DynamoMessages;
 pub use notify::DynamoNotify;
 pub use profiles::DynamoProfiles;
@@ -225,6 +231,7 @@ pub struct DynamoStores {
     pub search: DynamoSearch,
     pub notify: DynamoNotify,
     pub blocks: DynamoBlocks,
+    pub keys: DynamoKeys,
 }
 
 impl Table {
@@ -309,6 +316,7 @@ impl Table {
             search: DynamoSearch::new(self.clone()),
             notify: DynamoNotify::new(self.clone()),
             blocks: DynamoBlocks::new(self.clone()),
+            keys: DynamoKeys::new(self.clone()),
         }
     }
 

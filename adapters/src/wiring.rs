@@ -296,6 +296,7 @@ fn stores(
         search,
         notify: Arc::new(stores.notify),
         blocks: Arc::new(stores.blocks),
+        keys: Arc::new(stores.keys),
         // No Web Push sender is deployed yet (the VAPID key's secret is not
         // in the stack): nobody is notified, and nothing is read for it.
         webpush: None,

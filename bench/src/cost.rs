@@ -1283,6 +1283,7 @@ mod tests {
             .create_room(
                 &alice,
                 CreateRoomRequest {
+                    encrypted: false,
                     name: Some("g".into()),
                     kind: RoomKind::Group,
                     members: offline.iter().map(|m| m.user_id.clone()).collect(),
@@ -1318,6 +1319,7 @@ mod tests {
                 .send_message(
                     &caller,
                     SendMessage {
+                        sealed: None,
                         room_id: room.room.room_id.clone(),
                         client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}"))
                             .unwrap(),

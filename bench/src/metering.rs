@@ -20,16 +20,17 @@ use serde::Serialize;
 
 use chat_core::block::{Block, Relations};
 use chat_core::changes::{Change, MessageState};
+use chat_core::e2ee::{DeviceId as KeyDeviceId, DeviceKey};
 use chat_core::error::{PushError, QueueError, StoreError, WebPushError};
-use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::ids::{ClientMsgId, ConnectionId, Millis, RoomId, Seq, UserId};
 use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use chat_core::ports::{
-    BlockStore, ConnectionStore, JobQueue, MessageChanges, MessageStore, NotifyStore, ProfileStore,
-    Pusher, RangeQuery, RoomStore, SearchIndex, WebPush,
+    BlockStore, ConnectionStore, JobQueue, KeyStore, MessageChanges, MessageStore, NotifyStore,
+    ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -246,6 +247,11 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
         )),
         blocks: Arc::new(Metered::with_latency(
             chat.blocks.clone(),
+            m.clone(),
+            l.clone(),
+        )),
+        keys: Arc::new(Metered::with_latency(
+            chat.keys.clone(),
             m.clone(),
             l.clone(),
         )),
@@ -764,6 +770,45 @@ impl BlockStore for Metered<dyn BlockStore> {
         self.meter
             .add("blocks.relations", Call::new().empty_lookups(1));
         self.inner.relations(user).await
+    }
+}
+
+/// Device keys of encrypted rooms: one consistent Query of the user's
+/// partition per read (each sealed send reads both members'); publishing
+/// is that Query and one PutItem (~200 bytes); each sealed message claims
+/// its ciphertext with one conditional PutItem (~150 bytes).
+#[async_trait]
+impl KeyStore for Metered<dyn KeyStore> {
+    async fn put_key(&self, key: &DeviceKey) -> Result<bool, StoreError> {
+        self.pause("keys.put", 1).await;
+        self.meter
+            .add("keys.put", Call::new().empty_lookups(1).wrote(&[key]));
+        self.inner.put_key(key).await
+    }
+    async fn keys(&self, user: &UserId) -> Result<Vec<DeviceKey>, StoreError> {
+        self.pause("keys.keys", 1).await;
+        let out = self.inner.keys(user).await;
+        let found: &[DeviceKey] = out.as_deref().unwrap_or(&[]);
+        self.meter.add("keys.keys", Call::new().looked_up(found));
+        out
+    }
+    async fn delete_key(&self, user: &UserId, device: &KeyDeviceId) -> Result<bool, StoreError> {
+        self.pause("keys.delete", 1).await;
+        self.meter.add("keys.delete", Call::new().sent([200]));
+        self.inner.delete_key(user, device).await
+    }
+    async fn claim_seal(
+        &self,
+        room: &RoomId,
+        digest: &str,
+        sender: &UserId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<bool, StoreError> {
+        self.pause("keys.claim_seal", 1).await;
+        self.meter.add("keys.claim_seal", Call::new().sent([150]));
+        self.inner
+            .claim_seal(room, digest, sender, client_msg_id)
+            .await
     }
 }
 

@@ -8,6 +8,7 @@
 //! name a pending `clientMsgId`) complete the matching [`ChatClient::send`];
 //! every frame, those included, is also queued for [`ChatClient::next`].
 
+pub mod e2ee;
 pub mod timeline;
 
 pub use timeline::Timeline;
@@ -247,6 +248,19 @@ impl ChatClient {
             .await
     }
 
+    /// Sends a sealed message to an end-to-end encrypted room (no body;
+    /// see [`e2ee::seal`]) and waits for its ack or the error frame that
+    /// names it.
+    pub async fn send_sealed(
+        &self,
+        room_id: &str,
+        client_msg_id: &str,
+        sealed: &chat_core::e2ee::Sealed,
+    ) -> Result<Ack, ClientError> {
+        self.send_message_frame(client_msg_id, serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":"","sealed":sealed}))
+            .await
+    }
+
     /// Sends a `sendMessage` frame and waits for the ack or error that
     /// names `client_msg_id`.
     async fn send_message_frame(
@@ -435,6 +449,42 @@ impl Rest {
 
     pub async fn delete(&self, path: &str) -> Result<(u16, Value), ClientError> {
         self.call("DELETE", path, None).await
+    }
+
+    /// `PUT /users/me/keys/{deviceId}`: publishes this device's public key
+    /// as `user_id`'s.
+    pub async fn publish_key(
+        &self,
+        user_id: &str,
+        device: &e2ee::DeviceKeys,
+    ) -> Result<(u16, Value), ClientError> {
+        self.call(
+            "PUT",
+            &format!("/users/me/keys/{}", device.device_id),
+            Some(&serde_json::json!({"userId": user_id, "publicKey": device.public_key()})),
+        )
+        .await
+    }
+
+    /// Every device of `users` to seal to (`GET /users/{userId}/keys`).
+    pub async fn recipients(&self, users: &[&str]) -> Result<Vec<e2ee::Recipient>, ClientError> {
+        let mut out = Vec::new();
+        for u in users {
+            let (status, list) = self.get(&format!("/users/{u}/keys")).await?;
+            if status != 200 {
+                return Err(ClientError::Invalid(format!(
+                    "GET /users/{u}/keys answered {status}"
+                )));
+            }
+            for d in list["devices"].as_array().into_iter().flatten() {
+                out.push(e2ee::Recipient {
+                    user_id: (*u).to_owned(),
+                    device_id: d["deviceId"].as_str().unwrap_or_default().to_owned(),
+                    public_key: d["publicKey"].as_str().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// `POST /rooms/{room}/attachments`: an upload slot for a file of

@@ -61,6 +61,7 @@ fn user(u: &str) -> UserId {
 
 fn view() -> MessageView {
     MessageView {
+        sealed: None,
         room_id: room(),
         message_id: MessageId::generate(),
         seq: 7,
@@ -257,6 +258,31 @@ fn every_server_frame() -> Vec<ServerFrame> {
             room_id: room(),
             removed_by: user("alice"),
         },
+        // A message of an end-to-end encrypted room: no body, sealed.
+        ServerFrame::Message(MessageView {
+            room_id: RoomId::direct_encrypted(&user("alice"), &user("bob")),
+            body: String::new(),
+            sealed: Some(Box::new(
+                serde_json::from_value(serde_json::json!({
+                    "v": 1,
+                    "nonce": "AAECAwQFBgcICQoL",
+                    "ciphertext": "q83vASNFZ4mrze8BI0VniavN7wEjRWeJ",
+                    "envelopes": [{
+                        "userId": "bob",
+                        "deviceId": "phone",
+                        "ephemeralKey": "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU",
+                        "nonce": "AAECAwQFBgcICQoL",
+                        "wrappedKey": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v"
+                    }]
+                }))
+                .expect("a valid sealed payload"),
+            )),
+            ..view()
+        }),
+        ServerFrame::KeysChanged {
+            user_id: user("alice"),
+            fingerprint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        },
         ServerFrame::MemberJoined {
             room_id: room(),
             user_id: user("carol"),
@@ -299,6 +325,7 @@ fn type_of(frame: &ServerFrame) -> &'static str {
         ServerFrame::MessageEdited { .. } => "messageEdited",
         ServerFrame::MessageDeleted { .. } => "messageDeleted",
         ServerFrame::Reaction { .. } => "reaction",
+        ServerFrame::KeysChanged { .. } => "keysChanged",
         ServerFrame::Error { .. } => "error",
     }
 }

@@ -55,6 +55,9 @@ pub enum AccountAction {
     NotifyPolicy,
     /// Block or unblock people, list whom one blocks.
     Blocks,
+    /// Publish or remove the device keys of encrypted rooms
+    /// ([`crate::e2ee`]); anyone signed in may read them.
+    DeviceKeys,
 }
 
 /// Decides whether `actor` may do `action` on the account of `owner`: a
@@ -66,7 +69,10 @@ pub fn authorize_account(
     owner: &UserId,
 ) -> Result<(), ChatError> {
     match action {
-        AccountAction::Devices | AccountAction::NotifyPolicy | AccountAction::Blocks
+        AccountAction::Devices
+        | AccountAction::NotifyPolicy
+        | AccountAction::Blocks
+        | AccountAction::DeviceKeys
             if actor == owner =>
         {
             Ok(())
@@ -76,6 +82,9 @@ pub fn authorize_account(
             "a notification policy is its owner's alone",
         )),
         AccountAction::Blocks => Err(ChatError::Forbidden("a block list is its owner's alone")),
+        AccountAction::DeviceKeys => Err(ChatError::Forbidden(
+            "device keys are published by their owner alone",
+        )),
     }
 }
 
@@ -522,6 +531,7 @@ mod account_tests {
             AccountAction::Devices,
             AccountAction::NotifyPolicy,
             AccountAction::Blocks,
+            AccountAction::DeviceKeys,
         ] {
             assert!(authorize_account(&me, action, &me).is_ok(), "{action:?}");
             assert!(

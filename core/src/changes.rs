@@ -261,6 +261,7 @@ mod tests {
 
     fn state() -> MessageState {
         MessageState::initial(&Message {
+            sealed: None,
             room_id: RoomId::parse("r_1").unwrap(),
             message_id: MessageId::generate(),
             seq: 3,
@@ -347,6 +348,7 @@ mod tests {
         assert!(s.toggle(Emoji::parse("👍").unwrap(), &u).is_err());
         assert_eq!(s, before);
         let mut m = Message {
+            sealed: None,
             room_id: s.room_id.clone(),
             message_id: s.message_id.clone(),
             seq: s.seq,

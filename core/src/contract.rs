@@ -60,6 +60,7 @@ pub fn member(room: &Room, user: &UserId, role: Role) -> Membership {
 
 pub fn draft(room: &RoomId, sender: &UserId, client_msg_id: &str, body: &str) -> MessageDraft {
     MessageDraft {
+        sealed: None,
         room_id: room.clone(),
         message_id: MessageId::generate(),
         sender_id: sender.clone(),
@@ -1466,6 +1467,79 @@ macro_rules! block_store_contract {
     };
 }
 
+/// Scenarios for [`crate::ports::KeyStore`].
+#[macro_export]
+macro_rules! key_store_contract {
+    ($make:expr) => {
+        mod key_store_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::contract::*;
+            use $crate::e2ee::{DeviceId, DeviceKey, PublicKey, MAX_DEVICES_PER_USER};
+            use $crate::ports::KeyStore;
+
+            /// The generator of P-256, and 2·G.
+            const G: &str = "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
+            const G2: &str = "BHzyexiNA09-ilI4AwS1GsPAiWnid_IbNaYLSPxHZpl4B3dVENuO0EApPZrGn3Qw27p9reY86YIpngS3nSJ4c9E";
+
+            fn dk(u: &$crate::ids::UserId, d: &str, k: &str, at: i64) -> DeviceKey {
+                DeviceKey {
+                    user_id: u.clone(),
+                    device_id: DeviceId::parse(d).unwrap(),
+                    public_key: PublicKey::parse(k).unwrap(),
+                    created_at: at,
+                }
+            }
+
+            #[tokio::test]
+            async fn keys_are_put_replaced_listed_bounded_and_deleted() {
+                let s = $make.await;
+                let (alice, bob) = (user("alice"), user("bob"));
+                assert!(s.keys(&alice).await.unwrap().is_empty());
+                assert!(s.put_key(&dk(&alice, "b", G, 1)).await.unwrap());
+                assert!(s.put_key(&dk(&alice, "a", G, 2)).await.unwrap());
+                assert!(s.put_key(&dk(&bob, "a", G2, 3)).await.unwrap());
+                assert_eq!(
+                    s.keys(&alice).await.unwrap(),
+                    vec![dk(&alice, "a", G, 2), dk(&alice, "b", G, 1)]
+                );
+                // Replacing a device's key.
+                assert!(s.put_key(&dk(&alice, "a", G2, 5)).await.unwrap());
+                assert_eq!(s.keys(&alice).await.unwrap()[0], dk(&alice, "a", G2, 5));
+                // The limit counts devices, and a known device may still
+                // be replaced at it.
+                for i in 2..MAX_DEVICES_PER_USER {
+                    assert!(s.put_key(&dk(&alice, &format!("d{i}"), G, 6)).await.unwrap());
+                }
+                assert!(!s.put_key(&dk(&alice, "extra", G, 7)).await.unwrap());
+                assert!(s.put_key(&dk(&alice, "b", G2, 8)).await.unwrap());
+                assert_eq!(s.keys(&alice).await.unwrap().len(), MAX_DEVICES_PER_USER);
+                let a = DeviceId::parse("a").unwrap();
+                assert!(s.delete_key(&alice, &a).await.unwrap());
+                assert!(!s.delete_key(&alice, &a).await.unwrap());
+                assert_eq!(s.keys(&bob).await.unwrap(), vec![dk(&bob, "a", G2, 3)]);
+            }
+
+            #[tokio::test]
+            async fn a_ciphertext_is_claimed_once_per_room_and_a_resend_keeps_it() {
+                let s = $make.await;
+                let (alice, bob) = (user("alice"), user("bob"));
+                let (r1, r2) = (
+                    room_id(),
+                    room_id(),
+                );
+                let c = |x: &str| $crate::ids::ClientMsgId::parse(x).unwrap();
+                assert!(s.claim_seal(&r1, "d1", &alice, &c("m1")).await.unwrap());
+                assert!(s.claim_seal(&r1, "d1", &alice, &c("m1")).await.unwrap());
+                assert!(!s.claim_seal(&r1, "d1", &alice, &c("m2")).await.unwrap());
+                assert!(!s.claim_seal(&r1, "d1", &bob, &c("m1")).await.unwrap());
+                assert!(s.claim_seal(&r2, "d1", &bob, &c("m1")).await.unwrap());
+                assert!(s.claim_seal(&r1, "d2", &alice, &c("m2")).await.unwrap());
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod memory_adapters {
     use crate::memory::{
@@ -1479,6 +1553,7 @@ mod memory_adapters {
     crate::profile_store_contract!(async { MemoryProfiles::default() });
     crate::notify_store_contract!(async { crate::memory::MemoryNotify::default() });
     crate::block_store_contract!(async { crate::memory::MemoryBlocks::default() });
+    crate::key_store_contract!(async { crate::memory::MemoryKeys::default() });
     crate::search_index_contract!(async { crate::memory::MemorySearch::default() });
     crate::pusher_contract!(async { MemoryPusher::default() });
     crate::rate_limiter_contract!(async { crate::ratelimit::MemoryRateLimiter::default() });

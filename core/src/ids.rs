@@ -149,7 +149,26 @@ impl RoomId {
     /// The room's `kind` is the authority; this lets a reader start work
     /// for a direct room before the room is read.
     pub fn is_direct(&self) -> bool {
-        self.0.starts_with("dm_")
+        self.0.starts_with("dm_") || self.is_encrypted()
+    }
+
+    /// Whether the id is of an end-to-end encrypted direct room (minted by
+    /// [`RoomId::direct_encrypted`]): chosen at creation and never changed,
+    /// since the id says it ([`crate::e2ee`]).
+    pub fn is_encrypted(&self) -> bool {
+        self.0.starts_with("dme_")
+    }
+
+    /// Whether this is a direct room (plain or encrypted) of the pair `a`, `b`.
+    pub fn is_direct_of(&self, a: &UserId, b: &UserId) -> bool {
+        *self == Self::direct(a, b) || *self == Self::direct_encrypted(a, b)
+    }
+
+    /// The one end-to-end encrypted direct room of a pair, beside (and
+    /// distinct from) its plain one ([`RoomId::direct`]).
+    pub fn direct_encrypted(a: &UserId, b: &UserId) -> Self {
+        let plain = Self::direct(a, b);
+        Self(format!("dme_{}", &plain.0["dm_".len()..]))
     }
 
     /// The one room id a pair of users shares for their direct conversation,
@@ -408,6 +427,15 @@ mod tests {
         assert_eq!(RoomId::direct(&a, &b), RoomId::direct(&b, &a));
         assert_ne!(RoomId::direct(&a, &b), RoomId::direct(&a, &c));
         assert!(RoomId::parse(RoomId::direct(&a, &b).as_str()).is_ok());
+        let e = RoomId::direct_encrypted(&a, &b);
+        assert!(RoomId::parse(e.as_str()).is_ok());
+        assert_eq!(e, RoomId::direct_encrypted(&b, &a));
+        assert_ne!(e, RoomId::direct(&a, &b));
+        assert!(e.is_direct() && e.is_encrypted() && e.is_direct_of(&b, &a));
+        assert!(RoomId::direct(&a, &b).is_direct_of(&a, &b));
+        assert!(!RoomId::direct(&a, &b).is_encrypted());
+        assert!(!e.is_direct_of(&a, &c));
+        assert!(!RoomId::generate().is_direct());
     }
 
     #[test]

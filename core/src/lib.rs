@@ -27,6 +27,8 @@
 //! - [`metrics`]: business metrics (CloudWatch Embedded Metric Format lines
 //!   on stdout in Lambda: a format, not a dependency).
 //! - [`backoff`]: the one retry delay policy.
+//! - [`e2ee`]: end-to-end encrypted direct rooms: device keys, sealed
+//!   payloads and their envelopes, as the server checks them.
 //!
 //! Around it: `chat-lambda` decodes AWS events into calls of this crate and
 //! maps results back; `chat-adapters` implements the ports on AWS and Redis;
@@ -47,6 +49,7 @@ pub mod config;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod deploy;
+pub mod e2ee;
 pub mod error;
 pub mod ids;
 pub mod memory;

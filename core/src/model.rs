@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attachments::Attachment;
+use crate::e2ee::Sealed;
 use crate::ids::{
     AvatarUrl, ClientMsgId, ConnectionId, DisplayName, MessageBody, MessageId, Millis, RoomId,
     RoomName, Seq, UserId,
@@ -87,6 +88,10 @@ pub struct Message {
     /// ([`crate::replies`]). Boxed: most messages are not replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Box<ReplyPreview>>,
+    /// The sealed content of a message of an encrypted room
+    /// ([`crate::e2ee`]): its body is empty. Boxed: most messages are plain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Box<Sealed>>,
 }
 
 /// What the message path asks the store to reserve: everything but `seq`.
@@ -100,6 +105,7 @@ pub struct MessageDraft {
     pub client_msg_id: ClientMsgId,
     pub attachments: Vec<Attachment>,
     pub reply_to: Option<Box<ReplyPreview>>,
+    pub sealed: Option<Box<Sealed>>,
 }
 
 impl MessageDraft {
@@ -114,6 +120,7 @@ impl MessageDraft {
             client_msg_id: self.client_msg_id,
             attachments: self.attachments,
             reply_to: self.reply_to,
+            sealed: self.sealed,
         }
     }
 }
@@ -321,6 +328,7 @@ mod tests {
 
     fn message_of(body: &str) -> Message {
         Message {
+            sealed: None,
             room_id: RoomId::parse("r_big").unwrap(),
             message_id: MessageId::generate(),
             seq: 7,

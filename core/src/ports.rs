@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::block::{Block, Relations};
 use crate::changes::{Change, MessageState};
 use crate::error::{PushError, QueueError, StoreError, WebPushError};
-use crate::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use crate::ids::{ClientMsgId, ConnectionId, Millis, RoomId, Seq, UserId};
 use crate::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
@@ -251,6 +251,35 @@ pub trait BlockStore: Send + Sync {
     /// Whom `user` blocks and who blocks `user`, in one read of the user's
     /// entries.
     async fn relations(&self, user: &UserId) -> Result<Relations, StoreError>;
+}
+
+/// Device public keys of end-to-end encrypted rooms, and the replay guard
+/// of their ciphertexts ([`crate::e2ee`]).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Publishes (or replaces) a device's key. `Ok(false)`, nothing
+    /// changed, when the user has [`crate::e2ee::MAX_DEVICES_PER_USER`]
+    /// other devices already.
+    async fn put_key(&self, key: &crate::e2ee::DeviceKey) -> Result<bool, StoreError>;
+    /// A user's device keys, in device id order.
+    async fn keys(&self, user: &UserId) -> Result<Vec<crate::e2ee::DeviceKey>, StoreError>;
+    /// Removes a device's key; `false` when there was none.
+    async fn delete_key(
+        &self,
+        user: &UserId,
+        device: &crate::e2ee::DeviceId,
+    ) -> Result<bool, StoreError>;
+    /// Claims ciphertext `digest` ([`crate::e2ee::seal_digest`]) in `room`
+    /// for the message `(sender, client_msg_id)`. `true` when it was
+    /// unclaimed or is that message's already (a resend); `false` when
+    /// another message holds it (a replay).
+    async fn claim_seal(
+        &self,
+        room: &RoomId,
+        digest: &str,
+        sender: &UserId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The durable hand-off to the persistence worker (SQS in AWS).

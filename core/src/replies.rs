@@ -129,6 +129,7 @@ mod tests {
 
     fn msg(body: &str) -> Message {
         Message {
+            sealed: None,
             room_id: RoomId::parse("r1").unwrap(),
             message_id: MessageId::generate(),
             seq: 3,

@@ -224,8 +224,13 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
-    /// The entry of a stored message; `None` when its body has no words.
+    /// The entry of a stored message; `None` when its body has no words,
+    /// and always for an end-to-end encrypted room (never indexed: the
+    /// server holds no plaintext of it; clients search what they decrypted).
     pub fn of(m: &Message) -> Option<Self> {
+        if m.room_id.is_encrypted() || m.sealed.is_some() {
+            return None;
+        }
         let terms = terms(m.body.as_str());
         (!terms.is_empty()).then(|| Self {
             room_id: m.room_id.clone(),

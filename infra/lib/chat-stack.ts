@@ -330,6 +330,11 @@ export class ChatStack extends Stack {
       [M.DELETE, '/users/me/blocks/{userId}', users],
       [M.PUT, '/users/me/mutes/{userId}', users],
       [M.DELETE, '/users/me/mutes/{userId}', users],
+      // Device keys of end-to-end encrypted direct rooms (served with
+      // the rooms: the pusher tells peers their keys changed).
+      [M.PUT, '/users/me/keys/{deviceId}', rooms],
+      [M.DELETE, '/users/me/keys/{deviceId}', rooms],
+      [M.GET, '/users/{userId}/keys', rooms],
       [M.POST, '/rooms', rooms],
       [M.GET, '/rooms', rooms],
       [M.GET, '/rooms/{roomId}', rooms],

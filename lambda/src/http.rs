@@ -7,6 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use chat_core::auth::{bearer, Identity, TokenVerifier};
+use chat_core::e2ee::DeviceId as KeyDeviceId;
+#[cfg(feature = "openapi")]
+use chat_core::e2ee::{DeviceKey, KeyList, PublishKeyRequest};
 use chat_core::error::{ChatError, ErrorCode};
 use chat_core::ids::{RoomId, UserId};
 use chat_core::notify::DeviceId;
@@ -56,6 +59,12 @@ pub enum Route {
     Unblock(UserId),
     MutePerson(UserId),
     UnmutePerson(UserId),
+    /// Publishes the caller's key of a device (encrypted rooms).
+    PublishKey(KeyDeviceId),
+    /// Removes the caller's key of a device.
+    RemoveKey(KeyDeviceId),
+    /// A user's device keys.
+    ListKeys(UserId),
     /// This API's OpenAPI document; the one route without a token.
     OpenApi,
 }
@@ -753,6 +762,71 @@ pub static ENDPOINTS: &[Endpoint] = &[
         errors: &[E::BadRequest],
         links: &[],
         build: |p| Ok(Route::UnmutePerson(UserId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "publishKey",
+        method: http::Method::PUT,
+        path: "/users/me/keys/{deviceId}",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "Publishes (or replaces) the public key of one of the caller's devices, for end-to-end encrypted direct rooms; the caller's direct-room peers get `keysChanged`",
+        query: &[],
+        request: Some(body!(PublishKeyRequest)),
+        success: &[
+            Success {
+                status: 201,
+                description: "Published (new, or a different key for the device)",
+                body: Some(body!(DeviceKey)),
+            },
+            Success {
+                status: 200,
+                description: "That key was published already: unchanged",
+                body: Some(body!(DeviceKey)),
+            },
+        ],
+        errors: &[E::BadRequest, E::Forbidden, E::Conflict],
+        links: &[Link {
+            name: "RemoveKey",
+            operation: "removeKey",
+            parameters: &[("deviceId", "$response.body#/deviceId")],
+        }],
+        build: |p| Ok(Route::PublishKey(KeyDeviceId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "removeKey",
+        method: http::Method::DELETE,
+        path: "/users/me/keys/{deviceId}",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "Removes the key of one of the caller's devices; the caller's direct-room peers get `keysChanged`",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 204,
+            description: "Removed",
+            body: None,
+        }],
+        errors: &[E::NotFound],
+        links: &[],
+        build: |p| Ok(Route::RemoveKey(KeyDeviceId::parse(p[0])?)),
+    },
+    Endpoint {
+        operation: "listKeys",
+        method: http::Method::GET,
+        path: "/users/{userId}/keys",
+        function: "chat-rooms",
+        authenticated: true,
+        summary: "A user's device public keys and their fingerprint (what a sender seals to; clients pin the fingerprint)",
+        query: &[],
+        request: None,
+        success: &[Success {
+            status: 200,
+            description: "The keys",
+            body: Some(body!(KeyList)),
+        }],
+        errors: &[],
+        links: &[],
+        build: |p| Ok(Route::ListKeys(UserId::parse(p[0])?)),
     },
     Endpoint {
         operation: "getUser",

@@ -22,9 +22,9 @@ use chat_core::model::{
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy};
 use chat_core::ports::{
-    BlobHead, BlobStore, BlockStore, ConnectionStore, DownloadSpec, JobQueue, MessageChanges,
-    MessageStore, NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex,
-    UploadSpec,
+    BlobHead, BlobStore, BlockStore, ConnectionStore, DownloadSpec, JobQueue, KeyStore,
+    MessageChanges, MessageStore, NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery,
+    RoomStore, SearchIndex, UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
@@ -91,6 +91,7 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.search = Arc::new(Guarded(chat.search.clone(), guard.clone()));
     c.notify = Arc::new(Guarded(chat.notify.clone(), guard.clone()));
     c.blocks = Arc::new(Guarded(chat.blocks.clone(), guard.clone()));
+    c.keys = Arc::new(Guarded(chat.keys.clone(), guard.clone()));
     c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
     c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard.clone()));
     c.blobs = Arc::new(Guarded(chat.blobs.clone(), guard));
@@ -319,6 +320,37 @@ impl NotifyStore for Guarded<dyn NotifyStore> {
     ) -> Result<Option<u32>, StoreError> {
         self.1.dynamo(&["UpdateItem"], Table)?;
         self.0.claim(user, room, n, now, window_ms).await
+    }
+}
+
+#[async_trait]
+impl KeyStore for Guarded<dyn KeyStore> {
+    async fn put_key(&self, key: &chat_core::e2ee::DeviceKey) -> Result<bool, StoreError> {
+        // Query of the user's keys (the limit), then PutItem.
+        self.1.dynamo(&["Query", "PutItem"], Table)?;
+        self.0.put_key(key).await
+    }
+    async fn keys(&self, user: &UserId) -> Result<Vec<chat_core::e2ee::DeviceKey>, StoreError> {
+        self.1.dynamo(&["Query"], Table)?;
+        self.0.keys(user).await
+    }
+    async fn delete_key(
+        &self,
+        user: &UserId,
+        device: &chat_core::e2ee::DeviceId,
+    ) -> Result<bool, StoreError> {
+        self.1.dynamo(&["DeleteItem"], Table)?;
+        self.0.delete_key(user, device).await
+    }
+    async fn claim_seal(
+        &self,
+        room: &RoomId,
+        digest: &str,
+        sender: &UserId,
+        client_msg_id: &chat_core::ids::ClientMsgId,
+    ) -> Result<bool, StoreError> {
+        self.1.dynamo(&["PutItem"], Table)?;
+        self.0.claim_seal(room, digest, sender, client_msg_id).await
     }
 }
 

@@ -293,6 +293,78 @@ fn frame_decoder_survives_near_valid_frames() {
     );
 }
 
+// ---- end-to-end encrypted rooms: key bundles, sealed payloads, envelopes ----------
+
+/// Bytes that are sometimes a point of P-256 (the generator, 2·G), often
+/// near one (a flipped byte, compressed, truncated), often noise.
+fn point_text() -> impl Strategy<Value = String> {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    const G: &str =
+        "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU";
+    prop_oneof![
+        Just(G.to_owned()),
+        (0usize..65, any::<u8>()).prop_map(move |(i, x)| {
+            let mut p = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(G)
+                .unwrap_or_default();
+            p[i] ^= x;
+            b64(&p)
+        }),
+        proptest::collection::vec(any::<u8>(), 0..80).prop_map(move |v| b64(&v)),
+        text(),
+    ]
+}
+
+/// The decoders of key bundles, sealed payloads and envelopes: never a
+/// panic; a public key that decodes is a point of the curve, re-encoded
+/// the same; a sealed payload that decodes is within bounds.
+#[test]
+fn e2ee_decoders_survive_anything_and_accept_only_points_and_bounded_seals() {
+    use chat_core::e2ee::{PublicKey, PublishKeyRequest, Sealed, MAX_SEALED_BYTES};
+    run("e2ee/public-key", 3000, point_text(), |t| {
+        if let Ok(k) = PublicKey::parse(&t) {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(k.as_str())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(raw.len(), 65);
+            prop_assert_eq!(PublicKey::parse(k.as_str()).ok(), Some(k.clone()));
+        }
+        let body = json!({"userId": "alice", "publicKey": t});
+        let _ = serde_json::from_value::<PublishKeyRequest>(body);
+        Ok(())
+    });
+    let envelope = (field_string(), point_text(), field_string(), json_leaf()).prop_map(
+        |(device, key, nonce, extra)| {
+            json!({"userId": "bob", "deviceId": device, "ephemeralKey": key,
+                   "nonce": nonce, "wrappedKey": extra})
+        },
+    );
+    let sealed = (
+        any::<u8>(),
+        field_string(),
+        prop_oneof![field_string(), (0usize..30_000).prop_map(|n| "A".repeat(n))],
+        proptest::collection::vec(envelope, 0..20),
+        json_value(),
+    )
+        .prop_map(|(v, nonce, ct, envs, extra)| {
+            json!({"v": v % 3, "nonce": nonce, "ciphertext": ct, "envelopes": envs, "x": extra})
+        });
+    run("e2ee/sealed", 3000, sealed, |v| {
+        let mut without_extra = v.clone();
+        if let Some(o) = without_extra.as_object_mut() {
+            o.remove("x");
+        }
+        // Unknown fields are refused.
+        prop_assert!(serde_json::from_value::<Sealed>(v).is_err());
+        if let Ok(s) = serde_json::from_value::<Sealed>(without_extra.clone()) {
+            prop_assert!(s.ciphertext.as_str().len() <= (MAX_SEALED_BYTES * 4).div_ceil(3));
+            let _ = s.check_shape();
+        }
+        let frame = json!({"action":"sendMessage","roomId":"dme_1","clientMsgId":"c","body":"","sealed": without_extra});
+        check_decode(&frame.to_string())
+    });
+}
+
 // ---- cursors and query strings ----------------------------------------------------
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod attachments;
 mod bigrooms;
+mod e2ee;
 mod fuzz;
 mod history;
 mod identity;

@@ -219,6 +219,12 @@ fn message_attrs(item: &mut Item, m: &Message) {
             put(item, "replyTo", s(&json));
         }
     }
+    // An encrypted room's sealed payload (the body is empty), likewise.
+    if let Some(sealed) = &m.sealed {
+        if let Ok(json) = serde_json::to_string(sealed) {
+            put(item, "sealed", s(&json));
+        }
+    }
 }
 
 pub(crate) fn message_item(m: &Message) -> Item {
@@ -290,6 +296,12 @@ pub(crate) fn message(item: &Item) -> Result<Message, StoreError> {
             None => None,
             Some(_) => Some(Box::new(parsed(item, "replyTo", |j| {
                 serde_json::from_str::<chat_core::replies::ReplyPreview>(j)
+            })?)),
+        },
+        sealed: match item.get("sealed") {
+            None => None,
+            Some(_) => Some(Box::new(parsed(item, "sealed", |j| {
+                serde_json::from_str::<chat_core::e2ee::Sealed>(j)
             })?)),
         },
     })

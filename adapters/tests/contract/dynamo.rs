@@ -19,6 +19,7 @@ chat_core::profile_store_contract!(async { crate::support::stores().await.profil
 chat_core::search_index_contract!(async { crate::support::stores().await.search });
 chat_core::notify_store_contract!(async { crate::support::stores().await.notify });
 chat_core::block_store_contract!(async { crate::support::stores().await.blocks });
+chat_core::key_store_contract!(async { crate::support::stores().await.keys });
 
 #[tokio::test]
 async fn a_room_larger_than_one_transaction_is_created_whole_and_only_once() {

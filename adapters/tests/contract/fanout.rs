@@ -124,6 +124,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         search: Arc::new(stores.search),
         notify: Arc::new(stores.notify),
         blocks: Arc::new(stores.blocks),
+        keys: Arc::new(stores.keys),
         webpush: None,
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
@@ -139,6 +140,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         expires_at: 0,
     };
     let req = SendMessage {
+        sealed: None,
         room_id: r.room_id.clone(),
         client_msg_id: ClientMsgId::parse("hello-1").unwrap(),
         body: "hello everyone".into(),

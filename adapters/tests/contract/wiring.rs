@@ -43,6 +43,7 @@ async fn send_and_check(chat: &Chat, stub: &crate::pusher::Stub, queue_url: &str
         expires_at: 0,
     };
     let req = SendMessage {
+        sealed: None,
         room_id: r.room_id.clone(),
         client_msg_id: ClientMsgId::parse("w1").unwrap(),
         body: "through AWS".into(),

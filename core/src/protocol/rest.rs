@@ -30,6 +30,10 @@ pub struct CreateRoomRequest {
     pub kind: RoomKind,
     #[serde(default)]
     pub members: Vec<UserId>,
+    /// A direct room only: the pair's end-to-end encrypted room (a room of
+    /// its own, beside the plain one; chosen here, never changed).
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// `POST /rooms/{roomId}/members`.
@@ -68,6 +72,10 @@ pub struct RoomView {
     pub name: RoomName,
     pub owner_id: UserId,
     pub created_at: Millis,
+    /// An end-to-end encrypted direct room ([`crate::e2ee`]): its messages
+    /// are sealed. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 /// One entry of `GET /rooms`.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::decode::{self, DecodeError};
 use crate::attachments::Attachment;
 use crate::changes::{Change, Emoji, MessageState, Reaction};
+use crate::e2ee::Sealed;
 use crate::error::{ChatError, ErrorCode};
 use crate::ids::{AttachmentId, ClientMsgId, MessageId, Millis, RoomId, RoomName, Seq, UserId};
 use crate::model::{Message, PresenceStatus, ReceiptStatus, RoomKind};
@@ -106,6 +107,10 @@ pub struct SendMessage {
     /// of the room is refused with `not_found`, nothing sent.
     #[serde(default)]
     pub reply_to: Option<Seq>,
+    /// In an end-to-end encrypted room (and only there): the sealed
+    /// content, with `body` `""` ([`crate::e2ee`]).
+    #[serde(default)]
+    pub sealed: Option<Box<Sealed>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -248,6 +253,10 @@ pub struct MessageView {
     /// Reaction counts, in the order each emoji was first added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionCount>,
+    /// In an end-to-end encrypted room: the sealed content (`body` is
+    /// empty). Absent on a tombstone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Box<Sealed>>,
 }
 
 /// How many members reacted to a message with `emoji`, and whether the
@@ -349,6 +358,7 @@ impl MessageView {
             edited_at: None,
             deleted_at: None,
             reactions: Vec::new(),
+            sealed: m.sealed.clone(),
         }
     }
 
@@ -358,6 +368,7 @@ impl MessageView {
         if state.is_deleted() {
             self.body = String::new();
             self.attachments.clear();
+            self.sealed = None;
         } else if let Some(b) = &state.body {
             self.body = b.as_str().to_owned();
         }
@@ -502,6 +513,15 @@ pub enum ServerFrame {
         user_id: UserId,
         added: bool,
         change: Change,
+    },
+    /// `userId`'s device keys changed (a device published, replaced or
+    /// removed a key): to that user's devices and to the other member of
+    /// each of their direct rooms. `fingerprint` is the new
+    /// [`crate::e2ee::keys_fingerprint`]; fetch `GET /users/{userId}/keys`.
+    #[serde(rename_all = "camelCase")]
+    KeysChanged {
+        user_id: UserId,
+        fingerprint: String,
     },
     #[serde(rename_all = "camelCase")]
     Error {

@@ -12,7 +12,7 @@ use crate::auth::Identity;
 use crate::authz::{authorize_account, authorize_peer, AccountAction, PeerAction};
 use crate::block::{Between, Block, Relations, MAX_BLOCKS};
 use crate::error::ChatError;
-use crate::ids::{RoomId, UserId};
+use crate::ids::UserId;
 use crate::model::{Room, RoomKind};
 use crate::protocol::rest::{BlockList, BlockView};
 
@@ -85,7 +85,7 @@ impl Chat {
     /// What stands between `actor` and the other member of `room` when it
     /// is a direct room (else [`Between::Clear`]), from the actor's
     /// `relations`: a direct room's id is derived from its pair
-    /// ([`RoomId::direct`]), so the other member is the one separated user
+    /// ([`crate::ids::RoomId::direct`]), so the other member is the one separated user
     /// whose pair with the actor gives this id, and no member list is read.
     pub(crate) fn direct_peer(relations: &Relations, actor: &UserId, room: &Room) -> Between {
         if room.kind != RoomKind::Direct {
@@ -94,7 +94,7 @@ impl Chat {
         relations
             .separated()
             .into_iter()
-            .find(|other| RoomId::direct(actor, other) == room.room_id)
+            .find(|other| room.room_id.is_direct_of(actor, other))
             .map_or(Between::Clear, |other| relations.between(&other))
     }
 
@@ -155,7 +155,7 @@ mod tests {
 
     use super::*;
     use crate::config::Limits;
-    use crate::ids::{ClientMsgId, ConnectionId};
+    use crate::ids::{ClientMsgId, ConnectionId, RoomId};
     use crate::memory::ManualClock;
     use crate::model::PresenceStatus;
     use crate::protocol::rest::{CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys};
@@ -207,6 +207,7 @@ mod tests {
 
     fn send(room: &RoomId, body: &str, cmid: &str) -> SendMessage {
         SendMessage {
+            sealed: None,
             room_id: room.clone(),
             client_msg_id: ClientMsgId::parse(cmid).unwrap(),
             body: body.into(),
@@ -224,6 +225,7 @@ mod tests {
         chat.create_room(
             by,
             CreateRoomRequest {
+                encrypted: false,
                 name: Some("r".into()),
                 kind,
                 members: with.iter().map(|p| p.id.user_id.clone()).collect(),

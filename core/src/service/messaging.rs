@@ -97,7 +97,15 @@ impl Chat {
         let span = tracing::Span::current();
         span.record("room_id", tracing::field::display(&req.room_id));
         span.record("client_msg_id", tracing::field::display(&req.client_msg_id));
-        let body = if req.body.is_empty() && !req.attachments.is_empty() {
+        let encrypted = req.room_id.is_encrypted();
+        let body = if encrypted {
+            Self::sealed_send_shape(&req)?;
+            MessageBody::empty()
+        } else if req.sealed.is_some() {
+            return Err(ChatError::BadRequest(
+                "sealed payloads are for end-to-end encrypted rooms only".into(),
+            ));
+        } else if req.body.is_empty() && !req.attachments.is_empty() {
             MessageBody::empty()
         } else {
             MessageBody::parse(
@@ -135,6 +143,17 @@ impl Chat {
             None => self.peer_in(&caller.user_id, &room).await?,
         };
         authorize_in(&caller.user_id, Action::Send, &room, membership, peer)?;
+        if let Some(sealed) = &req.sealed {
+            let member_ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
+            self.check_sealed(
+                &req.room_id,
+                &caller.user_id,
+                &req.client_msg_id,
+                &member_ids,
+                sealed,
+            )
+            .await?;
+        }
         // Before the attachments are claimed: a bad target changes nothing.
         let reply_to = match req.reply_to {
             None => None,
@@ -164,6 +183,7 @@ impl Chat {
             client_msg_id: req.client_msg_id.clone(),
             attachments,
             reply_to,
+            sealed: req.sealed,
         };
         // Two branches run at once. The ack side reserves the message (it
         // is durable from then on), queues its persistence job and acks:
@@ -553,4 +573,33 @@ struct SyncPage {
     /// Changes to messages the caller holds (`afterChange` given).
     changes: Vec<MessageChangeView>,
     through_change: crate::changes::Change,
+}
+
+impl Chat {
+    /// What a send to an encrypted room must look like before anything is
+    /// read: a sealed payload of the right shape, no plaintext body, and
+    /// none of what is not sealed yet (files, server-made quotes).
+    fn sealed_send_shape(req: &SendMessage) -> Result<(), ChatError> {
+        let Some(sealed) = &req.sealed else {
+            return Err(ChatError::BadRequest(
+                "an end-to-end encrypted room takes sealed messages only".into(),
+            ));
+        };
+        if !req.body.is_empty() {
+            return Err(ChatError::BadRequest(
+                "an end-to-end encrypted room takes no plaintext body: send \"body\":\"\" and the content sealed".into(),
+            ));
+        }
+        if !req.attachments.is_empty() {
+            return Err(ChatError::BadRequest(
+                "attachments are not supported in end-to-end encrypted rooms yet".into(),
+            ));
+        }
+        if req.reply_to.is_some() {
+            return Err(ChatError::BadRequest(
+                "replies are not supported in end-to-end encrypted rooms yet".into(),
+            ));
+        }
+        sealed.check_shape()
+    }
 }

@@ -10,6 +10,7 @@ mod blocks;
 mod changes;
 mod fanout;
 mod history;
+mod keys;
 mod messaging;
 mod notify;
 mod persist;
@@ -32,14 +33,14 @@ use crate::config::Limits;
 use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
-    ManualClock, MemoryBlobs, MemoryBlocks, MemoryChanges, MemoryConnections, MemoryMessages,
-    MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms,
-    MemorySearch,
+    ManualClock, MemoryBlobs, MemoryBlocks, MemoryChanges, MemoryConnections, MemoryKeys,
+    MemoryMessages, MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue,
+    MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
-    BlobStore, BlockStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore,
-    NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
+    BlobStore, BlockStore, Clock, ConnectionStore, JobQueue, KeyStore, MessageChanges,
+    MessageStore, NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -69,6 +70,8 @@ pub struct Chat {
     pub notify: Arc<dyn NotifyStore>,
     /// Blocks between users ([`crate::block`]).
     pub blocks: Arc<dyn BlockStore>,
+    /// Device keys of encrypted rooms and their replay guard ([`crate::e2ee`]).
+    pub keys: Arc<dyn KeyStore>,
     /// Sends offline notifications (the persist worker); `None` where the
     /// deployment has no sender, and then nobody is notified (and nothing
     /// is read for it).
@@ -96,6 +99,7 @@ pub struct MemoryBackends {
     pub search: Arc<MemorySearch>,
     pub notify: Arc<MemoryNotify>,
     pub blocks: Arc<MemoryBlocks>,
+    pub keys: Arc<MemoryKeys>,
     pub outbox: Arc<MemoryOutbox>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
@@ -115,6 +119,7 @@ impl MemoryBackends {
             search: self.search.clone(),
             notify: self.notify.clone(),
             blocks: self.blocks.clone(),
+            keys: self.keys.clone(),
             webpush: Some(self.outbox.clone()),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),

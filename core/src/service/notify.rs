@@ -348,9 +348,9 @@ impl Chat {
                 return Sent { sent: 0, failed: 1 };
             }
         };
-        // Encrypted rooms do not exist yet; when they do, their flag goes
-        // here, and their bodies never leave in a notification.
-        let encrypted_room = false;
+        // An encrypted room's bodies never leave in a notification (its
+        // stored body is empty anyway: the content is sealed).
+        let encrypted_room = room.is_encrypted();
         let payload = Payload::new(
             room.clone(),
             last.sender_id.clone(),
@@ -425,6 +425,7 @@ mod tests {
             .create_room(
                 &alice,
                 CreateRoomRequest {
+                    encrypted: false,
                     name: Some("g".into()),
                     kind: RoomKind::Group,
                     members: vec![bob.user_id.clone()],
@@ -465,6 +466,7 @@ mod tests {
             };
             for body in bodies {
                 let req = SendMessage {
+                    sealed: None,
                     room_id: self.room.clone(),
                     client_msg_id: ClientMsgId::parse(&crate::contract::unique()).unwrap(),
                     body: (*body).into(),

@@ -40,6 +40,7 @@ fn view(room: &Room) -> RoomView {
         name: room.name.clone(),
         owner_id: room.owner_id.clone(),
         created_at: room.created_at,
+        encrypted: room.room_id.is_encrypted(),
     }
 }
 
@@ -72,7 +73,11 @@ impl Chat {
                     None => RoomName::parse("direct")?,
                 };
                 let room = Room {
-                    room_id: RoomId::direct(me, &other),
+                    room_id: if req.encrypted {
+                        RoomId::direct_encrypted(me, &other)
+                    } else {
+                        RoomId::direct(me, &other)
+                    },
                     kind: RoomKind::Direct,
                     name,
                     owner_id: me.clone(),
@@ -86,6 +91,11 @@ impl Chat {
                 (room, members)
             }
             kind @ (RoomKind::Group | RoomKind::Channel) => {
+                if req.encrypted {
+                    return Err(ChatError::BadRequest(
+                        "only direct rooms can be end-to-end encrypted".into(),
+                    ));
+                }
                 let name = RoomName::parse(req.name.as_deref().unwrap_or(""))?;
                 if others.len() > self.limits.max_initial_members {
                     return Err(ChatError::TooLarge(format!(

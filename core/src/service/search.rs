@@ -214,6 +214,7 @@ mod tests {
             .create_room(
                 owner,
                 CreateRoomRequest {
+                    encrypted: false,
                     name: Some("g".into()),
                     kind: RoomKind::Group,
                     members: members.iter().map(|m| m.user_id.clone()).collect(),
@@ -231,6 +232,7 @@ mod tests {
             expires_at: 0,
         };
         let req = SendMessage {
+            sealed: None,
             room_id: room.clone(),
             client_msg_id: ClientMsgId::parse(&crate::contract::unique()).unwrap(),
             body: body.into(),

@@ -73,6 +73,7 @@ mod tests {
             .create_room(
                 &alice,
                 CreateRoomRequest {
+                    encrypted: false,
                     name: Some("g".into()),
                     kind: RoomKind::Group,
                     members: vec![],
@@ -88,6 +89,7 @@ mod tests {
         };
         for i in 0..3 {
             let req = SendMessage {
+                sealed: None,
                 room_id: room.room.room_id.clone(),
                 client_msg_id: chat_core::ids::ClientMsgId::parse(&format!("c{i}")).unwrap(),
                 body: "x".into(),
@@ -148,6 +150,7 @@ mod tests {
             .create_room(
                 &alice,
                 CreateRoomRequest {
+                    encrypted: false,
                     name: Some("g".into()),
                     kind: RoomKind::Group,
                     members: vec![],
@@ -162,6 +165,7 @@ mod tests {
             expires_at: 0,
         };
         let req = SendMessage {
+            sealed: None,
             room_id: room.room.room_id.clone(),
             client_msg_id: chat_core::ids::ClientMsgId::parse("c1").unwrap(),
             body: "Quarterly numbers are in".into(),

@@ -97,6 +97,7 @@ mod tests {
             .await
             .unwrap();
         let req = CreateRoomRequest {
+            encrypted: false,
             name: Some("g".into()),
             kind: RoomKind::Group,
             members: vec![],
@@ -243,6 +244,7 @@ mod tests {
         chat.connect(conn(CONN), &user("alice")).await.unwrap();
         let mut sockets = vec![mem.pusher.open(&conn(CONN))];
         let req = CreateRoomRequest {
+            encrypted: false,
             name: Some("g".into()),
             kind: RoomKind::Group,
             members: vec![UserId::parse("bob").unwrap()],

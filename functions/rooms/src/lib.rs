@@ -1,7 +1,9 @@
 //! Rooms: `POST /rooms`, `GET /rooms`, `GET /rooms/{roomId}`,
 //! `POST /rooms/{roomId}/members`, `DELETE /rooms/{roomId}/members/{userId}`,
-//! `POST /rooms/{roomId}/attachments` (an upload slot), and `GET /channels`
-//! (public channels to join).
+//! `POST /rooms/{roomId}/attachments` (an upload slot), `GET /channels`
+//! (public channels to join), and the device keys of end-to-end encrypted
+//! direct rooms (`PUT`/`DELETE /users/me/keys/{deviceId}`,
+//! `GET /users/{userId}/keys`).
 
 use chat_core::auth::TokenVerifier;
 use chat_core::protocol::rest::AddMemberRequest;
@@ -53,6 +55,19 @@ pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> 
                 })?;
                 Ok(http::json(200, &chat.list_channels(limit).await?))
             }
+            // Device keys of encrypted rooms: served here, where the
+            // pusher is, for the `keysChanged` frame.
+            Route::PublishKey(device) => {
+                let (new, key) = chat
+                    .publish_key(&me, &device, http::read_json(&req)?)
+                    .await?;
+                Ok(http::json(if new { 201 } else { 200 }, &key))
+            }
+            Route::RemoveKey(device) => {
+                chat.remove_key(&me, &device).await?;
+                Ok(http::no_content())
+            }
+            Route::ListKeys(user) => Ok(http::json(200, &chat.list_keys(&me, &user).await?)),
             _ => Err(ChatError::NotFound("route")),
         }
     })

@@ -128,7 +128,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let mut last: [Option<Message>; 2] = [None, None];
 
     let mut drift = Vec::new();
-    for step in 0..54 {
+    for step in 0..59 {
         let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
         for (side, chat) in [&wire, &table_side].into_iter().enumerate() {
             lock(&record).clear();
@@ -504,6 +504,36 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
         52 => {
             let _ = chat.blocks.unblock(x.u, &user("blocked")).await;
             "blocks.unblock"
+        }
+        // Device keys of encrypted rooms, and the replay guard.
+        53 => {
+            let key = chat_core::e2ee::DeviceKey {
+                user_id: x.u.clone(),
+                device_id: chat_core::e2ee::DeviceId::parse("d1").unwrap(),
+                public_key: chat_core::e2ee::PublicKey::parse(
+                    "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU",
+                )
+                .unwrap(),
+                created_at: 1,
+            };
+            let _ = chat.keys.put_key(&key).await;
+            "keys.put_key"
+        }
+        54 => {
+            let _ = chat.keys.keys(x.u).await;
+            "keys.keys"
+        }
+        55 => {
+            let d = chat_core::e2ee::DeviceId::parse("d1").unwrap();
+            let _ = chat.keys.delete_key(x.u, &d).await;
+            "keys.delete_key"
+        }
+        56 | 57 => {
+            // The second claim of the same digest by another message
+            // fails its condition: still one PutItem.
+            let cmid = chat_core::ids::ClientMsgId::parse(&format!("c{step}")).unwrap();
+            let _ = chat.keys.claim_seal(rid, "digest", x.u, &cmid).await;
+            "keys.claim_seal"
         }
         _ => {
             let job = Job::MarkDelivered {

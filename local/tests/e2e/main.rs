@@ -18,6 +18,7 @@ mod changes;
 mod chat;
 mod connections_api;
 mod crash;
+mod e2ee;
 mod fault_table;
 mod gateway;
 mod hosted_ui;

@@ -30,7 +30,7 @@
  */
 import { type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
-import type { ChangeFrame, ErrorCode, ErrorFrame, MessageView, PresenceStatus, RoomKind } from './protocol.js';
+import type { Sealed, ChangeFrame, ErrorCode, ErrorFrame, MessageView, PresenceStatus, RoomKind } from './protocol.js';
 import { RestClient, type GetToken } from './rest.js';
 /** The part of the WebSocket API the client uses (browsers' and `ws`'s both fit). */
 export interface WebSocketLike {
@@ -339,6 +339,7 @@ export declare class ChatClient extends Emitter<ClientEvents> {
         clientMsgId?: string;
         attachments?: string[];
         replyTo?: number;
+        sealed?: Sealed;
     }): Promise<SendResult>;
     /** Tries a failed send again (same `clientMsgId`). */
     retrySend(clientMsgId: string): Promise<SendResult>;

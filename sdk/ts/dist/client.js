@@ -697,6 +697,7 @@ export class ChatClient extends Emitter {
             body,
             attachments: opts.attachments ?? [],
             replyTo: opts.replyTo ?? null,
+            sealed: opts.sealed ?? null,
             createdAt: Date.now(),
             status: 'pending',
             tries: 0,
@@ -766,7 +767,8 @@ export class ChatClient extends Emitter {
         const frame = { action: 'sendMessage', roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
         const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
         const withReply = p.replyTo !== null ? { ...withFiles, replyTo: p.replyTo } : withFiles;
-        if (this.sendFrame(withReply)) {
+        const withSealed = p.sealed !== null ? { ...withReply, sealed: p.sealed } : withReply;
+        if (this.sendFrame(withSealed)) {
             p.tries += 1;
             this.expectReply('no ack: the socket is dead');
         }

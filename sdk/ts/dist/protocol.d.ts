@@ -36,6 +36,8 @@ export type ErrorFrame = FrameOf<'error'>;
 export type MessageEditedFrame = FrameOf<'messageEdited'>;
 export type MessageDeletedFrame = FrameOf<'messageDeleted'>;
 export type ReactionFrame = FrameOf<'reaction'>;
+/** A user's device keys changed: fetch `GET /users/{userId}/keys` (end-to-end encrypted rooms). */
+export type KeysChangedFrame = FrameOf<'keysChanged'>;
 /** A live change of a message: edited, deleted, or a reaction toggled. */
 export type ChangeFrame = MessageEditedFrame | MessageDeletedFrame | ReactionFrame;
 export type Role = S['Role'];
@@ -60,6 +62,12 @@ export type ThreadPage = S['ThreadPage'];
 export type ErrorBody = S['ErrorBody'];
 export type BlockView = S['BlockView'];
 export type BlockList = S['BlockList'];
+/** End-to-end encrypted direct rooms (docs/PROTOCOL.md): device keys and sealed payloads. */
+export type PublishKeyRequest = S['PublishKeyRequest'];
+export type DeviceKey = S['DeviceKey'];
+export type KeyList = S['KeyList'];
+export type Sealed = F.Sealed;
+export type Envelope = F.Envelope;
 export type NotifyPolicy = S['NotifyPolicy'];
 /** The REST API's paths and operations, as generated (for typed calls of your own). */
 export type { paths as RestPaths, components as RestComponents } from './generated/openapi.js';

@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { BlockList, BlockView, ChannelList, CreateRoomRequest, ErrorCode, HistoryPage, NotifyPolicy, ProfileView, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
+import type { BlockList, BlockView, ChannelList, CreateRoomRequest, DeviceKey, ErrorCode, HistoryPage, KeyList, NotifyPolicy, ProfileView, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -79,6 +79,15 @@ export declare class RestClient {
      */
     block(userId: string): Promise<BlockView>;
     unblock(userId: string): Promise<null>;
+    /**
+     * Publishes (or replaces) the public key of one of your devices, for
+     * end-to-end encrypted direct rooms; `userId` must be yours. Your
+     * direct-room peers get `keysChanged`.
+     */
+    publishKey(deviceId: string, userId: string, publicKey: string): Promise<DeviceKey>;
+    removeKey(deviceId: string): Promise<null>;
+    /** A user's device keys and their fingerprint (pin it; seal to every device). */
+    keys(userId: string): Promise<KeyList>;
     /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
     mute(userId: string): Promise<NotifyPolicy>;
     unmute(userId: string): Promise<NotifyPolicy>;

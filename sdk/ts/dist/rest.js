@@ -151,6 +151,21 @@ export class RestClient {
     unblock(userId) {
         return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
     }
+    /**
+     * Publishes (or replaces) the public key of one of your devices, for
+     * end-to-end encrypted direct rooms; `userId` must be yours. Your
+     * direct-room peers get `keysChanged`.
+     */
+    publishKey(deviceId, userId, publicKey) {
+        return this.call('PUT', `/users/me/keys/${enc(deviceId)}`, { userId, publicKey });
+    }
+    removeKey(deviceId) {
+        return this.call('DELETE', `/users/me/keys/${enc(deviceId)}`);
+    }
+    /** A user's device keys and their fingerprint (pin it; seal to every device). */
+    keys(userId) {
+        return this.call('GET', `/users/${enc(userId)}/keys`);
+    }
     /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
     mute(userId) {
         return this.call('PUT', `/users/me/mutes/${enc(userId)}`);

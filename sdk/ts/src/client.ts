@@ -31,6 +31,7 @@
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import type {
+  Sealed,
   AckFrame,
   ChangeFrame,
   ClientFrame,
@@ -242,6 +243,8 @@ function uuid(): string {
 }
 
 interface PendingEntry extends PendingSend {
+  /** In an end-to-end encrypted room: the sealed content (`body` is ""). */
+  sealed: Sealed | null;
   sentAt: number;
   waiters: Array<{ resolve: (r: SendResult) => void; reject: (e: SendError) => void }>;
   timer: ReturnType<typeof setTimeout> | null;
@@ -839,7 +842,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   send(
     roomId: string,
     body: string,
-    opts: { clientMsgId?: string; attachments?: string[]; replyTo?: number } = {},
+    opts: { clientMsgId?: string; attachments?: string[]; replyTo?: number; sealed?: Sealed } = {},
   ): Promise<SendResult> {
     const clientMsgId = opts.clientMsgId ?? uuid();
     const existing = this.pendingSends.get(clientMsgId);
@@ -850,6 +853,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       body,
       attachments: opts.attachments ?? [],
       replyTo: opts.replyTo ?? null,
+      sealed: opts.sealed ?? null,
       createdAt: Date.now(),
       status: 'pending',
       tries: 0,
@@ -919,7 +923,8 @@ export class ChatClient extends Emitter<ClientEvents> {
     const frame = { action: 'sendMessage' as const, roomId: p.roomId, clientMsgId: p.clientMsgId, body: p.body };
     const withFiles = p.attachments.length > 0 ? { ...frame, attachments: p.attachments } : frame;
     const withReply = p.replyTo !== null ? { ...withFiles, replyTo: p.replyTo } : withFiles;
-    if (this.sendFrame(withReply)) {
+    const withSealed = p.sealed !== null ? { ...withReply, sealed: p.sealed } : withReply;
+    if (this.sendFrame(withSealed)) {
       p.tries += 1;
       this.expectReply('no ack: the socket is dead');
     }

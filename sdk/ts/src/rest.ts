@@ -9,8 +9,10 @@ import type {
   BlockView,
   ChannelList,
   CreateRoomRequest,
+  DeviceKey,
   ErrorCode,
   HistoryPage,
+  KeyList,
   NotifyPolicy,
   ProfileView,
   RoomDetail,
@@ -200,6 +202,21 @@ export class RestClient {
   }
   unblock(userId: string): Promise<null> {
     return this.call('DELETE', `/users/me/blocks/${enc(userId)}`);
+  }
+  /**
+   * Publishes (or replaces) the public key of one of your devices, for
+   * end-to-end encrypted direct rooms; `userId` must be yours. Your
+   * direct-room peers get `keysChanged`.
+   */
+  publishKey(deviceId: string, userId: string, publicKey: string): Promise<DeviceKey> {
+    return this.call('PUT', `/users/me/keys/${enc(deviceId)}`, { userId, publicKey });
+  }
+  removeKey(deviceId: string): Promise<null> {
+    return this.call('DELETE', `/users/me/keys/${enc(deviceId)}`);
+  }
+  /** A user's device keys and their fingerprint (pin it; seal to every device). */
+  keys(userId: string): Promise<KeyList> {
+    return this.call('GET', `/users/${enc(userId)}/keys`);
   }
   /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
   mute(userId: string): Promise<NotifyPolicy> {

@@ -221,6 +221,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{userId}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's device public keys and their fingerprint (what a sender seals to; clients pin the fingerprint) */
+        get: operations["listKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/me": {
         parameters: {
             query?: never;
@@ -304,6 +321,24 @@ export interface paths {
         post?: never;
         /** Removes one of the caller's push devices */
         delete: operations["removeDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/keys/{deviceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Publishes (or replaces) the public key of one of the caller's devices, for end-to-end encrypted direct rooms; the caller's direct-room peers get `keysChanged` */
+        put: operations["publishKey"];
+        post?: never;
+        /** Removes the key of one of the caller's devices; the caller's direct-room peers get `keysChanged` */
+        delete: operations["removeKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -396,6 +431,8 @@ export interface components {
         ChannelList: {
             channels: components["schemas"]["RoomView"][];
         };
+        /** @description AES-256-GCM ciphertext with its tag, unpadded base64url, at most 16 KiB decoded */
+        Ciphertext: string;
         ClientMsgId: string;
         /** @enum {string} */
         ContentType: "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/heic" | "image/heif" | "video/mp4" | "video/webm" | "video/quicktime" | "audio/mpeg" | "audio/mp4" | "audio/aac" | "audio/ogg" | "audio/wav" | "audio/webm" | "application/pdf" | "text/plain" | "text/csv" | "application/rtf" | "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" | "application/vnd.openxmlformats-officedocument.presentationml.presentation" | "application/vnd.oasis.opendocument.text" | "application/vnd.oasis.opendocument.spreadsheet" | "application/vnd.oasis.opendocument.presentation";
@@ -404,6 +441,12 @@ export interface components {
          *     other user in `members` (yourself may be named too).
          */
         CreateRoomRequest: {
+            /**
+             * @description A direct room only: the pair's end-to-end encrypted room (a room of
+             *     its own, beside the plain one; chosen here, never changed).
+             * @default false
+             */
+            encrypted?: boolean;
             kind: components["schemas"]["RoomKind"];
             /** @default [] */
             members?: components["schemas"]["UserId"][];
@@ -412,6 +455,14 @@ export interface components {
         };
         /** @description A push device's id (derived from its endpoint). */
         DeviceId: string;
+        /** @description One published device key. */
+        DeviceKey: {
+            /** Format: int64 */
+            createdAt: number;
+            deviceId: components["schemas"]["KeyDeviceId"];
+            publicKey: components["schemas"]["PublicKey"];
+            userId: components["schemas"]["UserId"];
+        };
         /** @description `GET /users/me/devices`. */
         DeviceList: {
             devices: components["schemas"]["DeviceView"][];
@@ -442,6 +493,17 @@ export interface components {
          *     single grapheme of at most [`MAX_EMOJI_BYTES`] bytes.
          */
         Emoji: string;
+        /**
+         * @description The message key wrapped to one device: ECDH of a fresh ephemeral key
+         *     with the device's key, HKDF-SHA256, AES-256-GCM (docs/PROTOCOL.md).
+         */
+        Envelope: {
+            deviceId: components["schemas"]["KeyDeviceId"];
+            ephemeralKey: components["schemas"]["PublicKey"];
+            nonce: components["schemas"]["Nonce"];
+            userId: components["schemas"]["UserId"];
+            wrappedKey: components["schemas"]["WrappedKey"];
+        };
         /** @description The body of every error this API answers: `{"error": {"code", "message"}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -475,6 +537,16 @@ export interface components {
             messages: components["schemas"]["MessageView"][];
             nextCursor: string | null;
             prevCursor: string | null;
+        };
+        KeyDeviceId: string;
+        /**
+         * @description `GET /users/{userId}/keys`: a user's current device keys, and their
+         *     fingerprint ([`keys_fingerprint`]), which clients pin.
+         */
+        KeyList: {
+            devices: components["schemas"]["DeviceKey"][];
+            fingerprint: string;
+            userId: components["schemas"]["UserId"];
         };
         MemberView: {
             avatarUrl: components["schemas"]["AvatarUrl"] | null;
@@ -516,12 +588,19 @@ export interface components {
              */
             replyTo?: components["schemas"]["ReplyPreview"] | null;
             roomId: components["schemas"]["RoomId"];
+            /**
+             * @description In an end-to-end encrypted room: the sealed content (`body` is
+             *     empty). Absent on a tombstone.
+             */
+            sealed?: components["schemas"]["Sealed"] | null;
             senderId: components["schemas"]["UserId"];
             /** Format: int64 */
             sentAt: number;
             /** Format: uint64 */
             seq: number;
         };
+        /** @description 12 bytes, unpadded base64url */
+        Nonce: string;
         /**
          * @description A user's notification policy (`GET`/`PUT /users/me/notifications`,
          *     every field required: a `PUT` replaces the whole policy). The default
@@ -549,6 +628,17 @@ export interface components {
             presence?: components["schemas"]["PresenceStatus"] | null;
             /** Format: int64 */
             updatedAt: number;
+            userId: components["schemas"]["UserId"];
+        };
+        /** @description An uncompressed SEC1 P-256 point, unpadded base64url (87 characters) */
+        PublicKey: string;
+        /**
+         * @description `PUT /users/me/keys/{deviceId}`: the device's public key, and whose it
+         *     is. `userId` must be the caller's (identity comes from the token only:
+         *     a bundle naming anyone else is refused).
+         */
+        PublishKeyRequest: {
+            publicKey: components["schemas"]["PublicKey"];
             userId: components["schemas"]["UserId"];
         };
         /**
@@ -607,6 +697,11 @@ export interface components {
         RoomDetail: {
             /** Format: int64 */
             createdAt: number;
+            /**
+             * @description An end-to-end encrypted direct room ([`crate::e2ee`]): its messages
+             *     are sealed. Absent when false.
+             */
+            encrypted?: boolean;
             kind: components["schemas"]["RoomKind"];
             members: components["schemas"]["MemberView"][];
             name: components["schemas"]["RoomName"];
@@ -630,6 +725,11 @@ export interface components {
         RoomSummary: {
             /** Format: int64 */
             createdAt: number;
+            /**
+             * @description An end-to-end encrypted direct room ([`crate::e2ee`]): its messages
+             *     are sealed. Absent when false.
+             */
+            encrypted?: boolean;
             kind: components["schemas"]["RoomKind"];
             lastMessage: components["schemas"]["MessageView"] | null;
             name: components["schemas"]["RoomName"];
@@ -643,10 +743,31 @@ export interface components {
         RoomView: {
             /** Format: int64 */
             createdAt: number;
+            /**
+             * @description An end-to-end encrypted direct room ([`crate::e2ee`]): its messages
+             *     are sealed. Absent when false.
+             */
+            encrypted?: boolean;
             kind: components["schemas"]["RoomKind"];
             name: components["schemas"]["RoomName"];
             ownerId: components["schemas"]["UserId"];
             roomId: components["schemas"]["RoomId"];
+        };
+        /** @description What an encrypted room's message carries instead of a body. */
+        Sealed: {
+            ciphertext: components["schemas"]["Ciphertext"];
+            /**
+             * @description One per current device of both members: 1 to [`MAX_ENVELOPES`]
+             *     (checked by the server, not the schema: a bounded array becomes a
+             *     tuple type in generated TypeScript).
+             */
+            envelopes: components["schemas"]["Envelope"][];
+            nonce: components["schemas"]["Nonce"];
+            /**
+             * Format: uint8
+             * @description Always 1.
+             */
+            v: number;
         };
         /**
          * @description One message that matched: where it is (to open the room at `seq`, e.g.
@@ -738,6 +859,8 @@ export interface components {
             width?: number | null;
         };
         UserId: string;
+        /** @description 48 bytes, unpadded base64url */
+        WrappedKey: string;
     };
     responses: {
         /** @description `bad_request` */
@@ -1252,6 +1375,32 @@ export interface operations {
             500: components["responses"]["Internal"];
         };
     };
+    listKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: components["schemas"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -1453,6 +1602,73 @@ export interface operations {
         };
     };
     removeDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: components["schemas"]["DeviceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    publishKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deviceId: components["schemas"]["DeviceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description That key was published already: unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceKey"];
+                };
+            };
+            /** @description Published (new, or a different key for the device) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    removeKey: {
         parameters: {
             query?: never;
             header?: never;

@@ -29,6 +29,24 @@ action: "react"
 export type AttachmentId = string
 export type ClientMsgId = string
 export type RoomId = string
+/**
+ * AES-256-GCM ciphertext with its tag, unpadded base64url, at most 16 KiB decoded
+ */
+export type Ciphertext = string
+export type KeyDeviceId = string
+/**
+ * An uncompressed SEC1 P-256 point, unpadded base64url (87 characters)
+ */
+export type PublicKey = string
+/**
+ * 12 bytes, unpadded base64url
+ */
+export type Nonce = string
+export type UserId = string
+/**
+ * 48 bytes, unpadded base64url
+ */
+export type WrappedKey = string
 export type ServerFrame = ((MessageView & {
 type: "message"
 }) | {
@@ -130,6 +148,10 @@ seq: number
 type: "reaction"
 userId: UserId
 } | {
+fingerprint: string
+type: "keysChanged"
+userId: UserId
+} | {
 clientMsgId?: (ClientMsgId | null)
 code: ErrorCode
 message: string
@@ -147,7 +169,6 @@ export type MessageId = string
  * single grapheme of at most [`MAX_EMOJI_BYTES`] bytes.
  */
 export type Emoji = string
-export type UserId = string
 /**
  * `ack.status`: the message is accepted and durably queued.
  */
@@ -188,6 +209,39 @@ clientMsgId: ClientMsgId
  */
 replyTo?: (number | null)
 roomId: RoomId
+/**
+ * In an end-to-end encrypted room (and only there): the sealed
+ * content, with `body` `""` ([`crate::e2ee`]).
+ */
+sealed?: (Sealed | null)
+}
+/**
+ * What an encrypted room's message carries instead of a body.
+ */
+export interface Sealed {
+ciphertext: Ciphertext
+/**
+ * One per current device of both members: 1 to [`MAX_ENVELOPES`]
+ * (checked by the server, not the schema: a bounded array becomes a
+ * tuple type in generated TypeScript).
+ */
+envelopes: Envelope[]
+nonce: Nonce
+/**
+ * Always 1.
+ */
+v: number
+}
+/**
+ * The message key wrapped to one device: ECDH of a fresh ephemeral key
+ * with the device's key, HKDF-SHA256, AES-256-GCM (docs/PROTOCOL.md).
+ */
+export interface Envelope {
+deviceId: KeyDeviceId
+ephemeralKey: PublicKey
+nonce: Nonce
+userId: UserId
+wrappedKey: WrappedKey
 }
 export interface MarkRead {
 roomId: RoomId
@@ -274,6 +328,11 @@ reactions?: ReactionCount[]
  */
 replyTo?: (ReplyPreview | null)
 roomId: RoomId
+/**
+ * In an end-to-end encrypted room: the sealed content (`body` is
+ * empty). Absent on a tombstone.
+ */
+sealed?: (Sealed | null)
 senderId: UserId
 sentAt: number
 seq: number

@@ -1,0 +1,252 @@
+//! End-to-end encrypted direct rooms over real sockets: two users publish
+//! device keys, talk sealed both ways, and each device opens what was sent;
+//! the server refuses plaintext, stale key sets and replays. On moto
+//! (`CHAT_E2E_BACKEND=aws`, watch), every item of the table is scanned to
+//! prove no plaintext of the conversation was stored.
+
+use chat_client::e2ee::{open, seal, Content, DeviceKeys};
+use chat_client::{ChatClient, ClientError};
+use chat_core::e2ee::Sealed;
+use chat_core::ids::{ClientMsgId, RoomId, UserId};
+use serde_json::{json, Value};
+
+use crate::{aws_backend, spawn, Env};
+
+const SECRETS: [&str; 3] = [
+    "the vault code is 7319",
+    "meet under the clock tower",
+    "bring the blue folder",
+];
+
+fn on_moto() -> bool {
+    aws_backend() || crate::watch::enabled()
+}
+
+fn ids(room: &str, sender: &str, cmid: &str) -> (RoomId, UserId, ClientMsgId) {
+    (
+        RoomId::parse(room).unwrap(),
+        UserId::parse(sender).unwrap(),
+        ClientMsgId::parse(cmid).unwrap(),
+    )
+}
+
+/// Seals `body` from `sender` to every current device of both members.
+async fn sealed(e: &Env, room: &str, sender: &str, peer: &str, cmid: &str, body: &str) -> Sealed {
+    let to = e.rest(sender).recipients(&[sender, peer]).await.unwrap();
+    let (r, s, c) = ids(room, sender, cmid);
+    seal(&r, &s, &c, &Content { body: body.into() }, &to).unwrap()
+}
+
+/// The next `message` frame, skipping the rest.
+async fn next_message(c: &mut ChatClient) -> Value {
+    loop {
+        let f = c.next().await.expect("a frame before the timeout");
+        if f["type"] == "message" {
+            return f;
+        }
+    }
+}
+
+/// Opens a message as it travels (frame or history item).
+fn read(m: &Value, user: &str, device: &DeviceKeys) -> String {
+    assert_eq!(m["body"], "", "no plaintext body travels: {m}");
+    let sealed: Sealed = serde_json::from_value(m["sealed"].clone()).unwrap();
+    let (r, s, c) = ids(
+        m["roomId"].as_str().unwrap(),
+        m["senderId"].as_str().unwrap(),
+        m["clientMsgId"].as_str().unwrap(),
+    );
+    open(&sealed, &r, &s, &c, &UserId::parse(user).unwrap(), device)
+        .unwrap()
+        .body
+}
+
+fn refused(r: Result<chat_client::Ack, ClientError>, code: &str, naming: &str) {
+    match r {
+        Err(ClientError::Frame { code: c, message }) => {
+            assert_eq!(c, code, "{message}");
+            assert!(message.contains(naming), "{message} does not name {naming}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn two_users_talk_sealed_and_the_store_holds_no_plaintext() {
+    let e = spawn().await;
+    let mut alice = e.connect("alice").await;
+    let mut bob = e.connect("bob").await;
+    let (s, r) = e
+        .rest("alice")
+        .post(
+            "/rooms",
+            &json!({"kind":"direct","members":["bob"],"encrypted":true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["encrypted"], true, "{r}");
+    let dm = r["roomId"].as_str().unwrap().to_owned();
+    assert!(dm.starts_with("dme_"), "{dm}");
+    // The pair's plain room is another room.
+    let plain = e.room("alice", "direct", &["bob"]).await;
+    assert_ne!(plain, dm);
+
+    let (a1, a2, b1) = (
+        DeviceKeys::generate("alice-phone"),
+        DeviceKeys::generate("alice-laptop"),
+        DeviceKeys::generate("bob-phone"),
+    );
+    // A bundle naming someone else, and a point off the curve: refused.
+    let (s, r) = e.rest("alice").publish_key("bob", &a1).await.unwrap();
+    assert_eq!(s, 403, "{r}");
+    let (s, r) = e
+        .rest("alice")
+        .call(
+            "PUT",
+            "/users/me/keys/alice-phone",
+            Some(&json!({"userId":"alice","publicKey":"BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 400, "{r}");
+    for (u, k) in [("alice", &a1), ("alice", &a2), ("bob", &b1)] {
+        let (s, r) = e.rest(u).publish_key(u, k).await.unwrap();
+        assert_eq!(s, 201, "{r}");
+    }
+    // Bob learns that Alice's keys changed, with the fingerprint the
+    // listing shows.
+    let (_, listed) = e.rest("bob").get("/users/alice/keys").await.unwrap();
+    assert_eq!(listed["devices"].as_array().unwrap().len(), 2, "{listed}");
+    let mut last = Value::Null;
+    while last["fingerprint"] != listed["fingerprint"] {
+        last = bob.next_of("keysChanged").await.unwrap();
+        assert_eq!(last["userId"], "alice");
+    }
+
+    // Plaintext into the encrypted room is refused.
+    refused(
+        alice.send_with_id(&dm, "p1", SECRETS[0]).await,
+        "bad_request",
+        "sealed",
+    );
+
+    // Alice → Bob, and both of Alice's devices read it too.
+    let s0 = sealed(&e, &dm, "alice", "bob", "m1", SECRETS[0]).await;
+    alice.send_sealed(&dm, "m1", &s0).await.unwrap();
+    let got = next_message(&mut bob).await;
+    assert_eq!(read(&got, "bob", &b1), SECRETS[0]);
+    assert_eq!(read(&got, "alice", &a2), SECRETS[0]);
+    // A resend of the same clientMsgId is idempotent; the same ciphertext
+    // under another id is a replay.
+    let again = alice.send_sealed(&dm, "m1", &s0).await.unwrap();
+    assert_eq!(again.seq, 1);
+    refused(
+        alice.send_sealed(&dm, "m1-replay", &s0).await,
+        "conflict",
+        "replayed",
+    );
+
+    // Bob → Alice.
+    let s1 = sealed(&e, &dm, "bob", "alice", "m2", SECRETS[1]).await;
+    bob.send_sealed(&dm, "m2", &s1).await.unwrap();
+    let got = next_message(&mut alice).await;
+    assert_eq!(read(&got, "alice", &a1), SECRETS[1]);
+
+    // Bob adds a device: a seal to the old set is refused naming it, and
+    // sealing again to the fresh set goes through.
+    let b2 = DeviceKeys::generate("bob-tablet");
+    let to_old = e.rest("alice").recipients(&["alice", "bob"]).await.unwrap();
+    e.rest("bob").publish_key("bob", &b2).await.unwrap();
+    let (r, s, c) = ids(&dm, "alice", "m3");
+    let stale = seal(
+        &r,
+        &s,
+        &c,
+        &Content {
+            body: SECRETS[2].into(),
+        },
+        &to_old,
+    )
+    .unwrap();
+    refused(
+        alice.send_sealed(&dm, "m3", &stale).await,
+        "conflict",
+        "bob/bob-tablet",
+    );
+    let s2 = sealed(&e, &dm, "alice", "bob", "m3", SECRETS[2]).await;
+    alice.send_sealed(&dm, "m3", &s2).await.unwrap();
+
+    // History holds the sealed messages; each device opens them.
+    e.persisted().await;
+    let page = e.history("bob", &dm, "").await;
+    let msgs = page["messages"].as_array().unwrap();
+    let mut bodies: Vec<String> = msgs
+        .iter()
+        .map(|m| {
+            // The tablet joined before the third message only.
+            let tablet = m["sealed"]["envelopes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["deviceId"] == "bob-tablet");
+            read(m, "bob", if tablet { &b2 } else { &b1 })
+        })
+        .collect();
+    bodies.sort();
+    let mut want: Vec<String> = SECRETS.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    assert_eq!(bodies, want);
+    // Search never finds them.
+    let (s, found) = e
+        .rest("bob")
+        .get(&format!("/rooms/{dm}/search?q=vault"))
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found["hits"].as_array().map(Vec::len), Some(0), "{found}");
+
+    if on_moto() {
+        let items = scan(&e).await;
+        assert!(
+            items.iter().any(|i| i.contains("ciphertext")),
+            "the sealed messages are stored"
+        );
+        for item in &items {
+            for secret in SECRETS {
+                for word in secret.split(' ').filter(|w| w.len() > 4) {
+                    assert!(!item.contains(word), "plaintext {word:?} stored in {item}");
+                }
+            }
+        }
+    }
+}
+
+/// Every item of the test's table, as text (moto).
+async fn scan(e: &Env) -> Vec<String> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(chat_testkit::moto().url("http"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(e.table_name())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        out.extend(page.items().iter().map(|i| format!("{i:?}")));
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
