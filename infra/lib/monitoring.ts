@@ -40,6 +40,7 @@ export const EMF_METRICS = [
   'AuthFailures',
   'NotificationsSent',
   'NotificationFailures',
+  'WebPushDisabled',
 ] as const;
 
 /**
@@ -198,6 +199,18 @@ export class ChatMonitoring extends Construct {
         period: FIVE_MINUTES,
       }),
       threshold: NOTIFICATION_FAILURES_ALARM,
+    });
+    // A cold start of the persist function without a usable VAPID key: Web
+    // Push is off (the secret missing or still the placeholder).
+    this.alarm('WebPushDisabled', 'the persist function started without a usable VAPID key: Web Push is off (scripts/vapid-keys.sh)', {
+      metric: new cw.Metric({
+        namespace: EMF_NAMESPACE,
+        metricName: 'WebPushDisabled',
+        dimensionsMap: { Function: props.persist.fn.functionName },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      }),
+      threshold: 1,
     });
     if (config.redis) {
       // EMF lines carry the dimension Function (the Lambda's name); an alarm

@@ -79,6 +79,8 @@ const MAX_REST_BODY: usize = 1024 * 1024;
 
 /// Which adapters back the platform.
 #[derive(Clone, Debug)]
+// One per process, built once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     /// Everything in this process's memory (the default).
     Memory,

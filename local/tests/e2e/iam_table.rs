@@ -101,6 +101,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
             dlq_url: Some(dlq_url),
             ws_endpoint: Some("http://127.0.0.1:9/dev".into()),
             bucket_name: Some(bucket.clone()),
+            vapid_secret_arn: None,
             endpoint_url: Some(proxy.url()),
             redis: None,
         },
