@@ -259,6 +259,7 @@ export class ChatMonitoring extends Construct {
           emf('PushesGone', 'Sum', 'gone (410)'),
           emf('NotificationsSent', 'Sum', 'offline notifications sent'),
           emf('NotificationFailures', 'Sum', 'offline notifications failed'),
+          emf('WebPushDisabled', 'Sum', 'cold starts without a VAPID key'),
         ],
         width: 8,
       }),

@@ -988,6 +988,10 @@ async fn runtime_config(State(app): State<Arc<App>>, headers: http::HeaderMap) -
                 "logoutUri": format!("{origin}/"),
                 "scopes": oauth::SCOPES,
             },
+            // The development key pair's public half (the deployed app gets
+            // the stack's, `-c vapidPublicKey`): what a browser subscribes
+            // to Web Push with; the notifications land in the outbox.
+            "vapidPublicKey": chat_adapters::webpush::DEV_VAPID_PUBLIC,
         }),
     );
     r.headers_mut()
