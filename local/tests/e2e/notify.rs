@@ -45,7 +45,14 @@ async fn notifications(e: &Env) -> Vec<Value> {
 }
 
 /// Why the outbox tests cannot run with the functions in other processes.
-const OUTBOX: &str = "the outbox and the manual clock live in the platform's process; a persist function in its own has no Web Push sender (none is deployed yet either)";
+/// Under watch the persist binary is wired as deployed: it reads the VAPID
+/// secret the template names (`CHAT_VAPID_SECRET_ARN`), which moto does not
+/// hold, so Web Push is off there (`WebPushDisabled`) and nothing reaches
+/// this process's outbox. Turning it on would need a push service twin
+/// that decrypts (these tests register keys whose private half they do not
+/// have) and a loopback relaxation of the endpoint rules in the deployed
+/// binary, which stays impossible on purpose.
+const OUTBOX: &str = "the outbox and the manual clock live in the platform's process; the persist binary under watch reads the template's VAPID secret, which moto does not hold, so its Web Push is off (WebPushDisabled), and its sender never accepts loopback endpoints";
 
 async fn put(e: &Env, user: &str, path: &str, body: Value) {
     let (s, r) = e.rest(user).call("PUT", path, Some(&body)).await.unwrap();
