@@ -371,6 +371,7 @@ fn stores(
         // Only the function that links [`WEBPUSH`] gets a sender, at cold
         // start: the others never notify, and read no secret.
         webpush: None,
+        mobile: None,
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
         blobs: Arc::new(Unconfigured(BLOBS.var)),

@@ -1266,7 +1266,7 @@ mod tests {
         use chat_core::auth::Identity;
         use chat_core::memory::ManualClock;
         use chat_core::protocol::rest::{
-            CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys,
+            CreateRoomRequest, RegisterDeviceRequest,
         };
         use chat_core::protocol::ws::SendMessage;
         use chat_core::service::{Caller, MemoryBackends};
@@ -1293,14 +1293,11 @@ mod tests {
         for m in &offline {
             chat.register_device(
                 m,
-                RegisterDeviceRequest {
-                    endpoint: format!("https://push.example.com/{}", m.user_id),
-                    expiration_time: None,
-                    keys: SubscriptionKeys {
-                        p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4".into(),
-                        auth: "BTBZMqHH6r4Tts7J_aSIgg".into(),
-                    },
-                },
+                RegisterDeviceRequest::web_push(
+                    &format!("https://push.example.com/{}", m.user_id),
+                    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                    "BTBZMqHH6r4Tts7J_aSIgg",
+                ),
             )
             .await
             .unwrap();

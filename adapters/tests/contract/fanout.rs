@@ -125,6 +125,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         notify: Arc::new(stores.notify),
         blocks: Arc::new(stores.blocks),
         webpush: None,
+        mobile: None,
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
         blobs: Arc::new(chat_core::memory::MemoryBlobs::default()),

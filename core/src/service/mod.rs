@@ -33,13 +33,13 @@ use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
     ManualClock, MemoryBlobs, MemoryBlocks, MemoryChanges, MemoryConnections, MemoryMessages,
-    MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue, MemoryRooms,
-    MemorySearch,
+    MemoryMobile, MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue,
+    MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
     BlobStore, BlockStore, Clock, ConnectionStore, JobQueue, MessageChanges, MessageStore,
-    NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
+    MobilePush, NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -73,6 +73,12 @@ pub struct Chat {
     /// deployment has no sender, and then nobody is notified (and nothing
     /// is read for it).
     pub webpush: Option<Arc<dyn WebPush>>,
+    /// Mobile push (SNS platform endpoints for FCM and APNs): registering
+    /// a mobile device creates its endpoint (the users function), the
+    /// persist worker publishes to it. `None` where the function has no
+    /// mobile push: registering a mobile token is then refused (409) and
+    /// mobile devices are not notified.
+    pub mobile: Option<Arc<dyn MobilePush>>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     /// The attachments' object store (S3 in AWS).
@@ -97,6 +103,7 @@ pub struct MemoryBackends {
     pub notify: Arc<MemoryNotify>,
     pub blocks: Arc<MemoryBlocks>,
     pub outbox: Arc<MemoryOutbox>,
+    pub mobile: Arc<MemoryMobile>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
     pub blobs: Arc<MemoryBlobs>,
@@ -116,6 +123,7 @@ impl MemoryBackends {
             notify: self.notify.clone(),
             blocks: self.blocks.clone(),
             webpush: Some(self.outbox.clone()),
+            mobile: Some(self.mobile.clone()),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             blobs: self.blobs.clone(),
