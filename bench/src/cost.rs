@@ -1265,9 +1265,7 @@ mod tests {
     async fn an_offline_member_costs_one_send_per_window_not_per_message() {
         use chat_core::auth::Identity;
         use chat_core::memory::ManualClock;
-        use chat_core::protocol::rest::{
-            CreateRoomRequest, RegisterDeviceRequest,
-        };
+        use chat_core::protocol::rest::{CreateRoomRequest, RegisterDeviceRequest};
         use chat_core::protocol::ws::SendMessage;
         use chat_core::service::{Caller, MemoryBackends};
 

@@ -67,6 +67,9 @@ export type ErrorBody = S['ErrorBody'];
 export type BlockView = S['BlockView'];
 export type BlockList = S['BlockList'];
 export type NotifyPolicy = S['NotifyPolicy'];
+export type RegisterDeviceRequest = S['RegisterDeviceRequest'];
+export type DeviceView = S['DeviceView'];
+export type DeviceList = S['DeviceList'];
 
 /** The REST API's paths and operations, as generated (for typed calls of your own). */
 export type { paths as RestPaths, components as RestComponents } from './generated/openapi.js';
