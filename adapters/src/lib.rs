@@ -17,6 +17,8 @@
 //!   circuit breaker so a slow or dead Redis never fails an operation.
 //! - [`jwks`]: the token verifier for a provider that publishes its keys as
 //!   a JWKS (Cognito): RS256/ES256, keys fetched over HTTPS and cached.
+//! - [`sns`]: mobile push (FCM and APNs tokens) through SNS platform
+//!   endpoints.
 //! - [`vapid_secret`]: the VAPID key pair of Web Push, read from Secrets
 //!   Manager once per cold start (a placeholder or a missing secret turns
 //!   pushes off, never the function).
@@ -36,6 +38,7 @@ pub mod dynamo;
 pub mod jwks;
 pub mod redis_cache;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 pub mod trace;
 pub mod vapid_secret;

@@ -15,6 +15,7 @@ mod pusher;
 mod queue;
 mod ratelimit;
 mod s3;
+mod sns;
 mod support;
 mod vapid;
 mod wiring;
