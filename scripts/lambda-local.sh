@@ -78,6 +78,9 @@ export CHAT_TABLE_NAME=${CHAT_TABLE_NAME:-chat-local}
 # functions sign and claim uploads in it.
 export CHAT_BUCKET_NAME=${CHAT_BUCKET_NAME:-$CHAT_TABLE_NAME-attachments}
 export CHAT_JWT_SECRET=${CHAT_JWT_SECRET:-chat-local-development-secret}
+# The persist function's VAPID secret: unless you put one in moto (value as
+# scripts/vapid-keys.sh prints it), it is missing and Web Push stays off.
+export CHAT_VAPID_SECRET_ARN=${CHAT_VAPID_SECRET_ARN:-arn:aws:secretsmanager:us-east-1:000000000000:secret:chat-vapid}
 export CHAT_WS_ENDPOINT="http://127.0.0.1:$PORT/$STAGE"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test

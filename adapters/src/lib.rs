@@ -17,6 +17,11 @@
 //!   circuit breaker so a slow or dead Redis never fails an operation.
 //! - [`jwks`]: the token verifier for a provider that publishes its keys as
 //!   a JWKS (Cognito): RS256/ES256, keys fetched over HTTPS and cached.
+//! - [`sns`]: mobile push (FCM and APNs tokens) through SNS platform
+//!   endpoints.
+//! - [`vapid_secret`]: the VAPID key pair of Web Push, read from Secrets
+//!   Manager once per cold start (a placeholder or a missing secret turns
+//!   pushes off, never the function).
 //! - [`aws`]: building the SDK configuration once per cold start (and pointing
 //!   it at an emulator).
 //! - [`trace`]: the tracing ids attached to queued jobs.
@@ -33,8 +38,10 @@ pub mod dynamo;
 pub mod jwks;
 pub mod redis_cache;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 pub mod trace;
+pub mod vapid_secret;
 pub mod webpush;
 pub mod wiring;
 

@@ -288,13 +288,16 @@ fn transient(e: impl Into<chat_core::error::BoxError>) -> WebPushError {
 #[async_trait]
 impl WebPush for HttpWebPush {
     async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError> {
-        let endpoint = &device.subscription.endpoint;
+        let subscription = device
+            .web_push()
+            .ok_or_else(|| transient("not a Web Push device"))?;
+        let endpoint = &subscription.endpoint;
         check_endpoint(endpoint, self.rules).map_err(transient)?;
         let url = url::Url::parse(endpoint).map_err(transient)?;
         let plaintext = serde_json::to_vec(payload).map_err(transient)?;
         let body = encrypt(
-            &device.subscription.p256dh_bytes(),
-            &device.subscription.auth_bytes(),
+            &subscription.p256dh_bytes(),
+            &subscription.auth_bytes(),
             &plaintext,
         )
         .map_err(transient)?;
@@ -461,7 +464,7 @@ mod tests {
         Device {
             device_id: sub.device_id(),
             user_id: UserId::parse("bob").unwrap(),
-            subscription: sub,
+            channel: chat_core::notify::Channel::WebPush { subscription: sub },
             created_at: 0,
         }
     }

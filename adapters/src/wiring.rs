@@ -12,7 +12,9 @@ use chat_core::config::{vars, AuthConfig, AwsConfig, Backend, ConfigError, Limit
 use chat_core::deploy::{manifest, FunctionSpec, PortName};
 use chat_core::error::{PushError, QueueError, StoreError};
 use chat_core::ids::{ConnectionId, Millis};
+use chat_core::metrics::Metric;
 use chat_core::model::Job;
+use chat_core::notify::EndpointRules;
 use chat_core::ports::Clock;
 use chat_core::ports::{
     BlobHead, BlobStore, ConnectionStore, DownloadSpec, JobQueue, MessageStore, Presigned,
@@ -30,6 +32,7 @@ use crate::redis_cache::{
 };
 use crate::s3::S3Blobs;
 use crate::sqs::SqsQueue;
+use crate::webpush::HttpWebPush;
 
 /// A deployed function as its binary is compiled: its name and the ports
 /// beyond the stores it links ([`QUEUE`], [`PUSHER`]). Each function crate
@@ -58,32 +61,90 @@ pub struct Port {
     /// The variable that configures it; a function that does not link the
     /// port never reads it.
     var: &'static str,
-    install: fn(&SdkConfig, &AwsConfig, &mut Chat) -> Result<(), ConfigError>,
+    install: Install,
+}
+
+/// How a port is built: from the configuration alone, or by reading
+/// something once at cold start (the VAPID secret of [`WEBPUSH`]).
+#[derive(Clone, Copy)]
+enum Install {
+    Now(fn(&SdkConfig, &AwsConfig, &mut Chat) -> Result<(), ConfigError>),
+    AtColdStart(
+        for<'a> fn(
+            &'a SdkConfig,
+            &'a AwsConfig,
+            &'a mut Chat,
+        ) -> futures::future::BoxFuture<'a, Result<(), ConfigError>>,
+    ),
 }
 
 /// The SQS job queue, at `CHAT_QUEUE_URL`.
 pub const QUEUE: Port = Port {
     name: PortName::Queue,
     var: vars::QUEUE_URL,
-    install: install_queue,
+    install: Install::Now(install_queue),
 };
 
 /// The API Gateway Management API pusher, at `CHAT_WS_ENDPOINT`.
 pub const PUSHER: Port = Port {
     name: PortName::Pusher,
     var: vars::WS_ENDPOINT,
-    install: install_pusher,
+    install: Install::Now(install_pusher),
 };
 
 /// The attachments' S3 bucket, `CHAT_BUCKET_NAME`.
 pub const BLOBS: Port = Port {
     name: PortName::Blobs,
     var: vars::BUCKET_NAME,
-    install: install_blobs,
+    install: Install::Now(install_blobs),
+};
+
+/// Web Push (offline notifications), with the VAPID key pair of the
+/// Secrets Manager secret `CHAT_VAPID_SECRET_ARN`, read at cold start.
+pub const WEBPUSH: Port = Port {
+    name: PortName::WebPush,
+    var: vars::VAPID_SECRET_ARN,
+    install: Install::AtColdStart(install_webpush),
 };
 
 /// Every port a [`Function`] may link.
-const LINKABLE: [Port; 3] = [QUEUE, PUSHER, BLOBS];
+const LINKABLE: [Port; 4] = [QUEUE, PUSHER, BLOBS, WEBPUSH];
+
+fn install_webpush<'a>(
+    sdk: &'a SdkConfig,
+    aws: &'a AwsConfig,
+    chat: &'a mut Chat,
+) -> futures::future::BoxFuture<'a, Result<(), ConfigError>> {
+    Box::pin(async move {
+        let secret = aws
+            .vapid_secret_arn
+            .as_ref()
+            .ok_or(ConfigError::Missing(WEBPUSH.var))?;
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        chat.webpush = match crate::vapid_secret::load(&client, secret).await {
+            Ok(vapid) => match HttpWebPush::new(vapid, EndpointRules::default()) {
+                Ok(sender) => {
+                    tracing::info!("Web Push on");
+                    Some(Arc::new(sender))
+                }
+                Err(e) => web_push_off("no-http-client", &e),
+            },
+            Err(e) => web_push_off(e.reason(), &e),
+        };
+        Ok(())
+    })
+}
+
+/// Web Push stays off for this sandbox's life: nobody is notified, the
+/// function runs on, and `WebPushDisabled` (alarmed) says so.
+fn web_push_off(
+    reason: &str,
+    e: &(dyn std::error::Error + 'static),
+) -> Option<Arc<dyn chat_core::ports::WebPush>> {
+    tracing::warn!(reason, error = %chat_core::error::chain(e), "Web Push is off: no usable VAPID key");
+    chat_core::metrics::record(&[(Metric::WebPushDisabled, 1.0)]);
+    None
+}
 
 fn install_blobs(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(), ConfigError> {
     let bucket = aws
@@ -173,7 +234,10 @@ pub async fn chat_for(src: &dyn Source, f: &Function) -> Result<Chat, ConfigErro
             let sdk = crate::aws::sdk_config(aws.endpoint_url.as_deref()).await;
             let mut chat = stores(&sdk, &aws, limits, &|c, r| (c, r))?;
             for port in f.ports {
-                (port.install)(&sdk, &aws, &mut chat)?;
+                match port.install {
+                    Install::Now(install) => install(&sdk, &aws, &mut chat)?,
+                    Install::AtColdStart(install) => install(&sdk, &aws, &mut chat).await?,
+                }
             }
             Ok(chat)
         }
@@ -215,6 +279,9 @@ pub fn restrict(chat: &Chat, f: &Function) -> Chat {
     if !f.links(PortName::Blobs) {
         chat.blobs = Arc::new(Unconfigured(BLOBS.var));
     }
+    if !f.links(PortName::WebPush) {
+        chat.webpush = None;
+    }
     chat
 }
 
@@ -243,7 +310,12 @@ pub fn aws_chat_beneath(
 ) -> Result<Chat, ConfigError> {
     let mut chat = stores(sdk, aws, limits, beneath)?;
     for port in LINKABLE {
-        match (port.install)(sdk, aws, &mut chat) {
+        // Web Push is left off: the local platform sends notifications to
+        // its own outbox (`GET /dev/notifications`), with no VAPID key.
+        let Install::Now(install) = port.install else {
+            continue;
+        };
+        match install(sdk, aws, &mut chat) {
             Ok(()) | Err(ConfigError::Missing(_)) => {}
             Err(e) => return Err(e),
         }
@@ -297,9 +369,10 @@ fn stores(
         notify: Arc::new(stores.notify),
         blocks: Arc::new(stores.blocks),
         keys: Arc::new(stores.keys),
-        // No Web Push sender is deployed yet (the VAPID key's secret is not
-        // in the stack): nobody is notified, and nothing is read for it.
+        // Only the function that links [`WEBPUSH`] gets a sender, at cold
+        // start: the others never notify, and read no secret.
         webpush: None,
+        mobile: None,
         queue: Arc::new(Unconfigured(QUEUE.var)),
         pusher: Arc::new(Unconfigured(PUSHER.var)),
         blobs: Arc::new(Unconfigured(BLOBS.var)),

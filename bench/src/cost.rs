@@ -249,6 +249,60 @@ pub fn change_table(costs: &[ChangeCost]) -> String {
     s
 }
 
+/// What offline notifications cost beyond the table's reads and writes
+/// (us-east-1 list prices as known on 2026-12-03; not re-checked against
+/// the pricing pages from this machine).
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyPrices {
+    /// Secrets Manager, per secret-month (the VAPID key pair).
+    pub secret_month: f64,
+    /// Secrets Manager, per 10,000 API calls (one GetSecretValue per cold
+    /// start of the persist function).
+    pub secret_calls_per_10k: f64,
+    /// SNS, per million requests (a Publish to a mobile endpoint; also
+    /// CreatePlatformEndpoint and DeleteEndpoint).
+    pub sns_requests: f64,
+    /// SNS, per million mobile push deliveries.
+    pub sns_mobile_deliveries: f64,
+    /// NAT gateway data processing, per GB: a Web Push request leaves the
+    /// VPC through it (when the functions are in one); the push service
+    /// itself charges nothing.
+    pub nat_gb: f64,
+}
+
+pub const NOTIFY_PRICES: NotifyPrices = NotifyPrices {
+    secret_month: 0.40,
+    secret_calls_per_10k: 0.05,
+    sns_requests: 0.50,
+    sns_mobile_deliveries: 0.50,
+    nat_gb: 0.045,
+};
+
+/// Bytes a Web Push request carries out and back (TLS, headers with the
+/// VAPID JWT, the ~200-byte encrypted payload, the 201): about 2 KB.
+pub const WEB_PUSH_REQUEST_BYTES: f64 = 2048.0;
+
+/// Dollars a month for `web_pushes` Web Push requests and `sns_publishes`
+/// mobile notifications, with `cold_starts` of the persist function each
+/// reading the VAPID secret once; `in_vpc`: the requests cross a NAT.
+pub fn notification_month(
+    web_pushes: f64,
+    sns_publishes: f64,
+    cold_starts: f64,
+    in_vpc: bool,
+    p: &NotifyPrices,
+) -> f64 {
+    let secret = p.secret_month + cold_starts / 10_000.0 * p.secret_calls_per_10k;
+    let sns = sns_publishes / 1e6 * (p.sns_requests + p.sns_mobile_deliveries);
+    let nat = if in_vpc {
+        web_pushes * WEB_PUSH_REQUEST_BYTES / 1e9 * p.nat_gb
+    } else {
+        0.0
+    };
+    secret + sns + nat
+}
+
 /// When [`S3_PRICES`] were checked.
 pub const S3_PRICES_DATE: &str = "2026-12-02";
 
@@ -1257,6 +1311,25 @@ mod tests {
         assert!(close(m.total, parts) && m.ping_lambda > 0.96);
     }
 
+    #[test]
+    fn notifications_cost_the_secret_per_cold_start_sns_per_publish_and_nat_bytes_per_web_push() {
+        let p = &super::NOTIFY_PRICES;
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        // Nothing sent: the secret's month and its reads.
+        let idle = super::notification_month(0.0, 0.0, 10_000.0, true, p);
+        assert!(close(idle, 0.40 + 0.05));
+        // A million mobile notifications: a request and a delivery each.
+        let sns = super::notification_month(0.0, 1e6, 0.0, false, p) - 0.40;
+        assert!(close(sns, 1.00));
+        // A million Web Push requests through a NAT: ~2 GB processed.
+        let web = super::notification_month(1e6, 0.0, 0.0, true, p) - 0.40;
+        assert!(close(web, 2.048 * 0.045));
+        assert!(close(
+            super::notification_month(1e6, 0.0, 0.0, false, p),
+            0.40
+        ));
+    }
+
     /// What offline notifications add to the persist worker: per offline
     /// member with a device and per coalescing window, one policy read, one
     /// device query, one window claim and one Web Push request per device;
@@ -1265,9 +1338,7 @@ mod tests {
     async fn an_offline_member_costs_one_send_per_window_not_per_message() {
         use chat_core::auth::Identity;
         use chat_core::memory::ManualClock;
-        use chat_core::protocol::rest::{
-            CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys,
-        };
+        use chat_core::protocol::rest::{CreateRoomRequest, RegisterDeviceRequest};
         use chat_core::protocol::ws::SendMessage;
         use chat_core::service::{Caller, MemoryBackends};
 
@@ -1294,14 +1365,11 @@ mod tests {
         for m in &offline {
             chat.register_device(
                 m,
-                RegisterDeviceRequest {
-                    endpoint: format!("https://push.example.com/{}", m.user_id),
-                    expiration_time: None,
-                    keys: SubscriptionKeys {
-                        p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4".into(),
-                        auth: "BTBZMqHH6r4Tts7J_aSIgg".into(),
-                    },
-                },
+                RegisterDeviceRequest::web_push(
+                    &format!("https://push.example.com/{}", m.user_id),
+                    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                    "BTBZMqHH6r4Tts7J_aSIgg",
+                ),
             )
             .await
             .unwrap();

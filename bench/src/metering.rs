@@ -29,8 +29,8 @@ use chat_core::model::{
 };
 use chat_core::notify::{Device, DeviceId, NotifyPolicy, Payload};
 use chat_core::ports::{
-    BlockStore, ConnectionStore, JobQueue, KeyStore, MessageChanges, MessageStore, NotifyStore,
-    ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, WebPush,
+    BlockStore, ConnectionStore, JobQueue, KeyStore, MessageChanges, MessageStore, MobilePush,
+    NotifyStore, ProfileStore, Pusher, RangeQuery, RoomStore, SearchIndex, WebPush,
 };
 use chat_core::ratelimit::{Bucket, RateLimiter, Verdict};
 use chat_core::search::{buckets, IndexEntry, RoomMatches, SearchKey, SearchQuery};
@@ -256,6 +256,9 @@ pub fn decorated(chat: &Chat, meter: &Arc<Meter>, latency: Option<Arc<Latency>>)
             l.clone(),
         )),
         webpush: chat.webpush.clone().map(|w| -> Arc<dyn WebPush> {
+            Arc::new(Metered::with_latency(w, m.clone(), l.clone()))
+        }),
+        mobile: chat.mobile.clone().map(|w| -> Arc<dyn MobilePush> {
             Arc::new(Metered::with_latency(w, m.clone(), l.clone()))
         }),
         queue: Arc::new(Metered::with_latency(
@@ -820,6 +823,42 @@ impl WebPush for Metered<dyn WebPush> {
         self.pause("webpush.send", 1).await;
         self.meter.add("webpush.send", Call::new());
         self.inner.send(device, payload).await
+    }
+}
+
+/// SNS mobile push: CreatePlatformEndpoint when a device registers,
+/// Publish per notification, DeleteEndpoint when it is removed; one SNS
+/// request each (SNS bills publishes to mobile endpoints per million).
+#[async_trait]
+impl MobilePush for Metered<dyn MobilePush> {
+    fn configured(&self, platform: chat_core::mobile::MobilePlatform) -> bool {
+        self.inner.configured(platform)
+    }
+
+    async fn create_endpoint(
+        &self,
+        token: &chat_core::mobile::MobileToken,
+        owner: &chat_core::ids::UserId,
+    ) -> Result<String, chat_core::error::MobilePushError> {
+        self.pause("sns.create_endpoint", 1).await;
+        self.meter.add("sns.create_endpoint", Call::new());
+        self.inner.create_endpoint(token, owner).await
+    }
+
+    async fn publish(&self, endpoint: &str, message: &str) -> Result<(), WebPushError> {
+        self.pause("sns.publish", 1).await;
+        self.meter
+            .add("sns.publish", Call::new().sent([message.len() as u64]));
+        self.inner.publish(endpoint, message).await
+    }
+
+    async fn delete_endpoint(
+        &self,
+        endpoint: &str,
+    ) -> Result<(), chat_core::error::MobilePushError> {
+        self.pause("sns.delete_endpoint", 1).await;
+        self.meter.add("sns.delete_endpoint", Call::new());
+        self.inner.delete_endpoint(endpoint).await
     }
 }
 

@@ -588,6 +588,44 @@ impl Rest {
         self.get(&path).await
     }
 
+    /// `POST /users/me/devices`: registers a push device, a Web Push
+    /// subscription or a mobile token
+    /// ([`chat_core::protocol::rest::RegisterDeviceRequest::web_push`],
+    /// [`…::mobile`](chat_core::protocol::rest::RegisterDeviceRequest::mobile)):
+    /// 201 new, 200 replaced, with the device.
+    pub async fn register_device(
+        &self,
+        req: &chat_core::protocol::rest::RegisterDeviceRequest,
+    ) -> Result<(u16, Value), ClientError> {
+        let mut body = serde_json::Map::new();
+        if let Some(e) = &req.endpoint {
+            body.insert("endpoint".into(), e.as_str().into());
+        }
+        if let Some(k) = &req.keys {
+            body.insert(
+                "keys".into(),
+                serde_json::json!({"p256dh": k.p256dh, "auth": k.auth}),
+            );
+        }
+        if let Some(kind) = &req.kind {
+            body.insert("kind".into(), kind.as_str().into());
+        }
+        if let Some(token) = &req.token {
+            body.insert("token".into(), token.as_str().into());
+        }
+        self.post("/users/me/devices", &Value::Object(body)).await
+    }
+
+    /// `GET /users/me/devices`: the caller's push devices.
+    pub async fn devices(&self) -> Result<(u16, Value), ClientError> {
+        self.get("/users/me/devices").await
+    }
+
+    /// `DELETE /users/me/devices/{deviceId}`.
+    pub async fn remove_device(&self, device_id: &str) -> Result<(u16, Value), ClientError> {
+        self.delete(&format!("/users/me/devices/{device_id}")).await
+    }
+
     /// Downloads an attachment's presigned URL: the status and the bytes.
     pub async fn download(&self, url: &str) -> Result<(u16, Vec<u8>), ClientError> {
         let resp = self.http.get(url).send().await?;

@@ -32,6 +32,8 @@ pub mod vars {
     pub const DLQ_URL: &str = "CHAT_DLQ_URL";
     pub const WS_ENDPOINT: &str = "CHAT_WS_ENDPOINT";
     pub const BUCKET_NAME: &str = "CHAT_BUCKET_NAME";
+    /// The Secrets Manager secret (ARN or name) holding the VAPID key pair.
+    pub const VAPID_SECRET_ARN: &str = "CHAT_VAPID_SECRET_ARN";
     pub const REDIS_URL: &str = "CHAT_REDIS_URL";
     /// `single` (default) or `cluster`: which protocol the Redis speaks.
     pub const REDIS_MODE: &str = "CHAT_REDIS_MODE";
@@ -394,6 +396,9 @@ pub struct AwsConfig {
     /// The attachments' S3 bucket. Only the functions that sign or claim
     /// attachments get it.
     pub bucket_name: Option<String>,
+    /// The Secrets Manager secret of the VAPID key pair. Only the function
+    /// that sends offline notifications gets it.
+    pub vapid_secret_arn: Option<String>,
     /// One endpoint for every AWS service (an emulator such as moto).
     pub endpoint_url: Option<String>,
     /// The cache in front of the stores; `None` runs without one.
@@ -492,6 +497,7 @@ impl AwsConfig {
             dlq_url: src.get(vars::DLQ_URL),
             ws_endpoint,
             bucket_name: src.get(vars::BUCKET_NAME),
+            vapid_secret_arn: src.get(vars::VAPID_SECRET_ARN),
             endpoint_url: http_url(src, vars::AWS_ENDPOINT_URL)?,
             redis,
         })

@@ -1139,9 +1139,87 @@ pub fn device(user: &UserId) -> crate::notify::Device {
     crate::notify::Device {
         device_id: subscription.device_id(),
         user_id: user.clone(),
-        subscription,
+        channel: crate::notify::Channel::WebPush { subscription },
         created_at: 1_000,
     }
+}
+
+/// A mobile (FCM) device of `user` with a fresh token and endpoint ARN.
+pub fn mobile_device(user: &UserId) -> crate::notify::Device {
+    let token =
+        crate::mobile::MobileToken::parse("fcm", &format!("tok:{}-{}", unique(), "a".repeat(32)))
+            .expect("valid token");
+    crate::notify::Device {
+        device_id: token.device_id(),
+        user_id: user.clone(),
+        channel: crate::notify::Channel::Mobile {
+            mobile: crate::mobile::MobileEndpoint {
+                endpoint_arn: format!(
+                    "arn:aws:sns:us-east-1:000000000000:endpoint/GCM/chat/{}",
+                    unique()
+                ),
+                token,
+            },
+        },
+        created_at: 1_000,
+    }
+}
+
+/// Scenarios for [`crate::ports::MobilePush`]: `$make` builds an adapter
+/// (async) with both platforms configured, and `$disable` (async) makes
+/// the push service report an endpoint disabled.
+#[macro_export]
+macro_rules! mobile_push_contract {
+    ($make:expr, $disable:expr) => {
+        mod mobile_push_contract {
+            use super::*;
+            use $crate::error::WebPushError;
+            use $crate::mobile::{MobilePlatform, MobileToken};
+            use $crate::ports::MobilePush;
+
+            fn fcm() -> MobileToken {
+                MobileToken::parse(
+                    "fcm",
+                    &format!("tok:{}-{}", $crate::contract::unique(), "a".repeat(32)),
+                )
+                .unwrap()
+            }
+
+            #[tokio::test]
+            async fn an_endpoint_is_created_once_per_token_and_published_to() {
+                let p = $make.await;
+                assert!(p.configured(MobilePlatform::Fcm));
+                let owner = $crate::contract::user("mobile-owner");
+                let t = fcm();
+                let a = p.create_endpoint(&t, &owner).await.unwrap();
+                let b = p.create_endpoint(&t, &owner).await.unwrap();
+                assert_eq!(a, b, "idempotent per token");
+                assert_ne!(a, p.create_endpoint(&fcm(), &owner).await.unwrap());
+                p.publish(&a, r#"{"default":"x","GCM":"{}"}"#)
+                    .await
+                    .unwrap();
+            }
+
+            #[tokio::test]
+            async fn a_disabled_endpoint_is_gone_and_a_deleted_one_too() {
+                let p = $make.await;
+                let owner = $crate::contract::user("mobile-owner");
+                let a = p.create_endpoint(&fcm(), &owner).await.unwrap();
+                ($disable)(&p, a.clone()).await;
+                assert!(matches!(
+                    p.publish(&a, r#"{"default":"x"}"#).await,
+                    Err(WebPushError::Gone)
+                ));
+                let b = p.create_endpoint(&fcm(), &owner).await.unwrap();
+                p.delete_endpoint(&b).await.unwrap();
+                p.delete_endpoint(&b).await.unwrap();
+                assert!(matches!(
+                    p.publish(&b, r#"{"default":"x"}"#).await,
+                    Err(WebPushError::Gone)
+                ));
+            }
+        }
+    };
 }
 
 /// Scenarios for [`crate::ports::NotifyStore`].

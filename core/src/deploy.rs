@@ -93,6 +93,10 @@ pub enum PortName {
     Verifier,
     /// The attachments' object store (S3).
     Blobs,
+    /// Web Push (offline notifications), signed with the VAPID key read
+    /// from Secrets Manager at cold start.
+    #[serde(rename = "webpush")]
+    WebPush,
 }
 
 /// What a port needs from the deployment.
@@ -111,7 +115,7 @@ pub struct PortSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {
-    /// `table`, `queue` or `connections`.
+    /// `table`, `queue`, `connections`, `bucket` or `vapidSecret`.
     pub resource: String,
     /// A list of actions, or `"tableActions"`: the function's `table` groups.
     pub actions: serde_json::Value,

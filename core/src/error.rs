@@ -61,6 +61,31 @@ pub enum WebPushError {
     Transient(#[source] BoxError),
 }
 
+/// Failure to create or delete a mobile device's push endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum MobilePushError {
+    /// The deployment has no platform application for this kind: the
+    /// caller's registration cannot succeed (409).
+    #[error("mobile push is not configured for {0}")]
+    NotConfigured(crate::mobile::MobilePlatform),
+    /// The push service refused the token as invalid (400).
+    #[error("the push service refused the token: {0}")]
+    InvalidToken(String),
+    /// Ours: the push service could not be reached or failed.
+    #[error("mobile push failed")]
+    Failed(#[source] BoxError),
+}
+
+impl From<MobilePushError> for ChatError {
+    fn from(e: MobilePushError) -> Self {
+        match e {
+            MobilePushError::NotConfigured(_) => ChatError::Conflict(e.to_string()),
+            MobilePushError::InvalidToken(_) => ChatError::BadRequest(e.to_string()),
+            MobilePushError::Failed(_) => ChatError::Store(StoreError::unavailable(e)),
+        }
+    }
+}
+
 /// The error codes of the wire protocol's `error` frame and REST error body.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

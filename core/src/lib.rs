@@ -54,6 +54,7 @@ pub mod error;
 pub mod ids;
 pub mod memory;
 pub mod metrics;
+pub mod mobile;
 pub mod model;
 pub mod notify;
 pub mod ports;

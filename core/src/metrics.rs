@@ -78,10 +78,14 @@ pub enum Metric {
     /// Offline notifications that failed (the push service refused or
     /// could not be reached): what the alarm watches.
     NotificationFailures,
+    /// The function that sends offline notifications started without a
+    /// usable VAPID key (its secret missing, still the placeholder, or
+    /// unreadable): Web Push is off until the next cold start. Alarmed.
+    WebPushDisabled,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::MessagesAccepted,
         Metric::FanoutSize,
         Metric::PushesFailed,
@@ -95,6 +99,7 @@ impl Metric {
         Metric::AuthFailures,
         Metric::NotificationsSent,
         Metric::NotificationFailures,
+        Metric::WebPushDisabled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -112,6 +117,7 @@ impl Metric {
             Metric::AuthFailures => "AuthFailures",
             Metric::NotificationsSent => "NotificationsSent",
             Metric::NotificationFailures => "NotificationFailures",
+            Metric::WebPushDisabled => "WebPushDisabled",
         }
     }
 

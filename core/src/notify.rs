@@ -23,7 +23,7 @@
 //! - Privacy: a notification carries the room and the sender by default;
 //!   the body only when the deployment enables it, and never for a room
 //!   whose messages are end-to-end encrypted ([`Payload::new`] takes that
-//!   flag; encrypted rooms do not exist yet, so callers pass `false`).
+//!   flag; the caller asks [`encrypted_room`], the one rule for it).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -262,8 +262,41 @@ fn public_v6(ip: Ipv6Addr) -> bool {
 pub struct Device {
     pub device_id: DeviceId,
     pub user_id: UserId,
-    pub subscription: PushSubscription,
+    /// How it is reached (stored flattened: a Web Push device's document
+    /// keeps its `subscription` field as before mobile devices existed).
+    #[serde(flatten)]
+    pub channel: Channel,
     pub created_at: Millis,
+}
+
+/// How a device is reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Channel {
+    /// A browser's Web Push subscription.
+    WebPush { subscription: PushSubscription },
+    /// A native app's FCM or APNs token, behind an SNS platform endpoint.
+    Mobile {
+        mobile: crate::mobile::MobileEndpoint,
+    },
+}
+
+impl Device {
+    /// The Web Push subscription, when it is a browser.
+    pub fn web_push(&self) -> Option<&PushSubscription> {
+        match &self.channel {
+            Channel::WebPush { subscription } => Some(subscription),
+            Channel::Mobile { .. } => None,
+        }
+    }
+
+    /// The mobile endpoint, when it is a native app.
+    pub fn mobile(&self) -> Option<&crate::mobile::MobileEndpoint> {
+        match &self.channel {
+            Channel::Mobile { mobile } => Some(mobile),
+            Channel::WebPush { .. } => None,
+        }
+    }
 }
 
 /// Do-not-disturb.
@@ -394,6 +427,15 @@ impl Payload {
             body: (include_body && !encrypted_room).then(|| truncate(body, MAX_PAYLOAD_BODY)),
         }
     }
+}
+
+/// Whether `msg` is a message of an end-to-end encrypted room: then no
+/// notification carries its body, on any channel (Web Push and mobile
+/// build their payloads through [`Payload::new`] with this flag). The room
+/// id says it (`dme_…`, [`crate::ids::RoomId::is_encrypted`]), so a message
+/// whose stored body is empty anyway can never leak one by mistake either.
+pub fn encrypted_room(msg: &crate::model::Message) -> bool {
+    msg.room_id.is_encrypted()
 }
 
 /// Most bytes of a body in a notification: a Web Push payload holds about

@@ -378,6 +378,29 @@ pub trait WebPush: Send + Sync {
     async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError>;
 }
 
+/// Sends offline notifications to native apps through a mobile push
+/// service (SNS platform endpoints for FCM and APNs in AWS; an in-memory
+/// outbox locally). Endpoints are created when a device registers and
+/// deleted when it is removed or the service reports it disabled.
+#[async_trait]
+pub trait MobilePush: Send + Sync {
+    /// Whether the deployment can push to `platform` at all.
+    fn configured(&self, platform: crate::mobile::MobilePlatform) -> bool;
+    /// The endpoint of `token` (created, or the existing one: idempotent
+    /// per token), tagged with its owner.
+    async fn create_endpoint(
+        &self,
+        token: &crate::mobile::MobileToken,
+        owner: &UserId,
+    ) -> Result<String, crate::error::MobilePushError>;
+    /// Publishes `message` ([`crate::mobile::sns_message`]) to the endpoint.
+    /// [`WebPushError::Gone`]: the endpoint is disabled (the token expired
+    /// or the app was removed) and the device should be removed.
+    async fn publish(&self, endpoint: &str, message: &str) -> Result<(), WebPushError>;
+    /// Deletes the endpoint; deleting a missing one succeeds.
+    async fn delete_endpoint(&self, endpoint: &str) -> Result<(), crate::error::MobilePushError>;
+}
+
 /// Wall-clock time, behind a port so TTL logic is tested without sleeping.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Millis;

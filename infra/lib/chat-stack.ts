@@ -22,6 +22,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Attachments } from './attachments';
@@ -95,6 +96,27 @@ export class ChatStack extends Stack {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
     });
 
+    // ---- the VAPID key pair of Web Push ---------------------------------------
+    // Secrets Manager cannot generate EC keys: the stack creates the secret
+    // with a placeholder, and scripts/vapid-keys.sh puts a pair made with
+    // openssl. Until then (or if it is deleted) the persist function sends
+    // no Web Push, reports WebPushDisabled (alarmed), and runs on.
+    const vapidSecret = new secretsmanager.Secret(this, 'VapidKeys', {
+      description: `chat ${config.stage}: the VAPID key pair of Web Push ({"publicKey","privateKey","subject"}); set it with scripts/vapid-keys.sh`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ placeholder: 'run scripts/vapid-keys.sh to put a key pair here' }),
+        generateStringKey: 'filler',
+        excludePunctuation: true,
+      },
+      removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    Validations.of(vapidSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A VAPID key pair cannot rotate by itself: every browser subscription is bound to its public key, so a new ' +
+        'pair means every user subscribes again. scripts/vapid-keys.sh replaces it by hand when that is wanted.',
+    });
+
     // ---- APIs (created before the functions: their env names the endpoint) -
     this.webSocketApi = new apigw.WebSocketApi(this, 'WebSocketApi', {
       apiName: `chat-${config.stage}-ws`,
@@ -125,6 +147,7 @@ export class ChatStack extends Stack {
       pusher: { CHAT_WS_ENDPOINT: wsEndpoint },
       verifier: authEnv,
       blobs: { CHAT_BUCKET_NAME: attachments.bucket.bucketName },
+      webpush: { CHAT_VAPID_SECRET_ARN: vapidSecret.secretArn },
     };
     for (const [port, env] of Object.entries(portEnv) as [PortName, Record<string, string>][]) {
       const spec = MANIFEST.ports[port];
@@ -173,6 +196,8 @@ export class ChatStack extends Stack {
       table: { sid: 'ChatTable', resources: [table.tableArn, `${table.tableArn}/index/${GSI1}`] },
       queue: { sid: 'EnqueuePersistJobs', resources: [this.queue.queueArn] },
       connections: { sid: 'PushToConnections', resources: [connectionsArn('POST'), connectionsArn('DELETE')] },
+      // GetSecretValue on this one secret (its full ARN, with its suffix).
+      vapidSecret: { sid: 'ReadVapidKeys', resources: [vapidSecret.secretArn] },
     };
     // The bucket is granted per key prefix (deploy/functions.json, bucketActions).
     const bucketTarget = (prefix: string | null | undefined) =>
@@ -398,6 +423,7 @@ export class ChatStack extends Stack {
         authDomainUrl: auth.domain.baseUrl(),
         attachmentsUrl: `https://${attachments.bucket.bucketRegionalDomainName}`,
         clientId: auth.client.userPoolClientId,
+        vapidPublicKey: config.vapidPublicKey,
       });
       auth.webAppUrl = this.webApp.url;
     }
@@ -420,6 +446,7 @@ export class ChatStack extends Stack {
     new CfnOutput(this, 'ManagementEndpoint', { value: wsEndpoint, description: 'API Gateway Management API endpoint (CHAT_WS_ENDPOINT)' });
     new CfnOutput(this, 'RestApiUrl', { value: this.httpStage.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'VapidSecretArn', { value: vapidSecret.secretArn, description: 'The VAPID key pair\'s secret: scripts/vapid-keys.sh <this ARN> puts a pair in it' });
     new CfnOutput(this, 'AttachmentsBucketName', { value: attachments.bucket.bucketName });
     if (auth.userPool && auth.client) {
       new CfnOutput(this, 'UserPoolId', { value: auth.userPool.userPoolId });

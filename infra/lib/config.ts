@@ -85,6 +85,13 @@ export interface ChatConfig {
    * user pool; `webApp=false` turns it off. Not with `jwtIssuer`.
    */
   readonly webApp: boolean;
+  /**
+   * The VAPID public key (base64url of the 65-byte P-256 point) that
+   * `scripts/vapid-keys.sh` printed and put in the stack's VAPID secret:
+   * the web app subscribes to Web Push with it. Absent: the app offers no
+   * notifications (the secret alone does not reach the app).
+   */
+  readonly vapidPublicKey?: string;
 }
 
 export interface HostedUiConfig {
@@ -325,5 +332,17 @@ export function parseConfig(raw: Raw): ChatConfig {
     nag: bool(raw, 'nag', true),
     hostedUi: hostedUi(raw, prod, jwtIssuer !== undefined, withWebApp),
     webApp: withWebApp,
+    vapidPublicKey: vapidPublicKey(raw),
   };
+}
+
+/** `vapidPublicKey`: base64url (no padding) of an uncompressed P-256 point. */
+function vapidPublicKey(raw: Raw): string | undefined {
+  const key = str(raw, 'vapidPublicKey');
+  if (key === undefined) return undefined;
+  const bytes = /^[A-Za-z0-9_-]+$/.test(key) ? Buffer.from(key, 'base64url') : Buffer.alloc(0);
+  if (bytes.length !== 65 || bytes[0] !== 0x04) {
+    throw new ConfigError('vapidPublicKey', 'base64url of a 65-byte uncompressed P-256 point (scripts/vapid-keys.sh prints it)');
+  }
+  return key;
 }

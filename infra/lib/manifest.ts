@@ -16,8 +16,8 @@ import * as path from 'node:path';
 
 export const DEPLOY_DIR = path.join(__dirname, '../../deploy');
 
-export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier' | 'blobs';
-export type GrantResource = 'table' | 'queue' | 'connections' | 'bucket';
+export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier' | 'blobs' | 'webpush';
+export type GrantResource = 'table' | 'queue' | 'connections' | 'bucket' | 'vapidSecret';
 
 export interface Grant {
   readonly resource: GrantResource;

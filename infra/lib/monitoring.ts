@@ -40,6 +40,7 @@ export const EMF_METRICS = [
   'AuthFailures',
   'NotificationsSent',
   'NotificationFailures',
+  'WebPushDisabled',
 ] as const;
 
 /**
@@ -199,6 +200,18 @@ export class ChatMonitoring extends Construct {
       }),
       threshold: NOTIFICATION_FAILURES_ALARM,
     });
+    // A cold start of the persist function without a usable VAPID key: Web
+    // Push is off (the secret missing or still the placeholder).
+    this.alarm('WebPushDisabled', 'the persist function started without a usable VAPID key: Web Push is off (scripts/vapid-keys.sh)', {
+      metric: new cw.Metric({
+        namespace: EMF_NAMESPACE,
+        metricName: 'WebPushDisabled',
+        dimensionsMap: { Function: props.persist.fn.functionName },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      }),
+      threshold: 1,
+    });
     if (config.redis) {
       // EMF lines carry the dimension Function (the Lambda's name); an alarm
       // cannot use SEARCH, so it adds up the series of every function.
@@ -246,6 +259,7 @@ export class ChatMonitoring extends Construct {
           emf('PushesGone', 'Sum', 'gone (410)'),
           emf('NotificationsSent', 'Sum', 'offline notifications sent'),
           emf('NotificationFailures', 'Sum', 'offline notifications failed'),
+          emf('WebPushDisabled', 'Sum', 'cold starts without a VAPID key'),
         ],
         width: 8,
       }),

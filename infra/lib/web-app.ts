@@ -53,6 +53,8 @@ export interface WebAppProps {
   readonly attachmentsUrl: string;
   /** The public app client the app signs in with. */
   readonly clientId: string;
+  /** The VAPID public key the app subscribes to Web Push with (`vapidPublicKey`); absent: no notifications. */
+  readonly vapidPublicKey?: string;
 }
 
 /** The Content-Security-Policy: the app's own files, and only the stack's endpoints to talk to. */
@@ -172,6 +174,7 @@ export class WebApp extends Construct {
         logoutUri: this.url,
         scopes: WEB_SCOPES,
       },
+      ...(props.vapidPublicKey ? { vapidPublicKey: props.vapidPublicKey } : {}),
     };
     this.deployment = new s3deploy.BucketDeployment(this, 'Files', {
       destinationBucket: this.bucket,

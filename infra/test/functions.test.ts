@@ -19,7 +19,8 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
   // function that hands out messages signs their download URLs.
   'chat-message': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT', 'CHAT_BUCKET_NAME'],
   'chat-disconnect': [...LOG, ...STORES, 'CHAT_QUEUE_URL', 'CHAT_WS_ENDPOINT'],
-  'chat-persist': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT', 'CHAT_BUCKET_NAME'],
+  // Persist notifies offline members: the VAPID secret's ARN, nothing else does.
+  'chat-persist': [...LOG, ...STORES, 'CHAT_WS_ENDPOINT', 'CHAT_BUCKET_NAME', 'CHAT_VAPID_SECRET_ARN'],
   'chat-history': [...LOG, ...STORES, ...AUTH, 'CHAT_BUCKET_NAME'],
   'chat-users': [...LOG, ...STORES, ...AUTH],
   // Rooms tells members roomAdded/roomRemoved: it pushes.

@@ -165,3 +165,25 @@ describe('per-function grants', () => {
     }
   });
 });
+
+describe('the VAPID secret', () => {
+  it('is read by the persist function alone, with GetSecretValue on that one secret', () => {
+    const t = synth().template;
+    const secrets = t.findResources('AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(1);
+    const [secretId] = Object.keys(secrets);
+    const policies = t.findResources('AWS::IAM::Policy');
+    const readers = Object.entries(policies).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:'),
+    );
+    expect(readers).toHaveLength(1);
+    const [, policy] = readers[0];
+    expect(JSON.stringify(policy.Properties.Roles)).toContain('Persist');
+    const statements = policy.Properties.PolicyDocument.Statement.filter((s: { Action: unknown }) =>
+      JSON.stringify(s.Action).includes('secretsmanager:'),
+    );
+    expect(statements).toEqual([
+      { Sid: 'ReadVapidKeys', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } },
+    ]);
+  });
+});

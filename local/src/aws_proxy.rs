@@ -124,6 +124,7 @@ pub enum Service {
     DynamoDb,
     Sqs,
     S3,
+    SecretsManager,
 }
 
 /// One IAM request a call needs: an action on a resource.
@@ -137,7 +138,7 @@ pub struct Needs {
 pub enum DecodeError {
     #[error("no X-Amz-Target: not a JSON 1.0 request")]
     NoTarget,
-    #[error("X-Amz-Target {0:?} is no DynamoDB or SQS operation")]
+    #[error("X-Amz-Target {0:?} is no DynamoDB, SQS or Secrets Manager operation")]
     UnknownTarget(String),
     #[error("{op}: {what} missing from the request")]
     Missing { op: String, what: &'static str },
@@ -231,6 +232,21 @@ pub fn decode(
         };
         return Ok((Service::Sqs, vec![needs(format!("sqs:{action}"), resource)]));
     }
+    if let Some(op) = target.strip_prefix("secretsmanager.") {
+        // `SecretId` is the ARN or the name; IAM authorizes on the ARN.
+        let id = body["SecretId"]
+            .as_str()
+            .ok_or_else(|| missing(op, "SecretId"))?;
+        let resource = if id.starts_with("arn:") {
+            id.to_owned()
+        } else {
+            format!("arn:aws:secretsmanager:{region}:{LOCAL_ACCOUNT}:secret:{id}")
+        };
+        return Ok((
+            Service::SecretsManager,
+            vec![needs(format!("secretsmanager:{op}"), resource)],
+        ));
+    }
     Err(DecodeError::UnknownTarget(target.into()))
 }
 
@@ -276,7 +292,7 @@ pub fn decode_s3(method: &http::Method, path: &str, headers: &HeaderMap) -> Vec<
 fn denial_message(e: &AccessDenied, service: Service) -> String {
     let action = match service {
         Service::Sqs => e.action.to_ascii_lowercase(),
-        Service::DynamoDb | Service::S3 => e.action.clone(),
+        Service::DynamoDb | Service::S3 | Service::SecretsManager => e.action.clone(),
     };
     format!(
         "User: {} is not authorized to perform: {action} on resource: {} because {}",
@@ -320,6 +336,10 @@ pub fn access_denied(e: &AccessDenied, service: Service) -> Response {
         Service::DynamoDb => json_error(
             StatusCode::BAD_REQUEST,
             json!({ "__type": ty, "Message": message }),
+        ),
+        Service::SecretsManager => json_error(
+            StatusCode::BAD_REQUEST,
+            json!({ "__type": "AccessDeniedException", "Message": message }),
         ),
         Service::Sqs => {
             let mut r = json_error(
@@ -676,6 +696,34 @@ mod tests {
             Some("arn:aws:sqs:us-east-1:111122223333:q".into())
         );
         assert_eq!(queue_arn(R, "http://127.0.0.1:5000/q"), None);
+    }
+
+    #[test]
+    fn a_secret_read_needs_get_secret_value_on_the_secrets_arn() {
+        let arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:VapidKeys";
+        assert_eq!(
+            decode(
+                "secretsmanager.GetSecretValue",
+                &json!({"SecretId": arn}),
+                R
+            ),
+            Ok((
+                Service::SecretsManager,
+                vec![n("secretsmanager:GetSecretValue", arn)]
+            ))
+        );
+        // By name: the ARN of that name in this account and region.
+        let (_, needs) = decode(
+            "secretsmanager.GetSecretValue",
+            &json!({"SecretId": "VapidKeys"}),
+            R,
+        )
+        .unwrap();
+        assert_eq!(
+            needs[0].resource,
+            format!("arn:aws:secretsmanager:{R}:{LOCAL_ACCOUNT}:secret:VapidKeys")
+        );
+        assert!(decode("secretsmanager.GetSecretValue", &json!({}), R).is_err());
     }
 
     #[test]

@@ -44,7 +44,25 @@ enum On {
     Index,
 }
 
+/// The IAM request of the persist function's cold-start read of the VAPID
+/// secret (`chat_adapters::vapid_secret::load`): `GetSecretValue` on the
+/// secret. Not a port call: in process nothing reads it (notifications go
+/// to the outbox); under `cargo lambda watch` the persist binary reads it
+/// through the SigV4 proxy, which asks IAM exactly this.
+pub fn vapid_secret_read(secret_arn: &str) -> (String, String) {
+    (
+        "secretsmanager:GetSecretValue".to_owned(),
+        secret_arn.to_owned(),
+    )
+}
+
 impl Guard {
+    /// [`vapid_secret_read`] checked against this function's role.
+    pub fn read_vapid_secret(&self, secret_arn: &str) -> Result<(), AccessDenied> {
+        let (action, resource) = vapid_secret_read(secret_arn);
+        self.policies.check(&action, &resource)
+    }
+
     fn dynamo(&self, actions: &[&str], on: On) -> Result<(), StoreError> {
         let resource = match on {
             On::Table => arns::table(&self.resources),

@@ -546,7 +546,12 @@ mod tests {
                     ),
                     (vars::REDIS_URL, "rediss://cache.example.com:6379"),
                     (vars::BUCKET_NAME, "chat-attachments"),
-                    // No request leaves: clients connect lazily.
+                    (
+                        vars::VAPID_SECRET_ARN,
+                        "arn:aws:secretsmanager:us-east-1:1:secret:vapid",
+                    ),
+                    // No request leaves but the persist function's read of
+                    // the VAPID secret, refused here: Web Push stays off.
                     (vars::AWS_ENDPOINT_URL, "http://127.0.0.1:9"),
                     (vars::AUTH_MODE, "jwks"),
                     (vars::JWKS_URL, "https://idp.example.com/jwks.json"),

@@ -79,6 +79,8 @@ const MAX_REST_BODY: usize = 1024 * 1024;
 
 /// Which adapters back the platform.
 #[derive(Clone, Debug)]
+// One per process, built once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     /// Everything in this process's memory (the default).
     Memory,
@@ -986,6 +988,10 @@ async fn runtime_config(State(app): State<Arc<App>>, headers: http::HeaderMap) -
                 "logoutUri": format!("{origin}/"),
                 "scopes": oauth::SCOPES,
             },
+            // The development key pair's public half (the deployed app gets
+            // the stack's, `-c vapidPublicKey`): what a browser subscribes
+            // to Web Push with; the notifications land in the outbox.
+            "vapidPublicKey": chat_adapters::webpush::DEV_VAPID_PUBLIC,
         }),
     );
     r.headers_mut()

@@ -1155,6 +1155,12 @@ impl Stack {
                     "AWS::ApiGatewayV2::Api" if id == self.ws.logical_id => l.api_id.clone(),
                     "AWS::S3::Bucket" if self.is_attachments_bucket(id) => l.bucket_name.clone(),
                     "AWS::Lambda::Function" => self.function_name(id),
+                    // A secret's `Ref` is its ARN (the VAPID key pair's):
+                    // what a function reads it by and a policy names.
+                    "AWS::SecretsManager::Secret" => format!(
+                        "arn:aws:secretsmanager:{}:{LOCAL_ACCOUNT}:secret:{id}",
+                        self.region
+                    ),
                     // Anything else (a user pool, a log group, a role): its
                     // logical id stands for its name; nothing local reaches it.
                     _ => id.to_owned(),

@@ -73,6 +73,10 @@ pub fn serve(path: &str) -> Response {
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // The service worker controls the whole app (its scope is `/`).
+    if path == "/sw.js" {
+        h.insert("service-worker-allowed", HeaderValue::from_static("/"));
+    }
     // The page loads nothing from elsewhere; say so to the browser.
     h.insert(
         "content-security-policy",

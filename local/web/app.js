@@ -135,12 +135,28 @@ async function ensureProfile(client) {
   }
 }
 
+/**
+ * Registers the service worker (sw.js: shows offline notifications and
+ * opens their room when clicked) at the app's root scope; a click on a
+ * notification while the app is open moves it to that room.
+ */
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('./sw.js', { scope: './' }).catch((e) => console.warn('service worker', e));
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    if (e.data && e.data.type === 'openRoom' && typeof e.data.roomId === 'string') {
+      location.hash = `#/r/${encodeURIComponent(e.data.roomId)}`;
+    }
+  });
+}
+
 async function startApp(session) {
   ui.session = session;
   $('signin').hidden = true;
   $('app').hidden = false;
   setConnState('connecting');
   const { wsUrl, restUrl } = loadConfig();
+  registerServiceWorker();
   auth.start();
   const client = new ChatClient({ wsUrl, restUrl, getToken, userId: session.userId });
   ui.client = client;

@@ -464,6 +464,74 @@ fn subscription_decoder_accepts_only_public_https_endpoints_with_exact_keys() {
     );
 }
 
+/// The device registration decoder (`POST /users/me/devices`): a mobile
+/// token is accepted only for a known kind with a token of that kind's
+/// alphabet and length, a body mixing both forms never, and every refusal
+/// is a typed `bad_request`.
+#[test]
+fn mobile_registration_decoder_accepts_only_well_formed_tokens_of_known_kinds() {
+    use chat_core::error::ChatError;
+    use chat_core::mobile::{MobilePlatform, Registration};
+    use chat_core::notify::EndpointRules;
+    use chat_core::protocol::rest::RegisterDeviceRequest;
+    let kind = prop_oneof![
+        Just("fcm".to_owned()),
+        Just("apns".to_owned()),
+        "[a-zA-Z]{0,6}",
+        any::<String>(),
+    ];
+    let token = prop_oneof![
+        any::<String>(),
+        "[A-Za-z0-9_:-]{0,80}",
+        "[A-Za-z0-9_:-]{4090,4100}",
+        "[0-9a-fA-F]{60,70}",
+        "[0-9a-f]{198,202}",
+    ];
+    let optional = |s: BoxedStrategy<String>| prop::option::of(s);
+    run(
+        "registration/parse",
+        3000,
+        (
+            optional(kind.boxed()),
+            optional(token.boxed()),
+            optional("https://push\\.example\\.com/[a-z]{0,8}".boxed()),
+        ),
+        |(kind, token, endpoint)| {
+            let req = RegisterDeviceRequest {
+                endpoint: endpoint.clone(),
+                expiration_time: None,
+                keys: None,
+                kind: kind.clone(),
+                token: token.clone(),
+            };
+            match Registration::parse(&req, EndpointRules::default()) {
+                Ok(Registration::Mobile(t)) => {
+                    prop_assert!(endpoint.is_none());
+                    match t.platform {
+                        MobilePlatform::Fcm => {
+                            prop_assert_eq!(kind.as_deref(), Some("fcm"));
+                            prop_assert!((32..=4096).contains(&t.token.len()));
+                            prop_assert!(t
+                                .token
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"_:-".contains(&b)));
+                        }
+                        MobilePlatform::Apns => {
+                            prop_assert_eq!(kind.as_deref(), Some("apns"));
+                            prop_assert!((64..=200).contains(&t.token.len()));
+                            prop_assert!(t.token.bytes().all(|b| b.is_ascii_hexdigit()));
+                        }
+                    }
+                }
+                Ok(Registration::WebPush(_)) => prop_assert!(false, "no keys, yet a subscription"),
+                Err(ChatError::BadRequest(msg)) => prop_assert!(!msg.contains(MARK)),
+                Err(other) => prop_assert!(false, "untyped refusal {other:?}"),
+            }
+            Ok(())
+        },
+    );
+}
+
 /// The reference: `%XX` with two hex digits is a byte, `+` a space, anything
 /// else itself.
 fn reference_decode(s: &str) -> String {

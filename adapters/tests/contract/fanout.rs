@@ -126,6 +126,7 @@ async fn send_with_idle_connections(idle: usize) -> Cost {
         blocks: Arc::new(stores.blocks),
         keys: Arc::new(stores.keys),
         webpush: None,
+        mobile: None,
         queue: Arc::new(MemoryQueue::default()),
         pusher: pusher.clone(),
         blobs: Arc::new(chat_core::memory::MemoryBlobs::default()),

@@ -136,7 +136,7 @@ const MESSAGE: wiring::Function = wiring::Function {
 };
 const PERSIST: wiring::Function = wiring::Function {
     name: "chat-persist",
-    ports: &[wiring::PUSHER, wiring::BLOBS],
+    ports: &[wiring::PUSHER, wiring::BLOBS, wiring::WEBPUSH],
 };
 const HISTORY: wiring::Function = wiring::Function {
     name: "chat-history",

@@ -45,13 +45,16 @@ impl MemoryOutbox {
 #[async_trait]
 impl WebPush for MemoryOutbox {
     async fn send(&self, device: &Device, payload: &Payload) -> Result<(), WebPushError> {
-        if lock(&self.gone).contains(&device.subscription.endpoint) {
+        let Some(subscription) = device.web_push() else {
+            return Err(WebPushError::Transient("not a Web Push device".into()));
+        };
+        if lock(&self.gone).contains(&subscription.endpoint) {
             return Err(WebPushError::Gone);
         }
         lock(&self.sent).push(OutboxEntry {
             user_id: device.user_id.clone(),
             device_id: device.device_id.clone(),
-            endpoint: device.subscription.endpoint.clone(),
+            endpoint: subscription.endpoint.clone(),
             payload: payload.clone(),
         });
         Ok(())

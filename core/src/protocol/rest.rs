@@ -265,18 +265,57 @@ pub struct SubscriptionKeys {
 }
 
 /// `POST /users/me/devices`: a Web Push subscription as the browser's
-/// `PushSubscription.toJSON()` gives it. The endpoint must be `https` to a
-/// public host.
+/// `PushSubscription.toJSON()` gives it (the endpoint must be `https` to a
+/// public host), or a native app's token `{"kind": "fcm"|"apns", "token"}`
+/// (decoded by `chat_core::mobile::Registration::parse`).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterDeviceRequest {
-    pub endpoint: String,
+    /// A Web Push subscription's endpoint (with `keys`); absent for a
+    /// mobile token.
+    #[serde(default)]
+    pub endpoint: Option<String>,
     /// Ignored (the push service answers 404/410 for an expired one, which
     /// removes the device).
     #[serde(default)]
     pub expiration_time: Option<f64>,
-    pub keys: SubscriptionKeys,
+    #[serde(default)]
+    pub keys: Option<SubscriptionKeys>,
+    /// A mobile token's kind: `fcm` or `apns` (with `token`), instead of
+    /// `endpoint` and `keys`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The FCM registration token or APNs device token (hex).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+impl RegisterDeviceRequest {
+    /// A Web Push subscription's registration.
+    pub fn web_push(endpoint: &str, p256dh: &str, auth: &str) -> Self {
+        Self {
+            endpoint: Some(endpoint.to_owned()),
+            expiration_time: None,
+            keys: Some(SubscriptionKeys {
+                p256dh: p256dh.to_owned(),
+                auth: auth.to_owned(),
+            }),
+            kind: None,
+            token: None,
+        }
+    }
+
+    /// A mobile token's registration (`kind`: `fcm` or `apns`).
+    pub fn mobile(kind: &str, token: &str) -> Self {
+        Self {
+            endpoint: None,
+            expiration_time: None,
+            keys: None,
+            kind: Some(kind.to_owned()),
+            token: Some(token.to_owned()),
+        }
+    }
 }
 
 /// A registered device, as its owner sees it.
@@ -285,6 +324,10 @@ pub struct RegisterDeviceRequest {
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
     pub device_id: String,
+    /// `webpush`, `fcm` or `apns`.
+    pub kind: String,
+    /// A Web Push device's endpoint; a mobile device's kind and the first
+    /// characters of its token (`fcm:dQw4w9Wg…`).
     pub endpoint: String,
     pub created_at: Millis,
 }

@@ -158,7 +158,7 @@ mod tests {
     use crate::ids::{ClientMsgId, ConnectionId, RoomId};
     use crate::memory::ManualClock;
     use crate::model::PresenceStatus;
-    use crate::protocol::rest::{CreateRoomRequest, RegisterDeviceRequest, SubscriptionKeys};
+    use crate::protocol::rest::{CreateRoomRequest, RegisterDeviceRequest};
     use crate::protocol::ws::{SendMessage, Typing};
     use crate::service::MemoryBackends;
     use crate::Caller;
@@ -426,14 +426,11 @@ mod tests {
         //    the group does not notify him, Carol's does.
         chat.register_device(
             &bob.id,
-            RegisterDeviceRequest {
-                endpoint: "https://push.example.com/bob".into(),
-                expiration_time: None,
-                keys: SubscriptionKeys {
-                    p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4".into(),
-                    auth: "BTBZMqHH6r4Tts7J_aSIgg".into(),
-                },
-            },
+            RegisterDeviceRequest::web_push(
+                "https://push.example.com/bob",
+                "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                "BTBZMqHH6r4Tts7J_aSIgg",
+            ),
         )
         .await
         .unwrap();

@@ -34,13 +34,14 @@ use crate::error::ChatError;
 use crate::ids::{ConnectionId, Millis, RoomId, UserId};
 use crate::memory::{
     ManualClock, MemoryBlobs, MemoryBlocks, MemoryChanges, MemoryConnections, MemoryKeys,
-    MemoryMessages, MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher, MemoryQueue,
-    MemoryRooms, MemorySearch,
+    MemoryMessages, MemoryMobile, MemoryNotify, MemoryOutbox, MemoryProfiles, MemoryPusher,
+    MemoryQueue, MemoryRooms, MemorySearch,
 };
 use crate::model::{Membership, Room};
 use crate::ports::{
     BlobStore, BlockStore, Clock, ConnectionStore, JobQueue, KeyStore, MessageChanges,
-    MessageStore, NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex, SystemClock, WebPush,
+    MessageStore, MobilePush, NotifyStore, ProfileStore, Pusher, RoomStore, SearchIndex,
+    SystemClock, WebPush,
 };
 use crate::ratelimit::{Bucket, MemoryRateLimiter, RateLimiter, Verdict};
 
@@ -76,6 +77,12 @@ pub struct Chat {
     /// deployment has no sender, and then nobody is notified (and nothing
     /// is read for it).
     pub webpush: Option<Arc<dyn WebPush>>,
+    /// Mobile push (SNS platform endpoints for FCM and APNs): registering
+    /// a mobile device creates its endpoint (the users function), the
+    /// persist worker publishes to it. `None` where the function has no
+    /// mobile push: registering a mobile token is then refused (409) and
+    /// mobile devices are not notified.
+    pub mobile: Option<Arc<dyn MobilePush>>,
     pub queue: Arc<dyn JobQueue>,
     pub pusher: Arc<dyn Pusher>,
     /// The attachments' object store (S3 in AWS).
@@ -101,6 +108,7 @@ pub struct MemoryBackends {
     pub blocks: Arc<MemoryBlocks>,
     pub keys: Arc<MemoryKeys>,
     pub outbox: Arc<MemoryOutbox>,
+    pub mobile: Arc<MemoryMobile>,
     pub queue: Arc<MemoryQueue>,
     pub pusher: Arc<MemoryPusher>,
     pub blobs: Arc<MemoryBlobs>,
@@ -121,6 +129,7 @@ impl MemoryBackends {
             blocks: self.blocks.clone(),
             keys: self.keys.clone(),
             webpush: Some(self.outbox.clone()),
+            mobile: Some(self.mobile.clone()),
             queue: self.queue.clone(),
             pusher: self.pusher.clone(),
             blobs: self.blobs.clone(),

@@ -15,24 +15,34 @@ use crate::block::{Between, Relations};
 use crate::error::{ChatError, WebPushError};
 use crate::ids::{RoomId, UserId};
 use crate::metrics::Metric;
+use crate::mobile::{sns_message, MobileToken, Registration};
 use crate::model::Message;
-use crate::notify::{Device, DeviceId, NotifyPolicy, Payload, PushSubscription};
-use crate::ports::WebPush;
+use crate::notify::{Channel, Device, DeviceId, NotifyPolicy, Payload};
 use crate::protocol::rest::{
     DeviceList, DeviceView, RegisterDeviceRequest, RoomNotifyLevel, RoomNotifyRequest,
 };
 
 fn view(d: Device) -> DeviceView {
+    let (kind, endpoint) = match d.channel {
+        Channel::WebPush { subscription } => ("webpush".to_owned(), subscription.endpoint),
+        Channel::Mobile { mobile } => (
+            mobile.token.platform.as_str().to_owned(),
+            mobile.token.display(),
+        ),
+    };
     DeviceView {
         device_id: d.device_id.to_string(),
-        endpoint: d.subscription.endpoint,
+        kind,
+        endpoint,
         created_at: d.created_at,
     }
 }
 
 impl Chat {
-    /// Registers (or re-registers) a Web Push subscription of the caller.
-    /// `true` when it is new.
+    /// Registers (or re-registers) a Web Push subscription or a mobile
+    /// token of the caller ([`Registration::parse`]). `true` when it is new.
+    /// A mobile token gets its push endpoint first (SNS), so a stored
+    /// mobile device always has one.
     pub async fn register_device(
         &self,
         actor: &Identity,
@@ -40,22 +50,35 @@ impl Chat {
     ) -> Result<(bool, DeviceView), ChatError> {
         let me = &actor.user_id;
         authorize_account(me, AccountAction::Devices, me)?;
-        let subscription = PushSubscription::parse(
-            &req.endpoint,
-            &req.keys.p256dh,
-            &req.keys.auth,
-            self.limits.push_endpoints,
-        )?;
-        let device_id = subscription.device_id();
+        let registration = Registration::parse(&req, self.limits.push_endpoints)?;
+        let device_id = match &registration {
+            Registration::WebPush(s) => s.device_id(),
+            Registration::Mobile(t) => t.device_id(),
+        };
         let existing = self.notify.devices(me).await?;
         let new = !existing.iter().any(|d| d.device_id == device_id);
+        let channel = match registration {
+            Registration::WebPush(subscription) => Channel::WebPush { subscription },
+            Registration::Mobile(token) => Channel::Mobile {
+                mobile: crate::mobile::MobileEndpoint {
+                    endpoint_arn: self.mobile_endpoint(&token, me).await?,
+                    token,
+                },
+            },
+        };
         let device = Device {
             device_id,
             user_id: me.clone(),
-            subscription,
+            channel,
             created_at: self.clock.now(),
         };
         if !self.notify.put_device(&device).await? {
+            // Only a new device meets the limit: its endpoint is nobody's.
+            if let (Some(m), Some(mobile)) = (&self.mobile, device.mobile()) {
+                if let Err(e) = m.delete_endpoint(&mobile.endpoint_arn).await {
+                    warn!(error = %crate::error::chain(&e), "could not delete the endpoint of a refused device");
+                }
+            }
             return Err(ChatError::Conflict(format!(
                 "at most {} devices per user: remove one first",
                 crate::notify::MAX_DEVICES
@@ -63,6 +86,15 @@ impl Chat {
         }
         tracing::info!(device_id = %device.device_id, new, "push device registered");
         Ok((new, view(device)))
+    }
+
+    /// The push endpoint of a mobile token: refused (409) when this
+    /// deployment has no platform application for its kind.
+    async fn mobile_endpoint(&self, token: &MobileToken, me: &UserId) -> Result<String, ChatError> {
+        match &self.mobile {
+            Some(m) if m.configured(token.platform) => Ok(m.create_endpoint(token, me).await?),
+            _ => Err(crate::error::MobilePushError::NotConfigured(token.platform).into()),
+        }
     }
 
     pub async fn list_devices(&self, actor: &Identity) -> Result<DeviceList, ChatError> {
@@ -81,11 +113,19 @@ impl Chat {
     ) -> Result<(), ChatError> {
         let me = &actor.user_id;
         authorize_account(me, AccountAction::Devices, me)?;
-        if self.notify.remove_device(me, device).await? {
-            Ok(())
-        } else {
-            Err(ChatError::NotFound("device"))
+        let found = self
+            .notify
+            .devices(me)
+            .await?
+            .into_iter()
+            .find(|d| &d.device_id == device);
+        if !self.notify.remove_device(me, device).await? {
+            return Err(ChatError::NotFound("device"));
         }
+        if let Some(d) = found {
+            self.drop_endpoint(&d).await;
+        }
+        Ok(())
     }
 
     pub async fn notify_policy(&self, actor: &Identity) -> Result<NotifyPolicy, ChatError> {
@@ -184,9 +224,9 @@ impl Chat {
     /// never a reason to retry the record (a retry would notify again).
     /// A device the push service reports gone is removed.
     pub async fn notify_offline(&self, stored: &[Message]) {
-        let Some(webpush) = &self.webpush else {
+        if self.webpush.is_none() && self.mobile.is_none() {
             return;
-        };
+        }
         let mut by_room: BTreeMap<&RoomId, Vec<&Message>> = BTreeMap::new();
         for m in stored {
             by_room.entry(&m.room_id).or_default().push(m);
@@ -194,10 +234,7 @@ impl Chat {
         let mut total = Sent::default();
         for (room, msgs) in by_room {
             let span = tracing::info_span!("notify", room_id = %room);
-            let r = self
-                .notify_room(webpush.as_ref(), room, &msgs)
-                .instrument(span)
-                .await;
+            let r = self.notify_room(room, &msgs).instrument(span).await;
             total.sent += r.sent;
             total.failed += r.failed;
         }
@@ -209,7 +246,28 @@ impl Chat {
         }
     }
 
-    async fn notify_room(&self, webpush: &dyn WebPush, room: &RoomId, msgs: &[&Message]) -> Sent {
+    /// Deletes a removed mobile device's push endpoint (best effort: an
+    /// endpoint left behind is never published to again).
+    async fn drop_endpoint(&self, d: &Device) {
+        if let (Some(m), Some(mobile)) = (&self.mobile, d.mobile()) {
+            if let Err(e) = m.delete_endpoint(&mobile.endpoint_arn).await {
+                warn!(device_id = %d.device_id, error = %crate::error::chain(&e), "could not delete a removed device's push endpoint");
+            }
+        }
+    }
+
+    /// Whether this function can send to `d` (a sender for its channel).
+    fn reachable(&self, d: &Device) -> bool {
+        match &d.channel {
+            Channel::WebPush { .. } => self.webpush.is_some(),
+            Channel::Mobile { mobile } => self
+                .mobile
+                .as_ref()
+                .is_some_and(|m| m.configured(mobile.token.platform)),
+        }
+    }
+
+    async fn notify_room(&self, room: &RoomId, msgs: &[&Message]) -> Sent {
         let now = self.clock.now();
         let offline = match self.offline_members(room, now).await {
             Ok(Some(users)) => users,
@@ -230,7 +288,7 @@ impl Chat {
             }
         };
         let mut per_user: BTreeMap<UserId, Vec<Device>> = BTreeMap::new();
-        for d in devices {
+        for d in devices.into_iter().filter(|d| self.reachable(d)) {
             per_user.entry(d.user_id.clone()).or_default().push(d);
         }
         if per_user.is_empty() {
@@ -265,8 +323,7 @@ impl Chat {
                         authorize_peer(&m.sender_id, PeerAction::Notify, &user, between).is_ok()
                     })
                     .collect();
-                self.notify_member(webpush, &user, room, &msgs, &devices, now)
-                    .await
+                self.notify_member(&user, room, &msgs, &devices, now).await
             })
             .buffer_unordered(NOTIFY_CONCURRENCY)
             .collect()
@@ -310,7 +367,6 @@ impl Chat {
 
     async fn notify_member(
         &self,
-        webpush: &dyn WebPush,
         user: &UserId,
         room: &RoomId,
         msgs: &[&Message],
@@ -348,9 +404,9 @@ impl Chat {
                 return Sent { sent: 0, failed: 1 };
             }
         };
-        // An encrypted room's bodies never leave in a notification (its
-        // stored body is empty anyway: the content is sealed).
-        let encrypted_room = room.is_encrypted();
+        // Encrypted rooms never put a body in a notification: the one
+        // rule, [`crate::notify::encrypted_room`].
+        let encrypted_room = crate::notify::encrypted_room(last);
         let payload = Payload::new(
             room.clone(),
             last.sender_id.clone(),
@@ -361,8 +417,17 @@ impl Chat {
             encrypted_room,
         );
         let mut out = Sent::default();
+        let mut message = None;
         for d in devices {
-            match webpush.send(d, &payload).await {
+            let sent = match (&d.channel, &self.webpush, &self.mobile) {
+                (Channel::WebPush { .. }, Some(w), _) => w.send(d, &payload).await,
+                (Channel::Mobile { mobile }, _, Some(m)) => {
+                    let message = message.get_or_insert_with(|| sns_message(&payload));
+                    m.publish(&mobile.endpoint_arn, message).await
+                }
+                _ => continue,
+            };
+            match sent {
                 Ok(()) => {
                     out.sent += 1;
                     info!(user_id = %user, device_id = %d.device_id, count, "notified");
@@ -372,6 +437,7 @@ impl Chat {
                     if let Err(e) = self.notify.remove_device(user, &d.device_id).await {
                         warn!(error = %crate::error::chain(&e), "could not remove a gone device");
                     }
+                    self.drop_endpoint(d).await;
                 }
                 Err(e) => {
                     out.failed += 1;
@@ -393,7 +459,7 @@ mod tests {
     use crate::memory::ManualClock;
     use crate::model::{ConnectionRecord, RoomKind};
     use crate::notify::Dnd;
-    use crate::protocol::rest::{CreateRoomRequest, SubscriptionKeys};
+    use crate::protocol::rest::CreateRoomRequest;
     use crate::protocol::ws::SendMessage;
     use crate::service::MemoryBackends;
     use crate::Caller;
@@ -435,14 +501,11 @@ mod tests {
             .unwrap();
         chat.register_device(
             &bob,
-            RegisterDeviceRequest {
-                endpoint: "https://push.example.com/bob".into(),
-                expiration_time: None,
-                keys: SubscriptionKeys {
-                    p256dh: "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4".into(),
-                    auth: "BTBZMqHH6r4Tts7J_aSIgg".into(),
-                },
-            },
+            RegisterDeviceRequest::web_push(
+                "https://push.example.com/bob",
+                "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                "BTBZMqHH6r4Tts7J_aSIgg",
+            ),
         )
         .await
         .unwrap();
@@ -658,5 +721,142 @@ mod tests {
         w.chat.webpush = sender;
         w.send(&["now they do"]).await;
         assert_eq!(w.counts(), vec![1]);
+    }
+
+    const FCM: &str = "dQw4w9WgXcQ:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx";
+
+    #[tokio::test]
+    async fn a_mobile_token_gets_an_endpoint_is_listed_beside_web_push_and_is_notified() {
+        let w = world(Limits::default()).await;
+        let (new, v) = w
+            .chat
+            .register_device(&w.bob, RegisterDeviceRequest::mobile("fcm", FCM))
+            .await
+            .unwrap();
+        assert!(new);
+        assert_eq!(
+            (v.kind.as_str(), v.endpoint.as_str()),
+            ("fcm", "fcm:dQw4w9Wg…")
+        );
+        // Again: the same device and the same endpoint.
+        let (new, again) = w
+            .chat
+            .register_device(&w.bob, RegisterDeviceRequest::mobile("fcm", FCM))
+            .await
+            .unwrap();
+        assert!(!new);
+        assert_eq!(again.device_id, v.device_id);
+        assert_eq!(w.mem.mobile.endpoints().len(), 1);
+        let kinds: Vec<String> = w
+            .chat
+            .list_devices(&w.bob)
+            .await
+            .unwrap()
+            .devices
+            .into_iter()
+            .map(|d| d.kind)
+            .collect();
+        assert_eq!(kinds.len(), 2);
+        assert!(kinds.contains(&"webpush".to_owned()) && kinds.contains(&"fcm".to_owned()));
+
+        w.send(&["hello on the phone"]).await;
+        let published = w.mem.mobile.published();
+        assert_eq!(published.len(), 1, "{published:?}");
+        assert_eq!(published[0].owner, w.bob.user_id);
+        assert!(
+            published[0].message.contains("\\\"roomId\\\""),
+            "{}",
+            published[0].message
+        );
+        assert!(
+            !published[0].message.contains("hello on the phone"),
+            "no bodies by default"
+        );
+        assert_eq!(w.counts(), vec![1], "Web Push too, one window for both");
+
+        // Removing it deletes its endpoint.
+        let id = DeviceId::parse(&v.device_id).unwrap();
+        w.chat.remove_device(&w.bob, &id).await.unwrap();
+        assert!(w.mem.mobile.endpoints().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_disabled_endpoint_removes_the_device_and_deletes_the_endpoint() {
+        let w = world(Limits::default()).await;
+        w.chat
+            .register_device(&w.bob, RegisterDeviceRequest::mobile("fcm", FCM))
+            .await
+            .unwrap();
+        let arn = w.mem.mobile.endpoints().remove(0);
+        w.mem.mobile.disable(&arn);
+        w.send(&["are you there"]).await;
+        let kinds: Vec<String> = w
+            .chat
+            .list_devices(&w.bob)
+            .await
+            .unwrap()
+            .devices
+            .into_iter()
+            .map(|d| d.kind)
+            .collect();
+        assert_eq!(kinds, vec!["webpush".to_owned()]);
+        assert!(w.mem.mobile.endpoints().is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_registrations_and_unconfigured_platforms_are_refused_and_nothing_is_stored() {
+        let mut w = world(Limits::default()).await;
+        let bad = [
+            RegisterDeviceRequest::mobile("gcm", FCM),
+            RegisterDeviceRequest::mobile("fcm", "short"),
+            RegisterDeviceRequest::mobile("apns", "not hex at all"),
+            RegisterDeviceRequest {
+                kind: Some("fcm".into()),
+                ..RegisterDeviceRequest::web_push("https://push.example.com/x", "a", "b")
+            },
+            RegisterDeviceRequest {
+                token: None,
+                ..RegisterDeviceRequest::mobile("fcm", FCM)
+            },
+            RegisterDeviceRequest {
+                keys: None,
+                ..RegisterDeviceRequest::web_push("https://push.example.com/x", "a", "b")
+            },
+            RegisterDeviceRequest {
+                kind: None,
+                token: None,
+                ..RegisterDeviceRequest::mobile("fcm", FCM)
+            },
+        ];
+        for req in bad {
+            let e = w.chat.register_device(&w.bob, req.clone()).await;
+            assert!(matches!(e, Err(ChatError::BadRequest(_))), "{req:?}: {e:?}");
+        }
+        w.chat.mobile = Some(Arc::new(crate::memory::MemoryMobile::new([
+            crate::mobile::MobilePlatform::Apns,
+        ])));
+        let e = w
+            .chat
+            .register_device(&w.bob, RegisterDeviceRequest::mobile("fcm", FCM))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, ChatError::Conflict(m) if m == "mobile push is not configured for fcm"),
+            "{e:?}"
+        );
+        w.chat.mobile = None;
+        let e = w
+            .chat
+            .register_device(
+                &w.bob,
+                RegisterDeviceRequest::mobile("apns", &"ab".repeat(32)),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, ChatError::Conflict(m) if m == "mobile push is not configured for apns"),
+            "{e:?}"
+        );
+        assert_eq!(w.chat.list_devices(&w.bob).await.unwrap().devices.len(), 1);
     }
 }

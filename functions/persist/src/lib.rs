@@ -10,7 +10,11 @@ use tracing::Instrument;
 /// `deploy/functions.json` must grant (checked at cold start and by tests).
 pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
     name: "chat-persist",
-    ports: &[chat_adapters::wiring::PUSHER, chat_adapters::wiring::BLOBS],
+    ports: &[
+        chat_adapters::wiring::PUSHER,
+        chat_adapters::wiring::BLOBS,
+        chat_adapters::wiring::WEBPUSH,
+    ],
 };
 
 pub async fn handle(chat: &Chat, event: SqsEvent) -> SqsBatchResponse {

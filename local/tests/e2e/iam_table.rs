@@ -101,6 +101,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
             dlq_url: Some(dlq_url),
             ws_endpoint: Some("http://127.0.0.1:9/dev".into()),
             bucket_name: Some(bucket.clone()),
+            vapid_secret_arn: None,
             endpoint_url: Some(proxy.url()),
             redis: None,
         },
@@ -546,4 +547,107 @@ async fn run(step: usize, chat: &Chat, last: &mut Option<Message>, x: Ctx<'_>) -
             "queue.enqueue"
         }
     }
+}
+
+/// The persist function's cold-start read of the VAPID secret, through the
+/// proxy: it asks IAM what `enforce::vapid_secret_read` says, and a role
+/// granted another secret only is refused (Web Push then stays off).
+#[tokio::test]
+async fn the_vapid_secret_read_asks_iam_what_the_table_says_and_another_secrets_grant_is_refused() {
+    use chat_adapters::vapid_secret::{load, VapidUnavailable};
+    let moto = chat_testkit::moto().url("http");
+    let admin = chat_adapters::aws::emulator_config(&moto).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&admin);
+    let value = json!({
+        "publicKey": chat_adapters::webpush::DEV_VAPID_PUBLIC,
+        "privateKey": chat_adapters::webpush::DEV_VAPID_PRIVATE,
+        "subject": "mailto:ops@example.com",
+    })
+    .to_string();
+    let arn = secrets
+        .create_secret()
+        .name(format!("vapid-{}", uuid::Uuid::now_v7().simple()))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("creates the secret")
+        .arn()
+        .expect("an ARN")
+        .to_owned();
+    let resources = Resources {
+        region: REGION.into(),
+        table_name: "t".into(),
+        queue_name: "q".into(),
+        api_id: "local".into(),
+        stage: "dev".into(),
+        bucket_name: "b".into(),
+    };
+    let only = |resource: &str| {
+        RolePolicies::new(
+            "chat-persist",
+            "PersistRole",
+            vec![(
+                "vapid".into(),
+                json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                    "Action":"secretsmanager:GetSecretValue","Resource":resource}]}),
+            )],
+            DenialLog::default(),
+        )
+        .expect("a valid policy")
+    };
+    let guard = |policies| {
+        Arc::new(Guard {
+            policies,
+            resources: resources.clone(),
+        })
+    };
+    let record: Arc<Mutex<Vec<Checked>>> = Arc::default();
+    let roles = Roles::new(
+        [
+            ("probe".to_owned(), guard(only(&arn))),
+            (
+                "other".to_owned(),
+                guard(only(
+                    "arn:aws:secretsmanager:us-east-1:000000000000:secret:other-*",
+                )),
+            ),
+        ]
+        .into(),
+    );
+    let proxy = aws_proxy::serve(Arc::new(roles), &moto, Some(record.clone()))
+        .await
+        .expect("the proxy listens");
+    let client = |key: &str| {
+        let url = proxy.url();
+        let key = key.to_owned();
+        async move {
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(url)
+                .region(aws_config::Region::new(REGION))
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    key, "local", None, None, "test",
+                ))
+                .load()
+                .await;
+            aws_sdk_secretsmanager::Client::new(&sdk)
+        }
+    };
+    let vapid = load(&client("probe").await, &arn).await.expect("granted");
+    assert_eq!(vapid.public_key(), chat_adapters::webpush::DEV_VAPID_PUBLIC);
+    let asked: Asked = lock(&record)
+        .iter()
+        .map(|k| (k.needs.action.clone(), k.needs.resource.clone()))
+        .collect();
+    assert_eq!(asked, [enforce::vapid_secret_read(&arn)].into());
+    // The in-process table says the same of both roles.
+    assert!(guard(only(&arn)).read_vapid_secret(&arn).is_ok());
+    assert!(guard(only(
+        "arn:aws:secretsmanager:us-east-1:000000000000:secret:other-*"
+    ))
+    .read_vapid_secret(&arn)
+    .is_err());
+    let e = load(&client("other").await, &arn)
+        .await
+        .expect_err("another secret's grant");
+    assert!(matches!(e, VapidUnavailable::Unreadable(_)), "{e}");
 }

@@ -45,7 +45,14 @@ async fn notifications(e: &Env) -> Vec<Value> {
 }
 
 /// Why the outbox tests cannot run with the functions in other processes.
-const OUTBOX: &str = "the outbox and the manual clock live in the platform's process; a persist function in its own has no Web Push sender (none is deployed yet either)";
+/// Under watch the persist binary is wired as deployed: it reads the VAPID
+/// secret the template names (`CHAT_VAPID_SECRET_ARN`), which moto does not
+/// hold, so Web Push is off there (`WebPushDisabled`) and nothing reaches
+/// this process's outbox. Turning it on would need a push service twin
+/// that decrypts (these tests register keys whose private half they do not
+/// have) and a loopback relaxation of the endpoint rules in the deployed
+/// binary, which stays impossible on purpose.
+const OUTBOX: &str = "the outbox and the manual clock live in the platform's process; the persist binary under watch reads the template's VAPID secret, which moto does not hold, so its Web Push is off (WebPushDisabled), and its sender never accepts loopback endpoints";
 
 async fn put(e: &Env, user: &str, path: &str, body: Value) {
     let (s, r) = e.rest(user).call("PUT", path, Some(&body)).await.unwrap();
@@ -206,4 +213,79 @@ async fn a_subscription_to_a_private_address_is_refused_and_nothing_is_stored() 
     }
     let (_, list) = bob.get("/users/me/devices").await.unwrap();
     assert_eq!(list["devices"], json!([]));
+}
+
+#[tokio::test]
+async fn malformed_registrations_are_refused_with_the_reason_and_nothing_is_stored() {
+    let e = spawn().await;
+    let bob = e.rest("bob");
+    for (body, reason) in [
+        (
+            json!({"kind": "gcm", "token": "x".repeat(40)}),
+            "kind must be",
+        ),
+        (json!({"kind": "fcm", "token": "short"}), "fcm token"),
+        (json!({"kind": "apns", "token": "zz"}), "apns token"),
+        (json!({"kind": "fcm"}), "kind and token"),
+        (
+            json!({"endpoint": "https://push.example.com/b", "kind": "fcm", "token": "x".repeat(40)}),
+            "not both",
+        ),
+        (
+            json!({"endpoint": "https://push.example.com/b", "keys": {"p256dh": "AAAA", "auth": AUTH}}),
+            "p256dh",
+        ),
+        (
+            json!({"endpoint": "http://push.example.com/b", "keys": {"p256dh": P256, "auth": AUTH}}),
+            "https",
+        ),
+        (
+            json!({"endpoint": "https://10.0.0.1/b", "keys": {"p256dh": P256, "auth": AUTH}}),
+            "private address",
+        ),
+        (json!({}), "required"),
+    ] {
+        let (s, r) = bob.post("/users/me/devices", &body).await.unwrap();
+        assert_eq!(s, 400, "{body}: {r}");
+        let msg = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(reason), "{body}: {msg}");
+    }
+    let (s, list) = bob.devices().await.unwrap();
+    assert_eq!(
+        (s, list["devices"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+}
+
+#[tokio::test]
+async fn a_mobile_token_is_registered_listed_and_removed() {
+    if crate::watch::in_process_only(
+        "a_mobile_token_is_registered_listed_and_removed",
+        "the in-memory SNS twin lives in the platform's process; the users binary under watch has no mobile push (no platform application is deployed), which answers 409",
+    ) {
+        return;
+    }
+    let e = spawn().await;
+    let bob = e.rest("bob");
+    let token = format!("dQw4w9WgXcQ:APA91b{}", "x".repeat(40));
+    let req = chat_core::protocol::rest::RegisterDeviceRequest::mobile("fcm", &token);
+    let (s, d) = bob.register_device(&req).await.unwrap();
+    assert_eq!((s, &d["kind"]), (201, &json!("fcm")), "{d}");
+    let (s, _) = bob.register_device(&req).await.unwrap();
+    assert_eq!(s, 200, "the same token again replaces it");
+    register(&e, "bob").await;
+    let (_, list) = bob.devices().await.unwrap();
+    let mut kinds: Vec<&str> = list["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["fcm", "webpush"]);
+    let device = d["deviceId"].as_str().unwrap();
+    let (s, _) = bob.remove_device(device).await.unwrap();
+    assert_eq!(s, 204);
+    let (s, _) = bob.remove_device(device).await.unwrap();
+    assert_eq!(s, 404);
 }

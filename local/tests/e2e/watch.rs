@@ -191,6 +191,15 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
         (vars::DLQ_URL, config.dlq_url.clone()),
         (vars::WS_ENDPOINT, config.ws_endpoint.clone()),
         (vars::BUCKET_NAME, config.bucket_name.clone()),
+        // The persist function reads the VAPID secret at cold start: none
+        // is in moto, so its Web Push is off (WebPushDisabled), as in a
+        // stack whose secret was never filled.
+        (
+            vars::VAPID_SECRET_ARN,
+            Some(config.vapid_secret_arn.clone().unwrap_or_else(|| {
+                "arn:aws:secretsmanager:us-east-1:000000000000:secret:chat-vapid-unset".to_owned()
+            })),
+        ),
         (
             vars::REDIS_URL,
             config.redis.as_ref().map(|r| r.url.expose().to_owned()),

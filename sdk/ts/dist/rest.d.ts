@@ -4,7 +4,7 @@
  * retries once. A 429 is retried after its `Retry-After` (up to
  * `maxRateLimitRetries` times): the server did nothing.
  */
-import type { BlockList, BlockView, ChannelList, CreateRoomRequest, DeviceKey, ErrorCode, HistoryPage, KeyList, NotifyPolicy, ProfileView, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
+import type { BlockList, BlockView, ChannelList, CreateRoomRequest, DeviceKey, DeviceList, DeviceView, ErrorCode, HistoryPage, KeyList, NotifyPolicy, ProfileView, RegisterDeviceRequest, RoomDetail, RoomList, SearchPage, ThreadPage, UpdateProfileRequest, UploadSlot, UploadSlotRequest } from './protocol.js';
 /** Supplies the bearer token; `forceRefresh` after the server refused the last one. */
 export type GetToken = (opts: {
     forceRefresh: boolean;
@@ -91,6 +91,15 @@ export declare class RestClient {
     /** Mutes a person: their messages notify you nowhere. Answers your whole policy. */
     mute(userId: string): Promise<NotifyPolicy>;
     unmute(userId: string): Promise<NotifyPolicy>;
+    /**
+     * Registers a push device for offline notifications: a browser's Web
+     * Push subscription (`subscription.toJSON()`), or a native app's token
+     * `{ kind: 'fcm' | 'apns', token }`. The same one again replaces it.
+     */
+    registerDevice(req: RegisterDeviceRequest): Promise<DeviceView>;
+    /** The caller's push devices. */
+    listDevices(): Promise<DeviceList>;
+    removeDevice(deviceId: string): Promise<null>;
     /** An upload slot for an attachment in a room (members only). */
     uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot>;
     /**

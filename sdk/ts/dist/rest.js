@@ -173,6 +173,21 @@ export class RestClient {
     unmute(userId) {
         return this.call('DELETE', `/users/me/mutes/${enc(userId)}`);
     }
+    /**
+     * Registers a push device for offline notifications: a browser's Web
+     * Push subscription (`subscription.toJSON()`), or a native app's token
+     * `{ kind: 'fcm' | 'apns', token }`. The same one again replaces it.
+     */
+    registerDevice(req) {
+        return this.call('POST', '/users/me/devices', req);
+    }
+    /** The caller's push devices. */
+    listDevices() {
+        return this.call('GET', '/users/me/devices');
+    }
+    removeDevice(deviceId) {
+        return this.call('DELETE', `/users/me/devices/${enc(deviceId)}`);
+    }
     /** An upload slot for an attachment in a room (members only). */
     uploadSlot(roomId, req) {
         return this.call('POST', `/rooms/${enc(roomId)}/attachments`, req);

@@ -75,6 +75,9 @@ export type KeyList = S['KeyList'];
 export type Sealed = F.Sealed;
 export type Envelope = F.Envelope;
 export type NotifyPolicy = S['NotifyPolicy'];
+export type RegisterDeviceRequest = S['RegisterDeviceRequest'];
+export type DeviceView = S['DeviceView'];
+export type DeviceList = S['DeviceList'];
 
 /** The REST API's paths and operations, as generated (for typed calls of your own). */
 export type { paths as RestPaths, components as RestComponents } from './generated/openapi.js';

@@ -10,11 +10,14 @@ import type {
   ChannelList,
   CreateRoomRequest,
   DeviceKey,
+  DeviceList,
+  DeviceView,
   ErrorCode,
   HistoryPage,
   KeyList,
   NotifyPolicy,
   ProfileView,
+  RegisterDeviceRequest,
   RoomDetail,
   RoomList,
   SearchPage,
@@ -224,6 +227,21 @@ export class RestClient {
   }
   unmute(userId: string): Promise<NotifyPolicy> {
     return this.call('DELETE', `/users/me/mutes/${enc(userId)}`);
+  }
+  /**
+   * Registers a push device for offline notifications: a browser's Web
+   * Push subscription (`subscription.toJSON()`), or a native app's token
+   * `{ kind: 'fcm' | 'apns', token }`. The same one again replaces it.
+   */
+  registerDevice(req: RegisterDeviceRequest): Promise<DeviceView> {
+    return this.call('POST', '/users/me/devices', req);
+  }
+  /** The caller's push devices. */
+  listDevices(): Promise<DeviceList> {
+    return this.call('GET', '/users/me/devices');
+  }
+  removeDevice(deviceId: string): Promise<null> {
+    return this.call('DELETE', `/users/me/devices/${enc(deviceId)}`);
   }
   /** An upload slot for an attachment in a room (members only). */
   uploadSlot(roomId: string, req: UploadSlotRequest): Promise<UploadSlot> {

@@ -109,3 +109,22 @@ test('mute and unmute a person call their routes and answer the policy', async (
     ['DELETE', 'http://x/users/me/mutes/carol'],
   ]);
 });
+
+test('devices: register a subscription or a mobile token, list and remove them', async () => {
+  const view = { deviceId: 'd_AAAAAAAAAAAAAAAAAAAAAA', kind: 'fcm', endpoint: 'fcm:abc…', createdAt: 1 };
+  const { fetch, calls } = scripted([
+    { status: 201, body: view },
+    { status: 200, body: { devices: [view] } },
+    { status: 204 },
+  ]);
+  const rest = new RestClient({ baseUrl: 'http://x', fetch, getToken: async () => 't' });
+  assert.equal((await rest.registerDevice({ kind: 'fcm', token: 'abc' })).kind, 'fcm');
+  assert.equal((await rest.listDevices()).devices.length, 1);
+  await rest.removeDevice('d_AAAAAAAAAAAAAAAAAAAAAA');
+  assert.deepEqual(calls.map((c) => [c.method, c.url]), [
+    ['POST', 'http://x/users/me/devices'],
+    ['GET', 'http://x/users/me/devices'],
+    ['DELETE', 'http://x/users/me/devices/d_AAAAAAAAAAAAAAAAAAAAAA'],
+  ]);
+  assert.deepEqual(JSON.parse(calls[0].body), { kind: 'fcm', token: 'abc' });
+});

@@ -474,7 +474,13 @@ export interface components {
             /** Format: int64 */
             createdAt: number;
             deviceId: string;
+            /**
+             * @description A Web Push device's endpoint; a mobile device's kind and the first
+             *     characters of its token (`fcm:dQw4w9Wg…`).
+             */
             endpoint: string;
+            /** @description `webpush`, `fcm` or `apns`. */
+            kind: string;
         };
         DisplayName: string;
         /** @description Do-not-disturb. */
@@ -655,11 +661,17 @@ export interface components {
         };
         /**
          * @description `POST /users/me/devices`: a Web Push subscription as the browser's
-         *     `PushSubscription.toJSON()` gives it. The endpoint must be `https` to a
-         *     public host.
+         *     `PushSubscription.toJSON()` gives it (the endpoint must be `https` to a
+         *     public host), or a native app's token `{"kind": "fcm"|"apns", "token"}`
+         *     (decoded by `chat_core::mobile::Registration::parse`).
          */
         RegisterDeviceRequest: {
-            endpoint: string;
+            /**
+             * @description A Web Push subscription's endpoint (with `keys`); absent for a
+             *     mobile token.
+             * @default null
+             */
+            endpoint?: string | null;
             /**
              * Format: double
              * @description Ignored (the push service answers 404/410 for an expired one, which
@@ -667,7 +679,18 @@ export interface components {
              * @default null
              */
             expirationTime?: number | null;
-            keys: components["schemas"]["SubscriptionKeys"];
+            keys?: components["schemas"]["SubscriptionKeys"] | null;
+            /**
+             * @description A mobile token's kind: `fcm` or `apns` (with `token`), instead of
+             *     `endpoint` and `keys`.
+             * @default null
+             */
+            kind?: string | null;
+            /**
+             * @description The FCM registration token or APNs device token (hex).
+             * @default null
+             */
+            token?: string | null;
         };
         /** @description The quote a reply carries of its target. */
         ReplyPreview: {
