@@ -159,6 +159,7 @@ test('bob turns notifications on, is offline when alice writes, and the notifica
     assert.notEqual(masked, device.endpoint, 'the endpoint is masked');
     assert.ok(masked.includes(new URL(device.endpoint).host), masked);
     await assertNoViolations(bob.page, 'bell dialog with a device');
+    await shot(bob, 'push-devices.png');
     await bob.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden', timeout: STEP_MS });
     assert.equal(await bob.page.evaluate(() => document.activeElement.dataset.testid), 'notify-button', 'focus back on the bell');
@@ -185,6 +186,7 @@ test('bob turns notifications on, is offline when alice writes, and the notifica
     assert.equal(await item.getByTestId('notify-outbox-sender').textContent(), 'Alice');
     assert.equal(await item.getByTestId('notify-outbox-text').textContent(), 'New message');
     await assertNoViolations(bob.page, 'bell dialog with the outbox');
+    await shot(bob, 'push-outbox.png');
     await item.click();
     await dialog.waitFor({ state: 'hidden', timeout: STEP_MS });
     await bob.page.getByTestId('conversation-title').filter({ hasText: /alice/i }).waitFor({ timeout: STEP_MS });
