@@ -16,10 +16,8 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import {
-  idToken, launchBrowser, messageWithBody, newUser as openPage, send, shot, signIn, startServer, STEP_MS, teardown, waitForAttr,
+  assertNoViolations, idToken, launchBrowser, messageWithBody, newUser as openPage, send, shot, signIn, startServer, STEP_MS, teardown, waitForAttr,
 } from './harness.mjs';
 
 let server = null;
@@ -61,19 +59,6 @@ test('the app registers its service worker at the root scope and it becomes acti
 });
 
 // ------------------------------------------------- offline notifications
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function assertNoViolations(page, view) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const finite = document.getAnimations().filter((an) => an.effect && an.effect.getTiming().iterations !== Infinity);
-    await Promise.all(finite.map((an) => an.finished.catch(() => {})));
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
-    return r.violations.map((v) => `${v.id} ×${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
-  });
-  assert.deepEqual(violations, [], `axe-core in view "${view}"`);
-}
 
 /** The caller's devices over REST, with the page's own token. */
 async function devicesOf(user) {
@@ -134,20 +119,24 @@ test('bob turns notifications on, is offline when alice writes, and the notifica
     // push service, so subscribe() rejects and the dialog says so, offering
     // the local outbox; a browser with one registers its real subscription.
     await bob.context.grantPermissions(['notifications'], { origin: server.url });
-    await bob.page.getByTestId('notify-enable').click();
-    const on = bob.page.getByTestId('notify-status').filter({ hasText: /^On:/ });
-    const refused = bob.page.getByTestId('notify-error').filter({ hasText: /push service|refused to subscribe|Subscribing to push failed/ });
-    await on.or(refused).first().waitFor({ timeout: STEP_MS });
-    if (await refused.isVisible()) {
-      const why = await refused.textContent();
-      t.diagnostic(`no push service here: ${why}`);
-      assert.match(why, /\((AbortError|NotAllowedError|[A-Za-z]+Error): /, 'the browser\'s own reason is shown');
-      await bob.page.getByTestId('notify-outbox-fallback').click();
-      await bob.page.getByTestId('notify-status').filter({ hasText: 'local outbox' }).waitFor({ timeout: STEP_MS });
-    } else {
-      t.diagnostic('this Chromium has a push service: the real subscription is registered');
-    }
-    await on.waitFor({ timeout: STEP_MS });
+    const turnOn = async () => {
+      await bob.page.getByTestId('notify-enable').click();
+      const on = bob.page.getByTestId('notify-status').filter({ hasText: /^On:/ });
+      const refused = bob.page.getByTestId('notify-error').filter({ hasText: /push service|refused to subscribe|Subscribing to push failed/ });
+      await on.or(refused).first().waitFor({ timeout: STEP_MS });
+      if (await refused.isVisible()) {
+        const why = await refused.textContent();
+        t.diagnostic(`no push service here: ${why}`);
+        assert.match(why, /\([A-Za-z]+Error: /, 'the browser\'s own reason is shown');
+        await bob.page.getByTestId('notify-outbox-fallback').click();
+        await bob.page.getByTestId('notify-status').filter({ hasText: 'local outbox' }).waitFor({ timeout: STEP_MS });
+        assert.equal(await bob.page.getByTestId('notify-error').isVisible(), false, 'the error is gone once it worked');
+      } else {
+        t.diagnostic('this Chromium has a push service: the real subscription is registered');
+      }
+      await on.waitFor({ timeout: STEP_MS });
+    };
+    await turnOn();
 
     // The device list shows it, endpoint masked; the server has it with a real key shape.
     const row = bob.page.getByTestId('notify-device');
@@ -213,6 +202,17 @@ test('bob turns notifications on, is offline when alice writes, and the notifica
     await bob.page.getByTestId('notify-devices').getByTestId('notify-device').first().waitFor({ state: 'detached', timeout: STEP_MS });
     await bob.page.getByTestId('notify-status').filter({ hasText: 'Off in this browser' }).waitFor({ timeout: STEP_MS });
     assert.deepEqual(await devicesOf(bob), []);
+    // On again, then Turn off: unsubscribed and the device removed.
+    await turnOn();
+    assert.equal((await devicesOf(bob)).length, 1);
+    await bob.page.getByTestId('notify-disable').click();
+    await bob.page.getByTestId('notify-status').filter({ hasText: 'Off in this browser' }).waitFor({ timeout: STEP_MS });
+    assert.deepEqual(await devicesOf(bob), []);
+    assert.equal(await bob.page.getByTestId('notify-device').count(), 0);
+    assert.equal(await bob.page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      return reg ? await reg.pushManager.getSubscription() : null;
+    }), null, 'no push subscription left');
     // Chromium logs its own reason for the refused subscribe (a Playwright
     // context is incognito: no Push API); the app logged nothing.
     assert.deepEqual(bob.errors.filter((e) => !/does not support the Push API in incognito mode/.test(e)), []);

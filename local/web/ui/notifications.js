@@ -85,45 +85,50 @@ function setBusy(on) {
   for (const b of $('notify-dialog').querySelectorAll('button.notify-action')) b.disabled = on;
 }
 
-async function enable() {
+/** Runs one of the dialog's actions: buttons off meanwhile, its failure shown, then everything read again. */
+async function act(action) {
   showError($('notify-error'), '');
-  pushProblem = '';
   setBusy(true);
   try {
-    if (!config.vapidPublicKey) throw new Error('This deployment does not offer notifications.');
-    if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) {
-      pushProblem = 'This browser does not support push notifications.';
-      throw new Error(pushProblem);
-    }
-    const permission = await Notification.requestPermission();
-    if (permission !== 'granted') {
-      throw new Error(permission === 'denied'
-        ? 'Notifications are blocked for this site. Allow them in the browser’s site settings, then turn them on again.'
-        : 'You did not allow notifications, so they stay off.');
-    }
-    const reg = await navigator.serviceWorker.ready;
-    let sub;
-    try {
-      sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(config.vapidPublicKey) });
-    } catch (e) {
-      pushProblem = subscribeProblem(e);
-      throw new Error(pushProblem);
-    }
-    const json = sub.toJSON();
-    let device;
-    try {
-      device = await ui.client.rest.registerDevice({ endpoint: json.endpoint, keys: json.keys });
-    } catch (e) {
-      await sub.unsubscribe().catch(() => {});
-      throw new Error(`The server did not register this browser: ${e.message}`);
-    }
-    localStorage.setItem(storeKey(), JSON.stringify({ deviceId: device.deviceId, via: 'push' }));
+    await action();
   } catch (e) {
     showError($('notify-error'), e.message);
   } finally {
     setBusy(false);
     await refresh();
   }
+}
+
+async function enable() {
+  pushProblem = '';
+  if (!config.vapidPublicKey) throw new Error('This deployment does not offer notifications.');
+  if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) {
+    pushProblem = 'This browser does not support push notifications.';
+    throw new Error(pushProblem);
+  }
+  const permission = await Notification.requestPermission();
+  if (permission !== 'granted') {
+    throw new Error(permission === 'denied'
+      ? 'Notifications are blocked for this site. Allow them in the browser’s site settings, then turn them on again.'
+      : 'You did not allow notifications, so they stay off.');
+  }
+  const reg = await navigator.serviceWorker.ready;
+  let sub;
+  try {
+    sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(config.vapidPublicKey) });
+  } catch (e) {
+    pushProblem = subscribeProblem(e);
+    throw new Error(pushProblem);
+  }
+  const json = sub.toJSON();
+  let device;
+  try {
+    device = await ui.client.rest.registerDevice({ endpoint: json.endpoint, keys: json.keys });
+  } catch (e) {
+    await sub.unsubscribe().catch(() => {}); // not kept by the browser either: the server refused it
+    throw new Error(`The server did not register this browser: ${e.message}`);
+  }
+  localStorage.setItem(storeKey(), JSON.stringify({ deviceId: device.deviceId, via: 'push' }));
 }
 
 /**
@@ -133,42 +138,33 @@ async function enable() {
  * and chat-local's outbox keeps what it would have sent.
  */
 async function enableOutbox() {
-  showError($('notify-error'), '');
-  setBusy(true);
+  const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+  const p256dh = toB64url(await crypto.subtle.exportKey('raw', pair.publicKey));
+  const auth = toB64url(crypto.getRandomValues(new Uint8Array(16)));
+  const id = toB64url(crypto.getRandomValues(new Uint8Array(12)));
+  let device;
   try {
-    const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
-    const p256dh = toB64url(await crypto.subtle.exportKey('raw', pair.publicKey));
-    const auth = toB64url(crypto.getRandomValues(new Uint8Array(16)));
-    const id = toB64url(crypto.getRandomValues(new Uint8Array(12)));
-    const device = await ui.client.rest.registerDevice({ endpoint: `${OUTBOX_ENDPOINT}${id}`, keys: { p256dh, auth } });
-    localStorage.setItem(storeKey(), JSON.stringify({ deviceId: device.deviceId, via: 'outbox' }));
-    pushProblem = '';
+    device = await ui.client.rest.registerDevice({ endpoint: `${OUTBOX_ENDPOINT}${id}`, keys: { p256dh, auth } });
   } catch (e) {
-    showError($('notify-error'), `The server did not register the outbox device: ${e.message}`);
-  } finally {
-    setBusy(false);
-    await refresh();
+    throw new Error(`The server did not register the outbox device: ${e.message}`);
   }
+  localStorage.setItem(storeKey(), JSON.stringify({ deviceId: device.deviceId, via: 'outbox' }));
+  pushProblem = '';
 }
 
 async function disable() {
-  showError($('notify-error'), '');
-  setBusy(true);
   const mine = thisDevice();
   try {
     if ('serviceWorker' in navigator && 'PushManager' in window) {
       const reg = await navigator.serviceWorker.getRegistration();
       const sub = reg && (await reg.pushManager.getSubscription());
-      if (sub && !(await sub.unsubscribe())) throw new Error('The browser did not end its push subscription.');
+      if (sub && !(await sub.unsubscribe())) throw new Error('the browser did not end its push subscription');
     }
     if (mine) await removeDevice(mine.deviceId);
-    localStorage.removeItem(storeKey());
   } catch (e) {
-    showError($('notify-error'), `Could not turn notifications off: ${e.message}`);
-  } finally {
-    setBusy(false);
-    await refresh();
+    throw new Error(`Could not turn notifications off: ${e.message}`);
   }
+  localStorage.removeItem(storeKey());
 }
 
 async function removeDevice(deviceId) {
@@ -317,11 +313,9 @@ function renderDevices() {
         el('span', { class: 'notify-device-endpoint', testid: 'notify-device-endpoint', text: maskEndpoint(d) })),
       el('button', {
         type: 'button', class: 'btn btn-sm notify-action', testid: 'notify-device-remove', 'aria-label': `Remove ${label}`,
-        onclick: async () => {
-          showError($('notify-error'), '');
-          try { await removeDevice(d.deviceId); } catch (e) { showError($('notify-error'), `Could not remove the device: ${e.message}`); }
-          await refresh();
-        },
+        onclick: () => act(async () => {
+          try { await removeDevice(d.deviceId); } catch (e) { throw new Error(`Could not remove the device: ${e.message}`); }
+        }),
       }, 'Remove'));
   }));
   $('notify-devices-empty').hidden = devices.length > 0;
@@ -371,9 +365,9 @@ function buildDialog() {
         el('h3', { id: 'notify-browser-title', text: 'This browser' }),
         el('p', { id: 'notify-status', class: 'notify-status', testid: 'notify-status', role: 'status' }),
         el('div', { class: 'notify-buttons' },
-          el('button', { type: 'button', class: 'btn btn-primary btn-sm notify-action', id: 'notify-enable', testid: 'notify-enable', onclick: enable }, 'Turn on'),
-          el('button', { type: 'button', class: 'btn btn-sm notify-action', id: 'notify-disable', testid: 'notify-disable', hidden: true, onclick: disable }, 'Turn off'),
-          el('button', { type: 'button', class: 'btn btn-sm notify-action', id: 'notify-outbox-fallback', testid: 'notify-outbox-fallback', hidden: true, onclick: enableOutbox }, 'Use the local outbox instead'))),
+          el('button', { type: 'button', class: 'btn btn-primary btn-sm notify-action', id: 'notify-enable', testid: 'notify-enable', onclick: () => act(enable) }, 'Turn on'),
+          el('button', { type: 'button', class: 'btn btn-sm notify-action', id: 'notify-disable', testid: 'notify-disable', hidden: true, onclick: () => act(disable) }, 'Turn off'),
+          el('button', { type: 'button', class: 'btn btn-sm notify-action', id: 'notify-outbox-fallback', testid: 'notify-outbox-fallback', hidden: true, onclick: () => act(enableOutbox) }, 'Use the local outbox instead'))),
       el('section', { class: 'notify-section', id: 'notify-policy', 'aria-labelledby': 'notify-policy-title', hidden: true },
         el('h3', { id: 'notify-policy-title', text: 'When to notify me' }),
         el('label', { class: 'notify-check' },
