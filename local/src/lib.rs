@@ -992,6 +992,10 @@ async fn runtime_config(State(app): State<Arc<App>>, headers: http::HeaderMap) -
             // the stack's, `-c vapidPublicKey`): what a browser subscribes
             // to Web Push with; the notifications land in the outbox.
             "vapidPublicKey": chat_adapters::webpush::DEV_VAPID_PUBLIC,
+            // The local platform: the app shows the development panels
+            // (the notification outbox, `GET /dev/notifications`). The
+            // deployed config.json (infra/lib/web-app.ts) never sets it.
+            "dev": true,
         }),
     );
     r.headers_mut()

@@ -27,6 +27,15 @@ test('config.json as the stack writes it is accepted, trailing slashes dropped',
   assert.equal(c.auth.redirectUri, GOOD.auth.redirectUri, 'the redirect URI is sent as registered, slash included');
 });
 
+test('the VAPID key and the dev flag are read only when well-formed and exactly so', () => {
+  const key = `B${'A'.repeat(86)}`;
+  assert.deepEqual([parseConfig(GOOD).vapidPublicKey, parseConfig(GOOD).dev], [null, false]);
+  const local = parseConfig({ ...GOOD, vapidPublicKey: key, dev: true });
+  assert.deepEqual([local.vapidPublicKey, local.dev], [key, true]);
+  const odd = parseConfig({ ...GOOD, vapidPublicKey: 'not a key', dev: 'true' });
+  assert.deepEqual([odd.vapidPublicKey, odd.dev], [null, false]);
+});
+
 test('a bad config.json is refused naming the field', () => {
   const cases = [
     [{ ...GOOD, wsUrl: 'https://x' }, /wsUrl must be wss: or ws:/],

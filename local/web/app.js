@@ -13,6 +13,7 @@
 //   ui/dialogs.js      new conversation, members, add member, leave
 //   ui/connection.js   connection status and banner
 //   ui/search.js       message search (the search box) and jumping to a result
+//   ui/notifications.js the bell: push on/off, devices, policy, the local outbox
 //
 // ES modules, no build step, no external resources.
 import { ChatClient } from './sdk/index.js';
@@ -31,6 +32,7 @@ import { wireClient } from './ui/live.js';
 import { wireSearch } from './ui/search.js';
 import { wireReplies } from './ui/replies.js';
 import { wireChanges } from './ui/changes.js';
+import { startNotifications, wireNotifications } from './ui/notifications.js';
 
 let config = null;   // config.json, checked (config.js)
 let auth = null;     // Auth (auth.js): the tokens
@@ -157,6 +159,7 @@ async function startApp(session) {
   setConnState('connecting');
   const { wsUrl, restUrl } = loadConfig();
   registerServiceWorker();
+  startNotifications(config);
   auth.start();
   const client = new ChatClient({ wsUrl, restUrl, getToken, userId: session.userId });
   ui.client = client;
@@ -221,6 +224,7 @@ function wire() {
   wireSearch();
   wireReplies();
   wireChanges();
+  wireNotifications();
   // Back and Forward move between rooms and the list inside the app.
   window.addEventListener('popstate', () => route('none'));
   $('skip-link').addEventListener('click', (ev) => {

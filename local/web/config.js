@@ -13,7 +13,9 @@
 //       "redirectUri": "https://<app>/",         // where the code comes back
 //       "logoutUri": "https://<app>/",
 //       "scopes": ["openid", "email", "profile"]
-//     }
+//     },
+//     "vapidPublicKey": "B…",                    // Web Push (absent: none offered)
+//     "dev": true                                // chat-local only: development panels
 //   }
 
 export class ConfigError extends Error {
@@ -52,6 +54,12 @@ export function parseConfig(raw) {
       logoutUri: url(a.logoutUri, 'auth.logoutUri', ['https:', 'http:']),
       scopes,
     },
+    // The key the browser subscribes to Web Push with: base64url of an
+    // uncompressed P-256 point (65 bytes).
+    vapidPublicKey: typeof raw.vapidPublicKey === 'string' && /^B[A-Za-z0-9_-]{86}$/.test(raw.vapidPublicKey)
+      ? raw.vapidPublicKey : null,
+    // Only chat-local says so; the deployed config.json never does.
+    dev: raw.dev === true,
   };
 }
 

@@ -117,6 +117,8 @@ async fn config_json_names_this_server_as_the_browser_called_it() {
     assert_eq!(cfg["auth"]["redirectUri"], format!("{origin}/"));
     assert_eq!(cfg["auth"]["logoutUri"], format!("{origin}/"));
     assert_eq!(cfg["auth"]["scopes"], json!(["openid", "email", "profile"]));
+    // The local platform says so: the app shows its development panels.
+    assert_eq!(cfg["dev"], json!(true));
     let port = e.p.addr.port();
     let by_name: Value = http()
         .get(format!("{origin}/config.json"))

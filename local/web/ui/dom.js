@@ -50,6 +50,7 @@ const ICONS = {
   down: ['M12 5v14', 'M19 12l-7 7-7-7'],
   reply: ['M9 14 4 9l5-5', 'M4 9h10.5a5.5 5.5 0 0 1 0 11H11'],
   more: ['M12 5h.01', 'M12 12h.01', 'M12 19h.01'],
+  bell: ['M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9', 'M13.73 21a2 2 0 0 1-3.46 0'],
 };
 const SVG_NS = 'http://www.w3.org/2000/svg';
 export function icon(name) {
