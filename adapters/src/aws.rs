@@ -1,10 +1,9 @@
 //! The AWS SDK configuration, loaded once per cold start and shared by every
 //! client (a client is cheap to clone and keeps its connection pool).
 //!
-//! `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_DYNAMODB`, …) are
-//! read by `aws-config` itself; [`sdk_config`] also takes the endpoint
-//! explicitly so configuration read through a `Source` (a test, the local
-//! platform) can point the SDK at an emulator such as moto.
+//! The endpoint is taken explicitly (`CHAT_`-side configuration read through
+//! a `Source`: `AWS_ENDPOINT_URL` in a function, a test, the local platform)
+//! so it can point the SDK at an emulator such as moto.
 
 use std::time::Duration;
 
@@ -27,12 +26,48 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// The configuration from the default chains (region, credentials, endpoint
-/// environment variables), with `endpoint_url` overriding the endpoint of
-/// every service when given. With an endpoint override and no region found,
-/// [`EMULATOR_REGION`] is assumed (emulators do not care; AWS always sets
-/// `AWS_REGION` in Lambda).
+/// What a function reads in Lambda: the region and its role's credentials
+/// from the variables Lambda sets (`AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as `cargo lambda watch` and
+/// chat-local's template mode set them too, with `endpoint_url` overriding
+/// the endpoint of every service when given (then, with no region set,
+/// [`EMULATOR_REGION`]).
+///
+/// Not `aws_config::load()`: its default chains (profile files, SSO, web
+/// identity through STS, ECS, IMDS) never apply in Lambda, yet linking them
+/// put the STS client and the profile parser in every function (a part of
+/// the deployed zip's size, docs/BENCHMARKS.md). A developer's machine gets
+/// them through [`developer_config`].
 pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_config::meta::region::ProvideRegion;
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+
+    let mut region = EnvironmentVariableRegionProvider::new().region().await;
+    if region.is_none() && endpoint_url.is_some() {
+        region = Some(Region::new(EMULATOR_REGION));
+    }
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .region(region);
+    if let Some(url) = endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    builder.build()
+}
+
+/// The configuration from the default chains (region, credentials from the
+/// environment, profile files, SSO, …), for chat-local run against real AWS
+/// from a developer's machine; `endpoint_url` overrides every service's
+/// endpoint when given.
+pub async fn developer_config(endpoint_url: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
     if let Some(url) = endpoint_url {
         loader = loader

@@ -366,7 +366,7 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             // else the default credential chain.
             let sdk = match config.endpoint_url.as_deref() {
                 Some(url) if is_loopback_url(url) => chat_adapters::aws::emulator_config(url).await,
-                other => chat_adapters::aws::sdk_config(other).await,
+                other => chat_adapters::aws::developer_config(other).await,
             };
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             if aws.create_resources {
