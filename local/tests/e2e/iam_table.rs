@@ -102,6 +102,8 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
             ws_endpoint: Some("http://127.0.0.1:9/dev".into()),
             bucket_name: Some(bucket.clone()),
             vapid_secret_arn: None,
+            sns_fcm_app_arn: None,
+            sns_apns_app_arn: None,
             endpoint_url: Some(proxy.url()),
             redis: None,
         },
