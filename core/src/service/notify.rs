@@ -801,6 +801,53 @@ mod tests {
         assert!(w.mem.mobile.endpoints().is_empty());
     }
 
+    /// SNS failing a publish (throttled, 5xx): not "gone", so the device
+    /// stays; counted in `NotificationFailures` and, being a mobile
+    /// endpoint's, in `MobilePushFailures` (its alarm).
+    #[tokio::test]
+    async fn a_failed_mobile_publish_is_counted_in_mobile_push_failures() {
+        use crate::ports::MobilePush;
+        struct Failing(Arc<crate::memory::MemoryMobile>);
+        #[async_trait::async_trait]
+        impl MobilePush for Failing {
+            fn configured(&self, platform: crate::mobile::MobilePlatform) -> bool {
+                self.0.configured(platform)
+            }
+            async fn create_endpoint(
+                &self,
+                token: &crate::mobile::MobileToken,
+                owner: &UserId,
+            ) -> Result<String, crate::error::MobilePushError> {
+                self.0.create_endpoint(token, owner).await
+            }
+            async fn publish(&self, _: &str, _: &str) -> Result<(), WebPushError> {
+                Err(WebPushError::Transient("SNS throttled".into()))
+            }
+            async fn delete_endpoint(
+                &self,
+                endpoint: &str,
+            ) -> Result<(), crate::error::MobilePushError> {
+                self.0.delete_endpoint(endpoint).await
+            }
+        }
+        let mut w = world(Limits::default()).await;
+        w.chat.mobile = Some(Arc::new(Failing(w.mem.mobile.clone())));
+        w.chat
+            .register_device(&w.bob, RegisterDeviceRequest::mobile("fcm", FCM))
+            .await
+            .unwrap();
+        let capture = crate::metrics::capture::Capture::start();
+        w.send(&["lost on the way"]).await;
+        assert_eq!(capture.sum(Metric::MobilePushFailures), 1.0);
+        assert_eq!(capture.sum(Metric::NotificationFailures), 1.0);
+        assert_eq!(
+            capture.sum(Metric::NotificationsSent),
+            1.0,
+            "Web Push still sent"
+        );
+        assert_eq!(w.mem.mobile.endpoints().len(), 1, "not gone: kept");
+    }
+
     #[tokio::test]
     async fn a_disabled_endpoint_removes_the_device_and_deletes_the_endpoint() {
         let w = world(Limits::default()).await;
