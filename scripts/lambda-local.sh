@@ -172,6 +172,19 @@ EOF
 )
 export CHAT_QUEUE_URL CHAT_DLQ_URL
 
+# Mobile push: chat-local made the SNS platform applications in moto; the
+# functions get their ARNs as the template gives them to users and persist.
+read -r CHAT_SNS_FCM_APP_ARN CHAT_SNS_APNS_APP_ARN < <(python3 - "$CHAT_TABLE_NAME" <<'EOF'
+import os, sys, boto3
+sns = boto3.client("sns", endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+                   region_name=os.environ["AWS_REGION"])
+apps = [a["PlatformApplicationArn"] for a in sns.list_platform_applications()["PlatformApplications"]]
+name = lambda suffix: next(a for a in apps if a.endswith("/" + sys.argv[1] + "-" + suffix))
+print(name("fcm"), name("apns"))
+EOF
+)
+export CHAT_SNS_FCM_APP_ARN CHAT_SNS_APNS_APP_ARN
+
 cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" >"$LOG_DIR/watch.log" 2>&1 &
 pids+=($!)
 wait_for_port "cargo lambda watch" "$LAMBDA_PORT" "$LOG_DIR/watch.log"

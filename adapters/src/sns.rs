@@ -128,3 +128,33 @@ impl MobilePush for SnsMobilePush {
             .map_err(|e| MobilePushError::Failed(Box::new(e)))
     }
 }
+
+/// Creates a platform application of each platform named `<prefix>-<platform>`
+/// (an emulator's: the local twin's `--create-resources`; in AWS the
+/// operator creates them with the FCM or APNs credentials, see the README)
+/// and answers their ARNs.
+pub async fn create_platform_applications(
+    sdk: &SdkConfig,
+    prefix: &str,
+) -> Result<BTreeMap<MobilePlatform, String>, Box<dyn std::error::Error + Send + Sync>> {
+    let client = aws_sdk_sns::Client::new(sdk);
+    let mut apps = BTreeMap::new();
+    for platform in MobilePlatform::ALL {
+        let sns_platform = match platform {
+            MobilePlatform::Fcm => "GCM",
+            MobilePlatform::Apns => "APNS",
+        };
+        let arn = client
+            .create_platform_application()
+            .name(format!("{prefix}-{}", platform.as_str()))
+            .platform(sns_platform)
+            .attributes("PlatformCredential", "local-emulator-credential")
+            .send()
+            .await?
+            .platform_application_arn()
+            .ok_or("SNS answered no platform application ARN")?
+            .to_owned();
+        apps.insert(platform, arn);
+    }
+    Ok(apps)
+}

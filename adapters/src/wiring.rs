@@ -61,7 +61,15 @@ pub struct Port {
     /// The variable that configures it; a function that does not link the
     /// port never reads it.
     var: &'static str,
+    /// Further variables of the port (mobile push has one per platform).
+    more_vars: &'static [&'static str],
     install: Install,
+}
+
+impl Port {
+    fn reads(&self, name: &str) -> bool {
+        self.var == name || self.more_vars.contains(&name)
+    }
 }
 
 /// How a port is built: from the configuration alone, or by reading
@@ -82,6 +90,7 @@ enum Install {
 pub const QUEUE: Port = Port {
     name: PortName::Queue,
     var: vars::QUEUE_URL,
+    more_vars: &[],
     install: Install::Now(install_queue),
 };
 
@@ -89,6 +98,7 @@ pub const QUEUE: Port = Port {
 pub const PUSHER: Port = Port {
     name: PortName::Pusher,
     var: vars::WS_ENDPOINT,
+    more_vars: &[],
     install: Install::Now(install_pusher),
 };
 
@@ -96,6 +106,7 @@ pub const PUSHER: Port = Port {
 pub const BLOBS: Port = Port {
     name: PortName::Blobs,
     var: vars::BUCKET_NAME,
+    more_vars: &[],
     install: Install::Now(install_blobs),
 };
 
@@ -104,11 +115,46 @@ pub const BLOBS: Port = Port {
 pub const WEBPUSH: Port = Port {
     name: PortName::WebPush,
     var: vars::VAPID_SECRET_ARN,
+    more_vars: &[],
     install: Install::AtColdStart(install_webpush),
 };
 
+/// Mobile push through SNS platform endpoints, for the platforms whose
+/// application ARN is set (`CHAT_SNS_FCM_APP_ARN`, `CHAT_SNS_APNS_APP_ARN`).
+/// Neither set: mobile push is off (a mobile token answers 409), which is a
+/// deployment's choice, not a missing variable.
+pub const MOBILE_PUSH: Port = Port {
+    name: PortName::MobilePush,
+    var: vars::SNS_FCM_APP_ARN,
+    more_vars: &[vars::SNS_APNS_APP_ARN],
+    install: Install::Now(install_mobile_push),
+};
+
 /// Every port a [`Function`] may link.
-const LINKABLE: [Port; 4] = [QUEUE, PUSHER, BLOBS, WEBPUSH];
+const LINKABLE: [Port; 5] = [QUEUE, PUSHER, BLOBS, WEBPUSH, MOBILE_PUSH];
+
+fn install_mobile_push(
+    sdk: &SdkConfig,
+    aws: &AwsConfig,
+    chat: &mut Chat,
+) -> Result<(), ConfigError> {
+    use chat_core::mobile::MobilePlatform;
+    let apps: std::collections::BTreeMap<MobilePlatform, String> = [
+        (MobilePlatform::Fcm, &aws.sns_fcm_app_arn),
+        (MobilePlatform::Apns, &aws.sns_apns_app_arn),
+    ]
+    .into_iter()
+    .filter_map(|(platform, arn)| Some((platform, arn.clone()?)))
+    .collect();
+    if apps.is_empty() {
+        tracing::info!("mobile push off: no SNS platform application configured");
+        chat.mobile = None;
+    } else {
+        tracing::info!(platforms = ?apps.keys().collect::<Vec<_>>(), "SNS mobile push");
+        chat.mobile = Some(Arc::new(crate::sns::SnsMobilePush::new(sdk, apps)));
+    }
+    Ok(())
+}
 
 fn install_webpush<'a>(
     sdk: &'a SdkConfig,
@@ -255,7 +301,7 @@ impl Source for OwnPorts<'_> {
     fn get(&self, name: &str) -> Option<String> {
         let hidden = LINKABLE
             .iter()
-            .any(|p| p.var == name && !self.f.links(p.name));
+            .any(|p| p.reads(name) && !self.f.links(p.name));
         if hidden {
             None
         } else {
@@ -281,6 +327,9 @@ pub fn restrict(chat: &Chat, f: &Function) -> Chat {
     }
     if !f.links(PortName::WebPush) {
         chat.webpush = None;
+    }
+    if !f.links(PortName::MobilePush) {
+        chat.mobile = None;
     }
     chat
 }

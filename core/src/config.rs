@@ -34,6 +34,12 @@ pub mod vars {
     pub const BUCKET_NAME: &str = "CHAT_BUCKET_NAME";
     /// The Secrets Manager secret (ARN or name) holding the VAPID key pair.
     pub const VAPID_SECRET_ARN: &str = "CHAT_VAPID_SECRET_ARN";
+    /// The SNS platform application of FCM (SNS's `GCM`); absent: FCM
+    /// tokens are refused (409).
+    pub const SNS_FCM_APP_ARN: &str = "CHAT_SNS_FCM_APP_ARN";
+    /// The SNS platform application of APNs; absent: APNs tokens are
+    /// refused (409).
+    pub const SNS_APNS_APP_ARN: &str = "CHAT_SNS_APNS_APP_ARN";
     pub const REDIS_URL: &str = "CHAT_REDIS_URL";
     /// `single` (default) or `cluster`: which protocol the Redis speaks.
     pub const REDIS_MODE: &str = "CHAT_REDIS_MODE";
@@ -399,6 +405,11 @@ pub struct AwsConfig {
     /// The Secrets Manager secret of the VAPID key pair. Only the function
     /// that sends offline notifications gets it.
     pub vapid_secret_arn: Option<String>,
+    /// The SNS platform applications of mobile push (FCM, APNs), each
+    /// optional. Only the functions that create endpoints or publish get
+    /// them.
+    pub sns_fcm_app_arn: Option<String>,
+    pub sns_apns_app_arn: Option<String>,
     /// One endpoint for every AWS service (an emulator such as moto).
     pub endpoint_url: Option<String>,
     /// The cache in front of the stores; `None` runs without one.
@@ -498,6 +509,8 @@ impl AwsConfig {
             ws_endpoint,
             bucket_name: src.get(vars::BUCKET_NAME),
             vapid_secret_arn: src.get(vars::VAPID_SECRET_ARN),
+            sns_fcm_app_arn: src.get(vars::SNS_FCM_APP_ARN),
+            sns_apns_app_arn: src.get(vars::SNS_APNS_APP_ARN),
             endpoint_url: http_url(src, vars::AWS_ENDPOINT_URL)?,
             redis,
         })

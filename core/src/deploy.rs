@@ -97,6 +97,9 @@ pub enum PortName {
     /// from Secrets Manager at cold start.
     #[serde(rename = "webpush")]
     WebPush,
+    /// Mobile push (FCM, APNs) through SNS platform endpoints; optional
+    /// per platform (its platform application's ARN).
+    MobilePush,
 }
 
 /// What a port needs from the deployment.
@@ -115,7 +118,8 @@ pub struct PortSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {
-    /// `table`, `queue`, `connections`, `bucket` or `vapidSecret`.
+    /// `table`, `queue`, `connections`, `bucket`, `vapidSecret` or
+    /// `mobilePush`.
     pub resource: String,
     /// A list of actions, or `"tableActions"`: the function's `table` groups.
     pub actions: serde_json::Value,
@@ -132,6 +136,26 @@ pub struct FunctionSpec {
     /// Groups of `bucketActions` this function is granted on the bucket.
     #[serde(default)]
     pub bucket: Vec<String>,
+    /// Groups of `mobilePushActions` this function is granted on the SNS
+    /// platform applications and their endpoints.
+    #[serde(default, rename = "mobilePush")]
+    pub mobile_push: Vec<String>,
+}
+
+/// Actions on the SNS platform applications (`on: application`) or on
+/// their endpoints (`on: endpoint`, `…:endpoint/<platform>/<app>/*`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnsGrant {
+    pub on: SnsTarget,
+    pub actions: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SnsTarget {
+    Application,
+    Endpoint,
 }
 
 /// Actions on the bucket's objects under `prefix` (on the bucket itself
@@ -164,6 +188,7 @@ pub struct Manifest {
     pub ports: BTreeMap<PortName, PortSpec>,
     pub table_actions: BTreeMap<String, Vec<String>>,
     pub bucket_actions: BTreeMap<String, Vec<BucketGrant>>,
+    pub mobile_push_actions: BTreeMap<String, Vec<SnsGrant>>,
     pub functions: BTreeMap<String, FunctionSpec>,
 }
 
@@ -306,6 +331,15 @@ mod tests {
             for g in &f.bucket {
                 assert!(m.bucket_actions.contains_key(g), "{name}: {g}");
             }
+            for g in &f.mobile_push {
+                assert!(m.mobile_push_actions.contains_key(g), "{name}: {g}");
+            }
+            // SNS groups exactly for the functions with mobile push.
+            assert_eq!(
+                f.has(PortName::MobilePush),
+                !f.mobile_push.is_empty(),
+                "{name}"
+            );
             // Bucket groups exactly for the functions with the bucket.
             assert_eq!(f.has(PortName::Blobs), !f.bucket.is_empty(), "{name}");
             // A function with the stores is granted at least reads, and
@@ -316,6 +350,42 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn only_the_users_function_creates_endpoints_and_only_persist_publishes() {
+        let m = manifest();
+        let actions = |name: &str| -> Vec<&str> {
+            m.function(name)
+                .unwrap()
+                .mobile_push
+                .iter()
+                .flat_map(|g| &m.mobile_push_actions[g])
+                .flat_map(|g| g.actions.iter().map(String::as_str))
+                .collect()
+        };
+        for (name, f) in &m.functions {
+            let a = actions(name);
+            assert_eq!(
+                a.contains(&"sns:CreatePlatformEndpoint"),
+                name == "chat-users",
+                "{name}"
+            );
+            assert_eq!(a.contains(&"sns:Publish"), name == "chat-persist", "{name}");
+            assert_eq!(f.has(PortName::MobilePush), !a.is_empty(), "{name}");
+        }
+        // Application ARNs get only CreatePlatformEndpoint; the rest is on
+        // endpoints.
+        for g in m.mobile_push_actions.values().flatten() {
+            let on_app = g.on == SnsTarget::Application;
+            for a in &g.actions {
+                assert_eq!(on_app, a == "sns:CreatePlatformEndpoint", "{a}");
+            }
+        }
+        // The ARNs are optional: a stack without them still deploys.
+        let env = m.env_of("chat-users");
+        assert!(env.contains(&"CHAT_SNS_FCM_APP_ARN") && env.contains(&"CHAT_SNS_APNS_APP_ARN"));
+        assert!(m.ports[&PortName::MobilePush].env.is_empty());
     }
 
     #[test]

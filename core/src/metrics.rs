@@ -82,10 +82,15 @@ pub enum Metric {
     /// usable VAPID key (its secret missing, still the placeholder, or
     /// unreadable): Web Push is off until the next cold start. Alarmed.
     WebPushDisabled,
+    /// Publishes to mobile devices (SNS platform endpoints) that failed,
+    /// a part of `NotificationFailures` of its own: SNS or the platform
+    /// application (an expired FCM key, an APNs certificate) failing.
+    /// Alarmed.
+    MobilePushFailures,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 15] = [
         Metric::MessagesAccepted,
         Metric::FanoutSize,
         Metric::PushesFailed,
@@ -100,6 +105,7 @@ impl Metric {
         Metric::NotificationsSent,
         Metric::NotificationFailures,
         Metric::WebPushDisabled,
+        Metric::MobilePushFailures,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,6 +124,7 @@ impl Metric {
             Metric::NotificationsSent => "NotificationsSent",
             Metric::NotificationFailures => "NotificationFailures",
             Metric::WebPushDisabled => "WebPushDisabled",
+            Metric::MobilePushFailures => "MobilePushFailures",
         }
     }
 

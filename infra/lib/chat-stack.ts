@@ -148,6 +148,11 @@ export class ChatStack extends Stack {
       verifier: authEnv,
       blobs: { CHAT_BUCKET_NAME: attachments.bucket.bucketName },
       webpush: { CHAT_VAPID_SECRET_ARN: vapidSecret.secretArn },
+      // Optional: only the platforms whose application the operator named.
+      mobilePush: {
+        ...(config.snsFcmPlatformApplicationArn ? { CHAT_SNS_FCM_APP_ARN: config.snsFcmPlatformApplicationArn } : {}),
+        ...(config.snsApnsPlatformApplicationArn ? { CHAT_SNS_APNS_APP_ARN: config.snsApnsPlatformApplicationArn } : {}),
+      },
     };
     for (const [port, env] of Object.entries(portEnv) as [PortName, Record<string, string>][]) {
       const spec = MANIFEST.ports[port];
@@ -192,7 +197,18 @@ export class ChatStack extends Stack {
     // on this API's own stage, nothing else (no GET, no other API or stage).
     const connectionsArn = (method: string) =>
       this.formatArn({ service: 'execute-api', resource: this.webSocketApi.apiId, resourceName: `${config.stage}/${method}/@connections/*` });
-    const grantTargets: Record<Exclude<GrantResource, 'bucket'>, { sid: string; resources: string[] }> = {
+    // Mobile push: CreatePlatformEndpoint on the applications themselves, the
+    // rest on their endpoints only (`…:endpoint/GCM/<name>/<id>`). No
+    // application named: nothing granted.
+    const snsApps = [config.snsFcmPlatformApplicationArn, config.snsApnsPlatformApplicationArn].filter(
+      (a): a is string => a !== undefined,
+    );
+    const snsEndpoints = snsApps.map((app) => `${app.replace(/:app\//, ':endpoint/')}/*`);
+    const snsTarget = (on: 'application' | 'endpoint' | undefined) =>
+      on === 'application'
+        ? { sid: 'CreateMobileEndpoints', resources: snsApps }
+        : { sid: 'MobileEndpoints', resources: snsEndpoints };
+    const grantTargets: Record<Exclude<GrantResource, 'bucket' | 'mobilePush'>, { sid: string; resources: string[] }> = {
       table: { sid: 'ChatTable', resources: [table.tableArn, `${table.tableArn}/index/${GSI1}`] },
       queue: { sid: 'EnqueuePersistJobs', resources: [this.queue.queueArn] },
       connections: { sid: 'PushToConnections', resources: [connectionsArn('POST'), connectionsArn('DELETE')] },
@@ -207,8 +223,23 @@ export class ChatStack extends Stack {
     for (const name of FUNCTION_NAMES) {
       for (const grant of grantsOf(MANIFEST.functions[name])) {
         const { sid, resources } =
-          grant.resource === 'bucket' ? bucketTarget(grant.prefix) : grantTargets[grant.resource as Exclude<GrantResource, 'bucket'>];
+          grant.resource === 'bucket'
+            ? bucketTarget(grant.prefix)
+            : grant.resource === 'mobilePush'
+              ? snsTarget(grant.on)
+              : grantTargets[grant.resource];
+        if (resources.length === 0) continue;
         fns[name].role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: grant.actions, resources }));
+        if (grant.resource === 'mobilePush' && grant.on === 'endpoint') {
+          for (const endpoint of snsEndpoints) {
+            acknowledgeWildcardResource(
+              fns[name].role,
+              endpoint,
+              'The trailing * is the endpoint id: SNS creates one per device token at run time. The ARN is pinned to ' +
+                'this one platform application.',
+            );
+          }
+        }
         if (grant.resource === 'bucket' && grant.prefix) {
           acknowledgeWildcardResource(
             fns[name].role,

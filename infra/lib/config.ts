@@ -92,6 +92,16 @@ export interface ChatConfig {
    * notifications (the secret alone does not reach the app).
    */
   readonly vapidPublicKey?: string;
+  /**
+   * The SNS platform applications of mobile push, created by the operator
+   * (CloudFormation has no resource for them; README, "Mobile push"):
+   * `arn:aws:sns:<region>:<account>:app/GCM/<name>` for FCM,
+   * `…:app/APNS/<name>` (or `APNS_SANDBOX`) for APNs. Each optional: a
+   * platform without its application is refused at registration (409) and
+   * granted nothing.
+   */
+  readonly snsFcmPlatformApplicationArn?: string;
+  readonly snsApnsPlatformApplicationArn?: string;
 }
 
 export interface HostedUiConfig {
@@ -333,6 +343,8 @@ export function parseConfig(raw: Raw): ChatConfig {
     hostedUi: hostedUi(raw, prod, jwtIssuer !== undefined, withWebApp),
     webApp: withWebApp,
     vapidPublicKey: vapidPublicKey(raw),
+    snsFcmPlatformApplicationArn: platformApplicationArn(raw, 'snsFcmPlatformApplicationArn', ['GCM']),
+    snsApnsPlatformApplicationArn: platformApplicationArn(raw, 'snsApnsPlatformApplicationArn', ['APNS', 'APNS_SANDBOX']),
   };
 }
 
@@ -345,4 +357,21 @@ function vapidPublicKey(raw: Raw): string | undefined {
     throw new ConfigError('vapidPublicKey', 'base64url of a 65-byte uncompressed P-256 point (scripts/vapid-keys.sh prints it)');
   }
   return key;
+}
+
+/**
+ * An SNS platform application's ARN (`arn:<partition>:sns:<region>:<account>:app/<PLATFORM>/<name>`)
+ * of one of `platforms`.
+ */
+function platformApplicationArn(raw: Raw, key: string, platforms: string[]): string | undefined {
+  const arn = str(raw, key);
+  if (arn === undefined) return undefined;
+  const m = /^arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:app\/([A-Z_]+)\/[A-Za-z0-9_.-]{1,256}$/.exec(arn);
+  if (!m || !platforms.includes(m[1])) {
+    throw new ConfigError(
+      key,
+      `an SNS platform application ARN, arn:aws:sns:<region>:<account>:app/${platforms.join('|')}/<name>: ${JSON.stringify(arn)}`,
+    );
+  }
+  return arn;
 }

@@ -16,8 +16,8 @@ import * as path from 'node:path';
 
 export const DEPLOY_DIR = path.join(__dirname, '../../deploy');
 
-export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier' | 'blobs' | 'webpush';
-export type GrantResource = 'table' | 'queue' | 'connections' | 'bucket' | 'vapidSecret';
+export type PortName = 'stores' | 'queue' | 'pusher' | 'verifier' | 'blobs' | 'webpush' | 'mobilePush';
+export type GrantResource = 'table' | 'queue' | 'connections' | 'bucket' | 'vapidSecret' | 'mobilePush';
 
 export interface Grant {
   readonly resource: GrantResource;
@@ -25,7 +25,16 @@ export interface Grant {
    * IAM actions, or `tableActions` / `bucketActions`: the function's `table`
    * / `bucket` groups.
    */
-  readonly actions: string[] | 'tableActions' | 'bucketActions';
+  readonly actions: string[] | 'tableActions' | 'bucketActions' | 'mobilePushActions';
+}
+
+/**
+ * Actions on the SNS platform applications (`application`) or on their
+ * endpoints (`endpoint`: `…:endpoint/<PLATFORM>/<name>/*`).
+ */
+export interface SnsGrant {
+  readonly on: 'application' | 'endpoint';
+  readonly actions: string[];
 }
 
 /** Actions on the bucket's objects under `prefix`, or on the bucket itself (`null`). */
@@ -47,6 +56,8 @@ export interface FunctionSpec {
   readonly table: string[];
   /** Groups of `bucketActions` (functions with the `blobs` port). */
   readonly bucket?: string[];
+  /** Groups of `mobilePushActions` (functions with the `mobilePush` port). */
+  readonly mobilePush?: string[];
 }
 
 export interface Manifest {
@@ -57,6 +68,7 @@ export interface Manifest {
   readonly ports: Record<PortName, PortSpec>;
   readonly tableActions: Record<string, string[]>;
   readonly bucketActions: Record<string, BucketGrant[]>;
+  readonly mobilePushActions: Record<string, SnsGrant[]>;
   readonly functions: Record<string, FunctionSpec>;
 }
 
@@ -106,13 +118,35 @@ export function bucketGrants(spec: FunctionSpec): BucketGrant[] {
     .map(([prefix, actions]) => ({ prefix, actions: [...actions].sort() }));
 }
 
+/** The SNS statements of a function: per target, the union of its `mobilePush` groups' actions, sorted. */
+export function snsGrants(spec: FunctionSpec): SnsGrant[] {
+  const byTarget = new Map<SnsGrant['on'], Set<string>>();
+  for (const group of spec.mobilePush ?? []) {
+    const grants = MANIFEST.mobilePushActions[group];
+    if (!grants) throw new Error(`deploy/functions.json: unknown mobilePush group ${JSON.stringify(group)}`);
+    for (const g of grants) {
+      const set = byTarget.get(g.on) ?? new Set<string>();
+      g.actions.forEach((a) => set.add(a));
+      byTarget.set(g.on, set);
+    }
+  }
+  return [...byTarget.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([on, actions]) => ({ on, actions: [...actions].sort() }));
+}
+
 /**
  * The IAM statements a function's ports grant, with `tableActions` and
  * `bucketActions` resolved (`prefix`: for the bucket, which objects).
  */
-export function grantsOf(spec: FunctionSpec): { resource: GrantResource; actions: string[]; prefix?: string | null }[] {
+export function grantsOf(
+  spec: FunctionSpec,
+): { resource: GrantResource; actions: string[]; prefix?: string | null; on?: SnsGrant['on'] }[] {
   return spec.ports.flatMap((port) =>
     MANIFEST.ports[port].grants.flatMap((g) => {
+      if (g.actions === 'mobilePushActions') {
+        return snsGrants(spec).map((s) => ({ resource: g.resource, actions: s.actions, on: s.on }));
+      }
       if (g.actions === 'bucketActions') {
         return bucketGrants(spec).map((b) => ({ resource: g.resource, actions: b.actions, prefix: b.prefix }));
       }

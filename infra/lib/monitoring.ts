@@ -41,7 +41,16 @@ export const EMF_METRICS = [
   'NotificationsSent',
   'NotificationFailures',
   'WebPushDisabled',
+  'MobilePushFailures',
 ] as const;
+
+/**
+ * Publishes to mobile devices (SNS platform endpoints) that failed in 5
+ * minutes that raise an alarm, when a platform application is configured:
+ * a steady stream means the application's FCM key or APNs certificate is
+ * broken or expired, or SNS refuses the function.
+ */
+export const MOBILE_PUSH_FAILURES_ALARM = 5;
 
 /**
  * Offline notifications that failed in 5 minutes (the push service refused
@@ -212,6 +221,18 @@ export class ChatMonitoring extends Construct {
       }),
       threshold: 1,
     });
+    if (config.snsFcmPlatformApplicationArn || config.snsApnsPlatformApplicationArn) {
+      this.alarm('MobilePushFailures', `${MOBILE_PUSH_FAILURES_ALARM}+ mobile push publishes (SNS) failed in 5 minutes`, {
+        metric: new cw.Metric({
+          namespace: EMF_NAMESPACE,
+          metricName: 'MobilePushFailures',
+          dimensionsMap: { Function: props.persist.fn.functionName },
+          statistic: 'Sum',
+          period: FIVE_MINUTES,
+        }),
+        threshold: MOBILE_PUSH_FAILURES_ALARM,
+      });
+    }
     if (config.redis) {
       // EMF lines carry the dimension Function (the Lambda's name); an alarm
       // cannot use SEARCH, so it adds up the series of every function.
@@ -260,6 +281,7 @@ export class ChatMonitoring extends Construct {
           emf('NotificationsSent', 'Sum', 'offline notifications sent'),
           emf('NotificationFailures', 'Sum', 'offline notifications failed'),
           emf('WebPushDisabled', 'Sum', 'cold starts without a VAPID key'),
+          emf('MobilePushFailures', 'Sum', 'mobile push publishes failed (SNS)'),
         ],
         width: 8,
       }),

@@ -125,6 +125,8 @@ pub enum Service {
     Sqs,
     S3,
     SecretsManager,
+    /// SNS's query protocol: a form-encoded body (`Action=Publish&…`).
+    Sns,
 }
 
 /// One IAM request a call needs: an action on a resource.
@@ -288,11 +290,38 @@ pub fn decode_s3(method: &http::Method, path: &str, headers: &HeaderMap) -> Vec<
     }
 }
 
+/// What an SNS request (query protocol, form-encoded) needs: its
+/// `Action` on the resource IAM authorizes it on, the platform application
+/// of `CreatePlatformEndpoint`, the endpoint of the endpoint operations
+/// and the target (or topic) of `Publish`.
+pub fn decode_sns(body: &[u8]) -> Result<Vec<Needs>, DecodeError> {
+    let form: HashMap<String, String> =
+        serde_urlencoded::from_bytes(body).map_err(|_| DecodeError::NoTarget)?;
+    let action = form.get("Action").ok_or(DecodeError::NoTarget)?;
+    let param = match action.as_str() {
+        "CreatePlatformEndpoint" => "PlatformApplicationArn",
+        "SetEndpointAttributes" | "GetEndpointAttributes" | "DeleteEndpoint" => "EndpointArn",
+        "Publish" if form.contains_key("TopicArn") => "TopicArn",
+        "Publish" => "TargetArn",
+        other => return Err(DecodeError::UnknownTarget(format!("sns {other}"))),
+    };
+    let resource = form.get(param).ok_or_else(|| DecodeError::Missing {
+        op: action.clone(),
+        what: param,
+    })?;
+    Ok(vec![Needs {
+        action: format!("sns:{action}"),
+        resource: resource.clone(),
+    }])
+}
+
 /// AWS's wording of a refusal. SQS writes the action in lower case.
 fn denial_message(e: &AccessDenied, service: Service) -> String {
     let action = match service {
         Service::Sqs => e.action.to_ascii_lowercase(),
-        Service::DynamoDb | Service::S3 | Service::SecretsManager => e.action.clone(),
+        Service::DynamoDb | Service::S3 | Service::SecretsManager | Service::Sns => {
+            e.action.clone()
+        }
     };
     format!(
         "User: {} is not authorized to perform: {action} on resource: {} because {}",
@@ -331,6 +360,21 @@ pub fn access_denied(e: &AccessDenied, service: Service) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/xml"),
             );
+            r
+        }
+        // SNS (query protocol): an XML ErrorResponse, 403
+        // `AuthorizationError`, which the SDK decodes as
+        // `AuthorizationErrorException`.
+        Service::Sns => {
+            let xml = format!(
+                "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+                message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+                uuid::Uuid::new_v4()
+            );
+            let mut r = Response::new(Body::from(xml));
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
             r
         }
         Service::DynamoDb => json_error(
@@ -431,6 +475,21 @@ async fn handle(State(p): State<Arc<Proxy>>, req: Request<Body>) -> Response {
             let needs = decode_s3(&parts.method, parts.uri.path(), &parts.headers);
             if let Some(refusal) = check(&p, guard, needs, Service::S3) {
                 return refusal;
+            }
+        } else if cred.service == "sns" {
+            match decode_sns(&body) {
+                Ok(needs) => {
+                    if let Some(refusal) = check(&p, guard, needs, Service::Sns) {
+                        return refusal;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(function = %guard.policies.function(), error = %e, "AWS proxy: cannot tell what this SNS request needs");
+                    return json_error(
+                        StatusCode::BAD_REQUEST,
+                        json!({"__type": "InvalidAction", "message": e.to_string()}),
+                    );
+                }
             }
         } else if let Some(refusal) = authorize(&p, guard, cred, &parts.headers, &body) {
             return refusal;
@@ -724,6 +783,55 @@ mod tests {
             format!("arn:aws:secretsmanager:{R}:{LOCAL_ACCOUNT}:secret:VapidKeys")
         );
         assert!(decode("secretsmanager.GetSecretValue", &json!({}), R).is_err());
+    }
+
+    #[test]
+    fn sns_calls_need_their_action_on_the_application_endpoint_or_target() {
+        let app = "arn:aws:sns:us-east-1:000000000000:app/GCM/chat-fcm";
+        let ep = "arn:aws:sns:us-east-1:000000000000:endpoint/GCM/chat-fcm/1";
+        let form = |pairs: &[(&str, &str)]| serde_urlencoded::to_string(pairs).unwrap();
+        assert_eq!(
+            decode_sns(
+                form(&[
+                    ("Action", "CreatePlatformEndpoint"),
+                    ("PlatformApplicationArn", app),
+                    ("Token", "t")
+                ])
+                .as_bytes()
+            ),
+            Ok(vec![n("sns:CreatePlatformEndpoint", app)])
+        );
+        for op in [
+            "SetEndpointAttributes",
+            "DeleteEndpoint",
+            "GetEndpointAttributes",
+        ] {
+            assert_eq!(
+                decode_sns(form(&[("Action", op), ("EndpointArn", ep)]).as_bytes()),
+                Ok(vec![n(&format!("sns:{op}"), ep)])
+            );
+        }
+        assert_eq!(
+            decode_sns(
+                form(&[("Action", "Publish"), ("TargetArn", ep), ("Message", "{}")]).as_bytes()
+            ),
+            Ok(vec![n("sns:Publish", ep)])
+        );
+        assert!(decode_sns(form(&[("Action", "Publish")]).as_bytes()).is_err());
+        assert!(decode_sns(form(&[("Action", "ListTopics")]).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn an_sns_refusal_is_an_xml_authorization_error_403() {
+        let e = AccessDenied {
+            function: "chat-persist".into(),
+            role_session: "PersistRole/chat-persist".into(),
+            action: "sns:Publish".into(),
+            resource: "arn:aws:sns:us-east-1:000000000000:endpoint/GCM/a/1".into(),
+            why: "no identity-based policy allows the sns:Publish action",
+        };
+        let r = access_denied(&e, Service::Sns);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
 
     #[test]

@@ -8,14 +8,16 @@
 //! A transaction (`TransactWriteItems`) needs the action of each of its
 //! items, as IAM authorizes it; `SendMessageBatch` needs `sqs:SendMessage`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_adapters::dynamo::schema;
 use chat_core::block::{Block, Relations};
 use chat_core::changes::{Change, MessageState};
-use chat_core::error::{PushError, QueueError, StoreError};
+use chat_core::error::{MobilePushError, PushError, QueueError, StoreError, WebPushError};
 use chat_core::ids::{ConnectionId, Millis, RoomId, Seq, UserId};
+use chat_core::mobile::{MobilePlatform, MobileToken};
 use chat_core::model::{
     ConnectionRecord, Job, Membership, Message, MessageDraft, Profile, ProfilePatch, ReceiptStatus,
     Reservation, Room, SeqFate,
@@ -23,8 +25,8 @@ use chat_core::model::{
 use chat_core::notify::{Device, DeviceId, NotifyPolicy};
 use chat_core::ports::{
     BlobHead, BlobStore, BlockStore, ConnectionStore, DownloadSpec, JobQueue, KeyStore,
-    MessageChanges, MessageStore, NotifyStore, Presigned, ProfileStore, Pusher, RangeQuery,
-    RoomStore, SearchIndex, UploadSpec,
+    MessageChanges, MessageStore, MobilePush, NotifyStore, Presigned, ProfileStore, Pusher,
+    RangeQuery, RoomStore, SearchIndex, UploadSpec,
 };
 use chat_core::search::{IndexEntry, RoomMatches, SearchKey, SearchQuery};
 use chat_core::Chat;
@@ -541,6 +543,85 @@ impl BlobStore for Guarded<dyn BlobStore> {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.1.s3("DeleteObject", Some(key))?;
         self.0.delete(key).await
+    }
+}
+
+/// The IAM request of one SNS call of mobile push (`chat_adapters::sns`):
+/// `CreatePlatformEndpoint` on the platform application; on the endpoint
+/// it answers, `SetEndpointAttributes` (enabling it again), `Publish` and
+/// `DeleteEndpoint`. The SigV4 proxy (`aws_proxy::decode_sns`) asks IAM
+/// the same of each request the SDK sends.
+pub fn sns_call(action: &str, arn: &str) -> (String, String) {
+    (format!("sns:{action}"), arn.to_owned())
+}
+
+impl Guard {
+    /// [`sns_call`] checked against this function's role.
+    pub fn sns(&self, action: &str, arn: &str) -> Result<(), AccessDenied> {
+        let (action, resource) = sns_call(action, arn);
+        self.policies.check(&action, &resource)
+    }
+}
+
+/// `mobile` as a function may use it in AWS: configured for the platforms
+/// whose application `apps` names (its `CHAT_SNS_*_APP_ARN`, as
+/// `chat_adapters::wiring` installs the SNS adapter), every SNS call
+/// checked against its role first and failed as the adapter fails on an
+/// `AuthorizationError`.
+pub fn guarded_mobile(
+    mobile: Arc<dyn MobilePush>,
+    guard: Arc<Guard>,
+    apps: BTreeMap<MobilePlatform, String>,
+) -> Arc<dyn MobilePush> {
+    Arc::new(GuardedMobile {
+        inner: mobile,
+        guard,
+        apps,
+    })
+}
+
+struct GuardedMobile {
+    inner: Arc<dyn MobilePush>,
+    guard: Arc<Guard>,
+    apps: BTreeMap<MobilePlatform, String>,
+}
+
+#[async_trait]
+impl MobilePush for GuardedMobile {
+    fn configured(&self, platform: MobilePlatform) -> bool {
+        self.apps.contains_key(&platform) && self.inner.configured(platform)
+    }
+    async fn create_endpoint(
+        &self,
+        token: &MobileToken,
+        owner: &UserId,
+    ) -> Result<String, MobilePushError> {
+        let app = self
+            .apps
+            .get(&token.platform)
+            .ok_or(MobilePushError::NotConfigured(token.platform))?;
+        let denied = |e: AccessDenied| MobilePushError::Failed(Box::new(e));
+        self.guard
+            .sns("CreatePlatformEndpoint", app)
+            .map_err(denied)?;
+        let arn = self.inner.create_endpoint(token, owner).await?;
+        self.guard
+            .sns("SetEndpointAttributes", &arn)
+            .map_err(denied)?;
+        Ok(arn)
+    }
+    async fn publish(&self, endpoint: &str, message: &str) -> Result<(), WebPushError> {
+        // The adapter's Transient: a 403 is neither "gone" nor the token's.
+        self.guard
+            .sns("Publish", endpoint)
+            .map_err(|e| WebPushError::Transient(Box::new(e)))?;
+        self.inner.publish(endpoint, message).await
+    }
+    async fn delete_endpoint(&self, endpoint: &str) -> Result<(), MobilePushError> {
+        self.guard
+            .sns("DeleteEndpoint", endpoint)
+            .map_err(|e| MobilePushError::Failed(Box::new(e)))?;
+        self.inner.delete_endpoint(endpoint).await
     }
 }
 

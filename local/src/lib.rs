@@ -393,6 +393,18 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
                 chat_adapters::s3::create_bucket(&sdk, &bucket)
                     .await
                     .map_err(other)?;
+                // Mobile push on the real adapter: SNS platform
+                // applications in the emulator (CloudFormation has none;
+                // in AWS the operator creates them).
+                if config.sns_fcm_app_arn.is_none() && config.sns_apns_app_arn.is_none() {
+                    let mut apps =
+                        chat_adapters::sns::create_platform_applications(&sdk, &config.table_name)
+                            .await
+                            .map_err(std::io::Error::other)?;
+                    use chat_core::mobile::MobilePlatform;
+                    config.sns_fcm_app_arn = apps.remove(&MobilePlatform::Fcm);
+                    config.sns_apns_app_arn = apps.remove(&MobilePlatform::Apns);
+                }
             }
             if let Some(b) = &config.bucket_name {
                 bucket_name = b.clone();

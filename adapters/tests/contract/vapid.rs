@@ -77,7 +77,12 @@ async fn a_missing_secret_the_placeholder_and_a_broken_value_are_each_named() {
 /// The persist function as its crate declares it.
 const PERSIST: wiring::Function = wiring::Function {
     name: "chat-persist",
-    ports: &[wiring::PUSHER, wiring::BLOBS, wiring::WEBPUSH],
+    ports: &[
+        wiring::PUSHER,
+        wiring::BLOBS,
+        wiring::WEBPUSH,
+        wiring::MOBILE_PUSH,
+    ],
 };
 
 #[tokio::test]

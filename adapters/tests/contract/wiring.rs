@@ -136,7 +136,12 @@ const MESSAGE: wiring::Function = wiring::Function {
 };
 const PERSIST: wiring::Function = wiring::Function {
     name: "chat-persist",
-    ports: &[wiring::PUSHER, wiring::BLOBS, wiring::WEBPUSH],
+    ports: &[
+        wiring::PUSHER,
+        wiring::BLOBS,
+        wiring::WEBPUSH,
+        wiring::MOBILE_PUSH,
+    ],
 };
 const HISTORY: wiring::Function = wiring::Function {
     name: "chat-history",

@@ -214,6 +214,8 @@ const NOTIFY_CONCURRENCY: usize = 16;
 struct Sent {
     sent: usize,
     failed: usize,
+    /// Of `failed`, the publishes to mobile endpoints.
+    mobile_failed: usize,
 }
 
 impl Chat {
@@ -237,11 +239,13 @@ impl Chat {
             let r = self.notify_room(room, &msgs).instrument(span).await;
             total.sent += r.sent;
             total.failed += r.failed;
+            total.mobile_failed += r.mobile_failed;
         }
         if total.sent + total.failed > 0 {
             crate::metrics::record(&[
                 (Metric::NotificationsSent, total.sent as f64),
                 (Metric::NotificationFailures, total.failed as f64),
+                (Metric::MobilePushFailures, total.mobile_failed as f64),
             ]);
         }
     }
@@ -274,7 +278,10 @@ impl Chat {
             Ok(None) => return Sent::default(),
             Err(e) => {
                 warn!(error = %crate::error::chain(&e), "could not find the room's offline members; no notifications");
-                return Sent { sent: 0, failed: 1 };
+                return Sent {
+                    failed: 1,
+                    ..Sent::default()
+                };
             }
         };
         if offline.is_empty() {
@@ -284,7 +291,10 @@ impl Chat {
             Ok(d) => d,
             Err(e) => {
                 warn!(error = %crate::error::chain(&e), "could not read the offline members' devices; no notifications");
-                return Sent { sent: 0, failed: 1 };
+                return Sent {
+                    failed: 1,
+                    ..Sent::default()
+                };
             }
         };
         let mut per_user: BTreeMap<UserId, Vec<Device>> = BTreeMap::new();
@@ -305,7 +315,10 @@ impl Chat {
                 }
                 Err(e) => {
                     warn!(error = %crate::error::chain(&e), "could not read the sender's blocks; no notifications");
-                    return Sent { sent: 0, failed: 1 };
+                    return Sent {
+                        failed: 1,
+                        ..Sent::default()
+                    };
                 }
             }
         }
@@ -331,6 +344,7 @@ impl Chat {
         results.into_iter().fold(Sent::default(), |a, b| Sent {
             sent: a.sent + b.sent,
             failed: a.failed + b.failed,
+            mobile_failed: a.mobile_failed + b.mobile_failed,
         })
     }
 
@@ -377,7 +391,10 @@ impl Chat {
             Ok(p) => p,
             Err(e) => {
                 warn!(user_id = %user, error = %crate::error::chain(&e), "could not read the notification policy");
-                return Sent { sent: 0, failed: 1 };
+                return Sent {
+                    failed: 1,
+                    ..Sent::default()
+                };
             }
         };
         let allowed: Vec<&&Message> = msgs
@@ -401,7 +418,10 @@ impl Chat {
             }
             Err(e) => {
                 warn!(user_id = %user, error = %crate::error::chain(&e), "could not claim the notification window");
-                return Sent { sent: 0, failed: 1 };
+                return Sent {
+                    failed: 1,
+                    ..Sent::default()
+                };
             }
         };
         // Encrypted rooms never put a body in a notification: the one
@@ -441,6 +461,9 @@ impl Chat {
                 }
                 Err(e) => {
                     out.failed += 1;
+                    if d.mobile().is_some() {
+                        out.mobile_failed += 1;
+                    }
                     warn!(user_id = %user, device_id = %d.device_id, error = %crate::error::chain(&e), "notification failed");
                 }
             }
@@ -778,6 +801,53 @@ mod tests {
         let id = DeviceId::parse(&v.device_id).unwrap();
         w.chat.remove_device(&w.bob, &id).await.unwrap();
         assert!(w.mem.mobile.endpoints().is_empty());
+    }
+
+    /// SNS failing a publish (throttled, 5xx): not "gone", so the device
+    /// stays; counted in `NotificationFailures` and, being a mobile
+    /// endpoint's, in `MobilePushFailures` (its alarm).
+    #[tokio::test]
+    async fn a_failed_mobile_publish_is_counted_in_mobile_push_failures() {
+        use crate::ports::MobilePush;
+        struct Failing(Arc<crate::memory::MemoryMobile>);
+        #[async_trait::async_trait]
+        impl MobilePush for Failing {
+            fn configured(&self, platform: crate::mobile::MobilePlatform) -> bool {
+                self.0.configured(platform)
+            }
+            async fn create_endpoint(
+                &self,
+                token: &crate::mobile::MobileToken,
+                owner: &UserId,
+            ) -> Result<String, crate::error::MobilePushError> {
+                self.0.create_endpoint(token, owner).await
+            }
+            async fn publish(&self, _: &str, _: &str) -> Result<(), WebPushError> {
+                Err(WebPushError::Transient("SNS throttled".into()))
+            }
+            async fn delete_endpoint(
+                &self,
+                endpoint: &str,
+            ) -> Result<(), crate::error::MobilePushError> {
+                self.0.delete_endpoint(endpoint).await
+            }
+        }
+        let mut w = world(Limits::default()).await;
+        w.chat.mobile = Some(Arc::new(Failing(w.mem.mobile.clone())));
+        w.chat
+            .register_device(&w.bob, RegisterDeviceRequest::mobile("fcm", FCM))
+            .await
+            .unwrap();
+        let capture = crate::metrics::capture::Capture::start();
+        w.send(&["lost on the way"]).await;
+        assert_eq!(capture.sum(Metric::MobilePushFailures), 1.0);
+        assert_eq!(capture.sum(Metric::NotificationFailures), 1.0);
+        assert_eq!(
+            capture.sum(Metric::NotificationsSent),
+            1.0,
+            "Web Push still sent"
+        );
+        assert_eq!(w.mem.mobile.endpoints().len(), 1, "not gone: kept");
     }
 
     #[tokio::test]

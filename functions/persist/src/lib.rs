@@ -14,6 +14,7 @@ pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Fun
         chat_adapters::wiring::PUSHER,
         chat_adapters::wiring::BLOBS,
         chat_adapters::wiring::WEBPUSH,
+        chat_adapters::wiring::MOBILE_PUSH,
     ],
 };
 

@@ -14,7 +14,7 @@ use lambda_http::{Body, Request, Response};
 /// `deploy/functions.json` must grant (checked at cold start and by tests).
 pub const FUNCTION: chat_adapters::wiring::Function = chat_adapters::wiring::Function {
     name: "chat-users",
-    ports: &[],
+    ports: &[chat_adapters::wiring::MOBILE_PUSH],
 };
 
 pub async fn handle(chat: &Chat, verifier: &dyn TokenVerifier, req: Request) -> Response<Body> {

@@ -102,6 +102,8 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
             ws_endpoint: Some("http://127.0.0.1:9/dev".into()),
             bucket_name: Some(bucket.clone()),
             vapid_secret_arn: None,
+            sns_fcm_app_arn: None,
+            sns_apns_app_arn: None,
             endpoint_url: Some(proxy.url()),
             redis: None,
         },
@@ -650,4 +652,193 @@ async fn the_vapid_secret_read_asks_iam_what_the_table_says_and_another_secrets_
         .await
         .expect_err("another secret's grant");
     assert!(matches!(e, VapidUnavailable::Unreadable(_)), "{e}");
+}
+
+/// Mobile push's SNS calls (`chat_adapters::sns`) through the proxy ask
+/// IAM what `enforce::sns_call` says the guard asks, step by step: create
+/// (`CreatePlatformEndpoint` on the application, `SetEndpointAttributes`
+/// on its endpoint), `Publish` and `DeleteEndpoint` on the endpoint. The
+/// endpoint's ARN is each side's own (moto's, the in-memory twin's), so it
+/// is compared as the endpoint the create step answered. A role granted
+/// another application only is refused, as SNS refuses, and the refusal
+/// is logged where `/dev/denied` lists it.
+#[tokio::test]
+async fn the_sns_calls_ask_iam_what_the_table_says_and_a_role_without_the_grant_is_refused() {
+    use chat_core::mobile::{MobilePlatform, MobileToken};
+    use chat_core::ports::MobilePush;
+    let moto = chat_testkit::moto().url("http");
+    let admin = chat_adapters::aws::emulator_config(&moto).await;
+    let prefix = format!("xcheck-{}", uuid::Uuid::now_v7().simple());
+    let apps = chat_adapters::sns::create_platform_applications(&admin, &prefix)
+        .await
+        .expect("creates the platform applications");
+    let fcm_app = apps[&MobilePlatform::Fcm].clone();
+    let resources = Resources {
+        region: REGION.into(),
+        table_name: "t".into(),
+        queue_name: "q".into(),
+        api_id: "local".into(),
+        stage: "dev".into(),
+        bucket_name: "b".into(),
+    };
+    let denials = DenialLog::default();
+    let other = RolePolicies::new(
+        "chat-users",
+        "UsersRole",
+        vec![(
+            "sns".into(),
+            json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                "Action":["sns:CreatePlatformEndpoint","sns:SetEndpointAttributes","sns:Publish","sns:DeleteEndpoint"],
+                "Resource":"arn:aws:sns:us-east-1:000000000000:app/GCM/another-app"}]}),
+        )],
+        denials.clone(),
+    )
+    .expect("a valid policy");
+    let guard = |policies| {
+        Arc::new(Guard {
+            policies,
+            resources: resources.clone(),
+        })
+    };
+    let record: Arc<Mutex<Vec<Checked>>> = Arc::default();
+    let roles = Roles::new(
+        [
+            ("probe".to_owned(), guard(allow_all())),
+            ("other".to_owned(), guard(other)),
+        ]
+        .into(),
+    );
+    let proxy = aws_proxy::serve(Arc::new(roles), &moto, Some(record.clone()))
+        .await
+        .expect("the proxy listens");
+    let sdk = |key: &str| {
+        let url = proxy.url();
+        let key = key.to_owned();
+        async move {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(url)
+                .region(aws_config::Region::new(REGION))
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    key, "local", None, None, "test",
+                ))
+                .load()
+                .await
+        }
+    };
+    let wire: Arc<dyn MobilePush> = Arc::new(chat_adapters::sns::SnsMobilePush::new(
+        &sdk("probe").await,
+        apps.clone(),
+    ));
+    let audit: Audit = Arc::default();
+    let table_side = enforce::guarded_mobile(
+        Arc::new(chat_core::memory::MemoryMobile::default()),
+        guard(allow_all().audited(audit.clone())),
+        apps.clone(),
+    );
+
+    let token = MobileToken {
+        platform: MobilePlatform::Fcm,
+        token: format!("dQw4w9WgXcQ:APA91b{}", "x".repeat(40)),
+    };
+    let owner = user("u");
+    let mut endpoint: [String; 2] = Default::default();
+    for step in 0..3 {
+        let mut asked: [Asked; 2] = [Asked::new(), Asked::new()];
+        for (side, mobile) in [&wire, &table_side].into_iter().enumerate() {
+            lock(&record).clear();
+            lock(&audit).clear();
+            match step {
+                0 => {
+                    endpoint[side] = mobile
+                        .create_endpoint(&token, &owner)
+                        .await
+                        .expect("creates the endpoint");
+                }
+                1 => mobile
+                    .publish(&endpoint[side], r#"{"default":"x","GCM":"{}"}"#)
+                    .await
+                    .expect("publishes"),
+                _ => mobile
+                    .delete_endpoint(&endpoint[side])
+                    .await
+                    .expect("deletes the endpoint"),
+            }
+            let got: Vec<(String, String)> = if side == 0 {
+                lock(&record)
+                    .iter()
+                    .map(|k| (k.needs.action.clone(), k.needs.resource.clone()))
+                    .collect()
+            } else {
+                lock(&audit).iter().cloned().collect()
+            };
+            asked[side] = got
+                .into_iter()
+                .map(|(a, r)| {
+                    let r = if r == endpoint[side] {
+                        "<endpoint>".to_owned()
+                    } else {
+                        r
+                    };
+                    (a, r)
+                })
+                .collect();
+        }
+        let expected: Asked = match step {
+            0 => [
+                enforce::sns_call("CreatePlatformEndpoint", &fcm_app),
+                enforce::sns_call("SetEndpointAttributes", "<endpoint>"),
+            ]
+            .into(),
+            1 => [enforce::sns_call("Publish", "<endpoint>")].into(),
+            _ => [enforce::sns_call("DeleteEndpoint", "<endpoint>")].into(),
+        };
+        assert_eq!(asked[0], expected, "step {step}: the wire");
+        assert_eq!(asked[1], expected, "step {step}: the guard");
+    }
+
+    // Without the grant: the SDK's AuthorizationError, logged as denied;
+    // the guard refuses the same.
+    let sns = aws_sdk_sns::Client::new(&sdk("other").await);
+    let e = sns
+        .create_platform_endpoint()
+        .platform_application_arn(&fcm_app)
+        .token(&token.token)
+        .send()
+        .await
+        .expect_err("no grant on this application");
+    assert!(
+        e.as_service_error()
+            .is_some_and(|s| s.is_authorization_error_exception()),
+        "{e:?}"
+    );
+    let denied: Vec<(String, String)> = lock(&denials)
+        .iter()
+        .map(|d| (d.action.clone(), d.resource.clone()))
+        .collect();
+    assert_eq!(
+        denied,
+        [enforce::sns_call("CreatePlatformEndpoint", &fcm_app)]
+    );
+    let guarded_other = enforce::guarded_mobile(
+        Arc::new(chat_core::memory::MemoryMobile::default()),
+        guard(
+            RolePolicies::new(
+                "chat-users",
+                "UsersRole",
+                vec![(
+                    "sns".into(),
+                    json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                        "Action":"sns:CreatePlatformEndpoint",
+                        "Resource":"arn:aws:sns:us-east-1:000000000000:app/GCM/another-app"}]}),
+                )],
+                DenialLog::default(),
+            )
+            .expect("a valid policy"),
+        ),
+        apps,
+    );
+    assert!(matches!(
+        guarded_other.create_endpoint(&token, &owner).await,
+        Err(chat_core::error::MobilePushError::Failed(_))
+    ));
 }

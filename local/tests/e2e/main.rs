@@ -110,6 +110,8 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Options)) -> Env {
             ws_endpoint: None,
             bucket_name: Some(format!("e2e-{}", uuid::Uuid::now_v7().simple())),
             vapid_secret_arn: None,
+            sns_fcm_app_arn: None,
+            sns_apns_app_arn: None,
             endpoint_url: Some(moto.url("http")),
             redis: Some(RedisConfig {
                 url: Secret::new(nodes[0].url("redis")),

@@ -259,16 +259,25 @@ async fn malformed_registrations_are_refused_with_the_reason_and_nothing_is_stor
 
 #[tokio::test]
 async fn a_mobile_token_is_registered_listed_and_removed() {
-    if crate::watch::in_process_only(
-        "a_mobile_token_is_registered_listed_and_removed",
-        "the in-memory SNS twin lives in the platform's process; the users binary under watch has no mobile push (no platform application is deployed), which answers 409",
-    ) {
-        return;
-    }
     let e = spawn().await;
     let bob = e.rest("bob");
     let token = format!("dQw4w9WgXcQ:APA91b{}", "x".repeat(40));
     let req = chat_core::protocol::rest::RegisterDeviceRequest::mobile("fcm", &token);
+    // Under watch with a template, the users binary has the environment
+    // the template gives it: a stack synthesized without an FCM platform
+    // application has no mobile push, and a token answers 409.
+    if crate::watch::enabled()
+        && crate::template::from_env().is_some_and(|stack| {
+            stack
+                .environment("chat-users", &chat_local::template::Locals::default())
+                .map(|env| !env.contains_key(chat_core::config::vars::SNS_FCM_APP_ARN))
+                .unwrap_or(true)
+        })
+    {
+        let (s, d) = bob.register_device(&req).await.unwrap();
+        assert_eq!(s, 409, "{d}");
+        return;
+    }
     let (s, d) = bob.register_device(&req).await.unwrap();
     assert_eq!((s, &d["kind"]), (201, &json!("fcm")), "{d}");
     let (s, _) = bob.register_device(&req).await.unwrap();

@@ -168,6 +168,11 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
     )
     .await
     .expect("creates the queues");
+    // Mobile push: platform applications in moto, whose ARNs the functions
+    // get as the template gives them to the users and persist functions.
+    let apps = chat_adapters::sns::create_platform_applications(&sdk, &config.table_name)
+        .await
+        .expect("creates the platform applications");
     // The functions need the platform's `@connections` endpoint before it
     // starts, and the platform needs watch's address: fix the port first.
     o.port = chat_testkit::free_port();
@@ -199,6 +204,14 @@ pub async fn functions_under_watch(o: &mut Options) -> Watch {
             Some(config.vapid_secret_arn.clone().unwrap_or_else(|| {
                 "arn:aws:secretsmanager:us-east-1:000000000000:secret:chat-vapid-unset".to_owned()
             })),
+        ),
+        (
+            vars::SNS_FCM_APP_ARN,
+            apps.get(&chat_core::mobile::MobilePlatform::Fcm).cloned(),
+        ),
+        (
+            vars::SNS_APNS_APP_ARN,
+            apps.get(&chat_core::mobile::MobilePlatform::Apns).cloned(),
         ),
         (
             vars::REDIS_URL,
