@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 
 import {
-  launchBrowser, messageWithBody, newUser as openPage, send, shot, signIn, startServer, STEP_MS, teardown,
+  launchBrowser, messageWithBody, newUser as openPage, send, shot, signIn, startServer, STEP_MS, teardown, waitForAttr, waitForFrame,
 } from './harness.mjs';
 
 import { aad, generateDeviceKey, importPrivate, open, publicKeyOf, safetyNumber, seal, unb64 } from '../web/ui/e2ee.js';
@@ -87,8 +87,8 @@ async function serverUp() {
   return server;
 }
 
-async function newUser(name) {
-  const user = await openPage(name);
+async function newUser(name, opts = {}) {
+  const user = await openPage(name, opts);
   await signIn(user, name);
   return user;
 }
@@ -144,7 +144,7 @@ async function safetyNumberOn(user) {
 test('the web app: sealed both ways, only ciphertext stored, equal safety numbers, a key change shown', { timeout: 240_000 }, async (t) => {
   await serverUp();
   t.diagnostic(`chat-local at ${server.url}`);
-  const alice = await newUser('Alice');
+  const alice = await newUser('Alice', { controlSockets: true });
   const bob = await newUser('Bob');
   const users = [alice, bob];
   try {
@@ -223,6 +223,29 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
     await messageWithBody(bob2.page, "Can't decrypt this message").first().waitFor({ timeout: STEP_MS });
     assert.equal(await messageWithBody(bob2.page, secrets[0]).count(), 0);
     await shot(bob2, 'e2ee-new-device.png');
+
+    // A seal from stale keys: Bob adds a device while Alice's page misses
+    // the keysChanged frame (its socket's listeners frozen until the frame
+    // went by). The server refuses her seal (conflict, naming the device);
+    // the page reads the keys again and seals once more, and Bob reads it.
+    await alice.page.evaluate(() => { for (const w of window.__sockets) w.__frozen = true; });
+    const extra = await generateDeviceKey();
+    const bobToken = await devToken('bob');
+    const put = await fetch(`${server.url}/users/me/keys/bob-extra`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'bob', publicKey: await publicKeyOf(extra) }),
+    });
+    assert.equal(put.status, 201);
+    await waitForFrame(alice, (f) => f.type === 'keysChanged' && f.userId === 'bob', 'keysChanged reached the (frozen) page');
+    await alice.page.evaluate(() => { for (const w of window.__sockets) w.__frozen = false; });
+    const retried = 'sealed again after a conflict';
+    await send(alice.page, retried);
+    await waitForFrame(alice, (f) => f.type === 'error' && f.code === 'conflict', 'the stale seal was refused');
+    await messageWithBody(bob.page, retried).waitFor({ timeout: STEP_MS });
+    await waitForAttr(messageWithBody(alice.page, retried).getByTestId('message-status'), 'data-status', ['sent', 'delivered', 'read'], 'the resealed message was acked');
+    const stored = (await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json()).messages.at(-1);
+    assert.deepEqual(stored.sealed.envelopes.map((e) => `${e.userId}/${e.deviceId}`).filter((d) => d.startsWith('bob/')).length, 3, 'sealed to all three of Bob\'s devices');
 
     for (const u of users) assert.deepEqual(u.errors, [], `${u.name}'s page logged no errors`);
   } catch (e) {
