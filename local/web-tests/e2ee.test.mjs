@@ -166,7 +166,11 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
     // payloads, empty bodies, none of the words; its search finds nothing.
     const token = await devToken('alice');
     const auth = { headers: { authorization: `Bearer ${token}` } };
-    const history = await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json();
+    let history = null;
+    for (const until = Date.now() + STEP_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      history = await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json();
+      if (history.messages.length >= 3) break; // all stored (the template's queue batches)
+    }
     assert.equal(history.messages.length, 3);
     for (const m of history.messages) {
       assert.equal(m.body, '', 'no plaintext body stored');
@@ -244,7 +248,13 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
     await waitForFrame(alice, (f) => f.type === 'error' && f.code === 'conflict', 'the stale seal was refused');
     await messageWithBody(bob.page, retried).waitFor({ timeout: STEP_MS });
     await waitForAttr(messageWithBody(alice.page, retried).getByTestId('message-status'), 'data-status', ['sent', 'delivered', 'read'], 'the resealed message was acked');
-    const stored = (await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json()).messages.at(-1);
+    // Stored once persisted (the template's queue batches for a second).
+    const cmid = await messageWithBody(alice.page, retried).getAttribute('data-client-msg-id');
+    let stored = null;
+    for (const until = Date.now() + STEP_MS; !stored && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      stored = (await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json()).messages.find((m) => m.clientMsgId === cmid);
+    }
+    assert.ok(stored, `"${retried}" (${cmid}) is stored`);
     assert.deepEqual(stored.sealed.envelopes.map((e) => `${e.userId}/${e.deviceId}`).filter((d) => d.startsWith('bob/')).length, 3, 'sealed to all three of Bob\'s devices');
 
     for (const u of users) assert.deepEqual(u.errors, [], `${u.name}'s page logged no errors`);
