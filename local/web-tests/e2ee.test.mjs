@@ -233,6 +233,7 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
     // went by). The server refuses her seal (conflict, naming the device);
     // the page reads the keys again and seals once more, and Bob reads it.
     await alice.page.evaluate(() => { for (const w of window.__sockets) w.__frozen = true; });
+    const seen = alice.frames.length; // frames from here on: the new device's
     const extra = await generateDeviceKey();
     const bobToken = await devToken('bob');
     const put = await fetch(`${server.url}/users/me/keys/bob-extra`, {
@@ -241,7 +242,7 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
       body: JSON.stringify({ userId: 'bob', publicKey: await publicKeyOf(extra) }),
     });
     assert.equal(put.status, 201);
-    await waitForFrame(alice, (f) => f.type === 'keysChanged' && f.userId === 'bob', 'keysChanged reached the (frozen) page');
+    await waitForFrame(alice, (f) => f.type === 'keysChanged' && f.userId === 'bob' && alice.frames.indexOf(f) >= seen, 'keysChanged reached the (frozen) page');
     await alice.page.evaluate(() => { for (const w of window.__sockets) w.__frozen = false; });
     const retried = 'sealed again after a conflict';
     await send(alice.page, retried);
