@@ -120,9 +120,13 @@ async function startEncrypted(user, peer) {
   return id;
 }
 
-/** Opens the only conversation of the list (titled "Direct message" until its details load). */
-async function openRoomItem(user, title) {
-  await user.page.getByTestId('room-item').first().click({ timeout: STEP_MS });
+/**
+ * Opens the only conversation of the list (titled "Direct message" until its
+ * details load) once its preview shows `preview` opened: the list is redrawn
+ * when the page opens it, and a click during that redraw would be lost.
+ */
+async function openRoomItem(user, title, preview) {
+  await user.page.getByTestId('room-item').filter({ hasText: preview }).click({ timeout: STEP_MS });
   await user.page.getByTestId('conversation-title').filter({ hasText: title }).waitFor({ timeout: STEP_MS });
 }
 
@@ -152,7 +156,7 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
     const secrets = ['the vault code is 7319', 'meet under the clock tower', 'bring the blue folder'];
     await send(alice.page, secrets[0]);
     // The room shows on Bob's list with its first message.
-    await openRoomItem(bob, 'Alice');
+    await openRoomItem(bob, 'Alice', secrets[0]);
     await bob.page.locator('[data-testid="e2ee-badge"]:not([hidden])').waitFor({ timeout: STEP_MS });
     await messageWithBody(bob.page, secrets[0]).waitFor({ timeout: STEP_MS });
     await send(bob.page, secrets[1]);
@@ -222,7 +226,7 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
     const fresh = 'hello both of your browsers';
     await send(alice.page, fresh);
     await messageWithBody(bob.page, fresh).waitFor({ timeout: STEP_MS });
-    await openRoomItem(bob2, 'Alice');
+    await openRoomItem(bob2, 'Alice', fresh);
     await messageWithBody(bob2.page, fresh).waitFor({ timeout: STEP_MS });
     await messageWithBody(bob2.page, "Can't decrypt this message").first().waitFor({ timeout: STEP_MS });
     assert.equal(await messageWithBody(bob2.page, secrets[0]).count(), 0);
