@@ -45,6 +45,8 @@ cargo build -p chat-local
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix sdk/ts
 
 echo "== browser test of the web app (headless Chromium)"
+# The Rust peer the encrypted-room test talks with (e2ee.test.mjs).
+cargo build -p chat-client --example e2ee_peer
 CHAT_LOCAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chat-local" npm test --prefix local/web-tests
 
 echo "== the REST API against its OpenAPI document (schemathesis: no 5xx, documented statuses and bodies)"

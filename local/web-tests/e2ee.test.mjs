@@ -4,9 +4,28 @@
 // the JS opens it, reseals it byte for byte from the same random values,
 // computes the same safety number, and what it seals the Python-made key
 // opens, while a moved ciphertext does not.
+//
+// Then the web app served by chat-local: Alice and Bob talk in an encrypted
+// direct room both ways while the server holds only ciphertext; their
+// safety numbers match; Bob's new browser is "Bob's keys changed" on
+// Alice's page (flagged in the header, as she had verified him); and the
+// page talks with the Rust client's example `e2ee_peer` both ways.
+//
+//   cargo build -p chat-local && cargo build -p chat-client --example e2ee_peer
+//   CHAT_LOCAL_BIN=$CARGO_TARGET_DIR/debug/chat-local npm test --prefix local/web-tests
+//
+// Env as harness.mjs; E2EE_PEER_BIN names the example's binary (default:
+// beside chat-local, in examples/).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+
+import {
+  launchBrowser, messageWithBody, newUser as openPage, send, shot, signIn, startServer, STEP_MS, teardown, waitForAttr, waitForFrame,
+} from './harness.mjs';
 
 import { aad, generateDeviceKey, importPrivate, open, publicKeyOf, safetyNumber, seal, unb64 } from '../web/ui/e2ee.js';
 
@@ -51,4 +70,252 @@ test('fresh keys: every device opens, a moved ciphertext does not', async () => 
   await assert.rejects(open(s, 'dme_x', 'alice', 'c2', 'bob', 'b1', bob, bobPub));
   await assert.rejects(open(s, 'dme_x', 'alice', 'c1', 'bob', 'b2', bob, bobPub));
   assert.equal(new TextDecoder().decode(aad('r', 's', 'c')), 'chat-e2ee/v1\nr\ns\nc');
+});
+
+// ------------------------------------------------------------ the web app
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let server = null;
+after(teardown);
+
+async function serverUp() {
+  if (!server) {
+    server = await startServer();
+    await launchBrowser();
+  }
+  return server;
+}
+
+async function newUser(name, opts = {}) {
+  const user = await openPage(name, opts);
+  await signIn(user, name);
+  return user;
+}
+
+async function axe(page, view) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const finite = document.getAnimations().filter((an) => an.effect && an.effect.getTiming().iterations !== Infinity);
+    await Promise.all(finite.map((an) => an.finished.catch(() => {})));
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] });
+    return r.violations.map((v) => `${v.id} ×${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+  });
+  assert.deepEqual(violations, [], `axe-core in view "${view}"`);
+}
+
+/** Starts the encrypted direct room with `peer` from the new-chat dialog (keyboard: the checkbox with Space). */
+async function startEncrypted(user, peer) {
+  const { page } = user;
+  await page.getByTestId('new-chat-button').click();
+  await page.getByTestId('new-chat-kind-direct').click();
+  await page.getByTestId('new-chat-user').fill(peer);
+  await page.getByTestId('new-chat-e2ee').focus();
+  await page.keyboard.press('Space');
+  assert.equal(await page.getByTestId('new-chat-e2ee').isChecked(), true);
+  await page.getByTestId('new-chat-submit').click();
+  await page.locator('[data-testid="e2ee-badge"]:not([hidden])').waitFor({ timeout: STEP_MS });
+  const id = decodeURIComponent(new URL(page.url()).hash.replace(/^#\/r\//, ''));
+  assert.match(id, /^dme_/, 'an encrypted direct room');
+  return id;
+}
+
+/**
+ * Opens the only conversation of the list (titled "Direct message" until its
+ * details load) once its preview shows `preview` opened: the list is redrawn
+ * when the page opens it, and a click during that redraw would be lost.
+ */
+async function openRoomItem(user, title, preview) {
+  await user.page.getByTestId('room-item').filter({ hasText: preview }).click({ timeout: STEP_MS });
+  await user.page.getByTestId('conversation-title').filter({ hasText: title }).waitFor({ timeout: STEP_MS });
+}
+
+async function devToken(userId) {
+  const r = await fetch(`${server.url}/dev/token`, { method: 'POST', body: JSON.stringify({ userId }), headers: { 'content-type': 'application/json' } });
+  return (await r.json()).token;
+}
+
+async function safetyNumberOn(user) {
+  const { page } = user;
+  await page.getByTestId('safety-button').click();
+  const n = page.locator('[data-testid="safety-number"][data-number]');
+  await n.waitFor({ timeout: STEP_MS });
+  const digits = await n.getAttribute('data-number');
+  assert.match(digits, /^(\d{5} ){11}\d{5}$/);
+  return digits;
+}
+
+test('the web app: sealed both ways, only ciphertext stored, equal safety numbers, a key change shown', { timeout: 240_000 }, async (t) => {
+  await serverUp();
+  t.diagnostic(`chat-local at ${server.url}`);
+  const alice = await newUser('Alice', { controlSockets: true });
+  const bob = await newUser('Bob');
+  const users = [alice, bob];
+  try {
+    const roomId = await startEncrypted(alice, 'bob');
+    const secrets = ['the vault code is 7319', 'meet under the clock tower', 'bring the blue folder'];
+    await send(alice.page, secrets[0]);
+    // The room shows on Bob's list with its first message.
+    await openRoomItem(bob, 'Alice', secrets[0]);
+    await bob.page.locator('[data-testid="e2ee-badge"]:not([hidden])').waitFor({ timeout: STEP_MS });
+    await messageWithBody(bob.page, secrets[0]).waitFor({ timeout: STEP_MS });
+    await send(bob.page, secrets[1]);
+    await messageWithBody(alice.page, secrets[1]).waitFor({ timeout: STEP_MS });
+    await send(alice.page, secrets[2]);
+    await messageWithBody(bob.page, secrets[2]).waitFor({ timeout: STEP_MS });
+    await messageWithBody(alice.page, secrets[0]).locator('[data-testid="message-status"][data-status="delivered"], [data-testid="message-status"][data-status="read"]').waitFor({ timeout: STEP_MS });
+    await axe(alice.page, 'encrypted conversation');
+
+    // What the server holds, as its history API reads the store: sealed
+    // payloads, empty bodies, none of the words; its search finds nothing.
+    const token = await devToken('alice');
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    let history = null;
+    for (const until = Date.now() + STEP_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      history = await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json();
+      if (history.messages.length >= 3) break; // all stored (the template's queue batches)
+    }
+    assert.equal(history.messages.length, 3);
+    for (const m of history.messages) {
+      assert.equal(m.body, '', 'no plaintext body stored');
+      assert.equal(m.sealed.v, 1);
+      assert.ok(m.sealed.ciphertext.length > 20 && m.sealed.envelopes.length === 2, JSON.stringify(m.sealed));
+    }
+    const raw = JSON.stringify(history);
+    for (const w of ['vault', '7319', 'clock tower', 'blue folder']) assert.ok(!raw.includes(w), `"${w}" is not in what the server holds`);
+    const found = await (await fetch(`${server.url}/search?q=vault`, auth)).json();
+    assert.deepEqual(found.hits, [], 'the server indexes nothing of an encrypted room');
+
+    // The page's own search finds it, in what the page opened.
+    await alice.page.getByTestId('room-search').fill('vault');
+    const hit = alice.page.getByTestId('search-result').filter({ hasText: 'vault code' });
+    await hit.waitFor({ timeout: STEP_MS });
+    assert.equal(await hit.getAttribute('data-room-id'), roomId);
+    await alice.page.getByTestId('room-search').fill('');
+
+    // Safety numbers: the same on both pages; Alice marks Bob verified.
+    const a = await safetyNumberOn(alice);
+    const b = await safetyNumberOn(bob);
+    assert.equal(a, b, 'both see one safety number');
+    await axe(alice.page, 'safety number dialog');
+    await shot(alice, 'e2ee-safety-number.png');
+    await alice.page.getByTestId('safety-verify').click();
+    await alice.page.getByTestId('safety-status').filter({ hasText: 'You verified Bob' }).waitFor({ timeout: STEP_MS });
+    await alice.page.keyboard.press('Escape');
+    await bob.page.keyboard.press('Escape');
+    await alice.page.locator('[data-testid="e2ee-badge"][data-state="verified"]').waitFor({ timeout: STEP_MS });
+
+    // Bob signs in on a new browser: a new device key. Alice's page says so
+    // in the room, and the header flags her verified peer.
+    const bob2 = await newUser('Bob');
+    users.push(bob2);
+    const notice = alice.page.getByTestId('member-notice').filter({ hasText: "Bob's keys changed" });
+    await notice.waitFor({ timeout: STEP_MS });
+    await alice.page.locator('[data-testid="e2ee-badge"][data-state="changed"]').waitFor({ timeout: STEP_MS });
+    await shot(alice, 'e2ee-keys-changed.png');
+    await axe(alice.page, 'keys changed');
+    // The new number differs; verifying again clears the flag.
+    const a2 = await safetyNumberOn(alice);
+    assert.notEqual(a2, a, 'a new key, a new safety number');
+    await alice.page.getByTestId('safety-verify').click();
+    await alice.page.keyboard.press('Escape');
+    await alice.page.locator('[data-testid="e2ee-badge"][data-state="verified"]').waitFor({ timeout: STEP_MS });
+
+    // Sealed to both of Bob's devices now: each opens it; what was sealed
+    // before the new browser existed cannot be opened there.
+    const fresh = 'hello both of your browsers';
+    await send(alice.page, fresh);
+    await messageWithBody(bob.page, fresh).waitFor({ timeout: STEP_MS });
+    await openRoomItem(bob2, 'Alice', fresh);
+    await messageWithBody(bob2.page, fresh).waitFor({ timeout: STEP_MS });
+    await messageWithBody(bob2.page, "Can't decrypt this message").first().waitFor({ timeout: STEP_MS });
+    assert.equal(await messageWithBody(bob2.page, secrets[0]).count(), 0);
+    await shot(bob2, 'e2ee-new-device.png');
+
+    // A seal from stale keys: Bob adds a device while Alice's page misses
+    // the keysChanged frame (its socket's listeners frozen until the frame
+    // went by). The server refuses her seal (conflict, naming the device);
+    // the page reads the keys again and seals once more, and Bob reads it.
+    await alice.page.evaluate(() => { for (const w of window.__sockets) w.__frozen = true; });
+    const seen = alice.frames.length; // frames from here on: the new device's
+    const extra = await generateDeviceKey();
+    const bobToken = await devToken('bob');
+    const put = await fetch(`${server.url}/users/me/keys/bob-extra`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'bob', publicKey: await publicKeyOf(extra) }),
+    });
+    assert.equal(put.status, 201);
+    await waitForFrame(alice, (f) => f.type === 'keysChanged' && f.userId === 'bob' && alice.frames.indexOf(f) >= seen, 'keysChanged reached the (frozen) page');
+    await alice.page.evaluate(() => { for (const w of window.__sockets) w.__frozen = false; });
+    const retried = 'sealed again after a conflict';
+    await send(alice.page, retried);
+    await waitForFrame(alice, (f) => f.type === 'error' && f.code === 'conflict', 'the stale seal was refused');
+    await messageWithBody(bob.page, retried).waitFor({ timeout: STEP_MS });
+    await waitForAttr(messageWithBody(alice.page, retried).getByTestId('message-status'), 'data-status', ['sent', 'delivered', 'read'], 'the resealed message was acked');
+    // Stored once persisted (the template's queue batches for a second).
+    const cmid = await messageWithBody(alice.page, retried).getAttribute('data-client-msg-id');
+    let stored = null;
+    for (const until = Date.now() + STEP_MS; !stored && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      stored = (await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json()).messages.find((m) => m.clientMsgId === cmid);
+    }
+    assert.ok(stored, `"${retried}" (${cmid}) is stored`);
+    assert.deepEqual(stored.sealed.envelopes.map((e) => `${e.userId}/${e.deviceId}`).filter((d) => d.startsWith('bob/')).length, 3, 'sealed to all three of Bob\'s devices');
+
+    for (const u of users) assert.deepEqual(u.errors, [], `${u.name}'s page logged no errors`);
+  } catch (e) {
+    for (const u of users) {
+      try { if (!u.page.isClosed()) await shot(u, `e2ee-failure-${u.name.toLowerCase()}.png`); } catch { /* best effort */ }
+    }
+    e.message += `\n--- errors: ${JSON.stringify(users.map((u) => u.errors))}\n--- chat-local output (tail):\n${server ? server.output.slice(-60).join('\n') : ''}`;
+    throw e;
+  } finally {
+    for (const u of users) await u.context.close().catch(() => {});
+  }
+});
+
+function peerBinary() {
+  if (process.env.E2EE_PEER_BIN) return resolve(process.env.E2EE_PEER_BIN);
+  if (process.env.CHAT_LOCAL_BIN) return join(dirname(resolve(process.env.CHAT_LOCAL_BIN)), 'examples', 'e2ee_peer');
+  if (process.env.CARGO_TARGET_DIR) return resolve(process.env.CARGO_TARGET_DIR, 'debug', 'examples', 'e2ee_peer');
+  return resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'target', 'debug', 'examples', 'e2ee_peer');
+}
+
+test('the web app and the Rust client (example e2ee_peer) talk sealed both ways', { timeout: 180_000 }, async (t) => {
+  await serverUp();
+  const bin = peerBinary();
+  assert.ok(existsSync(bin), `the example is built: cargo build -p chat-client --example e2ee_peer (looked for ${bin})`);
+  const carol = await newUser('Carol');
+  const lines = [];
+  const peer = spawn(bin, [server.url, 'rusty', 'carol'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  peer.stdout.setEncoding('utf8');
+  peer.stdout.on('data', (c) => { buf += c; let i; while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); } });
+  peer.stderr.setEncoding('utf8');
+  peer.stderr.on('data', (c) => lines.push(`[err] ${c.trim()}`));
+  const line = async (re, what) => {
+    const deadline = Date.now() + STEP_MS;
+    for (;;) {
+      const l = lines.find((x) => re.test(x));
+      if (l) return l;
+      if (Date.now() > deadline || peer.exitCode !== null) throw new Error(`e2ee_peer: ${what}; it printed:\n${lines.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    const ready = await line(/^ready dme_/, 'not ready');
+    const roomId = ready.split(' ')[1];
+    t.diagnostic(ready);
+    // Carol starts the encrypted room with rusty: the one the Rust client made.
+    assert.equal(await startEncrypted(carol, 'rusty'), roomId);
+    const text = 'sealed in a browser, opened in Rust';
+    await send(carol.page, text);
+    await line(new RegExp(`^opened carol: ${text}$`), 'the browser\'s message was not opened');
+    await messageWithBody(carol.page, `echo: ${text}`).waitFor({ timeout: STEP_MS });
+    await line(/^replied \d+$/, 'no reply acknowledged');
+    assert.deepEqual(carol.errors, []);
+  } finally {
+    peer.kill('SIGTERM');
+    await carol.context.close().catch(() => {});
+  }
 });

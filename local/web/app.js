@@ -14,6 +14,8 @@
 //   ui/connection.js   connection status and banner
 //   ui/search.js       message search (the search box) and jumping to a result
 //   ui/notifications.js the bell: push on/off, devices, policy, the local outbox
+//   ui/e2ee-app.js     end-to-end encrypted rooms: device key, sealing, opening, pins
+//   ui/e2ee-verify.js  their lock badge, safety number and the new-chat choice
 //
 // ES modules, no build step, no external resources.
 import { ChatClient } from './sdk/index.js';
@@ -33,6 +35,8 @@ import { wireSearch } from './ui/search.js';
 import { wireReplies } from './ui/replies.js';
 import { wireChanges } from './ui/changes.js';
 import { startNotifications, wireNotifications } from './ui/notifications.js';
+import { startE2ee } from './ui/e2ee-app.js';
+import { wireE2ee } from './ui/e2ee-verify.js';
 
 let config = null;   // config.json, checked (config.js)
 let auth = null;     // Auth (auth.js): the tokens
@@ -169,6 +173,7 @@ async function startApp(session) {
   // Focus moves from the sign-in page to the app's heading.
   $('app-title').focus();
   await ensureProfile(client);
+  startE2ee(client, session.userId);
   await loadBlocks();
   try {
     await client.start();
@@ -225,6 +230,7 @@ function wire() {
   wireReplies();
   wireChanges();
   wireNotifications();
+  wireE2ee();
   // Back and Forward move between rooms and the list inside the app.
   window.addEventListener('popstate', () => route('none'));
   $('skip-link').addEventListener('click', (ev) => {

@@ -47,7 +47,7 @@ export function messageActions(room, m) {
     type: 'button', class: 'msg-action', testid: 'react-button', 'aria-label': 'Add reaction', 'aria-haspopup': 'true',
     onclick: (ev) => openPicker(ev.currentTarget, room.roomId, m.seq),
   }, el('span', { 'aria-hidden': 'true', text: '☺' })));
-  if (m.senderId === me()) {
+  if (m.senderId === me() && !m.e2ee) { // no edits in encrypted rooms (yet)
     bar.append(el('button', {
       type: 'button', class: 'msg-action', testid: 'edit-button', 'aria-label': 'Edit message',
       onclick: () => startEdit(room.roomId, m),

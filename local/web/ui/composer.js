@@ -5,6 +5,7 @@ import { currentRoom, ui } from './state.js';
 import { renderMessages } from './conversation.js';
 import { takeReply } from './replies.js';
 import { cancelEdit, editLast, finishEdit } from './changes.js';
+import { isEncrypted, sendSealed } from './e2ee-app.js';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -89,8 +90,11 @@ function sendCurrent() {
     return;
   }
   // Pending until acked; the SDK resends it (same clientMsgId) as needed and
-  // reports a refusal as `sendFailed`.
-  ui.client.send(room.roomId, body, takeReply(room.roomId)).catch(() => { /* shown as "Not sent · Retry" */ });
+  // reports a refusal as `sendFailed`. An encrypted room's is sealed first
+  // (the text comes back when it could not be).
+  if (isEncrypted(room)) {
+    sendSealed(room, body).then((sent) => { if (!sent && !input.value) { input.value = body; autoGrow(); updateSendButton(); } });
+  } else ui.client.send(room.roomId, body, takeReply(room.roomId)).catch(() => { /* shown as "Not sent · Retry" */ });
   input.value = '';
   clearTimeout(draftTimer);
   ui.drafts.delete(room.roomId);
@@ -107,7 +111,7 @@ export function wireComposer() {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
       sendCurrent();
-    } else if (ev.key === 'ArrowUp' && !input.value && !ev.isComposing && !ui.editing) {
+    } else if (ev.key === 'ArrowUp' && !input.value && !ev.isComposing && !ui.editing && !isEncrypted(currentRoom())) {
       // Up in an empty composer edits your last message, as chat apps do.
       if (editLast()) ev.preventDefault();
     } else if (ev.key === 'Escape' && ui.editing) {

@@ -8,6 +8,8 @@ import { attachmentNodes } from './attachments.js';
 import { loadDraft, saveDraft, stopTyping } from './composer.js';
 import { quoteSig, renderReplyBar, replyCounts, replyParts } from './replies.js';
 import { cancelEdit, deletedNode, editedNode, messageActions, reactionChips } from './changes.js';
+import { e2eeView } from './e2ee-app.js';
+import { renderE2eeHeader } from './e2ee-verify.js';
 
 const PAGE_SIZE = 50;
 const GROUP_GAP_MS = 5 * 60_000;
@@ -158,6 +160,7 @@ let headerSig = '';
 export function renderHeader() {
   const room = currentRoom();
   if (!room) return;
+  renderE2eeHeader(room);
   // Redrawn only when what it shows changed (it is asked on every message).
   const peer0 = peerOf(room);
   const sig = [room.roomId, roomTitle(room), peer0 ? presenceOf(peer0) : '', room.detailLoaded, room.members.size,
@@ -239,7 +242,8 @@ function rowsOf(room) {
   const client = ui.client;
   const mine = me();
   const items = [];
-  for (const m of client.messages(room.roomId)) {
+  for (const held of client.messages(room.roomId)) {
+    const m = e2eeView(room, held); // an encrypted room's: opened
     const own = m.senderId === mine;
     items.push({
       key: own && m.clientMsgId ? `c:${m.clientMsgId}` : `m:${m.messageId}`,
@@ -249,7 +253,7 @@ function rowsOf(room) {
   for (const p of client.pending(room.roomId)) {
     items.push({
       key: `c:${p.clientMsgId}`,
-      m: { messageId: null, seq: null, senderId: mine, body: p.body, sentAt: p.createdAt, clientMsgId: p.clientMsgId, replyTo: null },
+      m: e2eeView(room, { messageId: null, seq: null, senderId: mine, body: p.body, sentAt: p.createdAt, clientMsgId: p.clientMsgId, replyTo: null }),
       own: true, status: p.status === 'failed' ? 'failed' : 'pending', pending: p,
     });
   }
@@ -431,7 +435,7 @@ function messageRow(room, { m, own, status, pending, head, replies }) {
   const showName = head && !own && room.kind !== 'direct';
   const col = el('div', { class: 'msg-col' },
     showName ? el('span', { class: 'msg-sender', testid: 'message-sender', 'aria-hidden': 'true', text: nameOf(m.senderId) }) : null,
-    el('div', { class: 'msg-line' }, bubble, m.deletedAt ? null : reply.menu),
+    el('div', { class: 'msg-line' }, bubble, m.deletedAt || m.e2ee ? null : reply.menu),
     reactionChips(room, m), messageActions(room, m), reply.count);
   if (pending && pending.retryAt) {
     col.append(el('span', { class: 'msg-note', testid: 'message-note', text: 'Sending too fast: this one goes out in a moment.' }));
@@ -448,7 +452,7 @@ function messageRow(room, { m, own, status, pending, head, replies }) {
   const avatar = own ? null : head ? avatarFor(m.senderId, 'avatar-sm') : el('span', { class: 'avatar-spacer' });
   return el('div', {
     class: `msg ${own ? 'out' : 'in'}${head ? ' head' : ''}`, testid: 'message',
-    dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', clientMsgId: m.clientMsgId || undefined, deleted: m.deletedAt ? 'true' : undefined, edited: m.editedAt ? 'true' : undefined },
+    dataset: { messageId: m.messageId || undefined, seq: m.seq === null ? undefined : String(m.seq), sender: m.senderId, status: status || 'received', e2ee: m.e2ee, clientMsgId: m.clientMsgId || undefined, deleted: m.deletedAt ? 'true' : undefined, edited: m.editedAt ? 'true' : undefined },
   }, avatar, col);
 }
 

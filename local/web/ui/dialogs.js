@@ -3,6 +3,7 @@
 import { $, dateFmt, el, hashHue, icon, showError, srOnly, toast } from './dom.js';
 import { avatarFor, BAD_USER_ID, currentRoom, me, nameOf, PRESENCE_LABEL, presenceOf, roomTitle, ui, USER_ID_RE } from './state.js';
 import { closeRoom, openRoom, renderHeader, renderMessages } from './conversation.js';
+import { e2eeChoice } from './e2ee-verify.js';
 
 export function openNewChat(kind) {
   const d = $('new-chat-dialog');
@@ -82,7 +83,8 @@ async function submitNewChat(ev) {
   try {
     const unknown = await unknownUsers(members);
     if (unknown.length) { showError(err, noSuchUsers(unknown)); return; }
-    const room = await ui.client.createRoom(kind, members, name);
+    const encrypted = kind === 'direct' && e2eeChoice().checked;
+    const room = await ui.client.createRoom(kind, members, name, { encrypted });
     $('new-chat-dialog').close();
     openRoom(room.roomId);
   } catch (e) {

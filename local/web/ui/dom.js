@@ -51,6 +51,7 @@ const ICONS = {
   reply: ['M9 14 4 9l5-5', 'M4 9h10.5a5.5 5.5 0 0 1 0 11H11'],
   more: ['M12 5h.01', 'M12 12h.01', 'M12 19h.01'],
   bell: ['M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9', 'M13.73 21a2 2 0 0 1-3.46 0'],
+  lock: ['M7 11V7a5 5 0 0 1 10 0v4', 'M5 11h14v10H5z'],
 };
 const SVG_NS = 'http://www.w3.org/2000/svg';
 export function icon(name) {

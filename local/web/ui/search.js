@@ -10,6 +10,7 @@
 import { $, el, shortTime, toast } from './dom.js';
 import { nameOf, roomTitle, ui } from './state.js';
 import { openRoom, renderMessages } from './conversation.js';
+import { sealedHits } from './e2ee-app.js';
 
 const DEBOUNCE_MS = 300;
 /** Shorter input only filters the conversation list. */
@@ -117,7 +118,9 @@ async function run(q, cursor) {
   try {
     const page = await ui.client.rest.search({ q, cursor: cursor ?? undefined, limit: PAGE });
     if (mine !== generation) return;
-    current = { q, hits: [...current.hits, ...page.hits], nextCursor: page.nextCursor ?? null, loading: false, error: null };
+    // Encrypted rooms' messages are found here, in what this page opened.
+    const sealed = cursor ? [] : sealedHits((text) => { const ws = words(text); return words(q).every((t) => ws.some((w) => matchesWord(w, [t]))); });
+    current = { q, hits: [...sealed, ...current.hits, ...page.hits], nextCursor: page.nextCursor ?? null, loading: false, error: null };
   } catch (e) {
     if (mine !== generation) return;
     current = { ...current, loading: false, error: e.status === 400 ? e.message : `Search failed: ${e.message}` };

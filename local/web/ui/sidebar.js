@@ -3,6 +3,7 @@
 import { $, el, shortTime, srOnly } from './dom.js';
 import { activity, me, nameOf, roomAvatar, roomTitle, typingText, ui } from './state.js';
 import { openRoom } from './conversation.js';
+import { e2eePreview } from './e2ee-app.js';
 import { openNewChat } from './dialogs.js';
 
 let queued = false;
@@ -40,7 +41,7 @@ function drawSidebar() {
     let preview;
     if (typers.length) preview = typingText(typers);
     else if (room.lastMessage) {
-      const lm = room.lastMessage;
+      const lm = e2eePreview(room, room.lastMessage); // an encrypted room's: opened
       const who = lm.senderId === me() ? 'You: ' : room.kind === 'direct' ? '' : `${nameOf(lm.senderId)}: `;
       preview = lm.senderId !== me() && ui.blocked.has(lm.senderId)
         ? 'Hidden message from a blocked user'

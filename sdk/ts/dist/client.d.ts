@@ -240,6 +240,15 @@ export interface ClientEvents {
      * sync, asked again).
      */
     serverError: ErrorFrame;
+    /**
+     * A user's device keys changed (end-to-end encrypted direct rooms): a
+     * peer's, or your own from another device. Compare `fingerprint` with the
+     * one you pinned.
+     */
+    keysChanged: {
+        userId: string;
+        fingerprint: string;
+    };
 }
 export declare class ChatClient extends Emitter<ClientEvents> {
     private readonly opts;
@@ -402,7 +411,9 @@ export declare class ChatClient extends Emitter<ClientEvents> {
     /** The history page before the oldest loaded; false when there is none. */
     loadOlder(roomId: string, limit?: number): Promise<boolean>;
     /** `POST /rooms`; the room is followed at once. */
-    createRoom(kind: RoomKind, members: string[], name?: string): Promise<RoomState>;
+    createRoom(kind: RoomKind, members: string[], name?: string, opts?: {
+        encrypted?: boolean;
+    }): Promise<RoomState>;
     /** Adds a member (the owner), or joins a channel yourself (`userId` omitted). */
     addMember(roomId: string, userId?: string): Promise<RoomState>;
     /** Leaves a room (or, as its owner, removes `userId`). */

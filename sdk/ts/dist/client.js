@@ -507,6 +507,9 @@ export class ChatClient extends Emitter {
                 break;
             case 'pong':
                 break;
+            case 'keysChanged':
+                this.emit('keysChanged', { userId: f.userId, fingerprint: f.fingerprint });
+                break;
             default:
                 break; // a newer server's frame: ignored
         }
@@ -1094,8 +1097,13 @@ export class ChatClient extends Emitter {
         return true;
     }
     /** `POST /rooms`; the room is followed at once. */
-    async createRoom(kind, members, name) {
-        const d = await this.rest.createRoom({ kind, members, ...(name === undefined ? {} : { name }) });
+    async createRoom(kind, members, name, opts = {}) {
+        const d = await this.rest.createRoom({
+            kind,
+            members,
+            ...(name === undefined ? {} : { name }),
+            ...(opts.encrypted ? { encrypted: true } : {}),
+        });
         const room = this.applyDetail(d);
         // A new room starts at 0; an existing direct room, from its summary.
         if (!this.timeline.has(room.roomId))
@@ -1133,5 +1141,7 @@ function stripType(f) {
         clientMsgId: f.clientMsgId,
         ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
         ...(f.replyTo ? { replyTo: f.replyTo } : {}),
+        // An end-to-end encrypted room's content: the app opens it.
+        ...(f.sealed ? { sealed: f.sealed } : {}),
     };
 }

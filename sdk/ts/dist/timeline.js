@@ -249,7 +249,7 @@ function withChange(m, f, me) {
         case 'messageEdited':
             return { ...m, body: f.body, editedAt: f.editedAt };
         case 'messageDeleted': {
-            const { attachments: _a, reactions: _r, ...rest } = m;
+            const { attachments: _a, reactions: _r, sealed: _s, ...rest } = m;
             return { ...rest, body: '', deletedAt: f.deletedAt };
         }
         case 'reaction': {
@@ -280,6 +280,7 @@ function withState(m, c) {
     if (c.deletedAt != null) {
         out.deletedAt = c.deletedAt;
         delete out.attachments;
+        delete out.sealed;
     }
     return out;
 }

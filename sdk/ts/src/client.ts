@@ -222,6 +222,12 @@ export interface ClientEvents {
    * sync, asked again).
    */
   serverError: ErrorFrame;
+  /**
+   * A user's device keys changed (end-to-end encrypted direct rooms): a
+   * peer's, or your own from another device. Compare `fingerprint` with the
+   * one you pinned.
+   */
+  keysChanged: { userId: string; fingerprint: string };
 }
 
 const OPEN = 1;
@@ -670,6 +676,9 @@ export class ChatClient extends Emitter<ClientEvents> {
         this.onError(f);
         break;
       case 'pong':
+        break;
+      case 'keysChanged':
+        this.emit('keysChanged', { userId: f.userId, fingerprint: f.fingerprint });
         break;
       default:
         break; // a newer server's frame: ignored
@@ -1245,8 +1254,13 @@ export class ChatClient extends Emitter<ClientEvents> {
   }
 
   /** `POST /rooms`; the room is followed at once. */
-  async createRoom(kind: RoomKind, members: string[], name?: string): Promise<RoomState> {
-    const d = await this.rest.createRoom({ kind, members, ...(name === undefined ? {} : { name }) });
+  async createRoom(kind: RoomKind, members: string[], name?: string, opts: { encrypted?: boolean } = {}): Promise<RoomState> {
+    const d = await this.rest.createRoom({
+      kind,
+      members,
+      ...(name === undefined ? {} : { name }),
+      ...(opts.encrypted ? { encrypted: true } : {}),
+    });
     const room = this.applyDetail(d);
     // A new room starts at 0; an existing direct room, from its summary.
     if (!this.timeline.has(room.roomId)) await this.loadRooms().catch(() => undefined);
@@ -1283,5 +1297,7 @@ function stripType(f: { type: 'message' } & MessageView): MessageView {
     clientMsgId: f.clientMsgId,
     ...(f.attachments && f.attachments.length > 0 ? { attachments: f.attachments } : {}),
     ...(f.replyTo ? { replyTo: f.replyTo } : {}),
+    // An end-to-end encrypted room's content: the app opens it.
+    ...(f.sealed ? { sealed: f.sealed } : {}),
   };
 }

@@ -303,7 +303,7 @@ function withChange(m: MessageView, f: ChangeFrame, me: string | null): MessageV
     case 'messageEdited':
       return { ...m, body: f.body, editedAt: f.editedAt };
     case 'messageDeleted': {
-      const { attachments: _a, reactions: _r, ...rest } = m;
+      const { attachments: _a, reactions: _r, sealed: _s, ...rest } = m;
       return { ...rest, body: '', deletedAt: f.deletedAt };
     }
     case 'reaction': {
@@ -331,6 +331,7 @@ function withState(m: MessageView, c: MessageChangeView): MessageView {
   if (c.deletedAt != null) {
     out.deletedAt = c.deletedAt;
     delete out.attachments;
+    delete out.sealed;
   }
   return out;
 }

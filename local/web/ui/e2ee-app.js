@@ -1,0 +1,274 @@
+// End-to-end encrypted direct rooms in the app (docs/PROTOCOL.md, "End-to-end
+// encrypted direct rooms"; the crypto is ui/e2ee.js). This browser's device
+// key is made or loaded at sign-in and published; the composer seals in an
+// encrypted room; history, sync and live messages are opened here, as they
+// are drawn, and the plaintext stays in this page's memory only (search of an
+// encrypted room looks there: the server indexes nothing of it).
+//
+// Keys are pinned: the first fingerprint seen per person is stored
+// (localStorage, per signed-in user); a different one later, from a listing
+// or a `keysChanged` frame, puts "Bob's keys changed" in your rooms with
+// them. The safety-number dialog (ui/e2ee-verify.js) marks a person
+// verified; a later change of a verified person's keys is flagged in the
+// header until verified again.
+//
+// Hooks into the other modules: startE2ee (app.js, at sign-in), e2eeView
+// (conversation.js, every message drawn), sendSealed (composer.js),
+// sealedHits (search.js), the new-chat checkbox (dialogs.js) and
+// renderE2eeHeader (conversation.js).
+import * as E from './e2ee.js';
+import { toast } from './dom.js';
+import { me, nameOf, peerOf, ui } from './state.js';
+import { renderMessages } from './conversation.js';
+import { renderSidebar } from './sidebar.js';
+
+export const CANT_DECRYPT = "Can't decrypt this message";
+
+const s = {
+  /** {deviceId, pair, publicKey}: this browser's key for the signed-in user. */
+  device: null,
+  /** Resolves once the device key is loaded (or failed: null). */
+  ready: null,
+  /** userId -> {fingerprint, devices}: the last listing read. */
+  keys: new Map(),
+  /** `${roomId}\n${senderId}\n${clientMsgId}` -> {body} | {failed: true}. */
+  plain: new Map(),
+  opening: new Set(),
+  listeners: new Set(),
+};
+
+/** Whether a room is an end-to-end encrypted direct room. */
+export function isEncrypted(room) {
+  return !!room && (room.encrypted === true || String(room.roomId).startsWith('dme_'));
+}
+
+/** This browser's device ({deviceId, publicKey}), once loaded. */
+export function myDevice() {
+  return s.device;
+}
+
+/** Called whenever a pin or a listing changes (the header redraws). */
+export function onKeysUpdate(fn) {
+  s.listeners.add(fn);
+}
+
+function changed() {
+  for (const fn of s.listeners) fn();
+}
+
+// ------------------------------------------------------------ the pins
+
+const pinsKey = () => `chat.e2ee.pins.v1.${me()}`;
+
+function pins() {
+  try {
+    const raw = JSON.parse(localStorage.getItem(pinsKey()) || '{}');
+    return raw && typeof raw === 'object' ? raw : {};
+  } catch {
+    return {};
+  }
+}
+
+function savePins(all) {
+  try { localStorage.setItem(pinsKey(), JSON.stringify(all)); } catch { /* storage denied: pins last the session */ }
+}
+
+/** What you pinned for `userId`: {fingerprint, verified, changedAfterVerify} or null. */
+export function pinOf(userId) {
+  return pins()[userId] || null;
+}
+
+/** Marks `userId` verified at `fingerprint` (the safety-number dialog). */
+export function markVerified(userId, fingerprint) {
+  const all = pins();
+  all[userId] = { fingerprint, verified: true, changedAfterVerify: false };
+  savePins(all);
+  changed();
+}
+
+/**
+ * Compares a fingerprint seen for `userId` with the pin: the first one is
+ * pinned; a different one replaces it and says so in your encrypted rooms
+ * with them. An empty fingerprint (no devices) pins nothing.
+ */
+function seeFingerprint(userId, fingerprint) {
+  if (!fingerprint || userId === me()) return;
+  const all = pins();
+  const pin = all[userId];
+  if (pin && pin.fingerprint === fingerprint) return;
+  all[userId] = pin
+    ? { fingerprint, verified: false, changedAfterVerify: !!(pin.verified || pin.changedAfterVerify) }
+    : { fingerprint, verified: false, changedAfterVerify: false };
+  savePins(all);
+  if (pin) noteKeysChanged(userId);
+  changed();
+}
+
+function noteKeysChanged(userId) {
+  const at = Date.now();
+  for (const room of ui.client.rooms.values()) {
+    if (!isEncrypted(room) || peerOf(room) !== userId) continue;
+    const list = ui.notices.get(room.roomId) || [];
+    list.push({ key: `k:${at}:${userId}`, at, text: `${nameOf(userId)}'s keys changed` });
+    ui.notices.set(room.roomId, list);
+    if (ui.currentId === room.roomId) renderMessages();
+  }
+}
+
+/** A user's keys (cached unless `fresh`), checked against the pin. */
+export async function keysOf(userId, fresh = false) {
+  if (!fresh && s.keys.has(userId)) return s.keys.get(userId);
+  const list = await ui.client.rest.keys(userId);
+  s.keys.set(userId, list);
+  seeFingerprint(userId, list.fingerprint);
+  return list;
+}
+
+// ------------------------------------------------------------ sign-in
+
+/**
+ * Loads or makes this browser's device key for the signed-in user and
+ * publishes it; listens for key changes. A browser without WebCrypto or
+ * IndexedDB can use the app, not its encrypted rooms.
+ */
+export function startE2ee(client, userId) {
+  client.on('keysChanged', ({ userId: who, fingerprint }) => {
+    s.keys.delete(who);
+    seeFingerprint(who, fingerprint);
+  });
+  s.ready = (async () => {
+    try {
+      const d = await E.deviceKey(userId);
+      await client.rest.publishKey(d.deviceId, userId, d.publicKey);
+      s.device = d;
+    } catch (e) {
+      toast(`End-to-end encryption is unavailable in this browser: ${e.message}`);
+      s.device = null;
+    }
+    // Messages drawn before the key was there are opened now.
+    if (ui.currentId) renderMessages();
+    return s.device;
+  })();
+  return s.ready;
+}
+
+// ------------------------------------------------------------ opening
+
+const plainKey = (roomId, senderId, clientMsgId) => `${roomId}\n${senderId}\n${clientMsgId}`;
+
+/**
+ * The message as it is drawn: in an encrypted room, with its opened text as
+ * `body` (and `e2ee`: 'open', 'opening' or 'failed'); opening starts here
+ * and redraws when done. Others' messages are returned as they are.
+ */
+export function e2eeView(room, m) {
+  if (!isEncrypted(room) || m.deletedAt) return m;
+  const got = s.plain.get(plainKey(room.roomId, m.senderId, m.clientMsgId));
+  if (got) return got.failed ? { ...m, body: CANT_DECRYPT, e2ee: 'failed' } : { ...m, body: got.body, e2ee: 'open' };
+  if (m.sealed && s.ready) {
+    openLater(room.roomId, m);
+    return { ...m, body: 'Decrypting…', e2ee: 'opening' };
+  }
+  return { ...m, body: CANT_DECRYPT, e2ee: 'failed' };
+}
+
+/**
+ * The room list's last message: opened from the copy the timeline holds
+ * (the room summary's carries no sealed content); "Encrypted message" until then.
+ */
+export function e2eePreview(room, m) {
+  if (!isEncrypted(room) || m.deletedAt) return m;
+  const held = m.sealed ? m : ui.client.messages(room.roomId).find((x) => x.seq === m.seq);
+  const view = e2eeView(room, held || m);
+  return view.e2ee === 'open' ? view : { ...m, body: view.e2ee === 'opening' || !held ? 'Encrypted message' : view.body };
+}
+
+function openLater(roomId, m) {
+  const k = plainKey(roomId, m.senderId, m.clientMsgId);
+  if (s.opening.has(k)) return;
+  s.opening.add(k);
+  (async () => {
+    const d = await s.ready;
+    try {
+      if (!d) throw new Error('no device key');
+      const c = await E.open(m.sealed, roomId, m.senderId, m.clientMsgId, me(), d.deviceId, d.pair, d.publicKey);
+      if (typeof c.body !== 'string') throw new Error('no body');
+      s.plain.set(k, { body: c.body });
+    } catch {
+      s.plain.set(k, { failed: true });
+    }
+    s.opening.delete(k);
+    if (ui.currentId === roomId) renderMessages();
+    renderSidebar();
+  })();
+}
+
+// ------------------------------------------------------------ sending
+
+async function recipients(room, fresh) {
+  const peer = peerOf(room);
+  if (!peer) throw new Error('the other member is not known yet');
+  const out = [];
+  for (const userId of [me(), peer]) {
+    const list = await keysOf(userId, fresh);
+    if (userId === peer && !list.devices.length) {
+      throw new Error(`${nameOf(peer)} has no device key yet: they can read this conversation once they sign in`);
+    }
+    for (const d of list.devices) out.push({ userId, deviceId: d.deviceId, publicKey: d.publicKey });
+  }
+  return out;
+}
+
+/**
+ * Seals `body` to every device of both members and sends it. A `conflict`
+ * (a device came or went since the keys were read) reads the keys again and
+ * seals once more under the same clientMsgId. False when it could not be
+ * sealed at all (said in a toast).
+ */
+export async function sendSealed(room, body) {
+  const d = await s.ready;
+  if (!d) { toast('This browser has no encryption key: messages here cannot be sent.'); return false; }
+  const clientMsgId = globalThis.crypto.randomUUID();
+  const attempt = async (fresh) => {
+    const sealed = await E.seal(room.roomId, me(), clientMsgId, { body }, await recipients(room, fresh));
+    return ui.client.send(room.roomId, '', { clientMsgId, sealed });
+  };
+  s.plain.set(plainKey(room.roomId, me(), clientMsgId), { body });
+  try {
+    await attempt(false);
+  } catch (e) {
+    if (e && e.code === 'conflict') {
+      ui.client.discardSend(clientMsgId);
+      attempt(true).catch((again) => { if (!again.code) toast(again.message); });
+    } else if (e && !e.code) {
+      // Not sealed (no keys to seal to): nothing was sent.
+      s.plain.delete(plainKey(room.roomId, me(), clientMsgId));
+      toast(e.message);
+      return false;
+    }
+    // Refused otherwise: shown on the message ("Not sent · Retry").
+  }
+  return true;
+}
+
+// ------------------------------------------------------------ search
+
+/**
+ * Messages of encrypted rooms held (and opened) by this page whose text
+ * `matches`, newest first, shaped as the server's search hits.
+ */
+export function sealedHits(matches) {
+  const hits = [];
+  if (!ui.client) return hits;
+  for (const room of ui.client.rooms.values()) {
+    if (!isEncrypted(room)) continue;
+    for (const m of ui.client.messages(room.roomId)) {
+      if (m.deletedAt) continue;
+      const got = s.plain.get(plainKey(room.roomId, m.senderId, m.clientMsgId));
+      if (got && !got.failed && matches(got.body)) {
+        hits.push({ roomId: room.roomId, seq: m.seq, messageId: m.messageId, senderId: m.senderId, sentAt: m.sentAt, snippet: got.body });
+      }
+    }
+  }
+  return hits.sort((a, b) => b.sentAt - a.sentAt);
+}
