@@ -29,9 +29,9 @@ fn timeouts() -> TimeoutConfig {
 /// What a function reads in Lambda: the region and its role's credentials
 /// from the variables Lambda sets (`AWS_REGION`, `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as `cargo lambda watch` and
-/// chat-local's template mode set them too, with `endpoint_url` overriding
-/// the endpoint of every service when given (then, with no region set,
-/// [`EMULATOR_REGION`]).
+/// chat-local's template mode set them too, with `endpoint_url` (or else
+/// `AWS_ENDPOINT_URL`) overriding the endpoint of every service when given
+/// (with an explicit one and no region set, [`EMULATOR_REGION`]).
 ///
 /// Not `aws_config::load()`: its default chains (profile files, SSO, web
 /// identity through STS, ECS, IMDS) never apply in Lambda, yet linking them
@@ -57,7 +57,13 @@ pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
             EnvironmentVariableCredentialsProvider::new(),
         ))
         .region(region);
-    if let Some(url) = endpoint_url {
+    // The SDK's own variable for every service's endpoint, as
+    // `aws_config::load()` honoured it (the per-service
+    // `AWS_ENDPOINT_URL_<SERVICE>` forms are not read here).
+    let from_env = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    if let Some(url) = endpoint_url.map(str::to_owned).or(from_env) {
         builder = builder.endpoint_url(url);
     }
     builder.build()
