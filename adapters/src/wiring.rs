@@ -47,7 +47,7 @@ pub struct Function {
 impl Function {
     /// Whether this function links `port`.
     pub fn links(&self, port: PortName) -> bool {
-        self.ports.iter().any(|p| p.name == port)
+        self.ports.iter().any(|p| p.vars.name == port)
     }
 }
 
@@ -57,16 +57,25 @@ impl Function {
 /// what nothing references, and a run-time switch would reference all).
 #[derive(Clone, Copy)]
 pub struct Port {
+    vars: PortVars,
+    install: Install,
+}
+
+/// A port's name and variables, without its install function: what every
+/// function reads about every port ([`LINKABLE`]). Kept apart so that
+/// reading them references no install function, which would link its
+/// client into every binary.
+#[derive(Clone, Copy)]
+struct PortVars {
     name: PortName,
     /// The variable that configures it; a function that does not link the
     /// port never reads it.
     var: &'static str,
     /// Further variables of the port (mobile push has one per platform).
     more_vars: &'static [&'static str],
-    install: Install,
 }
 
-impl Port {
+impl PortVars {
     fn reads(&self, name: &str) -> bool {
         self.var == name || self.more_vars.contains(&name)
     }
@@ -88,34 +97,42 @@ enum Install {
 
 /// The SQS job queue, at `CHAT_QUEUE_URL`.
 pub const QUEUE: Port = Port {
-    name: PortName::Queue,
-    var: vars::QUEUE_URL,
-    more_vars: &[],
+    vars: PortVars {
+        name: PortName::Queue,
+        var: vars::QUEUE_URL,
+        more_vars: &[],
+    },
     install: Install::Now(install_queue),
 };
 
 /// The API Gateway Management API pusher, at `CHAT_WS_ENDPOINT`.
 pub const PUSHER: Port = Port {
-    name: PortName::Pusher,
-    var: vars::WS_ENDPOINT,
-    more_vars: &[],
+    vars: PortVars {
+        name: PortName::Pusher,
+        var: vars::WS_ENDPOINT,
+        more_vars: &[],
+    },
     install: Install::Now(install_pusher),
 };
 
 /// The attachments' S3 bucket, `CHAT_BUCKET_NAME`.
 pub const BLOBS: Port = Port {
-    name: PortName::Blobs,
-    var: vars::BUCKET_NAME,
-    more_vars: &[],
+    vars: PortVars {
+        name: PortName::Blobs,
+        var: vars::BUCKET_NAME,
+        more_vars: &[],
+    },
     install: Install::Now(install_blobs),
 };
 
 /// Web Push (offline notifications), with the VAPID key pair of the
 /// Secrets Manager secret `CHAT_VAPID_SECRET_ARN`, read at cold start.
 pub const WEBPUSH: Port = Port {
-    name: PortName::WebPush,
-    var: vars::VAPID_SECRET_ARN,
-    more_vars: &[],
+    vars: PortVars {
+        name: PortName::WebPush,
+        var: vars::VAPID_SECRET_ARN,
+        more_vars: &[],
+    },
     install: Install::AtColdStart(install_webpush),
 };
 
@@ -124,14 +141,31 @@ pub const WEBPUSH: Port = Port {
 /// Neither set: mobile push is off (a mobile token answers 409), which is a
 /// deployment's choice, not a missing variable.
 pub const MOBILE_PUSH: Port = Port {
-    name: PortName::MobilePush,
-    var: vars::SNS_FCM_APP_ARN,
-    more_vars: &[vars::SNS_APNS_APP_ARN],
+    vars: PortVars {
+        name: PortName::MobilePush,
+        var: vars::SNS_FCM_APP_ARN,
+        more_vars: &[vars::SNS_APNS_APP_ARN],
+    },
     install: Install::Now(install_mobile_push),
 };
 
-/// Every port a [`Function`] may link.
-const LINKABLE: [Port; 5] = [QUEUE, PUSHER, BLOBS, WEBPUSH, MOBILE_PUSH];
+/// Every port a [`Function`] may link. Only the local platform, which hosts
+/// every function, installs them all ([`aws_chat_beneath`]).
+const ALL_PORTS: [Port; 5] = [QUEUE, PUSHER, BLOBS, WEBPUSH, MOBILE_PUSH];
+
+/// The names and variables of [`ALL_PORTS`], evaluated at compile time: the
+/// binary holds no table of install functions, so LTO drops the clients of
+/// the ports a function does not name (in chat-message, the SNS, Secrets
+/// Manager and Web Push code: `scripts/lambda-arm64.sh` bounds the zips).
+const LINKABLE: [PortVars; ALL_PORTS.len()] = {
+    let mut vars = [QUEUE.vars; ALL_PORTS.len()];
+    let mut i = 0;
+    while i < ALL_PORTS.len() {
+        vars[i] = ALL_PORTS[i].vars;
+        i += 1;
+    }
+    vars
+};
 
 fn install_mobile_push(
     sdk: &SdkConfig,
@@ -165,7 +199,7 @@ fn install_webpush<'a>(
         let secret = aws
             .vapid_secret_arn
             .as_ref()
-            .ok_or(ConfigError::Missing(WEBPUSH.var))?;
+            .ok_or(ConfigError::Missing(WEBPUSH.vars.var))?;
         let client = aws_sdk_secretsmanager::Client::new(sdk);
         chat.webpush = match crate::vapid_secret::load(&client, secret).await {
             Ok(vapid) => match HttpWebPush::new(vapid, EndpointRules::default()) {
@@ -196,7 +230,7 @@ fn install_blobs(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<()
     let bucket = aws
         .bucket_name
         .as_ref()
-        .ok_or(ConfigError::Missing(BLOBS.var))?;
+        .ok_or(ConfigError::Missing(BLOBS.vars.var))?;
     tracing::info!(bucket = %bucket, "S3 attachments bucket");
     // An endpoint override is an emulator, which answers path-style only.
     chat.blobs = Arc::new(S3Blobs::new(sdk, bucket, aws.endpoint_url.is_some()));
@@ -207,7 +241,7 @@ fn install_queue(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<()
     let url = aws
         .queue_url
         .as_ref()
-        .ok_or(ConfigError::Missing(QUEUE.var))?;
+        .ok_or(ConfigError::Missing(QUEUE.vars.var))?;
     tracing::info!(queue = %url, "SQS job queue");
     chat.queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url.as_str()));
     Ok(())
@@ -217,7 +251,7 @@ fn install_pusher(sdk: &SdkConfig, aws: &AwsConfig, chat: &mut Chat) -> Result<(
     let endpoint = aws
         .ws_endpoint
         .as_ref()
-        .ok_or(ConfigError::Missing(PUSHER.var))?;
+        .ok_or(ConfigError::Missing(PUSHER.vars.var))?;
     tracing::info!(ws_endpoint = %endpoint, "API Gateway Management pusher");
     chat.pusher = Arc::new(ApiGwPusher::new(sdk, endpoint));
     Ok(())
@@ -317,13 +351,13 @@ impl Source for OwnPorts<'_> {
 pub fn restrict(chat: &Chat, f: &Function) -> Chat {
     let mut chat = chat.clone();
     if !f.links(PortName::Queue) {
-        chat.queue = Arc::new(Unconfigured(QUEUE.var));
+        chat.queue = Arc::new(Unconfigured(QUEUE.vars.var));
     }
     if !f.links(PortName::Pusher) {
-        chat.pusher = Arc::new(Unconfigured(PUSHER.var));
+        chat.pusher = Arc::new(Unconfigured(PUSHER.vars.var));
     }
     if !f.links(PortName::Blobs) {
-        chat.blobs = Arc::new(Unconfigured(BLOBS.var));
+        chat.blobs = Arc::new(Unconfigured(BLOBS.vars.var));
     }
     if !f.links(PortName::WebPush) {
         chat.webpush = None;
@@ -358,7 +392,7 @@ pub fn aws_chat_beneath(
     beneath: Beneath<'_>,
 ) -> Result<Chat, ConfigError> {
     let mut chat = stores(sdk, aws, limits, beneath)?;
-    for port in LINKABLE {
+    for port in ALL_PORTS {
         // Web Push is left off: the local platform sends notifications to
         // its own outbox (`GET /dev/notifications`), with no VAPID key.
         let Install::Now(install) = port.install else {
@@ -422,9 +456,9 @@ fn stores(
         // start: the others never notify, and read no secret.
         webpush: None,
         mobile: None,
-        queue: Arc::new(Unconfigured(QUEUE.var)),
-        pusher: Arc::new(Unconfigured(PUSHER.var)),
-        blobs: Arc::new(Unconfigured(BLOBS.var)),
+        queue: Arc::new(Unconfigured(QUEUE.vars.var)),
+        pusher: Arc::new(Unconfigured(PUSHER.vars.var)),
+        blobs: Arc::new(Unconfigured(BLOBS.vars.var)),
         clock: Arc::new(SystemClock),
         rate_limiter,
         limits,
