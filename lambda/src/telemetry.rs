@@ -9,8 +9,11 @@
 //! first, then the event's own, **each field once**: an inner span or the
 //! event overrides an outer one of the same name instead of repeating it.
 //! So the invocation's request id (lambda_runtime's `requestId`, our
-//! `request_id`) is on every line of that invocation. Level from `RUST_LOG`
-//! (default info).
+//! `request_id`) is on every line of that invocation. Levels from `RUST_LOG`
+//! (default `info`): a level, `target=level` directives, or both,
+//! comma-separated (`info,chat_core=debug`). Span and field filters
+//! (`[span{field=value}]`) are not read: their regex engine cost every
+//! function ~0.2 MB zipped, and no deployment sets them.
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -18,11 +21,14 @@ use std::io::IsTerminal;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, JsonFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +70,7 @@ pub fn init() {
 
 /// [`init`] with an explicit format (a command-line option).
 pub fn init_with(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, unreadable) = levels(std::env::var("RUST_LOG").ok().as_deref());
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let colour = format == LogFormat::Text
         && std::io::stdout().is_terminal()
@@ -76,23 +82,41 @@ pub fn init_with(format: LogFormat) {
         time: !in_lambda,
     };
     // Already initialised (tests, or the local platform hosting many handlers).
-    let _ = subscriber(lines, std::io::stdout, filter).try_init();
+    if subscriber(lines, std::io::stdout, filter)
+        .try_init()
+        .is_ok()
+    {
+        if let Some(error) = unreadable {
+            tracing::warn!(%error, "RUST_LOG unreadable: logging at info");
+        }
+    }
+}
+
+/// The levels `RUST_LOG` names, or `info` when it is unset or empty, or
+/// unreadable (then with the reason, logged once the subscriber is up).
+fn levels(rust_log: Option<&str>) -> (Targets, Option<String>) {
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
+        None => (info(), None),
+        Some(s) => match s.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(e) => (info(), Some(format!("{s:?}: {e}"))),
+        },
+    }
 }
 
 /// The subscriber `init` installs, writing to `writer`.
-fn subscriber<W>(
-    lines: Lines,
-    writer: W,
-    filter: EnvFilter,
-) -> tracing_subscriber::fmt::SubscriberBuilder<JsonFields, Lines, EnvFilter, W>
+fn subscriber<W>(lines: Lines, writer: W, filter: Targets) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .fmt_fields(JsonFields::new())
-        .event_format(lines)
-        .with_writer(writer)
+    tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .fmt_fields(JsonFields::new())
+            .event_format(lines)
+            .with_writer(writer)
+            .with_filter(filter),
+    )
 }
 
 /// The line format: every span's fields and the event's, merged by name.
@@ -254,7 +278,7 @@ mod tests {
     fn log_an_invocation(lines: Lines) -> Vec<String> {
         let out = Captured::default();
         let writer = out.clone();
-        let sub = subscriber(lines, move || writer.clone(), EnvFilter::new("info")).finish();
+        let sub = subscriber(lines, move || writer.clone(), levels(None).0);
         with_default(sub, || {
             let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "req-1");
             let _i = invoke.enter();
@@ -327,6 +351,25 @@ mod tests {
             time: false,
         });
         assert!(coloured[0].contains("\x1b[32m"), "{}", coloured[0]);
+    }
+
+    #[test]
+    fn rust_log_names_levels_per_target_and_anything_else_logs_at_info() {
+        use tracing::Level;
+        use tracing_subscriber::filter::LevelFilter;
+        let at = |t: &Targets, target: &str, level: Level| t.would_enable(target, &level);
+        for unset in [None, Some(""), Some("  ")] {
+            let (t, error) = levels(unset);
+            assert!(error.is_none());
+            assert!(at(&t, "chat_core", Level::INFO) && !at(&t, "chat_core", Level::DEBUG));
+        }
+        let (t, error) = levels(Some("warn,chat_core=trace"));
+        assert!(error.is_none());
+        assert!(at(&t, "chat_core::service", Level::TRACE));
+        assert!(at(&t, "hyper", Level::WARN) && !at(&t, "hyper", Level::INFO));
+        let (t, error) = levels(Some("chat_core=loud"));
+        assert!(error.is_some_and(|e| e.contains("chat_core=loud")));
+        assert_eq!(t.default_level(), Some(LevelFilter::INFO));
     }
 
     #[test]
