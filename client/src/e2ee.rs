@@ -36,6 +36,9 @@ pub enum CryptoError {
     Forged,
 }
 
+mod edits;
+pub use edits::{open_edit, seal_edit};
+
 const WRAP_INFO: &[u8] = b"chat-e2ee/v1 wrap";
 
 fn b64(bytes: &[u8]) -> String {
@@ -193,12 +196,26 @@ pub fn seal_with(
     recipients: &[Recipient],
     random: &SealRandom,
 ) -> Result<Sealed, CryptoError> {
+    seal_aad(
+        &aad(room, sender, client_msg_id),
+        content,
+        recipients,
+        random,
+    )
+}
+
+/// Seals `content` under the associated data `a` (a send's or an edit's).
+fn seal_aad(
+    a: &[u8],
+    content: &Content,
+    recipients: &[Recipient],
+    random: &SealRandom,
+) -> Result<Sealed, CryptoError> {
     if random.ephemerals.len() != recipients.len() {
         return Err(CryptoError::Malformed(
             "one ephemeral key per recipient".into(),
         ));
     }
-    let a = aad(room, sender, client_msg_id);
     let plaintext =
         serde_json::to_vec(content).map_err(|e| CryptoError::Malformed(e.to_string()))?;
     let ciphertext = gcm(&random.message_key)
@@ -206,7 +223,7 @@ pub fn seal_with(
             &nonce(&random.nonce)?,
             Payload {
                 msg: &plaintext,
-                aad: &a,
+                aad: a,
             },
         )
         .map_err(|_| CryptoError::Malformed("encryption failed".into()))?;
@@ -227,7 +244,7 @@ pub fn seal_with(
                 &nonce(env_nonce)?,
                 Payload {
                     msg: &random.message_key,
-                    aad: &envelope_aad(&a, &r.user_id, &r.device_id),
+                    aad: &envelope_aad(a, &r.user_id, &r.device_id),
                 },
             )
             .map_err(|_| CryptoError::Malformed("wrapping failed".into()))?;
@@ -258,12 +275,21 @@ pub fn open(
     me_user: &UserId,
     me: &DeviceKeys,
 ) -> Result<Content, CryptoError> {
+    open_aad(sealed, &aad(room, sender, client_msg_id), me_user, me)
+}
+
+/// Opens `sealed` under the associated data `a` (a send's or an edit's).
+fn open_aad(
+    sealed: &Sealed,
+    a: &[u8],
+    me_user: &UserId,
+    me: &DeviceKeys,
+) -> Result<Content, CryptoError> {
     let env = sealed
         .envelopes
         .iter()
         .find(|e| &e.user_id == me_user && e.device_id.as_str() == me.device_id)
         .ok_or(CryptoError::NotForMe)?;
-    let a = aad(room, sender, client_msg_id);
     let eph = point("ephemeralKey", env.ephemeral_key.as_str())?;
     let shared = p256::ecdh::diffie_hellman(me.secret.to_nonzero_scalar(), eph.as_affine());
     let w = wrap_key(
@@ -276,7 +302,7 @@ pub fn open(
             &nonce(&unb64("nonce", env.nonce.as_str())?)?,
             Payload {
                 msg: &unb64("wrappedKey", env.wrapped_key.as_str())?,
-                aad: &envelope_aad(&a, me_user.as_str(), &me.device_id),
+                aad: &envelope_aad(a, me_user.as_str(), &me.device_id),
             },
         )
         .map_err(|_| CryptoError::Forged)?;
@@ -288,7 +314,7 @@ pub fn open(
             &nonce(&unb64("nonce", sealed.nonce.as_str())?)?,
             Payload {
                 msg: &unb64("ciphertext", sealed.ciphertext.as_str())?,
-                aad: &a,
+                aad: a,
             },
         )
         .map_err(|_| CryptoError::Forged)?;

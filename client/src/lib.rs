@@ -261,6 +261,20 @@ impl ChatClient {
             .await
     }
 
+    /// Sends a sealed reply to the message at `reply_to` in an end-to-end
+    /// encrypted room. The server's quote carries no text (`"sealed":
+    /// true`): quote your own opened copy of the target.
+    pub async fn send_sealed_reply(
+        &self,
+        room_id: &str,
+        client_msg_id: &str,
+        sealed: &chat_core::e2ee::Sealed,
+        reply_to: u64,
+    ) -> Result<Ack, ClientError> {
+        self.send_message_frame(client_msg_id, serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":"","sealed":sealed,"replyTo":reply_to}))
+            .await
+    }
+
     /// Sends a `sendMessage` frame and waits for the ack or error that
     /// names `client_msg_id`.
     async fn send_message_frame(
@@ -288,6 +302,18 @@ impl ChatClient {
         self.send_json(
             &serde_json::json!({"action":"editMessage","roomId":room_id,"seq":seq,"body":body}),
         )
+    }
+
+    /// Edits your message `seq` of an end-to-end encrypted room with the
+    /// new content sealed by [`e2ee::seal_edit`] (no body). Answered like
+    /// [`ChatClient::edit_message`].
+    pub fn edit_sealed(
+        &self,
+        room_id: &str,
+        seq: u64,
+        sealed: &chat_core::e2ee::Sealed,
+    ) -> Result<(), ClientError> {
+        self.send_json(&serde_json::json!({"action":"editMessage","roomId":room_id,"seq":seq,"body":"","sealed":sealed}))
     }
 
     /// Deletes message `seq` of `room_id`; answered by `messageDeleted` (or

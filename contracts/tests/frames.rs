@@ -93,6 +93,7 @@ fn view_replying(deleted: bool) -> MessageView {
         truncated: !deleted,
         attachment_count: if deleted { 0 } else { 2 },
         deleted,
+        sealed: false,
     });
     v
 }
@@ -208,6 +209,7 @@ fn every_server_frame() -> Vec<ServerFrame> {
                 edited_at: Some(1_795_839_900_000),
                 deleted_at: None,
                 reactions: Vec::new(),
+                sealed: None,
             }],
             through_change: 14,
         },
@@ -218,6 +220,7 @@ fn every_server_frame() -> Vec<ServerFrame> {
             body: "hi, edited".into(),
             edited_at: 1_795_839_900_000,
             change: 3,
+            sealed: None,
         },
         ServerFrame::MessageDeleted {
             room_id: room(),

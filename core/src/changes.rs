@@ -34,6 +34,7 @@
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::e2ee::Sealed;
 use crate::error::ChatError;
 use crate::ids::{MessageBody, MessageId, Millis, RoomId, Seq, UserId};
 use crate::model::Message;
@@ -129,6 +130,10 @@ pub struct MessageState {
     pub deleted_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// In an end-to-end encrypted room: the content since the last edit,
+    /// sealed (the server cannot read it; `body` stays `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Box<Sealed>>,
 }
 
 /// What one change did, for the live frame members get.
@@ -157,6 +162,7 @@ impl MessageState {
             edited_at: None,
             deleted_at: None,
             reactions: Vec::new(),
+            sealed: None,
         }
     }
 
@@ -170,8 +176,14 @@ impl MessageState {
         if self.is_deleted() {
             m.body = MessageBody::empty();
             m.attachments.clear();
-        } else if let Some(body) = &self.body {
-            m.body = body.clone();
+            m.sealed = None;
+        } else {
+            if let Some(body) = &self.body {
+                m.body = body.clone();
+            }
+            if let Some(sealed) = &self.sealed {
+                m.sealed = Some(sealed.clone());
+            }
         }
     }
 
@@ -190,11 +202,26 @@ impl MessageState {
         Ok(ChangeKind::Edited)
     }
 
+    /// The new sealed content `sealed` at `now` (an encrypted room's edit;
+    /// the server checked its envelopes and claimed its ciphertext).
+    /// Refuses a tombstone.
+    pub fn edit_sealed(
+        &mut self,
+        sealed: Box<Sealed>,
+        now: Millis,
+    ) -> Result<ChangeKind, ChatError> {
+        self.refuse_tombstone()?;
+        self.sealed = Some(sealed);
+        self.edited_at = Some(now);
+        Ok(ChangeKind::Edited)
+    }
+
     /// Makes it a tombstone: no body, no reactions. Refuses a tombstone
     /// (deleting twice is a conflict, so only one delete tells members).
     pub fn delete(&mut self, now: Millis) -> Result<ChangeKind, ChatError> {
         self.refuse_tombstone()?;
         self.body = None;
+        self.sealed = None;
         self.reactions.clear();
         self.deleted_at = Some(now);
         Ok(ChangeKind::Deleted)

@@ -1359,6 +1359,19 @@ macro_rules! notify_store_contract {
     };
 }
 
+/// A well-formed sealed payload (what an encrypted room's message or edit
+/// carries) for one device of user `u`.
+pub fn sealed_sample() -> crate::e2ee::Sealed {
+    serde_json::from_value(serde_json::json!({
+        "v": 1, "nonce": "AAAAAAAAAAAAAAAA", "ciphertext": "AQEBAQEBAQEBAQEBAQEBAQEB",
+        "envelopes": [{"userId": "u", "deviceId": "d",
+            "ephemeralKey": "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU",
+            "nonce": "AAAAAAAAAAAAAAAA",
+            "wrappedKey": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH"}]
+    }))
+    .unwrap_or_else(|e| panic!("the sample seal is well-formed: {e}"))
+}
+
 /// A fresh state of a message of `room` at `seq`, as of `change`.
 pub fn state(room: &RoomId, seq: crate::ids::Seq, change: u64) -> crate::changes::MessageState {
     let sender = user("s");
@@ -1421,6 +1434,28 @@ macro_rules! message_changes_contract {
                 assert!(store.changes_after(&r, 3, 10).await.unwrap().is_empty());
                 // Other rooms keep their own counters.
                 assert_eq!(store.last_change(&room_id()).await.unwrap(), 0);
+            }
+
+            #[tokio::test]
+            async fn a_sealed_edit_is_kept_and_a_delete_drops_it() {
+                let store = $make.await;
+                let r = room_id();
+                let sealed = sealed_sample();
+                let mut a = state(&r, 1, 1);
+                a.edit_sealed(Box::new(sealed.clone()), 5).unwrap();
+                assert!(store.commit(&a).await.unwrap());
+                let got = store.state(&r, 1).await.unwrap().unwrap();
+                assert_eq!(got.sealed.as_deref(), Some(&sealed));
+                assert_eq!((got.body, got.edited_at), (None, Some(5)));
+                assert_eq!(
+                    store.changes_after(&r, 0, 10).await.unwrap(),
+                    vec![a.clone()]
+                );
+                let mut d = a.clone();
+                d.change = 2;
+                d.delete(6).unwrap();
+                assert!(store.commit(&d).await.unwrap());
+                assert_eq!(store.state(&r, 1).await.unwrap().unwrap().sealed, None);
             }
 
             #[tokio::test]

@@ -335,6 +335,14 @@ pub fn aad(room: &RoomId, sender: &UserId, client_msg_id: &ClientMsgId) -> Vec<u
     format!("chat-e2ee/v1\n{room}\n{sender}\n{client_msg_id}").into_bytes()
 }
 
+/// The associated data of an edit's ciphertext (`editMessage` with
+/// `sealed`): bound to the room, the sender and the edited message's `seq`,
+/// under another label than a send's ([`aad`]), so an edit opens neither as
+/// another message's edit nor as a send, and a send never as an edit.
+pub fn edit_aad(room: &RoomId, sender: &UserId, seq: crate::ids::Seq) -> Vec<u8> {
+    format!("chat-e2ee/v1 edit\n{room}\n{sender}\n{seq}").into_bytes()
+}
+
 /// What identifies a ciphertext for the replay guard: SHA-256 of the
 /// nonce and the ciphertext, hex.
 pub fn seal_digest(sealed: &Sealed) -> String {
@@ -570,5 +578,20 @@ pub(crate) mod tests {
             aad(&RoomId::parse("dme_2").unwrap(), &a, &c)
         );
         assert_eq!(aad(&r, &a, &c), b"chat-e2ee/v1\ndme_1\na\nc1".to_vec());
+    }
+
+    #[test]
+    fn the_edit_aad_binds_room_sender_and_seq_apart_from_a_send() {
+        let r = RoomId::parse("dme_1").unwrap();
+        let (a, b) = (UserId::parse("a").unwrap(), UserId::parse("b").unwrap());
+        assert_eq!(
+            edit_aad(&r, &a, 7),
+            b"chat-e2ee/v1 edit\ndme_1\na\n7".to_vec()
+        );
+        assert_ne!(edit_aad(&r, &a, 7), edit_aad(&r, &a, 8));
+        assert_ne!(edit_aad(&r, &a, 7), edit_aad(&r, &b, 7));
+        // A send whose clientMsgId is the seq does not share the AAD.
+        let c = ClientMsgId::parse("7").unwrap();
+        assert_ne!(edit_aad(&r, &a, 7), aad(&r, &a, &c));
     }
 }

@@ -59,6 +59,11 @@ pub struct ReplyPreview {
     /// The target was deleted: render "deleted" instead of a quote.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// The target is sealed (an end-to-end encrypted room): the server
+    /// has no text to quote, so `excerpt` is empty; clients quote their
+    /// own opened copy of message `seq`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
 }
 
 /// A message's seq as a path names it: a positive integer.
@@ -69,10 +74,10 @@ pub fn parse_seq(s: &str) -> Result<Seq, ChatError> {
         .ok_or_else(|| ChatError::BadRequest("seq must be a positive integer".into()))
 }
 
-/// A message that a delete left behind: no body and no attachments (a live
-/// message always has one or the other).
+/// A message that a delete left behind: no body, no attachments and no
+/// sealed content (a live message always has one of them).
 pub fn is_tombstone(m: &Message) -> bool {
-    m.body.as_str().is_empty() && m.attachments.is_empty()
+    m.body.as_str().is_empty() && m.attachments.is_empty() && m.sealed.is_none()
 }
 
 impl ReplyPreview {
@@ -85,6 +90,20 @@ impl ReplyPreview {
                 target.sender_id.clone(),
             );
         }
+        if target.sealed.is_some() {
+            // Nothing the server could quote: the ciphertext stays with
+            // the target, never copied into the reply.
+            return Self {
+                seq: target.seq,
+                message_id: target.message_id.clone(),
+                sender_id: target.sender_id.clone(),
+                excerpt: String::new(),
+                truncated: false,
+                attachment_count: u32::try_from(target.attachments.len()).unwrap_or(u32::MAX),
+                deleted: false,
+                sealed: true,
+            };
+        }
         let body = target.body.as_str();
         let excerpt: String = body.chars().take(EXCERPT_CHARS).collect();
         Self {
@@ -95,6 +114,7 @@ impl ReplyPreview {
             excerpt,
             attachment_count: u32::try_from(target.attachments.len()).unwrap_or(u32::MAX),
             deleted: false,
+            sealed: false,
         }
     }
 
@@ -108,6 +128,7 @@ impl ReplyPreview {
             truncated: false,
             attachment_count: 0,
             deleted: true,
+            sealed: false,
         }
     }
 

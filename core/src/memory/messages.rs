@@ -44,6 +44,7 @@ impl MemoryMessages {
             Some(m) => {
                 m.body = crate::ids::MessageBody::empty();
                 m.attachments.clear();
+                m.sealed = None;
                 true
             }
             None => false,

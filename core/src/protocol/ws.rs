@@ -61,6 +61,11 @@ pub struct EditMessage {
     pub room_id: RoomId,
     pub seq: Seq,
     pub body: String,
+    /// In an end-to-end encrypted room (and only there): the new content
+    /// sealed, with `body` `""` (bound to the message by
+    /// [`crate::e2ee::edit_aad`]).
+    #[serde(default)]
+    pub sealed: Option<Box<Sealed>>,
 }
 
 /// Deletes message `seq`: the sender's own, or any in a group or channel
@@ -301,6 +306,10 @@ pub struct MessageChangeView {
     pub deleted_at: Option<Millis>,
     #[serde(default)]
     pub reactions: Vec<ReactionCount>,
+    /// In an end-to-end encrypted room, once edited: the current content
+    /// sealed (absent on a tombstone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Box<Sealed>>,
 }
 
 impl MessageChangeView {
@@ -323,6 +332,11 @@ impl MessageChangeView {
             edited_at: state.edited_at,
             deleted_at: state.deleted_at,
             reactions: ReactionCount::of(&state.reactions, reader),
+            sealed: if state.is_deleted() {
+                None
+            } else {
+                state.sealed.clone()
+            },
         }
     }
 }
@@ -371,6 +385,9 @@ impl MessageView {
             self.sealed = None;
         } else if let Some(b) = &state.body {
             self.body = b.as_str().to_owned();
+        }
+        if !state.is_deleted() && state.sealed.is_some() {
+            self.sealed = state.sealed.clone();
         }
         self.edited_at = state.edited_at;
         self.deleted_at = state.deleted_at;
@@ -492,6 +509,10 @@ pub enum ServerFrame {
         body: String,
         edited_at: Millis,
         change: Change,
+        /// In an end-to-end encrypted room: the new content sealed
+        /// (`body` is empty); open it with the edit's associated data.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed: Option<Box<Sealed>>,
     },
     /// Message `seq` was deleted: show it as a tombstone.
     #[serde(rename_all = "camelCase")]

@@ -501,6 +501,7 @@ mod tests {
             room_id: dm.clone(),
             seq,
             body: "changed".into(),
+            sealed: None,
         };
         forbidden(chat.edit_message(&alice.caller, edit(1)).await);
         forbidden(chat.edit_message(&bob.caller, edit(2)).await);

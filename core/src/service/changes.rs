@@ -19,6 +19,7 @@ use super::{Caller, Chat};
 use crate::attachments::stored_key;
 use crate::authz::{authorize_in, Action};
 use crate::changes::{ChangeKind, Emoji, MessageState, COMMIT_ATTEMPTS};
+use crate::e2ee::Sealed;
 use crate::error::ChatError;
 use crate::ids::{MessageBody, RoomId, Seq, UserId};
 use crate::model::{Job, Message, SeqFate};
@@ -29,6 +30,8 @@ use crate::search::IndexEntry;
 /// What a change does to a message's state.
 enum Op {
     Edit(MessageBody),
+    /// An encrypted room's edit: the new content, sealed.
+    EditSealed(Box<Sealed>),
     Delete,
     Toggle(Emoji),
 }
@@ -40,9 +43,14 @@ impl Chat {
     pub async fn edit_message(&self, caller: &Caller, req: EditMessage) -> Result<(), ChatError> {
         tracing::Span::current().record("room_id", tracing::field::display(&req.room_id));
         if req.room_id.is_encrypted() {
-            // An edit would carry its new text in the clear.
+            let sealed = Self::sealed_edit_shape(req.body, req.sealed)?;
+            return self
+                .change(caller, &req.room_id, req.seq, Op::EditSealed(sealed))
+                .await;
+        }
+        if req.sealed.is_some() {
             return Err(ChatError::BadRequest(
-                "edits are not supported in end-to-end encrypted rooms yet".into(),
+                "sealed payloads are for end-to-end encrypted rooms only".into(),
             ));
         }
         let body = MessageBody::parse(
@@ -84,7 +92,7 @@ impl Chat {
         let room = room.ok_or(ChatError::NotFound("room"))?;
         let membership = members.iter().find(|m| m.user_id == caller.user_id);
         let action = match &op {
-            Op::Edit(_) => Action::EditMessage {
+            Op::Edit(_) | Op::EditSealed(_) => Action::EditMessage {
                 sender: message.as_ref().map(|m| &m.sender_id),
             },
             Op::Delete => Action::DeleteMessage {
@@ -95,6 +103,13 @@ impl Chat {
         let peer = self.peer_in(&caller.user_id, &room).await?;
         authorize_in(&caller.user_id, action, &room, membership, peer)?;
         let message = message.ok_or(ChatError::NotFound("message"))?;
+        if let Op::EditSealed(sealed) = &op {
+            // Authorized (the sender's own message): now the envelopes and
+            // the replay guard, before anything is written.
+            let member_ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
+            self.check_sealed_edit(room_id, &caller.user_id, &member_ids, sealed)
+                .await?;
+        }
 
         let mut committed = None;
         for _ in 0..COMMIT_ATTEMPTS {
@@ -105,6 +120,7 @@ impl Chat {
             let mut state = state.unwrap_or_else(|| MessageState::initial(&message));
             let kind = match &op {
                 Op::Edit(body) => state.edit(body.clone(), self.clock.now())?,
+                Op::EditSealed(sealed) => state.edit_sealed(sealed.clone(), self.clock.now())?,
                 Op::Delete => state.delete(self.clock.now())?,
                 Op::Toggle(emoji) => state.toggle(emoji.clone(), &caller.user_id)?,
             };
@@ -129,6 +145,7 @@ impl Chat {
                     body: state.body.as_ref().map_or("", |b| b.as_str()).to_owned(),
                     edited_at: state.edited_at.unwrap_or_default(),
                     change: state.change,
+                    sealed: state.sealed.clone(),
                 }
             }
             ChangeKind::Deleted => {
@@ -404,6 +421,7 @@ mod tests {
             room_id: room.clone(),
             seq,
             body: body.into(),
+            sealed: None,
         }
     }
 

@@ -130,7 +130,7 @@ impl Chat {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use serde_json::Value;
@@ -148,17 +148,17 @@ mod tests {
     use crate::Caller;
 
     /// Another valid point: 2·G.
-    const G2: &str =
+    pub(crate) const G2: &str =
         "BHzyexiNA09-ilI4AwS1GsPAiWnid_IbNaYLSPxHZpl4B3dVENuO0EApPZrGn3Qw27p9reY86YIpngS3nSJ4c9E";
 
-    struct Person {
-        id: Identity,
-        caller: Caller,
-        inbox: UnboundedReceiver<String>,
+    pub(crate) struct Person {
+        pub(crate) id: Identity,
+        pub(crate) caller: Caller,
+        pub(crate) inbox: UnboundedReceiver<String>,
     }
 
     impl Person {
-        fn frames(&mut self) -> Vec<Value> {
+        pub(crate) fn frames(&mut self) -> Vec<Value> {
             let mut out = Vec::new();
             while let Ok(f) = self.inbox.try_recv() {
                 out.push(serde_json::from_str(&f).unwrap());
@@ -167,7 +167,7 @@ mod tests {
         }
     }
 
-    async fn person(chat: &Chat, mem: &MemoryBackends, name: &str) -> Person {
+    pub(crate) async fn person(chat: &Chat, mem: &MemoryBackends, name: &str) -> Person {
         let id = Identity {
             user_id: UserId::parse(name).unwrap(),
             name: None,
@@ -186,18 +186,18 @@ mod tests {
         }
     }
 
-    fn publish(user: &str, key: &str) -> PublishKeyRequest {
+    pub(crate) fn publish(user: &str, key: &str) -> PublishKeyRequest {
         PublishKeyRequest {
             user_id: UserId::parse(user).unwrap(),
             public_key: PublicKey::parse(key).unwrap(),
         }
     }
 
-    fn dev(d: &str) -> DeviceId {
+    pub(crate) fn dev(d: &str) -> DeviceId {
         DeviceId::parse(d).unwrap()
     }
 
-    fn sealed(fill: u8, envelopes: &[(&str, &str)]) -> Box<Sealed> {
+    pub(crate) fn sealed(fill: u8, envelopes: &[(&str, &str)]) -> Box<Sealed> {
         Box::new(Sealed {
             v: 1,
             nonce: Nonce::parse(&URL_SAFE_NO_PAD.encode([fill; 12])).unwrap(),
@@ -206,7 +206,12 @@ mod tests {
         })
     }
 
-    fn send(room: &RoomId, cmid: &str, body: &str, s: Option<Box<Sealed>>) -> SendMessage {
+    pub(crate) fn send(
+        room: &RoomId,
+        cmid: &str,
+        body: &str,
+        s: Option<Box<Sealed>>,
+    ) -> SendMessage {
         SendMessage {
             room_id: room.clone(),
             client_msg_id: ClientMsgId::parse(cmid).unwrap(),
@@ -217,7 +222,7 @@ mod tests {
         }
     }
 
-    async fn direct(chat: &Chat, by: &Person, to: &Person, encrypted: bool) -> RoomId {
+    pub(crate) async fn direct(chat: &Chat, by: &Person, to: &Person, encrypted: bool) -> RoomId {
         chat.create_room(
             &by.id,
             CreateRoomRequest {
@@ -234,7 +239,7 @@ mod tests {
         .room_id
     }
 
-    fn conflict_naming(r: Result<(), ChatError>, what: &str) {
+    pub(crate) fn conflict_naming(r: Result<(), ChatError>, what: &str) {
         assert!(
             matches!(&r, Err(ChatError::Conflict(m)) if m.contains(what)),
             "{what}: {r:?}"
@@ -433,12 +438,13 @@ mod tests {
             .await,
             "carol/c1",
         );
-        // Attachments, replies, edits: not sealed yet, refused.
+        // A reply to a message that does not exist: refused before the
+        // seal is claimed.
         let mut with_reply = send(&dm, "c0", "", Some(sealed(1, &all)));
         with_reply.reply_to = Some(1);
         assert!(matches!(
             chat.send_message(&alice.caller, with_reply).await,
-            Err(ChatError::BadRequest(_))
+            Err(ChatError::NotFound(_))
         ));
         assert_eq!(
             chat.messages.last_seq(&dm).await.unwrap(),
@@ -497,6 +503,7 @@ mod tests {
                     room_id: dm.clone(),
                     seq: 1,
                     body: "changed".into(),
+                    sealed: None,
                 },
             )
             .await;

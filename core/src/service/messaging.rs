@@ -143,6 +143,15 @@ impl Chat {
             None => self.peer_in(&caller.user_id, &room).await?,
         };
         authorize_in(&caller.user_id, Action::Send, &room, membership, peer)?;
+        // Before the seal and the attachments are claimed: a bad target
+        // changes nothing.
+        let reply_to = match req.reply_to {
+            None => None,
+            Some(seq) => {
+                authorize_in(&caller.user_id, Action::Reply, &room, membership, peer)?;
+                Some(Box::new(self.quote(&req.room_id, seq).await?))
+            }
+        };
         if let Some(sealed) = &req.sealed {
             let member_ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
             self.check_sealed(
@@ -154,14 +163,6 @@ impl Chat {
             )
             .await?;
         }
-        // Before the attachments are claimed: a bad target changes nothing.
-        let reply_to = match req.reply_to {
-            None => None,
-            Some(seq) => {
-                authorize_in(&caller.user_id, Action::Reply, &room, membership, peer)?;
-                Some(Box::new(self.quote(&req.room_id, seq).await?))
-            }
-        };
         let attachments = if req.attachments.is_empty() {
             Vec::new()
         } else {
@@ -593,11 +594,6 @@ impl Chat {
         if !req.attachments.is_empty() {
             return Err(ChatError::BadRequest(
                 "attachments are not supported in end-to-end encrypted rooms yet".into(),
-            ));
-        }
-        if req.reply_to.is_some() {
-            return Err(ChatError::BadRequest(
-                "replies are not supported in end-to-end encrypted rooms yet".into(),
             ));
         }
         sealed.check_shape()

@@ -8,6 +8,7 @@
 mod attachments;
 mod blocks;
 mod changes;
+mod e2ee_edits;
 mod fanout;
 mod history;
 mod keys;

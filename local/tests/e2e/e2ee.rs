@@ -4,7 +4,7 @@
 //! (`CHAT_E2E_BACKEND=aws`, watch), every item of the table is scanned to
 //! prove no plaintext of the conversation was stored.
 
-use chat_client::e2ee::{open, seal, Content, DeviceKeys};
+use chat_client::e2ee::{open, open_edit, seal, seal_edit, Content, DeviceKeys};
 use chat_client::{ChatClient, ClientError};
 use chat_core::e2ee::Sealed;
 use chat_core::ids::{ClientMsgId, RoomId, UserId};
@@ -220,6 +220,169 @@ async fn two_users_talk_sealed_and_the_store_holds_no_plaintext() {
             }
         }
     }
+}
+
+/// Alice sends sealed and edits it (sealed); Bob, away meanwhile, learns
+/// the edit from sync and replies; both open the edit; the quote carries
+/// no text; on moto, no word of the original, the edit or the reply is in
+/// any item of the table.
+#[tokio::test]
+async fn sealed_edits_and_replies_leave_no_plaintext_in_the_store() {
+    const ORIGINAL: &str = "launch window opens tuesday";
+    const EDITED: &str = "launch window moved wednesday";
+    const REPLY: &str = "understood, rescheduling convoy";
+    let e = spawn().await;
+    let mut alice = e.connect("alice").await;
+    let (s, r) = e
+        .rest("alice")
+        .post(
+            "/rooms",
+            &json!({"kind":"direct","members":["bob"],"encrypted":true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{r}");
+    let dm = r["roomId"].as_str().unwrap().to_owned();
+    let (a1, b1) = (
+        DeviceKeys::generate("alice-phone"),
+        DeviceKeys::generate("bob-phone"),
+    );
+    for (u, k) in [("alice", &a1), ("bob", &b1)] {
+        let (s, r) = e.rest(u).publish_key(u, k).await.unwrap();
+        assert_eq!(s, 201, "{r}");
+    }
+
+    let s0 = sealed(&e, &dm, "alice", "bob", "e1", ORIGINAL).await;
+    let sent = alice.send_sealed(&dm, "e1", &s0).await.unwrap();
+    // Bob syncs once, then is away.
+    let mut bob = e.connect("bob").await;
+    bob.send_json(&json!({"action":"sync","rooms":[{"roomId":dm}]}))
+        .unwrap();
+    let first = bob.next_of("syncResult").await.unwrap();
+    let m = &first["messages"][0];
+    assert_eq!(read(m, "bob", &b1), ORIGINAL);
+    let cursor = first["throughChange"].as_u64().unwrap_or(0);
+    bob.close();
+
+    // A plaintext edit is refused; the sealed one goes through.
+    alice.edit_message(&dm, sent.seq, EDITED).unwrap();
+    let err = alice.next_of("error").await.unwrap();
+    assert_eq!(err["code"], "bad_request", "{err}");
+    let to = e.rest("alice").recipients(&["alice", "bob"]).await.unwrap();
+    let (room, alice_id) = (RoomId::parse(&dm).unwrap(), UserId::parse("alice").unwrap());
+    let edit = seal_edit(
+        &room,
+        &alice_id,
+        sent.seq,
+        &Content {
+            body: EDITED.into(),
+        },
+        &to,
+    )
+    .unwrap();
+    alice.edit_sealed(&dm, sent.seq, &edit).unwrap();
+    let f = alice.next_of("messageEdited").await.unwrap();
+    assert_eq!(f["body"], "", "{f}");
+    assert_eq!(open_as(&f, "alice", "alice", &a1), EDITED);
+    // The edit's ciphertext again: a replay.
+    alice.edit_sealed(&dm, sent.seq, &edit).unwrap();
+    let err = alice.next_of("error").await.unwrap();
+    assert_eq!(err["code"], "conflict", "{err}");
+
+    // Bob comes back: sync gives him the edit, which he opens.
+    let mut bob = e.connect("bob").await;
+    bob.send_json(
+        &json!({"action":"sync","rooms":[{"roomId":dm,"afterSeq":sent.seq,"afterChange":cursor}]}),
+    )
+    .unwrap();
+    let back = bob.next_of("syncResult").await.unwrap();
+    let change = &back["changes"][0];
+    assert_eq!(
+        (&change["seq"], &change["body"]),
+        (&json!(sent.seq), &json!("")),
+        "{back}"
+    );
+    let sealed_edit: Sealed = serde_json::from_value(change["sealed"].clone()).unwrap();
+    let opened = open_edit(
+        &sealed_edit,
+        &room,
+        &alice_id,
+        sent.seq,
+        &UserId::parse("bob").unwrap(),
+        &b1,
+    )
+    .unwrap();
+    assert_eq!(opened.body, EDITED);
+
+    // Bob replies; the quote has no text.
+    let s1 = sealed(&e, &dm, "bob", "alice", "e2", REPLY).await;
+    let ack = bob
+        .send_sealed_reply(&dm, "e2", &s1, sent.seq)
+        .await
+        .unwrap();
+    let got = next_message(&mut alice).await;
+    assert_eq!(read(&got, "alice", &a1), REPLY);
+    let quote = &got["replyTo"];
+    assert_eq!(
+        (
+            &quote["seq"],
+            &quote["excerpt"],
+            &quote["sealed"],
+            &quote["senderId"]
+        ),
+        (&json!(sent.seq), &json!(""), &json!(true), &json!("alice")),
+        "{got}"
+    );
+
+    // History: the edited message (opened with the edit AAD) and the reply.
+    e.persisted().await;
+    let page = e.history("bob", &dm, "").await;
+    let msgs = page["messages"].as_array().unwrap();
+    let edited = msgs.iter().find(|m| m["seq"] == json!(sent.seq)).unwrap();
+    assert!(edited["editedAt"].is_number(), "{edited}");
+    assert_eq!(open_as(edited, "alice", "bob", &b1), EDITED);
+    let reply = msgs.iter().find(|m| m["seq"] == json!(ack.seq)).unwrap();
+    assert_eq!(reply["replyTo"]["excerpt"], "");
+    // The thread of the original lists the reply.
+    let (s, thread) = e
+        .rest("alice")
+        .get(&format!("/rooms/{dm}/messages/{}/replies", sent.seq))
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{thread}");
+    assert_eq!(thread["replies"][0]["seq"], json!(ack.seq), "{thread}");
+
+    if on_moto() {
+        let items = scan(&e).await;
+        assert!(
+            items.iter().any(|i| i.contains("messageState")),
+            "the edit is stored"
+        );
+        for item in &items {
+            for text in [ORIGINAL, EDITED, REPLY] {
+                for word in text.split(' ').filter(|w| w.len() > 4) {
+                    assert!(!item.contains(word), "plaintext {word:?} stored in {item}");
+                }
+            }
+        }
+    }
+}
+
+/// Opens a message or `messageEdited` frame that was edited: its `sealed`
+/// is the latest edit's, bound to its `seq`.
+fn open_as(m: &Value, sender: &str, user: &str, device: &DeviceKeys) -> String {
+    assert_eq!(m["body"], "", "no plaintext body travels: {m}");
+    let sealed: Sealed = serde_json::from_value(m["sealed"].clone()).unwrap();
+    open_edit(
+        &sealed,
+        &RoomId::parse(m["roomId"].as_str().unwrap()).unwrap(),
+        &UserId::parse(sender).unwrap(),
+        m["seq"].as_u64().unwrap(),
+        &UserId::parse(user).unwrap(),
+        device,
+    )
+    .unwrap()
+    .body
 }
 
 /// Every item of the test's table, as text (moto).
