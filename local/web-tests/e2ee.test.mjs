@@ -9,7 +9,10 @@
 // direct room both ways while the server holds only ciphertext; their
 // safety numbers match; Bob's new browser is "Bob's keys changed" on
 // Alice's page (flagged in the header, as she had verified him); and the
-// page talks with the Rust client's example `e2ee_peer` both ways.
+// page talks with the Rust client's example `e2ee_peer` both ways. Dave
+// edits a sealed message (Up arrow, then its edit button) and Erin reads
+// each edit; she replies from the menu and both pages quote their opened
+// copy, while the server's quote has no text.
 //
 //   cargo build -p chat-local && cargo build -p chat-client --example e2ee_peer
 //   CHAT_LOCAL_BIN=$CARGO_TARGET_DIR/debug/chat-local npm test --prefix local/web-tests
@@ -27,7 +30,9 @@ import {
   launchBrowser, messageWithBody, newUser as openPage, send, shot, signIn, startServer, STEP_MS, teardown, waitForAttr, waitForFrame,
 } from './harness.mjs';
 
-import { aad, generateDeviceKey, importPrivate, open, publicKeyOf, safetyNumber, seal, unb64 } from '../web/ui/e2ee.js';
+import {
+  aad, b64, editAad, generateDeviceKey, importPrivate, open, openEdit, publicKeyOf, safetyNumber, seal, sealEdit, unb64,
+} from '../web/ui/e2ee.js';
 
 const v = JSON.parse(readFileSync(new URL('../../client/tests/vectors/e2ee-v1.json', import.meta.url)));
 const hex = (h) => Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16));
@@ -70,6 +75,24 @@ test('fresh keys: every device opens, a moved ciphertext does not', async () => 
   await assert.rejects(open(s, 'dme_x', 'alice', 'c2', 'bob', 'b1', bob, bobPub));
   await assert.rejects(open(s, 'dme_x', 'alice', 'c1', 'bob', 'b2', bob, bobPub));
   assert.equal(new TextDecoder().decode(aad('r', 's', 'c')), 'chat-e2ee/v1\nr\ns\nc');
+});
+
+test('an edit opens only as the edit of its message, never as a send; a flipped byte does not open', async () => {
+  const bob = await generateDeviceKey();
+  const bobPub = await publicKeyOf(bob);
+  const to = [{ userId: 'bob', deviceId: 'b1', publicKey: bobPub }];
+  // The format docs/PROTOCOL.md gives and core/src/e2ee.rs::edit_aad builds.
+  assert.equal(new TextDecoder().decode(editAad('dme_x', 'alice', 4)), 'chat-e2ee/v1 edit\ndme_x\nalice\n4');
+  const s = await sealEdit('dme_x', 'alice', 4, { body: 'noon, not ten' }, to);
+  assert.equal((await openEdit(s, 'dme_x', 'alice', 4, 'bob', 'b1', bob, bobPub)).body, 'noon, not ten');
+  await assert.rejects(openEdit(s, 'dme_x', 'alice', 5, 'bob', 'b1', bob, bobPub), 'another message\'s edit');
+  await assert.rejects(openEdit(s, 'dme_x', 'bob', 4, 'bob', 'b1', bob, bobPub), 'another sender\'s');
+  await assert.rejects(open(s, 'dme_x', 'alice', '4', 'bob', 'b1', bob, bobPub), 'not a send');
+  const sent = await seal('dme_x', 'alice', '4', { body: 'x' }, to);
+  await assert.rejects(openEdit(sent, 'dme_x', 'alice', 4, 'bob', 'b1', bob, bobPub), 'a send is no edit');
+  const ct = unb64(s.ciphertext);
+  ct[0] ^= 1;
+  await assert.rejects(openEdit({ ...s, ciphertext: b64(ct) }, 'dme_x', 'alice', 4, 'bob', 'b1', bob, bobPub), 'a flipped byte');
 });
 
 // ------------------------------------------------------------ the web app
@@ -266,6 +289,79 @@ test('the web app: sealed both ways, only ciphertext stored, equal safety number
   } catch (e) {
     for (const u of users) {
       try { if (!u.page.isClosed()) await shot(u, `e2ee-failure-${u.name.toLowerCase()}.png`); } catch { /* best effort */ }
+    }
+    e.message += `\n--- errors: ${JSON.stringify(users.map((u) => u.errors))}\n--- chat-local output (tail):\n${server ? server.output.slice(-60).join('\n') : ''}`;
+    throw e;
+  } finally {
+    for (const u of users) await u.context.close().catch(() => {});
+  }
+});
+
+test('the web app: a sealed edit (Up arrow, then the menu) and a sealed reply (menu), read by both; the server holds no text', { timeout: 180_000 }, async () => {
+  await serverUp();
+  const dave = await newUser('Dave');
+  const erin = await newUser('Erin');
+  const users = [dave, erin];
+  const row = (page, seq) => page.getByTestId('message-list').locator(`[data-testid="message"][data-seq="${seq}"]`);
+  try {
+    const roomId = await startEncrypted(dave, 'erin');
+    await send(dave.page, 'the review is at ten');
+    await openRoomItem(erin, 'Dave', 'the review is at ten');
+    await messageWithBody(erin.page, 'the review is at ten').waitFor({ timeout: STEP_MS });
+    const mine = messageWithBody(dave.page, 'the review is at ten');
+    await waitForAttr(mine, 'data-status', ['sent', 'delivered', 'read'], 'the message was acked');
+    const seq = await mine.getAttribute('data-seq');
+
+    // Up in the empty composer: the opened text to edit; Enter seals it.
+    const input = dave.page.getByTestId('composer-input');
+    await input.click();
+    await input.press('ArrowUp');
+    await dave.page.getByTestId('edit-banner').waitFor({ state: 'visible', timeout: STEP_MS });
+    assert.equal(await input.inputValue(), 'the review is at ten');
+    await input.fill('the review is at eleven');
+    await input.press('Enter');
+    await row(erin.page, seq).getByTestId('message-edited').waitFor({ timeout: STEP_MS });
+    await messageWithBody(erin.page, 'the review is at eleven').waitFor({ timeout: STEP_MS });
+    await messageWithBody(dave.page, 'the review is at eleven').getByTestId('message-edited').waitFor({ timeout: STEP_MS });
+
+    // Again from the message's edit button.
+    const r = row(dave.page, seq);
+    await r.hover();
+    await r.getByTestId('edit-button').click();
+    assert.equal(await input.inputValue(), 'the review is at eleven');
+    await input.fill('the review moved to noon');
+    await input.press('Enter');
+    const edited = messageWithBody(erin.page, 'the review moved to noon');
+    await edited.getByTestId('message-edited').waitFor({ timeout: STEP_MS });
+
+    // Erin replies from the menu: the quote is her opened copy, on both pages.
+    await edited.hover();
+    await edited.getByTestId('message-menu-button').click();
+    await erin.page.getByTestId('message-menu').getByTestId('message-reply').click();
+    await erin.page.getByTestId('reply-bar-text').filter({ hasText: 'the review moved to noon' }).waitFor({ timeout: STEP_MS });
+    await send(erin.page, 'noon suits everyone');
+    for (const u of users) {
+      const reply = messageWithBody(u.page, 'noon suits everyone');
+      await reply.getByTestId('reply-quote').filter({ hasText: 'the review moved to noon' }).waitFor({ timeout: STEP_MS });
+    }
+    await axe(erin.page, 'encrypted reply and edit');
+
+    // The server's copy: sealed edit, a quote without text, none of the words.
+    const auth = { headers: { authorization: `Bearer ${await devToken('dave')}` } };
+    let history = null;
+    for (const until = Date.now() + STEP_MS; Date.now() < until; await new Promise((res) => setTimeout(res, 200))) {
+      history = await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json();
+      if (history.messages.length >= 2) break;
+    }
+    const [first, reply] = history.messages;
+    assert.ok(first.editedAt && first.sealed && first.body === '', JSON.stringify(first));
+    assert.deepEqual([reply.replyTo.seq, reply.replyTo.excerpt, reply.replyTo.sealed], [Number(seq), '', true]);
+    const raw = JSON.stringify(history);
+    for (const w of ['review', 'eleven', 'noon', 'suits']) assert.ok(!raw.includes(w), `"${w}" is not in what the server holds`);
+    for (const u of users) assert.deepEqual(u.errors, [], `${u.name}'s page logged no errors`);
+  } catch (e) {
+    for (const u of users) {
+      try { if (!u.page.isClosed()) await shot(u, `e2ee-edits-failure-${u.name.toLowerCase()}.png`); } catch { /* best effort */ }
     }
     e.message += `\n--- errors: ${JSON.stringify(users.map((u) => u.errors))}\n--- chat-local output (tail):\n${server ? server.output.slice(-60).join('\n') : ''}`;
     throw e;

@@ -361,7 +361,20 @@ fn e2ee_decoders_survive_anything_and_accept_only_points_and_bounded_seals() {
             let _ = s.check_shape();
         }
         let frame = json!({"action":"sendMessage","roomId":"dme_1","clientMsgId":"c","body":"","sealed": without_extra});
-        check_decode(&frame.to_string())
+        check_decode(&frame.to_string())?;
+        // The edit decoder's `sealed` field: the same decoder, the same
+        // verdict, the payload intact when it decodes.
+        let edit = json!({"action":"editMessage","roomId":"dme_1","seq":1,"body":"","sealed": without_extra});
+        check_decode(&edit.to_string())?;
+        let as_sealed = serde_json::from_value::<Sealed>(without_extra).ok();
+        match ClientFrame::decode(&edit.to_string()) {
+            Ok(ClientFrame::EditMessage(m)) => {
+                prop_assert_eq!(m.sealed.as_deref(), as_sealed.as_ref());
+            }
+            Ok(other) => prop_assert!(false, "decoded as {other:?}"),
+            Err(_) => prop_assert!(as_sealed.is_none(), "a good seal refused in an edit"),
+        }
+        Ok(())
     });
 }
 

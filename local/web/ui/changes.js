@@ -6,6 +6,7 @@
 // refusals come back as `serverError` and are toasted in words.
 import { $, el, toast } from './dom.js';
 import { currentRoom, me, ui } from './state.js';
+import { e2eeView, editSealed, isEncrypted } from './e2ee-app.js';
 
 /** The picker's emoji: the common set chat apps offer first. */
 export const PICKER = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
@@ -47,7 +48,7 @@ export function messageActions(room, m) {
     type: 'button', class: 'msg-action', testid: 'react-button', 'aria-label': 'Add reaction', 'aria-haspopup': 'true',
     onclick: (ev) => openPicker(ev.currentTarget, room.roomId, m.seq),
   }, el('span', { 'aria-hidden': 'true', text: '☺' })));
-  if (m.senderId === me() && !m.e2ee) { // no edits in encrypted rooms (yet)
+  if (m.senderId === me() && (!m.e2ee || m.e2ee === 'open')) { // an encrypted room's once opened
     bar.append(el('button', {
       type: 'button', class: 'msg-action', testid: 'edit-button', 'aria-label': 'Edit message',
       onclick: () => startEdit(room.roomId, m),
@@ -109,7 +110,11 @@ export function finishEdit(body) {
   const e = ui.editing;
   if (!e) return false;
   const held = ui.client.messages(e.roomId).find((m) => m.seq === e.seq);
-  if (held && held.body !== body && !ui.client.editMessage(e.roomId, e.seq, body)) {
+  const room = ui.client.rooms.get(e.roomId);
+  if (held && isEncrypted(room)) {
+    // Sealed under the edit's own associated data; the text as opened here.
+    if (e2eeView(room, held).body !== body) editSealed(room, e.seq, body);
+  } else if (held && held.body !== body && !ui.client.editMessage(e.roomId, e.seq, body)) {
     toast('You are offline: the edit was not saved.');
     return true;
   }
@@ -125,7 +130,10 @@ export function editLast() {
   const mine = ui.client.messages(room.roomId).filter((m) => m.senderId === me() && !m.deletedAt && m.seq !== null);
   const last = mine[mine.length - 1];
   if (!last) return false;
-  startEdit(room.roomId, last);
+  // An encrypted room's: its text as opened here (not until it is).
+  const view = e2eeView(room, last);
+  if (view.e2ee && view.e2ee !== 'open') return false;
+  startEdit(room.roomId, view);
   return true;
 }
 

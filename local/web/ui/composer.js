@@ -93,7 +93,7 @@ function sendCurrent() {
   // reports a refusal as `sendFailed`. An encrypted room's is sealed first
   // (the text comes back when it could not be).
   if (isEncrypted(room)) {
-    sendSealed(room, body).then((sent) => { if (!sent && !input.value) { input.value = body; autoGrow(); updateSendButton(); } });
+    sendSealed(room, body, takeReply(room.roomId)).then((sent) => { if (!sent && !input.value) { input.value = body; autoGrow(); updateSendButton(); } });
   } else ui.client.send(room.roomId, body, takeReply(room.roomId)).catch(() => { /* shown as "Not sent · Retry" */ });
   input.value = '';
   clearTimeout(draftTimer);
@@ -111,7 +111,7 @@ export function wireComposer() {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
       sendCurrent();
-    } else if (ev.key === 'ArrowUp' && !input.value && !ev.isComposing && !ui.editing && !isEncrypted(currentRoom())) {
+    } else if (ev.key === 'ArrowUp' && !input.value && !ev.isComposing && !ui.editing) {
       // Up in an empty composer edits your last message, as chat apps do.
       if (editLast()) ev.preventDefault();
     } else if (ev.key === 'Escape' && ui.editing) {

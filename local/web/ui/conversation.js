@@ -435,7 +435,7 @@ function messageRow(room, { m, own, status, pending, head, replies }) {
   const showName = head && !own && room.kind !== 'direct';
   const col = el('div', { class: 'msg-col' },
     showName ? el('span', { class: 'msg-sender', testid: 'message-sender', 'aria-hidden': 'true', text: nameOf(m.senderId) }) : null,
-    el('div', { class: 'msg-line' }, bubble, m.deletedAt || m.e2ee ? null : reply.menu),
+    el('div', { class: 'msg-line' }, bubble, m.deletedAt || (m.e2ee && m.e2ee !== 'open') ? null : reply.menu),
     reactionChips(room, m), messageActions(room, m), reply.count);
   if (pending && pending.retryAt) {
     col.append(el('span', { class: 'msg-note', testid: 'message-note', text: 'Sending too fast: this one goes out in a moment.' }));

@@ -12,6 +12,12 @@
 // verified; a later change of a verified person's keys is flagged in the
 // header until verified again.
 //
+// Edits are sealed too (editSealed, changes.js), under the edit's own
+// associated data, and opened with it when a message has `editedAt`.
+// Replies are sealed messages with `replyTo`; the server's quote of a sealed
+// target has no text, so replies.js quotes the copy opened here
+// (sealedQuoteText, fetching a target that is not held).
+//
 // Hooks into the other modules: startE2ee (app.js, at sign-in), e2eeView
 // (conversation.js, every message drawn), sendSealed (composer.js),
 // sealedHits (search.js), the new-chat checkbox (dialogs.js) and
@@ -155,6 +161,14 @@ export function startE2ee(client, userId) {
 // ------------------------------------------------------------ opening
 
 const plainKey = (roomId, senderId, clientMsgId) => `${roomId}\n${senderId}\n${clientMsgId}`;
+/**
+ * Where the opened text of `m` is kept: an edited message carries its
+ * latest edit's seal (opened with the edit's associated data), one per
+ * edit (each seal has its own nonce); else the sent one.
+ */
+const viewKey = (roomId, m) => (m.editedAt && m.sealed
+  ? `edit\n${roomId}\n${m.senderId}\n${m.seq}\n${m.sealed.nonce}`
+  : plainKey(roomId, m.senderId, m.clientMsgId));
 
 /**
  * The message as it is drawn: in an encrypted room, with its opened text as
@@ -163,7 +177,7 @@ const plainKey = (roomId, senderId, clientMsgId) => `${roomId}\n${senderId}\n${c
  */
 export function e2eeView(room, m) {
   if (!isEncrypted(room) || m.deletedAt) return m;
-  const got = s.plain.get(plainKey(room.roomId, m.senderId, m.clientMsgId));
+  const got = s.plain.get(viewKey(room.roomId, m));
   if (got) return got.failed ? { ...m, body: CANT_DECRYPT, e2ee: 'failed' } : { ...m, body: got.body, e2ee: 'open' };
   if (m.sealed && s.ready) {
     openLater(room.roomId, m);
@@ -184,14 +198,16 @@ export function e2eePreview(room, m) {
 }
 
 function openLater(roomId, m) {
-  const k = plainKey(roomId, m.senderId, m.clientMsgId);
+  const k = viewKey(roomId, m);
   if (s.opening.has(k)) return;
   s.opening.add(k);
   (async () => {
     const d = await s.ready;
     try {
       if (!d) throw new Error('no device key');
-      const c = await E.open(m.sealed, roomId, m.senderId, m.clientMsgId, me(), d.deviceId, d.pair, d.publicKey);
+      const c = m.editedAt
+        ? await E.openEdit(m.sealed, roomId, m.senderId, m.seq, me(), d.deviceId, d.pair, d.publicKey)
+        : await E.open(m.sealed, roomId, m.senderId, m.clientMsgId, me(), d.deviceId, d.pair, d.publicKey);
       if (typeof c.body !== 'string') throw new Error('no body');
       s.plain.set(k, { body: c.body });
     } catch {
@@ -225,13 +241,13 @@ async function recipients(room, fresh) {
  * seals once more under the same clientMsgId. False when it could not be
  * sealed at all (said in a toast).
  */
-export async function sendSealed(room, body) {
+export async function sendSealed(room, body, extra = {}) {
   const d = await s.ready;
   if (!d) { toast('This browser has no encryption key: messages here cannot be sent.'); return false; }
   const clientMsgId = globalThis.crypto.randomUUID();
   const attempt = async (fresh) => {
     const sealed = await E.seal(room.roomId, me(), clientMsgId, { body }, await recipients(room, fresh));
-    return ui.client.send(room.roomId, '', { clientMsgId, sealed });
+    return ui.client.send(room.roomId, '', { ...extra, clientMsgId, sealed });
   };
   s.plain.set(plainKey(room.roomId, me(), clientMsgId), { body });
   try {
@@ -251,6 +267,67 @@ export async function sendSealed(room, body) {
   return true;
 }
 
+// ------------------------------------------------------------ edits
+
+/**
+ * Seals `body` as the new content of your message `seq` (the edit's own
+ * associated data) to every device of both members, read afresh (an edit
+ * has no clientMsgId to reseal under after a `conflict`), and sends it.
+ * The opened text is kept under the new seal's nonce, so the edit shows as
+ * soon as `messageEdited` brings it back. False when it could not be sent.
+ */
+export async function editSealed(room, seq, body) {
+  const d = await s.ready;
+  if (!d) { toast('This browser has no encryption key: messages here cannot be edited.'); return false; }
+  let sealed;
+  try {
+    sealed = await E.sealEdit(room.roomId, me(), seq, { body }, await recipients(room, true));
+  } catch (e) {
+    toast(e.message);
+    return false;
+  }
+  s.plain.set(`edit\n${room.roomId}\n${me()}\n${seq}\n${sealed.nonce}`, { body });
+  if (!ui.client.editMessage(room.roomId, seq, '', { sealed })) {
+    toast('You are offline: the edit was not saved.');
+    return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------ replies
+
+/** Targets of quotes fetched because they were not held: `${roomId}\n${seq}` -> message | null. */
+const fetched = new Map();
+
+/**
+ * The text of message `seq` of encrypted room `roomId` as this page opened
+ * it, for a reply's quote (the server's quote of a sealed target has no
+ * text): {body} once opened, or null while it is being opened or fetched
+ * (the row is drawn again then). A target not held is fetched once with the
+ * history page around it.
+ */
+export function sealedQuoteText(roomId, seq) {
+  const room = ui.client.rooms.get(roomId);
+  if (!room) return null;
+  const k = `${roomId}\n${seq}`;
+  const target = ui.client.messages(roomId).find((x) => x.seq === seq) || fetched.get(k);
+  if (!target) {
+    if (!fetched.has(k)) {
+      fetched.set(k, null);
+      ui.client.rest.history(roomId, { around: seq, limit: 10 })
+        .then((page) => {
+          const m = page.messages.find((x) => x.seq === seq);
+          if (m) fetched.set(k, m);
+          if (ui.currentId === roomId) renderMessages();
+        })
+        .catch(() => { fetched.delete(k); });
+    }
+    return null;
+  }
+  const v = e2eeView(room, target);
+  return v.e2ee === 'open' ? { body: v.body } : null;
+}
+
 // ------------------------------------------------------------ search
 
 /**
@@ -264,7 +341,7 @@ export function sealedHits(matches) {
     if (!isEncrypted(room)) continue;
     for (const m of ui.client.messages(room.roomId)) {
       if (m.deletedAt) continue;
-      const got = s.plain.get(plainKey(room.roomId, m.senderId, m.clientMsgId));
+      const got = s.plain.get(viewKey(room.roomId, m));
       if (got && !got.failed && matches(got.body)) {
         hits.push({ roomId: room.roomId, seq: m.seq, messageId: m.messageId, senderId: m.senderId, sentAt: m.sentAt, snippet: got.body });
       }

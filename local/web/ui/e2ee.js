@@ -37,6 +37,15 @@ export function aad(roomId, senderId, clientMsgId) {
   return enc.encode(`chat-e2ee/v1\n${roomId}\n${senderId}\n${clientMsgId}`);
 }
 
+/**
+ * The associated data of an edit of message `seq` (`editMessage` with
+ * `sealed`): another label than a send's, so an edit opens only as the edit
+ * of that message by that sender.
+ */
+export function editAad(roomId, senderId, seq) {
+  return enc.encode(`chat-e2ee/v1 edit\n${roomId}\n${senderId}\n${seq}`);
+}
+
 const ECDH = { name: 'ECDH', namedCurve: 'P-256' };
 
 /** A fresh device key pair: the private key cannot be exported. */
@@ -91,7 +100,15 @@ function random(n) {
  * {messageKey, nonce, ephemerals: [{pair, publicRaw, nonce}]}.
  */
 export async function seal(roomId, senderId, clientMsgId, content, recipients, fixed) {
-  const a = aad(roomId, senderId, clientMsgId);
+  return sealAad(aad(roomId, senderId, clientMsgId), content, recipients, fixed);
+}
+
+/** Seals the new content of message `seq` sent by `senderId` (an edit). */
+export async function sealEdit(roomId, senderId, seq, content, recipients) {
+  return sealAad(editAad(roomId, senderId, seq), content, recipients);
+}
+
+async function sealAad(a, content, recipients, fixed) {
   const messageKey = fixed?.messageKey ?? random(32);
   const nonce = fixed?.nonce ?? random(12);
   const ciphertext = await gcm('encrypt', messageKey, nonce, enc.encode(JSON.stringify({ body: content.body })), a);
@@ -119,9 +136,17 @@ export async function seal(roomId, senderId, clientMsgId, content, recipients, f
  * not open (moved to another room, sender or id, or forged).
  */
 export async function open(sealed, roomId, senderId, clientMsgId, userId, deviceId, pair, publicKey) {
+  return openAad(sealed, aad(roomId, senderId, clientMsgId), userId, deviceId, pair, publicKey);
+}
+
+/** Opens the edit of message `seq` sent by `senderId`; throws like `open`. */
+export async function openEdit(sealed, roomId, senderId, seq, userId, deviceId, pair, publicKey) {
+  return openAad(sealed, editAad(roomId, senderId, seq), userId, deviceId, pair, publicKey);
+}
+
+async function openAad(sealed, a, userId, deviceId, pair, publicKey) {
   const env = sealed.envelopes.find((e) => e.userId === userId && e.deviceId === deviceId);
   if (!env) throw new Error('no envelope for this device');
-  const a = aad(roomId, senderId, clientMsgId);
   const ephRaw = unb64(env.ephemeralKey);
   const w = await wrapKey(pair.privateKey, ephRaw, ephRaw, unb64(publicKey));
   const key = await gcm('decrypt', w, unb64(env.nonce), unb64(env.wrappedKey), concat(a, enc.encode(`\n${userId}\n${deviceId}`)));

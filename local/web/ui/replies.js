@@ -14,6 +14,11 @@
 // tombstone (no body and no files, or a `deleted` mark) reads deleted too,
 // so a delete seen live shows at once.
 //
+// Encrypted rooms: the server's quote of a sealed target has no text
+// (`sealed: true`); the quote shows this page's opened copy of the target
+// (e2ee-app.js sealedQuoteText fetches one not held), "Encrypted message"
+// until it is opened.
+//
 // Hooks into the other modules: conversation.js calls replyCounts(),
 // quoteSig(), replyParts() and renderReplyBar(); composer.js and
 // attachments.js take the reply to send with takeReply().
@@ -21,15 +26,22 @@ import { $, el, fullFmt, icon, linkify, srOnly, timeFmt, toast } from './dom.js'
 import { me, nameOf, ui } from './state.js';
 import { attachmentNodes } from './attachments.js';
 import { jumpTo } from './search.js';
+import { e2eeView, sealedQuoteText } from './e2ee-app.js';
 
 const EXCERPT_CHARS = 100;
 /** How far a row must be dragged sideways to reply. */
 const SWIPE_PX = 64;
 const THREAD_PAGE = 50;
 
-/** Whether a held message is what a delete leaves. */
+/** Whether a held message is what a delete leaves (a sealed one has no body and is not). */
 export function isTombstone(m) {
-  return !!m && (m.deleted === true || (!m.body && !(m.attachments && m.attachments.length)));
+  return !!m && (m.deleted === true || (!m.body && !(m.attachments && m.attachments.length) && !m.sealed));
+}
+
+/** A held message as it reads here: an encrypted room's, opened. */
+function shown(roomId, m) {
+  const room = m && ui.client.rooms.get(roomId);
+  return room ? e2eeView(room, m) : m;
 }
 
 function held(roomId, seq) {
@@ -61,11 +73,23 @@ export function replyCounts(roomId) {
   return counts;
 }
 
+/**
+ * The quote of a sealed target: the server's has no text, so the text is
+ * this page's opened copy of the target (`pendingText` until it is opened).
+ */
+function withSealedText(roomId, p) {
+  if (!p.sealed || p.deleted) return p;
+  const got = sealedQuoteText(roomId, p.seq);
+  if (!got) return { ...p, pendingText: true };
+  const chars = Array.from(got.body);
+  return { ...p, excerpt: chars.slice(0, EXCERPT_CHARS).join(''), truncated: chars.length > EXCERPT_CHARS };
+}
+
 function previewOf(roomId, m, pending) {
-  if (m.replyTo) return resolved(roomId, m.replyTo);
+  if (m.replyTo) return withSealedText(roomId, resolved(roomId, m.replyTo));
   if (pending && pending.replyTo !== null && pending.replyTo !== undefined) {
     const target = held(roomId, pending.replyTo);
-    return target ? localPreview(target) : null;
+    return target ? localPreview(shown(roomId, target)) : null;
   }
   return null;
 }
@@ -73,11 +97,12 @@ function previewOf(roomId, m, pending) {
 /** What a row's quote shows, for its redraw signature. */
 export function quoteSig(roomId, m, pending) {
   const p = previewOf(roomId, m, pending);
-  return p ? `${p.seq}:${p.deleted ? 'x' : ''}` : '';
+  return p ? `${p.seq}:${p.deleted ? 'x' : ''}:${p.excerpt.length}` : '';
 }
 
 function quoteText(p) {
   if (p.deleted) return 'Original message deleted';
+  if (p.pendingText) return 'Encrypted message';
   const files = p.attachmentCount ? `${p.attachmentCount} ${p.attachmentCount === 1 ? 'attachment' : 'attachments'}` : '';
   const text = p.excerpt ? `${p.excerpt}${p.truncated ? '…' : ''}` : '';
   return [text, files && `📎 ${files}`].filter(Boolean).join(' · ') || 'Message';
@@ -251,7 +276,7 @@ function wireSwipe(list) {
     const roomId = ui.currentId;
     const seq = Number(row.dataset.seq);
     const m = roomId && held(roomId, seq);
-    if (m) startReply(roomId, m);
+    if (m) startReply(roomId, shown(roomId, m));
   };
   list.addEventListener('pointerup', end);
   list.addEventListener('pointercancel', end);
@@ -261,7 +286,8 @@ function wireSwipe(list) {
 
 const thread = { roomId: null, seq: null, next: null, seen: new Set(), gen: 0 };
 
-function threadRow(m) {
+function threadRow(held) {
+  const m = shown(thread.roomId, held);
   const row = el('li', { class: 'thread-item', testid: 'thread-reply', dataset: { seq: m.seq } },
     el('div', { class: 'thread-item-head' },
       el('span', { class: 'thread-item-who', text: m.senderId === me() ? 'You' : nameOf(m.senderId) }),
@@ -292,7 +318,7 @@ async function loadThread(more) {
     if (gen !== thread.gen) return;
     if (!more) {
       // Not stored yet (the persist worker batches): the copy held here.
-      const target = page.target || held(thread.roomId, thread.seq);
+      const target = shown(thread.roomId, page.target || held(thread.roomId, thread.seq));
       $('thread-target').replaceChildren(target
         ? el('div', { class: 'thread-target-body', testid: 'thread-target' },
           el('span', { class: 'thread-item-who', text: target.senderId === me() ? 'You' : nameOf(target.senderId) }),
@@ -343,7 +369,7 @@ function buildThreadDialog() {
         el('button', {
           type: 'button', class: 'btn btn-primary', testid: 'thread-reply-button',
           onclick: () => {
-            const m = held(thread.roomId, thread.seq);
+            const m = shown(thread.roomId, held(thread.roomId, thread.seq));
             $('thread-dialog').close();
             if (m && thread.roomId === ui.currentId) startReply(thread.roomId, m);
             else toast('Open the message in its conversation to reply.');

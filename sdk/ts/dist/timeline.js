@@ -247,7 +247,8 @@ function entry(roomId, l) {
 function withChange(m, f, me) {
     switch (f.type) {
         case 'messageEdited':
-            return { ...m, body: f.body, editedAt: f.editedAt };
+            // An encrypted room's edit brings its new seal.
+            return f.sealed ? { ...m, body: f.body, editedAt: f.editedAt, sealed: f.sealed } : { ...m, body: f.body, editedAt: f.editedAt };
         case 'messageDeleted': {
             const { attachments: _a, reactions: _r, sealed: _s, ...rest } = m;
             return { ...rest, body: '', deletedAt: f.deletedAt };
@@ -277,6 +278,8 @@ function withState(m, c) {
     const out = { ...rest, body: c.body, reactions: c.reactions };
     if (c.editedAt != null)
         out.editedAt = c.editedAt;
+    if (c.sealed)
+        out.sealed = c.sealed;
     if (c.deletedAt != null) {
         out.deletedAt = c.deletedAt;
         delete out.attachments;

@@ -967,9 +967,11 @@ export class ChatClient extends Emitter<ClientEvents> {
    * Edits your message `seq` (same limits as a send). The answer is a
    * `changed` event (every member gets the edit), or a `serverError`.
    * False when offline (nothing is queued: edit again once online).
+   * In an end-to-end encrypted room, `body` is `''` and `opts.sealed` the
+   * new content sealed under the edit's associated data (docs/PROTOCOL.md).
    */
-  editMessage(roomId: string, seq: number, body: string): boolean {
-    return this.sendFrame({ action: 'editMessage', roomId, seq, body });
+  editMessage(roomId: string, seq: number, body: string, opts: { sealed?: Sealed } = {}): boolean {
+    return this.sendFrame(opts.sealed ? { action: 'editMessage', roomId, seq, body, sealed: opts.sealed } : { action: 'editMessage', roomId, seq, body });
   }
 
   /** Deletes message `seq` (yours; anyone's in a group or channel you own). False when offline. */

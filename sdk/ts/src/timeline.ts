@@ -301,7 +301,8 @@ function entry(roomId: string, l: RoomLog): SyncRoom {
 function withChange(m: MessageView, f: ChangeFrame, me: string | null): MessageView {
   switch (f.type) {
     case 'messageEdited':
-      return { ...m, body: f.body, editedAt: f.editedAt };
+      // An encrypted room's edit brings its new seal.
+      return f.sealed ? { ...m, body: f.body, editedAt: f.editedAt, sealed: f.sealed } : { ...m, body: f.body, editedAt: f.editedAt };
     case 'messageDeleted': {
       const { attachments: _a, reactions: _r, sealed: _s, ...rest } = m;
       return { ...rest, body: '', deletedAt: f.deletedAt };
@@ -328,6 +329,7 @@ function withState(m: MessageView, c: MessageChangeView): MessageView {
   const { editedAt: _e, deletedAt: _d, ...rest } = m;
   const out: MessageView = { ...rest, body: c.body, reactions: c.reactions };
   if (c.editedAt != null) out.editedAt = c.editedAt;
+  if (c.sealed) out.sealed = c.sealed;
   if (c.deletedAt != null) {
     out.deletedAt = c.deletedAt;
     delete out.attachments;

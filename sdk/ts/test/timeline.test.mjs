@@ -114,3 +114,23 @@ test('changes apply in order and the change cursor rides in every sync', () => {
   assert.deepEqual(answer.changed.map((m) => m.body), ['b2, edited']);
   assert.deepEqual(t.resync(), [{ roomId: 'r', afterSeq: 2, afterChange: 9 }]);
 });
+
+test('a sealed edit replaces the held seal, live and from sync; a delete drops it', () => {
+  const t = new Timeline();
+  t.track('dme_r', 0);
+  const sealed = (n) => ({ v: 1, nonce: `n${n}`, ciphertext: `c${n}`, envelopes: [] });
+  t.applyMessage({ ...msg('dme_r', 1), body: '', sealed: sealed(1) });
+  t.applyMessage({ ...msg('dme_r', 2), body: '', sealed: sealed(2) });
+  t.applySync({ type: 'syncResult', roomId: 'dme_r', messages: [], burned: [], throughSeq: 2, hasMore: false, throughChange: 0 });
+  const edit = { type: 'messageEdited', roomId: 'dme_r', seq: 1, messageId: 'm1', body: '', editedAt: 9, change: 1, sealed: sealed(3) };
+  t.applyChange(edit, 'bob');
+  assert.deepEqual(t.messages('dme_r')[0].sealed, sealed(3));
+  assert.equal(t.messages('dme_r')[0].editedAt, 9);
+  t.applySync({
+    type: 'syncResult', roomId: 'dme_r', messages: [], burned: [], throughSeq: 2, hasMore: false, throughChange: 2,
+    changes: [{ seq: 2, messageId: 'm2', change: 2, body: '', editedAt: 11, reactions: [], sealed: sealed(4) }],
+  });
+  assert.deepEqual(t.messages('dme_r')[1].sealed, sealed(4));
+  t.applyChange({ type: 'messageDeleted', roomId: 'dme_r', seq: 1, messageId: 'm1', deletedAt: 12, deletedBy: 'alice', change: 3 }, 'bob');
+  assert.equal(t.messages('dme_r')[0].sealed, undefined);
+});

@@ -124,6 +124,11 @@ export type ServerFrame = ((MessageView & {
     editedAt: number;
     messageId: MessageId;
     roomId: RoomId;
+    /**
+     * In an end-to-end encrypted room: the new content sealed
+     * (`body` is empty); open it with the edit's associated data.
+     */
+    sealed?: (Sealed | null);
     seq: number;
     type: "messageEdited";
 } | {
@@ -270,6 +275,12 @@ export interface SyncRoom {
 export interface EditMessage {
     body: string;
     roomId: RoomId;
+    /**
+     * In an end-to-end encrypted room (and only there): the new content
+     * sealed, with `body` `""` (bound to the message by
+     * [`crate::e2ee::edit_aad`]).
+     */
+    sealed?: (Sealed | null);
     seq: number;
 }
 /**
@@ -380,6 +391,12 @@ export interface ReplyPreview {
      */
     excerpt: string;
     messageId: MessageId;
+    /**
+     * The target is sealed (an end-to-end encrypted room): the server
+     * has no text to quote, so `excerpt` is empty; clients quote their
+     * own opened copy of message `seq`.
+     */
+    sealed?: boolean;
     senderId: UserId;
     /**
      * The target's seq in the same room.
@@ -404,5 +421,10 @@ export interface MessageChangeView {
     editedAt?: (number | null);
     messageId: MessageId;
     reactions: ReactionCount[];
+    /**
+     * In an end-to-end encrypted room, once edited: the current content
+     * sealed (absent on a tombstone).
+     */
+    sealed?: (Sealed | null);
     seq: number;
 }

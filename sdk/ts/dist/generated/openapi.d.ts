@@ -705,6 +705,12 @@ export interface components {
              */
             excerpt: string;
             messageId: components["schemas"]["MessageId"];
+            /**
+             * @description The target is sealed (an end-to-end encrypted room): the server
+             *     has no text to quote, so `excerpt` is empty; clients quote their
+             *     own opened copy of message `seq`.
+             */
+            sealed?: boolean;
             senderId: components["schemas"]["UserId"];
             /**
              * Format: uint64

@@ -128,6 +128,11 @@ change: number
 editedAt: number
 messageId: MessageId
 roomId: RoomId
+/**
+ * In an end-to-end encrypted room: the new content sealed
+ * (`body` is empty); open it with the edit's associated data.
+ */
+sealed?: (Sealed | null)
 seq: number
 type: "messageEdited"
 } | {
@@ -275,6 +280,12 @@ roomId: RoomId
 export interface EditMessage {
 body: string
 roomId: RoomId
+/**
+ * In an end-to-end encrypted room (and only there): the new content
+ * sealed, with `body` `""` (bound to the message by
+ * [`crate::e2ee::edit_aad`]).
+ */
+sealed?: (Sealed | null)
 seq: number
 }
 /**
@@ -385,6 +396,12 @@ deleted?: boolean
  */
 excerpt: string
 messageId: MessageId
+/**
+ * The target is sealed (an end-to-end encrypted room): the server
+ * has no text to quote, so `excerpt` is empty; clients quote their
+ * own opened copy of message `seq`.
+ */
+sealed?: boolean
 senderId: UserId
 /**
  * The target's seq in the same room.
@@ -409,5 +426,10 @@ deletedAt?: (number | null)
 editedAt?: (number | null)
 messageId: MessageId
 reactions: ReactionCount[]
+/**
+ * In an end-to-end encrypted room, once edited: the current content
+ * sealed (absent on a tombstone).
+ */
+sealed?: (Sealed | null)
 seq: number
 }
