@@ -190,6 +190,38 @@ async fn every_bad_input_to_an_encrypted_direct_room_is_refused_and_stores_nothi
     assert_eq!(code, "conflict");
     assert!(msg.contains("replayed"), "{msg}");
 
+    // Edits through the handler: plaintext, an oversize seal, someone
+    // else's message, the send's ciphertext again: refused, bob hears of
+    // none; a fresh seal is relayed as sealed, and only once.
+    let edit = |body: &str, s: Option<Value>| {
+        let mut f = json!({"action":"editMessage","roomId":dm,"seq":1,"body":body});
+        if let Some(s) = s {
+            f["sealed"] = s;
+        }
+        f
+    };
+    p.send(&alice, edit("in the clear", None)).await;
+    assert_eq!(error(&mut alice).0, "bad_request");
+    p.send(&alice, edit("", Some(sealed(5, 16 * 1024 + 1, &all))))
+        .await;
+    assert_eq!(error(&mut alice).0, "bad_request");
+    p.send(&bob, edit("", Some(sealed(5, 32, &all)))).await;
+    assert_eq!(error(&mut bob).0, "forbidden");
+    p.send(&alice, edit("", Some(sealed(1, 32, &all)))).await;
+    let (code, msg) = error(&mut alice);
+    assert_eq!(code, "conflict");
+    assert!(msg.contains("replayed"), "{msg}");
+    assert!(bob.take("messageEdited").is_empty(), "no edit reached bob");
+    p.send(&alice, edit("", Some(sealed(5, 32, &all)))).await;
+    let got = bob.one("messageEdited");
+    assert_eq!(
+        (&got["body"], &got["sealed"]),
+        (&json!(""), &sealed(5, 32, &all))
+    );
+    alice.all();
+    p.send(&alice, edit("", Some(sealed(5, 32, &all)))).await;
+    assert_eq!(error(&mut alice).0, "conflict");
+
     // A block holds in the encrypted room, both ways.
     let (s, _) = p
         .rest(Some(&bob.token), "PUT", "/users/me/blocks/alice", None)
