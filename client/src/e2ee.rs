@@ -353,7 +353,7 @@ pub fn safety_number(user_a: &str, keys_a: &[String], user_b: &str, keys_b: &[St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn ids() -> (RoomId, UserId, UserId, ClientMsgId) {
@@ -369,7 +369,7 @@ mod tests {
         )
     }
 
-    fn to(user: &UserId, k: &DeviceKeys) -> Recipient {
+    pub(super) fn to(user: &UserId, k: &DeviceKeys) -> Recipient {
         Recipient {
             user_id: user.to_string(),
             device_id: k.device_id.clone(),

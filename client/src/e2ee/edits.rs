@@ -48,16 +48,9 @@ mod tests {
     use base64::Engine;
     use chat_core::ids::ClientMsgId;
 
+    use super::super::tests::to;
     use super::super::{open, seal};
     use super::*;
-
-    fn to(user: &UserId, k: &DeviceKeys) -> Recipient {
-        Recipient {
-            user_id: user.to_string(),
-            device_id: k.device_id.clone(),
-            public_key: k.public_key(),
-        }
-    }
 
     #[test]
     fn an_edit_opens_only_as_the_edit_of_its_message() {

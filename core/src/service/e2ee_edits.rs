@@ -108,6 +108,17 @@ mod tests {
         chat.persist_batch(&jobs).await;
     }
 
+    /// A sync of `room` past its first message, from change 0.
+    fn since_change_0(room: &RoomId) -> SyncRequest {
+        SyncRequest {
+            rooms: vec![SyncRoom {
+                room_id: room.clone(),
+                after_seq: 1,
+                after_change: Some(0),
+            }],
+        }
+    }
+
     fn of_type(frames: Vec<Value>, ty: &str) -> Vec<Value> {
         frames.into_iter().filter(|f| f["type"] == ty).collect()
     }
@@ -214,18 +225,7 @@ mod tests {
     async fn a_sealed_edit_reaches_members_history_and_sync_and_is_never_replayed() {
         let (chat, mem, mut alice, mut bob, dm, _) = setup().await;
         let claimed = mem.keys.seal_count();
-        chat.sync(
-            &bob.caller,
-            SyncRequest {
-                rooms: vec![SyncRoom {
-                    room_id: dm.clone(),
-                    after_seq: 1,
-                    after_change: Some(0),
-                }],
-            },
-        )
-        .await
-        .unwrap();
+        chat.sync(&bob.caller, since_change_0(&dm)).await.unwrap();
         bob.frames();
 
         chat.edit_message(&alice.caller, edit(&dm, 1, "", Some(sealed(3, &ALL))))
@@ -249,18 +249,7 @@ mod tests {
         assert_eq!(m["clientMsgId"], "c1", "the message keeps its ids");
 
         // A client that was away gets it in sync's changes.
-        chat.sync(
-            &bob.caller,
-            SyncRequest {
-                rooms: vec![SyncRoom {
-                    room_id: dm.clone(),
-                    after_seq: 1,
-                    after_change: Some(0),
-                }],
-            },
-        )
-        .await
-        .unwrap();
+        chat.sync(&bob.caller, since_change_0(&dm)).await.unwrap();
         let f = of_type(bob.frames(), "syncResult").pop().unwrap();
         let changes = f["changes"].as_array().unwrap();
         assert_eq!(changes.len(), 1, "{f}");

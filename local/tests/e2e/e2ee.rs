@@ -61,6 +61,23 @@ fn read(m: &Value, user: &str, device: &DeviceKeys) -> String {
         .body
 }
 
+/// Alice opens the encrypted direct room with Bob; its id.
+async fn encrypted_room(e: &Env) -> String {
+    let (s, r) = e
+        .rest("alice")
+        .post(
+            "/rooms",
+            &json!({"kind":"direct","members":["bob"],"encrypted":true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["encrypted"], true, "{r}");
+    let dm = r["roomId"].as_str().unwrap().to_owned();
+    assert!(dm.starts_with("dme_"), "{dm}");
+    dm
+}
+
 fn refused(r: Result<chat_client::Ack, ClientError>, code: &str, naming: &str) {
     match r {
         Err(ClientError::Frame { code: c, message }) => {
@@ -76,18 +93,7 @@ async fn two_users_talk_sealed_and_the_store_holds_no_plaintext() {
     let e = spawn().await;
     let mut alice = e.connect("alice").await;
     let mut bob = e.connect("bob").await;
-    let (s, r) = e
-        .rest("alice")
-        .post(
-            "/rooms",
-            &json!({"kind":"direct","members":["bob"],"encrypted":true}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(s, 201, "{r}");
-    assert_eq!(r["encrypted"], true, "{r}");
-    let dm = r["roomId"].as_str().unwrap().to_owned();
-    assert!(dm.starts_with("dme_"), "{dm}");
+    let dm = encrypted_room(&e).await;
     // The pair's plain room is another room.
     let plain = e.room("alice", "direct", &["bob"]).await;
     assert_ne!(plain, dm);
@@ -233,16 +239,7 @@ async fn sealed_edits_and_replies_leave_no_plaintext_in_the_store() {
     const REPLY: &str = "understood, rescheduling convoy";
     let e = spawn().await;
     let mut alice = e.connect("alice").await;
-    let (s, r) = e
-        .rest("alice")
-        .post(
-            "/rooms",
-            &json!({"kind":"direct","members":["bob"],"encrypted":true}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(s, 201, "{r}");
-    let dm = r["roomId"].as_str().unwrap().to_owned();
+    let dm = encrypted_room(&e).await;
     let (a1, b1) = (
         DeviceKeys::generate("alice-phone"),
         DeviceKeys::generate("bob-phone"),
