@@ -20,6 +20,14 @@
 //! reply at every delete and needs a reverse index the delete path would
 //! have to read; reads of replies are cheaper to correct.
 //!
+//! # Sealed targets
+//!
+//! In an end-to-end encrypted room the server holds no text to quote: the
+//! preview of a sealed target has an empty excerpt and `sealed: true`, and
+//! copies none of the target's ciphertext; clients quote their own opened
+//! copy. A sealed message is no tombstone ([`is_tombstone`]): its body is
+//! empty, its seal is there until it is deleted.
+//!
 //! # Threads
 //!
 //! The replies to a message are listed by `seq`, paged

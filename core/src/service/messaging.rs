@@ -579,7 +579,8 @@ struct SyncPage {
 impl Chat {
     /// What a send to an encrypted room must look like before anything is
     /// read: a sealed payload of the right shape, no plaintext body, and
-    /// none of what is not sealed yet (files, server-made quotes).
+    /// none of what is not sealed yet (files). A reply is allowed: its
+    /// quote of a sealed target has no text ([`crate::replies`]).
     fn sealed_send_shape(req: &SendMessage) -> Result<(), ChatError> {
         let Some(sealed) = &req.sealed else {
             return Err(ChatError::BadRequest(
