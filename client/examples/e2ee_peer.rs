@@ -1,6 +1,8 @@
 //! An end-to-end encrypted peer: signs in as a user, publishes a device key,
 //! opens (or creates) the encrypted direct room with a peer, prints every
-//! message it opens there and answers each with a sealed `echo: <text>`.
+//! message it opens there and answers each with a sealed `echo: <text>`,
+//! a reply to it; it opens the peer's edits too (sealed under the edit's
+//! own associated data).
 //! It shows the Rust client (`chat_client::e2ee`) and the web app
 //! (`local/web/ui/e2ee.js`) speak one format; the browser test
 //! `local/web-tests/e2ee.test.mjs` talks with it both ways.
@@ -22,9 +24,9 @@
 //! Output, one line each: `ready <roomId> <deviceId>` once the key is
 //! published and the socket is up; `opened <sender>: <text>` per message it
 //! opens; `cannot open <seq>: <why>` for one it cannot; `replied <seq>` once
-//! its answer is acknowledged.
+//! its answer is acknowledged; `opened edit <seq>: <text>` per edit it opens.
 
-use chat_client::e2ee::{open, seal, Content, DeviceKeys};
+use chat_client::e2ee::{open, open_edit, seal, Content, DeviceKeys};
 use chat_client::{ChatClient, ClientError, Rest};
 use chat_core::e2ee::Sealed;
 use chat_core::ids::{ClientMsgId, RoomId, UserId};
@@ -108,6 +110,16 @@ async fn main() -> Result<(), Error> {
             }
             continue; // quiet: wait on
         };
+        if frame["type"] == "messageEdited" && frame["roomId"] == room_id.as_str() {
+            // Only a message's sender edits it, and this peer edits none:
+            // the edit is the peer's.
+            let seq = frame["seq"].as_u64().unwrap_or_default();
+            match read_edit(&frame, &room_id, &peer, &user, &device) {
+                Ok(t) => println!("opened edit {seq}: {t}"),
+                Err(e) => println!("cannot open {seq}: {e}"),
+            }
+            continue;
+        }
         if frame["type"] != "message"
             || frame["roomId"] != room_id.as_str()
             || frame["senderId"] == user.as_str()
@@ -129,7 +141,7 @@ async fn main() -> Result<(), Error> {
         let answer = Content {
             body: format!("echo: {text}"),
         };
-        reply(&client, &rest, &room_id, &user, &peer, &answer).await?;
+        reply(&client, &rest, &room_id, &user, &peer, &answer, seq).await?;
         println!("replied {seq}");
     }
 }
@@ -142,7 +154,22 @@ fn read(frame: &Value, room: &RoomId, me: &UserId, device: &DeviceKeys) -> Resul
     Ok(open(&sealed, room, &sender, &cmid, me, device)?.body)
 }
 
-/// Seals `content` to every current device of both members and sends it;
+/// The text of a `messageEdited` frame of `sender`'s message, opened as
+/// this device with the edit's associated data (its seq).
+fn read_edit(
+    frame: &Value,
+    room: &RoomId,
+    sender: &str,
+    me: &UserId,
+    device: &DeviceKeys,
+) -> Result<String, Error> {
+    let sealed: Sealed = serde_json::from_value(frame["sealed"].clone())?;
+    let seq = frame["seq"].as_u64().ok_or("no seq")?;
+    Ok(open_edit(&sealed, room, &UserId::parse(sender)?, seq, me, device)?.body)
+}
+
+/// Seals `content` to every current device of both members and sends it
+/// as a reply to message `to_seq`;
 /// on `conflict` (a device came or went since the keys were read) reads
 /// the keys again and seals once more.
 async fn reply(
@@ -152,13 +179,14 @@ async fn reply(
     me: &UserId,
     peer: &str,
     content: &Content,
+    to_seq: u64,
 ) -> Result<(), Error> {
     let cmid = ClientMsgId::parse(&format!("rust-{}", uuid::Uuid::now_v7()))?;
     for attempt in 0..2 {
         let to = rest.recipients(&[me.as_str(), peer]).await?;
         let sealed = seal(room, me, &cmid, content, &to)?;
         match client
-            .send_sealed(room.as_str(), cmid.as_str(), &sealed)
+            .send_sealed_reply(room.as_str(), cmid.as_str(), &sealed, to_seq)
             .await
         {
             Ok(_) => return Ok(()),

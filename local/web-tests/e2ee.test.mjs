@@ -9,7 +9,8 @@
 // direct room both ways while the server holds only ciphertext; their
 // safety numbers match; Bob's new browser is "Bob's keys changed" on
 // Alice's page (flagged in the header, as she had verified him); and the
-// page talks with the Rust client's example `e2ee_peer` both ways. Dave
+// page talks with the Rust client's example `e2ee_peer` both ways (its
+// answers are sealed replies; Carol's sealed edit opens in Rust). Dave
 // edits a sealed message (Up arrow, then its edit button) and Erin reads
 // each edit; she replies from the menu and both pages quote their opened
 // copy, while the server's quote has no text.
@@ -407,8 +408,20 @@ test('the web app and the Rust client (example e2ee_peer) talk sealed both ways'
     const text = 'sealed in a browser, opened in Rust';
     await send(carol.page, text);
     await line(new RegExp(`^opened carol: ${text}$`), 'the browser\'s message was not opened');
-    await messageWithBody(carol.page, `echo: ${text}`).waitFor({ timeout: STEP_MS });
+    const echo = messageWithBody(carol.page, `echo: ${text}`);
+    await echo.waitFor({ timeout: STEP_MS });
     await line(/^replied \d+$/, 'no reply acknowledged');
+    // The Rust reply quotes Carol's message: her page quotes its own copy.
+    await echo.getByTestId('reply-quote').filter({ hasText: text }).waitFor({ timeout: STEP_MS });
+    // Carol's edit, sealed by WebCrypto, opens in Rust as that message's edit.
+    const seq = await messageWithBody(carol.page, text).getAttribute('data-seq');
+    const input = carol.page.getByTestId('composer-input');
+    await input.click();
+    await input.press('ArrowUp');
+    await carol.page.getByTestId('edit-banner').waitFor({ state: 'visible', timeout: STEP_MS });
+    await input.fill('edited in a browser, opened in Rust');
+    await input.press('Enter');
+    await line(new RegExp(`^opened edit ${seq}: edited in a browser, opened in Rust$`), 'the browser\'s edit was not opened');
     assert.deepEqual(carol.errors, []);
   } finally {
     peer.kill('SIGTERM');

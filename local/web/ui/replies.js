@@ -33,9 +33,16 @@ const EXCERPT_CHARS = 100;
 const SWIPE_PX = 64;
 const THREAD_PAGE = 50;
 
-/** Whether a held message is what a delete leaves (a sealed one has no body and is not). */
+/**
+ * Whether a held message is what a delete leaves. An encrypted room's
+ * messages have no body (and your own, as acked, no seal held either): there
+ * only the delete's mark makes one.
+ */
 export function isTombstone(m) {
-  return !!m && (m.deleted === true || (!m.body && !(m.attachments && m.attachments.length) && !m.sealed));
+  if (!m) return false;
+  if (m.deleted === true || m.deletedAt) return true;
+  if (m.sealed || String(m.roomId || '').startsWith('dme_')) return false;
+  return !m.body && !(m.attachments && m.attachments.length);
 }
 
 /** A held message as it reads here: an encrypted room's, opened. */
