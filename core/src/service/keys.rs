@@ -102,20 +102,30 @@ impl Chat {
         Ok(())
     }
 
-    /// The checks of a sealed message in encrypted room `room` by `sender`
-    /// to `members`: envelopes for exactly the members' current devices,
-    /// and a ciphertext no other message of the room carries.
+    /// The check of a sealed message to `members`, changing nothing:
+    /// envelopes for exactly the members' current devices. (That no other
+    /// message of the room carries its ciphertext is
+    /// [`Chat::claim_sealed`], once every check passed.)
     pub(crate) async fn check_sealed(
         &self,
-        room: &RoomId,
-        sender: &UserId,
-        client_msg_id: &ClientMsgId,
         members: &[UserId],
         sealed: &Sealed,
     ) -> Result<(), ChatError> {
         let lists = try_join_all(members.iter().map(|u| self.keys.keys(u))).await?;
         let keys: BTreeMap<UserId, Vec<DeviceKey>> = members.iter().cloned().zip(lists).collect();
-        check_envelopes(&sealed.envelopes, &keys)?;
+        check_envelopes(&sealed.envelopes, &keys)
+    }
+
+    /// Claims a sealed message's nonce and ciphertext for `sender` and
+    /// `client_msg_id` in `room` (the replay guard), once every check of
+    /// the message has passed.
+    pub(crate) async fn claim_sealed(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        client_msg_id: &ClientMsgId,
+        sealed: &Sealed,
+    ) -> Result<(), ChatError> {
         if !self
             .keys
             .claim_seal(room, &seal_digest(sealed), sender, client_msg_id)
@@ -433,7 +443,7 @@ mod tests {
             .await,
             "carol/c1",
         );
-        // Attachments, replies, edits: not sealed yet, refused.
+        // Replies and edits: not sealed yet, refused.
         let mut with_reply = send(&dm, "c0", "", Some(sealed(1, &all)));
         with_reply.reply_to = Some(1);
         assert!(matches!(

@@ -145,14 +145,7 @@ impl Chat {
         authorize_in(&caller.user_id, Action::Send, &room, membership, peer)?;
         if let Some(sealed) = &req.sealed {
             let member_ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
-            self.check_sealed(
-                &req.room_id,
-                &caller.user_id,
-                &req.client_msg_id,
-                &member_ids,
-                sealed,
-            )
-            .await?;
+            self.check_sealed(&member_ids, sealed).await?;
         }
         // Before the attachments are claimed: a bad target changes nothing.
         let reply_to = match req.reply_to {
@@ -162,16 +155,32 @@ impl Chat {
                 Some(Box::new(self.quote(&req.room_id, seq).await?))
             }
         };
-        let attachments = if req.attachments.is_empty() {
-            Vec::new()
+        let checked = if req.attachments.is_empty() {
+            None
         } else {
-            self.claim_attachments(
-                &caller.user_id,
-                &req.room_id,
-                &req.client_msg_id,
-                &req.attachments,
+            Some(
+                self.check_attachments(
+                    &caller.user_id,
+                    &req.room_id,
+                    &req.client_msg_id,
+                    &req.attachments,
+                )
+                .await?,
             )
-            .await?
+        };
+        // Every check passed: the claims. A sealed message's ciphertext is
+        // claimed (the replay guard) only now, so a refused attachment
+        // leaves nothing of the message behind.
+        if let Some(sealed) = &req.sealed {
+            self.claim_sealed(&req.room_id, &caller.user_id, &req.client_msg_id, sealed)
+                .await?;
+        }
+        let attachments = match checked {
+            None => Vec::new(),
+            Some(c) => {
+                self.claim_attachments(&req.room_id, &req.client_msg_id, c)
+                    .await?
+            }
         };
 
         let draft = MessageDraft {
@@ -578,7 +587,8 @@ struct SyncPage {
 impl Chat {
     /// What a send to an encrypted room must look like before anything is
     /// read: a sealed payload of the right shape, no plaintext body, and
-    /// none of what is not sealed yet (files, server-made quotes).
+    /// none of what is not sealed yet (server-made quotes). Files are
+    /// welcome: ciphertext of encrypted slots, checked when claimed.
     fn sealed_send_shape(req: &SendMessage) -> Result<(), ChatError> {
         let Some(sealed) = &req.sealed else {
             return Err(ChatError::BadRequest(
@@ -588,11 +598,6 @@ impl Chat {
         if !req.body.is_empty() {
             return Err(ChatError::BadRequest(
                 "an end-to-end encrypted room takes no plaintext body: send \"body\":\"\" and the content sealed".into(),
-            ));
-        }
-        if !req.attachments.is_empty() {
-            return Err(ChatError::BadRequest(
-                "attachments are not supported in end-to-end encrypted rooms yet".into(),
             ));
         }
         if req.reply_to.is_some() {
