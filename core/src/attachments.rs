@@ -405,6 +405,40 @@ mod tests {
     }
 
     #[test]
+    fn ciphertext_is_its_own_type_taken_only_by_encrypted_rooms() {
+        let sealed = ContentType::parse_wire("Application/Octet-Stream; x=1").unwrap();
+        assert!(sealed.is_sealed() && !sealed.inline() && !sealed.is_image());
+        assert_eq!(sealed.as_str(), SEALED_TYPE);
+        assert!(
+            ContentType::parse(SEALED_TYPE).is_err(),
+            "not on the plain list"
+        );
+        assert!(ContentType::parse_wire("image/svg+xml").is_err());
+        let (a, b) = (UserId::parse("a").unwrap(), UserId::parse("b").unwrap());
+        let (dm, plain) = (
+            RoomId::direct_encrypted(&a, &b),
+            RoomId::parse("r_1").unwrap(),
+        );
+        let png = ContentType::parse("image/png").unwrap();
+        let sealed_name = FileName::parse(SEALED_NAME).unwrap();
+        let real_name = FileName::parse("cat.png").unwrap();
+        assert!(check_slot_for_room(&dm, &sealed, 17, &sealed_name, None, None).is_ok());
+        assert!(check_slot_for_room(&dm, &png, 17, &sealed_name, None, None).is_err());
+        assert!(check_slot_for_room(&dm, &sealed, 17, &real_name, None, None).is_err());
+        assert!(check_slot_for_room(&dm, &sealed, 17, &sealed_name, Some(1), None).is_err());
+        assert!(check_slot_for_room(&dm, &sealed, 16, &sealed_name, None, None).is_err());
+        assert!(check_slot_for_room(&plain, &sealed, 17, &sealed_name, None, None).is_err());
+        assert!(check_slot_for_room(&plain, &png, 1, &real_name, Some(1), Some(1)).is_ok());
+        // A stored attachment of an encrypted room reads back.
+        let stored: Attachment = serde_json::from_value(serde_json::json!({
+            "attachmentId": AttachmentId::generate(), "contentType": SEALED_TYPE,
+            "size": 17, "fileName": SEALED_NAME,
+        }))
+        .unwrap();
+        assert!(stored.disposition().starts_with("attachment;"));
+    }
+
+    #[test]
     fn media_is_inline_and_documents_download_with_the_name_encoded() {
         let a = |ct: &str, name: &str| Attachment {
             attachment_id: AttachmentId::generate(),
