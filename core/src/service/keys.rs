@@ -140,7 +140,7 @@ impl Chat {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use serde_json::Value;
@@ -161,14 +161,15 @@ mod tests {
     const G2: &str =
         "BHzyexiNA09-ilI4AwS1GsPAiWnid_IbNaYLSPxHZpl4B3dVENuO0EApPZrGn3Qw27p9reY86YIpngS3nSJ4c9E";
 
-    struct Person {
-        id: Identity,
-        caller: Caller,
+    /// A connected user of a test (also `service::sealed_files`).
+    pub(crate) struct Person {
+        pub(crate) id: Identity,
+        pub(crate) caller: Caller,
         inbox: UnboundedReceiver<String>,
     }
 
     impl Person {
-        fn frames(&mut self) -> Vec<Value> {
+        pub(crate) fn frames(&mut self) -> Vec<Value> {
             let mut out = Vec::new();
             while let Ok(f) = self.inbox.try_recv() {
                 out.push(serde_json::from_str(&f).unwrap());
@@ -177,7 +178,7 @@ mod tests {
         }
     }
 
-    async fn person(chat: &Chat, mem: &MemoryBackends, name: &str) -> Person {
+    pub(crate) async fn person(chat: &Chat, mem: &MemoryBackends, name: &str) -> Person {
         let id = Identity {
             user_id: UserId::parse(name).unwrap(),
             name: None,

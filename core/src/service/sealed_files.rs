@@ -13,7 +13,6 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Chat;
 use crate::attachments::{pending_key, stored_key, SEALED_TYPE};
@@ -22,31 +21,32 @@ use crate::config::Limits;
 use crate::e2ee::tests::{envelope, G};
 use crate::e2ee::{Ciphertext, DeviceId, Nonce, PublicKey, PublishKeyRequest, Sealed};
 use crate::error::ChatError;
-use crate::ids::{AttachmentId, ClientMsgId, ConnectionId, FileName, RoomId, UserId};
+use crate::ids::{AttachmentId, ClientMsgId, FileName, RoomId, UserId};
 use crate::memory::{ManualClock, BLOB_PATH};
 use crate::model::RoomKind;
 use crate::protocol::rest::{CreateRoomRequest, UploadSlot, UploadSlotRequest};
 use crate::protocol::ws::{DeleteMessage, SendMessage};
+use crate::service::keys::tests::{person, Person};
 use crate::service::MemoryBackends;
-use crate::Caller;
 
-struct Person {
-    id: Identity,
-    caller: Caller,
-    inbox: UnboundedReceiver<String>,
+/// The frames of `kind` `p` got since the last look.
+fn frames_of(p: &mut Person, kind: &str) -> Vec<Value> {
+    p.frames()
+        .into_iter()
+        .filter(|f| f["type"] == kind)
+        .collect()
 }
 
-impl Person {
-    fn frames(&mut self, kind: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        while let Ok(f) = self.inbox.try_recv() {
-            let v: Value = serde_json::from_str(&f).unwrap();
-            if v["type"] == kind {
-                out.push(v);
-            }
-        }
-        out
-    }
+/// Runs the persistence jobs queued so far.
+async fn persist(w: &World) {
+    let jobs: Vec<(String, String)> = w
+        .mem
+        .queue
+        .take(100)
+        .into_iter()
+        .map(|j| (j.id, j.body))
+        .collect();
+    w.chat.persist_batch(&jobs).await;
 }
 
 struct World {
@@ -56,25 +56,6 @@ struct World {
     bob: Person,
     plain: RoomId,
     dm: RoomId,
-}
-
-async fn person(chat: &Chat, mem: &MemoryBackends, name: &str) -> Person {
-    let id = Identity {
-        user_id: UserId::parse(name).unwrap(),
-        name: None,
-    };
-    let conn = ConnectionId::parse(&format!("{name}=")).unwrap();
-    let inbox = mem.pusher.open(&conn);
-    chat.connect(conn.clone(), &id).await.unwrap();
-    Person {
-        caller: Caller {
-            user_id: id.user_id.clone(),
-            connection_id: conn,
-            expires_at: 0,
-        },
-        id,
-        inbox,
-    }
 }
 
 /// Alice and Bob, their plain and their encrypted direct room, one device
@@ -104,8 +85,8 @@ async fn world() -> World {
         .await
         .unwrap();
     }
-    alice.frames("");
-    bob.frames("");
+    alice.frames();
+    bob.frames();
     World {
         chat,
         mem,
@@ -305,8 +286,8 @@ async fn a_sealed_message_claims_only_its_own_rooms_encrypted_uploads() {
     assert_eq!(w.chat.messages.last_seq(&w.dm).await.unwrap(), 0);
     assert_eq!(w.chat.messages.last_seq(&w.plain).await.unwrap(), 0);
     assert_eq!(w.mem.keys.seal_count(), 0, "no ciphertext claimed");
-    assert!(w.bob.frames("message").is_empty());
-    assert!(w.alice.frames("ack").is_empty());
+    assert!(frames_of(&mut w.bob, "message").is_empty());
+    assert!(frames_of(&mut w.alice, "ack").is_empty());
     assert_eq!(
         w.mem.blobs.keys(),
         {
@@ -323,7 +304,7 @@ async fn a_sealed_message_claims_only_its_own_rooms_encrypted_uploads() {
         .send_message(&w.alice.caller, sealed_send(&w.dm, "c5", 5, &[&mine]))
         .await
         .unwrap();
-    let got = w.bob.frames("message");
+    let got = frames_of(&mut w.bob, "message");
     assert_eq!(got.len(), 1, "{got:?}");
     let a = &got[0]["attachments"][0];
     assert_eq!(a["attachmentId"], mine.as_str());
@@ -358,14 +339,7 @@ async fn a_sealed_message_claims_only_its_own_rooms_encrypted_uploads() {
     );
 
     // A delete removes the ciphertext as in a plain room.
-    let jobs: Vec<(String, String)> = w
-        .mem
-        .queue
-        .take(100)
-        .into_iter()
-        .map(|j| (j.id, j.body))
-        .collect();
-    w.chat.persist_batch(&jobs).await;
+    persist(&w).await;
     let stored = w.chat.messages.get(&w.dm, 1).await.unwrap().unwrap();
     assert_eq!(
         stored.attachments[0].file_name,
@@ -381,14 +355,7 @@ async fn a_sealed_message_claims_only_its_own_rooms_encrypted_uploads() {
         )
         .await
         .unwrap();
-    let jobs: Vec<(String, String)> = w
-        .mem
-        .queue
-        .take(100)
-        .into_iter()
-        .map(|j| (j.id, j.body))
-        .collect();
-    w.chat.persist_batch(&jobs).await;
+    persist(&w).await;
     assert!(
         !w.mem.blobs.keys().contains(&stored_key(&w.dm, &mine)),
         "{:?}",
