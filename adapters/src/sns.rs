@@ -140,14 +140,10 @@ pub async fn create_platform_applications(
     let client = aws_sdk_sns::Client::new(sdk);
     let mut apps = BTreeMap::new();
     for platform in MobilePlatform::ALL {
-        let sns_platform = match platform {
-            MobilePlatform::Fcm => "GCM",
-            MobilePlatform::Apns => "APNS",
-        };
         let arn = client
             .create_platform_application()
             .name(format!("{prefix}-{}", platform.as_str()))
-            .platform(sns_platform)
+            .platform(platform.sns_platform())
             .attributes("PlatformCredential", "local-emulator-credential")
             .send()
             .await?

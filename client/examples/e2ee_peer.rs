@@ -138,9 +138,7 @@ async fn main() -> Result<(), Error> {
             "opened {}: {text}",
             frame["senderId"].as_str().unwrap_or("")
         );
-        let answer = Content {
-            body: format!("echo: {text}"),
-        };
+        let answer = Content::text(&format!("echo: {text}"));
         reply(&client, &rest, &room_id, &user, &peer, &answer, seq).await?;
         println!("replied {seq}");
     }

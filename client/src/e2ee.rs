@@ -12,6 +12,13 @@
 //! coordinate), `W = HKDF-SHA256(ikm = Z, salt = e.pub ‖ device.pub, info =
 //! "chat-e2ee/v1 wrap")`, and `K` encrypted with AES-256-GCM under `W`, the
 //! associated data the message's followed by `"\n{userId}\n{deviceId}"`.
+//!
+//! Files ([`seal_file`], [`open_file`]): each file is encrypted before
+//! upload with its own fresh key and nonce (AES-256-GCM, associated data
+//! [`file_aad`]: room and sender), the ciphertext uploaded to an
+//! `application/octet-stream` slot named `"sealed"`, and the key, nonce,
+//! real name, type and size travel inside the sealed message
+//! ([`Content::files`], [`SealedFile`]).
 
 use aes_gcm::aead::{Aead, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
@@ -61,10 +68,164 @@ fn point_bytes(k: &PublicKey) -> Vec<u8> {
 }
 
 /// What a sealed message holds (JSON inside the ciphertext).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Content {
     pub body: String,
+    /// The message's encrypted files, in the order of its `attachments`;
+    /// absent when it has none (so a text message seals as `{"body":…}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<SealedFile>,
+}
+
+impl Content {
+    /// A text message without files.
+    pub fn text(body: &str) -> Self {
+        Self {
+            body: body.to_owned(),
+            files: Vec::new(),
+        }
+    }
+}
+
+/// One encrypted file as the sealed content describes it: where its
+/// ciphertext is (`attachmentId`), what opens it (`key`, `nonce`, unpadded
+/// base64url), and what the server never sees (the real `name`,
+/// `contentType`, `size` of the plaintext, an image's `width`/`height`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealedFile {
+    pub attachment_id: String,
+    pub key: String,
+    pub nonce: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+/// A file's fresh key and nonce.
+#[derive(Clone)]
+pub struct FileKey {
+    pub key: [u8; 32],
+    pub nonce: [u8; 12],
+}
+
+impl FileKey {
+    pub fn fresh() -> Self {
+        use aes_gcm::aead::rand_core::RngCore;
+        let mut k = Self {
+            key: [0; 32],
+            nonce: [0; 12],
+        };
+        OsRng.fill_bytes(&mut k.key);
+        OsRng.fill_bytes(&mut k.nonce);
+        k
+    }
+}
+
+/// The associated data of a file's ciphertext: the room and the sender, so
+/// a file moved to another room or claimed by another sender fails its tag.
+pub fn file_aad(room: &RoomId, sender: &UserId) -> Vec<u8> {
+    format!("chat-e2ee/v1 file\n{room}\n{sender}").into_bytes()
+}
+
+/// Encrypts a file's bytes from `sender` in `room` under a fresh key: the
+/// ciphertext to upload (the bytes and the 16-byte tag) and the key.
+pub fn seal_file(room: &RoomId, sender: &UserId, plaintext: &[u8]) -> (Vec<u8>, FileKey) {
+    let k = FileKey::fresh();
+    let ct = seal_file_with(room, sender, plaintext, &k);
+    (ct, k)
+}
+
+/// [`seal_file`] under a given key (tests).
+pub fn seal_file_with(room: &RoomId, sender: &UserId, plaintext: &[u8], k: &FileKey) -> Vec<u8> {
+    gcm(&k.key)
+        .encrypt(
+            &Nonce::from(k.nonce),
+            Payload {
+                msg: plaintext,
+                aad: &file_aad(room, sender),
+            },
+        )
+        // AES-GCM encryption fails only past 64 GiB, far above any file
+        // the server takes.
+        .unwrap_or_else(|_| unreachable!("AES-GCM encrypts any file under 64 GiB"))
+}
+
+impl SealedFile {
+    /// What the sealed content says of a file sealed with `k` and uploaded
+    /// as `attachment_id`.
+    pub fn describe(
+        attachment_id: &str,
+        k: &FileKey,
+        name: &str,
+        content_type: &str,
+        size: u64,
+    ) -> Self {
+        Self {
+            attachment_id: attachment_id.to_owned(),
+            key: b64(&k.key),
+            nonce: b64(&k.nonce),
+            name: name.to_owned(),
+            content_type: content_type.to_owned(),
+            size,
+            width: None,
+            height: None,
+        }
+    }
+
+    /// Opens the downloaded ciphertext of this file, sent by `sender` in
+    /// `room`: the plaintext, or [`CryptoError::Forged`] when a byte was
+    /// changed or the file was moved to another room or sender.
+    pub fn open(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key: [u8; 32] = unb64("key", &self.key)?
+            .try_into()
+            .map_err(|_| CryptoError::Malformed("a file key is 32 bytes".into()))?;
+        let plain = open_file(
+            room,
+            sender,
+            ciphertext,
+            &FileKey {
+                key,
+                nonce: unb64("nonce", &self.nonce)?
+                    .try_into()
+                    .map_err(|_| CryptoError::Malformed("a nonce is 12 bytes".into()))?,
+            },
+        )?;
+        if plain.len() as u64 != self.size {
+            return Err(CryptoError::Malformed(
+                "the file is not of the size its message says".into(),
+            ));
+        }
+        Ok(plain)
+    }
+}
+
+/// Decrypts a file's ciphertext sealed with `k` from `sender` in `room`.
+pub fn open_file(
+    room: &RoomId,
+    sender: &UserId,
+    ciphertext: &[u8],
+    k: &FileKey,
+) -> Result<Vec<u8>, CryptoError> {
+    gcm(&k.key)
+        .decrypt(
+            &Nonce::from(k.nonce),
+            Payload {
+                msg: ciphertext,
+                aad: &file_aad(room, sender),
+            },
+        )
+        .map_err(|_| CryptoError::Forged)
 }
 
 /// One device's key pair. The secret never leaves the device.
@@ -385,9 +546,7 @@ pub(crate) mod tests {
             DeviceKeys::generate("a2"),
             DeviceKeys::generate("b1"),
         );
-        let content = Content {
-            body: "the plan is at noon".into(),
-        };
+        let content = Content::text("the plan is at noon");
         let sealed = seal(
             &room,
             &alice,
@@ -437,6 +596,94 @@ pub(crate) mod tests {
             open(&moved, &room, &alice, &c, &bob, &b9),
             Err(CryptoError::Forged)
         );
+    }
+
+    #[test]
+    fn a_file_opens_only_with_its_key_in_its_room_from_its_sender() {
+        let (room, alice, bob, c) = ids();
+        let png = b"\x89PNG\r\n\x1a\n a picture".to_vec();
+        let (ct, k) = seal_file(&room, &alice, &png);
+        assert_eq!(ct.len(), png.len() + 16, "the bytes and the tag");
+        assert!(!ct.windows(4).any(|w| w == b"\x89PNG"), "not the plaintext");
+        let mut file = SealedFile::describe("a1", &k, "cat.png", "image/png", png.len() as u64);
+        file.width = Some(1);
+        file.height = Some(1);
+        assert_eq!(file.open(&room, &alice, &ct).unwrap(), png);
+        // A byte flipped anywhere, tag included.
+        for i in [0, ct.len() / 2, ct.len() - 1] {
+            let mut bad = ct.clone();
+            bad[i] ^= 1;
+            assert_eq!(file.open(&room, &alice, &bad), Err(CryptoError::Forged));
+        }
+        // Moved to another room, or claimed by the other member.
+        let other = RoomId::direct_encrypted(&alice, &UserId::parse("carol").unwrap());
+        assert_eq!(file.open(&other, &alice, &ct), Err(CryptoError::Forged));
+        assert_eq!(file.open(&room, &bob, &ct), Err(CryptoError::Forged));
+        // Another file's key, or the right key with another nonce.
+        let (_, k2) = seal_file(&room, &alice, &png);
+        let wrong = SealedFile::describe("a1", &k2, "cat.png", "image/png", png.len() as u64);
+        assert_eq!(wrong.open(&room, &alice, &ct), Err(CryptoError::Forged));
+        let mut renonced = file.clone();
+        renonced.nonce = b64(&k2.nonce);
+        assert_eq!(renonced.open(&room, &alice, &ct), Err(CryptoError::Forged));
+        // A size that does not match what opened is refused too.
+        let mut lying = file.clone();
+        lying.size += 1;
+        assert!(matches!(
+            lying.open(&room, &alice, &ct),
+            Err(CryptoError::Malformed(_))
+        ));
+        // Fresh key and nonce per file: the same bytes seal differently.
+        let (again, _) = seal_file(&room, &alice, &png);
+        assert_ne!(again, ct);
+
+        // The key travels only inside the sealed message, and opens there.
+        let b1 = DeviceKeys::generate("b1");
+        let content = Content {
+            body: String::new(),
+            files: vec![file.clone()],
+        };
+        let sealed = seal(&room, &alice, &c, &content, &[to(&bob, &b1)]).unwrap();
+        assert!(!serde_json::to_string(&sealed).unwrap().contains(&file.key));
+        let opened = open(&sealed, &room, &alice, &c, &bob, &b1).unwrap();
+        assert_eq!(opened, content);
+        assert_eq!(opened.files[0].open(&room, &alice, &ct).unwrap(), png);
+    }
+
+    #[test]
+    fn sealed_content_decodes_files_strictly_and_text_as_before() {
+        // A text message seals exactly as before files existed.
+        assert_eq!(
+            serde_json::to_string(&Content::text("hi")).unwrap(),
+            r#"{"body":"hi"}"#
+        );
+        let ok = r#"{"body":"","files":[{"attachmentId":"x","key":"k","nonce":"n","name":"a.pdf","contentType":"application/pdf","size":3}]}"#;
+        assert_eq!(
+            serde_json::from_str::<Content>(ok).unwrap().files[0].name,
+            "a.pdf"
+        );
+        for bad in [
+            r#"{"body":"","files":[{"attachmentId":"x"}]}"#,
+            r#"{"body":"","files":[{"attachmentId":"x","key":"k","nonce":"n","name":"a","contentType":"t","size":-1}]}"#,
+            r#"{"body":"","files":[{"attachmentId":"x","key":"k","nonce":"n","name":"a","contentType":"t","size":1,"url":"u"}]}"#,
+            r#"{"body":"","files":{}}"#,
+        ] {
+            assert!(serde_json::from_str::<Content>(bad).is_err(), "{bad}");
+        }
+        // A key or nonce of the wrong length is malformed, not a panic.
+        let (room, alice, _, _) = ids();
+        let mut f = SealedFile::describe("x", &FileKey::fresh(), "a", "t", 1);
+        f.key = b64(&[1; 31]);
+        assert!(matches!(
+            f.open(&room, &alice, &[0; 17]),
+            Err(CryptoError::Malformed(_))
+        ));
+        let mut f = SealedFile::describe("x", &FileKey::fresh(), "a", "t", 1);
+        f.nonce = "!".into();
+        assert!(matches!(
+            f.open(&room, &alice, &[0; 17]),
+            Err(CryptoError::Malformed(_))
+        ));
     }
 
     #[test]

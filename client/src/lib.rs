@@ -275,6 +275,20 @@ impl ChatClient {
             .await
     }
 
+    /// Sends a sealed message that shares encrypted files (ids of
+    /// encrypted upload slots, see [`Rest::upload_sealed_file`]; their keys
+    /// inside the sealed content) and waits for its ack or error frame.
+    pub async fn send_sealed_with_attachments(
+        &self,
+        room_id: &str,
+        client_msg_id: &str,
+        sealed: &chat_core::e2ee::Sealed,
+        attachments: &[&str],
+    ) -> Result<Ack, ClientError> {
+        self.send_message_frame(client_msg_id, serde_json::json!({"action":"sendMessage","roomId":room_id,"clientMsgId":client_msg_id,"body":"","sealed":sealed,"attachments":attachments}))
+            .await
+    }
+
     /// Sends a `sendMessage` frame and waits for the ack or error that
     /// names `client_msg_id`.
     async fn send_message_frame(
@@ -591,6 +605,40 @@ impl Rest {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| ClientError::Invalid("no attachmentId in the slot".into()))
+    }
+
+    /// Encrypts `bytes` for an end-to-end encrypted room ([`e2ee::seal_file`])
+    /// and uploads only the ciphertext, to an `application/octet-stream`
+    /// slot named `"sealed"`: what the sealed content says of the file
+    /// (its key, real name, type and size), with the slot's attachment id.
+    pub async fn upload_sealed_file(
+        &self,
+        room_id: &str,
+        sender: &str,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<e2ee::SealedFile, ClientError> {
+        let room = chat_core::ids::RoomId::parse(room_id)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let who = chat_core::ids::UserId::parse(sender)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let (ciphertext, key) = e2ee::seal_file(&room, &who, bytes);
+        let id = self
+            .upload(
+                room_id,
+                chat_core::attachments::SEALED_TYPE,
+                chat_core::attachments::SEALED_NAME,
+                ciphertext,
+            )
+            .await?;
+        Ok(e2ee::SealedFile::describe(
+            &id,
+            &key,
+            name,
+            content_type,
+            bytes.len() as u64,
+        ))
     }
 
     /// `GET /rooms/{room}/messages/{seq}/replies`: the message at `seq`

@@ -102,19 +102,27 @@ pub const ALLOWED_TYPES: &[&str] = &[
     "application/vnd.oasis.opendocument.presentation",
 ];
 
-/// An allowed media type, lower case, without parameters.
+/// The only content type of an upload slot in an end-to-end encrypted room
+/// (and never in a plain one): the client encrypts the file before upload,
+/// so the store holds ciphertext, and the real type travels sealed.
+pub const SEALED_TYPE: &str = "application/octet-stream";
+
+/// The only file name of an upload slot in an end-to-end encrypted room:
+/// the real name travels sealed, and a real-looking one here is refused so
+/// a client cannot leak it by mistake.
+pub const SEALED_NAME: &str = "sealed";
+
+/// An allowed media type, lower case, without parameters: one of
+/// [`ALLOWED_TYPES`] (plain rooms), or [`SEALED_TYPE`] (encrypted rooms;
+/// which room takes which is the service's check, see
+/// `Chat::upload_slot`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ContentType(String);
 
 impl ContentType {
     pub fn parse(raw: &str) -> Result<Self, ChatError> {
-        let essence = raw
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let essence = essence(raw);
         if essence == "image/svg+xml" {
             return Err(ChatError::BadRequest(
                 "SVG images are not accepted: they can carry script".into(),
@@ -128,6 +136,27 @@ impl ContentType {
                 raw.chars().take(100).collect::<String>()
             )))
         }
+    }
+
+    /// [`ContentType::parse`], or [`SEALED_TYPE`]: what a slot request and
+    /// a stored attachment may say. Whether the room takes it is checked
+    /// where the room is known.
+    pub fn parse_wire(raw: &str) -> Result<Self, ChatError> {
+        if essence(raw) == SEALED_TYPE {
+            Ok(Self(SEALED_TYPE.to_owned()))
+        } else {
+            Self::parse(raw)
+        }
+    }
+
+    /// The type of an encrypted room's upload: ciphertext.
+    pub fn sealed() -> Self {
+        Self(SEALED_TYPE.to_owned())
+    }
+
+    /// Whether this is [`SEALED_TYPE`].
+    pub fn is_sealed(&self) -> bool {
+        self.0 == SEALED_TYPE
     }
 
     pub fn as_str(&self) -> &str {
@@ -148,10 +177,19 @@ impl ContentType {
     }
 }
 
+/// A media type's essence: lower case, without parameters.
+fn essence(raw: &str) -> String {
+    raw.split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 impl<'de> Deserialize<'de> for ContentType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        Self::parse_wire(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -161,7 +199,9 @@ impl schemars::JsonSchema for ContentType {
         "ContentType".into()
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "enum": ALLOWED_TYPES })
+        let mut all = ALLOWED_TYPES.to_vec();
+        all.push(SEALED_TYPE);
+        schemars::json_schema!({ "type": "string", "enum": all })
     }
 }
 
@@ -274,6 +314,59 @@ pub fn number_of<T: std::str::FromStr>(
     metadata.get(name)?.parse().ok()
 }
 
+/// Whether `room` takes files of `content_type`: an end-to-end encrypted
+/// room only [`SEALED_TYPE`] (ciphertext), every other room only the
+/// [`ALLOWED_TYPES`].
+pub fn check_type_for_room(room: &RoomId, content_type: &ContentType) -> Result<(), ChatError> {
+    match (room.is_encrypted(), content_type.is_sealed()) {
+        (true, true) | (false, false) => Ok(()),
+        (true, false) => Err(ChatError::BadRequest(format!(
+            "an end-to-end encrypted room takes files of content type \"{SEALED_TYPE}\" only: encrypt the file first; its real type goes inside the sealed message"
+        ))),
+        (false, true) => Err(ChatError::BadRequest(format!(
+            "content type \"{SEALED_TYPE}\" is not accepted: images, video, audio, PDF and office documents are (it is for end-to-end encrypted rooms only)"
+        ))),
+    }
+}
+
+/// What an upload slot of `room` must declare beyond its type: in an
+/// end-to-end encrypted room the neutral name [`SEALED_NAME`] (the real
+/// one goes inside the sealed message), no image size, and at least a tag
+/// and one byte of ciphertext.
+pub fn check_slot_for_room(
+    room: &RoomId,
+    content_type: &ContentType,
+    size: u64,
+    name: &FileName,
+    width: Option<u32>,
+    height: Option<u32>,
+) -> Result<(), ChatError> {
+    check_type_for_room(room, content_type)?;
+    if !room.is_encrypted() {
+        return Ok(());
+    }
+    if name.as_str() != SEALED_NAME {
+        return Err(ChatError::BadRequest(format!(
+            "an end-to-end encrypted room's upload slot takes fileName \"{SEALED_NAME}\": the real name goes inside the sealed message"
+        )));
+    }
+    if width.is_some() || height.is_some() {
+        return Err(ChatError::BadRequest(
+            "an end-to-end encrypted room's upload slot takes no width or height: they go inside the sealed message".into(),
+        ));
+    }
+    if size <= SEALED_TAG_LEN {
+        return Err(ChatError::BadRequest(format!(
+            "an encrypted file is at least {} bytes: its {SEALED_TAG_LEN}-byte tag and one byte",
+            SEALED_TAG_LEN + 1
+        )));
+    }
+    Ok(())
+}
+
+/// The AES-GCM tag that ends an encrypted file.
+pub const SEALED_TAG_LEN: u64 = 16;
+
 /// A file name as a slot request gives it: refused when it holds a path.
 pub fn parse_file_name(raw: &str) -> Result<FileName, ChatError> {
     if raw.contains(['/', '\\']) {
@@ -309,6 +402,40 @@ mod tests {
         }
         let svg = ContentType::parse("image/svg+xml").unwrap_err();
         assert!(svg.public_message().contains("SVG"), "{svg}");
+    }
+
+    #[test]
+    fn ciphertext_is_its_own_type_taken_only_by_encrypted_rooms() {
+        let sealed = ContentType::parse_wire("Application/Octet-Stream; x=1").unwrap();
+        assert!(sealed.is_sealed() && !sealed.inline() && !sealed.is_image());
+        assert_eq!(sealed.as_str(), SEALED_TYPE);
+        assert!(
+            ContentType::parse(SEALED_TYPE).is_err(),
+            "not on the plain list"
+        );
+        assert!(ContentType::parse_wire("image/svg+xml").is_err());
+        let (a, b) = (UserId::parse("a").unwrap(), UserId::parse("b").unwrap());
+        let (dm, plain) = (
+            RoomId::direct_encrypted(&a, &b),
+            RoomId::parse("r_1").unwrap(),
+        );
+        let png = ContentType::parse("image/png").unwrap();
+        let sealed_name = FileName::parse(SEALED_NAME).unwrap();
+        let real_name = FileName::parse("cat.png").unwrap();
+        assert!(check_slot_for_room(&dm, &sealed, 17, &sealed_name, None, None).is_ok());
+        assert!(check_slot_for_room(&dm, &png, 17, &sealed_name, None, None).is_err());
+        assert!(check_slot_for_room(&dm, &sealed, 17, &real_name, None, None).is_err());
+        assert!(check_slot_for_room(&dm, &sealed, 17, &sealed_name, Some(1), None).is_err());
+        assert!(check_slot_for_room(&dm, &sealed, 16, &sealed_name, None, None).is_err());
+        assert!(check_slot_for_room(&plain, &sealed, 17, &sealed_name, None, None).is_err());
+        assert!(check_slot_for_room(&plain, &png, 1, &real_name, Some(1), Some(1)).is_ok());
+        // A stored attachment of an encrypted room reads back.
+        let stored: Attachment = serde_json::from_value(serde_json::json!({
+            "attachmentId": AttachmentId::generate(), "contentType": SEALED_TYPE,
+            "size": 17, "fileName": SEALED_NAME,
+        }))
+        .unwrap();
+        assert!(stored.disposition().starts_with("attachment;"));
     }
 
     #[test]

@@ -41,6 +41,15 @@ impl MobilePlatform {
         }
     }
 
+    /// SNS's name of the platform, in its platform application and
+    /// endpoint ARNs (`app/GCM/…`, `endpoint/APNS/…`).
+    pub fn sns_platform(self) -> &'static str {
+        match self {
+            MobilePlatform::Fcm => "GCM",
+            MobilePlatform::Apns => "APNS",
+        }
+    }
+
     pub fn parse(kind: &str) -> Result<Self, ChatError> {
         match kind {
             "fcm" => Ok(MobilePlatform::Fcm),

@@ -66,7 +66,8 @@ export function contentSecurityPolicy(
     "script-src 'self'",
     "style-src 'self'",
     // Avatars are https URLs users give; images run no code.
-    "img-src 'self' https: data:",
+    // blob: the decrypted files of encrypted rooms, in page memory.
+    "img-src 'self' https: data: blob:",
     `connect-src 'self' ${p.webSocketUrl} ${p.restUrl} ${p.authDomainUrl} ${p.attachmentsUrl}`,
     // Attachments play from their presigned URLs.
     "media-src 'self' https:",

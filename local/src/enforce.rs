@@ -37,6 +37,10 @@ use crate::iam::{arns, AccessDenied, Resources, RolePolicies};
 pub struct Guard {
     pub policies: RolePolicies,
     pub resources: Resources,
+    /// The SNS platform applications its environment names
+    /// (`CHAT_SNS_*_APP_ARN`): none, and its mobile push is off, as
+    /// `chat_adapters::wiring` leaves it in AWS.
+    pub mobile_apps: BTreeMap<MobilePlatform, String>,
 }
 
 /// What a call touches.
@@ -114,6 +118,11 @@ pub fn guarded(chat: &Chat, guard: Arc<Guard>) -> Chat {
     c.keys = Arc::new(Guarded(chat.keys.clone(), guard.clone()));
     c.queue = Arc::new(Guarded(chat.queue.clone(), guard.clone()));
     c.pusher = Arc::new(Guarded(chat.pusher.clone(), guard.clone()));
+    c.mobile = chat
+        .mobile
+        .clone()
+        .filter(|_| !guard.mobile_apps.is_empty())
+        .map(|mobile| guarded_mobile(mobile, guard.clone(), guard.mobile_apps.clone()));
     c.blobs = Arc::new(Guarded(chat.blobs.clone(), guard));
     c
 }
@@ -652,6 +661,7 @@ mod tests {
                 stage: "dev".into(),
                 bucket_name: "files".into(),
             },
+            mobile_apps: BTreeMap::new(),
         })
     }
 

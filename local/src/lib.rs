@@ -499,6 +499,12 @@ pub async fn start(opts: Options) -> std::io::Result<Running> {
             let (guards, deployed) =
                 template_functions(stack, &locals, &denials, &opts.secret, !under_watch)
                     .map_err(other)?;
+            // In memory, endpoints get the names SNS would give them under
+            // the template's platform applications, so that the grants on
+            // `endpoint/…` match as in AWS.
+            if let Some(g) = guards.values().find(|g| !g.mobile_apps.is_empty()) {
+                mem.mobile.name_endpoints_after(&g.mobile_apps);
+            }
             Some((locals, guards, deployed))
         }
         _ => None,
@@ -816,6 +822,19 @@ fn template_functions(
             Arc::new(enforce::Guard {
                 policies,
                 resources: resources.clone(),
+                mobile_apps: [
+                    (
+                        chat_core::mobile::MobilePlatform::Fcm,
+                        chat_core::config::vars::SNS_FCM_APP_ARN,
+                    ),
+                    (
+                        chat_core::mobile::MobilePlatform::Apns,
+                        chat_core::config::vars::SNS_APNS_APP_ARN,
+                    ),
+                ]
+                .into_iter()
+                .filter_map(|(platform, var)| Some((platform, env.get(var)?.clone())))
+                .collect(),
             }),
         );
         deployed.insert(

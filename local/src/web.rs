@@ -80,7 +80,7 @@ pub fn serve(path: &str) -> Response {
     // The page loads nothing from elsewhere; say so to the browser.
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' http: https: data:; style-src 'self'; script-src 'self'"),
+        HeaderValue::from_static("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' http: https: data: blob:; style-src 'self'; script-src 'self'"),
     );
     r
 }

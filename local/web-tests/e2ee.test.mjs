@@ -15,6 +15,10 @@
 // each edit; she replies from the menu and both pages quote their opened
 // copy, while the server's quote has no text.
 //
+// Files: Frank attaches a real PNG, the page encrypts it before upload,
+// Gina's page decrypts and shows it, the server holds only ciphertext under a neutral
+// name and type, and a download changed on the way shows a clear error.
+//
 //   cargo build -p chat-local && cargo build -p chat-client --example e2ee_peer
 //   CHAT_LOCAL_BIN=$CARGO_TARGET_DIR/debug/chat-local npm test --prefix local/web-tests
 //
@@ -22,7 +26,8 @@
 // beside chat-local, in examples/).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -32,8 +37,10 @@ import {
 } from './harness.mjs';
 
 import {
-  aad, b64, editAad, generateDeviceKey, importPrivate, open, openEdit, publicKeyOf, safetyNumber, seal, sealEdit, unb64,
+  aad, b64, editAad, generateDeviceKey, importPrivate, open, openEdit, openFile, publicKeyOf, safetyNumber, seal, sealEdit,
+  sealFile, unb64,
 } from '../web/ui/e2ee.js';
+import { png } from './png.mjs';
 
 const v = JSON.parse(readFileSync(new URL('../../client/tests/vectors/e2ee-v1.json', import.meta.url)));
 const hex = (h) => Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16));
@@ -94,6 +101,23 @@ test('an edit opens only as the edit of its message, never as a send; a flipped 
   const ct = unb64(s.ciphertext);
   ct[0] ^= 1;
   await assert.rejects(openEdit({ ...s, ciphertext: b64(ct) }, 'dme_x', 'alice', 4, 'bob', 'b1', bob, bobPub), 'a flipped byte');
+});
+
+test('a file opens only with its key, in its room, from its sender', async () => {
+  const bytes = png(3, 2, [10, 200, 30]);
+  const f = await sealFile('dme_x', 'alice', bytes);
+  assert.equal(f.ciphertext.length, bytes.length + 16, 'the bytes and the tag');
+  const entry = { key: f.key, nonce: f.nonce, size: bytes.length };
+  assert.deepEqual(Buffer.from(await openFile('dme_x', 'alice', f.ciphertext, entry)), bytes);
+  const flipped = Uint8Array.from(f.ciphertext);
+  flipped[5] ^= 1;
+  await assert.rejects(openFile('dme_x', 'alice', flipped, entry));
+  await assert.rejects(openFile('dme_y', 'alice', f.ciphertext, entry));
+  await assert.rejects(openFile('dme_x', 'bob', f.ciphertext, entry));
+  const other = await sealFile('dme_x', 'alice', bytes);
+  await assert.rejects(openFile('dme_x', 'alice', f.ciphertext, { ...entry, key: other.key }));
+  await assert.rejects(openFile('dme_x', 'alice', f.ciphertext, { ...entry, size: bytes.length + 1 }), /size/);
+  assert.notDeepEqual(other.ciphertext, f.ciphertext, 'a fresh key and nonce per file');
 });
 
 // ------------------------------------------------------------ the web app
@@ -363,6 +387,93 @@ test('the web app: a sealed edit (Up arrow, then the menu) and a sealed reply (m
   } catch (e) {
     for (const u of users) {
       try { if (!u.page.isClosed()) await shot(u, `e2ee-edits-failure-${u.name.toLowerCase()}.png`); } catch { /* best effort */ }
+    }
+    e.message += `\n--- errors: ${JSON.stringify(users.map((u) => u.errors))}\n--- chat-local output (tail):\n${server ? server.output.slice(-60).join('\n') : ''}`;
+    throw e;
+  } finally {
+    for (const u of users) await u.context.close().catch(() => {});
+  }
+});
+
+test('the web app: a PNG is encrypted before upload, opened on the other side, and a changed download is refused', { timeout: 180_000 }, async (t) => {
+  await serverUp();
+  // A pair of their own: a fresh encrypted room, whatever ran before.
+  const alice = await newUser('Frank');
+  const bob = await newUser('Gina');
+  const users = [alice, bob];
+  try {
+    const roomId = await startEncrypted(alice, 'gina');
+    const hello = 'a picture is coming';
+    await send(alice.page, hello);
+    await openRoomItem(bob, 'Frank', hello);
+    await messageWithBody(bob.page, hello).waitFor({ timeout: STEP_MS });
+
+    const dir = join(tmpdir(), `chat-e2ee-files-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const bytes = png(24, 16, [30, 90, 220]);
+    const file = join(dir, 'secret-floorplan.png');
+    writeFileSync(file, bytes);
+
+    // First, Bob's page gets a download with one byte changed on the way:
+    // it must say it cannot decrypt the file, and show nothing of it.
+    await bob.page.route(/\/blobs\/rooms\//, async (route) => {
+      const resp = await route.fetch();
+      const body = Buffer.from(await resp.body());
+      body[body.length - 1] ^= 1;
+      await route.fulfill({ response: resp, body });
+    });
+    await alice.page.getByTestId('composer-file').setInputFiles(file);
+    const bad = bob.page.getByTestId('message-list').getByTestId('message-file-error');
+    await bad.waitFor({ timeout: STEP_MS });
+    assert.match(await bad.textContent(), /Can't decrypt this file: secret-floorplan\.png/);
+    assert.equal(await bob.page.getByTestId('message-list').getByTestId('message-image').count(), 0);
+    await bob.page.unroute(/\/blobs\/rooms\//);
+
+    // Then the same file again, untouched: Bob sees the image, decrypted.
+    await alice.page.getByTestId('composer-file').setInputFiles([]);
+    await alice.page.getByTestId('composer-file').setInputFiles(file);
+    // Alice's own copies, acked (shown from the file she picked).
+    await alice.page.getByTestId('message-list').getByTestId('message')
+      .filter({ has: alice.page.getByTestId('message-image') })
+      .and(alice.page.locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]'))
+      .nth(1).waitFor({ timeout: STEP_MS });
+    const img = bob.page.getByTestId('message-list').locator('[data-testid="message-image"][data-sealed="true"]');
+    await img.waitFor({ timeout: STEP_MS });
+    const shown = async () => img.evaluate((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight, alt: i.alt, src: i.src }));
+    let s = await shown();
+    for (const until = Date.now() + STEP_MS; !(s.complete && s.w > 0) && Date.now() < until; s = await shown()) await bob.page.waitForTimeout(100);
+    assert.deepEqual([s.w, s.h, s.alt], [24, 16, 'secret-floorplan.png'], JSON.stringify(s));
+    assert.match(s.src, /^blob:/, 'rendered from the decrypted bytes in page memory');
+    // The first, changed one still says so.
+    assert.equal(await bad.count(), 1);
+    await axe(bob.page, 'encrypted image');
+    await shot(bob, 'e2ee-image.png');
+
+    // What the server holds: two octet-stream objects named "sealed", of
+    // the ciphertext's size, whose bytes are not the PNG; nothing of the
+    // name or type anywhere in what it stores.
+    const token = await devToken('dave');
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    let files = [];
+    let raw = '';
+    for (const until = Date.now() + STEP_MS; files.length < 2 && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      const history = await (await fetch(`${server.url}/rooms/${roomId}/messages?limit=50`, auth)).json();
+      raw = JSON.stringify(history);
+      files = history.messages.flatMap((m) => m.attachments || []);
+    }
+    assert.equal(files.length, 2, raw);
+    for (const a of files) {
+      assert.deepEqual([a.contentType, a.fileName, a.size, a.width, a.height], ['application/octet-stream', 'sealed', bytes.length + 16, undefined, undefined]);
+      const got = Buffer.from(await (await fetch(a.url)).arrayBuffer());
+      assert.equal(got.length, bytes.length + 16);
+      assert.ok(!got.equals(bytes) && got.indexOf(bytes.subarray(0, 8)) < 0 && got.indexOf(bytes.subarray(16, 24)) < 0, 'the stored object is not the PNG');
+    }
+    for (const w of ['floorplan', 'image/png']) assert.ok(!raw.includes(w), `"${w}" is not in what the server holds`);
+
+    for (const u of users) assert.deepEqual(u.errors.filter((e) => !/Failed to load resource/.test(e)), [], `${u.name}'s page logged no errors`);
+  } catch (e) {
+    for (const u of users) {
+      try { if (!u.page.isClosed()) await shot(u, `e2ee-files-failure-${u.name.toLowerCase()}.png`); } catch { /* best effort */ }
     }
     e.message += `\n--- errors: ${JSON.stringify(users.map((u) => u.errors))}\n--- chat-local output (tail):\n${server ? server.output.slice(-60).join('\n') : ''}`;
     throw e;

@@ -16,10 +16,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { deflateSync } from 'node:zlib';
 import {
   launchBrowser, messageWithBody, newUser, send, shot, signIn, startServer, STEP_MS, teardown,
 } from './harness.mjs';
+import { png } from './png.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -185,30 +185,6 @@ test('a reply whose original was deleted reads "Original message deleted"', { ti
   await assertNoViolations(carol.page, 'deleted quote');
   assert.deepEqual(carol.errors, [], 'no page errors');
 });
-
-/** A real PNG of `w` × `h` pixels, one colour (RGB, 8 bits). */
-function png(w, h, [r, g, b]) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => { let c = 0xffffffff; for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; ihdr[9] = 2;
-  // Noise, so the file is big enough for the upload to report progress.
-  const rows = Array.from({ length: h }, (_, y) => Buffer.concat([Buffer.from([0]),
-    Buffer.from(Array.from({ length: w }, (_, x) => [(r + x * 7 + y) & 255, (g + x * y) & 255, (b ^ (x + y * 3)) & 255]).flat())]));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows), { level: 0 })), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** Records, in the page, every state and value each upload bar shows. */
 async function watchUploads(page) {

@@ -378,6 +378,166 @@ fn e2ee_decoders_survive_anything_and_accept_only_points_and_bounded_seals() {
     });
 }
 
+/// Upload slots of encrypted rooms: the slot request's decoder (the
+/// content type now also takes `application/octet-stream`) and the rule of
+/// which room takes what. Never a panic; a slot the rule accepts is
+/// ciphertext under the neutral name in an encrypted room, and one of the
+/// plain allowlist anywhere else.
+#[test]
+fn upload_slot_decoder_and_room_rule_keep_ciphertext_and_plain_files_apart() {
+    use chat_core::attachments::{check_slot_for_room, ALLOWED_TYPES, SEALED_NAME, SEALED_TYPE};
+    use chat_core::ids::{RoomId, UserId};
+    use chat_core::protocol::rest::UploadSlotRequest;
+    let content_type = prop_oneof![
+        prop::sample::select(ALLOWED_TYPES.to_vec()).prop_map(str::to_owned),
+        (any::<bool>(), "[ ;a-z=0-9]{0,8}").prop_map(|(upper, params)| {
+            let t = if upper {
+                "Application/OCTET-Stream"
+            } else {
+                SEALED_TYPE
+            };
+            format!("{t}{params}")
+        }),
+        Just("image/svg+xml".to_owned()),
+        field_string(),
+    ];
+    let name = prop_oneof![
+        Just(SEALED_NAME.to_owned()),
+        Just("Sealed".to_owned()),
+        Just("cat.png".to_owned()),
+        field_string(),
+    ];
+    let side = prop_oneof![
+        Just(Value::Null),
+        (0u32..3).prop_map(Value::from),
+        json_leaf()
+    ];
+    let case = (
+        content_type,
+        prop_oneof![(0u64..40).prop_map(Value::from), json_leaf()],
+        name,
+        side.clone(),
+        side,
+        any::<bool>(),
+    );
+    let (a, b) = (
+        UserId::parse("alice").unwrap_or_else(|_| unreachable!()),
+        UserId::parse("bob").unwrap_or_else(|_| unreachable!()),
+    );
+    let (encrypted, plain) = (
+        RoomId::direct_encrypted(&a, &b),
+        RoomId::parse("r_1").unwrap_or_else(|_| unreachable!()),
+    );
+    run(
+        "attachments/sealed-slot",
+        3000,
+        case,
+        |(ct, size, name, w, h, in_encrypted)| {
+            let body =
+                json!({"contentType": ct, "size": size, "fileName": name, "width": w, "height": h});
+            let Ok(req) = serde_json::from_value::<UploadSlotRequest>(body) else {
+                return Ok(());
+            };
+            let room = if in_encrypted { &encrypted } else { &plain };
+            let ok = check_slot_for_room(
+                room,
+                &req.content_type,
+                req.size,
+                &req.file_name,
+                req.width,
+                req.height,
+            )
+            .is_ok();
+            if ok && in_encrypted {
+                prop_assert!(req.content_type.is_sealed());
+                prop_assert_eq!(req.file_name.as_str(), SEALED_NAME);
+                prop_assert!(req.width.is_none() && req.height.is_none() && req.size > 16);
+            }
+            if ok && !in_encrypted {
+                prop_assert!(ALLOWED_TYPES.contains(&req.content_type.as_str()));
+            }
+            if req.content_type.is_sealed() != in_encrypted {
+                prop_assert!(!ok, "{} in {}", req.content_type.as_str(), room);
+            }
+            Ok(())
+        },
+    );
+}
+
+/// The sealed content's decoder, with its new `files` (the client opens
+/// it from a peer's ciphertext, so anything may be in it): never a panic,
+/// unknown fields refused, and a file entry that decodes opens nothing
+/// but its own ciphertext (here: never, it is random).
+#[test]
+fn sealed_content_decoder_survives_anything_and_a_random_file_never_opens() {
+    use chat_client::e2ee::{Content, CryptoError};
+    use chat_core::ids::{RoomId, UserId};
+    let b64 = |v: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let key_text = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 32..=32).prop_map(b64),
+        proptest::collection::vec(any::<u8>(), 0..40).prop_map(b64),
+        field_string(),
+    ];
+    let nonce_text = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 12..=12).prop_map(b64),
+        field_string(),
+    ];
+    let file = (
+        field_string(),
+        key_text,
+        nonce_text,
+        field_string(),
+        prop_oneof![(0u64..64).prop_map(Value::from), json_leaf()],
+        json_leaf(),
+        any::<bool>(),
+    )
+        .prop_map(|(id, key, nonce, name, size, width, extra)| {
+            let mut f = json!({"attachmentId": id, "key": key, "nonce": nonce, "name": name,
+                               "contentType": "image/png", "size": size, "width": width});
+            if extra {
+                f["url"] = json!("https://example.com/");
+            }
+            f
+        });
+    let content = (
+        field_string(),
+        prop_oneof![
+            proptest::collection::vec(file, 0..4).prop_map(Value::from),
+            json_value()
+        ],
+        proptest::collection::vec(any::<u8>(), 0..80),
+    );
+    let room = RoomId::direct_encrypted(
+        &UserId::parse("alice").unwrap_or_else(|_| unreachable!()),
+        &UserId::parse("bob").unwrap_or_else(|_| unreachable!()),
+    );
+    let sender = UserId::parse("alice").unwrap_or_else(|_| unreachable!());
+    run(
+        "e2ee/sealed-content-files",
+        3000,
+        content,
+        |(body, files, ct)| {
+            let v = json!({"body": body, "files": files});
+            let has_url = v["files"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|f| f.get("url").is_some()));
+            let Ok(c) = serde_json::from_value::<Content>(v) else {
+                return Ok(());
+            };
+            prop_assert!(!has_url, "an unknown field was accepted");
+            for f in &c.files {
+                let r = f.open(&room, &sender, &ct);
+                prop_assert!(
+                    matches!(r, Err(CryptoError::Forged | CryptoError::Malformed(_))),
+                    "{:?}",
+                    r
+                );
+            }
+            Ok(())
+        },
+    );
+}
+
 // ---- cursors and query strings ----------------------------------------------------
 
 #[test]

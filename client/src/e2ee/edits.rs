@@ -61,9 +61,7 @@ mod tests {
         let room = RoomId::direct_encrypted(&alice, &bob);
         let (a1, b1) = (DeviceKeys::generate("a1"), DeviceKeys::generate("b1"));
         let all = [to(&alice, &a1), to(&bob, &b1)];
-        let content = Content {
-            body: "noon, not eleven".into(),
-        };
+        let content = Content::text("noon, not eleven");
         let sealed = seal_edit(&room, &alice, 4, &content, &all).unwrap();
         for (u, k) in [(&alice, &a1), (&bob, &b1)] {
             assert_eq!(open_edit(&sealed, &room, &alice, 4, u, k).unwrap(), content);
@@ -111,7 +109,7 @@ mod tests {
             &room,
             &alice,
             2,
-            &Content { body: "v2".into() },
+            &Content::text("v2"),
             &[to(&bob, &b1)],
         )
         .unwrap();

@@ -21,6 +21,10 @@ pub struct Published {
 
 #[derive(Default)]
 struct State {
+    /// The platform applications' ARNs its endpoints are named after (as
+    /// SNS names them); unset, `arn:aws:sns:local:000000000000:app/GCM/chat`
+    /// (`APNS` for APNs).
+    apps: BTreeMap<MobilePlatform, String>,
     /// Endpoint ARN by (platform, token), and its owner and state.
     by_token: BTreeMap<(MobilePlatform, String), String>,
     endpoints: BTreeMap<String, (UserId, bool)>,
@@ -62,6 +66,15 @@ impl MemoryMobile {
         lock(&self.state).endpoints.keys().cloned().collect()
     }
 
+    /// Names the endpoints made from now on after these platform
+    /// applications (`arn:…:app/GCM/name` makes `arn:…:endpoint/GCM/name/…`),
+    /// as SNS does: the local platform running a template that names them
+    /// checks its functions' grants on the endpoints against the names AWS
+    /// would give.
+    pub fn name_endpoints_after(&self, apps: &BTreeMap<MobilePlatform, String>) {
+        lock(&self.state).apps = apps.clone();
+    }
+
     /// SNS disables an endpoint when the platform reports the token
     /// invalid: from now on publishing to it is "gone".
     pub fn disable(&self, endpoint: &str) {
@@ -93,10 +106,13 @@ impl MobilePush for MemoryMobile {
             }
         }
         g.next += 1;
-        let arn = format!(
-            "arn:aws:sns:local:000000000000:endpoint/{}/chat/{}",
-            token.platform, g.next
-        );
+        let app = g.apps.get(&token.platform).cloned().unwrap_or_else(|| {
+            format!(
+                "arn:aws:sns:local:000000000000:app/{}/chat",
+                token.platform.sns_platform()
+            )
+        });
+        let arn = format!("{}/{}", app.replacen(":app/", ":endpoint/", 1), g.next);
         g.by_token.insert(key, arn.clone());
         g.endpoints.insert(arn.clone(), (owner.clone(), true));
         Ok(arn)
@@ -145,5 +161,24 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.to_string(), "mobile push is not configured for fcm");
+    }
+
+    #[tokio::test]
+    async fn endpoints_are_named_after_their_platform_application() {
+        let p = MemoryMobile::default();
+        let bob = UserId::parse("bob").unwrap();
+        let fcm = MobileToken::parse("fcm", &"a".repeat(40)).unwrap();
+        let arn = p.create_endpoint(&fcm, &bob).await.unwrap();
+        assert_eq!(arn, "arn:aws:sns:local:000000000000:endpoint/GCM/chat/1");
+        p.name_endpoints_after(&BTreeMap::from([(
+            MobilePlatform::Fcm,
+            "arn:aws:sns:eu-west-1:111122223333:app/GCM/my-app".to_owned(),
+        )]));
+        let other = MobileToken::parse("fcm", &"b".repeat(40)).unwrap();
+        let arn = p.create_endpoint(&other, &bob).await.unwrap();
+        assert_eq!(
+            arn,
+            "arn:aws:sns:eu-west-1:111122223333:endpoint/GCM/my-app/2"
+        );
     }
 }

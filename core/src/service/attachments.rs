@@ -7,8 +7,9 @@ use tracing::warn;
 
 use super::Chat;
 use crate::attachments::{
-    claimed_metadata, meta, name_of, number_of, parse_file_name, pending_key, slot_metadata,
-    stored_key, Attachment, ContentType, MAX_IMAGE_SIDE, PENDING_DAYS,
+    check_slot_for_room, check_type_for_room, claimed_metadata, meta, name_of, number_of,
+    parse_file_name, pending_key, slot_metadata, stored_key, Attachment, ContentType,
+    MAX_IMAGE_SIDE, PENDING_DAYS,
 };
 use crate::auth::Identity;
 use crate::authz::Action;
@@ -20,6 +21,15 @@ use crate::protocol::rest::{UploadSlot, UploadSlotRequest};
 use crate::protocol::ws::{AttachmentView, MessageView};
 
 const DAY_MS: i64 = 86_400_000;
+
+/// A message's attachments, every one checked usable, not yet claimed:
+/// each id with its pending key (none when this message claimed it
+/// already) and the store's head, and the attachments as the message
+/// carries them.
+pub(crate) struct CheckedAttachments {
+    heads: Vec<(AttachmentId, Option<String>, BlobHead)>,
+    attachments: Vec<Attachment>,
+}
 
 /// Why an attachment id cannot be sent, as the sender is told. One message
 /// for "no such upload", "not yours" and "already sent": telling them apart
@@ -51,6 +61,14 @@ impl Chat {
             )));
         }
         let name = parse_file_name(req.file_name.as_str())?;
+        check_slot_for_room(
+            room_id,
+            &req.content_type,
+            req.size,
+            &name,
+            req.width,
+            req.height,
+        )?;
         for side in [req.width, req.height].into_iter().flatten() {
             if side == 0 || side > MAX_IMAGE_SIDE {
                 return Err(ChatError::BadRequest(format!(
@@ -95,17 +113,17 @@ impl Chat {
         })
     }
 
-    /// Checks the attachments a message names and claims them for it
-    /// (moves each upload out of `pending/`), or refuses the message with
-    /// nothing changed when any is unusable. A resend of the same message
-    /// (same `clientMsgId`) finds its own claims and gets the same list.
-    pub(crate) async fn claim_attachments(
+    /// Checks the attachments a message names, changing nothing: the
+    /// message is refused when any is unusable. What it answers is claimed
+    /// with [`Chat::claim_attachments`]. A resend of the same message (same
+    /// `clientMsgId`) finds its own claims and gets the same list.
+    pub(crate) async fn check_attachments(
         &self,
         sender: &UserId,
         room: &RoomId,
         client_msg_id: &ClientMsgId,
         ids: &[AttachmentId],
-    ) -> Result<Vec<Attachment>, ChatError> {
+    ) -> Result<CheckedAttachments, ChatError> {
         let max = self.limits.attachments.max_per_message;
         if ids.len() > max {
             return Err(ChatError::TooLarge(format!(
@@ -138,9 +156,27 @@ impl Chat {
         for (id, _, head) in &heads {
             attachments.push(self.check_upload(sender, room, id, head, now)?);
         }
-        // Every one is usable: claim them. A failure here leaves the
-        // message unsent; its resend finds what was claimed already.
+        Ok(CheckedAttachments {
+            heads: heads
+                .into_iter()
+                .map(|(id, pending, head)| (id.clone(), pending, head))
+                .collect(),
+            attachments,
+        })
+    }
+
+    /// Claims checked attachments for the message (moves each upload out of
+    /// `pending/`). A failure here leaves the message unsent; its resend
+    /// finds what was claimed already.
+    pub(crate) async fn claim_attachments(
+        &self,
+        room: &RoomId,
+        client_msg_id: &ClientMsgId,
+        checked: CheckedAttachments,
+    ) -> Result<Vec<Attachment>, ChatError> {
+        let CheckedAttachments { heads, attachments } = checked;
         for (id, pending, head) in heads {
+            let id = &id;
             if let Some(pending) = pending {
                 let metadata = claimed_metadata(&head.metadata, client_msg_id);
                 let moved = self
@@ -195,7 +231,10 @@ impl Chat {
         // The store enforces the signed type and length on upload; checked
         // again here so that a store that does not (an emulator) cannot
         // smuggle another type or an oversize file into a message.
-        let content_type = ContentType::parse(&head.content_type)?;
+        let content_type = ContentType::parse_wire(&head.content_type)?;
+        // An encrypted room's files are ciphertext of an encrypted slot;
+        // a plain room never takes one.
+        check_type_for_room(room, &content_type)?;
         if head.metadata.get(meta::TYPE).map(String::as_str) != Some(content_type.as_str()) {
             return Err(ChatError::BadRequest(
                 "attachment was uploaded with another content type than its slot's".into(),
@@ -214,13 +253,19 @@ impl Chat {
         }
         let file_name =
             name_of(&head.metadata).ok_or_else(|| ChatError::BadRequest(UNUSABLE.into()))?;
+        let (width, height) = (
+            number_of(&head.metadata, meta::WIDTH),
+            number_of(&head.metadata, meta::HEIGHT),
+        );
+        // What the slot checked, checked again on what the store recorded.
+        check_slot_for_room(room, &content_type, head.size, &file_name, width, height)?;
         Ok(Attachment {
             attachment_id: id.clone(),
             content_type,
             size: head.size,
             file_name,
-            width: number_of(&head.metadata, meta::WIDTH),
-            height: number_of(&head.metadata, meta::HEIGHT),
+            width,
+            height,
         })
     }
 

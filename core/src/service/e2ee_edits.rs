@@ -45,9 +45,9 @@ impl Chat {
         members: &[UserId],
         sealed: &Sealed,
     ) -> Result<(), ChatError> {
+        self.check_sealed(members, sealed).await?;
         let token = ClientMsgId::parse(&format!("edit:{}", MessageId::generate()))?;
-        self.check_sealed(room, sender, &token, members, sealed)
-            .await
+        self.claim_sealed(room, sender, &token, sealed).await
     }
 }
 

@@ -102,20 +102,30 @@ impl Chat {
         Ok(())
     }
 
-    /// The checks of a sealed message in encrypted room `room` by `sender`
-    /// to `members`: envelopes for exactly the members' current devices,
-    /// and a ciphertext no other message of the room carries.
+    /// The check of a sealed message to `members`, changing nothing:
+    /// envelopes for exactly the members' current devices. (That no other
+    /// message of the room carries its ciphertext is
+    /// [`Chat::claim_sealed`], once every check passed.)
     pub(crate) async fn check_sealed(
         &self,
-        room: &RoomId,
-        sender: &UserId,
-        client_msg_id: &ClientMsgId,
         members: &[UserId],
         sealed: &Sealed,
     ) -> Result<(), ChatError> {
         let lists = try_join_all(members.iter().map(|u| self.keys.keys(u))).await?;
         let keys: BTreeMap<UserId, Vec<DeviceKey>> = members.iter().cloned().zip(lists).collect();
-        check_envelopes(&sealed.envelopes, &keys)?;
+        check_envelopes(&sealed.envelopes, &keys)
+    }
+
+    /// Claims a sealed message's nonce and ciphertext for `sender` and
+    /// `client_msg_id` in `room` (the replay guard), once every check of
+    /// the message has passed.
+    pub(crate) async fn claim_sealed(
+        &self,
+        room: &RoomId,
+        sender: &UserId,
+        client_msg_id: &ClientMsgId,
+        sealed: &Sealed,
+    ) -> Result<(), ChatError> {
         if !self
             .keys
             .claim_seal(room, &seal_digest(sealed), sender, client_msg_id)
@@ -151,6 +161,8 @@ pub(crate) mod tests {
     pub(crate) const G2: &str =
         "BHzyexiNA09-ilI4AwS1GsPAiWnid_IbNaYLSPxHZpl4B3dVENuO0EApPZrGn3Qw27p9reY86YIpngS3nSJ4c9E";
 
+    /// A connected user of a test (also `service::sealed_files` and
+    /// `service::e2ee_edits`).
     pub(crate) struct Person {
         pub(crate) id: Identity,
         pub(crate) caller: Caller,

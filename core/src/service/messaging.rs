@@ -154,25 +154,34 @@ impl Chat {
         };
         if let Some(sealed) = &req.sealed {
             let member_ids: Vec<UserId> = members.iter().map(|m| m.user_id.clone()).collect();
-            self.check_sealed(
-                &req.room_id,
-                &caller.user_id,
-                &req.client_msg_id,
-                &member_ids,
-                sealed,
-            )
-            .await?;
+            self.check_sealed(&member_ids, sealed).await?;
         }
-        let attachments = if req.attachments.is_empty() {
-            Vec::new()
+        let checked = if req.attachments.is_empty() {
+            None
         } else {
-            self.claim_attachments(
-                &caller.user_id,
-                &req.room_id,
-                &req.client_msg_id,
-                &req.attachments,
+            Some(
+                self.check_attachments(
+                    &caller.user_id,
+                    &req.room_id,
+                    &req.client_msg_id,
+                    &req.attachments,
+                )
+                .await?,
             )
-            .await?
+        };
+        // Every check passed: the claims. A sealed message's ciphertext is
+        // claimed (the replay guard) only now, so a refused attachment
+        // leaves nothing of the message behind.
+        if let Some(sealed) = &req.sealed {
+            self.claim_sealed(&req.room_id, &caller.user_id, &req.client_msg_id, sealed)
+                .await?;
+        }
+        let attachments = match checked {
+            None => Vec::new(),
+            Some(c) => {
+                self.claim_attachments(&req.room_id, &req.client_msg_id, c)
+                    .await?
+            }
         };
 
         let draft = MessageDraft {
@@ -579,8 +588,9 @@ struct SyncPage {
 impl Chat {
     /// What a send to an encrypted room must look like before anything is
     /// read: a sealed payload of the right shape, no plaintext body, and
-    /// none of what is not sealed yet (files). A reply is allowed: its
-    /// quote of a sealed target has no text ([`crate::replies`]).
+    /// nothing the server would have to read. Files are welcome (ciphertext
+    /// of encrypted slots, checked when claimed), and so are replies (the
+    /// quote of a sealed target has no text: [`crate::replies`]).
     fn sealed_send_shape(req: &SendMessage) -> Result<(), ChatError> {
         let Some(sealed) = &req.sealed else {
             return Err(ChatError::BadRequest(
@@ -590,11 +600,6 @@ impl Chat {
         if !req.body.is_empty() {
             return Err(ChatError::BadRequest(
                 "an end-to-end encrypted room takes no plaintext body: send \"body\":\"\" and the content sealed".into(),
-            ));
-        }
-        if !req.attachments.is_empty() {
-            return Err(ChatError::BadRequest(
-                "attachments are not supported in end-to-end encrypted rooms yet".into(),
             ));
         }
         sealed.check_shape()

@@ -17,6 +17,8 @@ mod notify;
 mod persist;
 mod replies;
 mod rooms;
+#[cfg(test)]
+mod sealed_files;
 mod search;
 mod session;
 mod users;

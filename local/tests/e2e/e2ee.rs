@@ -34,7 +34,7 @@ fn ids(room: &str, sender: &str, cmid: &str) -> (RoomId, UserId, ClientMsgId) {
 async fn sealed(e: &Env, room: &str, sender: &str, peer: &str, cmid: &str, body: &str) -> Sealed {
     let to = e.rest(sender).recipients(&[sender, peer]).await.unwrap();
     let (r, s, c) = ids(room, sender, cmid);
-    seal(&r, &s, &c, &Content { body: body.into() }, &to).unwrap()
+    seal(&r, &s, &c, &Content::text(body), &to).unwrap()
 }
 
 /// The next `message` frame, skipping the rest.
@@ -165,16 +165,7 @@ async fn two_users_talk_sealed_and_the_store_holds_no_plaintext() {
     let to_old = e.rest("alice").recipients(&["alice", "bob"]).await.unwrap();
     e.rest("bob").publish_key("bob", &b2).await.unwrap();
     let (r, s, c) = ids(&dm, "alice", "m3");
-    let stale = seal(
-        &r,
-        &s,
-        &c,
-        &Content {
-            body: SECRETS[2].into(),
-        },
-        &to_old,
-    )
-    .unwrap();
+    let stale = seal(&r, &s, &c, &Content::text(SECRETS[2]), &to_old).unwrap();
     refused(
         alice.send_sealed(&dm, "m3", &stale).await,
         "conflict",
@@ -407,6 +398,193 @@ async fn scan(e: &Env) -> Vec<String> {
         start = page.last_evaluated_key().cloned();
         if start.is_none() {
             return out;
+        }
+    }
+}
+
+/// A real PNG under a name and type only the two of them may know.
+const SECRET_NAME: &str = "vault-floorplan.png";
+
+/// Opens a message's sealed content as it travels (frame or history item).
+fn content(m: &Value, user: &str, device: &DeviceKeys) -> Content {
+    let sealed: Sealed = serde_json::from_value(m["sealed"].clone()).unwrap();
+    let (r, s, c) = ids(
+        m["roomId"].as_str().unwrap(),
+        m["senderId"].as_str().unwrap(),
+        m["clientMsgId"].as_str().unwrap(),
+    );
+    open(&sealed, &r, &s, &c, &UserId::parse(user).unwrap(), device).unwrap()
+}
+
+#[tokio::test]
+async fn an_encrypted_file_is_stored_as_ciphertext_and_opens_only_for_the_members() {
+    let png = crate::attachments::PNG;
+    let e = spawn().await;
+    let alice = e.connect("alice").await;
+    let mut bob = e.connect("bob").await;
+    let (s, r) = e
+        .rest("alice")
+        .post(
+            "/rooms",
+            &json!({"kind":"direct","members":["bob"],"encrypted":true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{r}");
+    let dm = r["roomId"].as_str().unwrap().to_owned();
+    let (a1, b1) = (
+        DeviceKeys::generate("alice-phone"),
+        DeviceKeys::generate("bob-phone"),
+    );
+    for (u, k) in [("alice", &a1), ("bob", &b1)] {
+        let (s, r) = e.rest(u).publish_key(u, k).await.unwrap();
+        assert_eq!(s, 201, "{r}");
+    }
+
+    // The real type, or a real name, in an encrypted room's slot: refused.
+    let (s, r) = e
+        .rest("alice")
+        .upload_slot(&dm, "image/png", png.len(), SECRET_NAME, None)
+        .await
+        .unwrap();
+    assert_eq!(s, 400, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/octet-stream"),
+        "{r}"
+    );
+    let (s, r) = e
+        .rest("alice")
+        .upload_slot(&dm, "application/octet-stream", 99, SECRET_NAME, None)
+        .await
+        .unwrap();
+    assert_eq!(s, 400, "{r}");
+
+    // Alice encrypts the file, uploads the ciphertext, seals its key.
+    let mut file = e
+        .rest("alice")
+        .upload_sealed_file(&dm, "alice", SECRET_NAME, "image/png", png)
+        .await
+        .expect("uploaded");
+    file.width = Some(1);
+    file.height = Some(1);
+    let to = e.rest("alice").recipients(&["alice", "bob"]).await.unwrap();
+    let (r, s, c) = ids(&dm, "alice", "f1");
+    let sealed = seal(
+        &r,
+        &s,
+        &c,
+        &Content {
+            body: "the plan".into(),
+            files: vec![file.clone()],
+        },
+        &to,
+    )
+    .unwrap();
+    alice
+        .send_sealed_with_attachments(&dm, "f1", &sealed, &[&file.attachment_id])
+        .await
+        .expect("acked");
+
+    // Bob opens the message, downloads the ciphertext, opens the file.
+    let got = next_message(&mut bob).await;
+    let a = &got["attachments"][0];
+    assert_eq!(a["attachmentId"], file.attachment_id.as_str());
+    assert_eq!(
+        (&a["contentType"], &a["fileName"], &a["size"]),
+        (
+            &json!("application/octet-stream"),
+            &json!("sealed"),
+            &json!(png.len() + 16)
+        ),
+        "the server knows neither the name nor the type: {a}"
+    );
+    let opened = content(&got, "bob", &b1);
+    assert_eq!(opened.files, vec![file.clone()]);
+    let (status, ciphertext) = e
+        .rest("bob")
+        .download(a["url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_ne!(ciphertext, png);
+    assert_eq!(opened.files[0].open(&r, &s, &ciphertext).unwrap(), png);
+    // Moved to another sender, it does not open.
+    assert!(opened.files[0]
+        .open(&r, &UserId::parse("bob").unwrap(), &ciphertext)
+        .is_err());
+
+    // What the object store holds: ciphertext under neutral metadata.
+    let key = format!("rooms/{dm}/{}", file.attachment_id);
+    let head = e.p.chat.blobs.head(&key).await.unwrap().expect("stored");
+    assert_eq!(head.content_type, "application/octet-stream");
+    assert_eq!(head.size, png.len() as u64 + 16);
+    assert_eq!(
+        chat_core::attachments::name_of(&head.metadata).map(|n| n.as_str().to_owned()),
+        Some("sealed".to_owned())
+    );
+    let meta = format!("{:?}", head.metadata);
+    assert!(
+        !meta.contains("image") && !meta.contains("vault") && !meta.contains("width"),
+        "{meta}"
+    );
+    let spec = chat_core::ports::DownloadSpec {
+        content_type: head.content_type.clone(),
+        disposition: "attachment".into(),
+    };
+    let direct =
+        e.p.chat
+            .blobs
+            .presign_get(&key, &spec, e.p.chat.clock.now(), 60_000)
+            .await
+            .unwrap();
+    let (status, stored) = e.rest("bob").download(&direct).await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(stored, ciphertext, "members download what is stored");
+    assert!(
+        !stored.windows(4).any(|w| w == &png[..4]),
+        "no PNG signature in the stored bytes"
+    );
+
+    // History and sync hand out fresh URLs to the same ciphertext.
+    e.persisted().await;
+    let page = e.history("bob", &dm, "").await;
+    let h = &page["messages"][0];
+    assert_eq!(content(h, "bob", &b1).files, vec![file.clone()]);
+    let (_, again) = e
+        .rest("bob")
+        .download(h["attachments"][0]["url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again, ciphertext);
+    bob.send_json(&json!({"action":"sync","rooms":[{"roomId":dm}]}))
+        .unwrap();
+    let sync = bob.next_of("syncResult").await.unwrap();
+    assert_eq!(
+        sync["messages"][0]["attachments"][0]["attachmentId"],
+        file.attachment_id.as_str()
+    );
+
+    // A stranger gets neither the message nor a slot in the room.
+    let (s, _) = e
+        .rest("mallory")
+        .get(&format!("/rooms/{dm}/messages"))
+        .await
+        .unwrap();
+    assert_eq!(s, 403);
+
+    if on_moto() {
+        let items = scan(&e).await;
+        assert!(
+            items.iter().any(|i| i.contains(&file.attachment_id)),
+            "the message with its attachment is stored"
+        );
+        for item in &items {
+            for leak in ["vault-floorplan", "image/png", &file.key] {
+                assert!(!item.contains(leak), "{leak:?} stored in {item}");
+            }
         }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! Independent of the suite's mode: the real side always runs on moto.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,6 +78,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
             Arc::new(Guard {
                 policies: allow_all(),
                 resources: resources.clone(),
+                mobile_apps: BTreeMap::new(),
             }),
         )]
         .into(),
@@ -119,6 +120,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
         Arc::new(Guard {
             policies: allow_all().audited(audit.clone()),
             resources,
+            mobile_apps: BTreeMap::new(),
         }),
     );
 
@@ -601,6 +603,7 @@ async fn the_vapid_secret_read_asks_iam_what_the_table_says_and_another_secrets_
         Arc::new(Guard {
             policies,
             resources: resources.clone(),
+            mobile_apps: BTreeMap::new(),
         })
     };
     let record: Arc<Mutex<Vec<Checked>>> = Arc::default();
@@ -698,6 +701,7 @@ async fn the_sns_calls_ask_iam_what_the_table_says_and_a_role_without_the_grant_
         Arc::new(Guard {
             policies,
             resources: resources.clone(),
+            mobile_apps: BTreeMap::new(),
         })
     };
     let record: Arc<Mutex<Vec<Checked>>> = Arc::default();

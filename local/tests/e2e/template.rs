@@ -601,3 +601,52 @@ async fn without_sqs_send_message_a_message_is_refused_and_the_denial_is_logged(
         );
     }
 }
+
+/// The template with `var` set to `value` in `function`'s environment.
+fn with_variable(function: &str, var: &str, value: &str) -> Stack {
+    let mut t: Value = serde_json::from_str(&template_text()).unwrap();
+    let role = role_of(&t, function);
+    let f = t["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .find(|r| {
+            r["Type"] == "AWS::Lambda::Function"
+                && r["Properties"]["Role"]["Fn::GetAtt"][0] == role.as_str()
+        })
+        .unwrap_or_else(|| panic!("no function with the role of {function}"));
+    f["Properties"]["Environment"]["Variables"][var] = Value::String(value.to_owned());
+    Stack::parse("edited template", &t.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_platform_application_the_role_may_not_use_fails_the_registration_and_the_denial_is_logged(
+) {
+    // The users function names an FCM platform application, but its role
+    // was granted nothing on it (the stack was synthesized without one):
+    // mobile push is configured, and SNS refuses CreatePlatformEndpoint.
+    // In process the guard asks IAM what the SigV4 proxy asks under watch.
+    let app = "arn:aws:sns:us-east-1:123456789012:app/GCM/chat-fcm";
+    let stack = with_variable("chat-users", chat_core::config::vars::SNS_FCM_APP_ARN, app);
+    let e = spawn_with(|o| apply(o, stack)).await;
+    let bob = e.rest("bob");
+    let token = format!("dQw4w9WgXcQ:APA91b{}", "x".repeat(40));
+    let req = chat_core::protocol::rest::RegisterDeviceRequest::mobile("fcm", &token);
+    let (s, body) = bob.register_device(&req).await.unwrap();
+    assert!(s >= 500, "{s} {body}");
+    let denied = chat_local::iam::lock(&e.p.denials).clone();
+    assert!(!denied.is_empty(), "no AccessDenied logged");
+    for d in &denied {
+        assert_eq!(
+            (d.function.as_str(), d.action.as_str(), d.resource.as_str()),
+            ("chat-users", "sns:CreatePlatformEndpoint", app),
+            "{d:?}"
+        );
+    }
+    // Nothing was registered.
+    let (s, list) = bob.devices().await.unwrap();
+    assert_eq!(
+        (s, list["devices"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+}

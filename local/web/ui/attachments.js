@@ -5,11 +5,15 @@
 // PUTs the file straight to the object store with the slot's signed
 // headers, and the message names the slot's id (docs/PROTOCOL.md,
 // "Attachments"). Members get a download URL per file with each message:
-// images show inline, other files as download links.
+// images show inline, other files as download links. In an end-to-end
+// encrypted room files are encrypted before upload and opened after
+// download (ui/e2ee-files.js).
 import { $, el, icon, toast } from './dom.js';
 import { currentRoom, ui } from './state.js';
 import { renderMessages } from './conversation.js';
 import { takeReply } from './replies.js';
+import { isEncrypted, sendSealed } from './e2ee-app.js';
+import { sealedFileNode, uploadSealed } from './e2ee-files.js';
 
 /** An image's pixel size, where the browser can tell cheaply. */
 async function imageSize(file) {
@@ -82,17 +86,27 @@ async function uploadWithProgress(roomId, file, onProgress) {
   const slot = await ui.client.rest.uploadSlot(roomId, {
     contentType: file.type, size: file.size, fileName: file.name || 'file', ...(size ?? {}),
   });
-  await new Promise((resolve, reject) => {
+  await putWithProgress(slot, file, onProgress, file.size);
+  return slot.attachmentId;
+}
+
+/** PUTs `body` (a File or Blob of `total` bytes) to `slot` with its signed headers. */
+function putWithProgress(slot, body, onProgress, total) {
+  return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(slot.method, slot.uploadUrl);
     for (const [k, v] of Object.entries(slot.headers || {})) xhr.setRequestHeader(k, v);
-    xhr.upload.addEventListener('progress', (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : file.size));
+    xhr.upload.addEventListener('progress', (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : total));
     xhr.addEventListener('load', () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error('the file store refused the upload'))));
     xhr.addEventListener('error', () => reject(new Error('cannot reach the file store')));
     xhr.addEventListener('abort', () => reject(new Error('upload cancelled')));
-    xhr.send(file);
+    xhr.send(body);
   });
-  return slot.attachmentId;
+}
+
+/** In an encrypted room: the file encrypted here first (ui/e2ee-files.js). */
+async function uploadEncrypted(roomId, file, onProgress) {
+  return uploadSealed(roomId, file, onProgress, putWithProgress, await imageSize(file));
 }
 
 /** Uploads `files` (each with its progress bar) and sends them as one message. */
@@ -103,11 +117,19 @@ export async function attach(files) {
   button.disabled = true;
   button.dataset.state = 'uploading';
   const ids = [];
+  const sealed = [];
+  const encrypted = isEncrypted(room);
   try {
     await Promise.all(files.map(async (file) => {
       const row = progressRow(file);
       try {
-        ids.push(await uploadWithProgress(room.roomId, file, (l, t) => row.progress(l, t)));
+        if (encrypted) {
+          const entry = await uploadEncrypted(room.roomId, file, (l, t) => row.progress(l, t));
+          ids.push(entry.attachmentId);
+          sealed.push(entry);
+        } else {
+          ids.push(await uploadWithProgress(room.roomId, file, (l, t) => row.progress(l, t)));
+        }
         row.finish('done');
       } catch (e) {
         row.finish('failed');
@@ -119,6 +141,12 @@ export async function attach(files) {
     delete button.dataset.state;
   }
   if (!ids.length) return;
+  if (encrypted) {
+    // The keys go inside the sealed message; the ids in the clear.
+    await sendSealed(room, '', { files: sealed, attachments: ids, ...takeReply(room.roomId) });
+    renderMessages({ toBottom: true });
+    return;
+  }
   // Pending until acked, like any send; a refusal shows as "Not sent".
   ui.client.send(room.roomId, '', { attachments: ids, ...takeReply(room.roomId) }).catch(() => { /* shown as failed */ });
   renderMessages({ toBottom: true });
@@ -183,6 +211,7 @@ function wirePaste() {
 export function attachmentNodes(list) {
   if (!list || !list.length) return null;
   return el('div', { class: 'msg-attachments' }, list.map((a) => {
+    if (a.sealedFile !== undefined) return sealedFileNode(a, sizeText);
     const label = `${a.fileName} (${sizeText(a.size)})`;
     const url = httpUrl(a.url);
     if (!url) return el('span', { class: 'msg-file', testid: 'message-file', text: label });

@@ -284,7 +284,8 @@ function rowsOf(room) {
     const retrying = it.pending && it.pending.retryAt ? 'r' : '';
     it.head = head;
     // Attachments' URLs come with the ack (and fresh ones with history).
-    const files = (m.attachments || []).map((a) => a.url || '').join(' ');
+    // An encrypted room's files redraw as they open (ui/e2ee-files.js).
+    const files = (m.attachments || []).map((a) => `${a.url || ''}${a.sealedFile ? `|${a.fileState}` : ''}`).join(' ');
     // A blocked person's message in a shared group: a row that says so,
     // opened on request (the server still delivers it: blocks are
     // client-side in groups).

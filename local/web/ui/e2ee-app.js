@@ -19,7 +19,9 @@
 // (sealedQuoteText, fetching a target that is not held).
 //
 // Hooks into the other modules: startE2ee (app.js, at sign-in), e2eeView
-// (conversation.js, every message drawn), sendSealed (composer.js),
+// (conversation.js, every message drawn; it hands each attachment its
+// opened `files` entry for ui/e2ee-files.js), sendSealed (composer.js, and
+// attachments.js with the encrypted files),
 // sealedHits (search.js), the new-chat checkbox (dialogs.js) and
 // renderE2eeHeader (conversation.js).
 import * as E from './e2ee.js';
@@ -27,6 +29,7 @@ import { toast } from './dom.js';
 import { me, nameOf, peerOf, ui } from './state.js';
 import { renderMessages } from './conversation.js';
 import { renderSidebar } from './sidebar.js';
+import { fileState } from './e2ee-files.js';
 
 export const CANT_DECRYPT = "Can't decrypt this message";
 
@@ -178,12 +181,30 @@ const viewKey = (roomId, m) => (m.editedAt && m.sealed
 export function e2eeView(room, m) {
   if (!isEncrypted(room) || m.deletedAt) return m;
   const got = s.plain.get(viewKey(room.roomId, m));
-  if (got) return got.failed ? { ...m, body: CANT_DECRYPT, e2ee: 'failed' } : { ...m, body: got.body, e2ee: 'open' };
+  if (got) return got.failed ? { ...m, body: CANT_DECRYPT, e2ee: 'failed', attachments: withFiles(room, m, null) } : { ...m, body: got.body, e2ee: 'open', attachments: withFiles(room, m, got.files) };
   if (m.sealed && s.ready) {
     openLater(room.roomId, m);
-    return { ...m, body: 'Decrypting…', e2ee: 'opening' };
+    return { ...m, body: 'Decrypting…', e2ee: 'opening', attachments: withFiles(room, m, null) };
   }
-  return { ...m, body: CANT_DECRYPT, e2ee: 'failed' };
+  return { ...m, body: CANT_DECRYPT, e2ee: 'failed', attachments: withFiles(room, m, null) };
+}
+
+/**
+ * A message's attachments decorated for ui/e2ee-files.js: each with its
+ * entry of the opened content's `files` (matched by attachmentId; null
+ * while the message is not open, or when the content names no such file),
+ * the room and sender its key is bound to, and its decryption state.
+ */
+function withFiles(room, m, opened) {
+  if (!m.attachments || !m.attachments.length) return m.attachments;
+  const list = Array.isArray(opened) ? opened : [];
+  return m.attachments.map((a) => ({
+    ...a,
+    sealedFile: list.find((f) => f && f.attachmentId === a.attachmentId) || null,
+    roomId: room.roomId,
+    senderId: m.senderId,
+    fileState: fileState(a.attachmentId),
+  }));
 }
 
 /**
@@ -209,7 +230,7 @@ function openLater(roomId, m) {
         ? await E.openEdit(m.sealed, roomId, m.senderId, m.seq, me(), d.deviceId, d.pair, d.publicKey)
         : await E.open(m.sealed, roomId, m.senderId, m.clientMsgId, me(), d.deviceId, d.pair, d.publicKey);
       if (typeof c.body !== 'string') throw new Error('no body');
-      s.plain.set(k, { body: c.body });
+      s.plain.set(k, { body: c.body, files: Array.isArray(c.files) ? c.files : [] });
     } catch {
       s.plain.set(k, { failed: true });
     }
@@ -241,15 +262,15 @@ async function recipients(room, fresh) {
  * seals once more under the same clientMsgId. False when it could not be
  * sealed at all (said in a toast).
  */
-export async function sendSealed(room, body, extra = {}) {
+export async function sendSealed(room, body, { files = [], attachments = [], ...extra } = {}) {
   const d = await s.ready;
   if (!d) { toast('This browser has no encryption key: messages here cannot be sent.'); return false; }
   const clientMsgId = globalThis.crypto.randomUUID();
   const attempt = async (fresh) => {
-    const sealed = await E.seal(room.roomId, me(), clientMsgId, { body }, await recipients(room, fresh));
-    return ui.client.send(room.roomId, '', { ...extra, clientMsgId, sealed });
+    const sealed = await E.seal(room.roomId, me(), clientMsgId, { body, files }, await recipients(room, fresh));
+    return ui.client.send(room.roomId, '', { ...extra, clientMsgId, sealed, ...(attachments.length ? { attachments } : {}) });
   };
-  s.plain.set(plainKey(room.roomId, me(), clientMsgId), { body });
+  s.plain.set(plainKey(room.roomId, me(), clientMsgId), { body, files });
   try {
     await attempt(false);
   } catch (e) {
@@ -279,14 +300,23 @@ export async function sendSealed(room, body, extra = {}) {
 export async function editSealed(room, seq, body) {
   const d = await s.ready;
   if (!d) { toast('This browser has no encryption key: messages here cannot be edited.'); return false; }
+  // The message's files stay: their keys travel in the new content too
+  // (the edit's content replaces the message's whole).
+  const held = ui.client.messages(room.roomId).find((x) => x.seq === seq);
+  const opened = held ? s.plain.get(viewKey(room.roomId, held)) : null;
+  if (held && held.attachments && held.attachments.length && !(opened && opened.files)) {
+    toast('This message is not decrypted yet: it cannot be edited.');
+    return false;
+  }
+  const files = (opened && opened.files) || [];
   let sealed;
   try {
-    sealed = await E.sealEdit(room.roomId, me(), seq, { body }, await recipients(room, true));
+    sealed = await E.sealEdit(room.roomId, me(), seq, { body, files }, await recipients(room, true));
   } catch (e) {
     toast(e.message);
     return false;
   }
-  s.plain.set(`edit\n${room.roomId}\n${me()}\n${seq}\n${sealed.nonce}`, { body });
+  s.plain.set(`edit\n${room.roomId}\n${me()}\n${seq}\n${sealed.nonce}`, { body, files });
   if (!ui.client.editMessage(room.roomId, seq, '', { sealed })) {
     toast('You are offline: the edit was not saved.');
     return false;

@@ -117,7 +117,7 @@ export function e2eeChoice() {
     box = el('input', { id: 'new-chat-e2ee', type: 'checkbox', testid: 'new-chat-e2ee' });
     const label = el('label', { class: 'field field-check', dataset: { for: 'direct' } },
       box, el('span', null, 'End-to-end encrypted'),
-      el('span', { class: 'field-help', text: 'Only you and they can read it: not the server. No files yet.' }));
+      el('span', { class: 'field-help', text: 'Only you and they can read it, files included: not the server.' }));
     $('new-chat-error').before(label);
   }
   return box;

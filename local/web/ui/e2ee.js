@@ -94,6 +94,41 @@ function random(n) {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
 
+/** The associated data binding a file's ciphertext to its room and sender. */
+export function fileAad(roomId, senderId) {
+  return enc.encode(`chat-e2ee/v1 file\n${roomId}\n${senderId}`);
+}
+
+/** The content type every encrypted upload declares, and its neutral name. */
+export const SEALED_TYPE = 'application/octet-stream';
+export const SEALED_NAME = 'sealed';
+
+/**
+ * Encrypts a file's bytes (an ArrayBuffer or Uint8Array) from `senderId`
+ * in `roomId` under a fresh key and nonce: {ciphertext (bytes and tag),
+ * key, nonce} (key and nonce base64url, for the sealed content's `files`).
+ */
+export async function sealFile(roomId, senderId, bytes, fixed) {
+  const key = fixed?.key ?? random(32);
+  const nonce = fixed?.nonce ?? random(12);
+  const ciphertext = await gcm('encrypt', key, nonce, new Uint8Array(bytes), fileAad(roomId, senderId));
+  return { ciphertext, key: b64(key), nonce: b64(nonce) };
+}
+
+/**
+ * Decrypts a downloaded file of the sealed content's `files` entry `f`
+ * ({key, nonce, size}); throws when it does not open (changed, moved to
+ * another room or sender, another key) or is not of the size `f` says.
+ */
+export async function openFile(roomId, senderId, ciphertext, f) {
+  const key = unb64(f.key);
+  const nonce = unb64(f.nonce);
+  if (key.length !== 32 || nonce.length !== 12) throw new Error('malformed file key');
+  const plain = await gcm('decrypt', key, nonce, new Uint8Array(ciphertext), fileAad(roomId, senderId));
+  if (plain.length !== f.size) throw new Error('the file is not of the size its message says');
+  return plain;
+}
+
 /**
  * Seals `content` ({body}) from `senderId` in `roomId` to every recipient
  * ({userId, deviceId, publicKey}). `fixed` gives the random values (tests):
@@ -111,7 +146,9 @@ export async function sealEdit(roomId, senderId, seq, content, recipients) {
 async function sealAad(a, content, recipients, fixed) {
   const messageKey = fixed?.messageKey ?? random(32);
   const nonce = fixed?.nonce ?? random(12);
-  const ciphertext = await gcm('encrypt', messageKey, nonce, enc.encode(JSON.stringify({ body: content.body })), a);
+  // A text message seals as {"body":…}; files only when there are some.
+  const inner = content.files && content.files.length ? { body: content.body, files: content.files } : { body: content.body };
+  const ciphertext = await gcm('encrypt', messageKey, nonce, enc.encode(JSON.stringify(inner)), a);
   const envelopes = [];
   for (const [i, r] of recipients.entries()) {
     const eph = fixed?.ephemerals[i] ?? { pair: await subtle().generateKey(ECDH, true, ['deriveBits']), nonce: random(12) };
