@@ -105,14 +105,7 @@ mod tests {
         );
         let room = RoomId::direct_encrypted(&alice, &bob);
         let b1 = DeviceKeys::generate("b1");
-        let sealed = seal_edit(
-            &room,
-            &alice,
-            2,
-            &Content::text("v2"),
-            &[to(&bob, &b1)],
-        )
-        .unwrap();
+        let sealed = seal_edit(&room, &alice, 2, &Content::text("v2"), &[to(&bob, &b1)]).unwrap();
         let flip = |field: &str| {
             let mut v = serde_json::to_value(&sealed).unwrap();
             let slot = if field == "wrappedKey" {
