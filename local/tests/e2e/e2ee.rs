@@ -258,16 +258,7 @@ async fn sealed_edits_and_replies_leave_no_plaintext_in_the_store() {
     assert_eq!(err["code"], "bad_request", "{err}");
     let to = e.rest("alice").recipients(&["alice", "bob"]).await.unwrap();
     let (room, alice_id) = (RoomId::parse(&dm).unwrap(), UserId::parse("alice").unwrap());
-    let edit = seal_edit(
-        &room,
-        &alice_id,
-        sent.seq,
-        &Content {
-            body: EDITED.into(),
-        },
-        &to,
-    )
-    .unwrap();
+    let edit = seal_edit(&room, &alice_id, sent.seq, &Content::text(EDITED), &to).unwrap();
     alice.edit_sealed(&dm, sent.seq, &edit).unwrap();
     let f = alice.next_of("messageEdited").await.unwrap();
     assert_eq!(f["body"], "", "{f}");
