@@ -452,7 +452,7 @@ test('the web app: a PNG is encrypted before upload, opened on the other side, a
     // What the server holds: two octet-stream objects named "sealed", of
     // the ciphertext's size, whose bytes are not the PNG; nothing of the
     // name or type anywhere in what it stores.
-    const token = await devToken('dave');
+    const token = await devToken('frank');
     const auth = { headers: { authorization: `Bearer ${token}` } };
     let files = [];
     let raw = '';
@@ -469,6 +469,25 @@ test('the web app: a PNG is encrypted before upload, opened on the other side, a
       assert.ok(!got.equals(bytes) && got.indexOf(bytes.subarray(0, 8)) < 0 && got.indexOf(bytes.subarray(16, 24)) < 0, 'the stored object is not the PNG');
     }
     for (const w of ['floorplan', 'image/png']) assert.ok(!raw.includes(w), `"${w}" is not in what the server holds`);
+
+    // An edit of the message with the image seals the new text and the
+    // file's key again (the edit's content replaces the whole): Bob reads
+    // the caption and still sees the image.
+    const imageRow = bob.page.getByTestId('message-list').getByTestId('message')
+      .filter({ has: bob.page.locator('[data-testid="message-image"][data-sealed="true"]') });
+    const imageSeq = await imageRow.getAttribute('data-seq');
+    const input = alice.page.getByTestId('composer-input');
+    await input.click();
+    await input.press('ArrowUp');
+    await alice.page.getByTestId('edit-banner').waitFor({ state: 'visible', timeout: STEP_MS });
+    await input.fill('the new floor');
+    await input.press('Enter');
+    const edited = bob.page.getByTestId('message-list').locator(`[data-testid="message"][data-seq="${imageSeq}"]`);
+    await edited.getByTestId('message-edited').waitFor({ timeout: STEP_MS });
+    await messageWithBody(bob.page, 'the new floor').waitFor({ timeout: STEP_MS });
+    const still = edited.locator('[data-testid="message-image"][data-sealed="true"]');
+    await still.waitFor({ timeout: STEP_MS });
+    assert.match(await still.getAttribute('src'), /^blob:/, 'the edited message still opens its file');
 
     for (const u of users) assert.deepEqual(u.errors.filter((e) => !/Failed to load resource/.test(e)), [], `${u.name}'s page logged no errors`);
   } catch (e) {
