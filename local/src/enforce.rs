@@ -63,6 +63,16 @@ pub fn vapid_secret_read(secret_arn: &str) -> (String, String) {
 }
 
 impl Guard {
+    /// A role over `resources` whose environment names no SNS platform
+    /// application (mobile push off).
+    pub fn new(policies: RolePolicies, resources: Resources) -> Self {
+        Self {
+            policies,
+            resources,
+            mobile_apps: BTreeMap::new(),
+        }
+    }
+
     /// [`vapid_secret_read`] checked against this function's role.
     pub fn read_vapid_secret(&self, secret_arn: &str) -> Result<(), AccessDenied> {
         let (action, resource) = vapid_secret_read(secret_arn);
@@ -651,9 +661,9 @@ mod tests {
             crate::iam::DenialLog::default(),
         )
         .expect("valid");
-        Arc::new(Guard {
+        Arc::new(Guard::new(
             policies,
-            resources: Resources {
+            Resources {
                 region: "us-east-1".into(),
                 table_name: "chat".into(),
                 queue_name: "q".into(),
@@ -661,8 +671,7 @@ mod tests {
                 stage: "dev".into(),
                 bucket_name: "files".into(),
             },
-            mobile_apps: BTreeMap::new(),
-        })
+        ))
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 //!
 //! Independent of the suite's mode: the real side always runs on moto.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,11 +75,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let roles = Roles::new(
         [(
             "probe".to_owned(),
-            Arc::new(Guard {
-                policies: allow_all(),
-                resources: resources.clone(),
-                mobile_apps: BTreeMap::new(),
-            }),
+            Arc::new(Guard::new(allow_all(), resources.clone())),
         )]
         .into(),
     );
@@ -117,11 +113,7 @@ async fn every_port_call_asks_iam_in_process_what_the_adapters_send_on_the_wire(
     let (memory, mem) = Chat::in_memory(Limits::default());
     let table_side = enforce::guarded(
         &memory,
-        Arc::new(Guard {
-            policies: allow_all().audited(audit.clone()),
-            resources,
-            mobile_apps: BTreeMap::new(),
-        }),
+        Arc::new(Guard::new(allow_all().audited(audit.clone()), resources)),
     );
 
     let (u, u2) = (user("u"), user("v"));
@@ -599,13 +591,7 @@ async fn the_vapid_secret_read_asks_iam_what_the_table_says_and_another_secrets_
         )
         .expect("a valid policy")
     };
-    let guard = |policies| {
-        Arc::new(Guard {
-            policies,
-            resources: resources.clone(),
-            mobile_apps: BTreeMap::new(),
-        })
-    };
+    let guard = |policies| Arc::new(Guard::new(policies, resources.clone()));
     let record: Arc<Mutex<Vec<Checked>>> = Arc::default();
     let roles = Roles::new(
         [
@@ -697,13 +683,7 @@ async fn the_sns_calls_ask_iam_what_the_table_says_and_a_role_without_the_grant_
         denials.clone(),
     )
     .expect("a valid policy");
-    let guard = |policies| {
-        Arc::new(Guard {
-            policies,
-            resources: resources.clone(),
-            mobile_apps: BTreeMap::new(),
-        })
-    };
+    let guard = |policies| Arc::new(Guard::new(policies, resources.clone()));
     let record: Arc<Mutex<Vec<Checked>>> = Arc::default();
     let roles = Roles::new(
         [
