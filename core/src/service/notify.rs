@@ -579,6 +579,18 @@ mod tests {
                 .map(|e| e.payload.count)
                 .collect()
         }
+
+        /// The kinds of Bob's registered devices, as he lists them.
+        async fn bobs_device_kinds(&self) -> Vec<String> {
+            self.chat
+                .list_devices(&self.bob)
+                .await
+                .unwrap()
+                .devices
+                .into_iter()
+                .map(|d| d.kind)
+                .collect()
+        }
     }
 
     #[tokio::test]
@@ -724,13 +736,7 @@ mod tests {
         w.clock.advance(W);
         w.send(&["are you there"]).await;
         assert_eq!(w.mem.outbox.sent().len(), 1);
-        assert!(w
-            .chat
-            .list_devices(&w.bob)
-            .await
-            .unwrap()
-            .devices
-            .is_empty());
+        assert!(w.bobs_device_kinds().await.is_empty());
     }
 
     #[tokio::test]
@@ -770,15 +776,7 @@ mod tests {
         assert!(!new);
         assert_eq!(again.device_id, v.device_id);
         assert_eq!(w.mem.mobile.endpoints().len(), 1);
-        let kinds: Vec<String> = w
-            .chat
-            .list_devices(&w.bob)
-            .await
-            .unwrap()
-            .devices
-            .into_iter()
-            .map(|d| d.kind)
-            .collect();
+        let kinds = w.bobs_device_kinds().await;
         assert_eq!(kinds.len(), 2);
         assert!(kinds.contains(&"webpush".to_owned()) && kinds.contains(&"fcm".to_owned()));
 
@@ -860,15 +858,7 @@ mod tests {
         let arn = w.mem.mobile.endpoints().remove(0);
         w.mem.mobile.disable(&arn);
         w.send(&["are you there"]).await;
-        let kinds: Vec<String> = w
-            .chat
-            .list_devices(&w.bob)
-            .await
-            .unwrap()
-            .devices
-            .into_iter()
-            .map(|d| d.kind)
-            .collect();
+        let kinds = w.bobs_device_kinds().await;
         assert_eq!(kinds, vec!["webpush".to_owned()]);
         assert!(w.mem.mobile.endpoints().is_empty());
     }
@@ -927,6 +917,6 @@ mod tests {
             matches!(&e, ChatError::Conflict(m) if m == "mobile push is not configured for apns"),
             "{e:?}"
         );
-        assert_eq!(w.chat.list_devices(&w.bob).await.unwrap().devices.len(), 1);
+        assert_eq!(w.bobs_device_kinds().await.len(), 1);
     }
 }
