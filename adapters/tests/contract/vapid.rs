@@ -74,17 +74,6 @@ async fn a_missing_secret_the_placeholder_and_a_broken_value_are_each_named() {
     assert!(matches!(e, VapidUnavailable::Malformed(_)), "{e}");
 }
 
-/// The persist function as its crate declares it.
-const PERSIST: wiring::Function = wiring::Function {
-    name: "chat-persist",
-    ports: &[
-        wiring::PUSHER,
-        wiring::BLOBS,
-        wiring::WEBPUSH,
-        wiring::MOBILE_PUSH,
-    ],
-};
-
 #[tokio::test]
 async fn the_notifying_function_starts_with_web_push_on_or_off_but_always_starts() {
     let sdk = support::sdk().await;
@@ -113,7 +102,7 @@ async fn the_notifying_function_starts_with_web_push_on_or_off_but_always_starts
             (vars::AWS_ENDPOINT_URL, moto.as_str()),
             (vars::VAPID_SECRET_ARN, arn),
         ];
-        let chat = wiring::chat_for(&src, &PERSIST)
+        let chat = wiring::chat_for(&src, &crate::wiring::PERSIST)
             .await
             .unwrap_or_else(|e| panic!("{arn}: {e}"));
         assert_eq!(chat.webpush.is_some(), on, "{arn}");
@@ -126,6 +115,9 @@ async fn the_notifying_function_starts_with_web_push_on_or_off_but_always_starts
         (vars::BUCKET_NAME, "wiring-attachments"),
         (vars::AWS_ENDPOINT_URL, moto.as_str()),
     ];
-    let e = wiring::chat_for(&src, &PERSIST).await.err().expect("fails");
+    let e = wiring::chat_for(&src, &crate::wiring::PERSIST)
+        .await
+        .err()
+        .expect("fails");
     assert!(e.to_string().contains(vars::VAPID_SECRET_ARN), "{e}");
 }

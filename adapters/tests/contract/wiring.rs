@@ -134,7 +134,7 @@ const MESSAGE: wiring::Function = wiring::Function {
     name: "chat-message",
     ports: &[wiring::QUEUE, wiring::PUSHER, wiring::BLOBS],
 };
-const PERSIST: wiring::Function = wiring::Function {
+pub(crate) const PERSIST: wiring::Function = wiring::Function {
     name: "chat-persist",
     ports: &[
         wiring::PUSHER,
